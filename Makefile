@@ -1,0 +1,146 @@
+# sockit - plain GNU Makefile with automatic header dependencies.
+#
+#   make            build/sockit and build/libsockit.a (optimised)
+#   make test       deps, then unit + integration tests under ASan/UBSan
+#   make demo       deps, build, then the model comparison tour
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
+#   make format     clang-format -i over the sources
+#   make tsan       thread models under ThreadSanitizer
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+FUZZ_SECONDS ?= 20
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+ifeq ($(CI),true)
+WERROR  ?= 1
+endif
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+
+URING   := $(shell pkg-config --exists liburing 2>/dev/null && echo 1)
+ifeq ($(URING),1)
+URING_CFLAGS := -DSK_HAVE_URING $(shell pkg-config --cflags liburing)
+URING_LIBS   := $(shell pkg-config --libs liburing)
+endif
+
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(URING_CFLAGS) -MMD -MP -pthread
+LIBS        := $(URING_LIBS) -pthread -lm
+
+LIB_SRC := $(sort $(wildcard src/net/*.c src/service/*.c src/model/*.c src/client/*.c \
+                             src/tool/*.c src/bench/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+# Variants: release (build/) and sanitized (build/asan/).
+REL_DIR  := build
+ASAN_DIR := build/asan
+TSAN_DIR := build/tsan
+REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=thread
+
+objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
+
+.PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay \
+        deps tsan bench check-ci
+.DEFAULT_GOAL := all
+
+all: $(REL_DIR)/sockit $(REL_DIR)/libsockit.a
+
+# ---- release ----
+$(REL_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -c $< -o $@
+$(REL_DIR)/libsockit.a: $(call objs,$(REL_DIR),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(REL_DIR)/sockit: $(call objs,$(REL_DIR),$(CLI_SRC)) $(REL_DIR)/libsockit.a
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- AddressSanitizer + UndefinedBehaviorSanitizer ----
+$(ASAN_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) $(CFLAGS) -c $< -o $@
+$(ASAN_DIR)/libsockit.a: $(call objs,$(ASAN_DIR),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(ASAN_DIR)/sockit: $(call objs,$(ASAN_DIR),$(CLI_SRC)) $(ASAN_DIR)/libsockit.a
+	$(CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_DIR)/libsockit.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< $(ASAN_DIR)/libsockit.a -lcmocka $(LIBS)
+$(ASAN_DIR)/fuzz/%: fuzz/%.c fuzz/replay.c $(ASAN_DIR)/libsockit.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< fuzz/replay.c $(ASAN_DIR)/libsockit.a $(LIBS)
+
+# ---- ThreadSanitizer (thread and pool models) ----
+$(TSAN_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) $(CFLAGS) -c $< -o $@
+$(TSAN_DIR)/sockit: $(call objs,$(TSAN_DIR),$(CLI_SRC) $(LIB_SRC))
+	$(CC) $(TSAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(ASAN_DIR)/fuzz/%,$(FUZZ_SRC))
+
+export ASAN_OPTIONS := abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=87
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+fuzz-replay: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_BINS); do n=$$(basename $$t); \
+	  echo "== $$n corpus"; $$t fuzz/corpus/$${n#fuzz_}; done
+
+integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit
+	SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory unit fuzz-replay integration
+
+tsan: $(TSAN_DIR)/sockit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench: all
+	@bench/compare.sh
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/sockit $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(REL_DIR)/sockit $(DESTDIR)$(PREFIX)/bin/sockit
+	install -m 644 $(REL_DIR)/libsockit.a $(DESTDIR)$(PREFIX)/lib/libsockit.a
+	install -m 644 include/sockit/*.h $(DESTDIR)$(PREFIX)/include/sockit/
+	install -m 644 docs/sockit.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LIBS)|' sockit.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sockit $(DESTDIR)$(PREFIX)/lib/libsockit.a \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
+	rm -rf $(DESTDIR)$(PREFIX)/include/sockit
+
+format:
+	clang-format -i $$(find src include tests/unit fuzz bench -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,6 @@
+#!/bin/sh
+# demo.sh - the tour `make demo` runs.
+set -eu
+S=build/sockit
+echo "== sockit serve --list"
+$S serve --list

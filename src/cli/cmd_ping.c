@@ -1,0 +1,9 @@
+/* cmd_ping.c - placeholder until these commands land (not yet built). */
+#include "cli.h"
+
+int cmd_ping(int argc, char **argv)
+{
+    (void)argc;
+    return sk_cli_fail(argv[0], "not built yet");
+}
+

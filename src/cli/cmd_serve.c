@@ -1,0 +1,367 @@
+/*
+ * cmd_serve.c - `sockit serve SERVICE [options]`: argument parsing, binding,
+ * signals, the first line, and the totals at the end.
+ */
+#include "cli.h"
+
+#include "sockit/addr.h"
+#include "sockit/error.h"
+#include "sockit/model.h"
+#include "sockit/resolve.h"
+#include "sockit/server.h"
+#include "sockit/service.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    OPT_MODEL = 256,
+    OPT_UNIX,
+    OPT_WORKERS,
+    OPT_MAX_CONNS,
+    OPT_IDLE,
+    OPT_MAX_INPUT,
+    OPT_MAX_OUTPUT,
+    OPT_DRAIN,
+    OPT_LIST,
+    OPT_SERVICE_BASE = 1000,
+};
+
+static const struct option common_opts[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"port", required_argument, NULL, 'p'},
+    {"bind", required_argument, NULL, 'b'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"udp", no_argument, NULL, 'u'},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
+    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"drain", required_argument, NULL, OPT_DRAIN},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+};
+
+static struct sk_server *the_server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (the_server)
+        sk_server_stop(the_server);
+}
+
+static void help(const struct sk_service *svc)
+{
+    printf("Usage: sockit serve SERVICE [OPTIONS]\n"
+           "       sockit serve --list\n"
+           "Run SERVICE under a concurrency model until SIGINT/SIGTERM (or a line typed on\n"
+           "the terminal). The first line printed says where it listens.\n\n"
+           "Options:\n"
+           "  --model MODEL        iterative fork prefork thread pool select poll epoll uring\n"
+           "                       (UDP: plain batch uring); default: the fastest available\n"
+           "  -p, --port PORT      port to listen on (0: any free port; default 0)\n"
+           "  -b, --bind ADDR      address or name to bind (default localhost)\n"
+           "  -4, -6               IPv4 or IPv6 only when resolving --bind\n"
+           "  --unix PATH          listen on a Unix socket instead ('@name': abstract)\n"
+           "  -u, --udp            serve datagrams (UDP) instead of a stream\n"
+           "  --workers N          event loops, processes or threads (model-dependent)\n"
+           "  --max-conns N        connections served at once (default 10000; 0: no limit).\n"
+           "                       Excess connections are accepted, logged and closed.\n"
+           "  --idle-timeout SECS  close connections silent this long (default 300; 0: never)\n"
+           "  --max-input SIZE     per-connection input buffer (default 64k)\n"
+           "  --max-output SIZE    per-connection output queue (default 1M)\n"
+           "  --drain SECS         on stop, time for connections to finish (default 2)\n"
+           "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
+           "  --list               which models can carry which services here\n");
+    for (const struct sk_service *const *s = sk_services; *s; s++) {
+        if (svc && *s != svc)
+            continue;
+        if (!(*s)->flags)
+            continue;
+        printf("\n%s: %s%s\n", (*s)->name, (*s)->summary,
+               ((*s)->flags & SK_SVC_DGRAM) ? " (also --udp)" : "");
+        for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
+            char head[64];
+            snprintf(head, sizeof(head), "--%s%s%s", o->name, o->has_arg ? " " : "",
+                     o->has_arg ? o->arg : "");
+            printf("  %-20s %s\n", head, o->help);
+        }
+    }
+}
+
+static void list_models(void)
+{
+    char why[256];
+
+    printf("%-10s %-7s %-8s %s\n", "model", "kind", "status", "services");
+    for (const struct sk_model *const *m = sk_models; *m; m++) {
+        const char *status = "ok";
+        int type = ((*m)->caps & SK_MODEL_DGRAM) ? SOCK_DGRAM : SOCK_STREAM;
+        if (!(*m)->run)
+            status = "missing";
+        else if ((*m)->available && (*m)->available(why, sizeof(why)) < 0)
+            status = "refused";
+        printf("%-10s %-7s %-8s", (*m)->name, type == SOCK_DGRAM ? "udp" : "tcp", status);
+        for (const struct sk_service *const *s = sk_services; *s; s++)
+            if ((*s)->flags & (type == SOCK_DGRAM ? SK_SVC_DGRAM : SK_SVC_STREAM) &&
+                sk_model_can_carry(*m, (*s)->flags, type, why, sizeof(why)))
+                printf(" %s", (*s)->name);
+        if (strcmp(status, "refused") == 0)
+            printf("  (%s)", why);
+        printf("\n");
+    }
+    const struct sk_model *d = sk_model_default(SK_SVC_STREAM, SOCK_STREAM);
+    const struct sk_model *du = sk_model_default(SK_SVC_DGRAM, SOCK_DGRAM);
+    printf("default: %s (tcp), %s (udp)\n", d ? d->name : "none", du ? du->name : "none");
+}
+
+/* Build getopt's table: the common options plus the service's own. */
+static struct option *build_options(const struct sk_service *svc)
+{
+    size_t nc = sizeof(common_opts) / sizeof(common_opts[0]), ns = 0;
+    for (const struct sk_service_opt *o = svc ? svc->opts : NULL; o && o->name; o++)
+        ns++;
+    struct option *v = calloc(nc + ns + 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    memcpy(v, common_opts, sizeof(common_opts));
+    for (size_t i = 0; i < ns; i++) {
+        v[nc + i].name = svc->opts[i].name;
+        v[nc + i].has_arg = svc->opts[i].has_arg ? required_argument : no_argument;
+        v[nc + i].val = OPT_SERVICE_BASE + (int)i;
+    }
+    return v;
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *v, int64_t max, int64_t *out)
+{
+    if (sk_parse_i64(v, 0, max, out) < 0)
+        return sk_cli_usage(cmd, "%s: '%s' is not a number in 0..%lld", opt, v, (long long)max);
+    return 0;
+}
+
+static int parse_secs(const char *cmd, const char *opt, const char *v, int *out_ms)
+{
+    int64_t ms;
+    if (sk_parse_duration_ms(v, &ms) < 0 || ms > 86400000LL * 365)
+        return sk_cli_usage(cmd, "%s: '%s' is not a duration (e.g. 30, 1.5, 500ms)", opt, v);
+    *out_ms = (int)ms;
+    return 0;
+}
+
+static int parse_bytes(const char *cmd, const char *opt, const char *v, size_t *out)
+{
+    uint64_t n;
+    if (sk_parse_size(v, 1ULL << 32, &n) < 0 || n < 64)
+        return sk_cli_usage(cmd, "%s: '%s' is not a size from 64 bytes to 4G", opt, v);
+    *out = (size_t)n;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *cmd = "serve";
+    const char *model_name = NULL, *bind_host = "localhost", *port = "0", *unix_path = NULL;
+    const struct sk_service *svc = NULL;
+    struct sk_server srv;
+    int family = AF_UNSPEC, quiet = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
+    char err[256] = "";
+    int64_t v;
+
+    /* The service comes first so its options can be known. */
+    if (argc >= 2 && argv[1][0] != '-') {
+        svc = sk_service_find(argv[1]);
+        if (!svc)
+            return sk_cli_usage(cmd, "unknown service '%s'", argv[1]);
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
+    sk_server_init(&srv);
+    struct option *opts = build_options(svc);
+    if (!opts) {
+        sk_server_close(&srv);
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    }
+    if (svc && (r = svc->create(&srv.svc_state)) < 0) {
+        rc = sk_cli_fail(cmd, "%s", sk_strerror(r));
+        goto out;
+    }
+    srv.svc = svc;
+    while ((c = getopt_long(argc, argv, "p:b:46uqvh", opts, NULL)) != -1) {
+        rc = SK_EXIT_USAGE;
+        switch (c) {
+        case OPT_MODEL: model_name = optarg; break;
+        case 'p': port = optarg; break;
+        case 'b': bind_host = optarg; break;
+        case '4': family = AF_INET; break;
+        case '6': family = AF_INET6; break;
+        case OPT_UNIX: unix_path = optarg; break;
+        case 'u': srv.socktype = SOCK_DGRAM; break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case OPT_WORKERS:
+            if (parse_count(cmd, "--workers", optarg, 1024, &v))
+                goto out;
+            srv.workers = (unsigned)v;
+            break;
+        case OPT_MAX_CONNS:
+            if (parse_count(cmd, "--max-conns", optarg, 10000000, &v))
+                goto out;
+            srv.lim.max_conns = (unsigned)v;
+            break;
+        case OPT_IDLE:
+            if (parse_secs(cmd, "--idle-timeout", optarg, &srv.lim.idle_timeout_ms))
+                goto out;
+            break;
+        case OPT_DRAIN:
+            if (parse_secs(cmd, "--drain", optarg, &srv.lim.drain_ms))
+                goto out;
+            break;
+        case OPT_MAX_INPUT:
+            if (parse_bytes(cmd, "--max-input", optarg, &srv.lim.in_max))
+                goto out;
+            break;
+        case OPT_MAX_OUTPUT:
+            if (parse_bytes(cmd, "--max-output", optarg, &srv.lim.out_max))
+                goto out;
+            srv.lim.out_high = SK_MIN(srv.lim.out_high, srv.lim.out_max / 4);
+            break;
+        case OPT_LIST:
+            list_models();
+            rc = SK_EXIT_OK;
+            goto out;
+        case 'h':
+            help(svc);
+            rc = SK_EXIT_OK;
+            goto out;
+        default:
+            if (c >= OPT_SERVICE_BASE && svc) {
+                const struct sk_service_opt *o = &svc->opts[c - OPT_SERVICE_BASE];
+                if ((r = svc->option(srv.svc_state, o->name, optarg, err, sizeof(err))) < 0) {
+                    sk_cli_usage(cmd, "%s", err[0] ? err : sk_strerror(r));
+                    goto out;
+                }
+                break;
+            }
+            fprintf(stderr, "Try 'sockit serve --help'.\n");
+            goto out;
+        }
+        rc = SK_EXIT_FAIL;
+    }
+    if (!svc) {
+        rc = sk_cli_usage(cmd, optind < argc ? "the service comes right after 'serve'"
+                                              : "which service? (echo, greet, chat, http, ...)");
+        goto out;
+    }
+    if (optind < argc) {
+        rc = sk_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    int dgram = srv.socktype == SOCK_DGRAM;
+    if (!(svc->flags & (dgram ? SK_SVC_DGRAM : SK_SVC_STREAM))) {
+        rc = sk_cli_usage(cmd, "service %s does not speak %s", svc->name, dgram ? "UDP" : "TCP");
+        goto out;
+    }
+    if (model_name) {
+        srv.model = sk_model_find(model_name, srv.socktype);
+        if (!srv.model) {
+            rc = sk_cli_usage(cmd, "unknown %s model '%s' (see 'sockit serve --list')",
+                              dgram ? "UDP" : "TCP", model_name);
+            goto out;
+        }
+        if (!sk_model_can_carry(srv.model, svc->flags, srv.socktype, err, sizeof(err))) {
+            rc = sk_cli_fail(cmd, "%s: refusing %s: %s", srv.model->name, svc->name, err);
+            goto out;
+        }
+        if (!srv.model->run) {
+            rc = sk_cli_fail(cmd, "model %s is not built in this version", srv.model->name);
+            goto out;
+        }
+        if (srv.model->available && (r = srv.model->available(err, sizeof(err))) < 0) {
+            rc = sk_cli_fail(cmd, "model %s is not available here: %s", srv.model->name, err);
+            goto out;
+        }
+    } else if (!(srv.model = sk_model_default(svc->flags, srv.socktype))) {
+        rc = sk_cli_fail(cmd, "no model here can carry %s", svc->name);
+        goto out;
+    }
+    if (quiet)
+        sk_log_level = SK_LOG_ERROR;
+    else if (verbose)
+        sk_log_level = SK_LOG_DEBUG;
+
+    const char *why = NULL;
+    if (unix_path) {
+        if (sk_addr_unix(unix_path, &srv.addr, &why) < 0) {
+            rc = sk_cli_usage(cmd, "--unix %s: %s", unix_path, why);
+            goto out;
+        }
+    } else {
+        uint16_t pnum;
+        if (sk_port_parse(port, &pnum, &why) < 0) {
+            rc = sk_cli_usage(cmd, "-p %s: %s", port, why);
+            goto out;
+        }
+        if ((r = sk_resolve_one(bind_host, port, family, srv.socktype, 1, &srv.addr)) < 0) {
+            rc = sk_cli_fail(cmd, "cannot bind %s port %s: %s", bind_host, port, sk_strerror(r));
+            goto out;
+        }
+    }
+    if ((r = sk_server_bind(&srv)) < 0) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(&srv.addr, a, sizeof(a));
+        rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a,
+                         unix_path ? "unix" : bind_host, unix_path ? unix_path : port,
+                         sk_strerror(r));
+        goto out;
+    }
+    if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
+        rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        goto out;
+    }
+    srv.stdin_stop = isatty(STDIN_FILENO);
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    the_server = &srv;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    char a[SK_ADDR_STRLEN];
+    sk_addr_format(&srv.addr, a, sizeof(a));
+    printf("sockit: %s listening on %s (%s, model %s)\n", svc->name, a,
+           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"),
+           srv.model->name);
+    fflush(stdout);
+
+    r = sk_server_run(&srv);
+    the_server = NULL;
+    if (r < 0) {
+        rc = sk_cli_fail(cmd, "model %s: %s", srv.model->name, sk_strerror(r));
+        goto out;
+    }
+    printf("sockit: %s stopped: %llu connections, %llu rejected, %llu errors, "
+           "%llu bytes in, %llu bytes out\n",
+           svc->name, (unsigned long long)srv.st->accepted, (unsigned long long)srv.st->rejected,
+           (unsigned long long)srv.st->errors, (unsigned long long)srv.st->bytes_in,
+           (unsigned long long)srv.st->bytes_out);
+    fflush(stdout);
+    rc = SK_EXIT_OK;
+out:
+    free(opts);
+    sk_server_close(&srv);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/*
+ * main.c - `sockit COMMAND ...`: dispatch to a command, --help, --version.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    const char *group;
+    const char *args;
+    const char *summary;
+    int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"hostname", "Names and addresses", "", "this host's name, FQDN and addresses", cmd_hostname},
+    {"resolve", "Names and addresses", "NAME...", "A and AAAA records of names", cmd_resolve},
+    {"reverse", "Names and addresses", "ADDR...", "names of addresses", cmd_reverse},
+    {"addrinfo", "Names and addresses", "HOST [SERVICE]", "every getaddrinfo() result",
+     cmd_addrinfo},
+    {"ip", "Names and addresses", "ADDR...", "an address in every notation", cmd_ip},
+    {"service", "Names and addresses", "PORT|NAME[/PROTO]...", "service names and ports",
+     cmd_service},
+    {"byteorder", "Names and addresses", "N...", "host and network byte order", cmd_byteorder},
+    {"sockopt", "Names and addresses", "[--set NAME=VALUE]", "a fresh socket's options",
+     cmd_sockopt},
+    {"ifaces", "Names and addresses", "", "network interfaces and their addresses", cmd_ifaces},
+    {"serve", "Servers", "SERVICE [--model M]", "run a service under a concurrency model",
+     cmd_serve},
+    {"connect", "Clients", "HOST PORT", "netcat-style client (stdin <-> socket)", cmd_connect},
+    {"echo-client", "Clients", "HOST PORT", "interactive or scripted echo client",
+     cmd_echo_client},
+    {"chat", "Clients", "HOST PORT --nick NAME", "chat client for people", cmd_chat},
+    {"p2p", "Clients", "--listen PORT | HOST PORT", "two-party chat, both may type", cmd_p2p},
+    {"ping", "Clients", "HOST", "ICMP echo (v4 and v6)", cmd_ping},
+    {"bench", "Measuring", "echo|http|models ...", "load generator and model comparison",
+     cmd_bench},
+};
+
+int sk_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sockit: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'sockit %s --help'.\n", cmd);
+    return SK_EXIT_USAGE;
+}
+
+int sk_cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sockit: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return SK_EXIT_FAIL;
+}
+
+void sk_cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void usage(FILE *f)
+{
+    const char *group = NULL;
+
+    fprintf(f, "Usage: sockit COMMAND [OPTIONS] [ARGS]\n"
+               "Socket tools, servers under every concurrency model, clients, and a bench.\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!group || strcmp(group, commands[i].group) != 0) {
+            group = commands[i].group;
+            fprintf(f, "\n%s:\n", group);
+        }
+        char head[64];
+        snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
+        fprintf(f, "  %-34s %s\n", head, commands[i].summary);
+    }
+    fprintf(f, "\n'sockit COMMAND --help' tells more; man sockit has it all.\n"
+               "Exit status: 0 success, 1 failure, 2 bad arguments.\n");
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN); /* a reset peer is an error value, not a death */
+    if (argc < 2)
+        return usage(stderr), SK_EXIT_USAGE;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0)
+        return usage(stdout), SK_EXIT_OK;
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("sockit %s\n", SK_VERSION);
+        return SK_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            optind = 0; /* full getopt reset for the command's own parsing */
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "sockit: unknown command '%s'\nTry 'sockit --help'.\n", argv[1]);
+    return SK_EXIT_USAGE;
+}

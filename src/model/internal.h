@@ -1,0 +1,27 @@
+/*
+ * internal.h - pieces the model files share (not part of the public API).
+ */
+#ifndef SOCKIT_MODEL_INTERNAL_H
+#define SOCKIT_MODEL_INTERNAL_H
+
+#include "sockit/server.h"
+
+/* Serve one accepted connection to the end on the calling thread: poll,
+ * read, feed the service, write, with idle timeout, service deadlines,
+ * backpressure and the stop bound. Closes fd. Returns 0 or the error that
+ * ended the connection. */
+int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer);
+
+/* Wait until lfd is readable (returns 1) or a stop was requested, or a line
+ * arrived on a terminal stdin when srv->stdin_stop (returns 0). */
+int sk__wait_listener(struct sk_server *srv, int lfd);
+
+/* The poll timeout (ms, -1 = none) until the nearest of a connection's
+ * idle deadline, service deadline and stop deadline (0 = none). */
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at);
+
+/* Act on expired deadlines at time now: the service's timeout callback,
+ * or -ETIMEDOUT when the connection must close (idle, or stop bound). */
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
+
+#endif
