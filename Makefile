@@ -122,6 +122,12 @@ bench: all
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
+MAN_PARTS := $(sort $(wildcard docs/man/*.roff))
+docs/sockit.1: $(MAN_PARTS)
+	cat $(MAN_PARTS) > $@
+
+all: docs/sockit.1
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include/sockit $(DESTDIR)$(PREFIX)/share/man/man1
@@ -142,5 +148,7 @@ format:
 
 clean:
 	rm -rf build
+
+# docs/sockit.1 is generated from docs/man/*.roff (one part per command group).
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -25,7 +25,7 @@ static int iterative_run(struct sk_server *srv)
 const struct sk_model sk_model_iterative = {
     .name = "iterative",
     .summary = "one client at a time, the others wait in the backlog",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB,
+    .caps = SK_MODEL_STREAM,
     .rank = 10,
     .run = iterative_run,
 };
