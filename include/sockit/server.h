@@ -49,13 +49,16 @@ struct sk_server {
     unsigned workers;    /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* lock-free: set by a signal handler, read by worker threads */
     int stop_fd; /* eventfd, readable once a stop was requested */
     int stdin_stop; /* a line (or EOF) on a terminal stdin stops the server */
     struct sk_stats *st; /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
     atomic_uint_fast64_t next_id;
+    /* Set in a fork model's per-connection child: the parent uncounts
+     * st->active when it reaps the child, so sk__conn_close() does not. */
+    int active_by_parent;
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */
@@ -99,6 +102,9 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
  * Returns 0, or a negative errno when the connection must close (service
  * error, or input full while the service consumed nothing: -EMSGSIZE). */
 int sk__conn_feed(struct sk_conn *c);
+
+/* The same with srv->hub_lock already held by the caller (hub services). */
+int sk__conn_feed_locked(struct sk_conn *c);
 
 /* Account n bytes received into c->in (after sk_buf_commit). */
 void sk__conn_received(struct sk_conn *c, size_t n);
