@@ -243,8 +243,8 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
             {.fd = watch_stdin ? STDIN_FILENO : -1, .events = POLLIN},
         };
         int n = mask ? ppoll(p, 3, &(struct timespec){.tv_sec = 1}, mask) : poll(p, 3, 1000);
-        if (n < 0 && errno == EINTR && mask)
-            return -EINTR;
+        if (n <= 0 && mask && (n == 0 || errno == EINTR))
+            return -EINTR; /* a signal, or a quiet second: the caller looks around */
         if (n < 0 && errno != EINTR)
             return 0;
         if (n <= 0)

@@ -23,8 +23,8 @@ enum { SK_WAIT_STDIN = 1u << 0 }; /* also watch a terminal stdin (srv->stdin_sto
 /* The same for models with several waiters or children: stdin is watched
  * only with SK_WAIT_STDIN (one waiter must own it), and with a mask the wait
  * is a ppoll() under that signal mask that returns -EINTR when a signal
- * arrived (a fork model reaps its children then). lfd < 0 waits for the stop
- * alone. */
+ * arrived or a second passed quietly (a fork model reaps and restarts its
+ * children then). lfd < 0 waits for the stop alone. */
 int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const sigset_t *mask);
 
 /* The poll timeout (ms, -1 = none) until the nearest of a connection's
