@@ -36,11 +36,12 @@ class Server:
     """A `sockit serve ...` child process. The first stdout line gives the
     address; stop() sends SIGTERM (then SIGKILL) by PID and collects output."""
 
-    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL):
+    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL, preexec_fn=None):
         self.args = args
         self.proc = subprocess.Popen([binary or SOCKIT, "serve", *args], stdin=stdin,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env, start_new_session=True)
+                                     text=True, env=env, start_new_session=True,
+                                     preexec_fn=preexec_fn)
         self.stdout_rest = ""
         self.stderr = ""
         self.first = self._first_line()
