@@ -423,3 +423,37 @@ def test_thread_models_under_threadsanitizer(server, model):
     silent.close()
     assert not SANITIZER_RE.search(s.stderr), s.stderr
     assert rc == 0, s.stderr
+
+
+HUB_TSAN_MODELS = [m for m in TSAN_MODELS if m in available_models("tcp", "chat")]
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", HUB_TSAN_MODELS)
+def test_hub_broadcast_under_threadsanitizer(server, model):
+    """The chat service under thread/pool with ThreadSanitizer: clients talk
+    at once (protocol-agnostic: plain lines, everything read back is drained)
+    and the run must end without a report. Skipped until chat is built."""
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    s = server("chat", "--model", model, "--workers", "8", binary=SOCKIT_TSAN, env=env)
+    conns = [s.connect() for _ in range(6)]
+    received = [0] * len(conns)
+
+    def talk(i):
+        c = conns[i]
+        c.settimeout(0.2)
+        for k in range(20):
+            c.sendall(b"line %d from %d\n" % (k, i))
+            try:
+                received[i] += len(c.recv(65536))
+            except (socket.timeout, OSError):
+                pass
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(conns)) as ex:
+        list(ex.map(talk, range(len(conns))))
+    for c in conns:
+        c.close()
+    rc = s.stop()
+    assert not SANITIZER_RE.search(s.stderr), s.stderr
+    assert rc == 0, s.stderr
+    assert sum(received) > 0
