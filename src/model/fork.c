@@ -37,7 +37,10 @@ struct children {
     size_t n, cap;
 };
 
-static void on_sigchld(int sig) { (void)sig; /* only interrupts ppoll() */ }
+static void on_sigchld(int sig)
+{
+    (void)sig; /* only interrupts ppoll() */
+}
 
 static int children_add(struct children *ch, pid_t pid)
 {
@@ -87,7 +90,7 @@ static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *pee
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     close(srv->lfd);
     srv->lfd = -1;
-    srv->stdin_stop = 0;      /* the terminal is the parent's */
+    srv->stdin_stop = 0;       /* the terminal is the parent's */
     srv->active_by_parent = 1; /* the parent uncounts when it reaps us */
     sk__serve_blocking(srv, fd, peer);
     _exit(0);
@@ -134,8 +137,7 @@ static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t
         reap(srv, ch);
     }
     if (ch->n > 0) {
-        sk_log(SK_LOG_WARN, "%zu connection processes did not finish in time: killing them",
-               ch->n);
+        sk_log(SK_LOG_WARN, "%zu connection processes did not finish in time: killing them", ch->n);
         for (size_t i = 0; i < ch->n; i++)
             kill(ch->pid[i], SIGKILL);
         while (ch->n > 0) {

@@ -45,7 +45,10 @@ struct prefork {
     sigset_t old_mask;
 };
 
-static void on_sigchld(int sig) { (void)sig; /* only interrupts ppoll() */ }
+static void on_sigchld(int sig)
+{
+    (void)sig; /* only interrupts ppoll() */
+}
 
 static void worker_main(struct prefork *pf, unsigned i)
 {
@@ -110,8 +113,8 @@ static void reap(struct prefork *pf, int blocking)
                     sk_log(SK_LOG_WARN, "worker %u (pid %d) killed by signal %d (%s): restarting",
                            i, (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
                 else
-                    sk_log(SK_LOG_WARN, "worker %u (pid %d) exited with status %d: restarting",
-                           i, (int)pid, WEXITSTATUS(status));
+                    sk_log(SK_LOG_WARN, "worker %u (pid %d) exited with status %d: restarting", i,
+                           (int)pid, WEXITSTATUS(status));
             }
         }
         if (blocking)

@@ -17,7 +17,7 @@
 
 #define LINE_CHARS 72
 #define LINE_BYTES (LINE_CHARS + 2)
-#define NPRINT 95 /* ' ' .. '~' */
+#define NPRINT 95       /* ' ' .. '~' */
 #define BATCH_LINES 256 /* about 19 KB queued per drain */
 #define DGRAM_MAX 512
 
@@ -38,7 +38,10 @@ static int chargen_create(void **state)
     return 0;
 }
 
-static void chargen_destroy(void *state) { free(state); }
+static void chargen_destroy(void *state)
+{
+    free(state);
+}
 
 /* Byte i (from 0) of the endless pattern that begins with line `line`. */
 static char pattern_byte(unsigned line, size_t i)
@@ -64,9 +67,15 @@ static int queue_batch(struct sk_conn *c)
     return lines ? sk_conn_write(c, buf, lines * LINE_BYTES) : 0;
 }
 
-static int chargen_open(struct sk_conn *c) { return queue_batch(c); }
+static int chargen_open(struct sk_conn *c)
+{
+    return queue_batch(c);
+}
 
-static int chargen_drain(struct sk_conn *c) { return queue_batch(c); }
+static int chargen_drain(struct sk_conn *c)
+{
+    return queue_batch(c);
+}
 
 static ssize_t chargen_data(struct sk_conn *c, const char *p, size_t n)
 {

@@ -26,8 +26,7 @@ static int daytime_create(void **state)
     return 0;
 }
 
-static int daytime_option(void *state, const char *name, const char *value, char *err,
-                          size_t len)
+static int daytime_option(void *state, const char *name, const char *value, char *err, size_t len)
 {
     struct daytime *d = state;
     (void)value;
@@ -39,7 +38,10 @@ static int daytime_option(void *state, const char *name, const char *value, char
     return -EINVAL;
 }
 
-static void daytime_destroy(void *state) { free(state); }
+static void daytime_destroy(void *state)
+{
+    free(state);
+}
 
 /* The line, CRLF included, into buf; returns its length or a negative errno. */
 static ssize_t daytime_line(const struct daytime *d, char *buf, size_t size)
@@ -49,9 +51,9 @@ static ssize_t daytime_line(const struct daytime *d, char *buf, size_t size)
 
     if ((d->utc ? gmtime_r(&now, &tm) : localtime_r(&now, &tm)) == NULL)
         return -EOVERFLOW;
-    size_t n = strftime(buf, size, d->utc ? "%A, %B %d, %Y %H:%M:%S-UTC\r\n"
-                                          : "%A, %B %d, %Y %H:%M:%S-%Z\r\n",
-                        &tm);
+    size_t n =
+        strftime(buf, size,
+                 d->utc ? "%A, %B %d, %Y %H:%M:%S-UTC\r\n" : "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &tm);
     return n ? (ssize_t)n : -EMSGSIZE;
 }
 
@@ -73,8 +75,8 @@ static ssize_t daytime_data(struct sk_conn *c, const char *p, size_t n)
     return (ssize_t)n; /* input is ignored */
 }
 
-static ssize_t daytime_datagram(void *state, const struct sk_addr *from, const char *in,
-                                size_t n, char *out, size_t outmax)
+static ssize_t daytime_datagram(void *state, const struct sk_addr *from, const char *in, size_t n,
+                                char *out, size_t outmax)
 {
     (void)from;
     (void)in;

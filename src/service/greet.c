@@ -151,8 +151,9 @@ static void greet_timeout(struct sk_conn *c)
 
 static const struct sk_service_opt greet_opts[] = {
     {"banner", 1, "TEXT", "sent on connect (default \"Thank you for connecting\")"},
-    {"reply", 1, "TEXT", "read one message (a line, or a bare message and a pause), log it, "
-                         "answer TEXT, close"},
+    {"reply", 1, "TEXT",
+     "read one message (a line, or a bare message and a pause), log it, "
+     "answer TEXT, close"},
     {0},
 };
 

@@ -272,8 +272,8 @@ static void concurrent_broadcast(const char *model, unsigned workers)
 
     start(&r, model, workers);
     for (int i = 0; i < N; i++)
-        t[i] = (struct talker){.fd = dial(&r), .lines_out = LINES,
-                               .lines_in_expected = (N - 1) * LINES};
+        t[i] = (struct talker){
+            .fd = dial(&r), .lines_out = LINES, .lines_in_expected = (N - 1) * LINES};
     wait_peers(&r, N);
     for (int i = 0; i < N; i++)
         assert_int_equal(pthread_create(&tid[i], NULL, talk, &t[i]), 0);
@@ -301,12 +301,36 @@ static void stop_with_clients_connected(const char *model, unsigned workers)
     close(b);
 }
 
-static void thread_broadcast(void **s) { (void)s; broadcast_reaches_idle_peers("thread", 0); }
-static void pool_broadcast(void **s) { (void)s; broadcast_reaches_idle_peers("pool", 4); }
-static void thread_concurrent(void **s) { (void)s; concurrent_broadcast("thread", 0); }
-static void pool_concurrent(void **s) { (void)s; concurrent_broadcast("pool", 8); }
-static void thread_stop(void **s) { (void)s; stop_with_clients_connected("thread", 0); }
-static void pool_stop(void **s) { (void)s; stop_with_clients_connected("pool", 3); }
+static void thread_broadcast(void **s)
+{
+    (void)s;
+    broadcast_reaches_idle_peers("thread", 0);
+}
+static void pool_broadcast(void **s)
+{
+    (void)s;
+    broadcast_reaches_idle_peers("pool", 4);
+}
+static void thread_concurrent(void **s)
+{
+    (void)s;
+    concurrent_broadcast("thread", 0);
+}
+static void pool_concurrent(void **s)
+{
+    (void)s;
+    concurrent_broadcast("pool", 8);
+}
+static void thread_stop(void **s)
+{
+    (void)s;
+    stop_with_clients_connected("thread", 0);
+}
+static void pool_stop(void **s)
+{
+    (void)s;
+    stop_with_clients_connected("pool", 3);
+}
 
 static void fork_models_refuse_hub(void **s)
 {
@@ -317,8 +341,8 @@ static void fork_models_refuse_hub(void **s)
         const struct sk_model *m = sk_model_find(refuse[i], SOCK_STREAM);
         assert_non_null(m);
         why[0] = '\0';
-        assert_false(sk_model_can_carry(m, SK_SVC_STREAM | SK_SVC_HUB, SOCK_STREAM, why,
-                                        sizeof(why)));
+        assert_false(
+            sk_model_can_carry(m, SK_SVC_STREAM | SK_SVC_HUB, SOCK_STREAM, why, sizeof(why)));
         assert_non_null(strstr(why, refuse[i]));
     }
 }
@@ -326,9 +350,12 @@ static void fork_models_refuse_hub(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(thread_broadcast),  cmocka_unit_test(pool_broadcast),
-        cmocka_unit_test(thread_concurrent), cmocka_unit_test(pool_concurrent),
-        cmocka_unit_test(thread_stop),       cmocka_unit_test(pool_stop),
+        cmocka_unit_test(thread_broadcast),
+        cmocka_unit_test(pool_broadcast),
+        cmocka_unit_test(thread_concurrent),
+        cmocka_unit_test(pool_concurrent),
+        cmocka_unit_test(thread_stop),
+        cmocka_unit_test(pool_stop),
         cmocka_unit_test(fork_models_refuse_hub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
