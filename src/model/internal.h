@@ -11,7 +11,12 @@
 /* Serve one accepted connection to the end on the calling thread: poll,
  * read, feed the service, write, with idle timeout, service deadlines,
  * backpressure and the stop bound. Closes fd. Returns 0 or the error that
- * ended the connection. */
+ * ended the connection. Hub services are carried when several threads run
+ * this at once: every callback and every look at the connection's out/flags
+ * happens under srv->hub_lock (sends are non-blocking, so the lock is never
+ * held across a wait), and c->ops->wake writes to an eventfd this thread
+ * polls, so output queued by another connection's callback goes out at
+ * once. */
 int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer);
 
 /* Wait until lfd is readable (returns 1) or a stop was requested, or a line
