@@ -96,9 +96,9 @@ const struct sk_sockopt *sk_sockopt_find(const char *name)
 
 int sk_sockopt_applies(const struct sk_sockopt *o, int family, int type)
 {
-    unsigned need = (type == SOCK_STREAM ? SK_OPT_TCP : type == SOCK_DGRAM ? SK_OPT_UDP : 0) |
-                    (family == AF_INET ? SK_OPT_V4 : family == AF_INET6 ? SK_OPT_V6 : 0);
-    return (o->applies & need) == need && need != 0;
+    unsigned t = type == SOCK_STREAM ? SK_OPT_TCP : type == SOCK_DGRAM ? SK_OPT_UDP : 0;
+    unsigned f = family == AF_INET ? SK_OPT_V4 : family == AF_INET6 ? SK_OPT_V6 : 0;
+    return t && f && (o->applies & t) && (o->applies & f);
 }
 
 static int parse_bool(const char *s, int64_t *out)
