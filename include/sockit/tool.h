@@ -26,11 +26,11 @@ enum {
 };
 
 struct sk_ip {
-    int family;       /* AF_INET or AF_INET6 */
-    int legacy;       /* 1: accepted only as an inet_aton() legacy form */
+    int family; /* AF_INET or AF_INET6 */
+    int legacy; /* 1: accepted only as an inet_aton() legacy form */
     struct in_addr v4;
     struct in6_addr v6;
-    uint32_t scope;   /* IPv6 zone index ("%lo"), 0 when none */
+    uint32_t scope; /* IPv6 zone index ("%lo"), 0 when none */
 };
 
 /* inet_aton()'s grammar, written out so that it is strict about the end:
@@ -47,9 +47,9 @@ int sk_ip_parse(const char *s, unsigned flags, struct sk_ip *out, const char **w
 /* Every notation of an address, as NUL-terminated strings. */
 struct sk_ip_notation {
     char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 1]; /* dotted quad, or compressed v6 (+%zone) */
-    char full[40];      /* IPv6: eight groups of four hex digits; IPv4: the dotted quad */
-    char hex[33];       /* the packed bytes in network order, lower-case hex */
-    char binary[136];   /* bits, octets joined by '.' (v4) or 16-bit groups by ':' (v6) */
+    char full[40];       /* IPv6: eight groups of four hex digits; IPv4: the dotted quad */
+    char hex[33];        /* the packed bytes in network order, lower-case hex */
+    char binary[136];    /* bits, octets joined by '.' (v4) or 16-bit groups by ':' (v6) */
     uint32_t host_order; /* IPv4: the address as a number (ntohl(s_addr)) */
     uint32_t net_order;  /* IPv4: s_addr, the network-order bytes read as a host integer */
     const char *kind;    /* static: "loopback", "private", "global", ... */
@@ -66,10 +66,10 @@ int sk_ip_notation(const struct sk_ip *ip, struct sk_ip_notation *out);
 int sk_u64_parse(const char *s, uint64_t *out, const char **why);
 
 struct sk_byteorder {
-    int bits;           /* 16, 32 or 64 */
-    int fits;           /* the value fits in `bits`; the rest is meaningful only then */
-    uint64_t host;      /* the value */
-    uint64_t net;       /* htons/htonl/htobe64 of it, read back as a host integer */
+    int bits;                    /* 16, 32 or 64 */
+    int fits;                    /* the value fits in `bits`; the rest is meaningful only then */
+    uint64_t host;               /* the value */
+    uint64_t net;                /* htons/htonl/htobe64 of it, read back as a host integer */
     unsigned char host_bytes[8]; /* the value's bytes in this host's memory order */
     unsigned char net_bytes[8];  /* the bytes as they travel (big-endian) */
 };
@@ -84,18 +84,18 @@ int sk_host_big_endian(void);
 
 /* A query of `sockit service`: "80", "53/udp", "http", "domain/udp". */
 struct sk_servq {
-    int by_port;        /* 1: port given, 0: name given */
+    int by_port; /* 1: port given, 0: name given */
     uint16_t port;
     char name[64];
-    char proto[16];     /* "" means tcp and udp */
+    char proto[16]; /* "" means tcp and udp */
 };
 int sk_servq_parse(const char *s, struct sk_servq *q, const char **why);
 
 struct sk_serv {
     char name[64];
-    uint16_t port;      /* host order */
+    uint16_t port; /* host order */
     char proto[16];
-    char aliases[256];  /* space-separated, "" when none */
+    char aliases[256]; /* space-separated, "" when none */
 };
 
 /* getservbyport_r()/getservbyname_r() for one protocol ("tcp", "udp").
@@ -124,17 +124,17 @@ enum {
 };
 
 struct sk_sockopt {
-    const char *name;   /* "SO_RCVBUF" */
-    int level;          /* SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6 */
+    const char *name; /* "SO_RCVBUF" */
+    int level;        /* SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6 */
     int optname;
     enum sk_opt_kind kind;
-    unsigned applies;   /* SK_OPT_* */
-    const char *what;   /* one line for --help */
+    unsigned applies; /* SK_OPT_* */
+    const char *what; /* one line for --help */
 };
 
 struct sk_optval {
-    int64_t i;          /* bool, int, size, time (us), linger (s, -1 off), nonblock */
-    char s[32];         /* SK_OPT_STRING */
+    int64_t i;  /* bool, int, size, time (us), linger (s, -1 off), nonblock */
+    char s[32]; /* SK_OPT_STRING */
 };
 
 /* The table of known options, in display order. */
@@ -159,27 +159,26 @@ int sk_sockopt_set(int fd, const struct sk_sockopt *o, const struct sk_optval *v
 
 /* Human form of a value ("on", "131072", "1.5s", "none", "off"). Returns the
  * length, or -ENOSPC. */
-int sk_optval_format(const struct sk_sockopt *o, const struct sk_optval *v, char *buf,
-                     size_t size);
+int sk_optval_format(const struct sk_sockopt *o, const struct sk_optval *v, char *buf, size_t size);
 
 /* ---- interfaces (src/tool/ifaces.c) ---- */
 
 struct sk_iface_addr {
-    int family;                   /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
-    int prefix;                   /* netmask length, -1 when none or not contiguous */
+    int prefix;                      /* netmask length, -1 when none or not contiguous */
     char broadcast[INET_ADDRSTRLEN]; /* "" when none */
-    char peer[INET6_ADDRSTRLEN];  /* point-to-point destination, "" when none */
+    char peer[INET6_ADDRSTRLEN];     /* point-to-point destination, "" when none */
 };
 
 struct sk_iface {
     char name[IF_NAMESIZE];
     unsigned index;
-    unsigned flags;               /* IFF_* */
-    int mtu;                      /* -1 when unknown */
-    char mac[18];                 /* "aa:bb:cc:dd:ee:ff", "" when none */
+    unsigned flags; /* IFF_* */
+    int mtu;        /* -1 when unknown */
+    char mac[18];   /* "aa:bb:cc:dd:ee:ff", "" when none */
     size_t naddr;
-    struct sk_iface_addr *addrs;  /* owned by the iface array */
+    struct sk_iface_addr *addrs; /* owned by the iface array */
 };
 
 /* Every interface (getifaddrs), in index order, with its IPv4 and IPv6
@@ -208,7 +207,7 @@ int sk_tool_resolve(const char *name, int family, struct sk_addr **out, char *ca
 struct sk_ai_row {
     int family, socktype, protocol;
     struct sk_addr addr;
-    char canon[256];    /* ai_canonname, "" when the resolver gave none */
+    char canon[256]; /* ai_canonname, "" when the resolver gave none */
 };
 
 /* Every tuple of getaddrinfo(host, service) with AI_CANONNAME; family and

@@ -279,8 +279,7 @@ int cmd_byteorder(int argc, char **argv)
                        ", \"host_hex\": \"0x%0*" PRIx64 "\", \"network\": %" PRIu64
                        ", \"network_hex\": \"0x%0*" PRIx64
                        "\", \"host_bytes\": \"%s\", \"network_bytes\": \"%s\"}",
-                       w ? ", " : "", b.bits, b.host, digits, b.host, b.net, digits, b.net, hb,
-                       nb);
+                       w ? ", " : "", b.bits, b.host, digits, b.host, b.net, digits, b.net, hb, nb);
                 continue;
             }
             printf("  %2d bits  host       0x%0*" PRIx64 "%*s %-20" PRIu64 "  memory %s\n", b.bits,
@@ -383,8 +382,8 @@ int cmd_service(int argc, char **argv)
         for (size_t k = 0; k < 2; k++) {
             const char *proto = q.proto[0] ? q.proto : both[k];
             struct sk_serv s;
-            int r = q.by_port ? sk_serv_by_port(q.port, proto, &s)
-                              : sk_serv_by_name(q.name, proto, &s);
+            int r =
+                q.by_port ? sk_serv_by_port(q.port, proto, &s) : sk_serv_by_name(q.name, proto, &s);
             if (r == 0) {
                 serv_print(&q, &s, json, &first);
                 found++;

@@ -38,7 +38,7 @@ static int bad_option(const char *cmd, int c, char **argv)
 struct set_req {
     const struct sk_sockopt *opt;
     struct sk_optval want;
-    const char *text;        /* "SO_RCVBUF=65536" as given */
+    const char *text; /* "SO_RCVBUF=65536" as given */
     struct sk_optval before[2], kept[2];
     int before_err[2], kept_err[2], set_err[2], applies[2];
 };
@@ -101,14 +101,17 @@ static void json_value(const struct sk_sockopt *o, const struct sk_optval *v)
     }
 }
 
-static const char *type_name(int k) { return k == 0 ? "tcp" : "udp"; }
+static const char *type_name(int k)
+{
+    return k == 0 ? "tcp" : "udp";
+}
 
 int cmd_sockopt(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"tcp", no_argument, NULL, 't'}, {"udp", no_argument, NULL, 'u'},
+        {"tcp", no_argument, NULL, 't'},       {"udp", no_argument, NULL, 'u'},
         {"set", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     static const int types[2] = {SOCK_STREAM, SOCK_DGRAM};
     const char *cmd = argv[0];
@@ -165,7 +168,9 @@ int cmd_sockopt(int argc, char **argv)
         }
         if (!any)
             return sk_cli_usage(cmd, "%s does not apply to the %s%s socket%s", sets[i].opt->name,
-                                want[0] && want[1] ? "" : want[0] ? "tcp " : "udp ",
+                                want[0] && want[1] ? ""
+                                : want[0]          ? "tcp "
+                                                   : "udp ",
                                 family == AF_INET ? "IPv4" : "IPv6", want[0] && want[1] ? "s" : "");
     }
     for (int k = 0; k < 2; k++) {

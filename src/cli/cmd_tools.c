@@ -218,8 +218,7 @@ int cmd_resolve(int argc, char **argv)
             int fam = sk_addr_family(&addrs[k]);
             sk_addr_format_host(&addrs[k], host, sizeof(host));
             if (json) {
-                printf("%s{\"family\": \"%s\", \"address\": ", k ? ", " : "",
-                       sk_family_name(fam));
+                printf("%s{\"family\": \"%s\", \"address\": ", k ? ", " : "", sk_family_name(fam));
                 sk_cli_json_str(stdout, host);
                 fputs("}", stdout);
             } else if (brief) {

@@ -41,7 +41,8 @@ int sk_u64_parse(const char *s, uint64_t *out, const char **why)
         else if (base == 16 && *p >= 'A' && *p <= 'F')
             d = (unsigned)(*p - 'A' + 10);
         else
-            return fail(why, base == 16 ? "not a hex number" : "not a number (decimal, or hex with 0x)");
+            return fail(why,
+                        base == 16 ? "not a hex number" : "not a number (decimal, or hex with 0x)");
         if (v > (UINT64_MAX - d) / base)
             return fail(why, "does not fit in 64 bits");
         v = v * base + d;
@@ -88,8 +89,7 @@ int sk_byteorder(uint64_t v, int bits, struct sk_byteorder *out)
         memcpy(out->net_bytes, &n, 8);
         break;
     }
-    default:
-        return -EINVAL;
+    default: return -EINVAL;
     }
     return 0;
 }

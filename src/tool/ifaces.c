@@ -55,9 +55,15 @@ int sk_iface_flags_format(unsigned flags, char *buf, size_t size)
         unsigned bit;
         const char *name;
     } names[] = {
-        {IFF_UP, "UP"},           {IFF_BROADCAST, "BROADCAST"},     {IFF_LOOPBACK, "LOOPBACK"},
-        {IFF_POINTOPOINT, "POINTOPOINT"}, {IFF_RUNNING, "RUNNING"}, {IFF_NOARP, "NOARP"},
-        {IFF_PROMISC, "PROMISC"}, {IFF_ALLMULTI, "ALLMULTI"},       {IFF_MULTICAST, "MULTICAST"},
+        {IFF_UP, "UP"},
+        {IFF_BROADCAST, "BROADCAST"},
+        {IFF_LOOPBACK, "LOOPBACK"},
+        {IFF_POINTOPOINT, "POINTOPOINT"},
+        {IFF_RUNNING, "RUNNING"},
+        {IFF_NOARP, "NOARP"},
+        {IFF_PROMISC, "PROMISC"},
+        {IFF_ALLMULTI, "ALLMULTI"},
+        {IFF_MULTICAST, "MULTICAST"},
         {IFF_DYNAMIC, "DYNAMIC"},
     };
     size_t used = 0;
@@ -162,9 +168,9 @@ int sk_ifaces(struct sk_iface **out)
         } else if (fam == AF_PACKET) {
             const struct sockaddr_ll *ll = (const void *)ifa->ifa_addr;
             if (ll->sll_halen == 6 && ll->sll_hatype == ARPHRD_ETHER)
-                snprintf(f->mac, sizeof(f->mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-                         ll->sll_addr[0], ll->sll_addr[1], ll->sll_addr[2], ll->sll_addr[3],
-                         ll->sll_addr[4], ll->sll_addr[5]);
+                snprintf(f->mac, sizeof(f->mac), "%02x:%02x:%02x:%02x:%02x:%02x", ll->sll_addr[0],
+                         ll->sll_addr[1], ll->sll_addr[2], ll->sll_addr[3], ll->sll_addr[4],
+                         ll->sll_addr[5]);
         }
     }
     for (int i = 0; i < n && fd >= 0; i++) {

@@ -122,13 +122,13 @@ struct range4 {
 
 /* Special-purpose IPv4 blocks (RFC 6890 and friends); first match wins. */
 static const struct range4 ranges4[] = {
-    {0x00000000, 32, "unspecified"},      {0x00000000, 8, "this-network"},
-    {0x7f000000, 8, "loopback"},          {0x0a000000, 8, "private"},
-    {0xac100000, 12, "private"},          {0xc0a80000, 16, "private"},
-    {0x64400000, 10, "shared (CGNAT)"},   {0xa9fe0000, 16, "link-local"},
-    {0xc0000200, 24, "documentation"},    {0xc6336400, 24, "documentation"},
-    {0xcb007100, 24, "documentation"},    {0xc6120000, 15, "benchmarking"},
-    {0xe0000000, 4, "multicast"},         {0xffffffff, 32, "broadcast"},
+    {0x00000000, 32, "unspecified"},    {0x00000000, 8, "this-network"},
+    {0x7f000000, 8, "loopback"},        {0x0a000000, 8, "private"},
+    {0xac100000, 12, "private"},        {0xc0a80000, 16, "private"},
+    {0x64400000, 10, "shared (CGNAT)"}, {0xa9fe0000, 16, "link-local"},
+    {0xc0000200, 24, "documentation"},  {0xc6336400, 24, "documentation"},
+    {0xcb007100, 24, "documentation"},  {0xc6120000, 15, "benchmarking"},
+    {0xe0000000, 4, "multicast"},       {0xffffffff, 32, "broadcast"},
     {0xf0000000, 4, "reserved"},
 };
 

@@ -20,8 +20,8 @@ static int fail(const char **why, const char *reason)
 
 static int name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '+';
 }
 
 int sk_servq_parse(const char *s, struct sk_servq *q, const char **why)
@@ -82,8 +82,8 @@ static int copy_entry(const struct servent *e, struct sk_serv *out)
     snprintf(out->proto, sizeof(out->proto), "%s", e->s_proto);
     out->port = ntohs((uint16_t)e->s_port);
     for (char **a = e->s_aliases; a && *a; a++) {
-        int w = snprintf(out->aliases + used, sizeof(out->aliases) - used, "%s%s",
-                         used ? " " : "", *a);
+        int w =
+            snprintf(out->aliases + used, sizeof(out->aliases) - used, "%s%s", used ? " " : "", *a);
         if (w < 0 || (size_t)w >= sizeof(out->aliases) - used) {
             out->aliases[used] = '\0'; /* drop an alias that does not fit whole */
             break;

@@ -31,8 +31,7 @@ static const struct sk_sockopt table[] = {
     {"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, SK_OPT_BOOL, BOTH, "TCP keepalive probes"},
     {"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, SK_OPT_BOOL, BOTH,
      "bind over TIME_WAIT connections"},
-    {"SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, SK_OPT_BOOL, BOTH,
-     "several sockets share one port"},
+    {"SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, SK_OPT_BOOL, BOTH, "several sockets share one port"},
     {"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST, SK_OPT_BOOL, BOTH, "may send to broadcast"},
     {"SO_LINGER", SOL_SOCKET, SO_LINGER, SK_OPT_LINGER, BOTH,
      "close() waits to send (seconds, off)"},
@@ -263,24 +262,18 @@ int sk_sockopt_set(int fd, const struct sk_sockopt *o, const struct sk_optval *v
     case SK_OPT_STRING:
         r = setsockopt(fd, o->level, o->optname, v->s, (socklen_t)strlen(v->s));
         break;
-    default:
-        return -EINVAL;
+    default: return -EINVAL;
     }
     return r < 0 ? -errno : 0;
 }
 
-int sk_optval_format(const struct sk_sockopt *o, const struct sk_optval *v, char *buf,
-                     size_t size)
+int sk_optval_format(const struct sk_sockopt *o, const struct sk_optval *v, char *buf, size_t size)
 {
     int n;
 
     switch (o->kind) {
-    case SK_OPT_NONBLOCK:
-        n = snprintf(buf, size, "%s", v->i ? "non-blocking" : "blocking");
-        break;
-    case SK_OPT_BOOL:
-        n = snprintf(buf, size, "%s", v->i ? "on" : "off");
-        break;
+    case SK_OPT_NONBLOCK: n = snprintf(buf, size, "%s", v->i ? "non-blocking" : "blocking"); break;
+    case SK_OPT_BOOL: n = snprintf(buf, size, "%s", v->i ? "on" : "off"); break;
     case SK_OPT_TIME:
         if (v->i == 0)
             n = snprintf(buf, size, "none");
@@ -297,12 +290,8 @@ int sk_optval_format(const struct sk_sockopt *o, const struct sk_optval *v, char
         else
             n = snprintf(buf, size, "%llds", (long long)v->i);
         break;
-    case SK_OPT_STRING:
-        n = snprintf(buf, size, "%s", v->s);
-        break;
-    default:
-        n = snprintf(buf, size, "%lld", (long long)v->i);
-        break;
+    case SK_OPT_STRING: n = snprintf(buf, size, "%s", v->s); break;
+    default: n = snprintf(buf, size, "%lld", (long long)v->i); break;
     }
     if (n < 0 || (size_t)n >= size)
         return -ENOSPC;

@@ -26,12 +26,17 @@ static void prefix_table(void **state)
         const char *mask;
         int prefix;
     } t[] = {
-        {AF_INET, "255.0.0.0", 8},       {AF_INET, "255.255.255.0", 24},
-        {AF_INET, "255.255.255.255", 32}, {AF_INET, "0.0.0.0", 0},
-        {AF_INET, "255.255.254.0", 23},   {AF_INET, "255.0.255.0", -1},
-        {AF_INET, "0.255.255.255", -1},   {AF_INET6, "ffff:ffff:ffff:ffff::", 64},
+        {AF_INET, "255.0.0.0", 8},
+        {AF_INET, "255.255.255.0", 24},
+        {AF_INET, "255.255.255.255", 32},
+        {AF_INET, "0.0.0.0", 0},
+        {AF_INET, "255.255.254.0", 23},
+        {AF_INET, "255.0.255.0", -1},
+        {AF_INET, "0.255.255.255", -1},
+        {AF_INET6, "ffff:ffff:ffff:ffff::", 64},
         {AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128},
-        {AF_INET6, "::", 0},              {AF_INET6, "ffff::ffff", -1},
+        {AF_INET6, "::", 0},
+        {AF_INET6, "ffff::ffff", -1},
         {AF_INET6, "fff0::", 12},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -170,8 +175,8 @@ static void reverse_lookups(void **state)
     const char *why = NULL;
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 
-    int g = getnameinfo((struct sockaddr *)&in, sizeof(in), want, sizeof(want), NULL, 0,
-                        NI_NAMEREQD);
+    int g =
+        getnameinfo((struct sockaddr *)&in, sizeof(in), want, sizeof(want), NULL, 0, NI_NAMEREQD);
     int r = sk_tool_reverse("127.0.0.1", name, sizeof(name), &why);
     if (g == 0) {
         assert_int_equal(r, 0);
@@ -215,14 +220,10 @@ static void names_of_constants(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(prefix_table),
-        cmocka_unit_test(flags_format),
-        cmocka_unit_test(ifaces_match_nameindex),
-        cmocka_unit_test(resolve_numeric_and_localhost),
-        cmocka_unit_test(resolve_failures),
-        cmocka_unit_test(addrinfo_rows),
-        cmocka_unit_test(reverse_lookups),
-        cmocka_unit_test(hostname_names),
+        cmocka_unit_test(prefix_table),           cmocka_unit_test(flags_format),
+        cmocka_unit_test(ifaces_match_nameindex), cmocka_unit_test(resolve_numeric_and_localhost),
+        cmocka_unit_test(resolve_failures),       cmocka_unit_test(addrinfo_rows),
+        cmocka_unit_test(reverse_lookups),        cmocka_unit_test(hostname_names),
         cmocka_unit_test(names_of_constants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,8 +68,8 @@ static void lookups_agree_with_libc(void **state)
     static const struct {
         unsigned port;
         const char *proto;
-    } ports[] = {{80, "tcp"}, {25, "tcp"}, {53, "udp"}, {53, "tcp"}, {22, "tcp"},
-                 {443, "tcp"}, {7, "udp"}, {1, "tcp"}, {65000, "udp"}, {0, "tcp"}};
+    } ports[] = {{80, "tcp"},  {25, "tcp"}, {53, "udp"}, {53, "tcp"},    {22, "tcp"},
+                 {443, "tcp"}, {7, "udp"},  {1, "tcp"},  {65000, "udp"}, {0, "tcp"}};
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
         struct sk_serv s;
         int r = sk_serv_by_port((uint16_t)ports[i].port, ports[i].proto, &s);

@@ -23,11 +23,21 @@ static void find_table(void **state)
     static const struct {
         const char *in, *name; /* name NULL: unknown */
     } t[] = {
-        {"SO_RCVBUF", "SO_RCVBUF"},   {"so_rcvbuf", "SO_RCVBUF"},   {"rcvbuf", "SO_RCVBUF"},
-        {"nodelay", "TCP_NODELAY"},   {"TCP_NODELAY", "TCP_NODELAY"}, {"ttl", "IP_TTL"},
-        {"nonblock", "O_NONBLOCK"},   {"O_NONBLOCK", "O_NONBLOCK"}, {"v6only", "IPV6_V6ONLY"},
-        {"reuseport", "SO_REUSEPORT"}, {"SO_", NULL},               {"", NULL},
-        {"bogus", NULL},              {"SO_RCVBUFX", NULL},         {"TCP_RCVBUF", NULL},
+        {"SO_RCVBUF", "SO_RCVBUF"},
+        {"so_rcvbuf", "SO_RCVBUF"},
+        {"rcvbuf", "SO_RCVBUF"},
+        {"nodelay", "TCP_NODELAY"},
+        {"TCP_NODELAY", "TCP_NODELAY"},
+        {"ttl", "IP_TTL"},
+        {"nonblock", "O_NONBLOCK"},
+        {"O_NONBLOCK", "O_NONBLOCK"},
+        {"v6only", "IPV6_V6ONLY"},
+        {"reuseport", "SO_REUSEPORT"},
+        {"SO_", NULL},
+        {"", NULL},
+        {"bogus", NULL},
+        {"SO_RCVBUFX", NULL},
+        {"TCP_RCVBUF", NULL},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         const struct sk_sockopt *o = sk_sockopt_find(t[i].in);
@@ -202,10 +212,8 @@ static void set_then_get(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(find_table),
-        cmocka_unit_test(value_table),
-        cmocka_unit_test(applies),
-        cmocka_unit_test(get_matches_getsockopt),
+        cmocka_unit_test(find_table),   cmocka_unit_test(value_table),
+        cmocka_unit_test(applies),      cmocka_unit_test(get_matches_getsockopt),
         cmocka_unit_test(set_then_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
