@@ -57,8 +57,9 @@ static void json_error(const char *key, const char *in, const char *why, int *fi
 static const char hostname_help[] =
     "Usage: sockit hostname [-4|-6] [--json]\n"
     "Show this host's name (gethostname), its fully qualified name (what the\n"
-    "resolver gives as canonical name for it), and every local address, IPv4\n"
-    "and IPv6, per interface with its prefix length.\n"
+    "resolver gives as canonical name for it), the addresses the name resolves\n"
+    "to, and every local address, IPv4 and IPv6, per interface with its prefix\n"
+    "length.\n"
     "\n"
     "Options:\n"
     "  -4, -6       only IPv4 or only IPv6 addresses\n"
@@ -98,6 +99,10 @@ int cmd_hostname(int argc, char **argv)
     int n = sk_ifaces(&v);
     if (n < 0)
         return sk_cli_fail(cmd, "getifaddrs: %s", sk_strerror(n));
+    /* What the seed's gethostbyname(gethostname()) answers. */
+    struct sk_addr *res = NULL;
+    char canon[NI_MAXHOST];
+    int nres = sk_tool_resolve(name, family, &res, canon, sizeof(canon));
     if (json) {
         fputs("{\"hostname\": ", stdout);
         sk_cli_json_str(stdout, name);
@@ -105,15 +110,31 @@ int cmd_hostname(int argc, char **argv)
         if (fqdn_err)
             fputs("null, \"fqdn_error\": ", stdout);
         sk_cli_json_str(stdout, fqdn_err ? sk_strerror(fqdn_err) : fqdn);
-        fputs(", \"addresses\": [", stdout);
+        fputs(", \"resolves_to\": [", stdout);
+        for (int i = 0; i < nres; i++) {
+            char host[SK_ADDR_STRLEN];
+            sk_addr_format_host(&res[i], host, sizeof(host));
+            fputs(i ? ", " : "", stdout);
+            sk_cli_json_str(stdout, host);
+        }
+        fputs("], \"addresses\": [", stdout);
     } else {
-        printf("hostname   %s\n", name);
+        printf("hostname     %s\n", name);
         if (fqdn_err)
-            printf("fqdn       unknown (%s)\n", sk_strerror(fqdn_err));
+            printf("fqdn         unknown (%s)\n", sk_strerror(fqdn_err));
         else
-            printf("fqdn       %s\n", fqdn);
-        printf("addresses\n");
+            printf("fqdn         %s\n", fqdn);
+        printf("resolves to ");
+        if (nres < 0)
+            printf(" nothing (%s)", sk_strerror(nres));
+        for (int i = 0; i < nres; i++) {
+            char host[SK_ADDR_STRLEN];
+            sk_addr_format_host(&res[i], host, sizeof(host));
+            printf(" %s", host);
+        }
+        printf("\naddresses\n");
     }
+    free(res);
     int first = 1;
     for (int i = 0; i < n; i++) {
         for (size_t k = 0; k < v[i].naddr; k++) {

@@ -369,8 +369,15 @@ def test_hostname():
     want = system_addrs()
     if want is not None:
         assert got == want
+    try:
+        resolved = local_addrs(socket.gethostname())
+    except socket.gaierror:
+        resolved = []
+    assert data["resolves_to"] == resolved
     out = ok("hostname").stdout
-    assert out.startswith(f"hostname   {socket.gethostname()}\n")
+    assert out.startswith(f"hostname     {socket.gethostname()}\n")
+    if resolved:
+        assert f"resolves to  {' '.join(resolved)}\n" in out
     v4 = as_json("hostname", "-4")["addresses"]
     assert all(a["family"] == "inet" for a in v4)
 
