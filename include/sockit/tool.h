@@ -31,6 +31,7 @@ struct sk_ip {
     struct in_addr v4;
     struct in6_addr v6;
     uint32_t scope; /* IPv6 zone index ("%lo"), 0 when none */
+    int prefix;     /* "/N" network prefix length, -1 when none */
 };
 
 /* inet_aton()'s grammar, written out so that it is strict about the end:
@@ -39,9 +40,11 @@ struct sk_ip {
  * inet_aton() nothing may follow the address (not even a space). */
 int sk_ip4_aton_parse(const char *s, struct in_addr *out, const char **why);
 
-/* An IPv4 or IPv6 address. IPv4 is a strict dotted quad (sk_ip4_parse())
- * unless flags has SK_IP_ATON, which also takes the legacy forms and marks
- * them with out->legacy. A string with ':' is IPv6 (sk_ip6_parse()). */
+/* An IPv4 or IPv6 address, optionally with a network prefix "/N" (decimal,
+ * 0..32 or 0..128, no leading zero). IPv4 is a strict dotted quad
+ * (sk_ip4_parse()) unless flags has SK_IP_ATON, which also takes the legacy
+ * forms and marks them with out->legacy. A string with ':' is IPv6
+ * (sk_ip6_parse()). */
 int sk_ip_parse(const char *s, unsigned flags, struct sk_ip *out, const char **why);
 
 /* Every notation of an address, as NUL-terminated strings. */
@@ -54,6 +57,13 @@ struct sk_ip_notation {
     uint32_t net_order;  /* IPv4: s_addr, the network-order bytes read as a host integer */
     const char *kind;    /* static: "loopback", "private", "global", ... */
     char mapped_v4[INET_ADDRSTRLEN]; /* IPv6 ::ffff:a.b.c.d: the IPv4 address, else "" */
+    /* With a prefix only (ip->prefix >= 0), else all "": */
+    char netmask[INET6_ADDRSTRLEN]; /* 255.255.255.0, ffff:ffff:ffff:ffff:: */
+    char network[INET6_ADDRSTRLEN]; /* the first address of the block */
+    char last[INET6_ADDRSTRLEN];    /* the last one (the IPv4 broadcast address) */
+    char first_host[INET6_ADDRSTRLEN], last_host[INET6_ADDRSTRLEN]; /* IPv4 usable range */
+    char size[48];  /* addresses in the block: "256", or "2^64" */
+    char hosts[24]; /* IPv4 usable hosts ("254"; /31: 2, /32: 1) */
 };
 
 /* Fill *out from a parsed address. Returns 0, or -EAFNOSUPPORT. */

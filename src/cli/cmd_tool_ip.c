@@ -55,7 +55,7 @@ static void json_error(const char *in, const char *why, int *first)
 /* ---- ip ---- */
 
 static const char ip_help[] =
-    "Usage: sockit ip [--inet-aton] [--json] ADDR...\n"
+    "Usage: sockit ip [--inet-aton] [--json] ADDR[/N]...\n"
     "Show each IPv4 or IPv6 address in every notation: dotted quad, packed hex,\n"
     "the 32-bit integer in host and network order, and binary; IPv6 in\n"
     "compressed and full form, packed hex and binary. Also names the kind of\n"
@@ -66,6 +66,9 @@ static const char ip_help[] =
     "        zeros, nothing before or after (1.2.3, 01.2.3.4, 256.1.1.1 are refused)\n"
     "  IPv6  anything inet_pton() takes (::1, 2001:db8::1, ::ffff:1.2.3.4),\n"
     "        optionally with %ZONE (fe80::1%lo)\n"
+    "  /N    either may end in a prefix length (192.168.0.0/24, 2001:db8::/32):\n"
+    "        then also netmask, network, broadcast or last address, host range\n"
+    "        and block size are shown\n"
     "\n"
     "Options:\n"
     "  -a, --inet-aton  also accept inet_aton()'s legacy IPv4 forms: 1 to 4 parts,\n"
@@ -77,6 +80,34 @@ static const char ip_help[] =
     "\n"
     "Exit status: 0 all shown, 1 some address malformed (one line each on\n"
     "stderr; the others are still shown), 2 bad options or no address.\n";
+
+static void block_text(const struct sk_ip *ip, const struct sk_ip_notation *n)
+{
+    if (ip->prefix < 0)
+        return;
+    printf("  prefix         /%d  netmask %s\n", ip->prefix, n->netmask);
+    printf("  network        %s\n", n->network);
+    int bits = ip->family == AF_INET ? 32 : 128;
+    if (ip->family == AF_INET && bits - ip->prefix >= 2)
+        printf("  broadcast      %s\n", n->last);
+    else
+        printf("  last           %s\n", n->last);
+    if (ip->family == AF_INET)
+        printf("  hosts          %s - %s (%s)\n", n->first_host, n->last_host, n->hosts);
+    printf("  block size     %s address%s\n", n->size, strcmp(n->size, "1") ? "es" : "");
+}
+
+static void block_json(const struct sk_ip *ip, const struct sk_ip_notation *n)
+{
+    if (ip->prefix < 0)
+        return;
+    printf(", \"prefix\": %d, \"netmask\": \"%s\", \"network\": \"%s\", \"last\": \"%s\", "
+           "\"size\": \"%s\"",
+           ip->prefix, n->netmask, n->network, n->last, n->size);
+    if (ip->family == AF_INET)
+        printf(", \"first_host\": \"%s\", \"last_host\": \"%s\", \"hosts\": %s", n->first_host,
+               n->last_host, n->hosts);
+}
 
 static void ip_text(const char *in, const struct sk_ip *ip, const struct sk_ip_notation *n)
 {
@@ -93,6 +124,7 @@ static void ip_text(const char *in, const struct sk_ip *ip, const struct sk_ip_n
                "  (s_addr: wire bytes read by this %s-endian host)\n",
                n->net_order, n->net_order, sk_host_big_endian() ? "big" : "little");
         printf("  binary         %s\n", n->binary);
+        block_text(ip, n);
         return;
     }
     printf("%s (IPv6, %s)\n", in, n->kind);
@@ -102,6 +134,7 @@ static void ip_text(const char *in, const struct sk_ip *ip, const struct sk_ip_n
     printf("  binary         %s\n", n->binary);
     if (n->mapped_v4[0])
         printf("  ipv4           %s\n", n->mapped_v4);
+    block_text(ip, n);
 }
 
 static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_notation *n)
@@ -112,9 +145,11 @@ static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_n
     sk_cli_json_str(stdout, n->kind);
     if (ip->family == AF_INET) {
         printf(", \"legacy\": %s, \"dotted\": \"%s\", \"hex\": \"%s\", \"host_order\": %" PRIu32
-               ", \"network_order\": %" PRIu32 ", \"binary\": \"%s\"}",
+               ", \"network_order\": %" PRIu32 ", \"binary\": \"%s\"",
                ip->legacy ? "true" : "false", n->text, n->hex, n->host_order, n->net_order,
                n->binary);
+        block_json(ip, n);
+        fputs("}", stdout);
         return;
     }
     fputs(", \"compressed\": ", stdout);
@@ -122,6 +157,7 @@ static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_n
     printf(", \"full\": \"%s\", \"hex\": \"%s\", \"binary\": \"%s\"", n->full, n->hex, n->binary);
     if (n->mapped_v4[0])
         printf(", \"ipv4\": \"%s\"", n->mapped_v4);
+    block_json(ip, n);
     fputs("}", stdout);
 }
 

@@ -92,11 +92,51 @@ int sk_ip4_aton_parse(const char *s, struct in_addr *out, const char **why)
     return 0;
 }
 
-int sk_ip_parse(const char *s, unsigned flags, struct sk_ip *out, const char **why)
+/* The address part of s before a '/N' suffix, and the prefix length. */
+static int split_prefix(const char *s, char *addr, size_t size, int *prefix, const char **why)
 {
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+    *prefix = -1;
+    if (n >= size)
+        return fail(why, "address too long");
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    if (!slash)
+        return 0;
+    const char *p = slash + 1;
+    if (!*p)
+        return fail(why, "empty prefix length after '/'");
+    if (*p == '0' && p[1])
+        return fail(why, "leading zero in the prefix length");
+    int v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return fail(why, "prefix length is not a number");
+        v = v * 10 + (*p - '0');
+        if (v > 999)
+            return fail(why, "prefix length out of range");
+    }
+    *prefix = v;
+    return 0;
+}
+
+int sk_ip_parse(const char *in, unsigned flags, struct sk_ip *out, const char **why)
+{
+    char s[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    int prefix;
+
     memset(out, 0, sizeof(*out));
-    if (!s || !*s)
+    out->prefix = -1;
+    if (!in || !*in)
         return fail(why, "empty address");
+    if (split_prefix(in, s, sizeof(s), &prefix, why) < 0)
+        return -EINVAL;
+    if (strchr(s, ':') ? prefix > 128 : prefix > 32)
+        return fail(why, strchr(s, ':') ? "prefix length out of range 0..128"
+                                        : "prefix length out of range 0..32");
+    out->prefix = prefix;
     if (strchr(s, ':')) {
         if (sk_ip6_parse(s, &out->v6, &out->scope, why) < 0)
             return -EINVAL;
@@ -191,6 +231,47 @@ static void binary_bytes(const uint8_t *b, size_t n, size_t group, char sep, cha
     *o = '\0';
 }
 
+/* The block of a prefix: netmask, first and last address, size. */
+static void block(const struct sk_ip *ip, struct sk_ip_notation *out)
+{
+    int fam = ip->family, bytes = fam == AF_INET ? 4 : 16, bits = bytes * 8;
+    uint8_t addr[16], mask[16], first[16], last[16];
+
+    memcpy(addr, fam == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6, (size_t)bytes);
+    for (int i = 0; i < bytes; i++) {
+        int left = ip->prefix - 8 * i;
+        mask[i] = left >= 8 ? 0xff : left <= 0 ? 0 : (uint8_t)(0xff << (8 - left));
+        first[i] = addr[i] & mask[i];
+        last[i] = first[i] | (uint8_t)~mask[i];
+    }
+    inet_ntop(fam, mask, out->netmask, sizeof(out->netmask));
+    inet_ntop(fam, first, out->network, sizeof(out->network));
+    inet_ntop(fam, last, out->last, sizeof(out->last));
+    int hostbits = bits - ip->prefix;
+    if (hostbits < 64)
+        snprintf(out->size, sizeof(out->size), "%llu", 1ull << hostbits);
+    else
+        snprintf(out->size, sizeof(out->size), "2^%d", hostbits);
+    if (fam != AF_INET)
+        return;
+    /* IPv4: the network and broadcast addresses are not hosts, except in
+     * a /31 (RFC 3021, point-to-point) and a /32 (one host). */
+    uint32_t f, l;
+    memcpy(&f, first, 4);
+    memcpy(&l, last, 4);
+    f = ntohl(f);
+    l = ntohl(l);
+    if (hostbits >= 2) {
+        f++;
+        l--;
+    }
+    snprintf(out->hosts, sizeof(out->hosts), "%llu", (unsigned long long)(l - f) + 1);
+    struct in_addr a = {.s_addr = htonl(f)};
+    inet_ntop(AF_INET, &a, out->first_host, sizeof(out->first_host));
+    a.s_addr = htonl(l);
+    inet_ntop(AF_INET, &a, out->last_host, sizeof(out->last_host));
+}
+
 int sk_ip_notation(const struct sk_ip *ip, struct sk_ip_notation *out)
 {
     memset(out, 0, sizeof(*out));
@@ -203,6 +284,8 @@ int sk_ip_notation(const struct sk_ip *ip, struct sk_ip_notation *out)
         out->host_order = ntohl(ip->v4.s_addr);
         out->net_order = ip->v4.s_addr;
         out->kind = kind4(out->host_order);
+        if (ip->prefix >= 0)
+            block(ip, out);
         return 0;
     }
     if (ip->family != AF_INET6)
@@ -226,5 +309,7 @@ int sk_ip_notation(const struct sk_ip *ip, struct sk_ip_notation *out)
     out->kind = kind6(&ip->v6);
     if (IN6_IS_ADDR_V4MAPPED(&ip->v6))
         inet_ntop(AF_INET, b + 12, out->mapped_v4, sizeof(out->mapped_v4));
+    if (ip->prefix >= 0)
+        block(ip, out);
     return 0;
 }

@@ -185,6 +185,36 @@ def test_ip_inet_aton_legacy_forms_marked():
     assert p.returncode == 1
 
 
+@pytest.mark.parametrize("cidr", ["192.168.1.77/24", "10.0.0.1/31", "172.20.5.5/12",
+                                  "2001:db8::1/64", "2001:db8::/120"])
+def test_ip_prefix_block(cidr):
+    net = ipaddress.ip_network(cidr, strict=False)
+    rec = as_json("ip", cidr)[0]
+    assert rec["prefix"] == net.prefixlen
+    assert rec["netmask"] == socket.inet_ntop(
+        socket.AF_INET if net.version == 4 else socket.AF_INET6, net.netmask.packed)
+    assert ipaddress.ip_address(rec["network"]) == net.network_address
+    assert ipaddress.ip_address(rec["last"]) == net.broadcast_address
+    size = net.num_addresses
+    assert rec["size"] == (str(size) if size < 2**64 else f"2^{size.bit_length() - 1}")
+    if net.version == 4:
+        hosts = list(net.hosts()) if net.prefixlen > 16 else None
+        if hosts:
+            assert rec["hosts"] == len(hosts)
+            assert rec["first_host"] == str(hosts[0]) and rec["last_host"] == str(hosts[-1])
+    out = ok("ip", cidr).stdout
+    assert f"  prefix         /{net.prefixlen}  netmask " in out
+
+
+def test_ip_prefix_errors():
+    p = run("ip", "1.2.3.4/33", "::1/129", "1.2.3.4/", "10.0.0.0/8")
+    assert p.returncode == 1
+    assert err_lines(p) == ["sockit: ip: 1.2.3.4/33: prefix length out of range 0..32",
+                            "sockit: ip: ::1/129: prefix length out of range 0..128",
+                            "sockit: ip: 1.2.3.4/: empty prefix length after '/'"]
+    assert "broadcast      10.255.255.255" in p.stdout
+
+
 # ---- service ---------------------------------------------------------------
 
 def test_service_ports_to_names():

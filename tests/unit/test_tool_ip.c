@@ -227,6 +227,67 @@ static void notation_v6(void **state)
     }
 }
 
+static void prefix_blocks(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int prefix;
+        const char *mask, *network, *last, *size, *first_host, *last_host, *hosts;
+    } t[] = {
+        {"192.168.1.77/24", 24, "255.255.255.0", "192.168.1.0", "192.168.1.255", "256",
+         "192.168.1.1", "192.168.1.254", "254"},
+        {"10.0.0.1/31", 31, "255.255.255.254", "10.0.0.0", "10.0.0.1", "2", "10.0.0.0", "10.0.0.1",
+         "2"},
+        {"1.2.3.4/32", 32, "255.255.255.255", "1.2.3.4", "1.2.3.4", "1", "1.2.3.4", "1.2.3.4", "1"},
+        {"0.0.0.0/0", 0, "0.0.0.0", "0.0.0.0", "255.255.255.255", "4294967296", "0.0.0.1",
+         "255.255.255.254", "4294967294"},
+        {"172.20.5.5/12", 12, "255.240.0.0", "172.16.0.0", "172.31.255.255", "1048576",
+         "172.16.0.1", "172.31.255.254", "1048574"},
+        {"2001:db8::1/64", 64, "ffff:ffff:ffff:ffff::", "2001:db8::",
+         "2001:db8::ffff:ffff:ffff:ffff", "2^64", "", "", ""},
+        {"2001:db8:1:2::/63", 63, "ffff:ffff:ffff:fffe::", "2001:db8:1:2::",
+         "2001:db8:1:3:ffff:ffff:ffff:ffff", "2^65", "", "", ""},
+        {"::1/128", 128, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1", "::1", "1", "", "", ""},
+        {"fe80::1%lo/10", 10, "ffc0::", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+         "2^118", "", "", ""},
+        {"2001:db8::/120", 120, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00",
+         "2001:db8::", "2001:db8::ff", "256", "", "", ""},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct sk_ip ip;
+        struct sk_ip_notation n;
+        const char *why = NULL;
+        if (sk_ip_parse(t[i].in, 0, &ip, &why) != 0)
+            fail_msg("'%s' refused: %s", t[i].in, why);
+        assert_int_equal(ip.prefix, t[i].prefix);
+        assert_int_equal(sk_ip_notation(&ip, &n), 0);
+        assert_string_equal(n.netmask, t[i].mask);
+        assert_string_equal(n.network, t[i].network);
+        assert_string_equal(n.last, t[i].last);
+        assert_string_equal(n.size, t[i].size);
+        assert_string_equal(n.first_host, t[i].first_host);
+        assert_string_equal(n.last_host, t[i].last_host);
+        assert_string_equal(n.hosts, t[i].hosts);
+    }
+    static const char *const bad[] = {"1.2.3.4/33", "1.2.3.4/", "1.2.3.4/024", "1.2.3.4/x",
+                                      "::1/129",    "/24",      "1.2.3.4/-1",  "1.2.3.4/24/8",
+                                      "1.2.3/8",    "::1/1000", "1.2.3.4/ 8"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sk_ip ip;
+        const char *why = NULL;
+        if (sk_ip_parse(bad[i], 0, &ip, &why) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+        assert_non_null(why);
+    }
+    struct sk_ip ip;
+    assert_int_equal(sk_ip_parse("1.2.3/8", SK_IP_ATON, &ip, NULL), 0);
+    assert_int_equal(ip.prefix, 8);
+    assert_int_equal(ip.legacy, 1);
+    assert_int_equal(sk_ip_parse("1.2.3.4", 0, &ip, NULL), 0);
+    assert_int_equal(ip.prefix, -1);
+}
+
 static void notation_rejects_other_family(void **state)
 {
     (void)state;
@@ -245,6 +306,7 @@ int main(void)
         cmocka_unit_test(parse_strict_and_legacy),
         cmocka_unit_test(notation_v4),
         cmocka_unit_test(notation_v6),
+        cmocka_unit_test(prefix_blocks),
         cmocka_unit_test(notation_rejects_other_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
