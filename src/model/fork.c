@@ -42,17 +42,18 @@ static void on_sigchld(int sig)
     (void)sig; /* only interrupts ppoll() */
 }
 
-static int children_add(struct children *ch, pid_t pid)
+/* Room for one more child, made before forking so that a child, once
+ * forked, is always recorded. Returns 0 or -ENOMEM. */
+static int children_reserve(struct children *ch)
 {
-    if (ch->n == ch->cap) {
-        size_t cap = ch->cap ? ch->cap * 2 : 64;
-        pid_t *p = realloc(ch->pid, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        ch->pid = p;
-        ch->cap = cap;
-    }
-    ch->pid[ch->n++] = pid;
+    if (ch->n < ch->cap)
+        return 0;
+    size_t cap = ch->cap ? ch->cap * 2 : 64;
+    pid_t *p = realloc(ch->pid, cap * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    ch->pid = p;
+    ch->cap = cap;
     return 0;
 }
 
@@ -100,9 +101,8 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
                   const sigset_t *old_mask)
 {
     static int64_t last_log;
-    int err = children_add(ch, 0) < 0 ? -ENOMEM : 0; /* room first: no failure after fork */
+    int err = children_reserve(ch);
     if (err == 0) {
-        ch->n--;
         pid_t pid = fork();
         if (pid == 0)
             serve_child(srv, fd, peer, old_mask);
