@@ -178,6 +178,25 @@ def test_stop_bounds_a_connection_in_flight(server, model):
     c.close()
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_a_line_on_the_terminal_stops_the_server(server, model):
+    """Like the seeds' select server: run from a terminal, a typed line
+    stops it (one waiter owns stdin: the acceptor or the supervisor)."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        s = server("echo", "--model", model, stdin=slave)
+        assert echo_once(s, b"before") == b"before"
+        os.write(master, b"\n")
+        s.proc.wait(timeout=10)
+        assert s.stop() == 0
+        assert "a line on the terminal: stopping" in s.stderr
+        assert "sockit: echo stopped: 1 connections" in s.stdout_rest
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 # ---- idle and silent clients ----
 
 @pytest.mark.parametrize("model", MODELS)
