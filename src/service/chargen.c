@@ -1,7 +1,8 @@
 /*
  * chargen.c - the character generator (RFC 864): on connect, send lines of
  * 72 printable ASCII characters (the 95 from ' ' to '~'), each line starting
- * one character further along, CRLF-terminated, until the client closes.
+ * one character further along, CRLF-terminated, until the client closes
+ * (the blocking models also stop once the client has shut down its side).
  * Input is thrown away. The drain callback queues the next batch whenever
  * the output has been sent, so a slow reader is never sent more than one
  * batch ahead. Over UDP each datagram is answered with a datagram of between
