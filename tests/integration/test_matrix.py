@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import available_models, recv_exactly, recv_until_close
+from conftest import available_models, recv_exactly, recv_until_close, run, serve_list
 
 MODELS = available_models("tcp")
 CONCURRENT = [m for m in MODELS if m != "iterative"]
@@ -245,3 +245,58 @@ def test_concurrent_greet_and_daytime(server, model):
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=50) as ex:
             assert all(ex.map(client, range(100)))
+
+
+# ---- the same services over UDP (once the UDP models are built) ----
+
+UDP_MODELS = available_models("udp")
+
+
+@pytest.mark.parametrize("model", UDP_MODELS)
+def test_udp_daytime_chargen_discard(server, model):
+    def ask(s, data=b"?"):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(2)
+        try:
+            for _ in range(5):  # UDP may drop: retry a bounded number of times
+                u.sendto(data, s.addr)
+                try:
+                    return u.recv(65536)
+                except socket.timeout:
+                    continue
+            return None
+        finally:
+            u.close()
+
+    s = server("daytime", "--udp", "--model", model)
+    assert DAYTIME_RE.match(ask(s) or b"")
+    s = server("chargen", "--udp", "--model", model)
+    got = ask(s)
+    assert got and 1 <= len(got) <= 512
+    line = got[:72]
+    start = line[0] - 32
+    assert line == bytes(32 + (start + k) % 95 for k in range(len(line)))
+    s = server("discard", "--udp", "--model", model)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(0.5)
+    u.sendto(b"into the void", s.addr)
+    with pytest.raises(socket.timeout):
+        u.recv(100)
+    u.close()
+    assert s.stop() == 0
+    assert "13 bytes in" in s.stdout_rest
+
+
+def test_models_that_cannot_share_state_refuse_hub_services():
+    """fork, prefork and iterative cannot carry chat: serve refuses it with
+    one clear line (skipped until the chat service is built)."""
+    rows = [r for r in serve_list() if r["kind"] == "tcp" and r["status"] == "ok"]
+    if not any("chat" in r["services"] for r in rows):
+        pytest.skip("chat service not built yet")
+    refusing = [r["model"] for r in rows if "chat" not in r["services"]]
+    assert {"iterative", "fork", "prefork"} & set(refusing)
+    for m in refusing:
+        p = run("serve", "chat", "--model", m, "-p", "0")
+        assert p.returncode == 1, (m, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "refusing chat" in lines[0] and m in lines[0], p.stderr
