@@ -300,3 +300,18 @@ def test_models_that_cannot_share_state_refuse_hub_services():
         assert p.returncode == 1, (m, p.stderr)
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1 and "refusing chat" in lines[0] and m in lines[0], p.stderr
+
+
+def test_service_help_and_list():
+    p = run("serve", "greet", "--help")
+    assert p.returncode == 0
+    assert "--banner TEXT" in p.stdout and "--reply TEXT" in p.stdout
+    p = run("serve", "daytime", "--help")
+    assert "--utc" in p.stdout and "(also --udp)" in p.stdout
+    rows = {(r["model"], r["kind"]): r for r in serve_list()}
+    for m in ("iterative", "fork", "prefork", "thread", "pool"):
+        r = rows[(m, "tcp")]
+        assert r["status"] == "ok"
+        assert {"echo", "greet", "discard", "daytime", "chargen"} <= set(r["services"])
+    p = run("serve", "greet", "--model", "fork", "--reply")
+    assert p.returncode == 2 and "Try 'sockit serve --help'" in p.stderr
