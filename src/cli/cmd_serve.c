@@ -353,9 +353,9 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_fail(cmd, "model %s: %s", srv.model->name, sk_strerror(r));
         goto out;
     }
-    printf("sockit: %s stopped: %llu connections, %llu rejected, %llu errors, "
+    printf("sockit: %s stopped: %llu %s, %llu rejected, %llu errors, "
            "%llu bytes in, %llu bytes out\n",
-           svc->name, (unsigned long long)srv.st->accepted, (unsigned long long)srv.st->rejected,
+           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections", (unsigned long long)srv.st->rejected,
            (unsigned long long)srv.st->errors, (unsigned long long)srv.st->bytes_in,
            (unsigned long long)srv.st->bytes_out);
     fflush(stdout);
