@@ -56,12 +56,19 @@ static void target_name(char *buf, size_t n, const char *host, const char *port,
         snprintf(buf, n, "%s port %s", host, port);
 }
 
+/* PORT is a number 1..65535 or a service name (resolved with the host). */
 static int check_port(const char *cmd, const char *port)
 {
     uint16_t p;
     const char *why;
-    if (sk_port_parse(port, &p, &why) == 0 && p == 0)
-        return sk_cli_usage(cmd, "port 0 cannot be connected to");
+    if (port[0] >= '0' && port[0] <= '9') {
+        if (sk_port_parse(port, &p, &why) < 0)
+            return sk_cli_usage(cmd, "port %s: %s", port, why);
+        if (p == 0)
+            return sk_cli_usage(cmd, "port 0 cannot be connected to");
+    } else if (!*port) {
+        return sk_cli_usage(cmd, "empty port");
+    }
     return 0;
 }
 
