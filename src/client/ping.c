@@ -140,9 +140,9 @@ static int send_one(struct pinger *p, uint16_t seq)
         w = sendto(p->fd, k, n, 0, &p->dst->u.sa, p->dst->len);
     } while (w < 0 && errno == EINTR);
     if (w < 0) {
-        fprintf(p->out, "sockit: ping: sendto %s: %s\n", p->addr, strerror(errno));
-        fflush(p->out);
-        return -errno;
+        int e = errno;
+        fprintf(stderr, "sockit: ping: sendto %s: %s\n", p->addr, strerror(e));
+        return -e;
     }
     if (p->kind == SK_PING_DGRAM && !p->id_known) {
         struct sk_addr me;
@@ -195,8 +195,7 @@ static void receive_one(struct pinger *p)
     int64_t now = sk_now_ns();
     if (got < 0) {
         if (errno != EAGAIN && errno != EINTR) {
-            fprintf(p->out, "sockit: ping: from %s: %s\n", p->addr, strerror(errno));
-            fflush(p->out);
+            fprintf(stderr, "sockit: ping: from %s: %s\n", p->addr, strerror(errno));
         }
         return;
     }

@@ -224,6 +224,28 @@ def test_connect_connect_timeout_on_a_full_backlog():
     assert elapsed < 8
 
 
+def test_connect_idle_timeout_ends_a_silent_session():
+    def handler(conn, res):
+        res["got"] = read_all(conn)  # silent; ends when sockit closes
+
+    srv = PyServer(handler)
+    proc = subprocess.Popen([SOCKIT, "connect", "-v", "--idle", "0.3", "127.0.0.1",
+                             str(srv.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.wait(10)  # stdin stays open: only the idle timeout can end it
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    srv.join()
+    assert proc.returncode == 0, err
+    assert b"idle timeout" in err
+
+
 def test_connect_unix_socket(tmp_path):
     path = str(tmp_path / "s.sock")
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -368,6 +390,18 @@ def test_echo_client_notices_a_server_that_does_not_echo():
     assert stats(p.stdout) == (2, 2, 0)
     assert "2 mismatched" in p.stdout
     assert ": something else" in p.stdout
+
+
+def test_echo_client_tcp_no_reply_counts_lost():
+    def handler(conn, res):
+        read_all(conn)  # never answers
+
+    srv = PyServer(handler)
+    p = run("echo-client", "--timeout", "0.3", "-m", "anyone?", "127.0.0.1", str(srv.port))
+    srv.join()
+    assert p.returncode == 1
+    assert "seq=1: no reply within 300 ms" in p.stdout
+    assert stats(p.stdout) == (1, 0, 1)
 
 
 def seed_server(tmp_path, name):
