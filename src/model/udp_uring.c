@@ -62,6 +62,56 @@ static int arm_poll(struct io_uring *ring, int fd, uint64_t tag)
     return 0;
 }
 
+/* Act on one completion. Returns 0, 1 when the loop must stop, or a
+ * negative errno. */
+static int completion(struct sk_server *srv, struct io_uring *ring, int fd, struct slot *slots,
+                      size_t bufsize, uint64_t tag, int res)
+{
+    if (tag == TAG_STOP)
+        return 1;
+    if (tag == TAG_STDIN) {
+        char line[256];
+        ssize_t rd = read(STDIN_FILENO, line, sizeof(line));
+        (void)rd;
+        sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
+        sk_server_stop(srv);
+        return 1;
+    }
+    unsigned i = (unsigned)(tag & 0xffffffffu);
+    struct slot *s = &slots[i];
+    if (tag & TAG_SEND) {
+        if (res < 0)
+            sk__udp_send_failed(srv, &s->from, res);
+        else
+            sk__udp_sent(srv, (size_t)res);
+        return arm_recv(ring, fd, s, bufsize, i);
+    }
+    if (res < 0) {
+        if (res != -EINTR && res != -EAGAIN && res != -ECONNREFUSED && res != -EHOSTUNREACH &&
+            res != -ENETUNREACH)
+            return res;
+        return arm_recv(ring, fd, s, bufsize, i);
+    }
+    s->from.len = s->rmsg.msg_namelen;
+    size_t len = (size_t)res;
+    size_t rn = sk__udp_handle(srv, &s->from, s->in, len < bufsize ? len : bufsize, len,
+                               (s->rmsg.msg_flags & MSG_TRUNC) != 0, s->out, SK_UDP_MAX);
+    if (rn == 0)
+        return arm_recv(ring, fd, s, bufsize, i);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    if (!sqe)
+        return -EBUSY;
+    s->siov = (struct iovec){.iov_base = s->out, .iov_len = rn};
+    memset(&s->smsg, 0, sizeof(s->smsg));
+    s->smsg.msg_name = &s->from.u.sa;
+    s->smsg.msg_namelen = s->from.len;
+    s->smsg.msg_iov = &s->siov;
+    s->smsg.msg_iovlen = 1;
+    io_uring_prep_sendmsg(sqe, fd, &s->smsg, 0);
+    io_uring_sqe_set_data64(sqe, TAG_SEND | i);
+    return 0;
+}
+
 static int uring_loop(struct sk_server *srv, int fd, int first)
 {
     size_t bufsize = sk__udp_bufsize(srv);
@@ -75,6 +125,7 @@ static int uring_loop(struct sk_server *srv, int fd, int first)
         free(mem);
         return -ENOMEM;
     }
+    /* Room for every slot's one operation plus the two polls. */
     if ((r = io_uring_queue_init(SLOTS * 2 + 4, &ring, 0)) < 0) {
         free(slots);
         free(mem);
@@ -90,76 +141,26 @@ static int uring_loop(struct sk_server *srv, int fd, int first)
         goto out;
     if (first && srv->stdin_stop && (r = arm_poll(&ring, STDIN_FILENO, TAG_STDIN)) < 0)
         goto out;
-    while (!srv->stop) {
-        struct io_uring_cqe *cqe;
-        r = io_uring_submit_and_wait(&ring, 1);
-        if (r == -EINTR)
-            continue;
-        if (r < 0)
-            goto out;
-        r = io_uring_peek_cqe(&ring, &cqe);
-        if (r == -EAGAIN)
-            continue;
-        if (r < 0)
-            goto out;
-        uint64_t tag = io_uring_cqe_get_data64(cqe);
-        int res = cqe->res;
-        io_uring_cqe_seen(&ring, cqe);
-        if (tag == TAG_STOP)
-            break;
-        if (tag == TAG_STDIN) {
-            char line[256];
-            ssize_t rd = read(STDIN_FILENO, line, sizeof(line));
-            (void)rd;
-            sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-            sk_server_stop(srv);
-            break;
-        }
-        unsigned i = (unsigned)(tag & 0xffffffffu);
-        struct slot *s = &slots[i];
-        if (tag & TAG_SEND) {
-            if (res < 0)
-                sk__udp_send_failed(srv, &s->from, res);
-            else
-                sk__udp_sent(srv, (size_t)res);
-            if ((r = arm_recv(&ring, fd, s, bufsize, i)) < 0)
-                goto out;
-            continue;
-        }
-        if (res < 0) {
-            if (res != -EINTR && res != -EAGAIN && res != -ECONNREFUSED &&
-                res != -EHOSTUNREACH && res != -ENETUNREACH) {
-                r = res;
-                goto out;
-            }
-            if ((r = arm_recv(&ring, fd, s, bufsize, i)) < 0)
-                goto out;
-            continue;
-        }
-        s->from.len = s->rmsg.msg_namelen;
-        size_t len = (size_t)res;
-        size_t rn = sk__udp_handle(srv, &s->from, s->in, len < bufsize ? len : bufsize, len,
-                                   (s->rmsg.msg_flags & MSG_TRUNC) != 0, s->out, SK_UDP_MAX);
-        if (rn == 0) {
-            if ((r = arm_recv(&ring, fd, s, bufsize, i)) < 0)
-                goto out;
-            continue;
-        }
-        struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-        if (!sqe) {
-            r = -EBUSY;
-            goto out;
-        }
-        s->siov = (struct iovec){.iov_base = s->out, .iov_len = rn};
-        memset(&s->smsg, 0, sizeof(s->smsg));
-        s->smsg.msg_name = &s->from.u.sa;
-        s->smsg.msg_namelen = s->from.len;
-        s->smsg.msg_iov = &s->siov;
-        s->smsg.msg_iovlen = 1;
-        io_uring_prep_sendmsg(sqe, fd, &s->smsg, 0);
-        io_uring_sqe_set_data64(sqe, TAG_SEND | i);
-    }
     r = 0;
+    while (r == 0 && !srv->stop) {
+        int w = io_uring_submit_and_wait(&ring, 1);
+        if (w == -EINTR)
+            continue;
+        if (w < 0) {
+            r = w;
+            break;
+        }
+        /* Take every completion ready, then submit what they queued at once. */
+        struct io_uring_cqe *cqe;
+        while (r == 0 && io_uring_peek_cqe(&ring, &cqe) == 0) {
+            uint64_t tag = io_uring_cqe_get_data64(cqe);
+            int res = cqe->res;
+            io_uring_cqe_seen(&ring, cqe);
+            r = completion(srv, &ring, fd, slots, bufsize, tag, res);
+        }
+    }
+    if (r > 0)
+        r = 0;
 out:
     /* Tearing the ring down cancels what is in flight before the buffers go. */
     io_uring_queue_exit(&ring);
