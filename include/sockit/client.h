@@ -44,6 +44,8 @@ struct sk_relay_opts {
     int socktype;         /* SOCK_STREAM: a byte stream; SOCK_DGRAM: datagrams */
     int idle_timeout_ms;  /* end when nothing moved this long; 0: never */
     int linger_ms;        /* SOCK_DGRAM: after input EOF, wait this long for replies */
+    int eof_wait_ms;      /* stream: after the peer's EOF, keep sending input that still
+                             flows until it stalls this long (0: stop at once) */
     size_t bufsize;       /* each direction's buffer (0: 64 KiB) */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 };
@@ -56,7 +58,7 @@ struct sk_relay_stats {
 };
 
 /* Copy in_fd to the connected socket fd and fd to out_fd until the peer
- * closes (stream) or, for datagrams, until input ended and no reply came for
+ * closes (stream: see eof_wait_ms for input still flowing then) or, for datagrams, until input ended and no reply came for
  * linger_ms. Each direction has one bounded buffer: input is not read while
  * the socket cannot take more, the socket is not read while the output cannot
  * take more. Input EOF half-closes a stream (shutdown SHUT_WR) once all of it

@@ -81,7 +81,7 @@ static void connect_help(void)
            "Netcat-style client: standard input goes to the socket, what the socket\n"
            "receives goes to standard output. When standard input ends, the sending side\n"
            "is shut down (the peer sees end-of-file) and sockit keeps printing until the\n"
-           "peer closes; then it exits 0.\n\n"
+           "peer closes; then it exits 0 (see --eof-wait for input still flowing then).\n\n"
            "Options:\n"
            "  -u, --udp          UDP: each read of standard input (a line from a terminal,\n"
            "                     a chunk from a pipe) is one datagram; replies are printed.\n"
@@ -90,6 +90,8 @@ static void connect_help(void)
            "  --unix PATH        connect to a Unix socket ('@name': abstract namespace)\n"
            "  -w, --wait SECS    connect timeout (TCP); reply wait after input ends (UDP)\n"
            "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
+           "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
+           "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
            "  -h, --help         this text\n\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
@@ -100,15 +102,16 @@ int cmd_connect(int argc, char **argv)
 {
     const char *cmd = "connect", *unix_path = NULL;
     int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
-    int wait_ms = -1, idle_ms = 0;
+    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
     static const struct option opts[] = {
         {"udp", no_argument, NULL, 'u'},          {"unix", required_argument, NULL, 'U'},
         {"wait", required_argument, NULL, 'w'},   {"idle", required_argument, NULL, 'i'},
+        {"eof-wait", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
 
-    while ((c = getopt_long(argc, argv, "u46w:i:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "u46w:i:t:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
@@ -120,6 +123,10 @@ int cmd_connect(int argc, char **argv)
             break;
         case 'i':
             if (parse_secs(cmd, "--idle", optarg, 1, &idle_ms))
+                return SK_EXIT_USAGE;
+            break;
+        case 't':
+            if (parse_secs(cmd, "--eof-wait", optarg, 0, &eof_wait_ms))
                 return SK_EXIT_USAGE;
             break;
         case 'v': verbose = 1; break;
@@ -160,6 +167,7 @@ int cmd_connect(int argc, char **argv)
         .socktype = socktype,
         .idle_timeout_ms = idle_ms,
         .linger_ms = wait_ms > 0 ? wait_ms : 1000,
+        .eof_wait_ms = eof_wait_ms,
         .stop = &stop_flag,
     };
     struct sk_relay_stats st;

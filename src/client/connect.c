@@ -96,7 +96,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     struct sk_buf up, down; /* up: in_fd -> socket; down: socket -> out_fd */
     int in_eof = 0, sock_eof = 0, shut = 0, r;
     size_t chunk = out_chunk(o->out_fd);
-    int64_t last = sk_now_ms(), quiet_since = 0;
+    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
 
     memset(st, 0, sizeof(*st));
     if (dgram && cap < DGRAM_BUF)
@@ -118,12 +118,19 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
             shut = 1;
         }
-        if (sock_eof && sk_buf_len(&down) == 0) {
-            st->peer_closed = 1;
-            r = 0;
-            break;
-        }
         int64_t wait = -1;
+        if (sock_eof && sk_buf_len(&down) == 0) {
+            /* The peer ended its side. It may only have half-closed and
+             * still be reading: input that keeps flowing is sent on until it
+             * ends, or stalls for eof_wait_ms, or the peer refuses it. */
+            int64_t left = remaining(eof_progress + o->eof_wait_ms, now);
+            if ((in_eof && sk_buf_len(&up) == 0) || left == 0) {
+                st->peer_closed = 1;
+                r = 0;
+                break;
+            }
+            wait = left;
+        }
         if (dgram && in_eof && sk_buf_len(&up) == 0 && sk_buf_len(&down) == 0) {
             if (!quiet_since)
                 quiet_since = now;
@@ -187,12 +194,17 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
         if (p[1].revents & POLLOUT) {
             ssize_t w = sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
             if (w < 0 && w != -EAGAIN) {
-                r = (int)w;
+                if (sock_eof && (w == -EPIPE || w == -ECONNRESET)) {
+                    st->peer_closed = 1; /* it had closed, not half-closed */
+                    r = 0;
+                } else {
+                    r = (int)w;
+                }
                 break;
             }
             if (w > 0) {
                 st->sent += (uint64_t)w;
-                last = sk_now_ms();
+                last = eof_progress = sk_now_ms();
                 if (dgram) {
                     st->dgrams_sent++;
                     sk_buf_clear(&up);
@@ -210,6 +222,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 }
                 if (got == 0 && !dgram) {
                     sock_eof = 1;
+                    eof_progress = sk_now_ms();
                 } else if (got >= 0) {
                     sk_buf_commit(&down, (size_t)got);
                     st->received += (uint64_t)got;

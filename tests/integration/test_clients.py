@@ -102,20 +102,44 @@ def test_connect_half_close_then_reply_byte_exact():
 
 
 def test_connect_peer_closes_first_exits_0():
-    """The peer closing ends the session even while stdin stays open."""
+    """The peer closing ends the session even while stdin stays open (after
+    the --eof-wait grace for input that is not flowing)."""
     def handler(conn, res):
         conn.sendall(b"bye\n")
 
     srv = PyServer(handler)
-    proc = subprocess.Popen([SOCKIT, "connect", "127.0.0.1", str(srv.port)],
+    proc = subprocess.Popen([SOCKIT, "connect", "-t", "0.2", "127.0.0.1", str(srv.port)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        out, err = proc.communicate(timeout=10)  # communicate closes stdin only after EOF
+        proc.wait(10)  # stdin is never closed
+        out, err = proc.stdout.read(), proc.stderr.read()
     finally:
+        if proc.poll() is None:
+            proc.kill()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            f.close()
         srv.join()
     assert proc.returncode == 0, err
     assert out == b"bye\n"
+
+
+def test_connect_keeps_sending_to_a_half_closed_peer():
+    """A peer that answers first and half-closes, then reads everything:
+    input still flowing after its EOF is delivered in full."""
+    up = os.urandom(2_000_000)
+
+    def handler(conn, res):
+        conn.sendall(b"ready\n")
+        conn.shutdown(socket.SHUT_WR)
+        res["got"] = read_all(conn)
+
+    srv = PyServer(handler)
+    p = sockit_bin("connect", "127.0.0.1", str(srv.port), input=up)
+    res = srv.join()
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"ready\n"
+    assert res["got"] == up
 
 
 def wait_listening(port, timeout=5):
