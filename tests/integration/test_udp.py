@@ -73,8 +73,15 @@ def test_truncated_datagram_is_logged_never_echoed(server, model):
 @pytest.mark.parametrize("model", MODELS)
 def test_many_clients_and_two_workers(server, model):
     s = udp_server(server, model, "--workers", "2")
-    ss = subprocess.run(["ss", "-Huln", f"sport = :{s.port}"], capture_output=True, text=True)
-    assert len(ss.stdout.strip().splitlines()) == 2, ss.stdout  # two SO_REUSEPORT sockets
+    # Two SO_REUSEPORT sockets (the second opens as the model starts).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        ss = subprocess.run(["ss", "-Huln", f"sport = :{s.port}"], capture_output=True,
+                            text=True).stdout
+        if len(ss.strip().splitlines()) == 2:
+            break
+        time.sleep(0.05)
+    assert len(ss.strip().splitlines()) == 2, ss
     socks = [client_for(s) for _ in range(16)]
     try:
         for i, c in enumerate(socks):
