@@ -202,7 +202,7 @@ def lost_seqs(out):
 def test_drop_every_third_is_reported_exactly():
     peer = Peer(lambda n, d, a, p: [] if n % 3 == 0 else [(0, d, "self")])
     try:
-        p = echo_client(peer, "--count", "9", "--timeout", "0.2")
+        p = echo_client(peer, "--count", "9", "--timeout", "0.5")
     finally:
         peer.close()
     c = counts(p.stdout)
@@ -215,7 +215,7 @@ def test_drop_every_third_is_reported_exactly():
 def test_retries_recover_every_third_drop():
     peer = Peer(lambda n, d, a, p: [] if n % 3 == 0 else [(0, d, "self")])
     try:
-        p = echo_client(peer, "--count", "9", "--timeout", "0.2", "--retries", "1")
+        p = echo_client(peer, "--count", "9", "--timeout", "0.5", "--retries", "1")
     finally:
         peer.close()
     c = counts(p.stdout)
@@ -238,9 +238,9 @@ def test_duplicates_are_counted_not_answers():
 
 
 def test_late_reply_is_counted_as_late():
-    peer = Peer(lambda n, d, a, p: [(0.5 if n == 2 else 0, d, "self")])
+    peer = Peer(lambda n, d, a, p: [(1.0 if n == 2 else 0, d, "self")])
     try:
-        p = echo_client(peer, "--count", "4", "--timeout", "0.2", "--linger", "0.8")
+        p = echo_client(peer, "--count", "4", "--timeout", "0.4", "--linger", "1.2")
     finally:
         peer.close()
     c = counts(p.stdout)
