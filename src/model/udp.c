@@ -24,13 +24,24 @@ struct worker {
     pthread_t th;
 };
 
+/* Tell every loop to end. Worker threads never touch srv->stop (a plain
+ * flag the signal handler writes): they learn of a stop from srv->stop_fd,
+ * which stays readable once written. */
+static void wake_all(struct sk_server *srv)
+{
+    uint64_t one = 1;
+    ssize_t w = write(srv->stop_fd, &one, sizeof(one));
+    (void)w;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     w->rc = w->loop(w->srv, w->fd, 0);
-    if (w->rc < 0)
+    if (w->rc < 0) {
         sk_log(SK_LOG_ERROR, "udp worker: %s", sk_strerror(w->rc));
-    sk_server_stop(w->srv);
+        wake_all(w->srv);
+    }
     return NULL;
 }
 
@@ -66,7 +77,7 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r == 0)
         r = loop(srv, srv->lfd, 1);
-    sk_server_stop(srv);
+    wake_all(srv);
     for (unsigned i = 1; i <= started; i++) {
         pthread_join(w[i].th, NULL);
         if (r == 0 && w[i].rc < 0)
@@ -82,8 +93,6 @@ out:
 int sk__udp_wait(struct sk_server *srv, int fd, int first)
 {
     for (;;) {
-        if (srv->stop)
-            return 0;
         int watch_stdin = first && srv->stdin_stop;
         struct pollfd p[3] = {
             {.fd = fd, .events = POLLIN},
@@ -95,16 +104,16 @@ int sk__udp_wait(struct sk_server *srv, int fd, int first)
             return 0;
         if (n <= 0)
             continue;
+        if (p[1].revents)
+            return 0;
         if (p[2].revents) {
             char line[256];
             ssize_t r = read(STDIN_FILENO, line, sizeof(line));
             (void)r;
             sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-            sk_server_stop(srv);
+            sk_server_stop(srv); /* first is the main thread's loop */
             return 0;
         }
-        if (p[1].revents)
-            return 0;
         if (p[0].revents)
             return 1;
     }

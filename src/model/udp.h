@@ -23,8 +23,9 @@ typedef int (*sk__udp_loop_fn)(struct sk_server *srv, int fd, int first);
  * When any loop ends, all are stopped. Returns the first loop error or 0. */
 int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop);
 
-/* Wait until fd is readable (returns 1) or a stop was requested or a line
- * came on a watched terminal (returns 0). */
+/* Wait until fd is readable (returns 1) or a stop was requested (seen on
+ * srv->stop_fd) or a line came on a watched terminal (returns 0). Loops must
+ * learn of a stop this way, never by reading srv->stop from a thread. */
 int sk__udp_wait(struct sk_server *srv, int fd, int first);
 
 /* Size of each receive buffer: --max-input (default 64 KiB, enough for any

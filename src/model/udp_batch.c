@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ROUNDS 64 /* receive calls between two looks at the stop signal */
+
 #define BATCH 32
 
 struct batch {
@@ -55,7 +57,8 @@ static int batch_loop(struct sk_server *srv, int fd, int first)
         goto out;
     }
     while (sk__udp_wait(srv, fd, first)) {
-        while (!srv->stop) {
+        /* Drain what is waiting, but look at the stop signal now and then. */
+        for (int round = 0; round < ROUNDS; round++) {
             for (unsigned i = 0; i < BATCH; i++) {
                 b->riov[i] = (struct iovec){.iov_base = b->in + i * bufsize, .iov_len = bufsize};
                 memset(&b->rmsg[i], 0, sizeof(b->rmsg[i]));

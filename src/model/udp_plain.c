@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ROUNDS 64 /* receive calls between two looks at the stop signal */
+
 static int plain_loop(struct sk_server *srv, int fd, int first)
 {
     size_t bufsize = sk__udp_bufsize(srv);
@@ -21,7 +23,8 @@ static int plain_loop(struct sk_server *srv, int fd, int first)
         goto out;
     }
     while (sk__udp_wait(srv, fd, first)) {
-        while (!srv->stop) {
+        /* Drain what is waiting, but look at the stop signal now and then. */
+        for (int round = 0; round < ROUNDS; round++) {
             struct sk_addr from;
             memset(&from, 0, sizeof(from));
             struct iovec iov = {.iov_base = in, .iov_len = bufsize};

@@ -142,7 +142,7 @@ static int uring_loop(struct sk_server *srv, int fd, int first)
     if (first && srv->stdin_stop && (r = arm_poll(&ring, STDIN_FILENO, TAG_STDIN)) < 0)
         goto out;
     r = 0;
-    while (r == 0 && !srv->stop) {
+    while (r == 0) { /* a stop arrives as the TAG_STOP completion */
         int w = io_uring_submit_and_wait(&ring, 1);
         if (w == -EINTR)
             continue;
