@@ -37,8 +37,7 @@ static void catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_secs(const char *cmd, const char *opt, const char *v, int64_t min_ms,
-                      int *out_ms)
+static int parse_secs(const char *cmd, const char *opt, const char *v, int64_t min_ms, int *out_ms)
 {
     int64_t ms;
     if (sk_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > 86400000LL)
@@ -104,10 +103,13 @@ int cmd_connect(int argc, char **argv)
     int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
     int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
     static const struct option opts[] = {
-        {"udp", no_argument, NULL, 'u'},          {"unix", required_argument, NULL, 'U'},
-        {"wait", required_argument, NULL, 'w'},   {"idle", required_argument, NULL, 'i'},
+        {"udp", no_argument, NULL, 'u'},
+        {"unix", required_argument, NULL, 'U'},
+        {"wait", required_argument, NULL, 'w'},
+        {"idle", required_argument, NULL, 'i'},
         {"eof-wait", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
 
@@ -136,8 +138,7 @@ int cmd_connect(int argc, char **argv)
     }
     int nargs = argc - optind;
     if (unix_path ? nargs != 0 : nargs != 2)
-        return sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT"
-                                           : "expected HOST PORT");
+        return sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT" : "expected HOST PORT");
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
     if (!unix_path && check_port(cmd, port))
         return SK_EXIT_USAGE;
@@ -177,11 +178,12 @@ int cmd_connect(int argc, char **argv)
         fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
                 st.sent, st.received);
         if (socktype == SOCK_DGRAM)
-            fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)",
-                    st.dgrams_sent, st.dgrams_received);
+            fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
+                    st.dgrams_received);
         fprintf(stderr, " in %.3f s%s\n", (double)(sk_now_ns() - t1) / 1e9,
-                st.peer_closed ? ", closed by the peer"
-                               : st.idle_timeout ? ", idle timeout" : "");
+                st.peer_closed    ? ", closed by the peer"
+                : st.idle_timeout ? ", idle timeout"
+                                  : "");
     }
     if (r < 0)
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));
@@ -192,38 +194,39 @@ int cmd_connect(int argc, char **argv)
 
 static void echo_help(void)
 {
-    printf("Usage: sockit echo-client [OPTIONS] HOST PORT\n"
-           "       sockit echo-client [OPTIONS] --unix PATH\n"
-           "Echo client. Interactive (no -m/--count): each line typed is sent and its reply\n"
-           "printed; an empty line, end of input or the --quit word ends the session.\n"
-           "Scripted: each message is sent in turn and its reply printed with the round-trip\n"
-           "time, then min/avg/max/mdev.\n\n"
-           "A TCP reply is complete when what came back ends with the message sent (an echo,\n"
-           "or an echo behind a prefix like the seeds' \"You Send:\"), or when nothing more\n"
-           "arrives for --pause after its first byte (servers answering something else).\n\n"
-           "Options:\n"
-           "  -m, --message MSG  send MSG (repeatable, in order)\n"
-           "  -c, --count N      send N generated messages of --size bytes; each carries a\n"
-           "                     nonce, its sequence number and try, and is checked byte for byte\n"
-           "  -s, --size S       size of generated messages with the newline (default 64)\n"
-           "  -i, --interval SECS  pause between scripted messages (default 0)\n"
-           "  -n, --no-newline   send messages bare, without '\\n' (the seeds' clients did)\n"
-           "  --quit WORD        typing WORD (any case) ends the session; WORD is sent first so\n"
-           "                     the server may close too (scripted: sent after the last one)\n"
-           "  --prompt TEXT      interactive prompt (default \"> \" on a terminal, none otherwise)\n"
-           "  -t, --timeout SECS wait for a reply (TCP default 5 s; UDP default 1 s per try)\n"
-           "  -r, --retries N    UDP: resend an unanswered request N times (default 0)\n"
-           "  --pause SECS       TCP: quiet time that ends a reply that is not an echo (0.2 s)\n"
-           "  --linger SECS      UDP scripted: after the last request, keep counting late and\n"
-           "                     duplicate replies this long (default 0.1 s)\n"
-           "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
-           "  -4, -6             IPv4 or IPv6 only\n"
-           "  --unix PATH        connect to a Unix stream socket\n"
-           "  -q, --quiet        scripted: print only the statistics\n"
-           "  -h, --help         this text\n\n"
-           "Exit status: 0 every request was answered (interactive: the session ended\n"
-           "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
-           "closed early or could not be reached, 2 bad arguments.\n");
+    printf(
+        "Usage: sockit echo-client [OPTIONS] HOST PORT\n"
+        "       sockit echo-client [OPTIONS] --unix PATH\n"
+        "Echo client. Interactive (no -m/--count): each line typed is sent and its reply\n"
+        "printed; an empty line, end of input or the --quit word ends the session.\n"
+        "Scripted: each message is sent in turn and its reply printed with the round-trip\n"
+        "time, then min/avg/max/mdev.\n\n"
+        "A TCP reply is complete when what came back ends with the message sent (an echo,\n"
+        "or an echo behind a prefix like the seeds' \"You Send:\"), or when nothing more\n"
+        "arrives for --pause after its first byte (servers answering something else).\n\n"
+        "Options:\n"
+        "  -m, --message MSG  send MSG (repeatable, in order)\n"
+        "  -c, --count N      send N generated messages of --size bytes; each carries a\n"
+        "                     nonce, its sequence number and try, and is checked byte for byte\n"
+        "  -s, --size S       size of generated messages with the newline (default 64)\n"
+        "  -i, --interval SECS  pause between scripted messages (default 0)\n"
+        "  -n, --no-newline   send messages bare, without '\\n' (the seeds' clients did)\n"
+        "  --quit WORD        typing WORD (any case) ends the session; WORD is sent first so\n"
+        "                     the server may close too (scripted: sent after the last one)\n"
+        "  --prompt TEXT      interactive prompt (default \"> \" on a terminal, none otherwise)\n"
+        "  -t, --timeout SECS wait for a reply (TCP default 5 s; UDP default 1 s per try)\n"
+        "  -r, --retries N    UDP: resend an unanswered request N times (default 0)\n"
+        "  --pause SECS       TCP: quiet time that ends a reply that is not an echo (0.2 s)\n"
+        "  --linger SECS      UDP scripted: after the last request, keep counting late and\n"
+        "                     duplicate replies this long (default 0.1 s)\n"
+        "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
+        "  -4, -6             IPv4 or IPv6 only\n"
+        "  --unix PATH        connect to a Unix stream socket\n"
+        "  -q, --quiet        scripted: print only the statistics\n"
+        "  -h, --help         this text\n\n"
+        "Exit status: 0 every request was answered (interactive: the session ended\n"
+        "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
+        "closed early or could not be reached, 2 bad arguments.\n");
 }
 
 enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX };
@@ -246,15 +249,21 @@ int cmd_echo_client(int argc, char **argv)
         .stop = &stop_flag,
     };
     static const struct option opts[] = {
-        {"message", required_argument, NULL, 'm'}, {"count", required_argument, NULL, 'c'},
-        {"size", required_argument, NULL, 's'},    {"interval", required_argument, NULL, 'i'},
-        {"no-newline", no_argument, NULL, 'n'},    {"quit", required_argument, NULL, OPT_QUIT},
+        {"message", required_argument, NULL, 'm'},
+        {"count", required_argument, NULL, 'c'},
+        {"size", required_argument, NULL, 's'},
+        {"interval", required_argument, NULL, 'i'},
+        {"no-newline", no_argument, NULL, 'n'},
+        {"quit", required_argument, NULL, OPT_QUIT},
         {"prompt", required_argument, NULL, OPT_PROMPT},
-        {"timeout", required_argument, NULL, 't'}, {"retries", required_argument, NULL, 'r'},
+        {"timeout", required_argument, NULL, 't'},
+        {"retries", required_argument, NULL, 'r'},
         {"pause", required_argument, NULL, OPT_PAUSE},
         {"linger", required_argument, NULL, OPT_LINGER},
-        {"udp", no_argument, NULL, 'u'},           {"unix", required_argument, NULL, OPT_UNIX},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"udp", no_argument, NULL, 'u'},
+        {"unix", required_argument, NULL, OPT_UNIX},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
 

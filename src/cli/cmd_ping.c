@@ -62,10 +62,14 @@ int cmd_ping(int argc, char **argv)
         .stop = &stop_flag,
     };
     static const struct option opts[] = {
-        {"count", required_argument, NULL, 'c'},   {"interval", required_argument, NULL, 'i'},
-        {"size", required_argument, NULL, 's'},    {"timeout", required_argument, NULL, 'W'},
-        {"dgram", no_argument, NULL, OPT_DGRAM},   {"raw", no_argument, NULL, OPT_RAW},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"count", required_argument, NULL, 'c'},
+        {"interval", required_argument, NULL, 'i'},
+        {"size", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 'W'},
+        {"dgram", no_argument, NULL, OPT_DGRAM},
+        {"raw", no_argument, NULL, OPT_RAW},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
 
@@ -78,8 +82,7 @@ int cmd_ping(int argc, char **argv)
             break;
         case 'i':
             if (sk_parse_duration_ms(optarg, &v) < 0 || v < 10 || v > 3600000)
-                return sk_cli_usage(cmd, "-i: '%s' is not an interval from 0.01 to 3600 s",
-                                    optarg);
+                return sk_cli_usage(cmd, "-i: '%s' is not an interval from 0.01 to 3600 s", optarg);
             o.interval_ms = (int)v;
             break;
         case 's':

@@ -61,8 +61,7 @@ int sk_client_connect_unix(const char *path, int socktype, struct sk_addr *peer)
         /* Binding just the family autobinds an abstract name, so the server
          * has somewhere to send its replies. */
         sa_family_t fam = AF_UNIX;
-        if (bind(fd, (struct sockaddr *)&fam, sizeof(fam)) < 0 ||
-            connect(fd, &a.u.sa, a.len) < 0) {
+        if (bind(fd, (struct sockaddr *)&fam, sizeof(fam)) < 0 || connect(fd, &a.u.sa, a.len) < 0) {
             r = -errno;
             close(fd);
             return r;
@@ -178,8 +177,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             if (p[0].revents & POLLNVAL)
                 got = 0;
             else
-                got = sk_read(o->in_fd, sk_buf_tail(&up),
-                              dgram ? DGRAM_MAX : sk_buf_room(&up));
+                got = sk_read(o->in_fd, sk_buf_tail(&up), dgram ? DGRAM_MAX : sk_buf_room(&up));
             if (got < 0 && got != -EAGAIN) {
                 r = (int)got;
                 break;

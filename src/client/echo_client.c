@@ -52,13 +52,16 @@ struct session {
     size_t reply_total; /* TCP: bytes of the current reply, also those dropped from the front */
     /* UDP bookkeeping, indexed by seq (from 1). */
     uint64_t nseq;
-    uint32_t *seen;     /* bit t: a reply to try t arrived */
-    uint8_t *answered;  /* the request was answered in time */
-    char **remembered;  /* content-matched messages, by seq */
+    uint32_t *seen;    /* bit t: a reply to try t arrived */
+    uint8_t *answered; /* the request was answered in time */
+    char **remembered; /* content-matched messages, by seq */
     size_t *remembered_len;
 };
 
-static double ms_since(int64_t t0) { return (double)(sk_now_ns() - t0) / 1e6; }
+static double ms_since(int64_t t0)
+{
+    return (double)(sk_now_ns() - t0) / 1e6;
+}
 
 static void rtt_add(struct sk_echo_stats *st, double ms)
 {
@@ -231,8 +234,8 @@ static int tcp_request(struct session *s, uint64_t seq, int interactive)
         if (len == 0 || data[len - 1] != '\n')
             fputc('\n', s->out);
     } else if (!s->o->quiet) {
-        fprintf(s->out, "%zu bytes from %s: seq=%" PRIu64 " time=%.3f ms", s->reply_total,
-                s->name, seq, rtt);
+        fprintf(s->out, "%zu bytes from %s: seq=%" PRIu64 " time=%.3f ms", s->reply_total, s->name,
+                seq, rtt);
         if (kind != R_ECHO && s->generated)
             fputs(" (not an echo of the request)", s->out);
         if (!s->generated) {
@@ -625,8 +628,9 @@ void sk_echo_report(FILE *out, const char *name, const struct sk_echo_opts *o,
     fprintf(out, "%" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " lost (%.1f%%)",
             st->requests, st->answered, st->lost, loss);
     if (o->socktype == SOCK_DGRAM)
-        fprintf(out, ", %" PRIu64 " retransmitted\n%" PRIu64 " late, %" PRIu64 " duplicate, %" PRIu64
-                     " foreign, %" PRIu64 " mismatched\n",
+        fprintf(out,
+                ", %" PRIu64 " retransmitted\n%" PRIu64 " late, %" PRIu64 " duplicate, %" PRIu64
+                " foreign, %" PRIu64 " mismatched\n",
                 st->retransmitted, st->late, st->duplicate, st->foreign, st->mismatched);
     else
         fprintf(out, ", %" PRIu64 " mismatched\n", st->mismatched);

@@ -97,7 +97,10 @@ static uint16_t checksum(const unsigned char *p, size_t n)
 
 /* The data bytes of echo request seq: a pattern that differs per sequence
  * number, so a reply carrying another request's data is caught. */
-static unsigned char pattern(uint16_t seq, size_t i) { return (unsigned char)(seq * 31u + i); }
+static unsigned char pattern(uint16_t seq, size_t i)
+{
+    return (unsigned char)(seq * 31u + i);
+}
 
 struct pinger {
     int fd, kind, family;
@@ -105,10 +108,10 @@ struct pinger {
     const struct sk_ping_opts *o;
     FILE *out;
     struct sk_ping_stats *st;
-    uint16_t id;  /* our identifier (network order on the wire) */
-    int id_known; /* datagram sockets: learnt from the bound "port" */
-    int64_t *sent_ns;    /* by 16-bit sequence number; 0: not outstanding */
-    unsigned char *got;  /* replies seen per sequence number */
+    uint16_t id;        /* our identifier (network order on the wire) */
+    int id_known;       /* datagram sockets: learnt from the bound "port" */
+    int64_t *sent_ns;   /* by 16-bit sequence number; 0: not outstanding */
+    unsigned char *got; /* replies seen per sequence number */
     unsigned char *pkt, *rx;
     char addr[SK_ADDR_STRLEN];
 };
@@ -332,8 +335,8 @@ int sk_ping_run(int fd, int kind, const struct sk_addr *dst, const char *name,
         if (!end && now >= next) {
             seq++;
             int e = send_one(&p, seq);
-            if (e < 0 && e != -ENETUNREACH && e != -EHOSTUNREACH && e != -ENOBUFS &&
-                e != -EAGAIN && e != -ECONNREFUSED) {
+            if (e < 0 && e != -ENETUNREACH && e != -EHOSTUNREACH && e != -ENOBUFS && e != -EAGAIN &&
+                e != -ECONNREFUSED) {
                 r = e;
                 break;
             }

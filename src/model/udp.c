@@ -162,8 +162,7 @@ size_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const c
         atomic_fetch_add(&srv->st->errors, 1);
         if (rate_ok(&last_err, &skipped_err, &skipped)) {
             sk_addr_format(from, a, sizeof(a));
-            sk_log(SK_LOG_WARN, "datagram from %s: %s: %s", a, srv->svc->name,
-                   sk_strerror((int)r));
+            sk_log(SK_LOG_WARN, "datagram from %s: %s: %s", a, srv->svc->name, sk_strerror((int)r));
         }
         return 0;
     }

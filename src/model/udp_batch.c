@@ -16,11 +16,11 @@
 #define BATCH 32
 
 struct batch {
-    char *in, *out;           /* BATCH buffers each */
+    char *in, *out; /* BATCH buffers each */
     struct sk_addr from[BATCH];
     struct iovec riov[BATCH], siov[BATCH];
     struct mmsghdr rmsg[BATCH], smsg[BATCH];
-    size_t to[BATCH];         /* smsg[k] answers rmsg[to[k]] */
+    size_t to[BATCH]; /* smsg[k] answers rmsg[to[k]] */
 };
 
 /* Send replies [0, k); a failing one is logged and skipped. */
@@ -109,7 +109,10 @@ out:
     return r;
 }
 
-static int batch_run(struct sk_server *srv) { return sk__udp_run(srv, batch_loop); }
+static int batch_run(struct sk_server *srv)
+{
+    return sk__udp_run(srv, batch_loop);
+}
 
 const struct sk_model sk_model_udp_batch = {
     .name = "batch",

@@ -66,7 +66,10 @@ out:
     return r;
 }
 
-static int plain_run(struct sk_server *srv) { return sk__udp_run(srv, plain_loop); }
+static int plain_run(struct sk_server *srv)
+{
+    return sk__udp_run(srv, plain_loop);
+}
 
 const struct sk_model sk_model_udp_plain = {
     .name = "plain",

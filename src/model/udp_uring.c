@@ -169,7 +169,10 @@ out:
     return r;
 }
 
-static int uring_run(struct sk_server *srv) { return sk__udp_run(srv, uring_loop); }
+static int uring_run(struct sk_server *srv)
+{
+    return sk__udp_run(srv, uring_loop);
+}
 
 static int uring_available(char *why, size_t len)
 {

@@ -102,8 +102,8 @@ static void relay_stream_table(void **state)
         pthread_create(&tc, NULL, collect, &c);
         pthread_create(&tp, NULL, stream_peer, &p);
 
-        struct sk_relay_opts o = {.in_fd = in[0], .out_fd = out[1], .socktype = SOCK_STREAM,
-                                  .bufsize = cases[k].bufsize};
+        struct sk_relay_opts o = {
+            .in_fd = in[0], .out_fd = out[1], .socktype = SOCK_STREAM, .bufsize = cases[k].bufsize};
         struct sk_relay_stats st;
         assert_int_equal(sk_relay(sp[0], &o, &st), 0);
         close(out[1]);
@@ -154,8 +154,8 @@ static void relay_datagrams_keep_boundaries(void **state)
     pthread_create(&te, NULL, dgram_echo, &sp[1]);
     assert_int_equal(sk_write_all(in[1], "hello", 5), 0);
     close(in[1]);
-    struct sk_relay_opts o = {.in_fd = in[0], .out_fd = out[1], .socktype = SOCK_DGRAM,
-                              .linger_ms = 200};
+    struct sk_relay_opts o = {
+        .in_fd = in[0], .out_fd = out[1], .socktype = SOCK_DGRAM, .linger_ms = 200};
     struct sk_relay_stats st;
     assert_int_equal(sk_relay(sp[0], &o, &st), 0);
     close(out[1]);
@@ -196,8 +196,12 @@ static void echo_client_generated_over_socketpair(void **state)
         struct sk_addr peer;
         const char *why;
         assert_int_equal(sk_addr_unix("/test", &peer, &why), 0);
-        struct sk_echo_opts o = {.socktype = SOCK_STREAM, .newline = 1, .count = 3,
-                                 .size = sizes[k], .timeout_ms = 5000, .pause_ms = 200,
+        struct sk_echo_opts o = {.socktype = SOCK_STREAM,
+                                 .newline = 1,
+                                 .count = 3,
+                                 .size = sizes[k],
+                                 .timeout_ms = 5000,
+                                 .pause_ms = 200,
                                  .quiet = 1};
         struct sk_echo_stats st;
         FILE *devnull = fopen("/dev/null", "w");
@@ -241,8 +245,13 @@ static void echo_client_accepts_a_prefixed_echo(void **state)
     const char *why;
     assert_int_equal(sk_addr_unix("/test", &peer, &why), 0);
     const char *msgs[] = {"hello", "world"};
-    struct sk_echo_opts o = {.socktype = SOCK_STREAM, .newline = 1, .msgs = msgs, .nmsgs = 2,
-                             .timeout_ms = 5000, .pause_ms = 200, .quiet = 1};
+    struct sk_echo_opts o = {.socktype = SOCK_STREAM,
+                             .newline = 1,
+                             .msgs = msgs,
+                             .nmsgs = 2,
+                             .timeout_ms = 5000,
+                             .pause_ms = 200,
+                             .quiet = 1};
     struct sk_echo_stats st;
     FILE *devnull = fopen("/dev/null", "w");
     assert_int_equal(sk_echo_client(sp[0], &peer, &o, NULL, devnull, &st), 0);
