@@ -101,6 +101,21 @@ def test_connect_half_close_then_reply_byte_exact():
     assert f"sent {len(up)} bytes, received {len(down)} bytes" in err
 
 
+def test_connect_over_ipv6():
+    data = os.urandom(10_000)
+
+    def handler(conn, res):
+        res["got"] = read_all(conn)
+        conn.sendall(res["got"][::-1])
+
+    srv = PyServer(handler, family=socket.AF_INET6, host="::1")
+    p = sockit_bin("connect", "-6", "-v", "::1", str(srv.port), input=data)
+    res = srv.join()
+    assert p.returncode == 0, p.stderr
+    assert res["got"] == data and p.stdout == data[::-1]
+    assert b"connected to [::1]:" in p.stderr
+
+
 def test_connect_peer_closes_first_exits_0():
     """The peer closing ends the session even while stdin stays open (after
     the --eof-wait grace for input that is not flowing)."""

@@ -291,3 +291,11 @@ def test_udp_interactive_piped(server):
             input="first\nsecond\nq\n")
     assert p.returncode == 0, p.stderr
     assert p.stdout == "first\nsecond\n"
+
+
+def test_udp_echo_client_over_ipv6(server):
+    s = udp_server(server, "batch", bind="::1")
+    p = run("echo-client", "-u", "-6", "--count", "5", "--size", "500", "::1", str(s.port))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert re.search(r"500 bytes from \[::1\]:\d+: seq=5 ", p.stdout)
+    assert counts(p.stdout)["answered"] == 5
