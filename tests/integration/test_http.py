@@ -320,12 +320,30 @@ def test_errors_have_the_right_status(server, site):
     assert r.status == 403
     r, _ = raw(s2, b"GET /docs/ HTTP/1.1\r\nHost: a\r\n\r\n")
     assert r.status == 200
-    if os.geteuid() != 0:  # root reads anything: the permission check needs a user
-        locked = site / "www" / "locked.txt"
-        locked.write_text("x")
-        locked.chmod(0)
-        r, _ = raw(s, b"GET /locked.txt HTTP/1.1\r\nHost: a\r\n\r\n")
-        assert r.status == 403
+
+
+def test_no_permission_is_403(server, site, tmp_path):
+    locked = site / "www" / "locked.txt"
+    locked.write_text("x")
+    locked.chmod(0)
+    (site / "www" / "closed").mkdir(mode=0)
+    binary = None
+    if os.geteuid() == 0:
+        # Root reads anything: run the server without the capabilities that
+        # override file permissions.
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        binary = tmp_path / "sockit-no-dac"
+        binary.write_text("#!/bin/sh\nexec setpriv --bounding-set -dac_override,-dac_read_search "
+                          f"{SOCKIT} \"$@\"\n")
+        binary.chmod(0o755)
+    s = server("http", "-q", "--root", str(site / "www"), binary=str(binary) if binary else None)
+    for path in [b"/locked.txt", b"/closed/", b"/closed/x"]:
+        r, closed = raw(s, b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert r.status == 403, (path, r.status)
+        assert not closed
+    r, _ = raw(s, b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert r.status == 200
 
 
 def test_path_traversal_never_serves_outside_root(server, site):
