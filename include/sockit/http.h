@@ -81,8 +81,7 @@ enum {
  * or '/', a control byte), -EPERM a ".." that would leave the root,
  * -ENOENT a dot-file segment without SK_HTTP_PATH_DOTFILES, -ENAMETOOLONG
  * when out is too small. */
-int sk_http_path(const char *target, size_t n, unsigned flags, char *out, size_t outlen,
-                 int *dir);
+int sk_http_path(const char *target, size_t n, unsigned flags, char *out, size_t outlen, int *dir);
 
 /* Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), without NUL. */
 #define SK_HTTP_DATE_LEN 29

@@ -39,8 +39,8 @@ static const char status_200[] = "HTTP/1.1 200 OK\r\nServer: sockit\r\nDate: ";
 /* The calling thread's clock: remade when time(NULL) moves on. */
 static _Thread_local struct {
     time_t t;
-    char date[SK_HTTP_DATE_LEN + 1];      /* Sun, 06 Nov 1994 08:49:37 GMT */
-    char clf[32];                         /* 06/Nov/1994:08:49:37 +0000 */
+    char date[SK_HTTP_DATE_LEN + 1];                /* Sun, 06 Nov 1994 08:49:37 GMT */
+    char clf[32];                                   /* 06/Nov/1994:08:49:37 +0000 */
     char ok[sizeof(status_200) + SK_HTTP_DATE_LEN]; /* status_200 plus the date (no NUL) */
 } clk;
 
@@ -56,7 +56,10 @@ static void clock_tick(time_t now)
     memcpy(clk.ok + sizeof(status_200) - 1, clk.date, SK_HTTP_DATE_LEN);
 }
 
-const char *sk__http_date(void) { return clk.date; }
+const char *sk__http_date(void)
+{
+    return clk.date;
+}
 
 /* Per-connection state. */
 struct http_conn {
@@ -240,13 +243,13 @@ int sk__http_head(struct sk_conn *c, struct sk__http_tx *tx, const char *ctype, 
 
     if (clen >= 0)
         snprintf(len, sizeof(len), "Content-Length: %lld\r\n", (long long)clen);
-    const char *conn = !tx->keep                  ? "Connection: close\r\n"
-                       : (r && r->minor == 0)     ? "Connection: keep-alive\r\n"
-                                                  : "";
-    int n = snprintf(b, sizeof(b), "HTTP/1.1 %d %s\r\nServer: sockit\r\nDate: %s\r\n%s%s%s%s%s%s\r\n",
-                     tx->status, sk_http_reason(tx->status), clk.date,
-                     ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", len,
-                     extra ? extra : "", conn);
+    const char *conn = !tx->keep              ? "Connection: close\r\n"
+                       : (r && r->minor == 0) ? "Connection: keep-alive\r\n"
+                                              : "";
+    int n =
+        snprintf(b, sizeof(b), "HTTP/1.1 %d %s\r\nServer: sockit\r\nDate: %s\r\n%s%s%s%s%s%s\r\n",
+                 tx->status, sk_http_reason(tx->status), clk.date, ctype ? "Content-Type: " : "",
+                 ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "", conn);
     if (n < 0 || (size_t)n >= sizeof(b))
         return -ENOBUFS;
     return sk_conn_write(c, b, (size_t)n);

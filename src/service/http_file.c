@@ -101,8 +101,8 @@ static void serve_regular(struct sk_conn *c, const struct sk__http *h, struct sk
     int partial = 0;
     if (r->range.p) {
         /* If-Range with a date: the range holds only if the file is unchanged. */
-        int range_ok = !r->if_range.p ||
-                       (r->if_range.n == SK_HTTP_DATE_LEN && memcmp(r->if_range.p, lm, SK_HTTP_DATE_LEN) == 0);
+        int range_ok = !r->if_range.p || (r->if_range.n == SK_HTTP_DATE_LEN &&
+                                          memcmp(r->if_range.p, lm, SK_HTTP_DATE_LEN) == 0);
         int rr = range_ok ? sk_http_range(r->range.p, r->range.n, size, &first, &last) : 0;
         if (rr < 0) {
             close(fd);
@@ -193,15 +193,22 @@ static int listing_html(struct sk_buf *b, const char *rel, struct entry *v, size
                              "<meta name=\"viewport\" content=\"width=device-width\">"
                              "<title>Index of /");
     r = r ? r : put_html(b, rel);
-    r = r ? r : sk_buf_printf(b, "%s</title>\n<style>body{font-family:sans-serif;margin:2em}"
-                                 "table{border-collapse:collapse}th,td{padding:.2em 1.2em .2em 0;"
-                                 "text-align:left}td.n{text-align:right}</style></head>\n"
-                                 "<body>\n<h1>Index of /", rel[0] ? "/" : "");
+    r = r ? r
+          : sk_buf_printf(b,
+                          "%s</title>\n<style>body{font-family:sans-serif;margin:2em}"
+                          "table{border-collapse:collapse}th,td{padding:.2em 1.2em .2em 0;"
+                          "text-align:left}td.n{text-align:right}</style></head>\n"
+                          "<body>\n<h1>Index of /",
+                          rel[0] ? "/" : "");
     r = r ? r : put_html(b, rel);
-    r = r ? r : sk_buf_printf(b, "%s</h1>\n<table>\n<tr><th>Name</th><th>Size</th>"
-                                 "<th>Modified (UTC)</th></tr>\n", rel[0] ? "/" : "");
+    r = r ? r
+          : sk_buf_printf(b,
+                          "%s</h1>\n<table>\n<tr><th>Name</th><th>Size</th>"
+                          "<th>Modified (UTC)</th></tr>\n",
+                          rel[0] ? "/" : "");
     if (rel[0])
-        r = r ? r : sk_buf_printf(b, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+        r = r ? r
+              : sk_buf_printf(b, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     for (size_t i = 0; i < nv && r == 0; i++) {
         char when[32] = "-";
         time_t t = (time_t)v[i].mtime;
@@ -213,10 +220,12 @@ static int listing_html(struct sk_buf *b, const char *rel, struct entry *v, size
         r = r ? r : sk_buf_printf(b, "%s\">", v[i].dir ? "/" : "");
         r = r ? r : put_html(b, v[i].name);
         if (v[i].dir)
-            r = r ? r : sk_buf_printf(b, "/</a></td><td class=\"n\">-</td><td>%s</td></tr>\n", when);
+            r = r ? r
+                  : sk_buf_printf(b, "/</a></td><td class=\"n\">-</td><td>%s</td></tr>\n", when);
         else
-            r = r ? r : sk_buf_printf(b, "</a></td><td class=\"n\">%lld</td><td>%s</td></tr>\n",
-                                      (long long)v[i].size, when);
+            r = r ? r
+                  : sk_buf_printf(b, "</a></td><td class=\"n\">%lld</td><td>%s</td></tr>\n",
+                                  (long long)v[i].size, when);
     }
     r = r ? r : sk_buf_printf(b, "</table>\n<hr><address>sockit</address>\n</body></html>\n");
     return r;
@@ -244,9 +253,9 @@ static int read_dir(int fd, int dotfiles, struct entry **out, size_t *nout)
         struct stat st, target;
         if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
-        int is_dir = S_ISDIR(st.st_mode) ||
-                     (S_ISLNK(st.st_mode) && fstatat(dirfd(d), nm, &target, 0) == 0 &&
-                      S_ISDIR(target.st_mode));
+        int is_dir =
+            S_ISDIR(st.st_mode) || (S_ISLNK(st.st_mode) && fstatat(dirfd(d), nm, &target, 0) == 0 &&
+                                    S_ISDIR(target.st_mode));
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
             struct entry *nv = realloc(v, nc * sizeof(*v));
@@ -307,7 +316,8 @@ static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk
     size_t len = sk_buf_len(&b);
     tx->status = 200;
     tx->bytes = head ? 0 : len;
-    if (sk__http_head(c, tx, "text/html; charset=utf-8", (int64_t)len, "Cache-Control: no-cache\r\n") < 0) {
+    if (sk__http_head(c, tx, "text/html; charset=utf-8", (int64_t)len,
+                      "Cache-Control: no-cache\r\n") < 0) {
         sk_buf_free(&b);
         sk_conn_abort(c);
         return;
@@ -352,7 +362,11 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
     int n = sk_http_path(r->target.p, r->target.n, h->dotfiles ? SK_HTTP_PATH_DOTFILES : 0, rel,
                          sizeof(rel) - sizeof("/index.html"), &dir);
     if (n < 0) {
-        sk__http_error(c, tx, n == -EPERM ? 403 : n == -ENOENT ? 404 : n == -ENAMETOOLONG ? 414 : 400,
+        sk__http_error(c, tx,
+                       n == -EPERM          ? 403
+                       : n == -ENOENT       ? 404
+                       : n == -ENAMETOOLONG ? 414
+                                            : 400,
                        NULL);
         return;
     }

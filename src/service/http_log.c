@@ -51,7 +51,10 @@ static void at_thread_exit(void *p)
     tl = NULL;
 }
 
-static void make_key(void) { pthread_key_create(&key, at_thread_exit); }
+static void make_key(void)
+{
+    pthread_key_create(&key, at_thread_exit);
+}
 
 static struct tlog *thread_buf(void)
 {

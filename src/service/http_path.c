@@ -24,7 +24,10 @@ static int hexval(int ch)
     return -1;
 }
 
-static int lower(int ch) { return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch; }
+static int lower(int ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
 
 /* Skip "scheme://authority" of an absolute-form target; returns the index
  * of the path (n when there is none). -1 when the form is not absolute. */

@@ -112,8 +112,8 @@ static void bounded_output(void **state)
 static void never_escapes(void **state)
 {
     (void)state;
-    static const char *const parts[] = {"/", "..", ".", "%2e", "%2E", "%2f", "a", "%00", "//",
-                                        "%", "?", ".%2e", "%252e"};
+    static const char *const parts[] = {"/",   "..", ".", "%2e", "%2E",  "%2f",  "a",
+                                        "%00", "//", "%", "?",   ".%2e", "%252e"};
     size_t np = sizeof(parts) / sizeof(parts[0]);
     for (size_t a = 0; a < np; a++)
         for (size_t b = 0; b < np; b++)
@@ -122,8 +122,8 @@ static void never_escapes(void **state)
                     char in[64], out[64];
                     int dir;
                     snprintf(in, sizeof(in), "/%s%s%s%s", parts[a], parts[b], parts[c], parts[d]);
-                    int r = sk_http_path(in, strlen(in), SK_HTTP_PATH_DOTFILES, out, sizeof(out),
-                                         &dir);
+                    int r =
+                        sk_http_path(in, strlen(in), SK_HTTP_PATH_DOTFILES, out, sizeof(out), &dir);
                     if (r < 0)
                         continue;
                     assert_int_equal(strlen(out), (size_t)r);
