@@ -351,6 +351,41 @@ static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk
     sk_buf_free(&b);
 }
 
+/* 301 to "/rel/" (percent-encoded) keeping the query. */
+static void redirect_to_dir(struct sk_conn *c, struct sk__http_tx *tx, const char *rel)
+{
+    const struct sk_http_req *r = tx->req;
+    const char *q = memchr(r->target.p, '?', r->target.n);
+    size_t qn = q ? r->target.n - (size_t)(q - r->target.p) : 0;
+    struct sk_buf b;
+
+    sk_buf_init(&b, 3 * PATH_MAX + 64);
+    int e = sk_buf_append(&b, "Location: /", 11);
+    for (size_t i = 0; rel[i] && e == 0;) {
+        size_t n = strcspn(rel + i, "/");
+        char seg[NAME_MAX + 1];
+        if (n > NAME_MAX) {
+            e = -ENAMETOOLONG;
+            break;
+        }
+        memcpy(seg, rel + i, n);
+        seg[n] = '\0';
+        e = put_href(&b, seg);
+        if (e == 0)
+            e = sk_buf_append(&b, "/", 1);
+        i += n + (rel[i + n] == '/');
+    }
+    if (e == 0 && qn)
+        e = sk_buf_append(&b, q, qn);
+    if (e == 0)
+        e = sk_buf_append(&b, "\r\n", 3); /* with its NUL: used as a string */
+    if (e < 0)
+        sk__http_error(c, tx, 414, NULL);
+    else
+        sk__http_error(c, tx, 301, sk_buf_data(&b));
+    sk_buf_free(&b);
+}
+
 /* ---- the entry point ---- */
 
 void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx)
@@ -391,18 +426,11 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
         return;
     }
     if (!dir) {
-        /* A directory named without its slash: relative links need it. */
+        /* A directory named without its slash: relative links need it. The
+         * location is rebuilt from the normalised path (never the raw target,
+         * so "//host/dir" cannot turn into a redirect to another site). */
         close(fd);
-        const char *q = memchr(r->target.p, '?', r->target.n);
-        size_t plen = q ? (size_t)(q - r->target.p) : r->target.n;
-        char extra[PATH_MAX + 64];
-        if (plen + r->target.n + 32 > sizeof(extra)) {
-            sk__http_error(c, tx, 414, NULL);
-            return;
-        }
-        snprintf(extra, sizeof(extra), "Location: %.*s/%.*s\r\n", (int)plen, r->target.p,
-                 (int)(r->target.n - plen), r->target.p + plen);
-        sk__http_error(c, tx, 301, extra);
+        redirect_to_dir(c, tx, rel);
         return;
     }
     char idx[PATH_MAX + 16]; /* rel was bounded to leave room for "/index.html" */
