@@ -215,6 +215,9 @@ def test_static_files_with_curl(server, site):
     p = curl("-si", url(s, "/docs?x=1"))
     assert p.stdout.startswith(b"HTTP/1.1 301") and b"Location: /docs/?x=1\r\n" in p.stdout
     assert curl("-sL", url(s, "/docs")).stdout == b"<h1>docs index</h1>\n"
+    # Built from the normalised path: "//docs" must not become "//docs/" (another host).
+    r, _ = raw(s, b"GET //docs HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert r.status == 301 and r.h("location") == "/docs/"
 
     # HEAD: the headers of GET, no body.
     p = curl("-sI", url(s, "/big.bin"))
