@@ -238,7 +238,7 @@ static void http_destroy(void *state)
 int sk__http_head(struct sk_conn *c, struct sk__http_tx *tx, const char *ctype, int64_t clen,
                   const char *extra)
 {
-    char b[1024], len[48] = "";
+    char len[48] = "";
     const struct sk_http_req *r = tx->req;
 
     if (clen >= 0)
@@ -246,13 +246,10 @@ int sk__http_head(struct sk_conn *c, struct sk__http_tx *tx, const char *ctype, 
     const char *conn = !tx->keep              ? "Connection: close\r\n"
                        : (r && r->minor == 0) ? "Connection: keep-alive\r\n"
                                               : "";
-    int n =
-        snprintf(b, sizeof(b), "HTTP/1.1 %d %s\r\nServer: sockit\r\nDate: %s\r\n%s%s%s%s%s%s\r\n",
-                 tx->status, sk_http_reason(tx->status), clk.date, ctype ? "Content-Type: " : "",
-                 ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "", conn);
-    if (n < 0 || (size_t)n >= sizeof(b))
-        return -ENOBUFS;
-    return sk_conn_write(c, b, (size_t)n);
+    return sk_conn_printf(c, "HTTP/1.1 %d %s\r\nServer: sockit\r\nDate: %s\r\n%s%s%s%s%s%s\r\n",
+                          tx->status, sk_http_reason(tx->status), clk.date,
+                          ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+                          len, extra ? extra : "", conn);
 }
 
 int sk__http_error(struct sk_conn *c, struct sk__http_tx *tx, int status, const char *extra)
@@ -363,6 +360,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
     struct sk__http *h = sk_conn_service_state(c);
     struct http_conn *hc = c->ctx;
     size_t used = 0;
+    int answered = 0;
     time_t now = time(NULL);
 
     clock_tick(now);
@@ -380,7 +378,8 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         struct sk_http_req r;
         ssize_t hl = sk_http_parse(p + used, n - used, &h->lim, &r);
         if (hl == 0) {
-            if (!c->deadline_ms && h->header_timeout_ms > 0)
+            /* A head still arriving: its clock starts with its first byte. */
+            if (answered || !c->deadline_ms)
                 sk_conn_set_deadline(c, h->header_timeout_ms);
             return (ssize_t)used;
         }
@@ -396,6 +395,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
             hc->skip = r.content_length;
         respond(c, h, &tx);
         finish(c, h, &tx, now);
+        answered = 1;
     }
     if (c->deadline_ms)
         sk_conn_set_deadline(c, 0);

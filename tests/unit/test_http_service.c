@@ -120,6 +120,17 @@ static void header_timeout_408(void **state)
     rig_open(&r, 65536, (const char *const[]){"header-timeout", "2", NULL});
     feed(&r, "GET / HTTP/1.1\r\nHo", 18);
     assert_true(r.c.deadline_ms > 0);
+    /* More of the same head keeps its deadline ... */
+    r.c.deadline_ms = 1;
+    feed(&r, "st: a\r\n", 7);
+    assert_int_equal(r.c.deadline_ms, 1);
+    /* ... a complete head clears it, and the next head gets its own. */
+    feed(&r, "\r\nGET /2 HTTP/1.1\r\n", 19);
+    assert_true(r.c.deadline_ms > 1);
+    feed(&r, "Host: a\r\n\r\n", 11);
+    assert_int_equal(r.c.deadline_ms, 0);
+    sk_buf_clear(&r.c.out);
+    feed(&r, "GET /3 HTTP/1.1\r\n", 17);
     r.srv.svc->timeout(&r.c);
     char *got = output(&r);
     assert_true(strncmp(got, "HTTP/1.1 408 Request Timeout\r\n", 30) == 0);
