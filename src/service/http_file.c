@@ -90,7 +90,7 @@ static void serve_regular(struct sk_conn *c, const struct sk__http *h, struct sk
     sk_http_date_format(mtime, lm);
     if (r->if_modified_since.p &&
         sk_http_date_parse(r->if_modified_since.p, r->if_modified_since.n, &ims) == 0 &&
-        mtime <= ims) {
+        mtime <= ims && ims <= (int64_t)time(NULL)) { /* a date in the future is ignored */
         close(fd);
         tx->status = 304;
         tx->bytes = 0;

@@ -234,6 +234,9 @@ def test_static_files_with_curl(server, site):
     p = curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
              "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT", url(s, "/big.bin"))
     assert p.stdout == b"200"
+    p = curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+             "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT", url(s, "/big.bin"))
+    assert p.stdout == b"200"  # a date in the future is ignored
 
     # Ranges: a-b, a-, -n, unsatisfiable, several (ignored: whole file).
     data = bytes(range(256)) * 1024
