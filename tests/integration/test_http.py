@@ -7,8 +7,10 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -382,6 +384,21 @@ def test_path_traversal_never_serves_outside_root(server, site):
     assert r.status == 403
 
 
+def read_png(data):
+    """(width, height, the decompressed scanlines) of a PNG, checked loosely."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, size = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    return size[0], size[1], zlib.decompress(idat)
+
+
 def test_listing_in_headless_chromium(server, site, tmp_path):
     chromium = shutil.which("chromium")
     if not chromium:
@@ -405,8 +422,10 @@ def test_listing_in_headless_chromium(server, site, tmp_path):
     p = subprocess.run(common + [f"--screenshot={shot}", url(s, "/files/")],
                        capture_output=True, timeout=60)
     assert shot.exists(), p.stderr.decode(errors="replace")[-2000:]
-    png = shot.read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000  # a rendered page, not blank
+    width, height, pixels = read_png(shot.read_bytes())
+    assert (width, height) == (1024, 768)
+    # Text was drawn: a blank page is one colour, anti-aliased text many.
+    assert len(set(pixels)) > 16
     keep = os.environ.get("SOCKIT_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
