@@ -263,6 +263,8 @@ int sk__http_error(struct sk_conn *c, struct sk__http_tx *tx, int status, const 
     int r = sk__http_head(c, tx, "text/plain; charset=utf-8", n, extra);
     if (r == 0 && !head)
         r = sk_conn_write(c, body, (size_t)n);
+    if (r < 0)
+        sk_conn_abort(c); /* no room for even a short answer: drop the peer */
     return r;
 }
 

@@ -67,7 +67,8 @@ struct sk__http_tx {
 int sk__http_head(struct sk_conn *c, struct sk__http_tx *tx, const char *ctype, int64_t clen,
                   const char *extra);
 
-/* A complete short error response for status (body "404 Not Found\n"). */
+/* A complete short error response for status (body "404 Not Found\n"); when
+ * the output has no room for it the connection is aborted. */
 int sk__http_error(struct sk_conn *c, struct sk__http_tx *tx, int status, const char *extra);
 
 /* The current Date value (IMF-fixdate) of the calling thread's clock. */
