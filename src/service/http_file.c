@@ -77,8 +77,8 @@ static int status_of_errno(int e)
 
 /* ---- files ---- */
 
-static void serve_regular(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx,
-                          int fd, const struct stat *st, const char *name)
+static void serve_regular(struct sk_conn *c, struct sk__http_tx *tx, int fd, const struct stat *st,
+                          const char *name)
 {
     const struct sk_http_req *r = tx->req;
     char lm[SK_HTTP_DATE_LEN + 1], extra[256];
@@ -86,7 +86,6 @@ static void serve_regular(struct sk_conn *c, const struct sk__http *h, struct sk
     uint64_t size = (uint64_t)st->st_size, first = 0, last = size ? size - 1 : 0;
     int head = r->method == SK_HTTP_HEAD;
 
-    (void)h;
     sk_http_date_format(mtime, lm);
     if (r->if_modified_since.p &&
         sk_http_date_parse(r->if_modified_since.p, r->if_modified_since.n, &ims) == 0 &&
@@ -95,7 +94,8 @@ static void serve_regular(struct sk_conn *c, const struct sk__http *h, struct sk
         tx->status = 304;
         tx->bytes = 0;
         snprintf(extra, sizeof(extra), "Last-Modified: %s\r\n", lm);
-        sk__http_head(c, tx, NULL, -1, extra);
+        if (sk__http_head(c, tx, NULL, -1, extra) < 0)
+            sk_conn_abort(c);
         return;
     }
     int partial = 0;
@@ -417,7 +417,7 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
         return;
     }
     if (S_ISREG(st.st_mode)) {
-        serve_regular(c, h, tx, fd, &st, rel);
+        serve_regular(c, tx, fd, &st, rel);
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -440,7 +440,7 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
         struct stat ist;
         if (fstat(ifd, &ist) == 0 && S_ISREG(ist.st_mode)) {
             close(fd);
-            serve_regular(c, h, tx, ifd, &ist, idx);
+            serve_regular(c, tx, ifd, &ist, idx);
             return;
         }
         close(ifd);
