@@ -196,6 +196,8 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         }
         if (h->listing < 0)
             h->listing = 1;
+        sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,
+               h->listing ? "listings on" : "no listings", h->dotfiles ? ", dot-files shown" : "");
     }
     size_t in_max = srv->lim.in_max;
     h->lim.max_head = SK_MIN((size_t)MAX_HEAD, in_max);
