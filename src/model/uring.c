@@ -80,8 +80,10 @@ struct uloop {
     struct io_uring_buf_ring *br;
     char *bufs;
     size_t buf_size;
-    int lfd, own_lfd, watch_lfd, watch_stop, watch_stdin;
+    int lfd, own_lfd, watch_lfd;
     int wake_fd;
+    int finishing;
+    unsigned armed; /* bit per UD_* poll in flight: 1 << (ud >> 3) */
     int lock_hub;
     size_t nconns;
     unsigned inflight; /* receives and sends the kernel holds */
@@ -132,6 +134,18 @@ static void poll_fd(struct uloop *L, int fd, uint64_t ud)
     struct io_uring_sqe *sqe = get_sqe(L);
     io_uring_prep_poll_add(sqe, fd, POLLIN);
     io_uring_sqe_set_data64(sqe, ud);
+    L->armed |= 1u << (ud >> 3);
+    L->inflight++;
+}
+
+/* Withdraw the poll ud (its completion, -ECANCELED, still arrives). */
+static void unpoll(struct uloop *L, uint64_t ud)
+{
+    if (!(L->armed & (1u << (ud >> 3))))
+        return;
+    struct io_uring_sqe *sqe = get_sqe(L);
+    io_uring_prep_poll_remove(sqe, ud);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
 }
 
 static void cancel(struct uloop *L, uint64_t ud)
@@ -572,13 +586,10 @@ static void begin_stop(struct uloop *L)
         return;
     L->stopping = 1;
     L->stop_at = L->now + L->srv->lim.drain_ms;
-    /* The polls on the listener, stdin and stop_fd complete or are
-     * cancelled; their completions are then ignored. */
-    if (L->watch_lfd) {
-        struct io_uring_sqe *sqe = get_sqe(L);
-        io_uring_prep_poll_remove(sqe, UD_LISTEN);
-        io_uring_sqe_set_data64(sqe, UD_IGNORE);
-    }
+    /* The listening socket must not outlive us inside a pending poll. */
+    unpoll(L, UD_LISTEN);
+    unpoll(L, UD_STOP);
+    unpoll(L, UD_STDIN);
     L->watch_lfd = 0;
     for (size_t i = L->nconns; i-- > 0;)
         if (i < L->nconns)
@@ -603,7 +614,8 @@ static void take_remote(struct uloop *L)
         }
     }
     pthread_mutex_unlock(&L->srv->hub_lock);
-    poll_fd(L, L->wake_fd, UD_WAKE);
+    if (!L->finishing)
+        poll_fd(L, L->wake_fd, UD_WAKE);
 }
 
 static void run_pending(struct uloop *L)
@@ -678,16 +690,23 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
     default:
         break;
     }
+    if (ud == UD_IGNORE)
+        return;
+    L->armed &= ~(1u << (ud >> 3));
+    L->inflight--;
+    if (res == -ECANCELED)
+        return;
     switch (ud) {
     case UD_LISTEN:
         if (L->watch_lfd && !L->stopping)
             accept_batch(L);
         break;
     case UD_STOP:
-        begin_stop(L);
+        if (!L->finishing)
+            begin_stop(L);
         break;
     case UD_WAKE:
-        take_remote(L);
+        take_remote(L); /* during the final drain too: it only moves lists */
         break;
     case UD_STDIN:
         if (res > 0 && !L->stopping) {
@@ -744,6 +763,11 @@ static void loop_run(struct uloop *L)
         close_conn(L, L->conns[L->nconns - 1], -ETIMEDOUT);
     run_pending(L);
     flush_counters(L);
+    L->finishing = 1;
+    unpoll(L, UD_WAKE);
+    unpoll(L, UD_LISTEN);
+    unpoll(L, UD_STOP);
+    unpoll(L, UD_STDIN);
     /* Let the cancellations complete before the memory they name goes. */
     int64_t until = sk_now_ms() + 1000;
     while (L->inflight > 0 && sk_now_ms() < until) {
@@ -754,9 +778,7 @@ static void loop_run(struct uloop *L)
         io_uring_for_each_cqe(&L->ring, head, cqe)
         {
             n++;
-            uint64_t ud = cqe->user_data;
-            if ((ud & TAG_MASK) != TAG_SPECIAL)
-                on_cqe(L, ud, cqe->res, cqe->flags);
+            on_cqe(L, cqe->user_data, cqe->res, cqe->flags);
         }
         io_uring_cq_advance(&L->ring, n);
     }
