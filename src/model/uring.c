@@ -284,6 +284,9 @@ static void arm_recv(struct uloop *L, struct uconn *u)
 {
     struct io_uring_sqe *sqe = get_sqe(L);
     io_uring_prep_recv(sqe, u->c.fd, NULL, L->buf_size, 0);
+    /* A request/response peer has sent nothing new yet when we re-arm:
+     * wait for readiness first rather than try and fail. */
+    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | TAG_RECV);
