@@ -301,3 +301,45 @@ def test_one_gib_echo_stream_in_bounded_memory(server, fast_model):
     assert peak < 48 * 1024, f"server peak RSS {peak} KiB"
     assert s.stop() == 0
     assert f"{total} bytes in, {total} bytes out" in s.stdout_rest
+
+
+def carries(model, service):
+    st, line = STATUS.get(model, ("missing", ""))
+    return st == "ok" and f" {service}" in line
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_hub_service_reaches_connections_of_every_loop(server, model, workers):
+    if not carries(model, "chat"):
+        pytest.skip("the chat service is not built yet")
+    s = server("chat", "--model", model, "-p", "0", "--workers", workers)
+    people = [s.connect() for _ in range(6)]
+
+    def read_for(c, secs):
+        c.settimeout(secs)
+        data = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        return data
+
+    for i, c in enumerate(people):
+        c.sendall(b"user%d\n" % i)
+    time.sleep(0.3)
+    for c in people:
+        read_for(c, 0.2)
+    people[0].sendall(b"hello everyone\n")
+    for c in people[1:]:
+        deadline = time.monotonic() + 5
+        seen = b""
+        while b"hello everyone" not in seen and time.monotonic() < deadline:
+            seen += read_for(c, 0.2)
+        assert b"hello everyone" in seen
+    for c in people:
+        c.close()
+    assert s.stop() == 0
