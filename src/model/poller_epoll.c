@@ -53,7 +53,10 @@ static int ctl(struct ep *p, int op, int fd, unsigned want)
     return epoll_ctl(p->fd, op, fd, &e) < 0 ? -errno : 0;
 }
 
-static int ep_add(void *p, int fd, unsigned want) { return ctl(p, EPOLL_CTL_ADD, fd, want); }
+static int ep_add(void *p, int fd, unsigned want)
+{
+    return ctl(p, EPOLL_CTL_ADD, fd, want);
+}
 
 static int ep_mod(void *p, int fd, unsigned old, unsigned want)
 {

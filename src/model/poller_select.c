@@ -30,7 +30,10 @@ static int sel_create(void **out)
     return 0;
 }
 
-static void sel_destroy(void *p) { free(p); }
+static void sel_destroy(void *p)
+{
+    free(p);
+}
 
 static void apply(struct sel *p, int fd, unsigned want)
 {
@@ -97,7 +100,8 @@ static int sel_wait(void *vp, struct sk_pevent *ev, int max, int timeout_ms)
         return errno == EINTR ? 0 : -errno;
     int k = 0;
     for (int fd = 0; fd <= p->maxfd && k < n && k < max; fd++) {
-        unsigned e = (FD_ISSET(fd, &p->rrd) ? SK_EV_IN : 0) | (FD_ISSET(fd, &p->rwr) ? SK_EV_OUT : 0);
+        unsigned e =
+            (FD_ISSET(fd, &p->rrd) ? SK_EV_IN : 0) | (FD_ISSET(fd, &p->rwr) ? SK_EV_OUT : 0);
         if (!e)
             continue;
         ev[k].fd = fd;

@@ -58,8 +58,8 @@ struct rconn {
     char eof;          /* the peer finished sending */
     char held;         /* input left unfed because of backpressure */
     char closed;
-    char on_pending;  /* owner thread only */
-    char on_remote;   /* under hub_lock */
+    char on_pending; /* owner thread only */
+    char on_remote;  /* under hub_lock */
     struct rconn *next_pending, *next_remote, *next_dead;
 };
 

@@ -7,7 +7,10 @@
 
 #include "sockit/model.h"
 
-static int select_run(struct sk_server *srv) { return sk__reactor_run(srv, &sk__poller_select); }
+static int select_run(struct sk_server *srv)
+{
+    return sk__reactor_run(srv, &sk__poller_select);
+}
 
 const struct sk_model sk_model_select = {
     .name = "select",

@@ -41,7 +41,10 @@ static inline struct sk_timer *sk__timer_top(const struct sk_timer_heap *h)
     return h->n ? h->v[1] : NULL;
 }
 
-static inline int sk__timer_armed(const struct sk_timer *t) { return t->idx != 0; }
+static inline int sk__timer_armed(const struct sk_timer *t)
+{
+    return t->idx != 0;
+}
 
 /* Milliseconds from now until the earliest timer (0 when overdue), capped at
  * cap_ms; -1 when none is armed and cap_ms < 0. */

@@ -687,11 +687,8 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
     case TAG_RECV:
         on_recv(L, (struct uconn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK), res, flags);
         return;
-    case TAG_SEND:
-        on_send(L, (struct uconn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK), res);
-        return;
-    default:
-        break;
+    case TAG_SEND: on_send(L, (struct uconn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK), res); return;
+    default: break;
     }
     if (ud == UD_IGNORE)
         return;
@@ -721,8 +718,7 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
             begin_stop(L);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -810,9 +806,8 @@ static int ring_init(struct uloop *L)
     L->br = m;
     if (!(L->bufs = malloc(NBUFS * L->buf_size)))
         return -ENOMEM;
-    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)m,
-                                   .ring_entries = NBUFS,
-                                   .bgid = BGID};
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uint64_t)(uintptr_t)m, .ring_entries = NBUFS, .bgid = BGID};
     if ((r = io_uring_register_buf_ring(&L->ring, &reg, 0)) < 0)
         return r;
     io_uring_buf_ring_init(L->br);
@@ -893,8 +888,7 @@ static int loop_init(struct uloop *L, struct sk_server *srv, unsigned index, uns
     int r = sk_sock_set_nonblock(L->lfd, 1);
     if (r < 0)
         return r;
-    if (nloops > 1 && L->lock_hub &&
-        (L->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+    if (nloops > 1 && L->lock_hub && (L->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
         return -errno;
     return 0;
 }
@@ -979,8 +973,9 @@ static int uring_available(char *why, size_t len)
     }
     io_uring_queue_exit(&ring);
     if (!ok) {
-        snprintf(why, len, "this kernel's io_uring lacks send/recv or provided buffer rings "
-                           "(Linux 5.19 or later needed)");
+        snprintf(why, len,
+                 "this kernel's io_uring lacks send/recv or provided buffer rings "
+                 "(Linux 5.19 or later needed)");
         return -ENOSYS;
     }
     return 0;

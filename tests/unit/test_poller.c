@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const struct sk_poller_ops *const backends[] = {
-    &sk__poller_select, &sk__poller_poll, &sk__poller_epoll};
+static const struct sk_poller_ops *const backends[] = {&sk__poller_select, &sk__poller_poll,
+                                                       &sk__poller_epoll};
 
 /* Events for fd after a wait of at most ms (0 when none). */
 static unsigned events_for(const struct sk_poller_ops *ops, void *p, int fd, int ms)
