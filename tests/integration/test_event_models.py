@@ -313,7 +313,7 @@ def test_hub_service_reaches_connections_of_every_loop(server, model, workers):
     if not carries(model, "chat"):
         pytest.skip("the chat service is not built yet")
     s = server("chat", "--model", model, "-p", "0", "--workers", workers)
-    people = [s.connect() for _ in range(6)]
+    people = [s.connect() for _ in range(4)]
 
     def read_for(c, secs):
         c.settimeout(secs)
@@ -330,15 +330,15 @@ def test_hub_service_reaches_connections_of_every_loop(server, model, workers):
 
     for i, c in enumerate(people):
         c.sendall(b"user%d\n" % i)
-    time.sleep(0.3)
+    time.sleep(0.2)
     for c in people:
-        read_for(c, 0.2)
+        read_for(c, 0.1)
     people[0].sendall(b"hello everyone\n")
     for c in people[1:]:
         deadline = time.monotonic() + 5
         seen = b""
         while b"hello everyone" not in seen and time.monotonic() < deadline:
-            seen += read_for(c, 0.2)
+            seen += read_for(c, 0.1)
         assert b"hello everyone" in seen
     for c in people:
         c.close()
