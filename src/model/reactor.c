@@ -46,7 +46,8 @@
 #define SCRATCH_SIZE (64 * 1024)
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 128
-#define KEEP_BUF 4096 /* buffers up to this size stay allocated when empty */
+#define KEEP_BUF 4096  /* buffers up to this size stay allocated when empty */
+#define SHRINK_MS 1000 /* larger ones are released after this long without I/O */
 
 struct loop;
 
@@ -60,6 +61,7 @@ struct rconn {
     char closed;
     char on_pending; /* owner thread only */
     char on_remote;  /* under hub_lock */
+    char fat;        /* holds a buffer over KEEP_BUF: release it once quiet */
     struct rconn *next_pending, *next_remote, *next_dead;
 };
 
@@ -115,6 +117,8 @@ static int64_t conn_due(const struct loop *L, const struct rconn *rc)
         due = rc->c.last_ms + L->srv->lim.idle_timeout_ms;
     if (rc->c.deadline_ms && (!due || rc->c.deadline_ms < due))
         due = rc->c.deadline_ms;
+    if (rc->fat && (!due || rc->c.last_ms + SHRINK_MS < due))
+        due = rc->c.last_ms + SHRINK_MS;
     return due;
 }
 
@@ -231,8 +235,6 @@ static int flush(struct loop *L, struct rconn *rc)
         if ((size_t)w < len)
             return 0; /* the socket buffer is full: wait for writability */
     }
-    if (c->out.cap > KEEP_BUF)
-        sk_buf_shrink(&c->out, KEEP_BUF);
     while (c->file.fd >= 0) {
         off_t off = c->file.off;
         ssize_t w = sendfile(c->fd, c->file.fd, &off, c->file.len);
@@ -297,8 +299,6 @@ static int feed(struct loop *L, struct rconn *rc, const char *p, size_t n)
     }
     if (from_in) {
         sk_buf_consume(&c->in, used);
-        if (c->in.cap > KEEP_BUF)
-            sk_buf_shrink(&c->in, KEEP_BUF);
     } else if (used < n && !err) {
         int r = sk_buf_append(&c->in, p + used, n - used);
         if (r < 0)
@@ -402,6 +402,10 @@ static void finish(struct loop *L, struct rconn *rc, int r, unsigned want)
         return;
     }
     set_interest(L, rc, want);
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. */
+    if (rc->c.in.cap > KEEP_BUF || rc->c.out.cap > KEEP_BUF)
+        rc->fat = 1;
     arm_timer(L, rc);
 }
 
@@ -552,6 +556,15 @@ static void run_pending(struct loop *L)
     }
 }
 
+/* Is the idle timeout or the service deadline due? */
+static int expired(const struct loop *L, const struct rconn *rc)
+{
+    const struct sk_conn *c = &rc->c;
+    int idle = L->srv->lim.idle_timeout_ms;
+    return (c->deadline_ms && c->deadline_ms <= L->now) ||
+           (idle > 0 && L->now - c->last_ms >= idle);
+}
+
 static void run_timers(struct loop *L)
 {
     struct sk_timer *t;
@@ -569,6 +582,17 @@ static void run_timers(struct loop *L)
             continue;
         }
         sk__timer_del(&L->timers, t);
+        if (rc->fat && L->now - rc->c.last_ms >= SHRINK_MS) {
+            hub_enter(L);
+            sk_buf_shrink(&rc->c.in, KEEP_BUF); /* each only when empty */
+            sk_buf_shrink(&rc->c.out, KEEP_BUF);
+            hub_leave(L);
+            rc->fat = 0; /* finish() flags it again if still (or again) large */
+        }
+        if (!expired(L, rc)) {
+            arm_timer(L, rc);
+            continue;
+        }
         int r = sk__conn_expire(&rc->c, L->now, 0);
         if (r < 0)
             close_conn(L, rc, r);

@@ -50,7 +50,8 @@
 #define NBUFS 256 /* provided receive buffers per loop (a power of two) */
 #define BUF_SIZE (16 * 1024)
 #define BGID 1
-#define KEEP_BUF 4096
+#define KEEP_BUF 4096  /* buffers up to this size stay allocated when empty */
+#define SHRINK_MS 1000 /* larger ones are released after this long without I/O */
 #define ACCEPT_BATCH 128
 #define FILE_CHUNK (64 * 1024)
 
@@ -68,6 +69,7 @@ struct uconn {
     char eof, held, closed, dead;
     char on_pending; /* owner thread only */
     char on_remote;  /* under hub_lock */
+    char fat;        /* holds a buffer over KEEP_BUF: release it once quiet */
     size_t slot;     /* index in loop->conns while open */
     struct uconn *next_pending, *next_remote, *next_dead;
 };
@@ -164,6 +166,8 @@ static int64_t conn_due(const struct uloop *L, const struct uconn *u)
         due = u->c.last_ms + L->srv->lim.idle_timeout_ms;
     if (u->c.deadline_ms && (!due || u->c.deadline_ms < due))
         due = u->c.deadline_ms;
+    if (u->fat && (!due || u->c.last_ms + SHRINK_MS < due))
+        due = u->c.last_ms + SHRINK_MS;
     return due;
 }
 
@@ -372,8 +376,6 @@ static int feed(struct uloop *L, struct uconn *u, const char *p, size_t n)
     }
     if (from_in) {
         sk_buf_consume(&c->in, used);
-        if (c->in.cap > KEEP_BUF)
-            sk_buf_shrink(&c->in, KEEP_BUF);
     } else if (used < n && !err) {
         int r = sk_buf_append(&c->in, p + used, n - used);
         if (r < 0)
@@ -397,10 +399,6 @@ static int step(struct uloop *L, struct uconn *u)
             return r;
         if (pending_out(u))
             break; /* a completion brings us back */
-        if (c->out.cap > KEEP_BUF)
-            sk_buf_shrink(&c->out, KEEP_BUF);
-        if (u->wbuf.cap > KEEP_BUF)
-            sk_buf_shrink(&u->wbuf, KEEP_BUF);
         if (c->flags & SK_CONN_END)
             return 1;
         if (u->held && sk_buf_len(&c->in)) {
@@ -435,6 +433,10 @@ static void finish(struct uloop *L, struct uconn *u, int r)
     }
     if (u->want_read && !u->recv_armed)
         arm_recv(L, u);
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. */
+    if (u->c.in.cap > KEEP_BUF || u->c.out.cap > KEEP_BUF || u->wbuf.cap > KEEP_BUF)
+        u->fat = 1;
     arm_timer(L, u);
 }
 
@@ -649,6 +651,21 @@ static void run_timers(struct uloop *L)
             continue;
         }
         sk__timer_del(&L->timers, t);
+        if (u->fat && L->now - u->c.last_ms >= SHRINK_MS) {
+            hub_enter(L);
+            sk_buf_shrink(&u->c.in, KEEP_BUF); /* each only when empty */
+            sk_buf_shrink(&u->c.out, KEEP_BUF);
+            if (!u->send_armed)
+                sk_buf_shrink(&u->wbuf, KEEP_BUF);
+            hub_leave(L);
+            u->fat = 0; /* finish() flags it again if still (or again) large */
+        }
+        int idle = L->srv->lim.idle_timeout_ms;
+        if (!((u->c.deadline_ms && u->c.deadline_ms <= L->now) ||
+              (idle > 0 && L->now - u->c.last_ms >= idle))) {
+            arm_timer(L, u);
+            continue;
+        }
         int r = sk__conn_expire(&u->c, L->now, 0);
         if (r < 0)
             close_conn(L, u, r);
