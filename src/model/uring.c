@@ -815,6 +815,7 @@ static int ring_init(struct uloop *L)
     if (r < 0)
         return r;
     L->ring_ok = 1;
+    io_uring_register_ring_fd(&L->ring); /* saves a file lookup per enter; optional */
     L->buf_size = SK_MIN((size_t)BUF_SIZE, L->srv->lim.in_max);
     size_t ring_bytes = NBUFS * sizeof(struct io_uring_buf);
     void *m = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
