@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -349,6 +350,14 @@ static int do_read(struct loop *L, struct rconn *rc)
  * ended, feed held input once output drained, let a source queue more.
  * Called with the hub lock held (hub services). Returns 0 with the wanted
  * interest in *want, 1 to close normally, or -errno to close on an error. */
+/* Bytes the kernel holds for us that we have not read yet (closing with
+ * unread input would reset the connection and lose what we sent). */
+static int unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 static int step(struct loop *L, struct rconn *rc, unsigned *want)
 {
     struct sk_conn *c = &rc->c;
@@ -386,7 +395,7 @@ static int step(struct loop *L, struct rconn *rc, unsigned *want)
     size_t pend = sk_conn_pending(c);
     if (rc->eof && !pend && !c->deadline_ms && !rc->held)
         return 1;
-    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms)
+    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !unread(c->fd))
         return 1; /* nothing in flight: no reason to wait for the bound */
     unsigned w = pend ? SK_EV_OUT : 0;
     if (!rc->eof && !backpressured(c) && sk_buf_len(&c->in) < c->in.max)

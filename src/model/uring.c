@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #ifdef SK_HAVE_URING
 
@@ -384,6 +385,14 @@ static int feed(struct uloop *L, struct uconn *u, const char *p, size_t n)
     return err;
 }
 
+/* Bytes the kernel holds for us that we have not read yet (closing with
+ * unread input would reset the connection and lose what we sent). */
+static int unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* As the reactor's step(): 0 (keep; u->want_read says whether to receive),
  * 1 to close, -errno to close on an error. Hub lock held. */
 static int step(struct uloop *L, struct uconn *u)
@@ -419,7 +428,7 @@ static int step(struct uloop *L, struct uconn *u)
     size_t pend = pending_out(u);
     if (u->eof && !pend && !c->deadline_ms && !u->held)
         return 1;
-    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms)
+    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !unread(c->fd))
         return 1;
     u->want_read = !u->eof && !backpressured(u) && sk_buf_len(&c->in) < c->in.max;
     return 0;
