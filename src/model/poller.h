@@ -26,7 +26,7 @@ struct sk_pevent {
 struct sk_poller_ops {
     const char *name;
     /* Descriptors >= fd_limit cannot be watched (select: FD_SETSIZE); 0 = no
-     * limit. set() refuses them with -ERANGE. */
+     * limit. add() refuses them with -ERANGE. */
     int fd_limit;
     /* A new poller in *out. Returns 0 or a negative errno. */
     int (*create)(void **out);
