@@ -2,6 +2,9 @@
  * blocking.c - the driver the blocking models share (iterative, fork,
  * prefork, thread, pool): one connection on one thread, read -> service ->
  * write, with poll() only to bound waits (idle timeout, deadlines, stop).
+ * On stop a connection with nothing in flight (no queued output, no input
+ * unread or unconsumed, no service deadline) closes at once; the others get
+ * srv->lim.drain_ms, as under the event models.
  */
 #include "internal.h"
 
@@ -14,6 +17,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -120,7 +124,15 @@ static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake};
 /* What the next poll should wait for, and whether the connection is over.
  * For hub services the caller holds the hub lock: c->out and c->flags may be
  * changed by other connections' callbacks. */
-static int blocking_step(struct sk_conn *c, int eof, short *events, int *err)
+/* Bytes the kernel holds for us that we have not read yet (closing with
+ * unread input would reset the connection and lose what we sent). */
+static int unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *err)
 {
     struct sk_server *srv = c->srv;
 
@@ -137,6 +149,10 @@ static int blocking_step(struct sk_conn *c, int eof, short *events, int *err)
         if (c->flags & SK_CONN_ABORT)
             return 1;
         if (eof && sk_conn_pending(c) == 0 && !c->deadline_ms)
+            return 1;
+        /* Stopping with nothing in flight: no reason to wait for the bound. */
+        if (stopping && sk_conn_pending(c) == 0 && !sk_buf_len(&c->in) && !c->deadline_ms &&
+            !unread(c->fd))
             return 1;
     }
     *events = 0;
@@ -178,7 +194,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     for (;;) {
         short events = 0;
         sk__hub_lock(srv);
-        int done = blocking_step(&c, eof, &events, &err);
+        int done = blocking_step(&c, eof, stop_at != 0, &events, &err);
         sk__hub_unlock(srv);
         if (done)
             break;

@@ -197,6 +197,21 @@ def test_a_line_on_the_terminal_stops_the_server(server, model):
         os.close(slave)
 
 
+@pytest.mark.parametrize("model", MODELS)
+def test_stop_closes_idle_connections_at_once(server, model):
+    """With nothing in flight a connection does not wait for --drain (20 s
+    here): the server exits well before, the client sees a clean close."""
+    s = server("echo", "--model", model, "--drain", "20")
+    c = s.connect()
+    c.sendall(b"done")
+    assert recv_exactly(c, 4) == b"done"
+    t0 = time.monotonic()
+    assert s.stop(signal.SIGTERM, timeout=30) == 0
+    assert time.monotonic() - t0 < 10
+    assert recv_until_close(c, timeout=5) == b""
+    c.close()
+
+
 # ---- idle and silent clients ----
 
 @pytest.mark.parametrize("model", MODELS)
