@@ -1,0 +1,310 @@
+/*
+ * tty_line.c - the prompt line of the interactive clients (see tty_line.h):
+ * raw-ish terminal input with a little line editing, output printed above
+ * the prompt, and the plain line-by-line mode for pipes. Also the connect
+ * helper chat and p2p share.
+ */
+#include "client/tty_line.h"
+
+#include "sockit/resolve.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig) { stop_signal = sig; }
+static void on_winch(int sig) { (void)sig; }
+
+int sk_tty_line_stop_signal(void) { return stop_signal; }
+
+/* Write everything, ignoring errors: the terminal is gone if it fails. */
+static void out(struct sk_tty_line *t, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(t->out_fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void outs(struct sk_tty_line *t, const char *s) { out(t, s, strlen(s)); }
+
+static int columns(const struct sk_tty_line *t)
+{
+    struct winsize ws;
+    if (ioctl(t->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+/* Characters (code points) in s[0..n): every byte but continuation bytes. */
+static size_t width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return w;
+}
+
+/* Erase the prompt line and draw the prompt with the tail of the input that
+ * fits in the terminal's width. */
+static void redraw(struct sk_tty_line *t)
+{
+    if (!t->tty)
+        return;
+    size_t cols = (size_t)columns(t);
+    size_t pw = width(t->prompt, strlen(t->prompt));
+    size_t room = cols > pw + 1 ? cols - pw - 1 : 1;
+    size_t start = 0;
+    while (width(t->line + start, t->len - start) > room) {
+        start++;
+        while (start < t->len && ((unsigned char)t->line[start] & 0xc0) == 0x80)
+            start++;
+    }
+    outs(t, "\r\x1b[K");
+    outs(t, t->prompt);
+    out(t, t->line + start, t->len - start);
+}
+
+int sk_tty_line_open(struct sk_tty_line *t, int in_fd, int out_fd, const char *prompt)
+{
+    memset(t, 0, sizeof(*t));
+    t->in_fd = in_fd;
+    t->out_fd = out_fd;
+    snprintf(t->prompt, sizeof(t->prompt), "%s", prompt ? prompt : "");
+    t->tty = isatty(in_fd) && isatty(out_fd);
+    const char *nc = getenv("NO_COLOR");
+    t->color = isatty(out_fd) && !(nc && *nc);
+
+    struct sigaction sa = {0};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!t->tty)
+        return 0;
+    if (tcgetattr(in_fd, &t->saved) < 0)
+        return -errno;
+    struct termios raw = t->saved;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | IEXTEN);
+    raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL | INLCR);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(in_fd, TCSANOW, &raw) < 0)
+        return -errno;
+    t->raw = 1;
+    redraw(t);
+    return 0;
+}
+
+void sk_tty_line_close(struct sk_tty_line *t)
+{
+    if (t->tty)
+        outs(t, "\r\x1b[K");
+    if (t->raw)
+        tcsetattr(t->in_fd, TCSANOW, &t->saved);
+    t->raw = 0;
+    t->tty = 0;
+}
+
+void sk_tty_line_print(struct sk_tty_line *t, const char *s, size_t n)
+{
+    if (t->tty) {
+        outs(t, "\r\x1b[K");
+        out(t, s, n);
+        outs(t, "\r\n");
+        redraw(t);
+    } else {
+        out(t, s, n);
+        outs(t, "\n");
+    }
+}
+
+void sk_tty_line_printf(struct sk_tty_line *t, const char *fmt, ...)
+{
+    char buf[SK_TTY_LINE_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sk_tty_line_print(t, buf, SK_MIN((size_t)n, sizeof(buf) - 1));
+}
+
+void sk_tty_line_set_prompt(struct sk_tty_line *t, const char *prompt)
+{
+    snprintf(t->prompt, sizeof(t->prompt), "%s", prompt);
+    redraw(t);
+}
+
+void sk_tty_line_stamp(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, len, "[%H:%M:%S] ", &tm);
+}
+
+/* Hand the typed line to fn, then start a fresh one. */
+static void submit(struct sk_tty_line *t, sk_tty_line_fn *fn, void *arg)
+{
+    char line[SK_TTY_LINE_MAX];
+    size_t n = t->len;
+    memcpy(line, t->line, n);
+    t->len = 0;
+    redraw(t);
+    fn(arg, line, n);
+}
+
+static void erase_char(struct sk_tty_line *t)
+{
+    while (t->len > 0) {
+        t->len--;
+        if (((unsigned char)t->line[t->len] & 0xc0) != 0x80)
+            break;
+    }
+}
+
+static void erase_word(struct sk_tty_line *t)
+{
+    while (t->len > 0 && t->line[t->len - 1] == ' ')
+        t->len--;
+    while (t->len > 0 && t->line[t->len - 1] != ' ')
+        t->len--;
+}
+
+/* One byte typed on the terminal. Returns 1 at end of input. */
+static int key(struct sk_tty_line *t, unsigned char c, sk_tty_line_fn *fn, void *arg)
+{
+    if (t->esc == 1) { /* after ESC: '[' or 'O' start a sequence */
+        t->esc = (c == '[' || c == 'O') ? 2 : 0;
+        return 0;
+    }
+    if (t->esc == 2) { /* parameters until a final byte */
+        if (c >= 0x40 && c <= 0x7e)
+            t->esc = 0;
+        return 0;
+    }
+    switch (c) {
+    case '\r':
+    case '\n':
+        submit(t, fn, arg);
+        return 0;
+    case 0x7f:
+    case 0x08:
+        erase_char(t);
+        break;
+    case 0x15: /* Ctrl-U */
+        t->len = 0;
+        break;
+    case 0x17: /* Ctrl-W */
+        erase_word(t);
+        break;
+    case 0x0c: /* Ctrl-L */
+        outs(t, "\x1b[H\x1b[2J");
+        break;
+    case 0x04: /* Ctrl-D */
+        if (t->len == 0)
+            return 1;
+        break;
+    case 0x1b:
+        t->esc = 1;
+        return 0;
+    case '\t':
+        c = ' ';
+        /* fall through */
+    default:
+        if (c < 0x20)
+            return 0; /* other control keys do nothing */
+        if (t->len + 1 < sizeof(t->line))
+            t->line[t->len++] = (char)c;
+        break;
+    }
+    redraw(t);
+    return 0;
+}
+
+int sk_tty_line_read(struct sk_tty_line *t, sk_tty_line_fn *fn, void *arg)
+{
+    char buf[4096];
+
+    if (t->eof)
+        return 1;
+    ssize_t n = read(t->in_fd, buf, sizeof(buf));
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+    if (n == 0) {
+        if (t->len > 0) /* a last line without its end */
+            submit(t, fn, arg);
+        t->eof = 1;
+        return 1;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (t->tty) {
+            if (key(t, c, fn, arg)) {
+                t->eof = 1;
+                return 1;
+            }
+            continue;
+        }
+        if (c == '\n') {
+            if (t->len > 0 && t->line[t->len - 1] == '\r')
+                t->len--;
+            submit(t, fn, arg);
+        } else if (t->len + 1 < sizeof(t->line)) {
+            t->line[t->len++] = (char)c;
+        } else { /* a very long line goes out in pieces */
+            submit(t, fn, arg);
+            t->line[t->len++] = (char)c;
+        }
+    }
+    return 0;
+}
+
+int sk_tty_connect(const char *host, const char *port, int family, int timeout_ms,
+                   struct sk_addr *peer)
+{
+    struct sk_resolve_opts o = {.family = family, .socktype = SOCK_STREAM};
+    struct sk_addrinfo *ai;
+    uint16_t pnum;
+    const char *why;
+
+    if (sk_port_parse(port, &pnum, &why) < 0)
+        return -EINVAL;
+    int n = sk_resolve(host, port, &o, &ai, NULL, 0);
+    if (n < 0)
+        return n;
+    int fd = -ENOENT;
+    for (int i = 0; i < n; i++) {
+        fd = sk_sock_connect(&ai[i].addr, SOCK_STREAM, timeout_ms, SK_SOCK_NODELAY);
+        if (fd >= 0) {
+            if (peer)
+                *peer = ai[i].addr;
+            break;
+        }
+    }
+    free(ai);
+    return fd;
+}
