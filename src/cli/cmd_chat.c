@@ -99,6 +99,9 @@ int cmd_chat(int argc, char **argv)
         return EXIT_SIGNAL;
     if (r == -ECONNABORTED)
         return sk_cli_fail(cmd, "%s port %s: the server closed the connection", o.host, o.port);
+    if (r == -ECONNRESET || r == -EPIPE)
+        return sk_cli_fail(cmd, "%s port %s: the server closed the connection (%s)", o.host,
+                           o.port, sk_strerror(r));
     return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
 }
 

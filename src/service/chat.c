@@ -34,7 +34,8 @@
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_MAX_QUEUE (256 * 1024)
 #define DEFAULT_IDLE_MS (300 * 1000) /* sk_server_init()'s default */
-#define LIST_NAMES_MAX 30            /* the welcome names at most this many */
+#define DEFAULT_STALL_MS 1000
+#define LIST_NAMES_MAX 30 /* the welcome names at most this many */
 
 struct member {
     struct sk_conn *c;
@@ -45,6 +46,8 @@ struct member {
     int discarding;  /* inside an over-long line: drop up to the next LF */
     int leaving;     /* quit or dropped: nothing more is delivered to it */
     int is_operator; /* the server's own terminal */
+    int64_t over_since; /* ms when the queue was first seen over --max-queue; 0: not over */
+    uint64_t seen_out;  /* c->bytes_out then: any change means it is reading */
     char reason[96]; /* why it left, announced when the connection closes */
 };
 
@@ -52,6 +55,7 @@ struct chat {
     size_t max_line;
     unsigned max_clients;
     size_t max_queue;
+    int stall_ms;
     char *log_path;
     FILE *log;
     char *operator_nick;
@@ -71,6 +75,7 @@ static int chat_create(void **state)
     st->max_line = DEFAULT_MAX_LINE;
     st->max_clients = DEFAULT_MAX_CLIENTS;
     st->max_queue = DEFAULT_MAX_QUEUE;
+    st->stall_ms = DEFAULT_STALL_MS;
     *state = st;
     return 0;
 }
@@ -113,6 +118,15 @@ static int chat_option(void *state, const char *name, const char *value, char *e
             return -EINVAL;
         }
         st->max_queue = (size_t)size;
+        return 0;
+    }
+    if (strcmp(name, "stall") == 0) {
+        if (sk_parse_duration_ms(value, &n) < 0 || n > 3600 * 1000) {
+            snprintf(err, len, "--stall: '%s' is not a duration up to an hour (e.g. 1, 250ms)",
+                     value);
+            return -EINVAL;
+        }
+        st->stall_ms = (int)n;
         return 0;
     }
     if (strcmp(name, "log") == 0)
@@ -216,20 +230,40 @@ static void drop(struct member *m, const char *reason)
     sk_conn_abort(m->c);
 }
 
-/* Queue text (without line end) plus m's line end, unless m's queue would
- * pass the bound: then m is dropped. */
+/*
+ * Is m a stalled reader? Its queue is over --max-queue and it has taken
+ * nothing from it (bytes_out unchanged) for --stall. A reader that is merely
+ * behind, because one callback relayed a burst before its owner could flush,
+ * keeps making progress and is left alone up to the hard --max-output.
+ */
+static int stalled(const struct chat *st, struct member *m, size_t pending)
+{
+    if (pending <= st->max_queue) {
+        m->over_since = 0;
+        return 0;
+    }
+    int64_t now = sk_now_ms();
+    if (m->over_since == 0 || m->c->bytes_out != m->seen_out) {
+        m->over_since = now;
+        m->seen_out = m->c->bytes_out;
+    }
+    return now - m->over_since >= st->stall_ms;
+}
+
+/* Queue text (without line end) plus m's line end, unless m has stopped
+ * reading or its queue is full: then m is dropped. */
 static void deliver(struct chat *st, struct member *m, const char *text, size_t n)
 {
     if (m->leaving)
         return;
     const char *eol = m->crlf ? "\r\n" : "\n";
     size_t el = m->crlf ? 2 : 1;
-    if (sk_conn_pending(m->c) + n + el > st->max_queue) {
+    if (stalled(st, m, sk_conn_pending(m->c) + n + el)) {
         drop(m, "dropped: not reading (output queue full)");
         return;
     }
     if (sk_conn_write(m->c, text, n) < 0 || sk_conn_write(m->c, eol, el) < 0)
-        drop(m, "dropped: output queue full");
+        drop(m, "dropped: not reading (output queue full)");
 }
 
 /* Format into the scratch buffer; returns its length (truncated to fit). */
@@ -612,7 +646,8 @@ static void chat_close(struct sk_conn *c)
 static const struct sk_service_opt chat_opts[] = {
     {"max-line", 1, "SIZE", "longest line accepted (default 4k); longer ones are refused"},
     {"max-clients", 1, "N", "people in the room at once (default 1000)"},
-    {"max-queue", 1, "SIZE", "drop a client with this much unsent output (default 256k)"},
+    {"max-queue", 1, "SIZE", "unsent output a client may have before it counts as stalled (256k)"},
+    {"stall", 1, "SECS", "drop a client over --max-queue that reads nothing for SECS (1)"},
     {"log", 1, "FILE", "append a timestamped transcript to FILE"},
     {"operator", 1, "NICK", "the server's terminal takes part in the chat as NICK"},
     {0},

@@ -359,10 +359,28 @@ static void long_lines(void **state)
     room_free(r);
 }
 
+static void burst_within_stall_time(void **state)
+{
+    (void)state;
+    /* Over --max-queue within one burst, but not for --stall: kept. */
+    static const char *const opts[] = {"max-queue", "2k", "stall", "10s", NULL};
+    struct room *r = room_new(opts);
+    named(r, 0, "alice");
+    named(r, 1, "bob");
+    char line[100];
+    memset(line, 'm', 99);
+    line[99] = '\n';
+    for (int k = 0; k < 40; k++)
+        feed(r, 0, line, 100);
+    assert_false(r->c[1].flags & SK_CONN_ABORT);
+    assert_int_equal(count(take(r, 1), "<alice> "), 40);
+    room_free(r);
+}
+
 static void stalled_reader(void **state)
 {
     (void)state;
-    static const char *const opts[] = {"max-queue", "2k", NULL};
+    static const char *const opts[] = {"max-queue", "2k", "stall", "0", NULL};
     struct room *r = room_new(opts);
     named(r, 0, "alice");
     named(r, 1, "bob");
@@ -475,6 +493,7 @@ int main(void)
         cmocka_unit_test(sanitised_relay),
         cmocka_unit_test(long_lines),
         cmocka_unit_test(stalled_reader),
+        cmocka_unit_test(burst_within_stall_time),
         cmocka_unit_test(room_full),
         cmocka_unit_test(transcript),
         cmocka_unit_test(options),
