@@ -112,6 +112,7 @@ int sk__session_run(struct sk_session *s)
             {.fd = s->quitting || s->tty.eof ? -1 : s->tty.in_fd, .events = POLLIN},
         };
         int n = poll(p, 2, timeout);
+        sk_tty_line_refresh(&s->tty);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

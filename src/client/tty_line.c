@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, resized;
 
 static void on_stop(int sig) { stop_signal = sig; }
-static void on_winch(int sig) { (void)sig; }
+static void on_winch(int sig)
+{
+    (void)sig;
+    resized = 1;
+}
 
 int sk_tty_line_stop_signal(void) { return stop_signal; }
 
@@ -52,12 +57,46 @@ static int columns(const struct sk_tty_line *t)
     return 80;
 }
 
-/* Characters (code points) in s[0..n): every byte but continuation bytes. */
+/* Columns a code point takes: 0 for combining marks, 2 for East Asian wide
+ * and emoji ranges, else 1 (a small table, independent of the locale). */
+static int cp_width(uint32_t cp)
+{
+    static const uint32_t zero[][2] = {
+        {0x0300, 0x036f}, {0x200b, 0x200f}, {0x20d0, 0x20ff}, {0xfe00, 0xfe0f},
+    };
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115f},   {0x2e80, 0x303e},   {0x3041, 0x33ff},   {0x3400, 0x4dbf},
+        {0x4e00, 0x9fff},   {0xa000, 0xa4cf},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},
+        {0xfe30, 0xfe4f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},   {0x1f300, 0x1f64f},
+        {0x1f900, 0x1f9ff}, {0x20000, 0x3fffd},
+    };
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+        if (cp >= zero[i][0] && cp <= zero[i][1])
+            return 0;
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+        if (cp >= wide[i][0] && cp <= wide[i][1])
+            return 2;
+    return 1;
+}
+
+/* Terminal columns s[0..n) takes (UTF-8; a malformed byte counts as 1). */
 static size_t width(const char *s, size_t n)
 {
     size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w += ((unsigned char)s[i] & 0xc0) != 0x80;
+    for (size_t i = 0; i < n;) {
+        unsigned char b = (unsigned char)s[i];
+        size_t len = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        if (len == 1 || i + len > n) {
+            w++;
+            i++;
+            continue;
+        }
+        uint32_t cp = b & (0x7f >> len);
+        for (size_t k = 1; k < len; k++)
+            cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3f);
+        w += (size_t)cp_width(cp);
+        i += len;
+    }
     return w;
 }
 
@@ -150,6 +189,14 @@ void sk_tty_line_printf(struct sk_tty_line *t, const char *fmt, ...)
     if (n < 0)
         return;
     sk_tty_line_print(t, buf, SK_MIN((size_t)n, sizeof(buf) - 1));
+}
+
+void sk_tty_line_refresh(struct sk_tty_line *t)
+{
+    if (resized) {
+        resized = 0;
+        redraw(t);
+    }
 }
 
 void sk_tty_line_set_prompt(struct sk_tty_line *t, const char *prompt)

@@ -59,6 +59,10 @@ void sk_tty_line_print(struct sk_tty_line *t, const char *s, size_t n);
 void sk_tty_line_printf(struct sk_tty_line *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Redraw the prompt line if the terminal was resized since the last call
+ * (call after poll() returns, EINTR included). */
+void sk_tty_line_refresh(struct sk_tty_line *t);
+
 /* Change the prompt (and redraw it). */
 void sk_tty_line_set_prompt(struct sk_tty_line *t, const char *prompt);
 
