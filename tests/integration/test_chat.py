@@ -298,7 +298,7 @@ def test_stalled_reader_is_dropped_and_nobody_waits(server, model):
         slow.close()
 
 
-@pytest.mark.parametrize("model", ONE_MODEL)
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_long_lines_garbage_and_escapes(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-line", "400")
     a, b = Peer(srv), Peer(srv)
@@ -327,7 +327,7 @@ def test_long_lines_garbage_and_escapes(server, model):
         b.close()
 
 
-@pytest.mark.parametrize("model", ONE_MODEL)
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_nickname_races_exactly_one_wins(server, model):
     srv = server("chat", "--model", model, "-p", "0")
     for round_ in range(10):
@@ -360,7 +360,7 @@ def test_nickname_races_exactly_one_wins(server, model):
             y.close()
 
 
-@pytest.mark.parametrize("model", ONE_MODEL)
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_limits_max_clients_and_invalid_nicks(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-clients", "2")
     a = Peer(srv)
@@ -390,7 +390,7 @@ def test_limits_max_clients_and_invalid_nicks(server, model):
                 p.close()
 
 
-@pytest.mark.parametrize("model", ONE_MODEL)
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_operator_and_transcript(server, model):
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, "chat.log")
@@ -461,7 +461,7 @@ def test_chat_client_connection_refused():
     assert p.returncode == 1 and "refused" in p.stderr
 
 
-@pytest.mark.parametrize("model", ONE_MODEL)
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_chat_client_in_a_pipe(server, model):
     srv = server("chat", "--model", model, "-p", "0")
     a = Peer(srv)
