@@ -34,16 +34,24 @@
 
 void sk__session_show(struct sk_session *s, const char *color, const char *p, size_t n)
 {
-    char clean[3 * SK_TTY_LINE_MAX + 64];
-    char stamp[32] = "";
-    size_t cl = sk_chat_sanitize(p, n, clean, sizeof(clean) - 1);
+    static char line[3 * sizeof(s->rbuf) + 64]; /* single-threaded */
+    size_t used = 0;
 
-    if (s->timestamps)
-        sk_tty_line_stamp(stamp, sizeof(stamp));
-    if (color && s->tty.color)
-        sk_tty_line_printf(&s->tty, "%s%s%.*s\x1b[0m", stamp, color, (int)cl, clean);
-    else
-        sk_tty_line_printf(&s->tty, "%s%.*s", stamp, (int)cl, clean);
+    if (s->timestamps) {
+        sk_tty_line_stamp(line, 32);
+        used = strlen(line);
+    }
+    int colored = color && s->tty.color;
+    if (colored) {
+        memcpy(line + used, color, strlen(color));
+        used += strlen(color);
+    }
+    used += sk_chat_sanitize(p, n, line + used, sizeof(line) - used - 8);
+    if (colored) {
+        memcpy(line + used, "\x1b[0m", 4);
+        used += 4;
+    }
+    sk_tty_line_print(&s->tty, line, used);
 }
 
 int sk__session_send(struct sk_session *s, const char *p, size_t n)

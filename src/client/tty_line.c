@@ -8,11 +8,9 @@
 
 #include "sockit/resolve.h"
 #include "sockit/sock.h"
-#include "sockit/util.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,18 +175,6 @@ void sk_tty_line_print(struct sk_tty_line *t, const char *s, size_t n)
         out(t, s, n);
         outs(t, "\n");
     }
-}
-
-void sk_tty_line_printf(struct sk_tty_line *t, const char *fmt, ...)
-{
-    char buf[SK_TTY_LINE_MAX + 256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sk_tty_line_print(t, buf, SK_MIN((size_t)n, sizeof(buf) - 1));
 }
 
 void sk_tty_line_refresh(struct sk_tty_line *t)

@@ -55,10 +55,6 @@ int sk_tty_line_read(struct sk_tty_line *t, sk_tty_line_fn *fn, void *arg);
 /* Print one line of output (no line end in s) above the prompt. */
 void sk_tty_line_print(struct sk_tty_line *t, const char *s, size_t n);
 
-/* printf-style sk_tty_line_print(). */
-void sk_tty_line_printf(struct sk_tty_line *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Redraw the prompt line if the terminal was resized since the last call
  * (call after poll() returns, EINTR included). */
 void sk_tty_line_refresh(struct sk_tty_line *t);

@@ -399,8 +399,14 @@ def test_operator_and_transcript(server, model):
         a = Peer(srv)
         try:
             a.join("alice")
-            a.send("/who")
-            assert b"op(op)" in a.expect("people here")
+            # The operator joins on its own connection, soon after the start.
+            deadline = time.monotonic() + 10
+            while True:
+                a.send("/who")
+                if b"op(op)" in a.expect("here:"):
+                    break
+                assert time.monotonic() < deadline, a.lines
+                time.sleep(0.1)
             a.send("/nick OP")
             a.expect("is taken")
             srv.proc.stdin.write("hello from the terminal\n")
