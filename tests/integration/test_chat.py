@@ -422,7 +422,7 @@ def test_operator_and_transcript(server, model):
                 if r:
                     out += os.read(srv.proc.stdout.fileno(), 65536).decode()
             assert "<alice> hi operator" in out
-            assert "*** alice joined" in out
+            assert "Welcome, op!" in out           # what the operator's terminal shows
             srv.proc.stdin.close()           # end of input: the operator leaves
             srv.proc.stdin = None
             a.expect("*** op left (quit)")
