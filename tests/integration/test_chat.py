@@ -207,6 +207,31 @@ def test_three_clients_python_and_nc(server, model):
 
 
 @pytest.mark.parametrize("model", MODEL_PARAMS)
+def test_socat_speaking_crlf_like_telnet(server, model):
+    srv = server("chat", "--model", model, "-p", "0")
+    a = Peer(srv)
+    # crlf: socat sends CR LF for each LF typed, and turns CR LF back into LF.
+    so = subprocess.Popen(["socat", "-t", "2", "STDIO", f"TCP:{srv.host}:{srv.port},crlf"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        a.join("alice")
+        so.stdin.write(b"dave\nhello from socat\n")
+        so.stdin.flush()
+        a.expect("*** dave joined")
+        assert a.expect("<dave>") == b"<dave> hello from socat"
+        a.send("hi dave")
+        time.sleep(0.3)
+        out, _ = so.communicate(input=b"/quit\n", timeout=10)
+        a.expect("*** dave left (quit)")
+    finally:
+        if so.poll() is None:
+            so.kill()
+            so.wait()
+        a.close()
+    assert b"*** Welcome, dave!" in out and b"<alice> hi dave\n" in out
+
+
+@pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_200_clients_every_message_once_in_order(server, model):
     n, per = 200, 2
     # A pool serves --workers connections at once; the rest wait in the backlog.
