@@ -88,9 +88,7 @@ int cmd_chat(int argc, char **argv)
                                                    : "unexpected argument '%s'",
                             argv[optind + 2 < argc ? optind + 2 : 0]);
     o.host = argv[optind];
-    o.port = argv[optind + 1];
-    if (check_port(cmd, o.port))
-        return SK_EXIT_USAGE;
+    o.port = argv[optind + 1]; /* a number or a service name */
     int r = sk_chat_client_run(&o);
     fflush(stdout);
     if (r == 0)
@@ -154,7 +152,7 @@ int cmd_p2p(int argc, char **argv)
         o.host = argv[optind];
         o.port = argv[optind + 1];
     }
-    if (check_port(cmd, o.port))
+    if (o.listen && check_port(cmd, o.port))
         return SK_EXIT_USAGE;
     int r = sk_p2p_run(&o);
     fflush(stdout);

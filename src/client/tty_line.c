@@ -321,11 +321,7 @@ int sk_tty_connect(const char *host, const char *port, int family, int timeout_m
 {
     struct sk_resolve_opts o = {.family = family, .socktype = SOCK_STREAM};
     struct sk_addrinfo *ai;
-    uint16_t pnum;
-    const char *why;
 
-    if (sk_port_parse(port, &pnum, &why) < 0)
-        return -EINVAL;
     int n = sk_resolve(host, port, &o, &ai, NULL, 0);
     if (n < 0)
         return n;
