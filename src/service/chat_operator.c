@@ -18,6 +18,7 @@
 
 #include "sockit/server.h"
 #include "sockit/sock.h"
+#include "sockit/util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -58,8 +59,9 @@ static void *relay(void *arg)
         if (p[0].revents) {
             ssize_t r = sk_read(op->fd, buf, sizeof(buf));
             if (r <= 0) {
-                fprintf(stderr, "sockit: operator: left the chat; the server keeps running "
-                                "(Ctrl-C stops it)\n");
+                if (!op->srv->stop && !atomic_load(&op->quit))
+                    sk_log(SK_LOG_INFO, "operator: left the chat; the server keeps running "
+                                        "(Ctrl-C stops it)");
                 break;
             }
             if (sk_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
