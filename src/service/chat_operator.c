@@ -45,7 +45,7 @@ static void *relay(void *arg)
 {
     struct sk_chat_operator *op = arg;
     char buf[4096];
-    int in_open = 1;
+    int in_open = 1, greeted = 0;
 
     sk__block_signals();
     while (!atomic_load(&op->quit) && !op->srv->stop) {
@@ -64,7 +64,17 @@ static void *relay(void *arg)
                                         "(Ctrl-C stops it)");
                 break;
             }
-            if (sk_write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
+            const char *out = buf;
+            size_t len = (size_t)r;
+            if (!greeted) { /* the room's greeting asks for a nickname: not ours to answer */
+                const char *nl = memchr(out, '\n', len);
+                if (!nl)
+                    continue;
+                greeted = 1;
+                len -= (size_t)(nl + 1 - out);
+                out = nl + 1;
+            }
+            if (len && sk_write_all(STDOUT_FILENO, out, len) < 0)
                 break;
         }
         if (p[1].revents) {
