@@ -98,8 +98,28 @@ static size_t width(const char *s, size_t n)
     return w;
 }
 
-/* Erase the prompt line and draw the prompt with the tail of the input that
- * fits in the terminal's width. */
+static int is_cont(char c) { return ((unsigned char)c & 0xc0) == 0x80; }
+
+static size_t next_char(const struct sk_tty_line *t, size_t i)
+{
+    if (i < t->len)
+        i++;
+    while (i < t->len && is_cont(t->line[i]))
+        i++;
+    return i;
+}
+
+static size_t prev_char(const struct sk_tty_line *t, size_t i)
+{
+    if (i > 0)
+        i--;
+    while (i > 0 && is_cont(t->line[i]))
+        i--;
+    return i;
+}
+
+/* Erase the prompt line and draw the prompt and the part of the input around
+ * the cursor that fits in the terminal's width; then put the cursor back. */
 static void redraw(struct sk_tty_line *t)
 {
     if (!t->tty)
@@ -107,15 +127,24 @@ static void redraw(struct sk_tty_line *t)
     size_t cols = (size_t)columns(t);
     size_t pw = width(t->prompt, strlen(t->prompt));
     size_t room = cols > pw + 1 ? cols - pw - 1 : 1;
-    size_t start = 0;
-    while (width(t->line + start, t->len - start) > room) {
-        start++;
-        while (start < t->len && ((unsigned char)t->line[start] & 0xc0) == 0x80)
-            start++;
+    size_t start = 0, end;
+    while (width(t->line + start, t->pos - start) > room)
+        start = next_char(t, start);
+    for (end = t->pos; end < t->len;) {
+        size_t nx = next_char(t, end);
+        if (width(t->line + start, nx - start) > room)
+            break;
+        end = nx;
     }
     outs(t, "\r\x1b[K");
     outs(t, t->prompt);
-    out(t, t->line + start, t->len - start);
+    out(t, t->line + start, end - start);
+    size_t back = width(t->line + t->pos, end - t->pos);
+    if (back) {
+        char mv[32];
+        snprintf(mv, sizeof(mv), "\x1b[%zuD", back);
+        outs(t, mv);
+    }
 }
 
 int sk_tty_line_open(struct sk_tty_line *t, int in_fd, int out_fd, const char *prompt)
@@ -199,32 +228,109 @@ void sk_tty_line_stamp(char *buf, size_t len)
     strftime(buf, len, "[%H:%M:%S] ", &tm);
 }
 
+static void remember(struct sk_tty_line *t, const char *line, size_t n)
+{
+    if (n == 0 || !t->tty)
+        return;
+    if (t->hist_n) {
+        const char *last = t->hist[(t->hist_next + SK_TTY_HISTORY - 1) % SK_TTY_HISTORY];
+        if (strlen(last) == n && memcmp(last, line, n) == 0)
+            return; /* the same line again */
+    }
+    memcpy(t->hist[t->hist_next], line, n);
+    t->hist[t->hist_next][n] = '\0';
+    t->hist_next = (t->hist_next + 1) % SK_TTY_HISTORY;
+    if (t->hist_n < SK_TTY_HISTORY)
+        t->hist_n++;
+}
+
 /* Hand the typed line to fn, then start a fresh one. */
 static void submit(struct sk_tty_line *t, sk_tty_line_fn *fn, void *arg)
 {
     char line[SK_TTY_LINE_MAX];
     size_t n = t->len;
     memcpy(line, t->line, n);
-    t->len = 0;
+    remember(t, line, n);
+    t->len = t->pos = 0;
+    t->hist_at = 0;
     redraw(t);
     fn(arg, line, n);
 }
 
-static void erase_char(struct sk_tty_line *t)
+static void set_line(struct sk_tty_line *t, const char *s)
 {
-    while (t->len > 0) {
-        t->len--;
-        if (((unsigned char)t->line[t->len] & 0xc0) != 0x80)
-            break;
+    t->len = t->pos = strlen(s);
+    memcpy(t->line, s, t->len);
+}
+
+/* Up (dir 1) or Down (dir -1) through the history. */
+static void recall(struct sk_tty_line *t, int dir)
+{
+    if (dir > 0 && t->hist_at < t->hist_n) {
+        if (t->hist_at == 0) {
+            memcpy(t->draft, t->line, t->len);
+            t->draft[t->len] = '\0';
+        }
+        t->hist_at++;
+    } else if (dir < 0 && t->hist_at > 0) {
+        t->hist_at--;
+    } else {
+        return;
     }
+    if (t->hist_at == 0)
+        set_line(t, t->draft);
+    else
+        set_line(t, t->hist[(t->hist_next + SK_TTY_HISTORY - t->hist_at) % SK_TTY_HISTORY]);
+}
+
+/* Remove line[from..to). */
+static void cut(struct sk_tty_line *t, size_t from, size_t to)
+{
+    memmove(t->line + from, t->line + to, t->len - to);
+    t->len -= to - from;
+    t->pos = from;
+}
+
+static void insert(struct sk_tty_line *t, unsigned char c)
+{
+    if (t->len + 1 >= sizeof(t->line))
+        return;
+    memmove(t->line + t->pos + 1, t->line + t->pos, t->len - t->pos);
+    t->line[t->pos++] = (char)c;
+    t->len++;
 }
 
 static void erase_word(struct sk_tty_line *t)
 {
-    while (t->len > 0 && t->line[t->len - 1] == ' ')
-        t->len--;
-    while (t->len > 0 && t->line[t->len - 1] != ' ')
-        t->len--;
+    size_t i = t->pos;
+    while (i > 0 && t->line[i - 1] == ' ')
+        i--;
+    while (i > 0 && t->line[i - 1] != ' ')
+        i--;
+    cut(t, i, t->pos);
+}
+
+/* A complete escape sequence: final byte f, parameters in t->param. */
+static void escape_key(struct sk_tty_line *t, unsigned char f)
+{
+    t->param[t->plen] = '\0';
+    if (f == '~') {
+        if (!strcmp(t->param, "1") || !strcmp(t->param, "7"))
+            f = 'H';
+        else if (!strcmp(t->param, "4") || !strcmp(t->param, "8"))
+            f = 'F';
+        else if (!strcmp(t->param, "3") && t->pos < t->len)
+            cut(t, t->pos, next_char(t, t->pos));
+    }
+    switch (f) {
+    case 'A': recall(t, 1); break;
+    case 'B': recall(t, -1); break;
+    case 'C': t->pos = next_char(t, t->pos); break;
+    case 'D': t->pos = prev_char(t, t->pos); break;
+    case 'H': t->pos = 0; break;
+    case 'F': t->pos = t->len; break;
+    default: break;
+    }
 }
 
 /* One byte typed on the terminal. Returns 1 at end of input. */
@@ -232,11 +338,17 @@ static int key(struct sk_tty_line *t, unsigned char c, sk_tty_line_fn *fn, void 
 {
     if (t->esc == 1) { /* after ESC: '[' or 'O' start a sequence */
         t->esc = (c == '[' || c == 'O') ? 2 : 0;
+        t->plen = 0;
         return 0;
     }
     if (t->esc == 2) { /* parameters until a final byte */
-        if (c >= 0x40 && c <= 0x7e)
+        if (c >= 0x40 && c <= 0x7e) {
             t->esc = 0;
+            escape_key(t, c);
+            redraw(t);
+        } else if (t->plen + 1 < sizeof(t->param)) {
+            t->param[t->plen++] = (char)c;
+        }
         return 0;
     }
     switch (c) {
@@ -244,34 +356,35 @@ static int key(struct sk_tty_line *t, unsigned char c, sk_tty_line_fn *fn, void 
     case '\n':
         submit(t, fn, arg);
         return 0;
-    case 0x7f:
+    case 0x7f: /* Backspace */
     case 0x08:
-        erase_char(t);
+        if (t->pos > 0)
+            cut(t, prev_char(t, t->pos), t->pos);
         break;
-    case 0x15: /* Ctrl-U */
-        t->len = 0;
-        break;
-    case 0x17: /* Ctrl-W */
-        erase_word(t);
-        break;
-    case 0x0c: /* Ctrl-L */
-        outs(t, "\x1b[H\x1b[2J");
-        break;
-    case 0x04: /* Ctrl-D */
+    case 0x01: t->pos = 0; break;                      /* Ctrl-A */
+    case 0x05: t->pos = t->len; break;                 /* Ctrl-E */
+    case 0x02: t->pos = prev_char(t, t->pos); break;   /* Ctrl-B */
+    case 0x06: t->pos = next_char(t, t->pos); break;   /* Ctrl-F */
+    case 0x0b: t->len = t->pos; break;                 /* Ctrl-K */
+    case 0x15: cut(t, 0, t->pos); break;               /* Ctrl-U */
+    case 0x17: erase_word(t); break;                   /* Ctrl-W */
+    case 0x0c: outs(t, "\x1b[H\x1b[2J"); break;        /* Ctrl-L */
+    case 0x04:                                         /* Ctrl-D */
         if (t->len == 0)
             return 1;
+        if (t->pos < t->len)
+            cut(t, t->pos, next_char(t, t->pos));
         break;
     case 0x1b:
         t->esc = 1;
         return 0;
     case '\t':
-        c = ' ';
-        /* fall through */
+        insert(t, ' ');
+        break;
     default:
         if (c < 0x20)
             return 0; /* other control keys do nothing */
-        if (t->len + 1 < sizeof(t->line))
-            t->line[t->len++] = (char)c;
+        insert(t, c);
         break;
     }
     redraw(t);

@@ -5,9 +5,11 @@
  * When the input is a terminal, it is put in a raw-ish mode (no canonical
  * input, no echo; signals still work) and the line being typed is kept here:
  * sk_tty_line_print() erases the prompt line, prints the text, and draws the
- * prompt and the partial input again below it. Editing: Backspace, Ctrl-U
- * (erase the line), Ctrl-W (erase a word), Ctrl-L (redraw), Ctrl-D on an
- * empty line (end of input); cursor and function keys are ignored.
+ * prompt and the partial input again below it. Editing (as in readline):
+ * Left/Right (Ctrl-B/Ctrl-F), Home/End (Ctrl-A/Ctrl-E), Backspace, Delete,
+ * Ctrl-U (erase to the start), Ctrl-K (erase to the end), Ctrl-W (erase a
+ * word), Up/Down (history), Ctrl-L (clear the screen), Ctrl-D (delete, or
+ * end of input on an empty line); other keys are ignored.
  * When the input is not a terminal, lines are read as they come and nothing
  * is drawn: the clients then work in pipes and scripts.
  * Single-threaded; one instance per process (it owns the terminal's mode and
@@ -22,6 +24,7 @@
 #include <termios.h>
 
 #define SK_TTY_LINE_MAX 4096
+#define SK_TTY_HISTORY 32 /* lines Up and Down recall */
 
 struct sk_tty_line {
     int in_fd, out_fd;
@@ -32,7 +35,13 @@ struct sk_tty_line {
     char prompt[64];
     char line[SK_TTY_LINE_MAX]; /* the line being typed (or read) */
     size_t len;
-    int esc; /* skipping a key's escape sequence: 1 after ESC, 2 inside */
+    size_t pos;      /* the cursor, a byte offset at a character start */
+    int esc;         /* a key's escape sequence: 1 after ESC, 2 inside */
+    char param[8];   /* its parameter bytes (e.g. "3" of ESC [ 3 ~) */
+    size_t plen;
+    char hist[SK_TTY_HISTORY][SK_TTY_LINE_MAX]; /* NUL-terminated, a ring */
+    unsigned hist_n, hist_next, hist_at;        /* hist_at: 0 = the draft */
+    char draft[SK_TTY_LINE_MAX];                /* the line before Up was pressed */
     int eof;
 };
 
