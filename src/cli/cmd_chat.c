@@ -62,8 +62,10 @@ static int check_port(const char *cmd, const char *port)
 int cmd_chat(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"nick", required_argument, NULL, 'n'}, {"timestamps", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},       {0},
+        {"nick", required_argument, NULL, 'n'},
+        {"timestamps", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     struct sk_chat_client_opts o = {.family = AF_UNSPEC};
     const char *cmd = "chat", *why;
@@ -84,9 +86,9 @@ int cmd_chat(int argc, char **argv)
         }
     }
     if (argc - optind != 2)
-        return sk_cli_usage(cmd, argc - optind < 2 ? "HOST and PORT are needed"
-                                                   : "unexpected argument '%s'",
-                            argv[optind + 2 < argc ? optind + 2 : 0]);
+        return sk_cli_usage(
+            cmd, argc - optind < 2 ? "HOST and PORT are needed" : "unexpected argument '%s'",
+            argv[optind + 2 < argc ? optind + 2 : 0]);
     o.host = argv[optind];
     o.port = argv[optind + 1]; /* a number or a service name */
     int r = sk_chat_client_run(&o);
@@ -98,8 +100,8 @@ int cmd_chat(int argc, char **argv)
     if (r == -ECONNABORTED)
         return sk_cli_fail(cmd, "%s port %s: the server closed the connection", o.host, o.port);
     if (r == -ECONNRESET || r == -EPIPE)
-        return sk_cli_fail(cmd, "%s port %s: the server closed the connection (%s)", o.host,
-                           o.port, sk_strerror(r));
+        return sk_cli_fail(cmd, "%s port %s: the server closed the connection (%s)", o.host, o.port,
+                           sk_strerror(r));
     return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
 }
 

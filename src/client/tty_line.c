@@ -22,14 +22,20 @@
 
 static volatile sig_atomic_t stop_signal, resized;
 
-static void on_stop(int sig) { stop_signal = sig; }
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
 static void on_winch(int sig)
 {
     (void)sig;
     resized = 1;
 }
 
-int sk_tty_line_stop_signal(void) { return stop_signal; }
+int sk_tty_line_stop_signal(void)
+{
+    return stop_signal;
+}
 
 /* Write everything, ignoring errors: the terminal is gone if it fails. */
 static void out(struct sk_tty_line *t, const char *p, size_t n)
@@ -45,7 +51,10 @@ static void out(struct sk_tty_line *t, const char *p, size_t n)
     }
 }
 
-static void outs(struct sk_tty_line *t, const char *s) { out(t, s, strlen(s)); }
+static void outs(struct sk_tty_line *t, const char *s)
+{
+    out(t, s, strlen(s));
+}
 
 static int columns(const struct sk_tty_line *t)
 {
@@ -60,12 +69,15 @@ static int columns(const struct sk_tty_line *t)
 static int cp_width(uint32_t cp)
 {
     static const uint32_t zero[][2] = {
-        {0x0300, 0x036f}, {0x200b, 0x200f}, {0x20d0, 0x20ff}, {0xfe00, 0xfe0f},
+        {0x0300, 0x036f},
+        {0x200b, 0x200f},
+        {0x20d0, 0x20ff},
+        {0xfe00, 0xfe0f},
     };
     static const uint32_t wide[][2] = {
-        {0x1100, 0x115f},   {0x2e80, 0x303e},   {0x3041, 0x33ff},   {0x3400, 0x4dbf},
-        {0x4e00, 0x9fff},   {0xa000, 0xa4cf},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},
-        {0xfe30, 0xfe4f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},   {0x1f300, 0x1f64f},
+        {0x1100, 0x115f},   {0x2e80, 0x303e},   {0x3041, 0x33ff}, {0x3400, 0x4dbf},
+        {0x4e00, 0x9fff},   {0xa000, 0xa4cf},   {0xac00, 0xd7a3}, {0xf900, 0xfaff},
+        {0xfe30, 0xfe4f},   {0xff00, 0xff60},   {0xffe0, 0xffe6}, {0x1f300, 0x1f64f},
         {0x1f900, 0x1f9ff}, {0x20000, 0x3fffd},
     };
     for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
@@ -98,7 +110,10 @@ static size_t width(const char *s, size_t n)
     return w;
 }
 
-static int is_cont(char c) { return ((unsigned char)c & 0xc0) == 0x80; }
+static int is_cont(char c)
+{
+    return ((unsigned char)c & 0xc0) == 0x80;
+}
 
 static size_t next_char(const struct sk_tty_line *t, size_t i)
 {
@@ -353,34 +368,28 @@ static int key(struct sk_tty_line *t, unsigned char c, sk_tty_line_fn *fn, void 
     }
     switch (c) {
     case '\r':
-    case '\n':
-        submit(t, fn, arg);
-        return 0;
+    case '\n': submit(t, fn, arg); return 0;
     case 0x7f: /* Backspace */
     case 0x08:
         if (t->pos > 0)
             cut(t, prev_char(t, t->pos), t->pos);
         break;
-    case 0x01: t->pos = 0; break;                      /* Ctrl-A */
-    case 0x05: t->pos = t->len; break;                 /* Ctrl-E */
-    case 0x02: t->pos = prev_char(t, t->pos); break;   /* Ctrl-B */
-    case 0x06: t->pos = next_char(t, t->pos); break;   /* Ctrl-F */
-    case 0x0b: t->len = t->pos; break;                 /* Ctrl-K */
-    case 0x15: cut(t, 0, t->pos); break;               /* Ctrl-U */
-    case 0x17: erase_word(t); break;                   /* Ctrl-W */
-    case 0x0c: outs(t, "\x1b[H\x1b[2J"); break;        /* Ctrl-L */
-    case 0x04:                                         /* Ctrl-D */
+    case 0x01: t->pos = 0; break;                    /* Ctrl-A */
+    case 0x05: t->pos = t->len; break;               /* Ctrl-E */
+    case 0x02: t->pos = prev_char(t, t->pos); break; /* Ctrl-B */
+    case 0x06: t->pos = next_char(t, t->pos); break; /* Ctrl-F */
+    case 0x0b: t->len = t->pos; break;               /* Ctrl-K */
+    case 0x15: cut(t, 0, t->pos); break;             /* Ctrl-U */
+    case 0x17: erase_word(t); break;                 /* Ctrl-W */
+    case 0x0c: outs(t, "\x1b[H\x1b[2J"); break;      /* Ctrl-L */
+    case 0x04:                                       /* Ctrl-D */
         if (t->len == 0)
             return 1;
         if (t->pos < t->len)
             cut(t, t->pos, next_char(t, t->pos));
         break;
-    case 0x1b:
-        t->esc = 1;
-        return 0;
-    case '\t':
-        insert(t, ' ');
-        break;
+    case 0x1b: t->esc = 1; return 0;
+    case '\t': insert(t, ' '); break;
     default:
         if (c < 0x20)
             return 0; /* other control keys do nothing */

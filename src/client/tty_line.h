@@ -28,16 +28,16 @@
 
 struct sk_tty_line {
     int in_fd, out_fd;
-    int tty;  /* in_fd is a terminal: raw mode, prompt and editing */
-    int raw;  /* the terminal's mode was changed (restore it) */
+    int tty;   /* in_fd is a terminal: raw mode, prompt and editing */
+    int raw;   /* the terminal's mode was changed (restore it) */
     int color; /* out_fd is a terminal and NO_COLOR is unset */
     struct termios saved;
     char prompt[64];
     char line[SK_TTY_LINE_MAX]; /* the line being typed (or read) */
     size_t len;
-    size_t pos;      /* the cursor, a byte offset at a character start */
-    int esc;         /* a key's escape sequence: 1 after ESC, 2 inside */
-    char param[8];   /* its parameter bytes (e.g. "3" of ESC [ 3 ~) */
+    size_t pos;    /* the cursor, a byte offset at a character start */
+    int esc;       /* a key's escape sequence: 1 after ESC, 2 inside */
+    char param[8]; /* its parameter bytes (e.g. "3" of ESC [ 3 ~) */
     size_t plen;
     char hist[SK_TTY_HISTORY][SK_TTY_LINE_MAX]; /* NUL-terminated, a ring */
     unsigned hist_n, hist_next, hist_at;        /* hist_at: 0 = the draft */

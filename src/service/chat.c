@@ -41,14 +41,14 @@ struct member {
     struct sk_conn *c;
     struct member *prev, *next;
     char nick[SK_CHAT_NICK_MAX + 1];
-    int named;       /* has joined the room under nick */
-    int crlf;        /* the last line ended in CRLF: answer likewise */
-    int discarding;  /* inside an over-long line: drop up to the next LF */
-    int leaving;     /* quit or dropped: nothing more is delivered to it */
-    int is_operator; /* the server's own terminal */
+    int named;          /* has joined the room under nick */
+    int crlf;           /* the last line ended in CRLF: answer likewise */
+    int discarding;     /* inside an over-long line: drop up to the next LF */
+    int leaving;        /* quit or dropped: nothing more is delivered to it */
+    int is_operator;    /* the server's own terminal */
     int64_t over_since; /* ms when the queue was first seen over --max-queue; 0: not over */
     uint64_t seen_out;  /* c->bytes_out then: any change means it is reading */
-    char reason[96]; /* why it left, announced when the connection closes */
+    char reason[96];    /* why it left, announced when the connection closes */
 };
 
 struct chat {
@@ -506,8 +506,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         case SK_CHAT_MSG:
             tell(st, m, "*** Choose a nickname first (type it, or /nick NAME):");
             return;
-        default:
-            break;
+        default: break;
         }
     }
     size_t cl;
@@ -525,9 +524,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         else
             set_nick(st, m, cmd.arg, cmd.arg_len);
         return;
-    case SK_CHAT_WHO:
-        who(st, m);
-        return;
+    case SK_CHAT_WHO: who(st, m); return;
     case SK_CHAT_ME:
         cl = clean(st, cmd.arg, cmd.arg_len);
         if (!cl) {
@@ -537,19 +534,12 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         broadcast(st, m, "* %s %.*s", m->nick, (int)cl, st->clean);
         log_line(st, "* %s %.*s", m->nick, (int)cl, st->clean);
         return;
-    case SK_CHAT_MSG:
-        private_msg(st, m, &cmd);
-        return;
-    case SK_CHAT_HELP:
-        help(st, m);
-        return;
-    case SK_CHAT_QUIT:
-        quit(st, m, cmd.arg, cmd.arg_len);
-        return;
+    case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
+    case SK_CHAT_HELP: help(st, m); return;
+    case SK_CHAT_QUIT: quit(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_UNKNOWN:
         cl = clean(st, cmd.target, SK_MIN(cmd.target_len, 64));
-        tell(st, m,
-             "*** Unknown command /%.*s (/help lists the commands; // starts a line with /)",
+        tell(st, m, "*** Unknown command /%.*s (/help lists the commands; // starts a line with /)",
              (int)cl, st->clean);
         return;
     }
@@ -569,15 +559,14 @@ static int chat_open(struct sk_conn *c)
     st->head = m;
     st->members++;
     if (st->members > st->max_clients) {
-        tell(st, m, "*** Sorry, the room is full (%u people). Try again later.",
-             st->max_clients);
+        tell(st, m, "*** Sorry, the room is full (%u people). Try again later.", st->max_clients);
         m->leaving = 1;
         sk_conn_end(c);
         return 0;
     }
     unsigned n = named_count(st);
-    tell(st, m, "*** Welcome to sockit chat (%u %s here). Type your nickname (or /nick NAME):",
-         n, n == 1 ? "person" : "people");
+    tell(st, m, "*** Welcome to sockit chat (%u %s here). Type your nickname (or /nick NAME):", n,
+         n == 1 ? "person" : "people");
     return 0;
 }
 

@@ -28,7 +28,10 @@ static void emit(struct out *o, const void *p, size_t n)
     o->len += n;
 }
 
-static int is_cont(unsigned char b) { return (b & 0xc0) == 0x80; }
+static int is_cont(unsigned char b)
+{
+    return (b & 0xc0) == 0x80;
+}
 
 /*
  * Decode one UTF-8 character at s[0..n) (n >= 1, s[0] >= 0x80). Returns its
@@ -115,16 +118,13 @@ static size_t skip_escape(const unsigned char *s, size_t n, size_t i)
     if (i >= n)
         return i;
     switch (s[i]) {
-    case '[':
-        return skip_csi(s, n, i + 1);
+    case '[': return skip_csi(s, n, i + 1);
     case ']':
     case 'P':
     case 'X':
     case '^':
-    case '_':
-        return skip_string(s, n, i + 1);
-    default:
-        break;
+    case '_': return skip_string(s, n, i + 1);
+    default: break;
     }
     /* nF / Fp / Fe / Fs escapes: intermediates 0x20..0x2F, then a final. */
     size_t j = i;
@@ -212,7 +212,10 @@ int sk_chat_nick_check(const char *nick, size_t n, const char **why)
     return 0;
 }
 
-static unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static unsigned char fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 int sk_chat_nick_equal(const char *a, const char *b)
 {
@@ -224,7 +227,10 @@ int sk_chat_nick_equal(const char *a, const char *b)
     }
 }
 
-static int is_space(char c) { return c == ' ' || c == '\t'; }
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static void trim(const char **p, size_t *n)
 {

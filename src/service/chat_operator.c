@@ -92,8 +92,7 @@ static void *relay(void *arg)
     return NULL;
 }
 
-int sk__chat_operator_start(struct sk_chat_operator **out, struct sk_server *srv,
-                            const char *nick)
+int sk__chat_operator_start(struct sk_chat_operator **out, struct sk_server *srv, const char *nick)
 {
     unsigned char raw[TOKEN_BYTES];
     char hello[128];

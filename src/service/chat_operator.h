@@ -15,8 +15,7 @@ struct sk_chat_operator;
  * known only to this process), then copies stdin lines to the room and the
  * room's traffic to stdout. Call once the server is bound. Returns 0 or a
  * negative errno; *out is set on success. */
-int sk__chat_operator_start(struct sk_chat_operator **out, struct sk_server *srv,
-                            const char *nick);
+int sk__chat_operator_start(struct sk_chat_operator **out, struct sk_server *srv, const char *nick);
 
 /* Is tok[0..n) this operator's token? 1 or 0. Safe under the hub lock. */
 int sk__chat_operator_token_ok(const struct sk_chat_operator *op, const char *tok, size_t n);

@@ -78,7 +78,10 @@ static ssize_t feed(struct room *r, int i, const char *p, size_t n)
     return k;
 }
 
-static void say(struct room *r, int i, const char *line) { feed(r, i, line, strlen(line)); }
+static void say(struct room *r, int i, const char *line)
+{
+    feed(r, i, line, strlen(line));
+}
 
 /* Move what was queued for i into got[i] (and return it). */
 static const char *take(struct room *r, int i)
@@ -418,7 +421,7 @@ static void room_full(void **state)
     assert_true(r->c[2].flags & SK_CONN_END);
     leave(r, 2);
     assert_string_equal(take(r, 0), ""); /* never joined: no leave notice */
-    leave(r, 1); /* a place frees up */
+    leave(r, 1);                         /* a place frees up */
     join(r, 3);
     assert_false(r->c[3].flags & SK_CONN_END);
     HAS(take(r, 3), "Type your nickname");
@@ -466,8 +469,7 @@ static void options(void **state)
     assert_int_equal(sk_service_chat.create(&st), 0);
     assert_int_equal(sk_service_chat.option(st, "max-line", "10", err, sizeof(err)), -EINVAL);
     assert_int_equal(sk_service_chat.option(st, "max-clients", "0", err, sizeof(err)), -EINVAL);
-    assert_int_equal(sk_service_chat.option(st, "operator", "bad name", err, sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(sk_service_chat.option(st, "operator", "bad name", err, sizeof(err)), -EINVAL);
     HAS(err, "--operator");
     assert_int_equal(sk_service_chat.option(st, "max-line", "8k", err, sizeof(err)), 0);
     sk_service_chat.destroy(st);

@@ -42,28 +42,39 @@ static void sanitize_table(void **state)
         {"\x1bPq#0;2;0;0;0\x1b\\after", 0, "after"},
         {"\x1b_apc\x1b\\ok", 0, "ok"},
         /* two-character escapes */
-        {"\x1b" "c" "reset", 0, "reset"},
+        {"\x1b"
+         "c"
+         "reset",
+         0, "reset"},
         {"\x1b(Bx", 0, "x"},
         {"\x1b=x", 0, "x"},
         {"lone\x1b", 0, "lone"},
         /* UTF-8 passes through */
-        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0,
+         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
         {"\xe6\x97\xa5\xe6\x9c\xac", 0, "\xe6\x97\xa5\xe6\x9c\xac"},
         /* invalid UTF-8 becomes U+FFFD */
         {"a\xffz", 0, "a\xef\xbf\xbdz"},
         {"\xc3", 0, "\xef\xbf\xbd"},
-        {"\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"},         /* overlong '/' */
+        {"\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
         {"\xed\xa0\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
         {"\xf4\x90\x80\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-        {"\xe2\x82z", 0, "\xef\xbf\xbdz"},                  /* truncated: one */
+        {"\xe2\x82z", 0, "\xef\xbf\xbdz"}, /* truncated: one */
         {"\x80\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd"},
-        {"\xe9t\xe9", 0, "\xef\xbf\xbdt\xef\xbf\xbd"},      /* Latin-1 */
+        {"\xe9t\xe9", 0, "\xef\xbf\xbdt\xef\xbf\xbd"}, /* Latin-1 */
         /* C1 controls in UTF-8: CSI U+009B with its parameters, OSC U+009D */
-        {"\xc2\x9b" "31mred", 0, "red"},
-        {"\xc2\x9d" "0;t\x07ok", 0, "ok"},
+        {"\xc2\x9b"
+         "31mred",
+         0, "red"},
+        {"\xc2\x9d"
+         "0;t\x07ok",
+         0, "ok"},
         {"x\xc2\x85y", 0, "xy"},
         /* bidi overrides and isolates */
-        {"a\xe2\x80\xae" "b\xe2\x81\xa6" "c", 0, "abc"},
+        {"a\xe2\x80\xae"
+         "b\xe2\x81\xa6"
+         "c",
+         0, "abc"},
     };
     char out[256];
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {

@@ -88,19 +88,21 @@ static void editing_table(void **state)
         const char *line;
     } t[] = {
         {"hello\r", "hello"},
-        {"helo\x1b[Dl\r", "hello"},          /* Left, insert */
-        {"abc\x01X\x05Y\r", "XabcY"},         /* Ctrl-A, Ctrl-E */
-        {"abcdef\x02\x02\x0b\r", "abcd"},     /* Ctrl-B twice, Ctrl-K */
-        {"abcdef\x1b[D\x1b[D\x15\r", "ef"},   /* Ctrl-U erases to the start */
-        {"one two\x17\r", "one "},            /* Ctrl-W */
-        {"ab\x7f\x7f\x7f" "c\r", "c"},           /* Backspace past the start */
-        {"abc\x1b[H\x1b[3~\r", "bc"},         /* Home, Delete */
-        {"abc\x1b[1~\x04\r", "bc"},           /* Home (1~), Ctrl-D deletes */
-        {"x\x1bOHy\x1bOF\r", "yx"},           /* SS3 Home/End */
-        {"caf\xc3\xa9\x7f\r", "caf"},         /* Backspace removes a whole character */
+        {"helo\x1b[Dl\r", "hello"},         /* Left, insert */
+        {"abc\x01X\x05Y\r", "XabcY"},       /* Ctrl-A, Ctrl-E */
+        {"abcdef\x02\x02\x0b\r", "abcd"},   /* Ctrl-B twice, Ctrl-K */
+        {"abcdef\x1b[D\x1b[D\x15\r", "ef"}, /* Ctrl-U erases to the start */
+        {"one two\x17\r", "one "},          /* Ctrl-W */
+        {"ab\x7f\x7f\x7f"
+         "c\r",
+         "c"},                        /* Backspace past the start */
+        {"abc\x1b[H\x1b[3~\r", "bc"}, /* Home, Delete */
+        {"abc\x1b[1~\x04\r", "bc"},   /* Home (1~), Ctrl-D deletes */
+        {"x\x1bOHy\x1bOF\r", "yx"},   /* SS3 Home/End */
+        {"caf\xc3\xa9\x7f\r", "caf"}, /* Backspace removes a whole character */
         {"\xe6\x97\xa5\xe6\x9c\xac\x1b[D!\r", "\xe6\x97\xa5!\xe6\x9c\xac"},
-        {"a\tb\x07\r", "a b"},                /* TAB is a space; other controls do nothing */
-        {"\x1b[15~ok\x1bx\r", "ok"},          /* F5 and Alt-x are ignored */
+        {"a\tb\x07\r", "a b"},       /* TAB is a space; other controls do nothing */
+        {"\x1b[15~ok\x1bx\r", "ok"}, /* F5 and Alt-x are ignored */
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct pty *p = pty_open();
