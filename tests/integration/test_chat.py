@@ -519,16 +519,18 @@ def test_chat_client_in_a_pipe(server, model):
 @pytest.mark.parametrize("model", ONE_MODEL)
 def test_chat_client_reports_a_dropped_server(server, model):
     srv = server("chat", "--model", model, "-p", "0")
+    a = Peer(srv)
+    a.join("alice")
     p = subprocess.Popen([SOCKIT, "chat", srv.host, str(srv.port), "--nick", "bob"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        a = Peer(srv)
-        a.join("alice")
+        a.expect("*** bob joined")     # the client is in the room
         srv.stop()
         out, err = p.communicate(timeout=15)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+        a.close()
     assert p.returncode == 1
     assert b"the server closed the connection" in err
