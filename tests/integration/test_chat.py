@@ -287,6 +287,32 @@ def test_200_clients_every_message_once_in_order(server, model):
             p.close()
 
 
+EVENT_MODELS = [m for m in MODELS if m in ("select", "poll", "epoll", "uring")] or [
+    pytest.param(None, marks=pytest.mark.skip(reason="no event model carries chat yet"))]
+
+
+@pytest.mark.parametrize("model", EVENT_MODELS)
+def test_one_room_across_event_loops(server, model):
+    """--workers 3: three event loops, one room (the hub spans them)."""
+    srv = server("chat", "--model", model, "-p", "0", "--workers", "3")
+    peers = [Peer(srv) for _ in range(12)]
+    try:
+        for i, p in enumerate(peers):
+            p.join(f"w{i}")
+        for i, p in enumerate(peers):
+            p.send(f"from w{i}")
+        for i, p in enumerate(peers):
+            deadline = time.monotonic() + 10
+            while sum(1 for l in p.lines if l.startswith(b"<w")) < 11:
+                assert time.monotonic() < deadline, p.lines
+                p.pump(0.5)
+            got = sorted(l for l in p.lines if l.startswith(b"<w"))
+            assert got == sorted(f"<w{j}> from w{j}".encode() for j in range(12) if j != i)
+    finally:
+        for p in peers:
+            p.close()
+
+
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_stalled_reader_is_dropped_and_nobody_waits(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-queue", "16k")
