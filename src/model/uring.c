@@ -268,10 +268,10 @@ static void close_conn(struct uloop *L, struct uconn *u, int err)
 }
 
 /* Registered files: the kernel skips the descriptor lookup and the file
- * reference count on each receive and send (measured: about 3% less server
- * CPU per echoed message). Registering and unregistering cost a system call
- * each, about 5% of a one-request connection, so only a connection that has
- * received FIXED_AFTER times is registered. The descriptor is the slot, so
+ * reference count on each receive and send (fget/fput: about 1.4% of the
+ * server's CPU in a profile of 64-byte echo). Registering and unregistering
+ * cost a system call each, about 5% of a one-request connection, so only a
+ * connection that has received FIXED_AFTER times is registered. The descriptor is the slot, so
  * no allocator is needed; one beyond the table simply stays unregistered. */
 static void register_file(struct uloop *L, struct uconn *u)
 {
