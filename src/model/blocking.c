@@ -60,6 +60,12 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
     return 0;
 }
 
+void sk__conn_eof(struct sk_conn *c, int64_t now)
+{
+    if (c->deadline_ms && c->deadline_ms > now)
+        c->deadline_ms = now;
+}
+
 /* Send what is queued; returns 0 (maybe partially sent) or -errno. */
 static int flush_some(struct sk_conn *c)
 {
@@ -99,6 +105,7 @@ static int read_some(struct sk_conn *c, int *eof)
         return (int)n;
     if (n == 0) {
         *eof = 1;
+        sk__conn_eof(c, sk_now_ms());
         return 0;
     }
     sk__conn_received(c, (size_t)n);
