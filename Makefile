@@ -117,7 +117,7 @@ tsan-unit: $(TSAN_UNIT)
 	@set -e; for t in $(TSAN_UNIT); do echo "== $$t (ThreadSanitizer)"; \
 	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 $$t; done
 
-integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit
+integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit docs/sockit.1
 	SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
 	  SOCKIT_TSAN=$(abspath $(TSAN_DIR)/sockit) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)

@@ -61,6 +61,34 @@ static void on_signal(int sig)
         sk_server_stop(the_server);
 }
 
+/* "  --name ARG           help", the help wrapped at 80 columns and put on
+ * the next line when the name does not fit its column. */
+static void print_opt(const char *head, const char *text)
+{
+    enum { COL = 23, WIDTH = 80 };
+    int at = printf("  %s", head);
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > WIDTH - COL) {
+            n = WIDTH - COL;
+            while (n > 0 && text[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(text, " ");
+        }
+        if (at >= COL - 1)
+            at = printf("\n") - 1;
+        printf("%*s%.*s", COL - at, "", (int)n, text);
+        at = 0;
+        text += n;
+        while (*text == ' ')
+            text++;
+        if (*text)
+            at = printf("\n") - 1;
+    }
+    printf("\n");
+}
+
 static void help(const struct sk_service *svc)
 {
     printf("Usage: sockit serve SERVICE [OPTIONS]\n"
@@ -84,7 +112,8 @@ static void help(const struct sk_service *svc)
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
-           "  --list               which models can carry which services here\n");
+           "  --list               which models can carry which services here\n"
+           "  -h, --help           this text (after SERVICE: only that service's options)\n");
     for (const struct sk_service *const *s = sk_services; *s; s++) {
         if (svc && *s != svc)
             continue;
@@ -96,7 +125,7 @@ static void help(const struct sk_service *svc)
             char head[64];
             snprintf(head, sizeof(head), "--%s%s%s", o->name, o->has_arg ? " " : "",
                      o->has_arg ? o->arg : "");
-            printf("  %-20s %s\n", head, o->help);
+            print_opt(head, o->help);
         }
     }
 }

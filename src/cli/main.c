@@ -93,6 +93,9 @@ static void usage(FILE *f)
         snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
         fprintf(f, "  %-34s %s\n", head, commands[i].summary);
     }
+    fprintf(f, "\nOptions:\n"
+               "  -h, --help                         this text\n"
+               "  -V, --version                      print the version\n");
     fprintf(f, "\n'sockit COMMAND --help' tells more; man sockit has it all.\n"
                "Exit status: 0 success, 1 failure, 2 bad arguments.\n");
 }
@@ -100,8 +103,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a reset peer is an error value, not a death */
-    if (argc < 2)
-        return usage(stderr), SK_EXIT_USAGE;
+    if (argc < 2) {
+        fprintf(stderr, "sockit: no command given\nTry 'sockit --help'.\n");
+        return SK_EXIT_USAGE;
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0)
         return usage(stdout), SK_EXIT_OK;
