@@ -344,6 +344,14 @@ int cmd_serve(int argc, char **argv)
             rc = sk_cli_usage(cmd, "-p %s: %s", port, why);
             goto out;
         }
+        /* Digits and dots are meant as an IPv4 address: strict, as `sockit ip`
+         * (the resolver would take inet_aton's 1.2.3 as 1.2.0.3). */
+        struct in_addr ip4;
+        if (bind_host[strspn(bind_host, "0123456789.")] == '\0' &&
+            sk_ip4_parse(bind_host, &ip4, &why) < 0) {
+            rc = sk_cli_usage(cmd, "-b %s: %s", bind_host, why);
+            goto out;
+        }
         if ((r = sk_resolve_one(bind_host, port, family, srv.socktype, 1, &srv.addr)) < 0) {
             rc = sk_cli_fail(cmd, "cannot bind %s port %s: %s", bind_host, port, sk_strerror(r));
             goto out;
@@ -352,9 +360,11 @@ int cmd_serve(int argc, char **argv)
     if ((r = sk_server_bind(&srv)) < 0) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(&srv.addr, a, sizeof(a));
-        rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a,
-                         unix_path ? "unix" : bind_host, unix_path ? unix_path : port,
-                         sk_strerror(r));
+        if (unix_path)
+            rc = sk_cli_fail(cmd, "could not open socket on %s: %s", a, sk_strerror(r));
+        else
+            rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a, bind_host,
+                             port, sk_strerror(r));
         goto out;
     }
     if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
