@@ -156,6 +156,25 @@ static void list_models(void)
     printf("default: %s (tcp), %s (udp)\n", d ? d->name : "none", du ? du->name : "none");
 }
 
+/* The line for a refused option; an option of another service says whose. */
+static void bad_option(const char *cmd, int c, char **argv, const struct sk_service *svc)
+{
+    const char *arg = argv[optind - 1];
+    if (c == '?' && svc && arg[0] == '-' && arg[1] == '-') {
+        size_t len = strcspn(arg + 2, "=");
+        for (const struct sk_service *const *s = sk_services; *s; s++) {
+            for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
+                if (strlen(o->name) == len && strncmp(o->name, arg + 2, len) == 0) {
+                    sk_cli_usage(cmd, "'--%s' is an option of %s, not of %s", o->name,
+                                 (*s)->name, svc->name);
+                    return;
+                }
+            }
+        }
+    }
+    sk_cli_bad_option(cmd, c, argv);
+}
+
 /* Build getopt's table: the common options plus the service's own. */
 static struct option *build_options(const struct sk_service *svc)
 {
@@ -229,7 +248,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     srv.svc = svc;
-    while ((c = getopt_long(argc, argv, "p:b:46uqvh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:b:46uqvh", opts, NULL)) != -1) {
         rc = SK_EXIT_USAGE;
         switch (c) {
         case OPT_MODEL: model_name = optarg; break;
@@ -285,7 +305,7 @@ int cmd_serve(int argc, char **argv)
                 }
                 break;
             }
-            fprintf(stderr, "Try 'sockit serve --help'.\n");
+            bad_option(cmd, c, argv, svc);
             goto out;
         }
         rc = SK_EXIT_FAIL;

@@ -64,6 +64,24 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...)
     return SK_EXIT_FAIL;
 }
 
+int sk_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+    int is_long = arg && arg[0] == '-' && arg[1] == '-';
+    int len = is_long ? (int)strcspn(arg, "=") : 0;
+
+    if (c == ':') {
+        if (is_long)
+            return sk_cli_usage(cmd, "option '%.*s' needs a value", len, arg);
+        return sk_cli_usage(cmd, "option '-%c' needs a value", optopt);
+    }
+    if (optopt && !is_long)
+        return sk_cli_usage(cmd, "unknown option '-%c'", optopt);
+    if (is_long)
+        return sk_cli_usage(cmd, "unknown option '%.*s'", len, arg);
+    return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
+}
+
 void sk_cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);

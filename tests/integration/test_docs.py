@@ -121,3 +121,26 @@ def test_every_help_option_is_in_the_man_page(cmd):
     assert "--help" in opts, f"{cmd} --help does not list --help"
     missing = [o for o in opts if not mentioned(o, text)]
     assert not missing, f"{cmd}: options in --help but not in its man section: {missing}"
+
+
+# Bad arguments, one per kind, for the commands of issues 2, 3, 4 and 6: each
+# is one line "sockit: COMMAND: REASON", then the --help hint, exit status 2.
+BAD_ARGS = [
+    ("resolve", "--bogus"), ("ip", "-Z", "1.2.3.4"), ("sockopt", "--set"),
+    ("serve", "echo", "--bogus"), ("serve", "echo", "-x"), ("serve", "echo", "-p"),
+    ("serve", "echo", "--prefix"), ("serve", "greet", "--prefix", "x"),
+    ("serve", "http", "--root"), ("serve", "echo", "--model"),
+    ("connect", "--nope", "localhost", "7"), ("connect", "-w"),
+    ("echo-client", "-Z", "localhost", "7"), ("echo-client", "--message"),
+    ("ping", "--frob", "127.0.0.1"), ("ping", "-c"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_ARGS, ids=" ".join)
+def test_argument_errors_are_one_line_and_a_hint(args):
+    p = run(*args)
+    assert p.returncode == 2, p
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"sockit: {args[0]}: "), p.stderr
+    assert lines[1] == f"Try 'sockit {args[0]} --help'.", p.stderr
+    assert p.stdout == ""
