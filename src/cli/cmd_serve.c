@@ -166,8 +166,8 @@ static void bad_option(const char *cmd, int c, char **argv, const struct sk_serv
         for (const struct sk_service *const *s = sk_services; *s; s++) {
             for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
                 if (strlen(o->name) == len && strncmp(o->name, arg + 2, len) == 0) {
-                    sk_cli_usage(cmd, "'--%s' is an option of %s, not of %s", o->name,
-                                 (*s)->name, svc->name);
+                    sk_cli_usage(cmd, "'--%s' is an option of %s, not of %s", o->name, (*s)->name,
+                                 svc->name);
                     return;
                 }
             }
