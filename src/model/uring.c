@@ -533,6 +533,7 @@ static void on_recv(struct uloop *L, struct uconn *u, int res, unsigned flags)
         give_back(L, bid);
     } else if (res == 0) {
         u->eof = 1;
+        sk__conn_eof(&u->c, L->now);
     } else if (res == -ENOBUFS || res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
         if (has_buf)
             give_back(L, bid); /* no data this time: receive again */
