@@ -17,6 +17,11 @@ int sk_parse_duration_ms(const char *s, int64_t *out);
 /* A size: "4096", "64k", "16KiB", "1M", "1G". Result in bytes. */
 int sk_parse_size(const char *s, uint64_t max, uint64_t *out);
 
+/* Replace the heap string *dst by a copy of src (the old one is freed only
+ * once the copy succeeded). Returns 0, or -ENOMEM with *dst unchanged.
+ * The caller owns *dst and frees it. */
+int sk_str_set(char **dst, const char *src);
+
 /* CLOCK_MONOTONIC in nanoseconds / milliseconds. */
 int64_t sk_now_ns(void);
 static inline int64_t sk_now_ms(void) { return sk_now_ns() / 1000000; }

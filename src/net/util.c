@@ -1,5 +1,5 @@
 /*
- * util.c - bounded number parsing, the monotonic clock, and logging.
+ * util.c - bounded number parsing, string replacement, the monotonic clock, and logging.
  */
 #include "sockit/util.h"
 
@@ -14,6 +14,16 @@
 #include <unistd.h>
 
 int sk_log_level = SK_LOG_INFO;
+
+int sk_str_set(char **dst, const char *src)
+{
+    char *s = strdup(src);
+    if (!s)
+        return -ENOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
 
 int sk_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {

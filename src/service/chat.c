@@ -80,16 +80,6 @@ static int chat_create(void **state)
     return 0;
 }
 
-static int set_str(char **dst, const char *v)
-{
-    char *s = strdup(v);
-    if (!s)
-        return -ENOMEM;
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
 static int chat_option(void *state, const char *name, const char *value, char *err, size_t len)
 {
     struct chat *st = state;
@@ -130,14 +120,14 @@ static int chat_option(void *state, const char *name, const char *value, char *e
         return 0;
     }
     if (strcmp(name, "log") == 0)
-        return set_str(&st->log_path, value);
+        return sk_str_set(&st->log_path, value);
     if (strcmp(name, "operator") == 0) {
         const char *why;
         if (sk_chat_nick_check(value, strlen(value), &why) < 0) {
             snprintf(err, len, "--operator: '%s': %s", value, why);
             return -EINVAL;
         }
-        return set_str(&st->operator_nick, value);
+        return sk_str_set(&st->operator_nick, value);
     }
     snprintf(err, len, "unknown option --%s", name);
     return -EINVAL;

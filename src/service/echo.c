@@ -33,16 +33,6 @@ static int echo_create(void **state)
     return 0;
 }
 
-static int set_str(char **dst, const char *v)
-{
-    char *s = strdup(v);
-    if (!s)
-        return -ENOMEM;
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
 static int echo_option(void *state, const char *name, const char *value, char *err, size_t len)
 {
     struct echo *e = state;
@@ -53,7 +43,7 @@ static int echo_option(void *state, const char *name, const char *value, char *e
     }
     if (strcmp(name, "prefix") == 0) {
         e->lines = 1;
-        return set_str(&e->prefix, value);
+        return sk_str_set(&e->prefix, value);
     }
     if (strcmp(name, "quit") == 0) {
         if (!*value || strpbrk(value, "\r\n")) {
@@ -61,7 +51,7 @@ static int echo_option(void *state, const char *name, const char *value, char *e
             return -EINVAL;
         }
         e->lines = 1;
-        return set_str(&e->quit, value);
+        return sk_str_set(&e->quit, value);
     }
     snprintf(err, len, "unknown option --%s", name);
     return -EINVAL;

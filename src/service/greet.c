@@ -41,26 +41,16 @@ static int greet_create(void **state)
     return 0;
 }
 
-static int set_str(char **dst, const char *v)
-{
-    char *s = strdup(v);
-    if (!s)
-        return -ENOMEM;
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
 static int greet_option(void *state, const char *name, const char *value, char *err, size_t len)
 {
     struct greet *g = state;
 
     if (strcmp(name, "banner") == 0) {
         g->banner_set = 1;
-        return set_str(&g->banner, value);
+        return sk_str_set(&g->banner, value);
     }
     if (strcmp(name, "reply") == 0)
-        return set_str(&g->reply, value);
+        return sk_str_set(&g->reply, value);
     snprintf(err, len, "unknown option --%s", name);
     return -EINVAL;
 }

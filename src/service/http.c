@@ -88,16 +88,6 @@ static int http_create(void **state)
     return 0;
 }
 
-static int set_str(char **dst, const char *v)
-{
-    char *s = strdup(v);
-    if (!s)
-        return -ENOMEM;
-    free(*dst);
-    *dst = s;
-    return 0;
-}
-
 static int http_option(void *state, const char *name, const char *value, char *err, size_t len)
 {
     struct sk__http *h = state;
@@ -108,10 +98,10 @@ static int http_option(void *state, const char *name, const char *value, char *e
             snprintf(err, len, "--root: the directory must not be empty");
             return -EINVAL;
         }
-        return set_str(&h->root, value);
+        return sk_str_set(&h->root, value);
     }
     if (strcmp(name, "body") == 0) {
-        if ((r = set_str(&h->body, value)) == 0)
+        if ((r = sk_str_set(&h->body, value)) == 0)
             h->body_len = strlen(h->body);
         return r;
     }
@@ -125,7 +115,7 @@ static int http_option(void *state, const char *name, const char *value, char *e
     }
     if (strcmp(name, "access-log") == 0) {
         h->log_off = 0;
-        return set_str(&h->log_path, value);
+        return sk_str_set(&h->log_path, value);
     }
     if (strcmp(name, "no-access-log") == 0) {
         h->log_off = 1;
