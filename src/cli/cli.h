@@ -28,8 +28,16 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * Returns SK_EXIT_USAGE. */
 int sk_cli_bad_option(const char *cmd, int c, char **argv);
 
-/* Write s as a JSON string literal (with quotes). */
+/* Write s as a JSON string literal (with quotes). (json.c) */
 void sk_cli_json_str(FILE *f, const char *s);
+
+/* Before an element of a JSON array on stdout: ",\n " unless *first, which
+ * it then clears. */
+void sk_cli_json_sep(int *first);
+
+/* A failed operand as an array element on stdout, after sk_cli_json_sep():
+ * {"KEY": IN, "error": WHY}. */
+void sk_cli_json_error(const char *key, const char *in, const char *why, int *first);
 
 #define SK_VERSION "0.1.0"
 

@@ -18,40 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* One line for an option getopt did not accept (opterr is off). */
-static int bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = argv[optind - 1];
-    int is_long = arg && arg[0] == '-' && arg[1] == '-';
-
-    if (c == ':') {
-        if (is_long)
-            return sk_cli_usage(cmd, "option '%s' needs a value", arg);
-        return sk_cli_usage(cmd, "option '-%c' needs a value", optopt);
-    }
-    if (optopt && !is_long)
-        return sk_cli_usage(cmd, "unknown option '-%c'", optopt);
-    return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
-}
-
-static void json_sep(int *first)
-{
-    if (!*first)
-        fputs(",\n ", stdout);
-    *first = 0;
-}
-
-/* A failed operand in --json output: {"input": ..., "error": ...}. */
-static void json_error(const char *in, const char *why, int *first)
-{
-    json_sep(first);
-    fputs("{\"input\": ", stdout);
-    sk_cli_json_str(stdout, in);
-    fputs(", \"error\": ", stdout);
-    sk_cli_json_str(stdout, why);
-    fputs("}", stdout);
-}
-
 /* ---- ip ---- */
 
 static const char ip_help[] =
@@ -179,7 +145,7 @@ int cmd_ip(int argc, char **argv)
         case 'a': flags |= SK_IP_ATON; break;
         case 'j': json = 1; break;
         case 'h': fputs(ip_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)
@@ -203,12 +169,12 @@ int cmd_ip(int argc, char **argv)
                 sk_cli_fail(cmd, "%s: %s", argv[i], why);
             rc = SK_EXIT_FAIL;
             if (json)
-                json_error(argv[i], why, &first);
+                sk_cli_json_error("input", argv[i], why, &first);
             continue;
         }
         sk_ip_notation(&ip, &n);
         if (json) {
-            json_sep(&first);
+            sk_cli_json_sep(&first);
             ip_json(argv[i], &ip, &n);
         } else {
             ip_text(argv[i], &ip, &n);
@@ -269,7 +235,7 @@ int cmd_byteorder(int argc, char **argv)
             if (c == '?' && optopt >= '0' && optopt <= '9')
                 return sk_cli_usage(cmd, "'%s': negative numbers are refused (unsigned only)",
                                     argv[optind - 1]);
-            return bad_option(cmd, c, argv);
+            return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)
@@ -284,11 +250,11 @@ int cmd_byteorder(int argc, char **argv)
             sk_cli_fail(cmd, "%s: %s", argv[i], why);
             rc = SK_EXIT_FAIL;
             if (json)
-                json_error(argv[i], why, &first);
+                sk_cli_json_error("input", argv[i], why, &first);
             continue;
         }
         if (json) {
-            json_sep(&first);
+            sk_cli_json_sep(&first);
             fputs("{\"input\": ", stdout);
             sk_cli_json_str(stdout, argv[i]);
             printf(", \"value\": %" PRIu64 ", \"host_endian\": \"%s\", \"widths\": [", v, endian);
@@ -353,7 +319,7 @@ static void serv_print(const struct sk_servq *q, const struct sk_serv *s, int js
     char pp[32];
     snprintf(pp, sizeof(pp), "%u/%s", (unsigned)s->port, s->proto);
     if (json) {
-        json_sep(first);
+        sk_cli_json_sep(first);
         fputs("{\"name\": ", stdout);
         sk_cli_json_str(stdout, s->name);
         printf(", \"port\": %u, \"proto\": ", (unsigned)s->port);
@@ -397,7 +363,7 @@ int cmd_service(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'h': fputs(service_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)
@@ -412,7 +378,7 @@ int cmd_service(int argc, char **argv)
             sk_cli_fail(cmd, "%s: %s", argv[i], why);
             rc = SK_EXIT_FAIL;
             if (json)
-                json_error(argv[i], why, &first);
+                sk_cli_json_error("input", argv[i], why, &first);
             continue;
         }
         for (size_t k = 0; k < 2; k++) {
@@ -443,7 +409,7 @@ int cmd_service(int argc, char **argv)
         sk_cli_fail(cmd, "%s: %s", argv[i], reason);
         rc = SK_EXIT_FAIL;
         if (json)
-            json_error(argv[i], reason, &first);
+            sk_cli_json_error("input", argv[i], reason, &first);
     }
     if (json)
         fputs("]\n", stdout);

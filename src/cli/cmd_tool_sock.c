@@ -15,22 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* One line for an option getopt did not accept (opterr is off). */
-static int bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = argv[optind - 1];
-    int is_long = arg && arg[0] == '-' && arg[1] == '-';
-
-    if (c == ':') {
-        if (is_long)
-            return sk_cli_usage(cmd, "option '%s' needs a value", arg);
-        return sk_cli_usage(cmd, "option '-%c' needs a value", optopt);
-    }
-    if (optopt && !is_long)
-        return sk_cli_usage(cmd, "unknown option '-%c'", optopt);
-    return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
-}
-
 /* ---- sockopt ---- */
 
 #define MAX_SETS 32
@@ -155,7 +139,7 @@ int cmd_sockopt(int argc, char **argv)
             nsets++;
             break;
         }
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc)
@@ -363,7 +347,7 @@ int cmd_ifaces(int argc, char **argv)
         case 'U': up_only = 1; break;
         case 'j': json = 1; break;
         case 'h': fputs(ifaces_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     int n = sk_ifaces(&v);

@@ -19,39 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One line for an option getopt did not accept (opterr is off). */
-static int bad_option(const char *cmd, int c, char **argv)
-{
-    const char *arg = argv[optind - 1];
-    int is_long = arg && arg[0] == '-' && arg[1] == '-';
-
-    if (c == ':') {
-        if (is_long)
-            return sk_cli_usage(cmd, "option '%s' needs a value", arg);
-        return sk_cli_usage(cmd, "option '-%c' needs a value", optopt);
-    }
-    if (optopt && !is_long)
-        return sk_cli_usage(cmd, "unknown option '-%c'", optopt);
-    return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
-}
-
-static void json_sep(int *first)
-{
-    if (!*first)
-        fputs(",\n ", stdout);
-    *first = 0;
-}
-
-static void json_error(const char *key, const char *in, const char *why, int *first)
-{
-    json_sep(first);
-    printf("{\"%s\": ", key);
-    sk_cli_json_str(stdout, in);
-    fputs(", \"error\": ", stdout);
-    sk_cli_json_str(stdout, why);
-    fputs("}", stdout);
-}
-
 /* ---- hostname ---- */
 
 static const char hostname_help[] =
@@ -88,7 +55,7 @@ int cmd_hostname(int argc, char **argv)
         case '6': family = AF_INET6; break;
         case 'j': json = 1; break;
         case 'h': fputs(hostname_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind < argc)
@@ -142,7 +109,7 @@ int cmd_hostname(int argc, char **argv)
             if (family != AF_UNSPEC && a->family != family)
                 continue;
             if (json) {
-                json_sep(&first);
+                sk_cli_json_sep(&first);
                 fputs("{\"interface\": ", stdout);
                 sk_cli_json_str(stdout, v[i].name);
                 printf(", \"family\": \"%s\", \"address\": ", sk_family_name(a->family));
@@ -202,7 +169,7 @@ int cmd_resolve(int argc, char **argv)
         case 's': brief = 1; break;
         case 'j': json = 1; break;
         case 'h': fputs(resolve_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)
@@ -218,11 +185,11 @@ int cmd_resolve(int argc, char **argv)
             sk_cli_fail(cmd, "%s: %s", argv[i], sk_strerror(n));
             rc = SK_EXIT_FAIL;
             if (json)
-                json_error("name", argv[i], sk_strerror(n), &first);
+                sk_cli_json_error("name", argv[i], sk_strerror(n), &first);
             continue;
         }
         if (json) {
-            json_sep(&first);
+            sk_cli_json_sep(&first);
             fputs("{\"name\": ", stdout);
             sk_cli_json_str(stdout, argv[i]);
             fputs(", \"canonical\": ", stdout);
@@ -288,7 +255,7 @@ int cmd_reverse(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'h': fputs(reverse_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)
@@ -305,11 +272,11 @@ int cmd_reverse(int argc, char **argv)
             sk_cli_fail(cmd, "%s: %s", argv[i], reason);
             rc = SK_EXIT_FAIL;
             if (json)
-                json_error("address", argv[i], reason, &first);
+                sk_cli_json_error("address", argv[i], reason, &first);
             continue;
         }
         if (json) {
-            json_sep(&first);
+            sk_cli_json_sep(&first);
             fputs("{\"address\": ", stdout);
             sk_cli_json_str(stdout, argv[i]);
             fputs(", \"name\": ", stdout);
@@ -365,7 +332,7 @@ int cmd_addrinfo(int argc, char **argv)
         case 'u': socktype = SOCK_DGRAM; break;
         case 'j': json = 1; break;
         case 'h': fputs(addrinfo_help, stdout); return SK_EXIT_OK;
-        default: return bad_option(cmd, c, argv);
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind >= argc)

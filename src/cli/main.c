@@ -82,20 +82,6 @@ int sk_cli_bad_option(const char *cmd, int c, char **argv)
     return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
 }
 
-void sk_cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void usage(FILE *f)
 {
     const char *group = NULL;
