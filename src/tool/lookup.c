@@ -65,44 +65,32 @@ int sk_tool_resolve(const char *name, int family, struct sk_addr **out, char *ca
 int sk_tool_addrinfo(const char *host, const char *service, int family, int socktype,
                      struct sk_ai_row **out)
 {
-    struct addrinfo hints, *res = NULL;
-    size_t n = 0;
+    /* The canonical name is asked for only with a host (getaddrinfo refuses
+     * AI_CANONNAME without one); without a host the wildcard is listed. */
+    struct sk_resolve_opts o = {.family = family, .socktype = socktype, .passive = !host};
+    struct sk_addrinfo *ai;
+    char canon[sizeof(((struct sk_ai_row *)0)->canon)];
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = family;
-    hints.ai_socktype = socktype;
-    hints.ai_flags = host ? AI_CANONNAME : AI_PASSIVE;
-    errno = 0;
-    int g = getaddrinfo(host, service, &hints, &res);
-    if (g != 0)
-        return sk_gai_error(g);
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-        n++;
-    struct sk_ai_row *v = calloc(n ? n : 1, sizeof(*v));
+    int n = sk_resolve(host, service, &o, &ai, host ? canon : NULL, sizeof(canon));
+    if (n < 0)
+        return n;
+    struct sk_ai_row *v = calloc((size_t)n, sizeof(*v));
     if (!v) {
-        freeaddrinfo(res);
+        free(ai);
         return -ENOMEM;
     }
-    size_t i = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_addrlen > sizeof(v[i].addr.u))
-            continue;
-        memcpy(&v[i].addr.u, ai->ai_addr, ai->ai_addrlen);
-        v[i].addr.len = ai->ai_addrlen;
-        v[i].family = ai->ai_family;
-        v[i].socktype = ai->ai_socktype;
-        v[i].protocol = ai->ai_protocol;
-        if (ai->ai_canonname)
-            snprintf(v[i].canon, sizeof(v[i].canon), "%s", ai->ai_canonname);
-        i++;
+    for (int i = 0; i < n; i++) {
+        v[i].addr = ai[i].addr;
+        v[i].family = ai[i].family;
+        v[i].socktype = ai[i].socktype;
+        v[i].protocol = ai[i].protocol;
     }
-    freeaddrinfo(res);
-    if (i == 0) {
-        free(v);
-        return sk_gai_error(EAI_NONAME);
-    }
+    free(ai);
+    /* getaddrinfo() names the canonical name on the first tuple only. */
+    if (host)
+        snprintf(v[0].canon, sizeof(v[0].canon), "%s", canon);
     *out = v;
-    return (int)i;
+    return n;
 }
 
 int sk_tool_reverse(const char *addr, char *name, size_t size, const char **why)
