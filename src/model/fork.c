@@ -124,6 +124,19 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
     usleep(10 * 1000); /* out of processes: do not spin on the backlog */
 }
 
+struct spawn_ctx {
+    struct sk_server *srv;
+    struct children *ch;
+    const sigset_t *old_mask;
+};
+
+/* sk__accept_burst()'s hand-over. */
+static void take(void *ctx, int fd, const struct sk_addr *peer)
+{
+    struct spawn_ctx *sc = ctx;
+    spawn(sc->srv, sc->ch, fd, peer, sc->old_mask);
+}
+
 /* On stop: wait for the children to finish within the drain bound, then
  * kill and reap the rest. */
 static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t *wait_mask)
@@ -156,19 +169,12 @@ static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t
 static int fork_run(struct sk_server *srv)
 {
     struct children ch = {0};
-    struct sigaction sa = {0}, old_sa;
-    sigset_t chld, old_mask, wait_mask;
+    struct sigaction old_sa;
+    sigset_t old_mask, wait_mask;
+    struct spawn_ctx sc = {srv, &ch, &old_mask};
     int err = 0;
 
-    sa.sa_handler = on_sigchld;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, &old_sa);
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, &old_mask);
-    wait_mask = old_mask;
-    sigdelset(&wait_mask, SIGCHLD);
+    sk__sigchld_catch(on_sigchld, &old_sa, &old_mask, &wait_mask);
     sk_sock_set_nonblock(srv->lfd, 1);
 
     for (;;) {
@@ -178,25 +184,12 @@ static int fork_run(struct sk_server *srv)
             continue;
         if (r <= 0)
             break;
-        for (int i = 0; i < ACCEPT_BURST && !srv->stop; i++) {
-            struct sk_addr peer;
-            int fd = sk__server_accept(srv, srv->lfd, &peer, 1);
-            if (fd == -EAGAIN || fd == -EINTR)
-                break;
-            if (fd < 0) {
-                err = fd;
-                break;
-            }
-            spawn(srv, &ch, fd, &peer, &old_mask);
-        }
-        if (err) {
-            sk_server_stop(srv); /* the listener is broken: tell the children */
+        /* A broken listener stops the server: the children see it too. */
+        if ((err = sk__accept_burst(srv, ACCEPT_BURST, take, &sc)) < 0)
             break;
-        }
     }
     wind_down(srv, &ch, &wait_mask);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGCHLD, &old_sa, NULL);
+    sk__sigchld_restore(&old_sa, &old_mask);
     free(ch.pid);
     return err;
 }

@@ -47,4 +47,29 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
  * usual deadline path then runs the service's timeout(). */
 void sk__conn_eof(struct sk_conn *c, int64_t now);
 
+/* Shared by the models with several workers or children (workers.c). */
+
+/* srv->workers, or per_cpu times the online CPUs (at most 1024), or
+ * fallback when the CPUs cannot be counted. */
+unsigned sk__workers(const struct sk_server *srv, unsigned per_cpu, unsigned fallback);
+
+/* Catch SIGCHLD with handler (SA_NOCLDSTOP) and block it; the previous
+ * action and mask go to old_sa/old_mask, and *wait_mask is old_mask with
+ * SIGCHLD open, for sk__wait_listener_ex(). sk__sigchld_restore() undoes it. */
+void sk__sigchld_catch(void (*handler)(int), struct sigaction *old_sa, sigset_t *old_mask,
+                       sigset_t *wait_mask);
+void sk__sigchld_restore(const struct sigaction *old_sa, const sigset_t *old_mask);
+
+/* A worker sharing the listener: wait for it (not stdin) and accept,
+ * skipping connections another worker took or that were shed. Returns the
+ * descriptor (peer filled), -ECANCELED once the wait ends (the stop), or
+ * the accept error. */
+int sk__worker_accept(struct sk_server *srv, struct sk_addr *peer);
+
+/* Accept up to burst connections from srv->lfd (non-blocking) and hand each
+ * to take(ctx, fd, peer), which owns fd. Returns 0, or the accept error after
+ * stopping the server (the listener is broken). */
+int sk__accept_burst(struct sk_server *srv, int burst,
+                     void (*take)(void *ctx, int fd, const struct sk_addr *peer), void *ctx);
+
 #endif

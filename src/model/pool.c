@@ -28,13 +28,11 @@ static void *pool_worker(void *arg)
     struct sk_server *srv = arg;
 
     sk__block_signals();
-    /* Workers leave stdin to the calling thread and see the stop through
-     * the eventfd (polled with the listener). */
-    while (sk__wait_listener_ex(srv, srv->lfd, 0, NULL) > 0) {
+    for (;;) {
         struct sk_addr peer;
-        int fd = sk__server_accept(srv, srv->lfd, &peer, 1);
-        if (fd == -EAGAIN || fd == -EINTR)
-            continue; /* another worker took it, or it was shed */
+        int fd = sk__worker_accept(srv, &peer);
+        if (fd == -ECANCELED)
+            break;
         if (fd < 0) {
             sk_log(SK_LOG_ERROR, "accept: %s", sk_strerror(fd));
             sk_server_stop(srv);
@@ -45,15 +43,9 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
-static unsigned default_workers(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)SK_MIN(2 * n, 1024) : 4;
-}
-
 static int pool_run(struct sk_server *srv)
 {
-    unsigned n = srv->workers ? srv->workers : default_workers();
+    unsigned n = sk__workers(srv, 2, 4);
     pthread_t *tids = calloc(n, sizeof(*tids));
     pthread_attr_t attr;
     unsigned started = 0;

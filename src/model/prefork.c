@@ -57,11 +57,11 @@ static void worker_main(struct prefork *pf, unsigned i)
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &pf->old_mask, NULL);
     srv->stdin_stop = 0; /* the terminal is the parent's */
-    while (sk__wait_listener_ex(srv, srv->lfd, 0, NULL) > 0) {
+    for (;;) {
         struct sk_addr peer;
-        int fd = sk__server_accept(srv, srv->lfd, &peer, 1);
-        if (fd == -EAGAIN || fd == -EINTR)
-            continue; /* another worker took it, or it was shed */
+        int fd = sk__worker_accept(srv, &peer);
+        if (fd == -ECANCELED)
+            break;
         if (fd < 0) {
             sk_log(SK_LOG_ERROR, "worker %u: accept: %s", i, sk_strerror(fd));
             _exit(1);
@@ -175,12 +175,11 @@ static void wind_down(struct prefork *pf, const sigset_t *wait_mask)
 static int prefork_run(struct sk_server *srv)
 {
     struct prefork pf = {.srv = srv};
-    struct sigaction sa = {0}, old_sa;
-    sigset_t chld, wait_mask;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct sigaction old_sa;
+    sigset_t wait_mask;
     int err = 0;
 
-    pf.n = srv->workers ? srv->workers : (cpus > 0 ? (unsigned)SK_MIN(cpus, 1024) : 2);
+    pf.n = sk__workers(srv, 1, 2);
     pf.slot = calloc(pf.n, sizeof(*pf.slot));
     void *m = mmap(NULL, pf.n * sizeof(atomic_int), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -192,15 +191,7 @@ static int prefork_run(struct sk_server *srv)
     }
     pf.busy = m;
 
-    sa.sa_handler = on_sigchld;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, &old_sa);
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, &pf.old_mask);
-    wait_mask = pf.old_mask;
-    sigdelset(&wait_mask, SIGCHLD);
+    sk__sigchld_catch(on_sigchld, &old_sa, &pf.old_mask, &wait_mask);
     sk_sock_set_nonblock(srv->lfd, 1);
 
     for (unsigned i = 0; i < pf.n; i++) {
@@ -224,8 +215,7 @@ static int prefork_run(struct sk_server *srv)
     }
 out:
     wind_down(&pf, &wait_mask);
-    sigprocmask(SIG_SETMASK, &pf.old_mask, NULL);
-    sigaction(SIGCHLD, &old_sa, NULL);
+    sk__sigchld_restore(&old_sa, &pf.old_mask);
     munmap(m, pf.n * sizeof(atomic_int));
     free(pf.slot);
     return err;

@@ -110,6 +110,12 @@ static void spawn(struct crew *crew, int fd, const struct sk_addr *peer)
     atomic_fetch_sub(&srv->st->active, 1);
 }
 
+/* sk__accept_burst()'s hand-over. */
+static void take(void *ctx, int fd, const struct sk_addr *peer)
+{
+    spawn(ctx, fd, peer);
+}
+
 static int thread_run(struct sk_server *srv)
 {
     struct crew crew = {.srv = srv};
@@ -121,20 +127,8 @@ static int thread_run(struct sk_server *srv)
     sk_sock_set_nonblock(srv->lfd, 1);
     while (sk__wait_listener(srv, srv->lfd)) {
         reap(&crew, 0);
-        for (int i = 0; i < ACCEPT_BURST && !srv->stop; i++) {
-            struct sk_addr peer;
-            int fd = sk__server_accept(srv, srv->lfd, &peer, 1);
-            if (fd == -EAGAIN || fd == -EINTR)
-                break;
-            if (fd < 0) {
-                err = fd;
-                sk_server_stop(srv); /* the listener is broken: wind down */
-                break;
-            }
-            spawn(&crew, fd, &peer);
-        }
-        if (err)
-            break;
+        if ((err = sk__accept_burst(srv, ACCEPT_BURST, take, &crew)) < 0)
+            break; /* the listener is broken: the server was stopped */
     }
     reap(&crew, 1);
     pthread_attr_destroy(&crew.attr);
