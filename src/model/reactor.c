@@ -25,6 +25,7 @@
  */
 #include "reactor.h"
 
+#include "evloop.h"
 #include "internal.h"
 #include "timer.h"
 
@@ -47,8 +48,6 @@
 #define SCRATCH_SIZE (64 * 1024)
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 128
-#define KEEP_BUF 4096  /* buffers up to this size stay allocated when empty */
-#define SHRINK_MS 1000 /* larger ones are released after this long without I/O */
 
 struct loop;
 
@@ -62,7 +61,7 @@ struct rconn {
     char closed;
     char on_pending; /* owner thread only */
     char on_remote;  /* under hub_lock */
-    char fat;        /* holds a buffer over KEEP_BUF: release it once quiet */
+    char fat;        /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
     struct rconn *next_pending, *next_remote, *next_dead;
 };
 
@@ -104,29 +103,10 @@ static void hub_leave(struct loop *L)
         pthread_mutex_unlock(&L->srv->hub_lock);
 }
 
-static int rate_ok(_Atomic int64_t *last, int64_t now)
-{
-    int64_t prev = atomic_load(last);
-    return now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now);
-}
-
-/* The earliest moment something may be due on rc, 0 when nothing is. */
-static int64_t conn_due(const struct loop *L, const struct rconn *rc)
-{
-    int64_t due = 0;
-    if (L->srv->lim.idle_timeout_ms > 0)
-        due = rc->c.last_ms + L->srv->lim.idle_timeout_ms;
-    if (rc->c.deadline_ms && (!due || rc->c.deadline_ms < due))
-        due = rc->c.deadline_ms;
-    if (rc->fat && (!due || rc->c.last_ms + SHRINK_MS < due))
-        due = rc->c.last_ms + SHRINK_MS;
-    return due;
-}
-
 /* Lazy: only ever moved earlier here; a timer that fires early re-arms. */
 static void arm_timer(struct loop *L, struct rconn *rc)
 {
-    int64_t due = conn_due(L, rc);
+    int64_t due = sk__ev_due(&rc->c, rc->fat);
     if (due && (!sk__timer_armed(&rc->timer) || due < rc->timer.at))
         sk__timer_set(&L->timers, &rc->timer, due);
 }
@@ -177,12 +157,7 @@ static void wake(struct sk_conn *c)
         rc->next_remote = L->remote;
         L->remote = rc;
     }
-    if (!L->remote_signalled) {
-        L->remote_signalled = 1;
-        uint64_t one = 1;
-        ssize_t w = write(L->wake_fd, &one, sizeof(one));
-        (void)w;
-    }
+    sk__ev_signal(L->wake_fd, &L->remote_signalled);
 }
 
 static const struct sk_conn_ops hub_ops = {.wake = wake};
@@ -259,55 +234,6 @@ static int flush(struct loop *L, struct rconn *rc)
     return 0;
 }
 
-static int backpressured(const struct sk_conn *c)
-{
-    return c->file.fd >= 0 || sk_buf_len(&c->out) > c->srv->lim.out_high;
-}
-
-/* Hand input to the service: p/n (from the scratch buffer), or c->in when
- * p is NULL. What it leaves is kept in c->in. 0 or -errno. */
-static int feed(struct loop *L, struct rconn *rc, const char *p, size_t n)
-{
-    struct sk_conn *c = &rc->c;
-    const struct sk_service *svc = L->srv->svc;
-    int from_in = p == NULL, err = 0;
-    size_t used = 0;
-
-    if (from_in) {
-        p = sk_buf_data(&c->in);
-        n = sk_buf_len(&c->in);
-    }
-    while (used < n) {
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
-            used = n; /* the service is done with this peer */
-            break;
-        }
-        if (backpressured(c)) {
-            rc->held = 1;
-            break;
-        }
-        ssize_t r = svc->data(c, p + used, n - used);
-        if (r < 0) {
-            err = (int)r;
-            break;
-        }
-        if (r == 0) {
-            if (n - used >= c->in.max)
-                err = -EMSGSIZE;
-            break;
-        }
-        used += (size_t)r < n - used ? (size_t)r : n - used;
-    }
-    if (from_in) {
-        sk_buf_consume(&c->in, used);
-    } else if (used < n && !err) {
-        int r = sk_buf_append(&c->in, p + used, n - used);
-        if (r < 0)
-            err = r == -ENOBUFS ? -EMSGSIZE : r;
-    }
-    return err;
-}
-
 /* One read: into the scratch buffer when nothing is held, else after the
  * held bytes. 0 (maybe eof) or -errno. */
 static int do_read(struct loop *L, struct rconn *rc)
@@ -342,23 +268,15 @@ static int do_read(struct loop *L, struct rconn *rc)
     L->bytes_in += (size_t)n;
     if (have) {
         sk_buf_commit(&c->in, (size_t)n);
-        return feed(L, rc, NULL, 0);
+        return sk__ev_feed(&rc->c, NULL, 0, NULL, &rc->held);
     }
-    return feed(L, rc, dst, (size_t)n);
+    return sk__ev_feed(c, dst, (size_t)n, NULL, &rc->held);
 }
 
 /* Move rc forward as far as it goes without blocking: flush, close when
  * ended, feed held input once output drained, let a source queue more.
  * Called with the hub lock held (hub services). Returns 0 with the wanted
  * interest in *want, 1 to close normally, or -errno to close on an error. */
-/* Bytes the kernel holds for us that we have not read yet (closing with
- * unread input would reset the connection and lose what we sent). */
-static int unread(int fd)
-{
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
 static int step(struct loop *L, struct rconn *rc, unsigned *want)
 {
     struct sk_conn *c = &rc->c;
@@ -378,7 +296,7 @@ static int step(struct loop *L, struct rconn *rc, unsigned *want)
             return 1;
         if (rc->held && sk_buf_len(&c->in)) {
             rc->held = 0;
-            int r = feed(L, rc, NULL, 0);
+            int r = sk__ev_feed(&rc->c, NULL, 0, NULL, &rc->held);
             if (r < 0)
                 return r;
             if (sk_conn_pending(c) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
@@ -394,12 +312,10 @@ static int step(struct loop *L, struct rconn *rc, unsigned *want)
         break;
     }
     size_t pend = sk_conn_pending(c);
-    if (rc->eof && !pend && !c->deadline_ms && !rc->held)
+    if (sk__ev_can_close(c, pend, rc->eof, rc->held, L->stopping))
         return 1;
-    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !unread(c->fd))
-        return 1; /* nothing in flight: no reason to wait for the bound */
     unsigned w = pend ? SK_EV_OUT : 0;
-    if (!rc->eof && !backpressured(c) && sk_buf_len(&c->in) < c->in.max)
+    if (!rc->eof && !sk__ev_backpressured(c, NULL) && sk_buf_len(&c->in) < c->in.max)
         w |= SK_EV_IN;
     *want = w;
     return 0;
@@ -414,7 +330,7 @@ static void finish(struct loop *L, struct rconn *rc, int r, unsigned want)
     set_interest(L, rc, want);
     /* Large buffers are kept while the connection is busy (no malloc/free
      * per message) and released by the timer once it has been quiet. */
-    if (rc->c.in.cap > KEEP_BUF || rc->c.out.cap > KEEP_BUF)
+    if (rc->c.in.cap > SK_EV_KEEP_BUF || rc->c.out.cap > SK_EV_KEEP_BUF)
         rc->fat = 1;
     arm_timer(L, rc);
 }
@@ -449,7 +365,7 @@ static void handle(struct loop *L, struct rconn *rc, unsigned ev)
 static void refuse(struct loop *L, int fd, const struct sk_addr *peer, const char *why)
 {
     static _Atomic int64_t last_log;
-    if (rate_ok(&last_log, L->now)) {
+    if (sk__ev_rate_ok(&last_log, L->now)) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(peer, a, sizeof(a));
         sk_log(SK_LOG_WARN, "%s: closing connection from %s (descriptor %d)", why, a, fd);
@@ -507,7 +423,7 @@ static void accept_batch(struct loop *L)
         if (fd == -EAGAIN || fd == -EINTR)
             return;
         if (fd < 0) {
-            if (rate_ok(&last_log, L->now))
+            if (sk__ev_rate_ok(&last_log, L->now))
                 sk_log(SK_LOG_WARN, "accept: %s", sk_strerror(fd));
             return;
         }
@@ -566,15 +482,6 @@ static void run_pending(struct loop *L)
     }
 }
 
-/* Is the idle timeout or the service deadline due? */
-static int expired(const struct loop *L, const struct rconn *rc)
-{
-    const struct sk_conn *c = &rc->c;
-    int idle = L->srv->lim.idle_timeout_ms;
-    return (c->deadline_ms && c->deadline_ms <= L->now) ||
-           (idle > 0 && L->now - c->last_ms >= idle);
-}
-
 static void run_timers(struct loop *L)
 {
     struct sk_timer *t;
@@ -582,7 +489,7 @@ static void run_timers(struct loop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct rconn *rc = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
-        int64_t due = conn_due(L, rc);
+        int64_t due = sk__ev_due(&rc->c, rc->fat);
         if (!due) {
             sk__timer_del(&L->timers, t);
             continue;
@@ -592,14 +499,13 @@ static void run_timers(struct loop *L)
             continue;
         }
         sk__timer_del(&L->timers, t);
-        if (rc->fat && L->now - rc->c.last_ms >= SHRINK_MS) {
+        if (rc->fat && L->now - rc->c.last_ms >= SK_EV_SHRINK_MS) {
             hub_enter(L);
-            sk_buf_shrink(&rc->c.in, KEEP_BUF); /* each only when empty */
-            sk_buf_shrink(&rc->c.out, KEEP_BUF);
+            sk__ev_shrink(&rc->c);
             hub_leave(L);
             rc->fat = 0; /* finish() flags it again if still (or again) large */
         }
-        if (!expired(L, rc)) {
+        if (!sk__ev_expired(&rc->c, L->now)) {
             arm_timer(L, rc);
             continue;
         }
@@ -613,14 +519,7 @@ static void run_timers(struct loop *L)
 
 static void flush_counters(struct loop *L)
 {
-    if (L->bytes_in) {
-        atomic_fetch_add_explicit(&L->srv->st->bytes_in, L->bytes_in, memory_order_relaxed);
-        L->bytes_in = 0;
-    }
-    if (L->bytes_out) {
-        atomic_fetch_add_explicit(&L->srv->st->bytes_out, L->bytes_out, memory_order_relaxed);
-        L->bytes_out = 0;
-    }
+    sk__ev_flush_counters(L->srv, &L->bytes_in, &L->bytes_out);
 }
 
 static void bury(struct loop *L)
@@ -660,11 +559,7 @@ static int loop_run(struct loop *L)
             } else if (L->watch_stop && fd == srv->stop_fd) {
                 begin_stop(L);
             } else if (L->watch_stdin && fd == STDIN_FILENO) {
-                char line[256];
-                ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-                (void)r;
-                sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-                sk_server_stop(srv);
+                sk__ev_stdin_stop(srv);
                 begin_stop(L);
             } else if (L->wake_fd >= 0 && fd == L->wake_fd) {
                 take_remote(L);

@@ -23,6 +23,7 @@
  * not used: never a silent fallback. The environment variable
  * SOCKIT_URING_REFUSE=1 makes available() refuse (a test hook).
  */
+#include "evloop.h"
 #include "internal.h"
 #include "timer.h"
 
@@ -52,8 +53,6 @@
 #define NBUFS 256 /* provided receive buffers per loop (a power of two) */
 #define BUF_SIZE (16 * 1024)
 #define BGID 1
-#define KEEP_BUF 4096  /* buffers up to this size stay allocated when empty */
-#define SHRINK_MS 1000 /* larger ones are released after this long without I/O */
 #define ACCEPT_BATCH 128
 #define FILE_CHUNK (64 * 1024)
 #define FIXED_MAX 16384 /* registered-file slots per loop (indexed by descriptor) */
@@ -73,7 +72,7 @@ struct uconn {
     char eof, held, closed, dead;
     char on_pending; /* owner thread only */
     char on_remote;  /* under hub_lock */
-    char fat;        /* holds a buffer over KEEP_BUF: release it once quiet */
+    char fat;        /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
     char fixed;      /* c.fd is also registered in the ring's file table, at index c.fd */
     unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
     size_t slot;     /* index in loop->conns while open */
@@ -122,12 +121,6 @@ static void hub_leave(struct uloop *L)
         pthread_mutex_unlock(&L->srv->hub_lock);
 }
 
-static int rate_ok(_Atomic int64_t *last, int64_t now)
-{
-    int64_t prev = atomic_load(last);
-    return now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now);
-}
-
 static struct io_uring_sqe *get_sqe(struct uloop *L)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
@@ -166,21 +159,9 @@ static void cancel(struct uloop *L, uint64_t ud)
 
 /* ---- per-connection bookkeeping ---- */
 
-static int64_t conn_due(const struct uloop *L, const struct uconn *u)
-{
-    int64_t due = 0;
-    if (L->srv->lim.idle_timeout_ms > 0)
-        due = u->c.last_ms + L->srv->lim.idle_timeout_ms;
-    if (u->c.deadline_ms && (!due || u->c.deadline_ms < due))
-        due = u->c.deadline_ms;
-    if (u->fat && (!due || u->c.last_ms + SHRINK_MS < due))
-        due = u->c.last_ms + SHRINK_MS;
-    return due;
-}
-
 static void arm_timer(struct uloop *L, struct uconn *u)
 {
-    int64_t due = conn_due(L, u);
+    int64_t due = sk__ev_due(&u->c, u->fat);
     if (due && (!sk__timer_armed(&u->timer) || due < u->timer.at))
         sk__timer_set(&L->timers, &u->timer, due);
 }
@@ -188,12 +169,6 @@ static void arm_timer(struct uloop *L, struct uconn *u)
 static size_t pending_out(const struct uconn *u)
 {
     return sk_conn_pending(&u->c) + sk_buf_len(&u->wbuf);
-}
-
-static int backpressured(const struct uconn *u)
-{
-    return u->c.file.fd >= 0 ||
-           sk_buf_len(&u->c.out) + sk_buf_len(&u->wbuf) > u->c.srv->lim.out_high;
 }
 
 static void wake(struct sk_conn *c)
@@ -216,12 +191,7 @@ static void wake(struct sk_conn *c)
         u->next_remote = L->remote;
         L->remote = u;
     }
-    if (!L->remote_signalled) {
-        L->remote_signalled = 1;
-        uint64_t one = 1;
-        ssize_t w = write(L->wake_fd, &one, sizeof(one));
-        (void)w;
-    }
+    sk__ev_signal(L->wake_fd, &L->remote_signalled);
 }
 
 static const struct sk_conn_ops hub_ops = {.wake = wake};
@@ -377,56 +347,6 @@ static int start_send(struct uloop *L, struct uconn *u)
     return 0;
 }
 
-static int feed(struct uloop *L, struct uconn *u, const char *p, size_t n)
-{
-    struct sk_conn *c = &u->c;
-    const struct sk_service *svc = L->srv->svc;
-    int from_in = p == NULL, err = 0;
-    size_t used = 0;
-
-    if (from_in) {
-        p = sk_buf_data(&c->in);
-        n = sk_buf_len(&c->in);
-    }
-    while (used < n) {
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
-            used = n;
-            break;
-        }
-        if (backpressured(u)) {
-            u->held = 1;
-            break;
-        }
-        ssize_t r = svc->data(c, p + used, n - used);
-        if (r < 0) {
-            err = (int)r;
-            break;
-        }
-        if (r == 0) {
-            if (n - used >= c->in.max)
-                err = -EMSGSIZE;
-            break;
-        }
-        used += (size_t)r < n - used ? (size_t)r : n - used;
-    }
-    if (from_in) {
-        sk_buf_consume(&c->in, used);
-    } else if (used < n && !err) {
-        int r = sk_buf_append(&c->in, p + used, n - used);
-        if (r < 0)
-            err = r == -ENOBUFS ? -EMSGSIZE : r;
-    }
-    return err;
-}
-
-/* Bytes the kernel holds for us that we have not read yet (closing with
- * unread input would reset the connection and lose what we sent). */
-static int unread(int fd)
-{
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
 /* As the reactor's step(): 0 (keep; u->want_read says whether to receive),
  * 1 to close, -errno to close on an error. Hub lock held. */
 static int step(struct uloop *L, struct uconn *u)
@@ -446,7 +366,7 @@ static int step(struct uloop *L, struct uconn *u)
             return 1;
         if (u->held && sk_buf_len(&c->in)) {
             u->held = 0;
-            if ((r = feed(L, u, NULL, 0)) < 0)
+            if ((r = sk__ev_feed(&u->c, NULL, 0, &u->wbuf, &u->held)) < 0)
                 return r;
             if (pending_out(u) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
                 continue;
@@ -460,11 +380,9 @@ static int step(struct uloop *L, struct uconn *u)
         break;
     }
     size_t pend = pending_out(u);
-    if (u->eof && !pend && !c->deadline_ms && !u->held)
+    if (sk__ev_can_close(c, pend, u->eof, u->held, L->stopping))
         return 1;
-    if (L->stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !unread(c->fd))
-        return 1;
-    u->want_read = !u->eof && !backpressured(u) && sk_buf_len(&c->in) < c->in.max;
+    u->want_read = !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
     return 0;
 }
 
@@ -478,7 +396,7 @@ static void finish(struct uloop *L, struct uconn *u, int r)
         arm_recv(L, u);
     /* Large buffers are kept while the connection is busy (no malloc/free
      * per message) and released by the timer once it has been quiet. */
-    if (u->c.in.cap > KEEP_BUF || u->c.out.cap > KEEP_BUF || u->wbuf.cap > KEEP_BUF)
+    if (u->c.in.cap > SK_EV_KEEP_BUF || u->c.out.cap > SK_EV_KEEP_BUF || u->wbuf.cap > SK_EV_KEEP_BUF)
         u->fat = 1;
     arm_timer(L, u);
 }
@@ -526,9 +444,9 @@ static void on_recv(struct uloop *L, struct uconn *u, int res, unsigned flags)
             if (r < 0)
                 r = r == -ENOBUFS ? -EMSGSIZE : r;
             else
-                r = feed(L, u, NULL, 0);
+                r = sk__ev_feed(&u->c, NULL, 0, &u->wbuf, &u->held);
         } else {
-            r = feed(L, u, p, (size_t)res);
+            r = sk__ev_feed(&u->c, p, (size_t)res, &u->wbuf, &u->held);
         }
         give_back(L, bid);
     } else if (res == 0) {
@@ -576,7 +494,7 @@ static void on_send(struct uloop *L, struct uconn *u, int res)
 static void refuse(struct uloop *L, int fd, const struct sk_addr *peer, const char *why)
 {
     static _Atomic int64_t last_log;
-    if (rate_ok(&last_log, L->now)) {
+    if (sk__ev_rate_ok(&last_log, L->now)) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(peer, a, sizeof(a));
         sk_log(SK_LOG_WARN, "%s: closing connection from %s", why, a);
@@ -621,7 +539,7 @@ static void accept_batch(struct uloop *L)
         if (fd == -EAGAIN || fd == -EINTR)
             break;
         if (fd < 0) {
-            if (rate_ok(&last_log, L->now))
+            if (sk__ev_rate_ok(&last_log, L->now))
                 sk_log(SK_LOG_WARN, "accept: %s", sk_strerror(fd));
             break;
         }
@@ -687,7 +605,7 @@ static void run_timers(struct uloop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct uconn *u = (struct uconn *)((char *)t - offsetof(struct uconn, timer));
-        int64_t due = conn_due(L, u);
+        int64_t due = sk__ev_due(&u->c, u->fat);
         if (!due) {
             sk__timer_del(&L->timers, t);
             continue;
@@ -697,18 +615,15 @@ static void run_timers(struct uloop *L)
             continue;
         }
         sk__timer_del(&L->timers, t);
-        if (u->fat && L->now - u->c.last_ms >= SHRINK_MS) {
+        if (u->fat && L->now - u->c.last_ms >= SK_EV_SHRINK_MS) {
             hub_enter(L);
-            sk_buf_shrink(&u->c.in, KEEP_BUF); /* each only when empty */
-            sk_buf_shrink(&u->c.out, KEEP_BUF);
+            sk__ev_shrink(&u->c);
             if (!u->send_armed)
-                sk_buf_shrink(&u->wbuf, KEEP_BUF);
+                sk_buf_shrink(&u->wbuf, SK_EV_KEEP_BUF);
             hub_leave(L);
             u->fat = 0; /* finish() flags it again if still (or again) large */
         }
-        int idle = L->srv->lim.idle_timeout_ms;
-        if (!((u->c.deadline_ms && u->c.deadline_ms <= L->now) ||
-              (idle > 0 && L->now - u->c.last_ms >= idle))) {
+        if (!sk__ev_expired(&u->c, L->now)) {
             arm_timer(L, u);
             continue;
         }
@@ -722,14 +637,7 @@ static void run_timers(struct uloop *L)
 
 static void flush_counters(struct uloop *L)
 {
-    if (L->bytes_in) {
-        atomic_fetch_add_explicit(&L->srv->st->bytes_in, L->bytes_in, memory_order_relaxed);
-        L->bytes_in = 0;
-    }
-    if (L->bytes_out) {
-        atomic_fetch_add_explicit(&L->srv->st->bytes_out, L->bytes_out, memory_order_relaxed);
-        L->bytes_out = 0;
-    }
+    sk__ev_flush_counters(L->srv, &L->bytes_in, &L->bytes_out);
 }
 
 static void bury(struct uloop *L)
@@ -773,11 +681,7 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
         break;
     case UD_STDIN:
         if (res > 0 && !L->stopping) {
-            char line[256];
-            ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-            (void)r;
-            sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-            sk_server_stop(srv);
+            sk__ev_stdin_stop(srv);
             begin_stop(L);
         }
         break;
