@@ -1,0 +1,160 @@
+/* test_evloop.c - the helpers the event loops share (src/model/evloop.c):
+ * deadlines, expiry, the close decision, backpressure and feeding a
+ * service, table-driven on a connection that has no socket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model/evloop.h"
+
+#include "sockit/service.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <string.h>
+
+static struct sk_server srv;
+
+static void conn_init(struct sk_conn *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1; /* no socket: nothing unread */
+    c->file.fd = -1;
+    c->srv = &srv;
+    sk_buf_init(&c->in, 16);
+    sk_buf_init(&c->out, 64);
+}
+
+static void conn_free(struct sk_conn *c)
+{
+    sk_buf_free(&c->in);
+    sk_buf_free(&c->out);
+}
+
+static void test_due_and_expired(void **unused)
+{
+    (void)unused;
+    static const struct {
+        int idle;
+        int64_t last, deadline;
+        int fat;
+        int64_t due;
+        int64_t now;
+        int expired;
+    } rows[] = {
+        {0, 100, 0, 0, 0, 5000, 0},                        /* nothing can be due */
+        {500, 100, 0, 0, 600, 599, 0},                     /* idle timeout */
+        {500, 100, 0, 0, 600, 600, 1},                     /* ... reached */
+        {500, 100, 300, 0, 300, 300, 1},                   /* service deadline first */
+        {5000, 100, 0, 1, 100 + SK_EV_SHRINK_MS, 2000, 0}, /* buffer release first */
+        {0, 100, 0, 1, 100 + SK_EV_SHRINK_MS, 99999, 0},   /* release is no expiry */
+        {0, 100, 9000, 1, 100 + SK_EV_SHRINK_MS, 9000, 1}, /* deadline reached */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        conn_init(&c);
+        srv.lim.idle_timeout_ms = rows[i].idle;
+        c.last_ms = rows[i].last;
+        c.deadline_ms = rows[i].deadline;
+        assert_int_equal(sk__ev_due(&c, rows[i].fat), rows[i].due);
+        assert_int_equal(sk__ev_expired(&c, rows[i].now), rows[i].expired);
+        conn_free(&c);
+    }
+}
+
+static void test_can_close(void **unused)
+{
+    (void)unused;
+    static const struct {
+        size_t pend;
+        int eof, held, stopping;
+        int64_t deadline;
+        const char *in;
+        int close;
+    } rows[] = {
+        {0, 1, 0, 0, 0, "", 1},   /* the peer finished, nothing left */
+        {5, 1, 0, 0, 0, "", 0},   /* output still pending */
+        {0, 1, 1, 0, 0, "", 0},   /* held input still to feed */
+        {0, 1, 0, 0, 50, "", 0},  /* the service awaits its deadline */
+        {0, 0, 0, 0, 0, "", 0},   /* an open peer, not stopping */
+        {0, 0, 0, 1, 0, "", 1},   /* stopping, nothing in flight */
+        {0, 0, 0, 1, 0, "ab", 0}, /* stopping with input in hand */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        conn_init(&c);
+        c.deadline_ms = rows[i].deadline;
+        assert_int_equal(sk_buf_append(&c.in, rows[i].in, strlen(rows[i].in)), 0);
+        assert_int_equal(
+            sk__ev_can_close(&c, rows[i].pend, rows[i].eof, rows[i].held, rows[i].stopping),
+            rows[i].close);
+        conn_free(&c);
+    }
+}
+
+/* A line service: consumes whole lines, echoing them. */
+static ssize_t line_data(struct sk_conn *c, const char *p, size_t n)
+{
+    const char *nl = memchr(p, '\n', n);
+    if (!nl)
+        return 0;
+    size_t k = (size_t)(nl - p) + 1;
+    return sk_buf_append(&c->out, p, k) < 0 ? -ENOBUFS : (ssize_t)k;
+}
+
+static const struct sk_service line_svc = {.name = "line", .data = line_data};
+
+static void test_feed(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *input;
+        size_t out_high, inflight;
+        const char *out, *left;
+        int held, err;
+    } rows[] = {
+        {"ab\ncd\nef", 64, 0, "ab\ncd\n", "ef", 0, 0},        /* the rest is kept */
+        {"ab\ncd\n", 2, 0, "ab\n", "cd\n", 1, 0},             /* backpressure after one line */
+        {"ab\ncd\n", 0, 1, "", "ab\ncd\n", 1, 0},             /* a send in flight counts */
+        {"0123456789abcdefXYZ", 64, 0, "", "", 0, -EMSGSIZE}, /* no line within in_max */
+    };
+    srv.svc = &line_svc;
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        struct sk_buf fly;
+        char held = 0;
+        conn_init(&c);
+        sk_buf_init(&fly, 16);
+        assert_int_equal(sk_buf_append(&fly, "x", rows[i].inflight), 0);
+        srv.lim.out_high = rows[i].out_high;
+        int r = sk__ev_feed(&c, rows[i].input, strlen(rows[i].input), &fly, &held);
+        assert_int_equal(r, rows[i].err);
+        assert_int_equal(held, rows[i].held);
+        assert_int_equal(sk_buf_len(&c.out), strlen(rows[i].out));
+        assert_memory_equal(sk_buf_data(&c.out), rows[i].out, strlen(rows[i].out));
+        if (!r) {
+            assert_int_equal(sk_buf_len(&c.in), strlen(rows[i].left));
+            assert_memory_equal(sk_buf_data(&c.in), rows[i].left, strlen(rows[i].left));
+            /* Feeding from c->in (p == NULL) once the output drained. */
+            sk_buf_consume(&c.out, sk_buf_len(&c.out));
+            srv.lim.out_high = 64;
+            sk_buf_consume(&fly, sk_buf_len(&fly));
+            assert_int_equal(sk__ev_feed(&c, NULL, 0, &fly, &held), 0);
+            assert_null(memchr(sk_buf_data(&c.in), '\n', sk_buf_len(&c.in)));
+        }
+        sk_buf_free(&fly);
+        conn_free(&c);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_due_and_expired),
+        cmocka_unit_test(test_can_close),
+        cmocka_unit_test(test_feed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
