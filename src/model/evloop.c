@@ -5,9 +5,13 @@
  */
 #include "evloop.h"
 
+#include "internal.h"
+
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -132,4 +136,64 @@ void sk__ev_stdin_stop(struct sk_server *srv)
     (void)r;
     sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
     sk_server_stop(srv);
+}
+
+struct ev_thread {
+    const struct sk__ev_driver *d;
+    void *loop;
+    int err;
+    pthread_t tid;
+};
+
+static void *ev_thread_main(void *arg)
+{
+    struct ev_thread *t = arg;
+    sk__block_signals();
+    t->err = t->d->run(t->loop);
+    return NULL;
+}
+
+int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void *arg)
+{
+    unsigned n = srv->workers ? srv->workers : 1, started = 1;
+    char *loops = calloc(n, d->size);
+    struct ev_thread *th = calloc(n, sizeof(*th));
+    int r = 0;
+
+    if (!loops || !th) {
+        free(loops);
+        free(th);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        th[i].d = d;
+        th[i].loop = loops + (size_t)i * d->size;
+        d->clear(th[i].loop);
+    }
+    for (unsigned i = 0; i < n && r == 0; i++)
+        r = d->init(th[i].loop, srv, i, n, arg);
+    if (r < 0)
+        goto out;
+    for (; started < n; started++) {
+        int e = pthread_create(&th[started].tid, NULL, ev_thread_main, &th[started]);
+        if (e) {
+            r = -e;
+            sk_server_stop(srv);
+            break;
+        }
+    }
+    int e0 = d->run(th[0].loop);
+    if (r == 0)
+        r = e0;
+    for (unsigned i = 1; i < started; i++) {
+        pthread_join(th[i].tid, NULL);
+        if (r == 0)
+            r = th[i].err;
+    }
+out:
+    for (unsigned i = 0; i < n; i++)
+        d->free(th[i].loop);
+    free(th);
+    free(loops);
+    return r;
 }

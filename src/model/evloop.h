@@ -60,4 +60,21 @@ void sk__ev_flush_counters(struct sk_server *srv, uint64_t *bytes_in, uint64_t *
 /* A line on the terminal: read it, log, and stop the server. */
 void sk__ev_stdin_stop(struct sk_server *srv);
 
+/* How sk__ev_run() drives one kind of loop. */
+struct sk__ev_driver {
+    size_t size; /* bytes of one loop structure */
+    /* Make a zeroed loop safe to free (descriptors -1). */
+    void (*clear)(void *loop);
+    /* Set up loop index of n (arg is sk__ev_run()'s); 0 or -errno. */
+    int (*init)(void *loop, struct sk_server *srv, unsigned index, unsigned n, const void *arg);
+    /* Run until the stop, on any thread; returns the loop's error. */
+    int (*run)(void *loop);
+    void (*free)(void *loop);
+};
+
+/* Run srv->workers loops (at least one): loop 0 on the calling thread, the
+ * others on threads with signals blocked. A loop that cannot be set up or a
+ * thread that cannot start stops the server. Returns 0 or the first error. */
+int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void *arg);
+
 #endif

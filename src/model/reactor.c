@@ -84,7 +84,6 @@ struct loop {
     struct rconn *remote; /* under hub_lock */
     int remote_signalled; /* under hub_lock */
     uint64_t bytes_in, bytes_out;
-    pthread_t thread;
 };
 
 static _Thread_local struct loop *this_loop;
@@ -531,8 +530,9 @@ static void bury(struct loop *L)
     }
 }
 
-static int loop_run(struct loop *L)
+static int loop_run(void *arg)
 {
+    struct loop *L = arg;
     struct sk_server *srv = L->srv;
     struct sk_pevent ev[MAX_EVENTS];
 
@@ -583,15 +583,16 @@ static int loop_run(struct loop *L)
     return L->err;
 }
 
-static void *loop_thread(void *arg)
+static void loop_clear(void *arg)
 {
-    sk__block_signals();
-    loop_run(arg);
-    return NULL;
+    struct loop *L = arg;
+    L->lfd = -1;
+    L->wake_fd = -1;
 }
 
-static void loop_free(struct loop *L)
+static void loop_free(void *arg)
 {
+    struct loop *L = arg;
     if (L->poller)
         L->ops->destroy(L->poller);
     if (L->own_lfd && L->lfd >= 0)
@@ -603,9 +604,11 @@ static void loop_free(struct loop *L)
     sk__timer_heap_free(&L->timers);
 }
 
-static int loop_init(struct loop *L, struct sk_server *srv, const struct sk_poller_ops *ops,
-                     unsigned index, unsigned nloops)
+static int loop_init(void *arg, struct sk_server *srv, unsigned index, unsigned nloops,
+                     const void *ops_arg)
 {
+    struct loop *L = arg;
+    const struct sk_poller_ops *ops = ops_arg;
     int r;
 
     L->srv = srv;
@@ -650,41 +653,15 @@ static int loop_init(struct loop *L, struct sk_server *srv, const struct sk_poll
     return 0;
 }
 
+static const struct sk__ev_driver reactor_driver = {
+    .size = sizeof(struct loop),
+    .clear = loop_clear,
+    .init = loop_init,
+    .run = loop_run,
+    .free = loop_free,
+};
+
 int sk__reactor_run(struct sk_server *srv, const struct sk_poller_ops *ops)
 {
-    unsigned n = srv->workers ? srv->workers : 1, started = 1;
-    struct loop *loops = calloc(n, sizeof(*loops));
-    int r = 0;
-
-    if (!loops)
-        return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        loops[i].lfd = -1;
-        loops[i].wake_fd = -1;
-    }
-    for (unsigned i = 0; i < n && r == 0; i++)
-        r = loop_init(&loops[i], srv, ops, i, n);
-    if (r < 0)
-        goto out;
-    for (; started < n; started++) {
-        int e = pthread_create(&loops[started].thread, NULL, loop_thread, &loops[started]);
-        if (e) {
-            r = -e;
-            sk_server_stop(srv);
-            break;
-        }
-    }
-    int e0 = loop_run(&loops[0]);
-    if (r == 0)
-        r = e0;
-    for (unsigned i = 1; i < started; i++) {
-        pthread_join(loops[i].thread, NULL);
-        if (r == 0)
-            r = loops[i].err;
-    }
-out:
-    for (unsigned i = 0; i < n; i++)
-        loop_free(&loops[i]);
-    free(loops);
-    return r;
+    return sk__ev_run(srv, &reactor_driver, ops);
 }

@@ -102,7 +102,6 @@ struct uloop {
     struct uconn *remote; /* under hub_lock */
     int remote_signalled; /* under hub_lock */
     uint64_t bytes_in, bytes_out;
-    pthread_t thread;
     struct uconn **conns; /* the open connections (for stop), dense */
     size_t nconns_cap;
 };
@@ -810,8 +809,9 @@ static int loop_start(struct uloop *L)
     return 0;
 }
 
-static int loop_main(struct uloop *L)
+static int loop_main(void *arg)
 {
+    struct uloop *L = arg;
     int r = loop_start(L);
     if (r < 0) {
         sk_log(SK_LOG_ERROR, "io_uring setup: %s", sk_strerror(r));
@@ -823,15 +823,16 @@ static int loop_main(struct uloop *L)
     return L->err;
 }
 
-static void *loop_thread(void *arg)
+static void loop_clear(void *arg)
 {
-    sk__block_signals();
-    loop_main(arg);
-    return NULL;
+    struct uloop *L = arg;
+    L->lfd = -1;
+    L->wake_fd = -1;
 }
 
-static void loop_free(struct uloop *L)
+static void loop_free(void *arg)
 {
+    struct uloop *L = arg;
     if (L->ring_ok)
         io_uring_queue_exit(&L->ring);
     if (L->br)
@@ -845,8 +846,11 @@ static void loop_free(struct uloop *L)
     sk__timer_heap_free(&L->timers);
 }
 
-static int loop_init(struct uloop *L, struct sk_server *srv, unsigned index, unsigned nloops)
+static int loop_init(void *arg, struct sk_server *srv, unsigned index, unsigned nloops,
+                     const void *unused)
 {
+    struct uloop *L = arg;
+    (void)unused;
     L->srv = srv;
     L->index = index;
     L->nloops = nloops;
@@ -867,43 +871,17 @@ static int loop_init(struct uloop *L, struct sk_server *srv, unsigned index, uns
     return 0;
 }
 
+static const struct sk__ev_driver uring_driver = {
+    .size = sizeof(struct uloop),
+    .clear = loop_clear,
+    .init = loop_init,
+    .run = loop_main,
+    .free = loop_free,
+};
+
 static int uring_run(struct sk_server *srv)
 {
-    unsigned n = srv->workers ? srv->workers : 1, started = 1;
-    struct uloop *loops = calloc(n, sizeof(*loops));
-    int r = 0;
-
-    if (!loops)
-        return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        loops[i].lfd = -1;
-        loops[i].wake_fd = -1;
-    }
-    for (unsigned i = 0; i < n && r == 0; i++)
-        r = loop_init(&loops[i], srv, i, n);
-    if (r < 0)
-        goto out;
-    for (; started < n; started++) {
-        int e = pthread_create(&loops[started].thread, NULL, loop_thread, &loops[started]);
-        if (e) {
-            r = -e;
-            sk_server_stop(srv);
-            break;
-        }
-    }
-    int e0 = loop_main(&loops[0]);
-    if (r == 0)
-        r = e0;
-    for (unsigned i = 1; i < started; i++) {
-        pthread_join(loops[i].thread, NULL);
-        if (r == 0)
-            r = loops[i].err;
-    }
-out:
-    for (unsigned i = 0; i < n; i++)
-        loop_free(&loops[i]);
-    free(loops);
-    return r;
+    return sk__ev_run(srv, &uring_driver, NULL);
 }
 
 static int uring_available(char *why, size_t len)
