@@ -91,6 +91,7 @@ struct sk_bench_result {
     uint64_t requests; /* replies received (including status/mismatch errors) */
     uint64_t bytes_in, bytes_out;
     uint64_t connects; /* connections established */
+    uint64_t starved;  /* connections that waited for a reply all run long */
     uint64_t errors[SK_BERR_N];
     double elapsed_s;
     struct sk_hist hist; /* latency */
@@ -136,6 +137,7 @@ struct sk_bench_point {
     double cpu_us_per_req; /* server user+system CPU per reply */
     long peak_rss_kb;
     uint64_t requests, errors;
+    uint64_t starved; /* connections that never got a reply */
 };
 
 struct sk_bench_models_cfg {

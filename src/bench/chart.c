@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define W 1100
-#define PANEL_W 470
+#define W 1120
+#define PANEL_W 450
 #define PANEL_H 330
 #define LEFT1 90
-#define LEFT2 (LEFT1 + PANEL_W + 90)
-#define TOP 70
+#define LEFT2 (LEFT1 + PANEL_W + 100)
+#define TOP 92
 
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                       "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
@@ -163,7 +163,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
     fputs("</text>\n", f);
     {
         const struct sk_bench_cfg *l = &cfg->load;
-        fprintf(f, "<text x='%d' y='46' text-anchor='middle' font-size='12' fill='#555'>", W / 2);
+        fprintf(f, "<text x='%d' y='50' text-anchor='middle' font-size='12' fill='#555'>", W / 2);
         if (l->kind != SK_BENCH_HTTP)
             fprintf(f, "%zu-byte messages, ", l->msg_size);
         fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point; higher is better on the "
@@ -187,14 +187,22 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
 
     /* Panel 2: p99, log. */
     frame(f, LEFT2, "p99 latency", "p99 latency (log scale)");
+    /* Decades, and 2x and 5x between them when the axis spans few decades. */
+    static const double steps[] = {1, 2, 5};
+    int few = yl.hi - yl.lo <= 2.01;
     for (double d = yl.lo; d <= yl.hi + 0.01; d += 1) {
-        double py = ax_pos(&(struct axis){yl.lo, yl.hi, 0}, d, TOP + PANEL_H, TOP);
-        char lab[32];
-        sk_bench_fmt_ns((int64_t)(pow(10, d) * 1e3), lab, sizeof(lab));
-        fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/>\n", LEFT2, py,
-                LEFT2 + PANEL_W, py);
-        fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n",
-                LEFT2 - 6, py + 4, lab);
+        for (size_t k = 0; k < (few ? 3u : 1u); k++) {
+            double v = pow(10, d) * steps[k];
+            if (log10(v) > yl.hi + 0.001)
+                break;
+            double py = ax_pos(&yl, v, TOP + PANEL_H, TOP);
+            char lab[32];
+            sk_bench_fmt_ns((int64_t)(v * 1e3), lab, sizeof(lab));
+            fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s'/>\n", LEFT2, py,
+                    LEFT2 + PANEL_W, py, k ? "#eee" : "#ddd");
+            fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n",
+                    LEFT2 - 6, py + 4, lab);
+        }
     }
     x_ticks(f, LEFT2, &x, cfg->conns, nc);
 

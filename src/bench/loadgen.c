@@ -74,6 +74,7 @@ struct conn {
     int64_t *q;
     uint32_t qhead, qlen, qcap;
     uint32_t inflight; /* of those, how many were written */
+    uint64_t replies;  /* over the whole run */
     int64_t last_io;   /* last progress (or connect start), for --timeout */
     int64_t retry_at;  /* CS_IDLE: when to connect again */
     /* HTTP response state */
@@ -370,6 +371,7 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
     c->inflight--;
     sk_hist_record(&w->hist, now - t);
     w->requests++;
+    c->replies++;
     if (!w->interval_ns)
         issue_closed(w, c, now);
 }
@@ -924,6 +926,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             rc = x->err;
     }
     res->elapsed_s = (double)(t_end - t0) / 1e9;
+    for (unsigned i = 0; i < cfg->conns; i++)
+        if (conns[i].replies == 0 && conns[i].qlen > 0)
+            res->starved++;
 out:
     if (w)
         for (unsigned t = 0; t < T; t++) {

@@ -308,6 +308,7 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
         pt->ok = 1;
         pt->requests = res->requests;
         pt->errors = sk_bench_errors_total(res);
+        pt->starved = res->starved;
         pt->rps = res->elapsed_s > 0 ? (double)res->requests / res->elapsed_s : 0;
         pt->p50_ns = sk_hist_percentile(&res->hist, 50);
         pt->p99_ns = sk_hist_percentile(&res->hist, 99);
@@ -317,6 +318,9 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
             read_note(ch.err, pt->note, sizeof(pt->note));
             if (!pt->note[0])
                 snprintf(pt->note, sizeof(pt->note), "no reply");
+        } else if (res->starved) {
+            snprintf(pt->note, sizeof(pt->note), "%llu of %u connections never served",
+                     (unsigned long long)res->starved, conns);
         } else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
             snprintf(pt->note, sizeof(pt->note), "server died of signal %d", WTERMSIG(status));
         } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

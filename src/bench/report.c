@@ -69,6 +69,10 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
         fprintf(f, "             (no replies)\n");
     if (cfg->rate > 0)
         fprintf(f, "  * measured from each request's intended send time\n");
+    if (res->starved)
+        fprintf(f, "\n  %llu of %u connections never got a reply (the server did not serve "
+                   "them)\n",
+                (unsigned long long)res->starved, cfg->conns);
     fprintf(f, "\n  errors    ");
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
@@ -89,7 +93,8 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
             per_s((double)res->requests, res->elapsed_s));
     fprintf(f, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"mb_in_per_s\": %.3f, ",
             res->bytes_in, res->bytes_out, per_s((double)res->bytes_in / 1e6, res->elapsed_s));
-    fprintf(f, "\"connects\": %" PRIu64 ", ", res->connects);
+    fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ",
+            res->connects, res->starved);
     fprintf(f, "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
                "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
             h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
@@ -188,10 +193,10 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             if (p->ok)
                 fprintf(f, ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
                            "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
-                           "\"peak_rss_kb\": %ld, \"errors\": %llu",
+                           "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
                         (unsigned long long)p->requests, p->rps, (double)p->p50_ns / 1e3,
                         (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb,
-                        (unsigned long long)p->errors);
+                        (unsigned long long)p->errors, (unsigned long long)p->starved);
             fprintf(f, ", \"note\": ");
             json_str(f, p->note);
             fputc('}', f);
