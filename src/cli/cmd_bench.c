@@ -523,7 +523,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
     mc.load = a.cfg;
     mc.server_args = a.server_args;
     mc.nserver_args = a.nserver_args;
-    mc.progress = !a.quiet && !a.json;
+    mc.progress = !a.quiet && !a.json && isatty(STDERR_FILENO);
     struct sk_bench_point *pts = calloc((size_t)nm * nc, sizeof(*pts));
     if (!pts) {
         free(mcopy);
