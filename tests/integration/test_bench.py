@@ -365,3 +365,38 @@ def test_models_json_and_refused_model(tmp_path):
     assert pt["peak_rss_kb"] > 0
     p = run("bench", "models", "echo", "--models", "nosuchmodel")
     assert p.returncode == 2
+
+
+UDP_ECHO = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+while True:
+    d, a = s.recvfrom(65536)
+    s.sendto(d, a)
+"""
+
+
+def test_udp_echo_batched(pyserver):
+    s = pyserver(UDP_ECHO)
+    p, d = bench_json("echo", "-u", "127.0.0.1", str(s.port), "-c", "4", "-P", "8", "-s", "200",
+                      "-n", "3000")
+    assert p.returncode == 0, p.stderr
+    assert d["kind"] == "udp-echo"
+    assert d["requests"] == 3000 and d["errors"]["mismatch"] == 0
+    assert d["bytes_out"] >= 3000 * 200
+
+
+def test_udp_models_if_built(tmp_path):
+    p = subprocess.run([SOCKIT, "serve", "--list"], capture_output=True, text=True)
+    udp = [l.split()[0] for l in p.stdout.splitlines()
+           if l.split()[1:3] == ["udp", "ok"] and "echo" in l.split()[3:]]
+    if not udp:
+        pytest.skip("no UDP model is built yet")
+    p = run("bench", "models", "echo", "-u", "--models", udp[0], "--conns", "4", "-P", "4",
+            "-d", "300ms", "--json", "--out", str(tmp_path), timeout=60)
+    assert p.returncode == 0, p.stderr
+    pt = json.loads(p.stdout)["points"][0]
+    assert pt["ok"] and pt["requests"] > 0, pt
+    assert (tmp_path / "udp-echo.svg").exists()
