@@ -19,7 +19,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct pend { char *p; size_t n; }; /* unsent output, indexed by fd */
+struct pend {
+    char *p;
+    size_t n;
+}; /* unsent output, indexed by fd */
 
 static struct pend *pend;
 static int npend;
@@ -108,7 +111,8 @@ int main(int argc, char **argv)
                 }
             } else {
                 ssize_t r = recv(fd, buf, sizeof(buf), 0);
-                if (r == 0 || (r < 0 && errno != EAGAIN) || (r > 0 && out(ep, fd, buf, (size_t)r) < 0))
+                if (r == 0 || (r < 0 && errno != EAGAIN) ||
+                    (r > 0 && out(ep, fd, buf, (size_t)r) < 0))
                     drop(ep, fd);
             }
         }

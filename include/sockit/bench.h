@@ -68,20 +68,20 @@ extern const char *const sk_bench_err_names[SK_BERR_N];
 
 struct sk_bench_cfg {
     enum sk_bench_kind kind;
-    struct sk_addr addr;  /* where to connect (TCP, UDP or Unix) */
-    unsigned conns;       /* connections (UDP: sockets) */
-    unsigned threads;     /* capped at conns */
-    size_t msg_size;      /* echo message size */
-    int64_t duration_ms;  /* run this long (0: until count) */
-    uint64_t count;       /* stop after this many replies (0: until duration) */
-    unsigned pipeline;    /* requests in flight per connection (>= 1) */
-    double rate;          /* total requests/s, open loop (0: closed loop) */
-    int timeout_ms;       /* a request unanswered this long is a timeout error */
+    struct sk_addr addr; /* where to connect (TCP, UDP or Unix) */
+    unsigned conns;      /* connections (UDP: sockets) */
+    unsigned threads;    /* capped at conns */
+    size_t msg_size;     /* echo message size */
+    int64_t duration_ms; /* run this long (0: until count) */
+    uint64_t count;      /* stop after this many replies (0: until duration) */
+    unsigned pipeline;   /* requests in flight per connection (>= 1) */
+    double rate;         /* total requests/s, open loop (0: closed loop) */
+    int timeout_ms;      /* a request unanswered this long is a timeout error */
     /* HTTP: the request line's target and the Host header. */
     const char *http_host;
     const char *http_path;
-    int progress;         /* a progress line on stderr once a second */
-    const char *label;    /* what is loaded, for reports */
+    int progress;      /* a progress line on stderr once a second */
+    const char *label; /* what is loaded, for reports */
 };
 
 /* Defaults: 10 connections, 1 thread, 64 B messages, 10 s, pipeline 1. */
@@ -130,8 +130,8 @@ const char *sk_bench_fmt_ns(int64_t ns, char *buf, size_t len);
 struct sk_bench_point {
     const char *model;
     unsigned conns;
-    int ok;             /* the server started and the load ran */
-    char note[128];     /* why not, when !ok */
+    int ok;         /* the server started and the load ran */
+    char note[128]; /* why not, when !ok */
     double rps;
     int64_t p50_ns, p99_ns;
     double cpu_us_per_req; /* server user+system CPU per reply */
@@ -141,15 +141,15 @@ struct sk_bench_point {
 };
 
 struct sk_bench_models_cfg {
-    const char *exe;        /* the sockit binary to start as the server */
-    const char *service;    /* "echo" or "http" */
+    const char *exe;           /* the sockit binary to start as the server */
+    const char *service;       /* "echo" or "http" */
     const char *const *models; /* NULL-terminated */
-    const unsigned *conns;  /* connection counts to sweep */
+    const unsigned *conns;     /* connection counts to sweep */
     size_t nconns;
-    struct sk_bench_cfg load; /* everything but addr and conns */
+    struct sk_bench_cfg load;       /* everything but addr and conns */
     const char *const *server_args; /* extra arguments for every `sockit serve` */
     unsigned nserver_args;
-    int progress;           /* one line per point on stderr */
+    int progress; /* one line per point on stderr */
 };
 
 /* Run every model at every connection count; points[m * nconns + c]. The

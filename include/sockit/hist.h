@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #define SK_HIST_SUB_BITS 7
-#define SK_HIST_SUB (1u << SK_HIST_SUB_BITS)    /* 128 sub-buckets per power of two */
-#define SK_HIST_MAX_NS (60LL * 1000000000LL)    /* 60 s */
-#define SK_HIST_TOP_BIT 36                      /* 2^36 ns > 60 s */
+#define SK_HIST_SUB (1u << SK_HIST_SUB_BITS) /* 128 sub-buckets per power of two */
+#define SK_HIST_MAX_NS (60LL * 1000000000LL) /* 60 s */
+#define SK_HIST_TOP_BIT 36                   /* 2^36 ns > 60 s */
 #define SK_HIST_BUCKETS (SK_HIST_SUB * (SK_HIST_TOP_BIT - SK_HIST_SUB_BITS + 1))
 
 struct sk_hist {

@@ -18,9 +18,9 @@
 #define LEFT2 (LEFT1 + PANEL_W + 100)
 #define TOP 92
 
-static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
-                                      "#393b79", "#637939"};
+static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                      "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                                      "#7f7f7f", "#bcbd22", "#393b79", "#637939"};
 static const char *const dashes[] = {"", "6,3", "2,3"};
 
 struct axis {
@@ -158,7 +158,8 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
             "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'>\n",
             W, height, W, height);
     fprintf(f, "<rect width='100%%' height='100%%' fill='#fafafa'/>\n");
-    fprintf(f, "<text x='%d' y='26' text-anchor='middle' font-size='18' font-weight='bold'>", W / 2);
+    fprintf(f, "<text x='%d' y='26' text-anchor='middle' font-size='18' font-weight='bold'>",
+            W / 2);
     esc(f, title);
     fputs("</text>\n", f);
     {
@@ -166,10 +167,10 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         fprintf(f, "<text x='%d' y='50' text-anchor='middle' font-size='12' fill='#555'>", W / 2);
         if (l->kind != SK_BENCH_HTTP)
             fprintf(f, "%zu-byte messages, ", l->msg_size);
-        fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point; higher is better on the "
-                   "left, lower on the right</text>\n",
-                l->threads, l->threads == 1 ? "" : "s", l->pipeline,
-                (double)l->duration_ms / 1000);
+        fprintf(f,
+                "%u load thread%s, pipeline %u, %.1f s per point; higher is better on the "
+                "left, lower on the right</text>\n",
+                l->threads, l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
     }
 
     /* Panel 1: requests/s, linear. */
@@ -180,8 +181,8 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         fmt_count(v, lab, sizeof(lab));
         fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/>\n", LEFT1, py,
                 LEFT1 + PANEL_W, py);
-        fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n",
-                LEFT1 - 6, py + 4, lab);
+        fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n", LEFT1 - 6,
+                py + 4, lab);
     }
     x_ticks(f, LEFT1, &x, cfg->conns, nc);
 
@@ -215,8 +216,8 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
             fprintf(f, "<g class='model' data-model='");
             esc(f, points[mi * nc].model);
             fprintf(f, "' data-panel='%s'>\n", panel ? "p99" : "rps");
-            fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2.2'%s%s%s points='",
-                    col, dash[0] ? " stroke-dasharray='" : "", dash, dash[0] ? "'" : "");
+            fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2.2'%s%s%s points='", col,
+                    dash[0] ? " stroke-dasharray='" : "", dash, dash[0] ? "'" : "");
             for (size_t ci = 0; ci < nc; ci++) {
                 const struct sk_bench_point *p = &points[mi * nc + ci];
                 if (!p->ok || p->requests == 0)
@@ -252,8 +253,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         int lx = LEFT1 + (int)(mi % 6) * 160, row = (int)(mi / 6);
         const char *col = colours[mi % (sizeof(colours) / sizeof(colours[0]))];
         const char *dash = dashes[(mi / (sizeof(colours) / sizeof(colours[0]))) % 3];
-        fprintf(f,
-                "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='3'%s%s%s/>\n",
+        fprintf(f, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='3'%s%s%s/>\n",
                 lx, ly + row * 22, lx + 28, ly + row * 22, col,
                 dash[0] ? " stroke-dasharray='" : "", dash, dash[0] ? "'" : "");
         fprintf(f, "<text x='%d' y='%d' font-size='13'>", lx + 34, ly + row * 22 + 4);

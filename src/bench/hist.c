@@ -65,7 +65,10 @@ void sk_hist_record_n(struct sk_hist *h, int64_t ns, uint64_t n)
         h->max = ns;
 }
 
-void sk_hist_record(struct sk_hist *h, int64_t ns) { sk_hist_record_n(h, ns, 1); }
+void sk_hist_record(struct sk_hist *h, int64_t ns)
+{
+    sk_hist_record_n(h, ns, 1);
+}
 
 void sk_hist_merge(struct sk_hist *dst, const struct sk_hist *src)
 {

@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 /* Case-insensitive compare of name[0..n) with a lower-case literal. */
 static int name_is(const char *name, size_t n, const char *lit)
@@ -159,8 +162,17 @@ int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out)
     return (int)(end - p);
 }
 
-enum { C_SIZE, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LINE,
-       C_TRAILER_LF };
+enum {
+    C_SIZE,
+    C_EXT,
+    C_SIZE_LF,
+    C_DATA,
+    C_DATA_CR,
+    C_DATA_LF,
+    C_TRAILER,
+    C_TRAILER_LINE,
+    C_TRAILER_LF
+};
 
 static int hexval(int c)
 {
@@ -263,8 +275,7 @@ long sk_http_chunked_feed(struct sk_http_chunked *c, const char *p, size_t n, in
             *done = 1;
             c->state = C_SIZE;
             return (long)i;
-        default:
-            return -EBADMSG;
+        default: return -EBADMSG;
         }
     }
     return (long)i;

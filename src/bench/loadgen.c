@@ -52,9 +52,15 @@ const char *const sk_bench_err_names[SK_BERR_N] = {"connect", "read", "timeout",
 
 static atomic_int interrupted;
 
-void sk_bench_interrupt(void) { atomic_store(&interrupted, 1); }
+void sk_bench_interrupt(void)
+{
+    atomic_store(&interrupted, 1);
+}
 
-int sk_bench_interrupted(void) { return atomic_load(&interrupted); }
+int sk_bench_interrupted(void)
+{
+    return atomic_load(&interrupted);
+}
 
 enum { CS_IDLE, CS_CONNECTING, CS_OPEN };
 enum { B_HEAD, B_LEN, B_CHUNKED, B_EOF };
@@ -91,17 +97,17 @@ struct worker {
     pthread_t tid;
     int ep;
     struct conn *c;
-    unsigned n;          /* connections */
-    const char *out;     /* the shared send buffer */
-    size_t period;       /* of the stream in out */
-    size_t msg;          /* request (echo message / HTTP request) length */
-    char *rx;            /* read buffer */
+    unsigned n;      /* connections */
+    const char *out; /* the shared send buffer */
+    size_t period;   /* of the stream in out */
+    size_t msg;      /* request (echo message / HTTP request) length */
+    char *rx;        /* read buffer */
     size_t rxcap;
-    uint64_t budget;     /* requests this thread may still issue (count mode) */
+    uint64_t budget; /* requests this thread may still issue (count mode) */
     uint64_t outstanding_budget;
-    int counted;         /* count mode */
-    int64_t t0, end_at;  /* start and deadline (0: none) */
-    int64_t t_end;       /* when this worker stopped */
+    int counted;        /* count mode */
+    int64_t t0, end_at; /* start and deadline (0: none) */
+    int64_t t_end;      /* when this worker stopped */
     /* open loop */
     int64_t interval_ns; /* between two due requests of this thread */
     int64_t next_due;
@@ -124,8 +130,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int is_http(const struct worker *w) { return w->cfg->kind == SK_BENCH_HTTP; }
-static int is_udp(const struct worker *w) { return w->cfg->kind == SK_BENCH_UDP_ECHO; }
+static int is_http(const struct worker *w)
+{
+    return w->cfg->kind == SK_BENCH_HTTP;
+}
+static int is_udp(const struct worker *w)
+{
+    return w->cfg->kind == SK_BENCH_UDP_ECHO;
+}
 
 static int q_push(struct conn *c, int64_t t)
 {

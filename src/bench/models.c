@@ -350,9 +350,8 @@ int sk_bench_models_run(const struct sk_bench_models_cfg *cfg, struct sk_bench_p
             if (cfg->progress) {
                 char a[32], b[32];
                 if (pt->ok)
-                    fprintf(stderr, "  %-10s %6u conns %12.0f/s  p50 %-8s p99 %-8s %s\n",
-                            pt->model, pt->conns, pt->rps,
-                            sk_bench_fmt_ns(pt->p50_ns, a, sizeof(a)),
+                    fprintf(stderr, "  %-10s %6u conns %12.0f/s  p50 %-8s p99 %-8s %s\n", pt->model,
+                            pt->conns, pt->rps, sk_bench_fmt_ns(pt->p50_ns, a, sizeof(a)),
                             sk_bench_fmt_ns(pt->p99_ns, b, sizeof(b)), pt->note);
                 else
                     fprintf(stderr, "  %-10s %6u conns  failed: %s\n", pt->model, pt->conns,

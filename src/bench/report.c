@@ -29,7 +29,10 @@ static const char *kind_name(enum sk_bench_kind k)
     return k == SK_BENCH_HTTP ? "http" : k == SK_BENCH_UDP_ECHO ? "udp-echo" : "echo";
 }
 
-static double per_s(double v, double s) { return s > 0 ? v / s : 0; }
+static double per_s(double v, double s)
+{
+    return s > 0 ? v / s : 0;
+}
 
 void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
                           const struct sk_bench_result *res)
@@ -70,8 +73,9 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
     if (cfg->rate > 0)
         fprintf(f, "  * measured from each request's intended send time\n");
     if (res->starved)
-        fprintf(f, "\n  %llu of %u connections never got a reply (the server did not serve "
-                   "them)\n",
+        fprintf(f,
+                "\n  %llu of %u connections never got a reply (the server did not serve "
+                "them)\n",
                 (unsigned long long)res->starved, cfg->conns);
     fprintf(f, "\n  errors    ");
     for (int k = 0; k < SK_BERR_N; k++)
@@ -87,16 +91,17 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
             cfg->conns, cfg->threads);
     if (cfg->kind != SK_BENCH_HTTP)
         fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
-    fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline,
-            cfg->rate, res->elapsed_s);
+    fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline, cfg->rate,
+            res->elapsed_s);
     fprintf(f, "\"requests\": %" PRIu64 ", \"requests_per_s\": %.3f, ", res->requests,
             per_s((double)res->requests, res->elapsed_s));
     fprintf(f, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"mb_in_per_s\": %.3f, ",
             res->bytes_in, res->bytes_out, per_s((double)res->bytes_in / 1e6, res->elapsed_s));
-    fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ",
-            res->connects, res->starved);
-    fprintf(f, "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
-               "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
+    fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ", res->connects,
+            res->starved);
+    fprintf(f,
+            "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
+            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
             h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
             (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
             (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
@@ -133,8 +138,8 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
         fprintf(f, "%zu-byte messages, ", l->msg_size);
     fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point\n", l->threads,
             l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
-    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s  %s\n", "model", "conns", "req/s", "p50",
-            "p99", "cpu/req", "peakRSS", "errors", "");
+    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s  %s\n", "model", "conns", "req/s", "p50", "p99",
+            "cpu/req", "peakRSS", "errors", "");
     for (size_t ci = 0; ci < cfg->nconns; ci++) {
         for (size_t mi = 0; mi < nmodels; mi++) {
             const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
@@ -145,11 +150,10 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
             }
             char cpu[32];
             snprintf(cpu, sizeof(cpu), "%.2fus", p->cpu_us_per_req);
-            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8llu  %s\n", p->model, p->conns,
-                    p->rps, sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
+            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8llu  %s\n", p->model, p->conns, p->rps,
+                    sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
                     sk_bench_fmt_ns(p->p99_ns, b, sizeof(b)), p->requests ? cpu : "-",
-                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), (unsigned long long)p->errors,
-                    p->note);
+                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), (unsigned long long)p->errors, p->note);
         }
         if (ci + 1 < cfg->nconns && nmodels > 1)
             fputc('\n', f);
@@ -178,10 +182,11 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
     const struct sk_bench_cfg *l = &cfg->load;
     fprintf(f, "{\"service\": ");
     json_str(f, cfg->service);
-    fprintf(f, ", \"udp\": %s, \"message_size\": %zu, \"threads\": %u, \"pipeline\": %u, "
-               "\"duration_s\": %.3f, \"points\": [",
-            l->kind == SK_BENCH_UDP_ECHO ? "true" : "false", l->msg_size, l->threads,
-            l->pipeline, (double)l->duration_ms / 1000);
+    fprintf(f,
+            ", \"udp\": %s, \"message_size\": %zu, \"threads\": %u, \"pipeline\": %u, "
+            "\"duration_s\": %.3f, \"points\": [",
+            l->kind == SK_BENCH_UDP_ECHO ? "true" : "false", l->msg_size, l->threads, l->pipeline,
+            (double)l->duration_ms / 1000);
     int first = 1;
     for (size_t mi = 0; mi < nmodels; mi++)
         for (size_t ci = 0; ci < cfg->nconns; ci++) {
@@ -191,9 +196,10 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             json_str(f, p->model);
             fprintf(f, ", \"conns\": %u, \"ok\": %s", p->conns, p->ok ? "true" : "false");
             if (p->ok)
-                fprintf(f, ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
-                           "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
-                           "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
+                fprintf(f,
+                        ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
+                        "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
+                        "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
                         (unsigned long long)p->requests, p->rps, (double)p->p50_ns / 1e3,
                         (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb,
                         (unsigned long long)p->errors, (unsigned long long)p->starved);

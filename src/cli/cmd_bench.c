@@ -58,37 +58,36 @@ static const struct option opts[] = {
 
 static void help(void)
 {
-    printf(
-        "Usage: sockit bench echo HOST PORT [OPTIONS]     TCP echo (-u: UDP echo)\n"
-        "       sockit bench echo --unix PATH [OPTIONS]   echo over a Unix socket\n"
-        "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
-        "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
-        "Load a server and report throughput, latency percentiles and errors. Every\n"
-        "echoed byte is checked; HTTP responses are parsed.\n\n"
-        "Load:\n"
-        "  -c, --connections N  connections (UDP: sockets) (default 10)\n"
-        "  -t, --threads N      threads, each an epoll loop (default 1)\n"
-        "  -s, --size SIZE      echo message size (default 64)\n"
-        "  -d, --duration DUR   run this long (default 10s; e.g. 500ms, 2s, 1m)\n"
-        "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
-        "  -P, --pipeline N     requests in flight per connection (default 1)\n"
-        "  --rate R             open loop: R requests/s in all, latency measured from\n"
-        "                       each request's intended send time\n"
-        "  --timeout DUR        a request unanswered this long is an error (default 5s)\n"
-        "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
-        "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
-        "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
-        "Output:\n"
-        "  --json               one JSON object (models: the table as JSON)\n"
-        "  -q, --quiet          one summary line, no progress line\n"
-        "Models (sockit bench models echo|http):\n"
-        "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
-        "  --conns N,N,...      connection counts to sweep (default: -c)\n"
-        "  --out DIR            where the SVG (and PNG) chart goes (default bench-out)\n"
-        "  --path PATH          HTTP path to request (default /)\n"
-        "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n\n"
-        "Exit status: 0 replies came back and every echo matched; 1 no reply at all,\n"
-        "echoed data differed, or the load could not run; 2 bad arguments.\n");
+    printf("Usage: sockit bench echo HOST PORT [OPTIONS]     TCP echo (-u: UDP echo)\n"
+           "       sockit bench echo --unix PATH [OPTIONS]   echo over a Unix socket\n"
+           "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
+           "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
+           "Load a server and report throughput, latency percentiles and errors. Every\n"
+           "echoed byte is checked; HTTP responses are parsed.\n\n"
+           "Load:\n"
+           "  -c, --connections N  connections (UDP: sockets) (default 10)\n"
+           "  -t, --threads N      threads, each an epoll loop (default 1)\n"
+           "  -s, --size SIZE      echo message size (default 64)\n"
+           "  -d, --duration DUR   run this long (default 10s; e.g. 500ms, 2s, 1m)\n"
+           "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
+           "  -P, --pipeline N     requests in flight per connection (default 1)\n"
+           "  --rate R             open loop: R requests/s in all, latency measured from\n"
+           "                       each request's intended send time\n"
+           "  --timeout DUR        a request unanswered this long is an error (default 5s)\n"
+           "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
+           "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
+           "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
+           "Output:\n"
+           "  --json               one JSON object (models: the table as JSON)\n"
+           "  -q, --quiet          one summary line, no progress line\n"
+           "Models (sockit bench models echo|http):\n"
+           "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
+           "  --conns N,N,...      connection counts to sweep (default: -c)\n"
+           "  --out DIR            where the SVG (and PNG) chart goes (default bench-out)\n"
+           "  --path PATH          HTTP path to request (default /)\n"
+           "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n\n"
+           "Exit status: 0 replies came back and every echo matched; 1 no reply at all,\n"
+           "echoed data differed, or the load could not run; 2 bad arguments.\n");
 }
 
 struct args {
@@ -111,8 +110,8 @@ static int parse_u(const char *cmd, const char *opt, const char *v, int64_t min,
                    int64_t *out)
 {
     if (sk_parse_i64(v, min, max, out) < 0)
-        return sk_cli_usage(cmd, "%s: '%s' is not a number in %lld..%lld", opt, v,
-                            (long long)min, (long long)max);
+        return sk_cli_usage(cmd, "%s: '%s' is not a number in %lld..%lld", opt, v, (long long)min,
+                            (long long)max);
     return 0;
 }
 
@@ -299,14 +298,16 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     if (a.unix_path && a.cfg.kind == SK_BENCH_UDP_ECHO)
         return sk_cli_usage(cmd, "--unix with -u is not supported (Unix stream sockets only)");
     if (a.models || a.conns || a.out || a.nserver_args)
-        return sk_cli_usage(cmd, "--models, --conns, --out and --server-arg are for 'bench models'");
+        return sk_cli_usage(cmd,
+                            "--models, --conns, --out and --server-arg are for 'bench models'");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
     int nargs = argc - optind;
     if (http) {
         if (nargs != 1)
-            return sk_cli_usage(cmd, nargs ? "one URL, please" : "which URL? (http://HOST:PORT/PATH)");
+            return sk_cli_usage(cmd,
+                                nargs ? "one URL, please" : "which URL? (http://HOST:PORT/PATH)");
         if (parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path, sizeof(path),
                       &why) < 0)
             return sk_cli_usage(cmd, "%s: %s", argv[optind], why);
@@ -454,8 +455,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
         for (int i = 0; i < nm; i++) {
             const struct sk_model *m = sk_model_find(names[i], type);
             if (!m) {
-                sk_cli_usage(cmd, "--models: unknown %s model '%s'", udp ? "UDP" : "TCP",
-                             names[i]);
+                sk_cli_usage(cmd, "--models: unknown %s model '%s'", udp ? "UDP" : "TCP", names[i]);
                 free(mcopy);
                 return SK_EXIT_USAGE;
             }

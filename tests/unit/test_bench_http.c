@@ -27,15 +27,14 @@ static const struct head_case heads[] = {
     {"HTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n", 1, 0, 404, 1, 0, 0, 0, 0},
     {"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 1, 0, 0, 0, 5},
     {"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 0, 0, 1, 0, 5},
-    {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 0, 0,
-     0, 0, 5},
-    {"HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 1, 0, 1, 0,
-     5},
-    {"HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 1,
-     0, 1, 0, 5},
+    {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 0, 0, 0,
+     0, 5},
+    {"HTTP/1.1 200 OK\r\nConnection: Close\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 1, 0, 1, 0, 5},
+    {"HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 5\r\n\r\n", 1, 0, 200, 1, 0,
+     1, 0, 5},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 1, 0, 200, 1, 1, 0, 0, -1},
-    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n", 1, 0,
-     200, 1, 1, 0, 0, -1},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n", 1, 0, 200,
+     1, 1, 0, 0, -1},
     {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", 1, 0, 200, 1, 0, 1, 0, -1},
     {"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", 1, 0, 200, 1, 0, 1, 0, -1}, /* body until close */
     {"HTTP/1.1 204 No Content\r\n\r\n", 1, 0, 204, 1, 0, 0, 1, -1},
@@ -43,8 +42,7 @@ static const struct head_case heads[] = {
     {"HTTP/1.1 100 Continue\r\n\r\n", 1, 0, 100, 1, 0, 0, 1, -1},
     {"HTTP/1.1 200 OK\nContent-Length: 2\n\n", 1, 0, 200, 1, 0, 0, 0, 2}, /* bare LFs */
     {"HTTP/1.1 200 OK\r\nContent-Length:  7 \r\n\r\n", 1, 0, 200, 1, 0, 0, 0, 7},
-    {"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", 1, 0, 200, 1, 0, 0, 0,
-     7},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", 1, 0, 200, 1, 0, 0, 0, 7},
     /* incomplete */
     {"", 0, 0, 0, 0, 0, 0, 0, 0},
     {"HTTP/1.", 0, 0, 0, 0, 0, 0, 0, 0},
@@ -62,10 +60,10 @@ static const struct head_case heads[] = {
     {"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0, 0, 0},
     {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0, 0, 0},
     {"HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0, 0, 0},
-    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", -EBADMSG, 0, 0, 0, 0,
-     0, 0, 0},
-    {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0,
+    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0,
      0, 0},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", -EBADMSG, 0, 0, 0, 0, 0, 0,
+     0},
 };
 
 static void head_table(void **state)

@@ -82,7 +82,10 @@ static int64_t gen_loguniform(void)
 }
 
 /* Tight: around 50 us with small jitter. */
-static int64_t gen_tight(void) { return 50000 + (int64_t)(rng() % 2000); }
+static int64_t gen_tight(void)
+{
+    return 50000 + (int64_t)(rng() % 2000);
+}
 
 /* Bimodal: 90% near 100 us, 10% near 300 ms (a stall). */
 static int64_t gen_bimodal(void)
@@ -169,8 +172,8 @@ static void buckets_tile_the_range(void **state)
         if (lo >= 128)
             assert_true((double)(hi - lo + 1) <= (double)lo / 128.0);
     }
-    static const int64_t vals[] = {0, 1, 127, 128, 129, 255, 256, 1000, 123456, 999999999,
-                                   SK_HIST_MAX_NS};
+    static const int64_t vals[] = {0,   1,    127,    128,       129,           255,
+                                   256, 1000, 123456, 999999999, SK_HIST_MAX_NS};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         unsigned idx = sk_hist_index(vals[i]);
         assert_true(sk_hist_bucket_low(idx) <= vals[i]);
