@@ -455,6 +455,8 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
             }
             p += h;
             n -= (size_t)h;
+            if (c->resp.status < 200 && c->resp.status != 101)
+                continue; /* an interim response: the real one follows */
             if (c->resp.no_body || c->resp.content_length == 0) {
                 /* complete below */
             } else if (c->resp.chunked) {
