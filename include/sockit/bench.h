@@ -5,10 +5,11 @@
  * The load generator runs T threads, each an epoll loop over its share of C
  * nonblocking connections. Echo payloads follow a deterministic byte pattern
  * per connection, so every echoed byte is checked with a memcmp against the
- * pattern; HTTP responses are parsed (status line, Content-Length or chunked
- * body, keep-alive). Latency goes into per-thread histograms merged at the
- * end. Library functions return 0 or a negative errno and never print to
- * stdout; progress (when asked) goes to stderr.
+ * pattern (UDP datagrams start with an 8-byte sequence number, so that a lost
+ * datagram is told from a corrupted one); HTTP responses are parsed (status line, Content-Length or
+ * chunked body, keep-alive). Latency goes into per-thread histograms merged at the end. Library
+ * functions return 0 or a negative errno and never print to stdout; progress (when asked) goes to
+ * stderr.
  */
 #ifndef SOCKIT_BENCH_H
 #define SOCKIT_BENCH_H

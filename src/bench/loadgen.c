@@ -45,6 +45,7 @@
 #define TICK_NS (50 * 1000000LL)
 #define RETRY_NS (100 * 1000000LL)
 #define UDP_BATCH 64
+#define SEQ_LEN 8 /* UDP datagrams start with their sequence number */
 #define MAX_EVENTS 256
 
 const char *const sk_bench_err_names[SK_BERR_N] = {"connect", "read", "timeout", "status",
@@ -102,6 +103,7 @@ struct worker {
     size_t period;   /* of the stream in out */
     size_t msg;      /* request (echo message / HTTP request) length */
     char *rx;        /* read buffer */
+    char *txb;       /* UDP: the datagrams being sent */
     size_t rxcap;
     uint64_t budget; /* requests this thread may still issue (count mode) */
     uint64_t outstanding_budget;
@@ -202,6 +204,20 @@ static void fail(struct worker *w, struct conn *c, int kind, int64_t now)
 
 /* ---- sending ---- */
 
+static void put_seq(char *d, uint64_t seq)
+{
+    for (int i = 0; i < SEQ_LEN; i++)
+        d[i] = (char)(seq >> (8 * i));
+}
+
+static uint64_t get_seq(const char *d)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < SEQ_LEN; i++)
+        v |= (uint64_t)(unsigned char)d[i] << (8 * i);
+    return v;
+}
+
 /* Write what is due; arm EPOLLOUT when the socket is full. */
 static void flush(struct worker *w, struct conn *c, int64_t now)
 {
@@ -214,7 +230,12 @@ static void flush(struct worker *w, struct conn *c, int64_t now)
             unsigned k = 0;
             for (uint64_t pos = c->tx_total; pos < c->tx_want && k < UDP_BATCH;
                  pos += w->msg, k++) {
-                iov[k].iov_base = (void *)(w->out + (c->off + pos) % w->period);
+                /* A datagram: its sequence number, then the pattern. */
+                char *d = w->txb + (size_t)k * w->msg;
+                put_seq(d, pos / w->msg);
+                memcpy(d + SEQ_LEN, w->out + (c->off + pos + SEQ_LEN) % w->period,
+                       w->msg - SEQ_LEN);
+                iov[k].iov_base = d;
                 iov[k].iov_len = w->msg;
                 memset(&mm[k].msg_hdr, 0, sizeof(mm[k].msg_hdr));
                 mm[k].msg_hdr.msg_iov = &iov[k];
@@ -528,13 +549,29 @@ static void on_readable_udp(struct worker *w, struct conn *c, int64_t now)
         c->last_io = now;
         for (int i = 0; i < r; i++) {
             size_t len = mm[i].msg_len;
+            const char *d = iov[i].iov_base;
             w->bytes_in += len;
-            if (c->inflight == 0 || c->rx_total >= c->tx_total) {
-                w->errors[SK_BERR_MISMATCH]++; /* a reply to nothing */
+            if (len != w->msg || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+                w->errors[SK_BERR_MISMATCH]++;
                 continue;
             }
-            if (len != w->msg ||
-                memcmp(iov[i].iov_base, w->out + (c->off + c->rx_total) % w->period, len) != 0)
+            uint64_t seq = get_seq(d), next = c->rx_total / w->msg, sent = c->tx_total / w->msg;
+            if (seq >= sent) {
+                w->errors[SK_BERR_MISMATCH]++; /* a reply to nothing we sent */
+                continue;
+            }
+            if (seq < next)
+                continue; /* a late reply to a datagram already counted lost */
+            /* Datagrams sent before this one and still unanswered were lost
+             * (or overtaken): count them as timeouts and stop waiting. */
+            for (; next < seq; next++) {
+                q_pop(c);
+                c->inflight--;
+                c->rx_total += w->msg;
+                w->errors[SK_BERR_TIMEOUT]++;
+            }
+            if (memcmp(d + SEQ_LEN, w->out + (c->off + c->rx_total + SEQ_LEN) % w->period,
+                       len - SEQ_LEN) != 0)
                 w->errors[SK_BERR_MISMATCH]++;
             c->rx_total += w->msg;
             complete(w, c, now);
@@ -813,6 +850,10 @@ static char *make_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *ms
 int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
 {
     unsigned T = cfg->threads ? cfg->threads : 1;
+    if (cfg->kind == SK_BENCH_UDP_ECHO && (cfg->msg_size < SEQ_LEN || cfg->msg_size > 65507))
+        return -EINVAL;
+    if (cfg->kind == SK_BENCH_UDP_ECHO && (cfg->msg_size < SEQ_LEN || cfg->msg_size > 65507))
+        return -EINVAL;
     if (cfg->conns == 0 || cfg->pipeline == 0 || (cfg->kind != SK_BENCH_HTTP && cfg->msg_size == 0))
         return -EINVAL;
     if (T > cfg->conns)
@@ -875,6 +916,10 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->rxcap = want > CHUNK ? want : CHUNK;
         }
         x->rx = malloc(x->rxcap);
+        if (cfg->kind == SK_BENCH_UDP_ECHO && !(x->txb = malloc(msg * UDP_BATCH))) {
+            rc = -ENOMEM;
+            goto out;
+        }
         x->ep = epoll_create1(EPOLL_CLOEXEC);
         if (!x->rx || x->ep < 0) {
             rc = x->ep < 0 ? -errno : -ENOMEM;
@@ -949,6 +994,7 @@ out:
             if (w[t].ep >= 0)
                 close(w[t].ep);
             free(w[t].rx);
+            free(w[t].txb);
         }
     if (conns)
         for (unsigned i = 0; i < cfg->conns; i++) {

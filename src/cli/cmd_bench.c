@@ -92,7 +92,7 @@ static void help(void)
 
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set;
+    int json, quiet, family, dur_set, timeout_set;
     const char *unix_path, *models, *conns, *out, *path;
     const char *server_args[32];
     unsigned nserver_args;
@@ -164,6 +164,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600000)
                 return sk_cli_usage(cmd, "--timeout: '%s' is not a duration up to 1h", optarg);
             a->cfg.timeout_ms = (int)v;
+            a->timeout_set = 1;
             break;
         case OPT_JSON: a->json = 1; break;
         case OPT_UNIX: a->unix_path = optarg; break;
@@ -191,6 +192,13 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     }
     if (a->cfg.count && !a->dur_set)
         a->cfg.duration_ms = 0;
+    if (a->cfg.kind == SK_BENCH_UDP_ECHO) {
+        if (a->cfg.msg_size < 8 || a->cfg.msg_size > 65507)
+            return sk_cli_usage(cmd, "-s: UDP datagrams carry 8 to 65507 bytes (the first 8 "
+                                     "are a sequence number)");
+        if (!a->timeout_set)
+            a->cfg.timeout_ms = 500; /* a lost datagram should not stall a socket long */
+    }
     return 0;
 }
 

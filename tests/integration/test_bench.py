@@ -311,6 +311,7 @@ def test_usage_errors():
                  ["bench", "echo", "127.0.0.1", "7", "-c", "0"],
                  ["bench", "http", "https://example.com/"],
                  ["bench", "echo", "127.0.0.1", "7", "--rate", "-5"],
+                 ["bench", "echo", "-u", "127.0.0.1", "7", "-s", "4"],
                  ["bench", "models", "chat"]):
         p = run(*args)
         assert p.returncode == 2, (args, p.stderr)
