@@ -82,6 +82,7 @@ struct conn {
     uint32_t qhead, qlen, qcap;
     uint32_t inflight; /* of those, how many were written */
     uint64_t replies;  /* over the whole run */
+    int dirty;         /* in the worker's list of connections to write to */
     int64_t last_io;   /* last progress (or connect start), for --timeout */
     int64_t retry_at;  /* CS_IDLE: when to connect again */
     /* HTTP response state */
@@ -104,6 +105,8 @@ struct worker {
     size_t msg;      /* request (echo message / HTTP request) length */
     char *rx;        /* read buffer */
     char *txb;       /* UDP: the datagrams being sent */
+    uint32_t *dirty; /* connections that got replies in this round */
+    unsigned ndirty;
     size_t rxcap;
     uint64_t budget; /* requests this thread may still issue (count mode) */
     uint64_t outstanding_budget;
@@ -299,6 +302,11 @@ static void send_more(struct worker *w, struct conn *c, int64_t now)
     if (c->state != CS_OPEN)
         return;
     uint32_t before = c->inflight;
+    /* Closed loop with a pipeline: refill once half of it has been answered,
+     * so that one write carries at least P/2 requests (as wrk's pipelining
+     * script does with P), rather than a write per reply. */
+    if (!w->interval_ns && before > w->cfg->pipeline / 2)
+        return;
     while (c->inflight < c->qlen && c->inflight < w->cfg->pipeline) {
         c->inflight++;
         c->tx_want += w->msg;
@@ -581,11 +589,21 @@ static void on_readable_udp(struct worker *w, struct conn *c, int64_t now)
     }
 }
 
+/* Writes wait until every event of the round has been read: the requests
+ * then leave in one burst, and the server finds them together. */
+static void mark_dirty(struct worker *w, struct conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        w->dirty[w->ndirty++] = c->idx;
+    }
+}
+
 static void on_readable(struct worker *w, struct conn *c, int64_t now)
 {
     if (is_udp(w)) {
         on_readable_udp(w, c, now);
-        send_more(w, c, now);
+        mark_dirty(w, c);
         return;
     }
     for (;;) {
@@ -641,7 +659,7 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
         if ((size_t)r < cap - have)
             break; /* drained: nothing more is waiting */
     }
-    send_more(w, c, now);
+    mark_dirty(w, c);
 }
 
 /* ---- the loop ---- */
@@ -744,6 +762,12 @@ static void *worker_main(void *arg)
             if (c->fd >= 0 && c->state == CS_OPEN && (ev[i].events & EPOLLOUT))
                 flush(w, c, now);
         }
+        for (unsigned i = 0; i < w->ndirty; i++) {
+            struct conn *c = &w->c[w->dirty[i]];
+            c->dirty = 0;
+            send_more(w, c, now);
+        }
+        w->ndirty = 0;
         if (w->requests != before)
             w->last_progress = now;
         if (w->interval_ns)
@@ -916,6 +940,11 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->rxcap = want > CHUNK ? want : CHUNK;
         }
         x->rx = malloc(x->rxcap);
+        x->dirty = malloc(sizeof(*x->dirty) * (x->n ? x->n : 1));
+        if (!x->dirty) {
+            rc = -ENOMEM;
+            goto out;
+        }
         if (cfg->kind == SK_BENCH_UDP_ECHO && !(x->txb = malloc(msg * UDP_BATCH))) {
             rc = -ENOMEM;
             goto out;
@@ -995,6 +1024,7 @@ out:
                 close(w[t].ep);
             free(w[t].rx);
             free(w[t].txb);
+            free(w[t].dirty);
         }
     if (conns)
         for (unsigned i = 0; i < cfg->conns; i++) {
