@@ -49,7 +49,7 @@ struct sk_server {
     unsigned workers;    /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd; /* eventfd, readable once a stop was requested */
     int stdin_stop; /* a line (or EOF) on a terminal stdin stops the server */
     struct sk_stats *st; /* shared with forked workers (MAP_SHARED) */

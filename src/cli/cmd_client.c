@@ -1,15 +1,416 @@
-/* cmd_client.c - placeholder until these commands land (not yet built). */
+/*
+ * cmd_client.c - `sockit connect` (netcat-style relay) and
+ * `sockit echo-client` (interactive or scripted echo client): argument
+ * parsing, connecting, and the one-line errors.
+ */
 #include "cli.h"
+
+#include "sockit/client.h"
+#include "sockit/error.h"
+#include "sockit/resolve.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int parse_secs(const char *cmd, const char *opt, const char *v, int64_t min_ms, int *out_ms)
+{
+    int64_t ms;
+    if (sk_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > 86400000LL)
+        return sk_cli_usage(cmd, "%s: '%s' is not a duration (e.g. 2, 1.5, 500ms)", opt, v);
+    *out_ms = (int)ms;
+    return 0;
+}
+
+/* The target as words for error lines: "HOST port PORT" or "unix:PATH". */
+static void target_name(char *buf, size_t n, const char *host, const char *port, const char *path)
+{
+    if (path)
+        snprintf(buf, n, "unix:%s", path);
+    else
+        snprintf(buf, n, "%s port %s", host, port);
+}
+
+/* PORT is a number 1..65535 or a service name (resolved with the host). */
+static int check_port(const char *cmd, const char *port)
+{
+    uint16_t p;
+    const char *why;
+    if (port[0] >= '0' && port[0] <= '9') {
+        if (sk_port_parse(port, &p, &why) < 0)
+            return sk_cli_usage(cmd, "port %s: %s", port, why);
+        if (p == 0)
+            return sk_cli_usage(cmd, "port 0 cannot be connected to");
+    } else if (!*port) {
+        return sk_cli_usage(cmd, "empty port");
+    }
+    return 0;
+}
+
+/* ---- connect ---- */
+
+static void connect_help(void)
+{
+    printf("Usage: sockit connect [OPTIONS] HOST PORT\n"
+           "       sockit connect [OPTIONS] --unix PATH\n"
+           "Netcat-style client: standard input goes to the socket, what the socket\n"
+           "receives goes to standard output. When standard input ends, the sending side\n"
+           "is shut down (the peer sees end-of-file) and sockit keeps printing until the\n"
+           "peer closes; then it exits 0 (see --eof-wait for input still flowing then).\n\n"
+           "Options:\n"
+           "  -u, --udp          UDP: each read of standard input (a line from a terminal,\n"
+           "                     a chunk from a pipe) is one datagram; replies are printed.\n"
+           "                     After input ends, replies are awaited for -w (default 1 s)\n"
+           "  -4, -6             IPv4 or IPv6 only\n"
+           "  --unix PATH        connect to a Unix socket ('@name': abstract namespace)\n"
+           "  -w, --wait SECS    connect timeout (TCP); reply wait after input ends (UDP)\n"
+           "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
+           "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
+           "                     on until it ends or stalls this long (default 0.5)\n"
+           "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
+           "  -h, --help         this text\n\n"
+           "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
+           "unresolvable host, reset or another failure, 2 bad arguments.\n");
+}
 
 int cmd_connect(int argc, char **argv)
 {
-    (void)argc;
-    return sk_cli_fail(argv[0], "not built yet");
+    const char *cmd = "connect", *unix_path = NULL;
+    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
+    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
+    static const struct option opts[] = {
+        {"udp", no_argument, NULL, 'u'},
+        {"unix", required_argument, NULL, 'U'},
+        {"wait", required_argument, NULL, 'w'},
+        {"idle", required_argument, NULL, 'i'},
+        {"eof-wait", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+
+    while ((c = getopt_long(argc, argv, "u46w:i:t:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u': socktype = SOCK_DGRAM; break;
+        case '4': family = AF_INET; break;
+        case '6': family = AF_INET6; break;
+        case 'U': unix_path = optarg; break;
+        case 'w':
+            if (parse_secs(cmd, "-w", optarg, 1, &wait_ms))
+                return SK_EXIT_USAGE;
+            break;
+        case 'i':
+            if (parse_secs(cmd, "--idle", optarg, 1, &idle_ms))
+                return SK_EXIT_USAGE;
+            break;
+        case 't':
+            if (parse_secs(cmd, "--eof-wait", optarg, 0, &eof_wait_ms))
+                return SK_EXIT_USAGE;
+            break;
+        case 'v': verbose = 1; break;
+        case 'h': connect_help(); return SK_EXIT_OK;
+        default: fprintf(stderr, "Try 'sockit connect --help'.\n"); return SK_EXIT_USAGE;
+        }
+    }
+    int nargs = argc - optind;
+    if (unix_path ? nargs != 0 : nargs != 2)
+        return sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT" : "expected HOST PORT");
+    const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
+    if (!unix_path && check_port(cmd, port))
+        return SK_EXIT_USAGE;
+
+    char target[300];
+    target_name(target, sizeof(target), host, port, unix_path);
+    struct sk_addr peer;
+    int64_t t0 = sk_now_ns();
+    int fd = unix_path ? sk_client_connect_unix(unix_path, socktype, &peer)
+                       : sk_client_connect(host, port, family, socktype,
+                                           socktype == SOCK_STREAM ? wait_ms : -1, &peer);
+    if (fd < 0)
+        return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
+    int64_t t1 = sk_now_ns();
+    char a[SK_ADDR_STRLEN];
+    sk_addr_format(&peer, a, sizeof(a));
+    if (verbose)
+        fprintf(stderr, "sockit: connect: connected to %s (%s) in %.3f ms\n", a,
+                socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp")
+                                       : (unix_path ? "unix" : "tcp"),
+                (double)(t1 - t0) / 1e6);
+
+    catch_signals();
+    struct sk_relay_opts ro = {
+        .in_fd = STDIN_FILENO,
+        .out_fd = STDOUT_FILENO,
+        .socktype = socktype,
+        .idle_timeout_ms = idle_ms,
+        .linger_ms = wait_ms > 0 ? wait_ms : 1000,
+        .eof_wait_ms = eof_wait_ms,
+        .stop = &stop_flag,
+    };
+    struct sk_relay_stats st;
+    int r = sk_relay(fd, &ro, &st);
+    close(fd);
+    if (verbose) {
+        fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
+                st.sent, st.received);
+        if (socktype == SOCK_DGRAM)
+            fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
+                    st.dgrams_received);
+        fprintf(stderr, " in %.3f s%s\n", (double)(sk_now_ns() - t1) / 1e9,
+                st.peer_closed    ? ", closed by the peer"
+                : st.idle_timeout ? ", idle timeout"
+                                  : "");
+    }
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));
+    return stop_flag ? 130 : SK_EXIT_OK;
 }
+
+/* ---- echo-client ---- */
+
+static void echo_help(void)
+{
+    printf(
+        "Usage: sockit echo-client [OPTIONS] HOST PORT\n"
+        "       sockit echo-client [OPTIONS] --unix PATH\n"
+        "Echo client. Interactive (no -m/--count): each line typed is sent and its reply\n"
+        "printed; an empty line, end of input or the --quit word ends the session.\n"
+        "Scripted: each message is sent in turn and its reply printed with the round-trip\n"
+        "time, then min/avg/max/mdev.\n\n"
+        "A TCP reply is complete when what came back ends with the message sent (an echo,\n"
+        "or an echo behind a prefix like the seeds' \"You Send:\"), or when nothing more\n"
+        "arrives for --pause after its first byte (servers answering something else).\n\n"
+        "Options:\n"
+        "  -m, --message MSG  send MSG (repeatable, in order)\n"
+        "  -c, --count N      send N generated messages of --size bytes; each carries a\n"
+        "                     nonce, its sequence number and try, and is checked byte for byte\n"
+        "  -s, --size S       size of generated messages with the newline (default 64)\n"
+        "  -i, --interval SECS  pause between scripted messages (default 0)\n"
+        "  -n, --no-newline   send messages bare, without '\\n' (the seeds' clients did)\n"
+        "  --quit WORD        typing WORD (any case) ends the session; WORD is sent first so\n"
+        "                     the server may close too (scripted: sent after the last one)\n"
+        "  --prompt TEXT      interactive prompt (default \"> \" on a terminal, none otherwise)\n"
+        "  -t, --timeout SECS wait for a reply (TCP default 5 s; UDP default 1 s per try)\n"
+        "  -r, --retries N    UDP: resend an unanswered request N times (default 0)\n"
+        "  --pause SECS       TCP: quiet time that ends a reply that is not an echo (0.2 s)\n"
+        "  --linger SECS      UDP scripted: after the last request, keep counting late and\n"
+        "                     duplicate replies this long (default 0.1 s)\n"
+        "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
+        "  -4, -6             IPv4 or IPv6 only\n"
+        "  --unix PATH        connect to a Unix stream socket\n"
+        "  -q, --quiet        scripted: print only the statistics\n"
+        "  -h, --help         this text\n\n"
+        "Exit status: 0 every request was answered (interactive: the session ended\n"
+        "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
+        "closed early or could not be reached, 2 bad arguments.\n");
+}
+
+enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX };
 
 int cmd_echo_client(int argc, char **argv)
 {
-    (void)argc;
-    return sk_cli_fail(argv[0], "not built yet");
-}
+    const char *cmd = "echo-client", *unix_path = NULL, *prompt = NULL;
+    int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, r;
+    int64_t v;
+    uint64_t sz;
+    const char **msgs = NULL;
+    size_t nmsgs = 0;
+    struct sk_echo_opts o = {
+        .socktype = SOCK_STREAM,
+        .newline = 1,
+        .size = 64,
+        .timeout_ms = 5000,
+        .pause_ms = 200,
+        .linger_ms = 100,
+        .stop = &stop_flag,
+    };
+    static const struct option opts[] = {
+        {"message", required_argument, NULL, 'm'},
+        {"count", required_argument, NULL, 'c'},
+        {"size", required_argument, NULL, 's'},
+        {"interval", required_argument, NULL, 'i'},
+        {"no-newline", no_argument, NULL, 'n'},
+        {"quit", required_argument, NULL, OPT_QUIT},
+        {"prompt", required_argument, NULL, OPT_PROMPT},
+        {"timeout", required_argument, NULL, 't'},
+        {"retries", required_argument, NULL, 'r'},
+        {"pause", required_argument, NULL, OPT_PAUSE},
+        {"linger", required_argument, NULL, OPT_LINGER},
+        {"udp", no_argument, NULL, 'u'},
+        {"unix", required_argument, NULL, OPT_UNIX},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
 
+    msgs = calloc((size_t)argc + 1, sizeof(*msgs));
+    if (!msgs)
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    r = SK_EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': msgs[nmsgs++] = optarg; break;
+        case 'c':
+            if (sk_parse_i64(optarg, 1, 10000000, &v) < 0) {
+                sk_cli_usage(cmd, "--count: '%s' is not a number in 1..10000000", optarg);
+                goto out;
+            }
+            o.count = (uint64_t)v;
+            break;
+        case 's':
+            if (sk_parse_size(optarg, 16 * 1024 * 1024, &sz) < 0 || sz < 1) {
+                sk_cli_usage(cmd, "--size: '%s' is not a size from 1 byte to 16M", optarg);
+                goto out;
+            }
+            o.size = (size_t)sz;
+            break;
+        case 'i':
+            if (parse_secs(cmd, "--interval", optarg, 0, &o.interval_ms))
+                goto out;
+            break;
+        case 'n': o.newline = 0; break;
+        case OPT_QUIT:
+            if (!*optarg || strpbrk(optarg, "\r\n")) {
+                sk_cli_usage(cmd, "--quit: the word must be non-empty and on one line");
+                goto out;
+            }
+            o.quit = optarg;
+            break;
+        case OPT_PROMPT:
+            prompt = optarg;
+            prompt_set = 1;
+            break;
+        case 't':
+            if (parse_secs(cmd, "--timeout", optarg, 1, &o.timeout_ms))
+                goto out;
+            timeout_set = 1;
+            break;
+        case 'r':
+            if (sk_parse_i64(optarg, 0, 30, &v) < 0) {
+                sk_cli_usage(cmd, "--retries: '%s' is not a number in 0..30", optarg);
+                goto out;
+            }
+            o.retries = (int)v;
+            break;
+        case OPT_PAUSE:
+            if (parse_secs(cmd, "--pause", optarg, 1, &o.pause_ms))
+                goto out;
+            break;
+        case OPT_LINGER:
+            if (parse_secs(cmd, "--linger", optarg, 0, &o.linger_ms))
+                goto out;
+            break;
+        case 'u': o.socktype = SOCK_DGRAM; break;
+        case '4': family = AF_INET; break;
+        case '6': family = AF_INET6; break;
+        case OPT_UNIX: unix_path = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'h':
+            echo_help();
+            r = SK_EXIT_OK;
+            goto out;
+        default: fprintf(stderr, "Try 'sockit echo-client --help'.\n"); goto out;
+        }
+    }
+    int nargs = argc - optind;
+    if (unix_path ? nargs != 0 : nargs != 2) {
+        sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT" : "expected HOST PORT");
+        goto out;
+    }
+    if (nmsgs && o.count) {
+        sk_cli_usage(cmd, "-m and --count are alternatives: give one of them");
+        goto out;
+    }
+    if (unix_path && o.socktype == SOCK_DGRAM) {
+        sk_cli_usage(cmd, "--unix works with stream sockets only here (drop -u)");
+        goto out;
+    }
+    if (o.socktype == SOCK_DGRAM && o.count && o.size < 32) {
+        sk_cli_usage(cmd, "--size: UDP generated messages need at least 32 bytes "
+                          "(they carry a nonce, sequence and try number)");
+        goto out;
+    }
+    if (o.socktype == SOCK_DGRAM && o.size > 65507) {
+        sk_cli_usage(cmd, "--size: a UDP datagram carries at most 65507 bytes");
+        goto out;
+    }
+    if (o.socktype == SOCK_DGRAM && !timeout_set)
+        o.timeout_ms = 1000;
+    o.msgs = msgs;
+    o.nmsgs = nmsgs;
+    int scripted = nmsgs || o.count;
+    if (!scripted)
+        o.prompt = prompt_set ? prompt : (isatty(STDIN_FILENO) ? "> " : NULL);
+    const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
+    if (!unix_path && check_port(cmd, port))
+        goto out;
+
+    char target[300];
+    target_name(target, sizeof(target), host, port, unix_path);
+    struct sk_addr peer;
+    int fd;
+    r = SK_EXIT_FAIL;
+    if (unix_path) {
+        fd = sk_client_connect_unix(unix_path, SOCK_STREAM, &peer);
+    } else if (o.socktype == SOCK_STREAM) {
+        fd = sk_client_connect(host, port, family, SOCK_STREAM, o.timeout_ms, &peer);
+    } else {
+        fd = sk_resolve_one(host, port, family, SOCK_DGRAM, 0, &peer);
+        if (fd >= 0) {
+            fd = socket(sk_addr_family(&peer), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                fd = -errno;
+        }
+    }
+    if (fd < 0) {
+        sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
+        goto out;
+    }
+    catch_signals();
+    struct sk_echo_stats st;
+    int e = sk_echo_client(fd, &peer, &o, stdin, stdout, &st);
+    close(fd);
+    if (scripted) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(&peer, a, sizeof(a));
+        sk_echo_report(stdout, a, &o, &st);
+    }
+    if (e < 0 && e != -ECONNRESET) {
+        sk_cli_fail(cmd, "%s: %s", target, sk_strerror(e));
+        goto out;
+    }
+    if (scripted)
+        r = st.answered == st.requests && st.lost == 0 && st.mismatched == 0 &&
+                    st.requests == (o.count ? o.count : nmsgs)
+                ? SK_EXIT_OK
+                : SK_EXIT_FAIL;
+    else
+        r = e == -ECONNRESET ? SK_EXIT_FAIL : SK_EXIT_OK;
+out:
+    free(msgs);
+    return r;
+}

@@ -79,7 +79,8 @@ static void help(const struct sk_service *svc)
            "  --max-conns N        connections served at once (default 10000; 0: no limit).\n"
            "                       Excess connections are accepted, logged and closed.\n"
            "  --idle-timeout SECS  close connections silent this long (default 300; 0: never)\n"
-           "  --max-input SIZE     per-connection input buffer (default 64k)\n"
+           "  --max-input SIZE     per-connection input buffer (default 64k); UDP: each\n"
+           "                       datagram buffer (larger datagrams are logged, dropped)\n"
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
@@ -353,9 +354,9 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_fail(cmd, "model %s: %s", srv.model->name, sk_strerror(r));
         goto out;
     }
-    printf("sockit: %s stopped: %llu connections, %llu rejected, %llu errors, "
+    printf("sockit: %s stopped: %llu %s, %llu rejected, %llu errors, "
            "%llu bytes in, %llu bytes out\n",
-           svc->name, (unsigned long long)srv.st->accepted, (unsigned long long)srv.st->rejected,
+           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections", (unsigned long long)srv.st->rejected,
            (unsigned long long)srv.st->errors, (unsigned long long)srv.st->bytes_in,
            (unsigned long long)srv.st->bytes_out);
     fflush(stdout);

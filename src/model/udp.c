@@ -1,0 +1,189 @@
+/*
+ * udp.c - the part every datagram model shares: workers on SO_REUSEPORT
+ * sockets, waiting for input or a stop, and one datagram -> the service's
+ * datagram callback -> its reply, with truncated datagrams detected,
+ * logged and dropped.
+ */
+#include "udp.h"
+
+#include "sockit/error.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct worker {
+    struct sk_server *srv;
+    sk__udp_loop_fn loop;
+    int fd;
+    int rc;
+    pthread_t th;
+};
+
+/* Tell every loop to end. Worker threads never touch srv->stop (a plain
+ * flag the signal handler writes): they learn of a stop from srv->stop_fd,
+ * which stays readable once written. */
+static void wake_all(struct sk_server *srv)
+{
+    uint64_t one = 1;
+    ssize_t w = write(srv->stop_fd, &one, sizeof(one));
+    (void)w;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    w->rc = w->loop(w->srv, w->fd, 0);
+    if (w->rc < 0) {
+        sk_log(SK_LOG_ERROR, "udp worker: %s", sk_strerror(w->rc));
+        wake_all(w->srv);
+    }
+    return NULL;
+}
+
+int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
+{
+    unsigned n = srv->workers ? srv->workers : 1, started = 0;
+    int r = 0;
+    struct worker *w = calloc(n, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        w[i].srv = srv;
+        w[i].loop = loop;
+        w[i].fd = i == 0 ? srv->lfd : sk_server_listener(srv);
+        if (w[i].fd < 0) {
+            r = w[i].fd;
+            n = i;
+            goto out;
+        }
+    }
+    /* Worker threads never take SIGINT/SIGTERM: the main thread does. */
+    sigset_t all, old;
+    sigemptyset(&all);
+    sigaddset(&all, SIGINT);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (unsigned i = 1; i < n; i++) {
+        if ((r = -pthread_create(&w[i].th, NULL, worker_main, &w[i])) < 0)
+            break;
+        started = i;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r == 0)
+        r = loop(srv, srv->lfd, 1);
+    wake_all(srv);
+    for (unsigned i = 1; i <= started; i++) {
+        pthread_join(w[i].th, NULL);
+        if (r == 0 && w[i].rc < 0)
+            r = w[i].rc;
+    }
+out:
+    for (unsigned i = 1; i < n; i++)
+        close(w[i].fd);
+    free(w);
+    return r;
+}
+
+int sk__udp_wait(struct sk_server *srv, int fd, int first)
+{
+    for (;;) {
+        int watch_stdin = first && srv->stdin_stop;
+        struct pollfd p[3] = {
+            {.fd = fd, .events = POLLIN},
+            {.fd = srv->stop_fd, .events = POLLIN},
+            {.fd = watch_stdin ? STDIN_FILENO : -1, .events = POLLIN},
+        };
+        int n = poll(p, 3, 1000);
+        if (n < 0 && errno != EINTR)
+            return 0;
+        if (n <= 0)
+            continue;
+        if (p[1].revents)
+            return 0;
+        if (p[2].revents) {
+            char line[256];
+            ssize_t r = read(STDIN_FILENO, line, sizeof(line));
+            (void)r;
+            sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
+            sk_server_stop(srv); /* first is the main thread's loop */
+            return 0;
+        }
+        if (p[0].revents)
+            return 1;
+    }
+}
+
+size_t sk__udp_bufsize(const struct sk_server *srv)
+{
+    return srv->lim.in_max ? srv->lim.in_max : SK_UDP_MAX;
+}
+
+/* At most one line a second for a repeated condition; *skipped counts the rest. */
+static int rate_ok(_Atomic int64_t *last, atomic_uint_fast64_t *skipped, uint64_t *was_skipped)
+{
+    int64_t now = sk_now_ms(), prev = atomic_load(last);
+    if (now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now)) {
+        *was_skipped = atomic_exchange(skipped, 0);
+        return 1;
+    }
+    atomic_fetch_add(skipped, 1);
+    return 0;
+}
+
+size_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
+                      size_t len, int truncated, char *out, size_t outmax)
+{
+    static _Atomic int64_t last_trunc, last_err;
+    static atomic_uint_fast64_t skipped_trunc, skipped_err;
+    uint64_t skipped;
+    char a[SK_ADDR_STRLEN];
+
+    atomic_fetch_add(&srv->st->accepted, 1);
+    atomic_fetch_add_explicit(&srv->st->bytes_in, len > n ? len : n, memory_order_relaxed);
+    if (truncated || len > n) {
+        atomic_fetch_add(&srv->st->errors, 1);
+        if (rate_ok(&last_trunc, &skipped_trunc, &skipped)) {
+            sk_addr_format(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN,
+                   "datagram from %s truncated: %zu bytes do not fit the %zu-byte buffer "
+                   "(dropped, not answered; see --max-input)%s",
+                   a, len > n ? len : n, n, skipped ? " (more since the last line)" : "");
+        }
+        return 0;
+    }
+    ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
+    if (r < 0) {
+        atomic_fetch_add(&srv->st->errors, 1);
+        if (rate_ok(&last_err, &skipped_err, &skipped)) {
+            sk_addr_format(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN, "datagram from %s: %s: %s", a, srv->svc->name, sk_strerror((int)r));
+        }
+        return 0;
+    }
+    return (size_t)r;
+}
+
+void sk__udp_sent(struct sk_server *srv, size_t n)
+{
+    atomic_fetch_add_explicit(&srv->st->bytes_out, n, memory_order_relaxed);
+}
+
+void sk__udp_send_failed(struct sk_server *srv, const struct sk_addr *to, int err)
+{
+    static _Atomic int64_t last;
+    static atomic_uint_fast64_t skipped_send;
+    uint64_t skipped;
+
+    atomic_fetch_add(&srv->st->errors, 1);
+    if (rate_ok(&last, &skipped_send, &skipped)) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(to, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "reply to %s not sent: %s", a, sk_strerror(err));
+    }
+}
