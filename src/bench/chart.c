@@ -61,6 +61,17 @@ static void fmt_count(double v, char *buf, size_t len)
         snprintf(buf, len, "%g", v);
 }
 
+/* A latency tick in microseconds: "20us", "1ms", "500ms", "2s". */
+static void fmt_us(double us, char *buf, size_t len)
+{
+    if (us < 1000)
+        snprintf(buf, len, "%gus", us);
+    else if (us < 1e6)
+        snprintf(buf, len, "%gms", us / 1e3);
+    else
+        snprintf(buf, len, "%gs", us / 1e6);
+}
+
 /* A linear axis from 0 with a round step; returns the step. */
 static double nice_linear(double max, struct axis *a)
 {
@@ -151,7 +162,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
     }
 
     int legend_rows = (int)((nmodels + 5) / 6);
-    int height = TOP + PANEL_H + 70 + legend_rows * 22 + 20;
+    int height = TOP + PANEL_H + 70 + legend_rows * 22 + 34;
     fprintf(f, "<?xml version='1.0' encoding='UTF-8'?>\n");
     fprintf(f,
             "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' viewBox='0 0 %d %d' "
@@ -198,7 +209,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                 break;
             double py = ax_pos(&yl, v, TOP + PANEL_H, TOP);
             char lab[32];
-            sk_bench_fmt_ns((int64_t)(v * 1e3), lab, sizeof(lab));
+            fmt_us(v, lab, sizeof(lab));
             fprintf(f, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s'/>\n", LEFT2, py,
                     LEFT2 + PANEL_W, py, k ? "#eee" : "#ddd");
             fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n",
@@ -237,11 +248,23 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                 double us = (double)p->p99_ns / 1e3;
                 double py = panel ? ax_pos(&yl, us < 1 ? 1 : us, TOP + PANEL_H, TOP)
                                   : ax_pos(&yr, p->rps, TOP + PANEL_H, TOP);
-                fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3.5' fill='%s'><title>", px, py, col);
+                /* Hollow: some connections were never served, so the figures
+                 * describe only the ones that were. */
+                if (p->starved)
+                    fprintf(f,
+                            "<circle cx='%.1f' cy='%.1f' r='4' fill='#fff' stroke='%s' "
+                            "stroke-width='2'><title>",
+                            px, py, col);
+                else
+                    fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3.5' fill='%s'><title>", px, py,
+                            col);
                 esc(f, p->model);
                 char lat[32];
-                fprintf(f, " at %u connections: %.0f req/s, p99 %s</title></circle>\n", p->conns,
-                        p->rps, sk_bench_fmt_ns(p->p99_ns, lat, sizeof(lat)));
+                fprintf(f, " at %u connections: %.0f req/s, p99 %s", p->conns, p->rps,
+                        sk_bench_fmt_ns(p->p99_ns, lat, sizeof(lat)));
+                if (p->starved)
+                    fprintf(f, "; %llu connections never served", (unsigned long long)p->starved);
+                fputs("</title></circle>\n", f);
             }
             fputs("</g>\n", f);
         }
@@ -260,6 +283,15 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         esc(f, points[mi * nc].model);
         fputs("</text>\n", f);
     }
+    int any_starved = 0;
+    for (size_t i = 0; i < nmodels * nc; i++)
+        any_starved |= points[i].ok && points[i].starved;
+    if (any_starved)
+        fprintf(f,
+                "<text x='%d' y='%d' font-size='12' fill='#555'>Hollow points: some "
+                "connections were never served (a model that serves one connection per "
+                "process or thread at a time); the figures are for those that were.</text>\n",
+                LEFT1, ly + legend_rows * 22 + 4);
     fputs("</svg>\n", f);
     return ferror(f) ? -EIO : 0;
 }
