@@ -29,6 +29,20 @@ static const char *kind_name(enum sk_bench_kind k)
     return k == SK_BENCH_HTTP ? "http" : k == SK_BENCH_UDP_ECHO ? "udp-echo" : "echo";
 }
 
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 static double per_s(double v, double s)
 {
     return s > 0 ? v / s : 0;
@@ -87,8 +101,9 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
                           const struct sk_bench_result *res)
 {
     const struct sk_hist *h = &res->hist;
-    fprintf(f, "{\"kind\": \"%s\", \"connections\": %u, \"threads\": %u, ", kind_name(cfg->kind),
-            cfg->conns, cfg->threads);
+    fprintf(f, "{\"kind\": \"%s\", \"target\": ", kind_name(cfg->kind));
+    json_str(f, cfg->label ? cfg->label : "");
+    fprintf(f, ", \"connections\": %u, \"threads\": %u, ", cfg->conns, cfg->threads);
     if (cfg->kind != SK_BENCH_HTTP)
         fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
     fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline, cfg->rate,
@@ -160,20 +175,6 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
     }
     fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
                "peakRSS: its largest resident set.\n");
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,

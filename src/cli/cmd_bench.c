@@ -274,9 +274,16 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         sk_bench_report_text(stdout, &a->cfg, res);
     }
     fflush(stdout);
-    if (res->requests == 0)
-        return sk_cli_fail(cmd, "no reply came back (%llu connect errors)",
-                           (unsigned long long)res->errors[SK_BERR_CONNECT]);
+    if (res->requests == 0) {
+        char why[200] = "";
+        size_t off = 0;
+        for (int k = 0; k < SK_BERR_N; k++)
+            if (res->errors[k] && off < sizeof(why))
+                off += (size_t)snprintf(why + off, sizeof(why) - off, "%s%s %llu",
+                                        off ? ", " : "; errors: ", sk_bench_err_names[k],
+                                        (unsigned long long)res->errors[k]);
+        return sk_cli_fail(cmd, "no reply came back%s", why);
+    }
     if (res->errors[SK_BERR_MISMATCH])
         return sk_cli_fail(cmd, "%llu replies differed from what was sent",
                            (unsigned long long)res->errors[SK_BERR_MISMATCH]);
@@ -349,7 +356,12 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
             snprintf(label, sizeof(label), "%s", s);
         }
     }
-    a.cfg.http_host = host;
+    /* Host: as in the URL (a port only when it is not 80). */
+    char hosthdr[300];
+    snprintf(hosthdr, sizeof(hosthdr), "%s%s%s%s%s", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", strcmp(port, "80") ? ":" : "",
+             strcmp(port, "80") ? port : "");
+    a.cfg.http_host = hosthdr;
     a.cfg.http_path = path;
     a.cfg.label = label;
     if (a.cfg.threads > a.cfg.conns)
