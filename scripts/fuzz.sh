@@ -6,7 +6,7 @@ secs=${1:-20}
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 1; }
 out=build/fuzz
 mkdir -p "$out"
-src=$(ls src/net/*.c src/service/*.c src/model/*.c src/client/*.c src/tool/*.c src/bench/*.c 2>/dev/null)
+src=$(ls src/net/*.c src/service/*.c src/model/*.c src/client/*.c src/tool/*.c src/bench/*.c 2>/dev/null || true)
 uring=$(pkg-config --exists liburing && echo "-DSK_HAVE_URING -luring" || true)
 for f in fuzz/fuzz_*.c; do
     n=$(basename "$f" .c)

@@ -1,0 +1,125 @@
+/* fuzz_http.c - the HTTP request parser and the helpers that read request
+ * fields (dates, ranges, media types) must accept or reject any input, never
+ * read past it, and return slices that lie inside it. The same bytes then go
+ * through the whole http service (Hello, World! mode, no sockets), cut into
+ * pieces the way a model might deliver them. */
+#include "sockit/http.h"
+#include "sockit/server.h"
+#include "sockit/service.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void inside(const uint8_t *d, size_t n, struct sk_http_str s)
+{
+    if (s.p && ((const uint8_t *)s.p < d || (const uint8_t *)s.p + s.n > d + n))
+        abort();
+}
+
+/* One server for the whole run; a fresh connection per input. */
+static struct sk_server srv;
+
+static void drive_service(const uint8_t *data, size_t size)
+{
+    if (!srv.svc) {
+        char err[128];
+        sk_server_init(&srv);
+        srv.lim.in_max = 1024;
+        srv.lim.out_max = 64 * 1024;
+        srv.lim.out_high = 16 * 1024;
+        srv.svc = sk_service_find("http");
+        if (!srv.svc || srv.svc->create(&srv.svc_state) < 0 ||
+            srv.svc->option(srv.svc_state, "no-access-log", NULL, err, sizeof(err)) < 0 ||
+            srv.svc->start(srv.svc_state, &srv, err, sizeof(err)) < 0)
+            abort();
+    }
+    struct sk_conn c;
+    memset(&c, 0, sizeof(c));
+    c.srv = &srv;
+    c.fd = c.file.fd = -1;
+    sk_buf_init(&c.in, srv.lim.in_max);
+    sk_buf_init(&c.out, srv.lim.out_max);
+    c.ctx = calloc(1, srv.svc->conn_size);
+    if (!c.ctx)
+        abort();
+    /* The first byte picks the piece size. */
+    size_t step = size ? (size_t)data[0] % 64 + 1 : 1, off = size ? 1 : 0;
+    while (off < size && !(c.flags & (SK_CONN_END | SK_CONN_ABORT))) {
+        size_t n = size - off < step ? size - off : step;
+        if (sk_buf_len(&c.in) + n > c.in.max)
+            break; /* a model would have closed with the input full */
+        if (sk_buf_append(&c.in, data + off, n) < 0)
+            abort();
+        off += n;
+        while (sk_buf_len(&c.in) > 0 && !(c.flags & (SK_CONN_END | SK_CONN_ABORT))) {
+            ssize_t k = srv.svc->data(&c, sk_buf_data(&c.in), sk_buf_len(&c.in));
+            if (k < 0 || (size_t)k > sk_buf_len(&c.in))
+                abort();
+            if (k == 0)
+                break;
+            sk_buf_consume(&c.in, (size_t)k);
+        }
+        /* A full input buffer must have been answered (431/414), or the
+         * model would drop the peer without a word. */
+        if (sk_buf_len(&c.in) >= c.in.max && !(c.flags & (SK_CONN_END | SK_CONN_ABORT)))
+            abort();
+        sk_buf_clear(&c.out); /* as if sent */
+    }
+    if (c.deadline_ms && !(c.flags & (SK_CONN_END | SK_CONN_ABORT)))
+        srv.svc->timeout(&c);
+    srv.svc->close(&c);
+    free(c.ctx);
+    sk_buf_free(&c.in);
+    sk_buf_free(&c.out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data;
+    struct sk_http_limits lim = {.max_line = 512, .max_head = 2048, .max_headers = 32};
+    struct sk_http_req r;
+    size_t off = 0;
+
+    /* Parse pipelined requests one after another, as the service does. */
+    for (int i = 0; i < 64 && off < size; i++) {
+        ssize_t n = sk_http_parse(p + off, size - off, &lim, &r);
+        if (n > 0 && (size_t)n > size - off)
+            abort();
+        if (n == 0 && size - off >= lim.max_head)
+            abort(); /* a full buffer must get an answer, not a wait */
+        inside(data, size, r.line);
+        inside(data, size, r.mtok);
+        if (n <= 0)
+            break;
+        inside(data, size, r.target);
+        inside(data, size, r.host);
+        inside(data, size, r.range);
+        inside(data, size, r.if_modified_since);
+        if (r.minor != 0 && r.minor != 1)
+            abort();
+        char path[256];
+        int dir;
+        sk_http_path(r.target.p, r.target.n, 0, path, sizeof(path), &dir);
+        int64_t t;
+        if (r.if_modified_since.p &&
+            sk_http_date_parse(r.if_modified_since.p, r.if_modified_since.n, &t) == 0) {
+            char out[SK_HTTP_DATE_LEN + 1];
+            sk_http_date_format(t, out);
+        }
+        uint64_t a, b;
+        if (r.range.p && sk_http_range(r.range.p, r.range.n, 1000, &a, &b) == 1 &&
+            (a > b || b >= 1000))
+            abort();
+        sk_http_mime(r.target.p, r.target.n);
+        off += (size_t)n;
+    }
+    drive_service(data, size);
+    /* The helpers alone, on the raw bytes. */
+    int64_t t;
+    sk_http_date_parse(p, size, &t);
+    uint64_t a, b;
+    if (sk_http_range(p, size, 77, &a, &b) == 1 && (a > b || b >= 77))
+        abort();
+    return 0;
+}
