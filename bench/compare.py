@@ -463,6 +463,8 @@ def main():
     if want("http") and shutil.which("wrk"):
         servers = [nginx(1), nginx(2), h2o, lighttpd, py_http]
         servers += [sockit_serve("http", m, http_args) for m in http_models]
+        if "epoll" in http_models:
+            servers.append(sockit_serve("http", "epoll", http_args + ["--workers", "2"]))
         rows, base = [], None
         got = run_rounds([(i, st, lambda port: wrk(port, 100, 1, dur))
                           for i, st in enumerate(servers)])
