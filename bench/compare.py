@@ -539,7 +539,7 @@ def main():
                 errs += f" ({r['starved']} conns never served)"
             rows.append([name, fmt(r["rps"]), fmt_lat(r["p99_us"]),
                          fmt(r["server_cpu_us_per_req"], "{:.2f}"), errs,
-                         fmt(big["rps"]), fmt_lat(big["p50_us"]), stall])
+                         fmt(big["rps"]), fmt_lat(big["p50_us"]), fmt_lat(big["p99_us"]), stall])
         for row in rows:
             if row[1] and row[1][0].isdigit():
                 v = float(row[1])
@@ -550,7 +550,9 @@ def main():
                   "(and -s16384)",
                   ["server", "64 B msgs/s", "p99", "server CPU us/msg", "errors",
                    "vs C epoll loop", "vs socat", "vs asyncio", "16 KiB msgs/s", "16 KiB p50",
-                   "44 ms Nagle stall"], rows)
+                   "16 KiB p99", "44 ms Nagle stall"], rows,
+                  ["Nagle stall: the median 16 KiB message takes 40 ms or more (Nagle's "
+                   "algorithm waiting for a delayed ACK)."])
 
     # 5. UDP echo, 16 sockets, one datagram at a time and batches of 16.
     if want("udp"):
