@@ -190,8 +190,8 @@ def sockit_serve(service, model, extra=(), udp=False, label=None):
         if udp:
             argv = [SOCKIT, "serve", service, "-u", "--model", model, "-p", str(port), "-b",
                     "127.0.0.1", "-q", *extra]
-        name = label or f"sockit {service} --model {model}" + (" " + " ".join(extra) if extra
-                                                                else "")
+        name = label or (f"sockit {service}{' -u' if udp else ''} --model {model}" +
+                         (" " + " ".join(extra) if extra else ""))
         return Server(name, argv, port, udp=udp, cwd=tmpdir())
     return start
 
@@ -289,9 +289,11 @@ class Results:
         os.makedirs(outdir, exist_ok=True)
         self.jsonl = open(os.path.join(outdir, "results.jsonl"), "w")
         self.md = []
+        self.rows = []
 
     def record(self, section, server, load, extra=None):
         row = {"section": section, "server": server, **load, **(extra or {})}
+        self.rows.append(row)
         self.jsonl.write(json.dumps(row) + "\n")
         self.jsonl.flush()
         return row
@@ -445,6 +447,9 @@ def main():
                     w_cpu.append(w["client_cpu_s"] * 1e6 / max(w["requests"], 1))
                     s_cpu.append(s["client_cpu_s"] * 1e6 / max(s["requests"], 1))
                 wm, sm = statistics.median(w_rps), statistics.median(s_rps)
+                res.rows.append({"section": "loadgen-median", "server": "nginx (1 worker)",
+                                 "threads": t, "pipeline": depth, "wrk_rps": wm,
+                                 "sockit_rps": sm})
                 rows.append([f"-t{t} -c100" + (f" pipeline {depth}" if depth > 1 else ""),
                              fmt(wm), fmt(sm), ratio(sm, wm),
                              sum(1 for x, y in zip(s_rps, w_rps) if x >= y),
@@ -602,8 +607,96 @@ def main():
         res.table("10,000 concurrent echo connections: sockit bench echo -c10000 -t2",
                   ["server", "msgs/s", "connections never served", "errors",
                    "server RSS kB (idle -> peak)", "bytes per connection"], rows)
+    targets(res)
     res.close()
     print(f"results: {res.outdir}/results.md and results.jsonl")
+
+
+def targets(res):
+    """Where each target of the issue stands, from this run's rows."""
+    def find(section, prefix):
+        for r in res.rows:
+            if r.get("skipped"):
+                continue
+            if r["section"] == section and r["server"].startswith(prefix):
+                return r
+        return None
+
+    rows = []
+
+    def check(what, value, goal, higher=True, detail=""):
+        if value is None:
+            rows.append([what, "not measured", f"{'>=' if higher else '<='} {goal}", "-", detail])
+            return
+        met = value >= goal if higher else value <= goal
+        if met:
+            verdict = "met"
+        elif higher:
+            verdict = f"missed by {(1 - value / goal) * 100:.0f}%"
+        else:
+            verdict = f"missed by {(value / goal - 1) * 100:.0f}%"
+        rows.append([what, f"{value:.2f}", f"{'>=' if higher else '<='} {goal}", verdict, detail])
+
+    def rps(r):
+        return r["rps"] if r and r.get("rps") else None
+
+    def cpu(r):
+        return r.get("server_cpu_us_per_req") if r else None
+
+    def div(a, b):
+        return a / b if a and b else None
+
+    for r in res.rows:
+        if r["section"] == "loadgen-median" and r["pipeline"] == 1:
+            check(f"sockit bench http / wrk, req/s, -t{r['threads']} -c100 (nginx)",
+                  div(r["sockit_rps"], r["wrk_rps"]), 1.0,
+                  detail="within 10% and not the slower")
+    ng = find("http", "nginx (1")
+    for m in ("epoll", "uring"):
+        r = find("http", f"sockit http --model {m}")
+        if r and "--workers" not in r["server"]:
+            check(f"HTTP keep-alive: {m} / nginx-1 req/s", div(rps(r), rps(ng)), 1.1)
+            check(f"HTTP keep-alive: {m} / nginx-1 server CPU per request", div(cpu(r), cpu(ng)),
+                  0.75, higher=False)
+    ng = find("pipelined", "nginx (1")
+    for m in ("epoll", "uring"):
+        r = find("pipelined", f"sockit http --model {m}")
+        if r:
+            check(f"HTTP 16 pipelined: {m} / nginx-1 req/s", div(rps(r), rps(ng)), 1.5)
+    base, socat, asy = find("echo64", "minimal"), find("echo64", "socat"), \
+        find("echo64", "python asyncio")
+    ep, ur = find("echo64", "sockit echo --model epoll"), find("echo64", "sockit echo --model uring")
+    if base:
+        check("TCP echo 64 B: epoll / C epoll loop msgs/s", div(rps(ep), rps(base)), 1.0,
+              detail=f"CPU/msg ratio {div(cpu(ep), cpu(base)) or 0:.2f}")
+        check("TCP echo 64 B: epoll / socat msgs/s", div(rps(ep), rps(socat)), 3.0,
+              detail=f"CPU/msg: socat {div(cpu(socat), cpu(ep)) or 0:.1f}x epoll's")
+        check("TCP echo 64 B: epoll / asyncio msgs/s", div(rps(ep), rps(asy)), 1.3,
+              detail=f"CPU/msg: asyncio {div(cpu(asy), cpu(ep)) or 0:.2f}x epoll's")
+        check("TCP echo 64 B: uring / C epoll loop msgs/s", div(rps(ur), rps(base)), 1.15,
+              detail=f"CPU/msg ratio {div(cpu(ur), cpu(base)) or 0:.2f}")
+    stalls = [r["server"] for r in res.rows if r["section"] == "echo16k"
+              and r["server"].startswith("sockit") and (r.get("p50_us") or 0) >= 40000]
+    if any(r["section"] == "echo16k" for r in res.rows):
+        rows.append(["TCP echo 16 KiB: no sockit model shows the 44 ms stall",
+                     "stalls: " + (", ".join(stalls) if stalls else "none"), "none",
+                     "met" if not stalls else "missed", ""])
+    pl1, bt1 = find("udp-P1", "sockit echo -u --model plain"), \
+        find("udp-P1", "sockit echo -u --model batch")
+    pl16, bt16 = find("udp-P16", "sockit echo -u --model plain"), \
+        find("udp-P16", "sockit echo -u --model batch")
+    if pl1:
+        check("UDP echo: batch / plain, one datagram at a time", div(rps(bt1), rps(pl1)), 1.0,
+              detail=f"CPU/datagram ratio {div(cpu(bt1), cpu(pl1)) or 0:.2f}")
+        check("UDP echo: batch / plain, batching client (16 in flight)",
+              div(rps(bt16), rps(pl16)), 1.5,
+              detail=f"CPU/datagram ratio {div(cpu(bt16), cpu(pl16)) or 0:.2f}")
+    for r in res.rows:
+        if r["section"] == "c10k":
+            check(f"10,000 connections, {r['server']}: bytes per connection",
+                  r["bytes_per_conn"], 4096, higher=False,
+                  detail=f"{r.get('starved', 0)} never served, {r['errors']} errors")
+    res.table("Targets", ["target", "measured", "goal", "status", "note"], rows)
 
 
 if __name__ == "__main__":
