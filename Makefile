@@ -49,7 +49,7 @@ TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=thread
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay \
-        deps tsan bench check-ci
+        deps tsan tsan-unit bench check-ci
 .DEFAULT_GOAL := all
 
 all: $(REL_DIR)/sockit $(REL_DIR)/libsockit.a
@@ -84,11 +84,19 @@ $(ASAN_DIR)/fuzz/%: fuzz/%.c fuzz/replay.c $(ASAN_DIR)/libsockit.a
 $(TSAN_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) $(CFLAGS) -c $< -o $@
-$(TSAN_DIR)/sockit: $(call objs,$(TSAN_DIR),$(CLI_SRC) $(LIB_SRC))
+$(TSAN_DIR)/libsockit.a: $(call objs,$(TSAN_DIR),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(TSAN_DIR)/sockit: $(call objs,$(TSAN_DIR),$(CLI_SRC)) $(TSAN_DIR)/libsockit.a
 	$(CC) $(TSAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(TSAN_DIR)/tests/%: tests/unit/%.c $(TSAN_DIR)/libsockit.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< $(TSAN_DIR)/libsockit.a -lcmocka $(LIBS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(ASAN_DIR)/fuzz/%,$(FUZZ_SRC))
+# Unit tests that drive the thread models also run under ThreadSanitizer.
+TSAN_UNIT := $(TSAN_DIR)/tests/test_hub
 
 export ASAN_OPTIONS := abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=87
@@ -103,14 +111,19 @@ fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_BINS); do n=$$(basename $$t); \
 	  echo "== $$n corpus"; $$t fuzz/corpus/$${n#fuzz_}; done
 
-integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit
+tsan-unit: $(TSAN_UNIT)
+	@set -e; for t in $(TSAN_UNIT); do echo "== $$t (ThreadSanitizer)"; \
+	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 $$t; done
+
+integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit
 	SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
+	  SOCKIT_TSAN=$(abspath $(TSAN_DIR)/sockit) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory unit fuzz-replay integration
+	@$(MAKE) --no-print-directory unit fuzz-replay tsan-unit integration
 
-tsan: $(TSAN_DIR)/sockit
+tsan: $(TSAN_DIR)/sockit tsan-unit
 
 demo: deps
 	@$(MAKE) --no-print-directory all

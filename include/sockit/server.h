@@ -56,6 +56,9 @@ struct sk_server {
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
     atomic_uint_fast64_t next_id;
+    /* Set in a fork model's per-connection child: the parent uncounts
+     * st->active when it reaps the child, so sk__conn_close() does not. */
+    int active_by_parent;
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */
@@ -99,6 +102,9 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
  * Returns 0, or a negative errno when the connection must close (service
  * error, or input full while the service consumed nothing: -EMSGSIZE). */
 int sk__conn_feed(struct sk_conn *c);
+
+/* The same with srv->hub_lock already held by the caller (hub services). */
+int sk__conn_feed_locked(struct sk_conn *c);
 
 /* Account n bytes received into c->in (after sk_buf_commit). */
 void sk__conn_received(struct sk_conn *c, size_t n);

@@ -1,4 +1,210 @@
-/* fork.c - placeholder until the fork model lands (not yet built). */
-#include "sockit/model.h"
+/*
+ * fork.c - a process per connection (the seeds' forking server).
+ *
+ * The parent accepts and forks; the child closes the listener, serves its
+ * connection with the blocking driver and _exit()s. Children are reaped at
+ * once: SIGCHLD is blocked except while the parent waits in ppoll(), so an
+ * exiting child interrupts that wait (or ends the next one immediately) and
+ * the parent collects it with waitpid(WNOHANG) before doing anything else;
+ * no <defunct> child outlives its client by more than that. The parent
+ * uncounts st->active when it reaps (so a crashed child is uncounted too).
+ *
+ * Stop: the children share the stop eventfd, so they see the stop at once
+ * and finish within the drain bound; the parent waits for them that long
+ * (plus a second), then kills and reaps whoever is left. Connections live in
+ * separate processes, so hub services are not carried.
+ */
+#include "internal.h"
 
-const struct sk_model sk_model_fork = {.name = "fork", .summary = "(not built yet)", .caps = SK_MODEL_STREAM};
+#include "sockit/error.h"
+#include "sockit/model.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCEPT_BURST 32
+
+struct children {
+    pid_t *pid;
+    size_t n, cap;
+};
+
+static void on_sigchld(int sig)
+{
+    (void)sig; /* only interrupts ppoll() */
+}
+
+/* Room for one more child, made before forking so that a child, once
+ * forked, is always recorded. Returns 0 or -ENOMEM. */
+static int children_reserve(struct children *ch)
+{
+    if (ch->n < ch->cap)
+        return 0;
+    size_t cap = ch->cap ? ch->cap * 2 : 64;
+    pid_t *p = realloc(ch->pid, cap * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    ch->pid = p;
+    ch->cap = cap;
+    return 0;
+}
+
+static void children_remove(struct children *ch, pid_t pid)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->pid[i] == pid) {
+            ch->pid[i] = ch->pid[--ch->n];
+            return;
+        }
+    }
+}
+
+/* Collect every child that has exited; uncount its connection. */
+static void reap(struct sk_server *srv, struct children *ch)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        children_remove(ch, pid);
+        atomic_fetch_sub(&srv->st->active, 1);
+        if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
+            atomic_fetch_add(&srv->st->errors, 1);
+            sk_log(SK_LOG_WARN, "connection process %d killed by signal %d (%s)", (int)pid,
+                   WTERMSIG(status), strsignal(WTERMSIG(status)));
+        }
+    }
+}
+
+static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *peer,
+                        const sigset_t *old_mask)
+{
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    close(srv->lfd);
+    srv->lfd = -1;
+    srv->stdin_stop = 0;       /* the terminal is the parent's */
+    srv->active_by_parent = 1; /* the parent uncounts when it reaps us */
+    sk__serve_blocking(srv, fd, peer);
+    _exit(0);
+}
+
+static void spawn(struct sk_server *srv, struct children *ch, int fd, const struct sk_addr *peer,
+                  const sigset_t *old_mask)
+{
+    static int64_t last_log;
+    int err = children_reserve(ch);
+    if (err == 0) {
+        pid_t pid = fork();
+        if (pid == 0)
+            serve_child(srv, fd, peer, old_mask);
+        if (pid > 0) {
+            ch->pid[ch->n++] = pid;
+            close(fd);
+            return;
+        }
+        err = -errno;
+    }
+    int64_t now = sk_now_ms();
+    if (now - last_log >= 1000) {
+        last_log = now;
+        sk_log(SK_LOG_WARN, "cannot fork for a connection: %s", sk_strerror(err));
+    }
+    close(fd);
+    atomic_fetch_add(&srv->st->errors, 1);
+    atomic_fetch_sub(&srv->st->active, 1);
+    usleep(10 * 1000); /* out of processes: do not spin on the backlog */
+}
+
+/* On stop: wait for the children to finish within the drain bound, then
+ * kill and reap the rest. */
+static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t *wait_mask)
+{
+    int64_t deadline = sk_now_ms() + srv->lim.drain_ms + 1000;
+
+    reap(srv, ch);
+    while (ch->n > 0 && sk_now_ms() < deadline) {
+        struct timespec ts = {.tv_nsec = 100 * 1000 * 1000};
+        ppoll(NULL, 0, &ts, wait_mask);
+        reap(srv, ch);
+    }
+    if (ch->n > 0) {
+        sk_log(SK_LOG_WARN, "%zu connection processes did not finish in time: killing them", ch->n);
+        for (size_t i = 0; i < ch->n; i++)
+            kill(ch->pid[i], SIGKILL);
+        while (ch->n > 0) {
+            int status;
+            pid_t pid = waitpid(-1, &status, 0);
+            if (pid < 0 && errno != EINTR)
+                break;
+            if (pid > 0) {
+                children_remove(ch, pid);
+                atomic_fetch_sub(&srv->st->active, 1);
+            }
+        }
+    }
+}
+
+static int fork_run(struct sk_server *srv)
+{
+    struct children ch = {0};
+    struct sigaction sa = {0}, old_sa;
+    sigset_t chld, old_mask, wait_mask;
+    int err = 0;
+
+    sa.sa_handler = on_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, &old_sa);
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    wait_mask = old_mask;
+    sigdelset(&wait_mask, SIGCHLD);
+    sk_sock_set_nonblock(srv->lfd, 1);
+
+    for (;;) {
+        reap(srv, &ch);
+        int r = sk__wait_listener_ex(srv, srv->lfd, SK_WAIT_STDIN, &wait_mask);
+        if (r == -EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        for (int i = 0; i < ACCEPT_BURST && !srv->stop; i++) {
+            struct sk_addr peer;
+            int fd = sk__server_accept(srv, srv->lfd, &peer, 1);
+            if (fd == -EAGAIN || fd == -EINTR)
+                break;
+            if (fd < 0) {
+                err = fd;
+                break;
+            }
+            spawn(srv, &ch, fd, &peer, &old_mask);
+        }
+        if (err) {
+            sk_server_stop(srv); /* the listener is broken: tell the children */
+            break;
+        }
+    }
+    wind_down(srv, &ch, &wait_mask);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGCHLD, &old_sa, NULL);
+    free(ch.pid);
+    return err;
+}
+
+const struct sk_model sk_model_fork = {
+    .name = "fork",
+    .summary = "a process per connection, reaped as soon as it exits",
+    .caps = SK_MODEL_STREAM,
+    .rank = 20,
+    .run = fork_run,
+};

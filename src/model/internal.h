@@ -6,15 +6,31 @@
 
 #include "sockit/server.h"
 
+#include <signal.h>
+
 /* Serve one accepted connection to the end on the calling thread: poll,
  * read, feed the service, write, with idle timeout, service deadlines,
  * backpressure and the stop bound. Closes fd. Returns 0 or the error that
- * ended the connection. */
+ * ended the connection. Hub services are carried when several threads run
+ * this at once: every callback and every look at the connection's out/flags
+ * happens under srv->hub_lock (sends are non-blocking, so the lock is never
+ * held across a wait), and c->ops->wake writes to an eventfd this thread
+ * polls, so output queued by another connection's callback goes out at
+ * once. */
 int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer);
 
 /* Wait until lfd is readable (returns 1) or a stop was requested, or a line
  * arrived on a terminal stdin when srv->stdin_stop (returns 0). */
 int sk__wait_listener(struct sk_server *srv, int lfd);
+
+enum { SK_WAIT_STDIN = 1u << 0 }; /* also watch a terminal stdin (srv->stdin_stop) */
+
+/* The same for models with several waiters or children: stdin is watched
+ * only with SK_WAIT_STDIN (one waiter must own it), and with a mask the wait
+ * is a ppoll() under that signal mask that returns -EINTR when a signal
+ * arrived or a second passed quietly (a fork model reaps and restarts its
+ * children then). lfd < 0 waits for the stop alone. */
+int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const sigset_t *mask);
 
 /* The poll timeout (ms, -1 = none) until the nearest of a connection's
  * idle deadline, service deadline and stop deadline (0 = none). */

@@ -227,7 +227,7 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
     return 0;
 }
 
-int sk__conn_feed(struct sk_conn *c)
+int sk__conn_feed_locked(struct sk_conn *c)
 {
     struct sk_server *srv = c->srv;
 
@@ -238,9 +238,7 @@ int sk__conn_feed(struct sk_conn *c)
         }
         if (c->file.fd >= 0 || sk_buf_len(&c->out) > srv->lim.out_high)
             return 0; /* backpressure: resume once output drains */
-        sk__hub_lock(srv);
         ssize_t r = srv->svc->data(c, sk_buf_data(&c->in), sk_buf_len(&c->in));
-        sk__hub_unlock(srv);
         if (r < 0)
             return (int)r;
         if (r == 0) {
@@ -251,6 +249,16 @@ int sk__conn_feed(struct sk_conn *c)
         sk_buf_consume(&c->in, (size_t)r);
     }
     return 0;
+}
+
+int sk__conn_feed(struct sk_conn *c)
+{
+    /* The whole loop runs under the hub lock: it reads c->flags and c->out,
+     * which other connections' callbacks may change for hub services. */
+    sk__hub_lock(c->srv);
+    int r = sk__conn_feed_locked(c);
+    sk__hub_unlock(c->srv);
+    return r;
 }
 
 void sk__conn_received(struct sk_conn *c, size_t n)
@@ -309,7 +317,8 @@ void sk__conn_close(struct sk_conn *c, int err)
         close(c->fd);
     c->fd = -1;
     c->opened = 0;
-    atomic_fetch_sub(&srv->st->active, 1);
+    if (!srv->active_by_parent)
+        atomic_fetch_sub(&srv->st->active, 1);
 }
 
 void sk__block_signals(void)

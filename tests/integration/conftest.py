@@ -11,6 +11,10 @@ import pytest
 
 SOCKIT = os.environ.get("SOCKIT") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "../../build/asan/sockit"))
+SOCKIT_RELEASE = os.environ.get("SOCKIT_RELEASE") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "../../build/sockit"))
+SOCKIT_TSAN = os.environ.get("SOCKIT_TSAN") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "../../build/tsan/sockit"))
 SEEDS = os.path.abspath(os.path.join(os.path.dirname(__file__), "seeds"))
 
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|"
@@ -32,11 +36,12 @@ class Server:
     """A `sockit serve ...` child process. The first stdout line gives the
     address; stop() sends SIGTERM (then SIGKILL) by PID and collects output."""
 
-    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL):
+    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL, preexec_fn=None):
         self.args = args
         self.proc = subprocess.Popen([binary or SOCKIT, "serve", *args], stdin=stdin,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env, start_new_session=True)
+                                     text=True, env=env, start_new_session=True,
+                                     preexec_fn=preexec_fn)
         self.stdout_rest = ""
         self.stderr = ""
         self.first = self._first_line()
@@ -146,3 +151,77 @@ def recv_until_close(s, timeout=10):
         if not chunk:
             return bytes(buf)
         buf += chunk
+
+
+def serve_list():
+    """`sockit serve --list` as a list of dicts: model, kind (tcp/udp),
+    status (ok/missing/refused) and services (the ones it can carry)."""
+    p = run("serve", "--list")
+    assert p.returncode == 0, p.stderr
+    rows = []
+    for line in p.stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 3 or line.startswith("default:"):
+            continue
+        services = []
+        for w in f[3:]:
+            if w.startswith("("):
+                break
+            services.append(w)
+        rows.append({"model": f[0], "kind": f[1], "status": f[2], "services": services})
+    return rows
+
+
+def available_models(kind="tcp", service=None):
+    """Models `serve --list` reports as ok for kind, optionally only those
+    that can carry service, in the order listed."""
+    return [r["model"] for r in serve_list()
+            if r["kind"] == kind and r["status"] == "ok"
+            and (service is None or service in r["services"])]
+
+
+def child_pids(pid):
+    """PIDs of the direct children of pid (from /proc)."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def proc_state(pid):
+    """One-letter state of pid (R, S, Z, ...), or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()[0]
+
+
+def proc_status_kb(pid, field="VmRSS"):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM, ...), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
