@@ -664,6 +664,24 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
 
 /* ---- the loop ---- */
 
+/* UDP: the datagrams in flight on a socket that heard nothing for the
+ * timeout are lost: count them, stop waiting for them (a late reply is
+ * recognised by its sequence number and ignored) and go on with the same
+ * socket. */
+static void udp_give_up(struct worker *w, struct conn *c, int64_t now)
+{
+    while (c->inflight > 0) {
+        q_pop(c);
+        c->inflight--;
+        w->errors[SK_BERR_TIMEOUT]++;
+    }
+    c->rx_total = c->tx_total;
+    c->last_io = now;
+    if (!w->interval_ns)
+        issue_closed(w, c, now);
+    mark_dirty(w, c);
+}
+
 /* Housekeeping every tick: timeouts, reconnects, progress. */
 static void tick(struct worker *w, int64_t now)
 {
@@ -677,9 +695,18 @@ static void tick(struct worker *w, int64_t now)
             if (to > 0 && now - c->last_io > to)
                 fail(w, c, SK_BERR_CONNECT, now);
         } else if (to > 0 && (c->inflight > 0 || c->hlen) && now - c->last_io > to) {
-            fail(w, c, SK_BERR_TIMEOUT, now);
+            if (is_udp(w))
+                udp_give_up(w, c, now);
+            else
+                fail(w, c, SK_BERR_TIMEOUT, now);
         }
     }
+    for (unsigned i = 0; i < w->ndirty; i++) {
+        struct conn *c = &w->c[w->dirty[i]];
+        c->dirty = 0;
+        send_more(w, c, now);
+    }
+    w->ndirty = 0;
     uint64_t errs = 0;
     for (int k = 0; k < SK_BERR_N; k++)
         errs += w->errors[k];

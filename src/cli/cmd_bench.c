@@ -197,7 +197,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             return sk_cli_usage(cmd, "-s: UDP datagrams carry 8 to 65507 bytes (the first 8 "
                                      "are a sequence number)");
         if (!a->timeout_set)
-            a->cfg.timeout_ms = 500; /* a lost datagram should not stall a socket long */
+            a->cfg.timeout_ms = 200; /* a lost datagram should not stall a socket long */
     }
     return 0;
 }
