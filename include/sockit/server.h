@@ -51,7 +51,8 @@ struct sk_server {
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop; /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd; /* eventfd, readable once a stop was requested */
-    int stdin_stop; /* a line (or EOF) on a terminal stdin stops the server */
+    int stdin_stop; /* a line (or EOF) on a terminal stdin stops the server;
+                     * a service's start() clears it when it takes the terminal */
     struct sk_stats *st; /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */

@@ -1,15 +1,169 @@
-/* cmd_chat.c - placeholder until these commands land (not yet built). */
+/*
+ * cmd_chat.c - `sockit chat HOST PORT --nick NAME` and `sockit p2p`:
+ * argument parsing and exit codes; the clients are in src/client/.
+ */
 #include "cli.h"
+
+#include "client/chat_client.h"
+#include "sockit/addr.h"
+#include "sockit/chat.h"
+#include "sockit/error.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+enum { EXIT_SIGNAL = 130 };
+
+static void chat_help(void)
+{
+    printf("Usage: sockit chat HOST PORT [--nick NAME] [--timestamps]\n"
+           "A chat room client for people (for `sockit serve chat` or any line-based chat).\n"
+           "Incoming text is printed above your prompt line; the server's notices (***)\n"
+           "are set apart; control and escape sequences others send are removed.\n\n"
+           "Options:\n"
+           "  -n, --nick NAME     your nickname (else the server asks for one)\n"
+           "  -t, --timestamps    prefix each line with the time [HH:MM:SS]\n"
+           "  -4, -6              IPv4 or IPv6 only\n"
+           "  -h, --help          this text\n\n"
+           "Type /help for the room's commands; /quit or Ctrl-D leaves (exit 0).\n"
+           "Exit status: 0 left, 1 could not connect or the server closed the\n"
+           "connection, 2 bad arguments, 130 interrupted.\n");
+}
+
+static void p2p_help(void)
+{
+    printf("Usage: sockit p2p --listen PORT [-b ADDR] [--timestamps]\n"
+           "       sockit p2p HOST PORT [--timestamps]\n"
+           "Two-party chat: one side waits for a peer, the other connects; both may\n"
+           "type at any time. The first side prints where it listens (PORT 0: any free\n"
+           "port). /quit or Ctrl-D ends the session on both sides.\n\n"
+           "Options:\n"
+           "  -l, --listen PORT   wait for one peer on PORT\n"
+           "  -b, --bind ADDR     with --listen: the address to listen on (default localhost)\n"
+           "  -t, --timestamps    prefix each line with the time [HH:MM:SS]\n"
+           "  -4, -6              IPv4 or IPv6 only\n"
+           "  -h, --help          this text\n\n"
+           "Exit status: 0 the session ended (either side left), 1 an error (could not\n"
+           "listen or connect, the connection was lost), 2 bad arguments, 130 interrupted.\n");
+}
+
+static int check_port(const char *cmd, const char *port)
+{
+    uint16_t p;
+    const char *why;
+    if (sk_port_parse(port, &p, &why) < 0)
+        return sk_cli_usage(cmd, "port '%s': %s", port, why);
+    return 0;
+}
 
 int cmd_chat(int argc, char **argv)
 {
-    (void)argc;
-    return sk_cli_fail(argv[0], "not built yet");
+    static const struct option opts[] = {
+        {"nick", required_argument, NULL, 'n'},
+        {"timestamps", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct sk_chat_client_opts o = {.family = AF_UNSPEC};
+    const char *cmd = "chat", *why;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "n:t46h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (sk_chat_nick_check(optarg, strlen(optarg), &why) < 0)
+                return sk_cli_usage(cmd, "--nick '%s': %s", optarg, why);
+            o.nick = optarg;
+            break;
+        case 't': o.timestamps = 1; break;
+        case '4': o.family = AF_INET; break;
+        case '6': o.family = AF_INET6; break;
+        case 'h': chat_help(); return SK_EXIT_OK;
+        default: fprintf(stderr, "Try 'sockit chat --help'.\n"); return SK_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2)
+        return sk_cli_usage(
+            cmd, argc - optind < 2 ? "HOST and PORT are needed" : "unexpected argument '%s'",
+            argv[optind + 2 < argc ? optind + 2 : 0]);
+    o.host = argv[optind];
+    o.port = argv[optind + 1]; /* a number or a service name */
+    int r = sk_chat_client_run(&o);
+    fflush(stdout);
+    if (r == 0)
+        return SK_EXIT_OK;
+    if (r == -EINTR)
+        return EXIT_SIGNAL;
+    if (r == -ECONNABORTED)
+        return sk_cli_fail(cmd, "%s port %s: the server closed the connection", o.host, o.port);
+    if (r == -ECONNRESET || r == -EPIPE)
+        return sk_cli_fail(cmd, "%s port %s: the server closed the connection (%s)", o.host, o.port,
+                           sk_strerror(r));
+    return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
+}
+
+static void print_listening(const struct sk_addr *a)
+{
+    char s[SK_ADDR_STRLEN];
+    sk_addr_format(a, s, sizeof(s));
+    printf("sockit: p2p listening on %s, waiting for a peer\n", s);
+    fflush(stdout);
 }
 
 int cmd_p2p(int argc, char **argv)
 {
-    (void)argc;
-    return sk_cli_fail(argv[0], "not built yet");
-}
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"bind", required_argument, NULL, 'b'},
+        {"timestamps", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct sk_p2p_opts o = {.family = AF_UNSPEC, .listening = print_listening};
+    const char *cmd = "p2p", *bind_host = NULL;
+    int c;
 
+    while ((c = getopt_long(argc, argv, "l:b:t46h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            o.listen = 1;
+            o.port = optarg;
+            break;
+        case 'b': bind_host = optarg; break;
+        case 't': o.timestamps = 1; break;
+        case '4': o.family = AF_INET; break;
+        case '6': o.family = AF_INET6; break;
+        case 'h': p2p_help(); return SK_EXIT_OK;
+        default: fprintf(stderr, "Try 'sockit p2p --help'.\n"); return SK_EXIT_USAGE;
+        }
+    }
+    int rest = argc - optind;
+    if (o.listen) {
+        if (rest > 0)
+            return sk_cli_usage(cmd, "unexpected argument '%s' (--listen takes only a port)",
+                                argv[optind]);
+        o.host = bind_host;
+    } else {
+        if (bind_host)
+            return sk_cli_usage(cmd, "--bind goes with --listen");
+        if (rest != 2)
+            return sk_cli_usage(cmd, "give --listen PORT, or HOST PORT to connect");
+        o.host = argv[optind];
+        o.port = argv[optind + 1];
+    }
+    if (o.listen && check_port(cmd, o.port))
+        return SK_EXIT_USAGE;
+    int r = sk_p2p_run(&o);
+    fflush(stdout);
+    if (r == 0)
+        return SK_EXIT_OK;
+    if (r == -EINTR)
+        return EXIT_SIGNAL;
+    if (o.listen)
+        return sk_cli_fail(cmd, "listening on %s port %s: %s", o.host ? o.host : "localhost",
+                           o.port, sk_strerror(r));
+    return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
+}

@@ -328,11 +328,11 @@ int cmd_serve(int argc, char **argv)
                          sk_strerror(r));
         goto out;
     }
+    srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */
     if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
         rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
         goto out;
     }
-    srv.stdin_stop = isatty(STDIN_FILENO);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;

@@ -1,4 +1,658 @@
-/* chat.c - placeholder until the chat service lands (not yet built). */
+/*
+ * chat.c - the chat service: a multi-client chat room over a plain-text line
+ * protocol that nc, telnet and socat can speak.
+ *
+ * A hub service (SK_SVC_HUB): the model serialises every callback under
+ * srv->hub_lock, so the room (a list of members, one per connection, kept in
+ * each connection's ctx) is only touched by one callback at a time, and a
+ * callback may queue output on any other member's connection. Nothing here
+ * blocks: a member whose output queue passes --max-queue is dropped with
+ * sk_conn_abort() and its leave announced, and nobody else waits for it.
+ *
+ * Protocol (see sockit(1)): the first line (or /nick NAME) picks the
+ * nickname; then every line goes to everyone else as "<nick> text". Server
+ * notices start with "*** ", actions with "* ", private messages with
+ * "*nick* ". Lines end in CRLF for a client whose last line did, else LF.
+ * The transcript (--log) and the operator's terminal (--operator, see
+ * chat_operator.c) are the only I/O this file starts.
+ */
+#include "sockit/chat.h"
+#include "sockit/server.h"
 #include "sockit/service.h"
+#include "sockit/util.h"
 
-const struct sk_service sk_service_chat = {.name = "chat", .summary = "(not built yet)"};
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chat_operator.h"
+
+#define DEFAULT_MAX_LINE 4096
+#define DEFAULT_MAX_CLIENTS 1000
+#define DEFAULT_MAX_QUEUE (256 * 1024)
+#define DEFAULT_IDLE_MS (300 * 1000) /* sk_server_init()'s default */
+#define DEFAULT_STALL_MS 1000
+#define LIST_NAMES_MAX 30 /* the welcome names at most this many */
+
+struct member {
+    struct sk_conn *c;
+    struct member *prev, *next;
+    char nick[SK_CHAT_NICK_MAX + 1];
+    int named;          /* has joined the room under nick */
+    int crlf;           /* the last line ended in CRLF: answer likewise */
+    int discarding;     /* inside an over-long line: drop up to the next LF */
+    int leaving;        /* quit or dropped: nothing more is delivered to it */
+    int is_operator;    /* the server's own terminal */
+    int64_t over_since; /* ms when the queue was first seen over --max-queue; 0: not over */
+    uint64_t seen_out;  /* c->bytes_out then: any change means it is reading */
+    char reason[96];    /* why it left, announced when the connection closes */
+};
+
+struct chat {
+    size_t max_line;
+    unsigned max_clients;
+    size_t max_queue;
+    int stall_ms;
+    char *log_path;
+    FILE *log;
+    char *operator_nick;
+    struct sk_chat_operator *op;
+    struct member *head;
+    unsigned members; /* open connections, named or not */
+    char *scratch;    /* one formatted line: 3 * max_line + room */
+    size_t scratch_len;
+    char *clean; /* a sanitised text */
+};
+
+static int chat_create(void **state)
+{
+    struct chat *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->max_line = DEFAULT_MAX_LINE;
+    st->max_clients = DEFAULT_MAX_CLIENTS;
+    st->max_queue = DEFAULT_MAX_QUEUE;
+    st->stall_ms = DEFAULT_STALL_MS;
+    *state = st;
+    return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    char *s = strdup(v);
+    if (!s)
+        return -ENOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+static int chat_option(void *state, const char *name, const char *value, char *err, size_t len)
+{
+    struct chat *st = state;
+    uint64_t size;
+    int64_t n;
+
+    if (strcmp(name, "max-line") == 0) {
+        if (sk_parse_size(value, 1 << 20, &size) < 0 || size < 16) {
+            snprintf(err, len, "--max-line: '%s' is not a size from 16 bytes to 1M", value);
+            return -EINVAL;
+        }
+        st->max_line = (size_t)size;
+        return 0;
+    }
+    if (strcmp(name, "max-clients") == 0) {
+        if (sk_parse_i64(value, 1, 1000000, &n) < 0) {
+            snprintf(err, len, "--max-clients: '%s' is not a number in 1..1000000", value);
+            return -EINVAL;
+        }
+        st->max_clients = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(name, "max-queue") == 0) {
+        if (sk_parse_size(value, 1ULL << 32, &size) < 0 || size < 1024) {
+            snprintf(err, len, "--max-queue: '%s' is not a size from 1k to 4G", value);
+            return -EINVAL;
+        }
+        st->max_queue = (size_t)size;
+        return 0;
+    }
+    if (strcmp(name, "stall") == 0) {
+        if (sk_parse_duration_ms(value, &n) < 0 || n > 3600 * 1000) {
+            snprintf(err, len, "--stall: '%s' is not a duration up to an hour (e.g. 1, 250ms)",
+                     value);
+            return -EINVAL;
+        }
+        st->stall_ms = (int)n;
+        return 0;
+    }
+    if (strcmp(name, "log") == 0)
+        return set_str(&st->log_path, value);
+    if (strcmp(name, "operator") == 0) {
+        const char *why;
+        if (sk_chat_nick_check(value, strlen(value), &why) < 0) {
+            snprintf(err, len, "--operator: '%s': %s", value, why);
+            return -EINVAL;
+        }
+        return set_str(&st->operator_nick, value);
+    }
+    snprintf(err, len, "unknown option --%s", name);
+    return -EINVAL;
+}
+
+static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
+{
+    struct chat *st = state;
+
+    if (st->max_line + 2 > srv->lim.in_max) {
+        snprintf(err, len, "--max-line %zu needs a larger --max-input (now %zu)", st->max_line,
+                 srv->lim.in_max);
+        return -EINVAL;
+    }
+    /* A queue bound past the hard maximum could never be reached. */
+    if (st->max_queue > srv->lim.out_max)
+        st->max_queue = srv->lim.out_max;
+    /* People stay in a quiet room: no idle timeout unless one was asked for. */
+    if (srv->lim.idle_timeout_ms == DEFAULT_IDLE_MS)
+        srv->lim.idle_timeout_ms = 0;
+    st->scratch_len = 3 * st->max_line + 256;
+    st->scratch = malloc(st->scratch_len);
+    st->clean = malloc(3 * st->max_line + 4);
+    if (!st->scratch || !st->clean)
+        return -ENOMEM;
+    if (st->log_path) {
+        st->log = fopen(st->log_path, "ae");
+        if (!st->log) {
+            int e = errno;
+            snprintf(err, len, "--log %s: %s", st->log_path, strerror(e));
+            return -e;
+        }
+        setvbuf(st->log, NULL, _IOLBF, 0);
+    }
+    if (st->operator_nick) {
+        int r = sk__chat_operator_start(&st->op, srv, st->operator_nick);
+        if (r < 0) {
+            snprintf(err, len, "--operator: cannot start the operator's terminal: %s",
+                     strerror(-r));
+            return r;
+        }
+        srv->stdin_stop = 0; /* the terminal's lines are chat now */
+    }
+    return 0;
+}
+
+static void chat_destroy(void *state)
+{
+    struct chat *st = state;
+    sk__chat_operator_stop(st->op);
+    if (st->log)
+        fclose(st->log);
+    free(st->log_path);
+    free(st->operator_nick);
+    free(st->scratch);
+    free(st->clean);
+    free(st);
+}
+
+/* ---- the transcript ---- */
+
+static void log_line(struct chat *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(struct chat *st, const char *fmt, ...)
+{
+    if (!st->log)
+        return;
+    char stamp[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %z", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(st->log, "%s ", stamp);
+    vfprintf(st->log, fmt, ap);
+    fputc('\n', st->log);
+    va_end(ap);
+}
+
+/* ---- delivery ---- */
+
+/* Stop delivering to m and close its connection now; the leave (with
+ * reason) is announced when the model closes it. */
+static void drop(struct member *m, const char *reason)
+{
+    if (m->leaving)
+        return;
+    m->leaving = 1;
+    snprintf(m->reason, sizeof(m->reason), "%s", reason);
+    sk_conn_abort(m->c);
+}
+
+/*
+ * Is m a stalled reader? Its queue is over --max-queue and it has taken
+ * nothing from it (bytes_out unchanged) for --stall. A reader that is merely
+ * behind, because one callback relayed a burst before its owner could flush,
+ * keeps making progress and is left alone up to the hard --max-output.
+ */
+static int stalled(const struct chat *st, struct member *m, size_t pending)
+{
+    if (pending <= st->max_queue) {
+        m->over_since = 0;
+        return 0;
+    }
+    int64_t now = sk_now_ms();
+    if (m->over_since == 0 || m->c->bytes_out != m->seen_out) {
+        m->over_since = now;
+        m->seen_out = m->c->bytes_out;
+    }
+    return now - m->over_since >= st->stall_ms;
+}
+
+/* Queue text (without line end) plus m's line end, unless m has stopped
+ * reading or its queue is full: then m is dropped. */
+static void deliver(struct chat *st, struct member *m, const char *text, size_t n)
+{
+    if (m->leaving)
+        return;
+    const char *eol = m->crlf ? "\r\n" : "\n";
+    size_t el = m->crlf ? 2 : 1;
+    if (stalled(st, m, sk_conn_pending(m->c) + n + el)) {
+        drop(m, "dropped: not reading (output queue full)");
+        return;
+    }
+    if (sk_conn_write(m->c, text, n) < 0 || sk_conn_write(m->c, eol, el) < 0)
+        drop(m, "dropped: not reading (output queue full)");
+}
+
+/* Format into the scratch buffer; returns its length (truncated to fit). */
+static size_t vformat(struct chat *st, const char *fmt, va_list ap)
+{
+    int r = vsnprintf(st->scratch, st->scratch_len, fmt, ap);
+    if (r < 0)
+        return 0;
+    return (size_t)r < st->scratch_len ? (size_t)r : st->scratch_len - 1;
+}
+
+static void tell(struct chat *st, struct member *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void tell(struct chat *st, struct member *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = vformat(st, fmt, ap);
+    va_end(ap);
+    deliver(st, m, st->scratch, n);
+}
+
+/* To every named member except `except`. */
+static void broadcast(struct chat *st, struct member *except, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void broadcast(struct chat *st, struct member *except, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = vformat(st, fmt, ap);
+    va_end(ap);
+    for (struct member *m = st->head; m; m = m->next)
+        if (m != except && m->named)
+            deliver(st, m, st->scratch, n);
+}
+
+/* Sanitise text for relaying; returns its length in st->clean. */
+static size_t clean(struct chat *st, const char *p, size_t n)
+{
+    if (n > st->max_line)
+        n = st->max_line;
+    return sk_chat_sanitize(p, n, st->clean, 3 * st->max_line + 4);
+}
+
+static struct member *find_nick(struct chat *st, const char *nick)
+{
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named && sk_chat_nick_equal(m->nick, nick))
+            return m;
+    return NULL;
+}
+
+static unsigned named_count(const struct chat *st)
+{
+    unsigned n = 0;
+    for (const struct member *m = st->head; m; m = m->next)
+        n += m->named && !m->leaving;
+    return n;
+}
+
+/* ---- commands ---- */
+
+static void welcome(struct chat *st, struct member *m)
+{
+    unsigned others = named_count(st) - 1;
+    char *list = st->clean; /* free here: the line was parsed already */
+    size_t cap = 3 * st->max_line + 4, used = 0;
+
+    list[0] = '\0';
+    if (others > 0 && others <= LIST_NAMES_MAX) {
+        for (struct member *o = st->head; o; o = o->next) {
+            if (o == m || !o->named || o->leaving)
+                continue;
+            int w = snprintf(list + used, cap - used, "%s%s", used ? ", " : ": ", o->nick);
+            if (w < 0 || (size_t)w >= cap - used)
+                break;
+            used += (size_t)w;
+        }
+    } else if (others > LIST_NAMES_MAX) {
+        snprintf(list, cap, " (/who lists them)");
+    }
+    tell(st, m, "*** Welcome, %s! %u other%s here%s. /help lists the commands.", m->nick, others,
+         others == 1 ? "" : "s", list);
+}
+
+static void set_nick(struct chat *st, struct member *m, const char *name, size_t n)
+{
+    const char *why;
+    char nick[SK_CHAT_NICK_MAX + 1];
+
+    if (sk_chat_nick_check(name, n, &why) < 0) {
+        size_t cl = clean(st, name, SK_MIN(n, 64));
+        tell(st, m, "*** Invalid nickname '%.*s': %s. Choose another:", (int)cl, st->clean, why);
+        return;
+    }
+    memcpy(nick, name, n);
+    nick[n] = '\0';
+    struct member *other = find_nick(st, nick);
+    if (other == m && strcmp(m->nick, nick) == 0) {
+        tell(st, m, "*** You are already %s.", nick);
+        return;
+    }
+    if (other && other != m) {
+        tell(st, m, "*** The nickname %s is taken. Choose another:", other->nick);
+        return;
+    }
+    if (st->operator_nick && !m->is_operator && sk_chat_nick_equal(st->operator_nick, nick)) {
+        tell(st, m, "*** The nickname %s is reserved for the operator. Choose another:", nick);
+        return;
+    }
+    if (!m->named) {
+        memcpy(m->nick, nick, n + 1);
+        m->named = 1;
+        welcome(st, m);
+        broadcast(st, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
+        log_line(st, "*** %s joined", nick);
+        return;
+    }
+    char old[SK_CHAT_NICK_MAX + 1];
+    memcpy(old, m->nick, sizeof(old));
+    memcpy(m->nick, nick, n + 1);
+    tell(st, m, "*** You are now known as %s", nick);
+    broadcast(st, m, "*** %s is now known as %s", old, nick);
+    log_line(st, "*** %s is now known as %s", old, nick);
+}
+
+static void who(struct chat *st, struct member *m)
+{
+    unsigned n = named_count(st);
+    size_t used = 0, cap = st->scratch_len;
+
+    /* Built in scratch directly: the names are plain ASCII. */
+    int w = snprintf(st->scratch, cap, "*** %u %s here:", n, n == 1 ? "person" : "people");
+    used = (size_t)w;
+    for (struct member *o = st->head; o; o = o->next) {
+        if (!o->named || o->leaving)
+            continue;
+        if (used + SK_CHAT_NICK_MAX + 16 >= cap) {
+            deliver(st, m, st->scratch, used); /* a long room: more lines */
+            used = (size_t)snprintf(st->scratch, cap, "***");
+        }
+        used += (size_t)snprintf(st->scratch + used, cap - used, " %s%s", o->nick,
+                                 o->is_operator ? "(op)" : "");
+    }
+    deliver(st, m, st->scratch, used);
+}
+
+static void help(struct chat *st, struct member *m)
+{
+    static const char *const lines[] = {
+        "*** Commands:",
+        "***   /nick NAME       take or change your nickname",
+        "***   /who             who is here",
+        "***   /me ACTION       say what you are doing (* nick ACTION)",
+        "***   /msg NICK TEXT   a private message to NICK",
+        "***   /quit [REASON]   leave",
+        "***   /help            this list",
+        "*** Any other line goes to everyone; start it with // to send a line beginning with /.",
+        NULL,
+    };
+    for (const char *const *l = lines; *l; l++)
+        deliver(st, m, *l, strlen(*l));
+    tell(st, m, "*** Nicknames: 1 to %d of %s, unique whatever the case.", SK_CHAT_NICK_MAX,
+         SK_CHAT_NICK_CHARS);
+}
+
+static void quit(struct chat *st, struct member *m, const char *reason, size_t n)
+{
+    if (m->named) {
+        size_t cl = clean(st, reason, SK_MIN(n, 64));
+        if (cl)
+            snprintf(m->reason, sizeof(m->reason), "quit: %.*s", (int)cl, st->clean);
+        else
+            snprintf(m->reason, sizeof(m->reason), "quit");
+    }
+    tell(st, m, "*** Bye.");
+    m->leaving = 1;
+    sk_conn_end(m->c);
+}
+
+static void private_msg(struct chat *st, struct member *m, const struct sk_chat_cmd *cmd)
+{
+    if (!cmd->target_len || !cmd->arg_len) {
+        tell(st, m, "*** Usage: /msg NICK TEXT");
+        return;
+    }
+    char nick[SK_CHAT_NICK_MAX + 1];
+    const char *why;
+    struct member *to = NULL;
+    if (sk_chat_nick_check(cmd->target, cmd->target_len, &why) == 0) {
+        memcpy(nick, cmd->target, cmd->target_len);
+        nick[cmd->target_len] = '\0';
+        to = find_nick(st, nick);
+    }
+    if (!to || to->leaving) {
+        size_t cl = clean(st, cmd->target, SK_MIN(cmd->target_len, 64));
+        tell(st, m, "*** No one here is called %.*s (/who lists who is).", (int)cl, st->clean);
+        return;
+    }
+    size_t cl = clean(st, cmd->arg, cmd->arg_len);
+    if (!cl)
+        return;
+    tell(st, to, "*%s* %.*s", m->nick, (int)cl, st->clean);
+    tell(st, m, "-> *%s* %.*s", to->nick, (int)cl, st->clean);
+}
+
+/* The operator's relay introduces itself with "/operator TOKEN". */
+static int operator_hello(struct chat *st, struct member *m, const char *line, size_t n)
+{
+    static const char cmd[] = "/operator ";
+    size_t cl = sizeof(cmd) - 1;
+    if (!st->op || m->named || n <= cl || memcmp(line, cmd, cl) != 0)
+        return 0;
+    if (!sk__chat_operator_token_ok(st->op, line + cl, n - cl))
+        return 0;
+    for (struct member *o = st->head; o; o = o->next)
+        if (o->is_operator)
+            return 0;
+    m->is_operator = 1;
+    set_nick(st, m, st->operator_nick, strlen(st->operator_nick));
+    return 1;
+}
+
+static void handle_line(struct chat *st, struct member *m, const char *line, size_t n)
+{
+    struct sk_chat_cmd cmd;
+
+    if (operator_hello(st, m, line, n))
+        return;
+    sk_chat_parse(line, n, &cmd);
+    if (!m->named) {
+        switch (cmd.kind) {
+        case SK_CHAT_TEXT:
+            if (cmd.arg_len)
+                set_nick(st, m, cmd.arg, cmd.arg_len);
+            else
+                tell(st, m, "*** Type your nickname (or /nick NAME):");
+            return;
+        case SK_CHAT_ME:
+        case SK_CHAT_MSG:
+            tell(st, m, "*** Choose a nickname first (type it, or /nick NAME):");
+            return;
+        default: break;
+        }
+    }
+    size_t cl;
+    switch (cmd.kind) {
+    case SK_CHAT_TEXT:
+        cl = clean(st, cmd.arg, cmd.arg_len);
+        if (!cl)
+            return; /* nothing printable */
+        broadcast(st, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        log_line(st, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        return;
+    case SK_CHAT_NICK:
+        if (!cmd.arg_len)
+            tell(st, m, "*** Usage: /nick NAME");
+        else
+            set_nick(st, m, cmd.arg, cmd.arg_len);
+        return;
+    case SK_CHAT_WHO: who(st, m); return;
+    case SK_CHAT_ME:
+        cl = clean(st, cmd.arg, cmd.arg_len);
+        if (!cl) {
+            tell(st, m, "*** Usage: /me ACTION");
+            return;
+        }
+        broadcast(st, m, "* %s %.*s", m->nick, (int)cl, st->clean);
+        log_line(st, "* %s %.*s", m->nick, (int)cl, st->clean);
+        return;
+    case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
+    case SK_CHAT_HELP: help(st, m); return;
+    case SK_CHAT_QUIT: quit(st, m, cmd.arg, cmd.arg_len); return;
+    case SK_CHAT_UNKNOWN:
+        cl = clean(st, cmd.target, SK_MIN(cmd.target_len, 64));
+        tell(st, m, "*** Unknown command /%.*s (/help lists the commands; // starts a line with /)",
+             (int)cl, st->clean);
+        return;
+    }
+}
+
+/* ---- callbacks ---- */
+
+static int chat_open(struct sk_conn *c)
+{
+    struct chat *st = sk_conn_service_state(c);
+    struct member *m = c->ctx;
+
+    m->c = c;
+    m->next = st->head;
+    if (st->head)
+        st->head->prev = m;
+    st->head = m;
+    st->members++;
+    if (st->members > st->max_clients) {
+        tell(st, m, "*** Sorry, the room is full (%u people). Try again later.", st->max_clients);
+        m->leaving = 1;
+        sk_conn_end(c);
+        return 0;
+    }
+    unsigned n = named_count(st);
+    tell(st, m, "*** Welcome to sockit chat (%u %s here). Type your nickname (or /nick NAME):", n,
+         n == 1 ? "person" : "people");
+    return 0;
+}
+
+static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
+{
+    struct chat *st = sk_conn_service_state(c);
+    struct member *m = c->ctx;
+    size_t used = 0;
+
+    while (used < n) {
+        if (m->leaving)
+            return (ssize_t)n; /* said /quit or was dropped: ignore the rest */
+        const char *start = p + used;
+        const char *nl = memchr(start, '\n', n - used);
+        if (!nl) {
+            size_t partial = n - used;
+            if (m->discarding)
+                return (ssize_t)n;
+            if (partial > st->max_line + 1) { /* +1: room for a CR */
+                m->discarding = 1;
+                tell(st, m, "*** Line too long (more than %zu bytes): not sent.", st->max_line);
+                return (ssize_t)n;
+            }
+            break;
+        }
+        size_t len = (size_t)(nl - start);
+        used += len + 1;
+        if (m->discarding) {
+            m->discarding = 0; /* the end of the over-long line */
+            continue;
+        }
+        m->crlf = len > 0 && start[len - 1] == '\r';
+        if (m->crlf)
+            len--;
+        if (len > st->max_line) {
+            tell(st, m, "*** Line too long (more than %zu bytes): not sent.", st->max_line);
+            continue;
+        }
+        handle_line(st, m, start, len);
+    }
+    return (ssize_t)used;
+}
+
+static void chat_close(struct sk_conn *c)
+{
+    struct chat *st = sk_conn_service_state(c);
+    struct member *m = c->ctx;
+
+    if (!m->c)
+        return; /* open() never ran */
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        st->head = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    st->members--;
+    if (m->named) {
+        const char *reason = m->reason[0] ? m->reason : "connection closed";
+        broadcast(st, m, "*** %s left (%s)", m->nick, reason);
+        log_line(st, "*** %s left (%s)", m->nick, reason);
+    }
+    m->c = NULL;
+}
+
+static const struct sk_service_opt chat_opts[] = {
+    {"max-line", 1, "SIZE", "longest line accepted (default 4k); longer ones are refused"},
+    {"max-clients", 1, "N", "people in the room at once (default 1000)"},
+    {"max-queue", 1, "SIZE", "unsent output a client may have before it counts as stalled (256k)"},
+    {"stall", 1, "SECS", "drop a client over --max-queue that reads nothing for SECS (1)"},
+    {"log", 1, "FILE", "append a timestamped transcript to FILE"},
+    {"operator", 1, "NICK", "the server's terminal takes part in the chat as NICK"},
+    {0},
+};
+
+const struct sk_service sk_service_chat = {
+    .name = "chat",
+    .summary = "a multi-client chat room (nicknames, /who, /me, /msg; works with nc)",
+    .flags = SK_SVC_STREAM | SK_SVC_HUB,
+    .opts = chat_opts,
+    .conn_size = sizeof(struct member),
+    .create = chat_create,
+    .option = chat_option,
+    .start = chat_start,
+    .destroy = chat_destroy,
+    .open = chat_open,
+    .data = chat_data,
+    .close = chat_close,
+};

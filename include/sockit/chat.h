@@ -1,0 +1,70 @@
+/*
+ * chat.h - the chat line protocol's pure functions: the sanitiser that makes
+ * a line safe to show on someone else's terminal, nickname rules, and the
+ * command parser. None allocates, none does I/O; all work on (pointer,
+ * length) pairs that need not be NUL-terminated, and are safe on any input.
+ * The chat service (src/service/chat.c), the chat client and p2p share them.
+ */
+#ifndef SOCKIT_CHAT_H
+#define SOCKIT_CHAT_H
+
+#include <stddef.h>
+
+/* Longest nickname, in bytes (all nickname characters are ASCII). */
+#define SK_CHAT_NICK_MAX 32
+
+/* The characters a nickname may use, for messages and documentation. */
+#define SK_CHAT_NICK_CHARS "letters, digits and _ - . [ ] { } ^ | `"
+
+/*
+ * Copy in[0..n) to out, keeping what is safe to print on a terminal:
+ * - valid UTF-8 passes through unchanged;
+ * - invalid UTF-8 (stray continuation bytes, overlong forms, surrogates,
+ *   code points past U+10FFFF, truncated sequences) becomes U+FFFD, one per
+ *   offending byte sequence;
+ * - terminal escape sequences are removed whole: CSI (ESC [ ... final, and
+ *   U+009B ...), OSC (ESC ] ... BEL or ST, and U+009D ...), DCS, SOS, PM,
+ *   APC (up to ST), and two-character escapes (ESC followed by one byte);
+ * - other C0 controls, DEL and C1 controls (U+0080..U+009F) are removed,
+ *   except TAB, which becomes one space;
+ * - Unicode bidirectional overrides and isolates (U+202A..U+202E,
+ *   U+2066..U+2069) are removed, so a line cannot reorder what follows it.
+ * out receives at most outmax bytes and never a partial UTF-8 character;
+ * outmax >= 3 * n is always enough. Returns the bytes written. No NUL is
+ * appended.
+ */
+size_t sk_chat_sanitize(const char *in, size_t n, char *out, size_t outmax);
+
+/* Is nick[0..n) a valid nickname (1..SK_CHAT_NICK_MAX characters from
+ * SK_CHAT_NICK_CHARS)? Returns 0, or -EINVAL with a sentence in *why. */
+int sk_chat_nick_check(const char *nick, size_t n, const char **why);
+
+/* Do two nicknames name the same person (ASCII case-insensitive)? 1 or 0. */
+int sk_chat_nick_equal(const char *a, const char *b);
+
+enum sk_chat_kind {
+    SK_CHAT_TEXT,    /* a message: arg is the text (a leading "//" sends "/") */
+    SK_CHAT_NICK,    /* /nick NAME: arg is NAME (may be empty: a usage error) */
+    SK_CHAT_WHO,     /* /who */
+    SK_CHAT_ME,      /* /me ACTION: arg is ACTION */
+    SK_CHAT_MSG,     /* /msg NICK TEXT: target is NICK, arg is TEXT */
+    SK_CHAT_HELP,    /* /help */
+    SK_CHAT_QUIT,    /* /quit [REASON]: arg is REASON (may be empty) */
+    SK_CHAT_UNKNOWN, /* /something else: target is the command word */
+};
+
+/* One parsed line. Pointers point into the parsed line. */
+struct sk_chat_cmd {
+    enum sk_chat_kind kind;
+    const char *arg;
+    size_t arg_len;
+    const char *target;
+    size_t target_len;
+};
+
+/* Parse one line (without its line end). Commands are a '/' followed by a
+ * word, matched case-insensitively; arguments are trimmed of the spaces
+ * around them. A line that is only "/" is text. Always succeeds. */
+void sk_chat_parse(const char *line, size_t n, struct sk_chat_cmd *cmd);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * chat_client.c - `sockit chat HOST PORT --nick NAME`: a chat room client
+ * for people, and the session loop it shares with p2p.c.
+ *
+ * The session loop polls the socket and the terminal together. Lines from
+ * the other side are cleaned with sk_chat_sanitize() (no escape sequence or
+ * control character of theirs reaches our terminal) and printed above the
+ * prompt; typed lines are sent as they are completed.
+ *
+ * The chat client understands the server's conventions (chat.c): lines
+ * starting "*** " are notices, shown apart (coloured on a terminal, unless
+ * NO_COLOR is set); "*nick* " starts a private message. It follows its own
+ * nickname from "*** Welcome, NICK!" and "*** You are now known as NICK", so
+ * it can show what you send as "<NICK> text" (the server sends no echo).
+ */
+#include "client/chat_client.h"
+
+#include "client/chat_session.h"
+#include "client/tty_line.h"
+#include "sockit/chat.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define QUIT_WAIT_MS 3000 /* after /quit, how long the other side may take to close */
+
+/* ---- the session loop (shared with p2p.c) ---- */
+
+void sk__session_show(struct sk_session *s, const char *color, const char *p, size_t n)
+{
+    static char line[3 * sizeof(s->rbuf) + 64]; /* single-threaded */
+    size_t used = 0;
+
+    if (s->timestamps) {
+        sk_tty_line_stamp(line, 32);
+        used = strlen(line);
+    }
+    int colored = color && s->tty.color;
+    if (colored) {
+        memcpy(line + used, color, strlen(color));
+        used += strlen(color);
+    }
+    used += sk_chat_sanitize(p, n, line + used, sizeof(line) - used - 8);
+    if (colored) {
+        memcpy(line + used, "\x1b[0m", 4);
+        used += 4;
+    }
+    sk_tty_line_print(&s->tty, line, used);
+}
+
+int sk__session_send(struct sk_session *s, const char *p, size_t n)
+{
+    int r = sk_write_all(s->fd, p, n);
+    if (r == 0)
+        r = sk_write_all(s->fd, "\n", 1);
+    if (r < 0 && !s->err)
+        s->err = r;
+    return r;
+}
+
+void sk__session_leave(struct sk_session *s)
+{
+    if (s->quitting)
+        return;
+    s->quitting = 1;
+    s->quit_deadline = sk_now_ms() + QUIT_WAIT_MS;
+}
+
+static void local_line(void *arg, const char *line, size_t n)
+{
+    struct sk_session *s = arg;
+    if (!s->quitting)
+        s->local(s, line, n);
+}
+
+/* Split what arrived into lines for s->remote. A line longer than the
+ * buffer is shown in pieces. */
+static void remote_bytes(struct sk_session *s)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < s->rlen; i++) {
+        if (s->rbuf[i] != '\n')
+            continue;
+        size_t len = i - start;
+        if (len > 0 && s->rbuf[start + len - 1] == '\r')
+            len--;
+        s->remote(s, s->rbuf + start, len);
+        start = i + 1;
+    }
+    if (start == 0 && s->rlen == sizeof(s->rbuf)) {
+        s->remote(s, s->rbuf, s->rlen);
+        start = s->rlen;
+    }
+    memmove(s->rbuf, s->rbuf + start, s->rlen - start);
+    s->rlen -= start;
+}
+
+int sk__session_run(struct sk_session *s)
+{
+    for (;;) {
+        if (sk_tty_line_stop_signal())
+            return -EINTR;
+        if (s->err)
+            return s->err;
+        int timeout = -1;
+        if (s->quitting) {
+            int64_t left = s->quit_deadline - sk_now_ms();
+            if (left <= 0)
+                return SK_SESSION_WE_LEFT;
+            timeout = (int)left;
+        }
+        struct pollfd p[2] = {
+            {.fd = s->fd, .events = POLLIN},
+            {.fd = s->quitting || s->tty.eof ? -1 : s->tty.in_fd, .events = POLLIN},
+        };
+        int n = poll(p, 2, timeout);
+        sk_tty_line_refresh(&s->tty);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (p[0].revents) {
+            ssize_t r = sk_read(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen);
+            if (r < 0 && r != -EAGAIN)
+                return s->quitting ? SK_SESSION_WE_LEFT : (int)r;
+            if (r == 0) {
+                if (s->rlen > 0) { /* a last line without its end */
+                    s->remote(s, s->rbuf, s->rlen);
+                    s->rlen = 0;
+                }
+                return s->quitting ? SK_SESSION_WE_LEFT : SK_SESSION_THEY_LEFT;
+            }
+            if (r > 0) {
+                s->rlen += (size_t)r;
+                remote_bytes(s);
+            }
+        }
+        if (p[1].revents) {
+            int r = sk_tty_line_read(&s->tty, local_line, s);
+            if (r < 0)
+                return r;
+            if (r == 1 && !s->quitting)
+                s->local_eof(s);
+        }
+    }
+}
+
+/* ---- the chat room client ---- */
+
+struct chat {
+    struct sk_session s;
+    char nick[SK_CHAT_NICK_MAX + 1];
+    int joined;
+};
+
+static void set_nick(struct chat *c, const char *p, size_t n)
+{
+    const char *why;
+    if (sk_chat_nick_check(p, n, &why) < 0)
+        return;
+    memcpy(c->nick, p, n);
+    c->nick[n] = '\0';
+    c->joined = 1;
+    char prompt[SK_CHAT_NICK_MAX + 8];
+    snprintf(prompt, sizeof(prompt), "%s> ", c->nick);
+    sk_tty_line_set_prompt(&c->s.tty, prompt);
+}
+
+/* Follow our nickname from the server's notices. */
+static void track_nick(struct chat *c, const char *p, size_t n)
+{
+    static const char welcome[] = "*** Welcome, ", known[] = "*** You are now known as ";
+    size_t wl = sizeof(welcome) - 1, kl = sizeof(known) - 1;
+
+    if (n > wl && memcmp(p, welcome, wl) == 0) {
+        const char *end = memchr(p + wl, '!', n - wl);
+        if (end)
+            set_nick(c, p + wl, (size_t)(end - (p + wl)));
+    } else if (n > kl && memcmp(p, known, kl) == 0) {
+        set_nick(c, p + kl, n - kl);
+    }
+}
+
+static void chat_remote(struct sk_session *s, const char *p, size_t n)
+{
+    struct chat *c = (struct chat *)s;
+    const char *color = NULL;
+
+    if (n >= 4 && memcmp(p, "*** ", 4) == 0) {
+        track_nick(c, p, n);
+        color = "\x1b[36m"; /* notices: cyan */
+    } else if (n >= 2 && p[0] == '*' && p[1] != ' ' && memchr(p + 1, '*', n - 1)) {
+        color = "\x1b[1m"; /* a private message: bold */
+    } else if (n >= 2 && p[0] == '*' && p[1] == ' ') {
+        color = "\x1b[35m"; /* an action: magenta */
+    }
+    sk__session_show(s, color, p, n);
+}
+
+static void chat_local(struct sk_session *s, const char *p, size_t n)
+{
+    struct chat *c = (struct chat *)s;
+    struct sk_chat_cmd cmd;
+
+    if (n == 0)
+        return;
+    sk_chat_parse(p, n, &cmd);
+    if (sk__session_send(s, p, n) < 0)
+        return;
+    if (cmd.kind == SK_CHAT_QUIT) {
+        sk__session_leave(s);
+        return;
+    }
+    if (!s->tty.tty || !c->joined)
+        return; /* in a pipe, or the line was a nickname: nothing to echo */
+    char line[SK_CHAT_NICK_MAX + 8];
+    if (cmd.kind == SK_CHAT_TEXT) {
+        snprintf(line, sizeof(line), "<%s> ", c->nick);
+    } else if (cmd.kind == SK_CHAT_ME && cmd.arg_len) {
+        snprintf(line, sizeof(line), "* %s ", c->nick);
+    } else {
+        return; /* commands: the server answers */
+    }
+    char echo[SK_TTY_LINE_MAX + sizeof(line)];
+    size_t ll = strlen(line);
+    size_t al = SK_MIN(cmd.arg_len, sizeof(echo) - ll);
+    memcpy(echo, line, ll);
+    memcpy(echo + ll, cmd.arg, al);
+    sk__session_show(s, cmd.kind == SK_CHAT_ME ? "\x1b[35m" : NULL, echo, ll + al);
+}
+
+static void chat_local_eof(struct sk_session *s)
+{
+    static const char quit[] = "/quit";
+    sk__session_send(s, quit, sizeof(quit) - 1);
+    sk__session_leave(s);
+}
+
+int sk_chat_client_run(const struct sk_chat_client_opts *o)
+{
+    static struct chat c; /* large buffers: not on the stack */
+    struct sk_addr peer;
+
+    memset(&c, 0, sizeof(c));
+    int fd = sk_tty_connect(o->host, o->port, o->family, 10000, &peer);
+    if (fd < 0)
+        return fd;
+    c.s.fd = fd;
+    c.s.timestamps = o->timestamps;
+    c.s.remote = chat_remote;
+    c.s.local = chat_local;
+    c.s.local_eof = chat_local_eof;
+    int r = sk_tty_line_open(&c.s.tty, STDIN_FILENO, STDOUT_FILENO, "> ");
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    if (o->nick) {
+        char line[256];
+        int n = snprintf(line, sizeof(line), "/nick %s", o->nick);
+        sk__session_send(&c.s, line, (size_t)SK_MIN((size_t)n, sizeof(line) - 1));
+    }
+    r = sk__session_run(&c.s);
+    if (r == -EINTR) { /* Ctrl-C: still say goodbye */
+        static const char quit[] = "/quit\n";
+        sk_write_all(fd, quit, sizeof(quit) - 1);
+    }
+    sk_tty_line_close(&c.s.tty);
+    close(fd);
+    if (r == SK_SESSION_WE_LEFT)
+        return 0;
+    if (r == SK_SESSION_THEY_LEFT)
+        return -ECONNABORTED;
+    return r;
+}

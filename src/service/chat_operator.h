@@ -1,0 +1,26 @@
+/*
+ * chat_operator.h - the operator's terminal for `serve chat --operator NICK`
+ * (internal to the chat service).
+ */
+#ifndef SOCKIT_CHAT_OPERATOR_H
+#define SOCKIT_CHAT_OPERATOR_H
+
+#include <stddef.h>
+
+struct sk_server;
+struct sk_chat_operator;
+
+/* Start the relay thread: it connects to srv's own listening address as an
+ * ordinary client, introduces itself with "/operator TOKEN" (TOKEN random,
+ * known only to this process), then copies stdin lines to the room and the
+ * room's traffic to stdout. Call once the server is bound. Returns 0 or a
+ * negative errno; *out is set on success. */
+int sk__chat_operator_start(struct sk_chat_operator **out, struct sk_server *srv, const char *nick);
+
+/* Is tok[0..n) this operator's token? 1 or 0. Safe under the hub lock. */
+int sk__chat_operator_token_ok(const struct sk_chat_operator *op, const char *tok, size_t n);
+
+/* Stop the relay thread and release it; op may be NULL. */
+void sk__chat_operator_stop(struct sk_chat_operator *op);
+
+#endif
