@@ -518,8 +518,10 @@ static int bench_models(const char *cmd, int argc, char **argv)
     unsigned maxc = 0;
     for (size_t i = 0; i < nc; i++)
         maxc = SK_MAX(maxc, conns[i]);
-    /* Our sockets and the server's, which inherits the limit. */
-    if (sk_bench_raise_nofile(2ull * maxc + 256) < 0) {
+    /* Our sockets, and the server's (it inherits the limit): each side needs
+     * one descriptor per connection and a few more. sk_bench_raise_nofile()
+     * raises the limit as far as the hard limit allows even when it fails. */
+    if (sk_bench_raise_nofile(maxc + 128ull) < 0) {
         free(mcopy);
         return sk_cli_fail(cmd, "--conns %u: more than the descriptor limit allows", maxc);
     }
