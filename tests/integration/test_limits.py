@@ -466,13 +466,17 @@ HUB_TSAN_MODELS = [m for m in TSAN_MODELS if m in available_models("tcp", "chat"
 @pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
 @pytest.mark.parametrize("model", HUB_TSAN_MODELS)
 def test_hub_broadcast_under_threadsanitizer(server, model):
-    """The chat service under thread/pool with ThreadSanitizer: clients talk
-    at once (protocol-agnostic: plain lines, everything read back is drained)
-    and the run must end without a report. Skipped until chat is built."""
+    """The chat service under thread/pool with ThreadSanitizer: everyone
+    joins with a nickname, then all talk at once (every line is broadcast to
+    the others from the sender's thread); the run must end without a
+    report and the lines must have reached the others."""
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
     s = server("chat", "--model", model, "--workers", "8", binary=SOCKIT_TSAN, env=env)
     conns = [s.connect() for _ in range(6)]
-    received = [0] * len(conns)
+    received = [bytearray() for _ in conns]
+    for i, c in enumerate(conns):
+        c.sendall(b"tsan%d\n" % i)
+    time.sleep(0.5)
 
     def talk(i):
         c = conns[i]
@@ -480,7 +484,13 @@ def test_hub_broadcast_under_threadsanitizer(server, model):
         for k in range(20):
             c.sendall(b"line %d from %d\n" % (k, i))
             try:
-                received[i] += len(c.recv(65536))
+                received[i] += c.recv(65536)
+            except (socket.timeout, OSError):
+                pass
+        end = time.monotonic() + 3
+        while time.monotonic() < end and b"line 19 from" not in received[i]:
+            try:
+                received[i] += c.recv(65536)
             except (socket.timeout, OSError):
                 pass
 
@@ -491,4 +501,6 @@ def test_hub_broadcast_under_threadsanitizer(server, model):
     rc = s.stop()
     assert not SANITIZER_RE.search(s.stderr), s.stderr
     assert rc == 0, s.stderr
-    assert sum(received) > 0
+    for i, got in enumerate(received):
+        others = [j for j in range(len(conns)) if j != i]
+        assert any(b"line 19 from %d" % j in got for j in others), got[-300:]
