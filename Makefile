@@ -13,6 +13,8 @@ DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 FUZZ_SECONDS ?= 20
+# One version, the one `sockit --version` prints.
+VERSION := $(shell sed -n 's/^\#define SK_VERSION "\(.*\)"/\1/p' src/cli/cli.h)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 ifeq ($(CI),true)
@@ -115,7 +117,7 @@ tsan-unit: $(TSAN_UNIT)
 	@set -e; for t in $(TSAN_UNIT); do echo "== $$t (ThreadSanitizer)"; \
 	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 $$t; done
 
-integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit
+integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit docs/sockit.1
 	SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
 	  SOCKIT_TSAN=$(abspath $(TSAN_DIR)/sockit) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
@@ -148,7 +150,7 @@ install: all
 	install -m 644 $(REL_DIR)/libsockit.a $(DESTDIR)$(PREFIX)/lib/libsockit.a
 	install -m 644 include/sockit/*.h $(DESTDIR)$(PREFIX)/include/sockit/
 	install -m 644 docs/sockit.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LIBS)|' sockit.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LIBS)|' -e 's|@VERSION@|$(VERSION)|' sockit.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc
 
 uninstall:

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config liburing-dev libcmocka-dev python3-pytest
 netcat-openbsd socat ncat curl wrk tmux chromium telnet procps iproute2 nginx-light
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev clang-format groff-base man-db"
 
 missing=""
 for p in $PKGS; do

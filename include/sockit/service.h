@@ -12,6 +12,7 @@
 #include "sockit/addr.h"
 #include "sockit/conn.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,9 @@ struct sk_service_opt {
     const char *arg;
     const char *help;
 };
+
+/* What a datagram callback returns to send no reply (not an error). */
+#define SK_NO_REPLY ((ssize_t)-ENOMSG)
 
 struct sk_service {
     const char *name;
@@ -61,8 +65,9 @@ struct sk_service {
     void (*close)(struct sk_conn *c);
 
     /* Datagram callback: the reply to one datagram written to out (at most
-     * outmax bytes). Returns the reply length, 0 for no reply, or a negative
-     * errno (logged, no reply). */
+     * outmax bytes). Returns the reply length (0: an empty datagram, as the
+     * echo of an empty one), SK_NO_REPLY for none, or another negative errno
+     * (logged, no reply). */
     ssize_t (*datagram)(void *state, const struct sk_addr *from, const char *in, size_t n,
                         char *out, size_t outmax);
 };

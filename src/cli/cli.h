@@ -23,6 +23,11 @@ int sk_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* "sockit: CMD: REASON" on stderr; returns SK_EXIT_FAIL. */
 int sk_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The one line for an option getopt_long() refused (c is '?' or, with an
+ * optstring starting with ':', ':' for a missing value; opterr must be 0).
+ * Returns SK_EXIT_USAGE. */
+int sk_cli_bad_option(const char *cmd, int c, char **argv);
+
 /* Write s as a JSON string literal (with quotes). */
 void sk_cli_json_str(FILE *f, const char *s);
 

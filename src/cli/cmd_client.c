@@ -113,7 +113,8 @@ int cmd_connect(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
 
-    while ((c = getopt_long(argc, argv, "u46w:i:t:vh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
@@ -133,7 +134,7 @@ int cmd_connect(int argc, char **argv)
             break;
         case 'v': verbose = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
-        default: fprintf(stderr, "Try 'sockit connect --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     int nargs = argc - optind;
@@ -271,7 +272,8 @@ int cmd_echo_client(int argc, char **argv)
     if (!msgs)
         return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
     r = SK_EXIT_USAGE;
-    while ((c = getopt_long(argc, argv, "m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -333,7 +335,7 @@ int cmd_echo_client(int argc, char **argv)
             echo_help();
             r = SK_EXIT_OK;
             goto out;
-        default: fprintf(stderr, "Try 'sockit echo-client --help'.\n"); goto out;
+        default: sk_cli_bad_option(cmd, c, argv); goto out;
         }
     }
     int nargs = argc - optind;

@@ -73,7 +73,8 @@ int cmd_ping(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
 
-    while ((c = getopt_long(argc, argv, "c:i:s:W:46qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:i:s:W:46qh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             if (sk_parse_i64(optarg, 1, INT64_MAX, &v) < 0)
@@ -101,7 +102,7 @@ int cmd_ping(int argc, char **argv)
         case OPT_RAW: o.kind = SK_PING_RAW; break;
         case 'q': o.quiet = 1; break;
         case 'h': help(); return SK_EXIT_OK;
-        default: fprintf(stderr, "Try 'sockit ping --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (argc - optind != 1)

@@ -61,6 +61,34 @@ static void on_signal(int sig)
         sk_server_stop(the_server);
 }
 
+/* "  --name ARG           help", the help wrapped at 80 columns and put on
+ * the next line when the name does not fit its column. */
+static void print_opt(const char *head, const char *text)
+{
+    enum { COL = 23, WIDTH = 80 };
+    int at = printf("  %s", head);
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > WIDTH - COL) {
+            n = WIDTH - COL;
+            while (n > 0 && text[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(text, " ");
+        }
+        if (at >= COL - 1)
+            at = printf("\n") - 1;
+        printf("%*s%.*s", COL - at, "", (int)n, text);
+        at = 0;
+        text += n;
+        while (*text == ' ')
+            text++;
+        if (*text)
+            at = printf("\n") - 1;
+    }
+    printf("\n");
+}
+
 static void help(const struct sk_service *svc)
 {
     printf("Usage: sockit serve SERVICE [OPTIONS]\n"
@@ -75,7 +103,8 @@ static void help(const struct sk_service *svc)
            "  -4, -6               IPv4 or IPv6 only when resolving --bind\n"
            "  --unix PATH          listen on a Unix socket instead ('@name': abstract)\n"
            "  -u, --udp            serve datagrams (UDP) instead of a stream\n"
-           "  --workers N          event loops, processes or threads (model-dependent)\n"
+           "  --workers N          event loops, processes or threads (model-dependent;\n"
+           "                       0: the model's default)\n"
            "  --max-conns N        connections served at once (default 10000; 0: no limit).\n"
            "                       Excess connections are accepted, logged and closed.\n"
            "  --idle-timeout SECS  close connections silent this long (default 300; 0: never)\n"
@@ -84,7 +113,8 @@ static void help(const struct sk_service *svc)
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
-           "  --list               which models can carry which services here\n");
+           "  --list               which models can carry which services here\n"
+           "  -h, --help           this text (after SERVICE: only that service's options)\n");
     for (const struct sk_service *const *s = sk_services; *s; s++) {
         if (svc && *s != svc)
             continue;
@@ -96,7 +126,7 @@ static void help(const struct sk_service *svc)
             char head[64];
             snprintf(head, sizeof(head), "--%s%s%s", o->name, o->has_arg ? " " : "",
                      o->has_arg ? o->arg : "");
-            printf("  %-20s %s\n", head, o->help);
+            print_opt(head, o->help);
         }
     }
 }
@@ -125,6 +155,25 @@ static void list_models(void)
     const struct sk_model *d = sk_model_default(SK_SVC_STREAM, SOCK_STREAM);
     const struct sk_model *du = sk_model_default(SK_SVC_DGRAM, SOCK_DGRAM);
     printf("default: %s (tcp), %s (udp)\n", d ? d->name : "none", du ? du->name : "none");
+}
+
+/* The line for a refused option; an option of another service says whose. */
+static void bad_option(const char *cmd, int c, char **argv, const struct sk_service *svc)
+{
+    const char *arg = argv[optind - 1];
+    if (c == '?' && svc && arg[0] == '-' && arg[1] == '-') {
+        size_t len = strcspn(arg + 2, "=");
+        for (const struct sk_service *const *s = sk_services; *s; s++) {
+            for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
+                if (strlen(o->name) == len && strncmp(o->name, arg + 2, len) == 0) {
+                    sk_cli_usage(cmd, "'--%s' is an option of %s, not of %s", o->name, (*s)->name,
+                                 svc->name);
+                    return;
+                }
+            }
+        }
+    }
+    sk_cli_bad_option(cmd, c, argv);
 }
 
 /* Build getopt's table: the common options plus the service's own. */
@@ -200,7 +249,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     srv.svc = svc;
-    while ((c = getopt_long(argc, argv, "p:b:46uqvh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:b:46uqvh", opts, NULL)) != -1) {
         rc = SK_EXIT_USAGE;
         switch (c) {
         case OPT_MODEL: model_name = optarg; break;
@@ -256,7 +306,7 @@ int cmd_serve(int argc, char **argv)
                 }
                 break;
             }
-            fprintf(stderr, "Try 'sockit serve --help'.\n");
+            bad_option(cmd, c, argv, svc);
             goto out;
         }
         rc = SK_EXIT_FAIL;
@@ -315,6 +365,14 @@ int cmd_serve(int argc, char **argv)
             rc = sk_cli_usage(cmd, "-p %s: %s", port, why);
             goto out;
         }
+        /* Digits and dots are meant as an IPv4 address: strict, as `sockit ip`
+         * (the resolver would take inet_aton's 1.2.3 as 1.2.0.3). */
+        struct in_addr ip4;
+        if (bind_host[strspn(bind_host, "0123456789.")] == '\0' &&
+            sk_ip4_parse(bind_host, &ip4, &why) < 0) {
+            rc = sk_cli_usage(cmd, "-b %s: %s", bind_host, why);
+            goto out;
+        }
         if ((r = sk_resolve_one(bind_host, port, family, srv.socktype, 1, &srv.addr)) < 0) {
             rc = sk_cli_fail(cmd, "cannot bind %s port %s: %s", bind_host, port, sk_strerror(r));
             goto out;
@@ -323,9 +381,11 @@ int cmd_serve(int argc, char **argv)
     if ((r = sk_server_bind(&srv)) < 0) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(&srv.addr, a, sizeof(a));
-        rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a,
-                         unix_path ? "unix" : bind_host, unix_path ? unix_path : port,
-                         sk_strerror(r));
+        if (unix_path)
+            rc = sk_cli_fail(cmd, "could not open socket on %s: %s", a, sk_strerror(r));
+        else
+            rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a, bind_host,
+                             port, sk_strerror(r));
         goto out;
     }
     srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */

@@ -64,6 +64,24 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...)
     return SK_EXIT_FAIL;
 }
 
+int sk_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+    int is_long = arg && arg[0] == '-' && arg[1] == '-';
+    int len = is_long ? (int)strcspn(arg, "=") : 0;
+
+    if (c == ':') {
+        if (is_long)
+            return sk_cli_usage(cmd, "option '%.*s' needs a value", len, arg);
+        return sk_cli_usage(cmd, "option '-%c' needs a value", optopt);
+    }
+    if (optopt && !is_long)
+        return sk_cli_usage(cmd, "unknown option '-%c'", optopt);
+    if (is_long)
+        return sk_cli_usage(cmd, "unknown option '%.*s'", len, arg);
+    return sk_cli_usage(cmd, "unknown option '%s'", arg ? arg : "?");
+}
+
 void sk_cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -93,6 +111,9 @@ static void usage(FILE *f)
         snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
         fprintf(f, "  %-34s %s\n", head, commands[i].summary);
     }
+    fprintf(f, "\nOptions:\n"
+               "  -h, --help                         this text\n"
+               "  -V, --version                      print the version\n");
     fprintf(f, "\n'sockit COMMAND --help' tells more; man sockit has it all.\n"
                "Exit status: 0 success, 1 failure, 2 bad arguments.\n");
 }
@@ -100,8 +121,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a reset peer is an error value, not a death */
-    if (argc < 2)
-        return usage(stderr), SK_EXIT_USAGE;
+    if (argc < 2) {
+        fprintf(stderr, "sockit: no command given\nTry 'sockit --help'.\n");
+        return SK_EXIT_USAGE;
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0)
         return usage(stdout), SK_EXIT_OK;

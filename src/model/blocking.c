@@ -60,6 +60,12 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
     return 0;
 }
 
+void sk__conn_eof(struct sk_conn *c, int64_t now)
+{
+    if (c->deadline_ms && c->deadline_ms > now)
+        c->deadline_ms = now;
+}
+
 /* Send what is queued; returns 0 (maybe partially sent) or -errno. */
 static int flush_some(struct sk_conn *c)
 {
@@ -99,6 +105,7 @@ static int read_some(struct sk_conn *c, int *eof)
         return (int)n;
     if (n == 0) {
         *eof = 1;
+        sk__conn_eof(c, sk_now_ms());
         return 0;
     }
     sk__conn_received(c, (size_t)n);
@@ -143,9 +150,13 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
             return 1;
         if (srv->svc->drain && !eof && (*err = srv->svc->drain(c)) < 0)
             return 1;
-        /* Input held back by backpressure can go on now. */
+        /* Input held back by backpressure can go on now. After EOF the
+         * service may have armed its deadline again for what is left: it is
+         * due at once all the same. */
         if (sk_buf_len(&c->in) && (*err = sk__conn_feed_locked(c)) < 0)
             return 1;
+        if (eof)
+            sk__conn_eof(c, sk_now_ms());
         if (c->flags & SK_CONN_ABORT)
             return 1;
         if (eof && sk_conn_pending(c) == 0 && !c->deadline_ms)
@@ -219,7 +230,10 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
             ssize_t r = read(w.fd, &v, sizeof(v));
             (void)r; /* the next step sees what was queued */
         }
-        if (n <= 0 || (stop_at && now >= stop_at)) {
+        /* Deadlines are due whether or not poll() also reported events: a
+         * socket that keeps reporting POLLHUP (the peer reset it after its
+         * EOF) must not keep a due deadline from firing (that was a spin). */
+        if (n <= 0 || sk__conn_timeout_ms(&c, now, stop_at) == 0) {
             if ((err = sk__conn_expire(&c, now, stop_at)) < 0)
                 break;
             if (n <= 0)

@@ -40,4 +40,11 @@ int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at);
  * or -ETIMEDOUT when the connection must close (idle, or stop bound). */
 int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
 
+/* The peer finished sending (EOF seen at time now): a pending service
+ * deadline becomes due at once, since no more input can complete what the
+ * service waits for (echo --lines echoes a bare message now, http answers a
+ * head cut short with 408 now). Every model calls it where it sees EOF; its
+ * usual deadline path then runs the service's timeout(). */
+void sk__conn_eof(struct sk_conn *c, int64_t now);
+
 #endif

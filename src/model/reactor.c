@@ -334,6 +334,7 @@ static int do_read(struct loop *L, struct rconn *rc)
         return errno == EAGAIN ? 0 : -errno;
     if (n == 0) {
         rc->eof = 1;
+        sk__conn_eof(c, L->now);
         return 0;
     }
     c->bytes_in += (size_t)n;

@@ -136,8 +136,8 @@ static int rate_ok(_Atomic int64_t *last, atomic_uint_fast64_t *skipped, uint64_
     return 0;
 }
 
-size_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
-                      size_t len, int truncated, char *out, size_t outmax)
+ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
+                       size_t len, int truncated, char *out, size_t outmax)
 {
     static _Atomic int64_t last_trunc, last_err;
     static atomic_uint_fast64_t skipped_trunc, skipped_err;
@@ -155,18 +155,20 @@ size_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const c
                    "(dropped, not answered; see --max-input)%s",
                    a, len > n ? len : n, n, skipped ? " (more since the last line)" : "");
         }
-        return 0;
+        return -1;
     }
     ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
+    if (r == SK_NO_REPLY)
+        return -1;
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
         if (rate_ok(&last_err, &skipped_err, &skipped)) {
             sk_addr_format(from, a, sizeof(a));
             sk_log(SK_LOG_WARN, "datagram from %s: %s: %s", a, srv->svc->name, sk_strerror((int)r));
         }
-        return 0;
+        return -1;
     }
-    return (size_t)r;
+    return r;
 }
 
 void sk__udp_sent(struct sk_server *srv, size_t n)

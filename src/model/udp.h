@@ -35,8 +35,8 @@ size_t sk__udp_bufsize(const struct sk_server *srv);
 /* One datagram was received: in[0..n) of a datagram really len bytes long
  * (len > n, or truncated set: it did not fit and is dropped with a log line,
  * never answered as if whole). Counts it, calls the service and returns the
- * reply length in out (0: no reply). */
-size_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
+ * reply length in out (0: an empty datagram), or -1 for no reply. */
+ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
                       size_t len, int truncated, char *out, size_t outmax);
 
 /* Account a reply of n bytes sent, or log a failed send to peer. */

@@ -83,12 +83,12 @@ static int batch_loop(struct sk_server *srv, int fd, int first)
                 size_t len = b->rmsg[i].msg_len;
                 b->from[i].len = mh->msg_namelen;
                 char *o = b->out + (size_t)k * SK_UDP_MAX;
-                size_t rn = sk__udp_handle(srv, &b->from[i], b->in + i * bufsize,
-                                           len < bufsize ? len : bufsize, len,
-                                           (mh->msg_flags & MSG_TRUNC) != 0, o, SK_UDP_MAX);
-                if (rn == 0)
+                ssize_t rn = sk__udp_handle(srv, &b->from[i], b->in + i * bufsize,
+                                            len < bufsize ? len : bufsize, len,
+                                            (mh->msg_flags & MSG_TRUNC) != 0, o, SK_UDP_MAX);
+                if (rn < 0)
                     continue;
-                b->siov[k] = (struct iovec){.iov_base = o, .iov_len = rn};
+                b->siov[k] = (struct iovec){.iov_base = o, .iov_len = (size_t)rn};
                 memset(&b->smsg[k], 0, sizeof(b->smsg[k]));
                 b->smsg[k].msg_hdr.msg_name = &b->from[i].u.sa;
                 b->smsg[k].msg_hdr.msg_namelen = b->from[i].len;

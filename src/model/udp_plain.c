@@ -46,13 +46,13 @@ static int plain_loop(struct sk_server *srv, int fd, int first)
             }
             from.len = mh.msg_namelen;
             size_t n = (size_t)got < bufsize ? (size_t)got : bufsize;
-            size_t rn = sk__udp_handle(srv, &from, in, n, (size_t)got,
-                                       (mh.msg_flags & MSG_TRUNC) != 0, out, SK_UDP_MAX);
-            if (rn == 0)
+            ssize_t rn = sk__udp_handle(srv, &from, in, n, (size_t)got,
+                                        (mh.msg_flags & MSG_TRUNC) != 0, out, SK_UDP_MAX);
+            if (rn < 0)
                 continue;
             ssize_t w;
             do {
-                w = sendto(fd, out, rn, 0, &from.u.sa, from.len);
+                w = sendto(fd, out, (size_t)rn, 0, &from.u.sa, from.len);
             } while (w < 0 && errno == EINTR);
             if (w < 0)
                 sk__udp_send_failed(srv, &from, -errno);

@@ -94,14 +94,14 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
     }
     s->from.len = s->rmsg.msg_namelen;
     size_t len = (size_t)res;
-    size_t rn = sk__udp_handle(srv, &s->from, s->in, len < bufsize ? len : bufsize, len,
-                               (s->rmsg.msg_flags & MSG_TRUNC) != 0, s->out, SK_UDP_MAX);
-    if (rn == 0)
+    ssize_t rn = sk__udp_handle(srv, &s->from, s->in, len < bufsize ? len : bufsize, len,
+                                (s->rmsg.msg_flags & MSG_TRUNC) != 0, s->out, SK_UDP_MAX);
+    if (rn < 0)
         return arm_recv(ring, fd, s, bufsize, i);
     struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
     if (!sqe)
         return -EBUSY;
-    s->siov = (struct iovec){.iov_base = s->out, .iov_len = rn};
+    s->siov = (struct iovec){.iov_base = s->out, .iov_len = (size_t)rn};
     memset(&s->smsg, 0, sizeof(s->smsg));
     s->smsg.msg_name = &s->from.u.sa;
     s->smsg.msg_namelen = s->from.len;

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define RING_ENTRIES 4096
@@ -55,6 +56,8 @@
 #define SHRINK_MS 1000 /* larger ones are released after this long without I/O */
 #define ACCEPT_BATCH 128
 #define FILE_CHUNK (64 * 1024)
+#define FIXED_MAX 16384 /* registered-file slots per loop (indexed by descriptor) */
+#define FIXED_AFTER 8    /* receives before a connection's descriptor is registered */
 
 enum { TAG_SPECIAL = 0, TAG_RECV = 1, TAG_SEND = 2, TAG_MASK = 3 };
 enum { UD_IGNORE = 0, UD_LISTEN = 1 << 3, UD_STOP = 2 << 3, UD_WAKE = 3 << 3, UD_STDIN = 4 << 3 };
@@ -71,6 +74,8 @@ struct uconn {
     char on_pending; /* owner thread only */
     char on_remote;  /* under hub_lock */
     char fat;        /* holds a buffer over KEEP_BUF: release it once quiet */
+    char fixed;      /* c.fd is also registered in the ring's file table, at index c.fd */
+    unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
     size_t slot;     /* index in loop->conns while open */
     struct uconn *next_pending, *next_remote, *next_dead;
 };
@@ -80,6 +85,7 @@ struct uloop {
     unsigned index, nloops;
     struct io_uring ring;
     int ring_ok;
+    unsigned nfixed; /* slots in the registered file table (0: none) */
     struct io_uring_buf_ring *br;
     char *bufs;
     size_t buf_size;
@@ -230,6 +236,7 @@ static void maybe_bury(struct uloop *L, struct uconn *u)
 }
 
 static void conns_remove(struct uloop *L, struct uconn *u);
+static void unregister_file(struct uloop *L, struct uconn *u);
 
 static void close_conn(struct uloop *L, struct uconn *u, int err)
 {
@@ -239,6 +246,7 @@ static void close_conn(struct uloop *L, struct uconn *u, int err)
     L->nconns--;
     conns_remove(L, u);
     sk__timer_del(&L->timers, &u->timer);
+    unregister_file(L, u);
     if (u->recv_armed)
         cancel(L, (uint64_t)(uintptr_t)u | TAG_RECV);
     if (u->send_armed)
@@ -257,6 +265,30 @@ static void close_conn(struct uloop *L, struct uconn *u, int err)
         pthread_mutex_unlock(&L->srv->hub_lock);
     }
     maybe_bury(L, u);
+}
+
+/* Registered files: the kernel skips the descriptor lookup and the file
+ * reference count on each receive and send (fget/fput: about 1.4% of the
+ * server's CPU in a profile of 64-byte echo). Registering and unregistering
+ * cost a system call each, about 5% of a one-request connection, so only a
+ * connection that has received FIXED_AFTER times is registered. The descriptor is the slot, so
+ * no allocator is needed; one beyond the table simply stays unregistered. */
+static void register_file(struct uloop *L, struct uconn *u)
+{
+    int fd = u->c.fd;
+    if ((unsigned)fd < L->nfixed && io_uring_register_files_update(&L->ring, (unsigned)fd, &fd, 1) == 1)
+        u->fixed = 1;
+}
+
+/* Before the descriptor is closed: the table holds its own reference to the
+ * socket, which would otherwise keep the connection open. Operations still in
+ * flight keep the file alive until they complete. */
+static void unregister_file(struct uloop *L, struct uconn *u)
+{
+    int none = -1;
+    if (u->fixed)
+        io_uring_register_files_update(&L->ring, (unsigned)u->c.fd, &none, 1);
+    u->fixed = 0;
 }
 
 /* The open connections as a dense array (O(1) insert and remove). */
@@ -292,7 +324,7 @@ static void arm_recv(struct uloop *L, struct uconn *u)
     /* A request/response peer has sent nothing new yet when we re-arm:
      * wait for readiness first rather than try and fail. */
     sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->flags |= IOSQE_BUFFER_SELECT | (u->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | TAG_RECV);
     u->recv_armed = 1;
@@ -303,6 +335,8 @@ static void submit_send(struct uloop *L, struct uconn *u)
 {
     struct io_uring_sqe *sqe = get_sqe(L);
     io_uring_prep_send(sqe, u->c.fd, sk_buf_data(&u->wbuf), sk_buf_len(&u->wbuf), MSG_NOSIGNAL);
+    if (u->fixed)
+        sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | TAG_SEND);
     u->send_armed = 1;
     L->inflight++;
@@ -485,6 +519,8 @@ static void on_recv(struct uloop *L, struct uconn *u, int res, unsigned flags)
         c->bytes_in += (size_t)res;
         c->last_ms = L->now;
         L->bytes_in += (size_t)res;
+        if (u->nrecv < FIXED_AFTER && ++u->nrecv == FIXED_AFTER)
+            register_file(L, u);
         if (sk_buf_len(&c->in)) {
             r = sk_buf_append(&c->in, p, (size_t)res);
             if (r < 0)
@@ -497,6 +533,7 @@ static void on_recv(struct uloop *L, struct uconn *u, int res, unsigned flags)
         give_back(L, bid);
     } else if (res == 0) {
         u->eof = 1;
+        sk__conn_eof(&u->c, L->now);
     } else if (res == -ENOBUFS || res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
         if (has_buf)
             give_back(L, bid); /* no data this time: receive again */
@@ -825,6 +862,12 @@ static int ring_init(struct uloop *L)
         return r;
     L->ring_ok = 1;
     io_uring_register_ring_fd(&L->ring); /* saves a file lookup per enter; optional */
+    struct rlimit rl;
+    unsigned nfixed = FIXED_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nfixed)
+        nfixed = (unsigned)rl.rlim_cur;
+    if (io_uring_register_files_sparse(&L->ring, nfixed) == 0) /* optional too */
+        L->nfixed = nfixed;
     L->buf_size = SK_MIN((size_t)BUF_SIZE, L->srv->lim.in_max);
     size_t ring_bytes = NBUFS * sizeof(struct io_uring_buf);
     void *m = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -27,7 +27,7 @@ static ssize_t discard_datagram(void *state, const struct sk_addr *from, const c
     (void)n;
     (void)out;
     (void)outmax;
-    return 0;
+    return SK_NO_REPLY;
 }
 
 const struct sk_service sk_service_discard = {

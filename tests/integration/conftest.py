@@ -53,16 +53,24 @@ class Server:
         self.pid = self.proc.pid
 
     def _first_line(self):
+        # Byte by byte from the descriptor: a buffered readline() could take
+        # the lines after the first into Python's buffer, where a test that
+        # reads the descriptor itself would never see them.
         deadline = time.monotonic() + 15
         import selectors
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
+        fd = self.proc.stdout.fileno()
+        line = b""
         while time.monotonic() < deadline:
             if sel.select(timeout=0.2):
-                line = self.proc.stdout.readline()
-                if line:
-                    return line
-                break
+                ch = os.read(fd, 1)
+                if not ch:
+                    break
+                line += ch
+                if ch == b"\n":
+                    return line.decode(errors="replace")
+                continue
             if self.proc.poll() is not None:
                 break
         self.stop()

@@ -182,6 +182,23 @@ def test_header_timeout_408(server, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_head_cut_short_by_eof_is_answered_at_once(server, model):
+    # The peer sends half a head, then EOF: nothing can complete it, so the
+    # 408 comes now, not after --header-timeout (30 s here; the recv below
+    # gives up after 8 s), and the connection (a thread under the blocking
+    # models) is freed for the next client.
+    s = server("http", "--model", model, "-q", "--header-timeout", "30")
+    with s.connect() as c:
+        c.sendall(b"GET / HTTP/1.1\r\nHost: cut\r\n")
+        c.shutdown(socket.SHUT_WR)
+        data = recv_until_close(c, timeout=8)
+        assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data
+    with s.connect() as c:
+        c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert recv_until_close(c, timeout=8).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_wrk_under_load(server, model):
     s = server("http", "--model", model, "-q")
     conns = "1" if model == "iterative" else "20"  # iterative serves one at a time

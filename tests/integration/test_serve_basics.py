@@ -1,9 +1,14 @@
 """The serve command itself: the first line, bad arguments, port in use,
-stopping on SIGTERM with totals."""
+addresses it may not bind, stopping on SIGTERM with totals."""
+import os
+import shutil
 import signal
 import socket
+import subprocess
 
-from conftest import run, recv_exactly
+import pytest
+
+from conftest import SOCKIT, SANITIZER_RE, run, recv_exactly
 
 
 def test_first_line_names_service_address_and_model(server):
@@ -51,3 +56,53 @@ def test_list_shows_models_and_default():
     p = run("serve", "--list")
     assert p.returncode == 0
     assert "iterative" in p.stdout and "default:" in p.stdout
+
+
+def one_line_failure(p, *wanted):
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sockit: serve: "), p.stderr
+    for w in wanted:
+        assert w in lines[0], lines[0]
+
+
+def test_address_not_on_this_machine_is_one_clear_line():
+    # 192.0.2.0/24 and 2001:db8::/32 are documentation blocks: never local.
+    one_line_failure(run("serve", "echo", "-b", "192.0.2.1", "-p", "7777"),
+                     "192.0.2.1:7777", "Cannot assign requested address")
+    one_line_failure(run("serve", "echo", "-b", "2001:db8::1", "-p", "7777"),
+                     "[2001:db8::1]:7777", "Cannot assign requested address")
+    one_line_failure(run("serve", "echo", "-b", "nosuch.invalid"), "nosuch.invalid")
+
+
+def test_bind_address_is_strict_ipv4():
+    for bad in ("1.2.3", "01.2.3.4", "256.1.1.1"):
+        p = run("serve", "echo", "-b", bad)
+        assert p.returncode == 2, (bad, p.stderr)
+        assert p.stderr.startswith(f"sockit: serve: -b {bad}: "), p.stderr
+        assert p.stderr.splitlines()[1] == "Try 'sockit serve --help'."
+
+
+def drop_to_nobody():
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("root, and no setpriv to drop the privilege")
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return []
+
+
+def test_privileged_port_and_unwritable_unix_path_as_non_root(tmp_path):
+    pre = drop_to_nobody()
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        if int(f.read()) <= 80:
+            pytest.skip("this machine lets anyone bind port 80")
+    for udp in ([], ["-u"]):
+        p = subprocess.run([*pre, SOCKIT, "serve", "echo", *udp, "-p", "80"], capture_output=True,
+                           text=True, timeout=20)
+        one_line_failure(p, "127.0.0.1:80", "port 80", "Permission denied")
+    os.chmod(tmp_path, 0o755)  # nobody may look in, not write
+    path = str(tmp_path / "s.sock")
+    p = subprocess.run([*pre, SOCKIT, "serve", "echo", "--unix", path], capture_output=True,
+                       text=True, timeout=20)
+    one_line_failure(p, f"unix:{path}: Permission denied")

@@ -45,14 +45,14 @@ def test_datagrams_echo_intact_up_to_65507(server, model, bind):
     s = udp_server(server, model, bind=bind)
     assert f"(udp, model {model})" in s.first
     with client_for(s) as c:
-        for size in (1, 100, 1472, 9000, 65507):
+        for size in (0, 1, 100, 1472, 9000, 65507):  # an empty one too, as inetd did
             d = os.urandom(size)
             c.sendto(d, s.addr)
             r, a = c.recvfrom(70000)
             assert r == d, size
             assert a[1] == s.port
     assert s.stop() == 0
-    assert re.search(r"stopped: 5 datagrams, .* (\d+) bytes in, \1 bytes out", s.stdout_rest), \
+    assert re.search(r"stopped: 6 datagrams, .* (\d+) bytes in, \1 bytes out", s.stdout_rest), \
         s.stdout_rest
 
 

@@ -150,7 +150,36 @@ static void discard_swallows_everything(void **state)
     assert_int_equal(sk_buf_len(&r.c.out), 0);
     assert_int_equal(r.c.flags, 0);
     char out[16];
-    assert_int_equal(r.srv.svc->datagram(r.srv.svc_state, NULL, "x", 1, out, sizeof(out)), 0);
+    assert_int_equal(r.srv.svc->datagram(r.srv.svc_state, NULL, "x", 1, out, sizeof(out)),
+                     SK_NO_REPLY);
+    rig_stop(&r);
+}
+
+/* ---- echo over UDP ---- */
+
+static void echo_datagrams(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, "echo", NULL);
+    char out[8];
+    struct {
+        const char *in;
+        size_t n;
+        ssize_t want;
+    } table[] = {
+        {"abc", 3, 3},
+        {"", 0, 0}, /* an empty datagram is answered by an empty one (RFC 862) */
+        {"\0\xff\n", 3, 3},
+        {"123456789", 9, -EMSGSIZE}, /* does not fit out: an error, no reply */
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        ssize_t n = r.srv.svc->datagram(r.srv.svc_state, NULL, table[i].in, table[i].n, out,
+                                        sizeof(out));
+        assert_int_equal(n, table[i].want);
+        if (n > 0)
+            assert_memory_equal(out, table[i].in, (size_t)n);
+    }
     rig_stop(&r);
 }
 
@@ -294,6 +323,7 @@ int main(void)
         cmocka_unit_test(greet_table),
         cmocka_unit_test(greet_full_buffer_is_a_message),
         cmocka_unit_test(discard_swallows_everything),
+        cmocka_unit_test(echo_datagrams),
         cmocka_unit_test(daytime_one_line_then_close),
         cmocka_unit_test(chargen_lines_and_drain),
         cmocka_unit_test(chargen_datagrams),
