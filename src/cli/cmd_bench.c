@@ -82,6 +82,7 @@ static void help(void)
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
+        "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
