@@ -1,0 +1,212 @@
+/*
+ * report.c - how a bench run is shown: the summary table for people and the
+ * JSON object for programs, and the model comparison table.
+ */
+#include "sockit/bench.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *sk_bench_fmt_ns(int64_t ns, char *buf, size_t len)
+{
+    double v = (double)ns;
+    if (ns < 10000)
+        snprintf(buf, len, "%.1fus", v / 1e3);
+    else if (ns < 1000000)
+        snprintf(buf, len, "%.0fus", v / 1e3);
+    else if (ns < 10000000)
+        snprintf(buf, len, "%.2fms", v / 1e6);
+    else if (ns < 1000000000)
+        snprintf(buf, len, "%.1fms", v / 1e6);
+    else
+        snprintf(buf, len, "%.2fs", v / 1e9);
+    return buf;
+}
+
+static const char *kind_name(enum sk_bench_kind k)
+{
+    return k == SK_BENCH_HTTP ? "http" : k == SK_BENCH_UDP_ECHO ? "udp-echo" : "echo";
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static double per_s(double v, double s)
+{
+    return s > 0 ? v / s : 0;
+}
+
+void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
+                          const struct sk_bench_result *res)
+{
+    char a[32], b[32], c[32], d[32], e[32], g[32];
+    const struct sk_hist *h = &res->hist;
+    const char *unit = cfg->kind == SK_BENCH_HTTP ? "requests" : "messages";
+
+    fprintf(f, "sockit bench %s %s\n", kind_name(cfg->kind), cfg->label ? cfg->label : "");
+    fprintf(f, "  %u connection%s, %u thread%s", cfg->conns, cfg->conns == 1 ? "" : "s",
+            cfg->threads, cfg->threads == 1 ? "" : "s");
+    if (cfg->kind != SK_BENCH_HTTP)
+        fprintf(f, ", %zu-byte messages", cfg->msg_size);
+    if (cfg->pipeline > 1)
+        fprintf(f, ", pipeline %u", cfg->pipeline);
+    if (cfg->rate > 0)
+        fprintf(f, ", open loop at %.0f/s", cfg->rate);
+    fprintf(f, ", %.2f s\n\n", res->elapsed_s);
+    fprintf(f, "  %-10s %14s %14s\n", "", "total", "per second");
+    fprintf(f, "  %-10s %14" PRIu64 " %14.1f\n", unit, res->requests,
+            per_s((double)res->requests, res->elapsed_s));
+    fprintf(f, "  %-10s %14.2f %14.2f\n", "MB in", (double)res->bytes_in / 1e6,
+            per_s((double)res->bytes_in / 1e6, res->elapsed_s));
+    fprintf(f, "  %-10s %14.2f %14.2f\n", "MB out", (double)res->bytes_out / 1e6,
+            per_s((double)res->bytes_out / 1e6, res->elapsed_s));
+    fprintf(f, "\n  latency%s   %9s %9s %9s %9s %9s %9s\n", cfg->rate > 0 ? "*" : " ", "mean",
+            "p50", "p90", "p99", "p99.9", "max");
+    if (h->count)
+        fprintf(f, "             %9s %9s %9s %9s %9s %9s\n",
+                sk_bench_fmt_ns((int64_t)sk_hist_mean(h), a, sizeof(a)),
+                sk_bench_fmt_ns(sk_hist_percentile(h, 50), b, sizeof(b)),
+                sk_bench_fmt_ns(sk_hist_percentile(h, 90), c, sizeof(c)),
+                sk_bench_fmt_ns(sk_hist_percentile(h, 99), d, sizeof(d)),
+                sk_bench_fmt_ns(sk_hist_percentile(h, 99.9), e, sizeof(e)),
+                sk_bench_fmt_ns(h->max, g, sizeof(g)));
+    else
+        fprintf(f, "             (no replies)\n");
+    if (cfg->rate > 0)
+        fprintf(f, "  * measured from each request's intended send time\n");
+    if (res->starved)
+        fprintf(f,
+                "\n  %llu of %u connections never got a reply (the server did not serve "
+                "them)\n",
+                (unsigned long long)res->starved, cfg->conns);
+    fprintf(f, "\n  errors    ");
+    for (int k = 0; k < SK_BERR_N; k++)
+        fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
+                k + 1 < SK_BERR_N ? "," : "\n");
+}
+
+void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
+                          const struct sk_bench_result *res)
+{
+    const struct sk_hist *h = &res->hist;
+    fprintf(f, "{\"kind\": \"%s\", \"target\": ", kind_name(cfg->kind));
+    json_str(f, cfg->label ? cfg->label : "");
+    fprintf(f, ", \"connections\": %u, \"threads\": %u, ", cfg->conns, cfg->threads);
+    if (cfg->kind != SK_BENCH_HTTP)
+        fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
+    fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline, cfg->rate,
+            res->elapsed_s);
+    fprintf(f, "\"requests\": %" PRIu64 ", \"requests_per_s\": %.3f, ", res->requests,
+            per_s((double)res->requests, res->elapsed_s));
+    fprintf(f, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"mb_in_per_s\": %.3f, ",
+            res->bytes_in, res->bytes_out, per_s((double)res->bytes_in / 1e6, res->elapsed_s));
+    fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ", res->connects,
+            res->starved);
+    fprintf(f,
+            "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
+            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
+            h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
+            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
+            (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
+            (double)h->max / 1e3);
+    fprintf(f, "\"errors\": {");
+    for (int k = 0; k < SK_BERR_N; k++)
+        fprintf(f, "\"%s\": %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
+                k + 1 < SK_BERR_N ? ", " : "");
+    fprintf(f, "}, \"errors_total\": %" PRIu64 "}\n", sk_bench_errors_total(res));
+}
+
+/* ---- the model comparison ---- */
+
+static const char *fmt_kb(long kb, char *buf, size_t len)
+{
+    if (kb <= 0)
+        snprintf(buf, len, "-");
+    else if (kb < 10240)
+        snprintf(buf, len, "%.1fM", (double)kb / 1024);
+    else
+        snprintf(buf, len, "%.0fM", (double)kb / 1024);
+    return buf;
+}
+
+void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
+                           const struct sk_bench_point *points, size_t nmodels)
+{
+    const struct sk_bench_cfg *l = &cfg->load;
+    char a[32], b[32], c[32];
+
+    fprintf(f, "sockit bench models %s%s: ", l->kind == SK_BENCH_UDP_ECHO ? "-u " : "",
+            cfg->service);
+    if (l->kind != SK_BENCH_HTTP)
+        fprintf(f, "%zu-byte messages, ", l->msg_size);
+    fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point\n", l->threads,
+            l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
+    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s  %s\n", "model", "conns", "req/s", "p50", "p99",
+            "cpu/req", "peakRSS", "errors", "");
+    for (size_t ci = 0; ci < cfg->nconns; ci++) {
+        for (size_t mi = 0; mi < nmodels; mi++) {
+            const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
+            if (!p->ok) {
+                fprintf(f, "%-10s %7u %12s %9s %9s %10s %8s %8s  %s\n", p->model, p->conns, "-",
+                        "-", "-", "-", "-", "-", p->note);
+                continue;
+            }
+            char cpu[32];
+            snprintf(cpu, sizeof(cpu), "%.2fus", p->cpu_us_per_req);
+            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8llu  %s\n", p->model, p->conns, p->rps,
+                    sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
+                    sk_bench_fmt_ns(p->p99_ns, b, sizeof(b)), p->requests ? cpu : "-",
+                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), (unsigned long long)p->errors, p->note);
+        }
+        if (ci + 1 < cfg->nconns && nmodels > 1)
+            fputc('\n', f);
+    }
+    fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
+               "peakRSS: its largest resident set.\n");
+}
+
+void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
+                          const struct sk_bench_point *points, size_t nmodels)
+{
+    const struct sk_bench_cfg *l = &cfg->load;
+    fprintf(f, "{\"service\": ");
+    json_str(f, cfg->service);
+    fprintf(f,
+            ", \"udp\": %s, \"message_size\": %zu, \"threads\": %u, \"pipeline\": %u, "
+            "\"duration_s\": %.3f, \"points\": [",
+            l->kind == SK_BENCH_UDP_ECHO ? "true" : "false", l->msg_size, l->threads, l->pipeline,
+            (double)l->duration_ms / 1000);
+    int first = 1;
+    for (size_t mi = 0; mi < nmodels; mi++)
+        for (size_t ci = 0; ci < cfg->nconns; ci++) {
+            const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
+            fprintf(f, "%s\n  {\"model\": ", first ? "" : ",");
+            first = 0;
+            json_str(f, p->model);
+            fprintf(f, ", \"conns\": %u, \"ok\": %s", p->conns, p->ok ? "true" : "false");
+            if (p->ok)
+                fprintf(f,
+                        ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
+                        "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
+                        "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
+                        (unsigned long long)p->requests, p->rps, (double)p->p50_ns / 1e3,
+                        (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb,
+                        (unsigned long long)p->errors, (unsigned long long)p->starved);
+            fprintf(f, ", \"note\": ");
+            json_str(f, p->note);
+            fputc('}', f);
+        }
+    fprintf(f, "\n]}\n");
+}
