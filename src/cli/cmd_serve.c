@@ -118,8 +118,6 @@ static void help(const struct sk_service *svc)
     for (const struct sk_service *const *s = sk_services; *s; s++) {
         if (svc && *s != svc)
             continue;
-        if (!(*s)->flags)
-            continue;
         printf("\n%s: %s%s\n", (*s)->name, (*s)->summary,
                ((*s)->flags & SK_SVC_DGRAM) ? " (also --udp)" : "");
         for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
@@ -139,9 +137,7 @@ static void list_models(void)
     for (const struct sk_model *const *m = sk_models; *m; m++) {
         const char *status = "ok";
         int type = ((*m)->caps & SK_MODEL_DGRAM) ? SOCK_DGRAM : SOCK_STREAM;
-        if (!(*m)->run)
-            status = "missing";
-        else if ((*m)->available && (*m)->available(why, sizeof(why)) < 0)
+        if ((*m)->available && (*m)->available(why, sizeof(why)) < 0)
             status = "refused";
         printf("%-10s %-7s %-8s", (*m)->name, type == SOCK_DGRAM ? "udp" : "tcp", status);
         for (const struct sk_service *const *s = sk_services; *s; s++)
@@ -334,10 +330,6 @@ int cmd_serve(int argc, char **argv)
         }
         if (!sk_model_can_carry(srv.model, svc->flags, srv.socktype, err, sizeof(err))) {
             rc = sk_cli_fail(cmd, "%s: refusing %s: %s", srv.model->name, svc->name, err);
-            goto out;
-        }
-        if (!srv.model->run) {
-            rc = sk_cli_fail(cmd, "model %s is not built in this version", srv.model->name);
             goto out;
         }
         if (srv.model->available && (r = srv.model->available(err, sizeof(err))) < 0) {

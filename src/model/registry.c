@@ -57,7 +57,7 @@ const struct sk_model *sk_model_default(unsigned svc_flags, int socktype)
     char why[256];
 
     for (const struct sk_model *const *m = sk_models; *m; m++) {
-        if (!(*m)->run || !sk_model_can_carry(*m, svc_flags, socktype, why, sizeof(why)))
+        if (!sk_model_can_carry(*m, svc_flags, socktype, why, sizeof(why)))
             continue;
         if ((*m)->available && (*m)->available(why, sizeof(why)) < 0)
             continue;

@@ -22,7 +22,7 @@ const struct sk_service *const sk_services[] = {
 const struct sk_service *sk_service_find(const char *name)
 {
     for (const struct sk_service *const *s = sk_services; *s; s++)
-        if (strcmp((*s)->name, name) == 0 && (*s)->flags)
+        if (strcmp((*s)->name, name) == 0)
             return *s;
     return NULL;
 }

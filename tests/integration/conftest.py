@@ -163,7 +163,7 @@ def recv_until_close(s, timeout=10):
 
 def serve_list():
     """`sockit serve --list` as a list of dicts: model, kind (tcp/udp),
-    status (ok/missing/refused) and services (the ones it can carry)."""
+    status (ok/refused) and services (the ones it can carry)."""
     p = run("serve", "--list")
     assert p.returncode == 0, p.stderr
     rows = []

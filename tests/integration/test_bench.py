@@ -289,8 +289,7 @@ def sockit_http_available():
 
 
 def test_http_against_sockit_http(server):
-    if not sockit_http_available():
-        pytest.skip("the http service is not built yet")
+    assert sockit_http_available(), "serve --list shows no model carrying http"
     # One connection, so that any model serves it (iterative serves one at a time).
     s = server("http", "-p", "0", "-b", "127.0.0.1")
     p, d = bench_json("http", f"http://127.0.0.1:{s.port}/", "-c", "1", "-P", "4", "-n", "500")

@@ -289,10 +289,9 @@ def test_udp_daytime_chargen_discard(server, model):
 
 def test_models_that_cannot_share_state_refuse_hub_services():
     """fork, prefork and iterative cannot carry chat: serve refuses it with
-    one clear line (skipped until the chat service is built)."""
+    one clear line."""
     rows = [r for r in serve_list() if r["kind"] == "tcp" and r["status"] == "ok"]
-    if not any("chat" in r["services"] for r in rows):
-        pytest.skip("chat service not built yet")
+    assert any("chat" in r["services"] for r in rows), rows
     refusing = [r["model"] for r in rows if "chat" not in r["services"]]
     assert {"iterative", "fork", "prefork"} & set(refusing)
     for m in refusing:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import SOCKIT, SANITIZER_RE, run, recv_exactly
+from conftest import SOCKIT, SANITIZER_RE, run, recv_exactly, serve_list
 
 
 def test_first_line_names_service_address_and_model(server):
@@ -56,6 +56,22 @@ def test_list_shows_models_and_default():
     p = run("serve", "--list")
     assert p.returncode == 0
     assert "iterative" in p.stdout and "default:" in p.stdout
+
+
+def test_list_has_every_model_and_what_each_carries():
+    """The matrix tests take their models from --list: if a model or service
+    fell off it they would shrink silently, so its whole shape is pinned here.
+    Only the io_uring models may be refused (by the kernel)."""
+    rows = {(r["model"], r["kind"]): r for r in serve_list()}
+    tcp = ["iterative", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "uring"]
+    assert set(rows) == {(m, "tcp") for m in tcp} | {(m, "udp") for m in ("plain", "batch", "uring")}
+    for (model, kind), r in rows.items():
+        assert r["status"] == "ok" or (model == "uring" and r["status"] == "refused"), r
+        want = {"echo", "greet", "discard", "daytime", "chargen", "http"} if kind == "tcp" \
+            else {"echo", "discard", "daytime", "chargen"}
+        if kind == "tcp" and model not in ("iterative", "fork", "prefork"):
+            want.add("chat")
+        assert set(r["services"]) == want, r
 
 
 def one_line_failure(p, *wanted):
