@@ -24,6 +24,8 @@ enum {
     SK_SVC_HUB = 1u << 2,    /* needs shared state across connections */
 };
 
+#define SK_SVC_NO_IDLE_TIMEOUT (-1)
+
 /* A service option, e.g. { "prefix", 1, "TEXT", "prefix each echoed line" }. */
 struct sk_service_opt {
     const char *name;
@@ -41,6 +43,10 @@ struct sk_service {
     unsigned flags;
     const struct sk_service_opt *opts; /* terminated by a zero entry; may be NULL */
     size_t conn_size;                  /* bytes of per-connection state */
+    /* The idle timeout when --idle-timeout is not given: 0 keeps the
+     * server's default, SK_SVC_NO_IDLE_TIMEOUT turns it off (chat: people
+     * may stay silent in a room). */
+    int idle_timeout_ms;
 
     /* Instance life cycle. create() makes the default configuration;
      * option() applies one option (value NULL for flags) and on error

@@ -221,7 +221,7 @@ int cmd_serve(int argc, char **argv)
     const char *model_name = NULL, *bind_host = "localhost", *port = "0", *unix_path = NULL;
     const struct sk_service *svc = NULL;
     struct sk_server srv;
-    int family = AF_UNSPEC, quiet = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
+    int family = AF_UNSPEC, quiet = 0, idle_given = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
     char err[256] = "";
     int64_t v;
 
@@ -271,6 +271,7 @@ int cmd_serve(int argc, char **argv)
         case OPT_IDLE:
             if (parse_secs(cmd, "--idle-timeout", optarg, &srv.lim.idle_timeout_ms))
                 goto out;
+            idle_given = 1;
             break;
         case OPT_DRAIN:
             if (parse_secs(cmd, "--drain", optarg, &srv.lim.drain_ms))
@@ -340,6 +341,8 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_fail(cmd, "no model here can carry %s", svc->name);
         goto out;
     }
+    if (!idle_given && svc->idle_timeout_ms)
+        srv.lim.idle_timeout_ms = svc->idle_timeout_ms < 0 ? 0 : svc->idle_timeout_ms;
     if (quiet)
         sk_log_level = SK_LOG_ERROR;
     else if (verbose)

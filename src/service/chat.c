@@ -33,7 +33,6 @@
 #define DEFAULT_MAX_LINE 4096
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_MAX_QUEUE (256 * 1024)
-#define DEFAULT_IDLE_MS (300 * 1000) /* sk_server_init()'s default */
 #define DEFAULT_STALL_MS 1000
 #define LIST_NAMES_MAX 30 /* the welcome names at most this many */
 
@@ -145,9 +144,6 @@ static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
     /* A queue bound past the hard maximum could never be reached. */
     if (st->max_queue > srv->lim.out_max)
         st->max_queue = srv->lim.out_max;
-    /* People stay in a quiet room: no idle timeout unless one was asked for. */
-    if (srv->lim.idle_timeout_ms == DEFAULT_IDLE_MS)
-        srv->lim.idle_timeout_ms = 0;
     st->scratch_len = 3 * st->max_line + 256;
     st->scratch = malloc(st->scratch_len);
     st->clean = malloc(3 * st->max_line + 4);
@@ -638,6 +634,7 @@ const struct sk_service sk_service_chat = {
     .flags = SK_SVC_STREAM | SK_SVC_HUB,
     .opts = chat_opts,
     .conn_size = sizeof(struct member),
+    .idle_timeout_ms = SK_SVC_NO_IDLE_TIMEOUT, /* people may stay silent in a room */
     .create = chat_create,
     .option = chat_option,
     .start = chat_start,

@@ -560,3 +560,19 @@ def test_chat_client_reports_a_dropped_server(server, model):
         a.close()
     assert p.returncode == 1
     assert b"the server closed the connection" in err
+
+
+@pytest.mark.parametrize("model", ["thread", "epoll"])
+def test_idle_timeout_only_when_asked_for(server, model):
+    """Chat has no idle timeout of its own (people may stay silent), but an
+    explicit --idle-timeout is honoured: a connection with no traffic either
+    way for that long is closed."""
+    srv = server("chat", "--model", model, "-p", "0", "--idle-timeout", "1.5")
+    quiet = Peer(srv)
+    try:
+        quiet.join("quiet")
+        started = time.monotonic()
+        assert quiet.wait_closed(timeout=10), "--idle-timeout did not close a silent member"
+        assert time.monotonic() - started >= 1.0
+    finally:
+        quiet.close()
