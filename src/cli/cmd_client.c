@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,12 @@ static void catch_signals(void)
 static int parse_secs(const char *cmd, const char *opt, const char *v, int64_t min_ms, int *out_ms)
 {
     int64_t ms;
-    if (sk_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > 86400000LL)
+    if (sk_parse_duration_ms(v, &ms) < 0)
         return sk_cli_usage(cmd, "%s: '%s' is not a duration (e.g. 2, 1.5, 500ms)", opt, v);
+    if (ms < min_ms) /* a duration, but zero where zero means nothing */
+        return sk_cli_usage(cmd, "%s: the time must be more than 0 (e.g. 2, 1.5, 500ms)", opt);
+    if (ms > 86400000LL)
+        return sk_cli_usage(cmd, "%s: '%s' is more than a day", opt, v);
     *out_ms = (int)ms;
     return 0;
 }
@@ -199,7 +204,9 @@ static void echo_help(void)
         "Usage: sockit echo-client [OPTIONS] HOST PORT\n"
         "       sockit echo-client [OPTIONS] --unix PATH\n"
         "Echo client. Interactive (no -m/--count): each line typed is sent and its reply\n"
-        "printed; an empty line, end of input or the --quit word ends the session.\n"
+        "printed; end of input, the --quit word or (at a terminal) an empty line ends the\n"
+        "session. A reply shown on a terminal has its control and escape sequences\n"
+        "escaped (\\xNN); into a pipe it is written byte for byte.\n"
         "Scripted: each message is sent in turn and its reply printed with the round-trip\n"
         "time, then min/avg/max/mdev.\n\n"
         "A TCP reply is complete when what came back ends with the message sent (an echo,\n"
@@ -211,11 +218,12 @@ static void echo_help(void)
         "                     nonce, its sequence number and try, and is checked byte for byte\n"
         "  -s, --size S       size of generated messages with the newline (default 64)\n"
         "  -i, --interval SECS  pause between scripted messages (default 0)\n"
-        "  -n, --no-newline   send messages bare, without '\\n' (the seeds' clients did)\n"
+        "  --no-newline       send messages bare, without '\\n' (the seeds' clients did)\n"
         "  --quit WORD        typing WORD (any case) ends the session; WORD is sent first so\n"
         "                     the server may close too (scripted: sent after the last one)\n"
         "  --prompt TEXT      interactive prompt (default \"> \" on a terminal, none otherwise)\n"
-        "  -t, --timeout SECS wait for a reply (TCP default 5 s; UDP default 1 s per try)\n"
+        "  -w, --timeout SECS wait for a reply, all of it (TCP default 5 s: a reply still\n"
+        "                     coming then is cut off; UDP default 1 s per try)\n"
         "  -r, --retries N    UDP: resend an unanswered request N times (default 0)\n"
         "  --pause SECS       TCP: quiet time that ends a reply that is not an echo (0.2 s)\n"
         "  --linger SECS      UDP scripted: after the last request, keep counting late and\n"
@@ -224,18 +232,50 @@ static void echo_help(void)
         "  -4, -6             IPv4 or IPv6 only\n"
         "  --unix PATH        connect to a Unix stream socket\n"
         "  -q, --quiet        scripted: print only the statistics\n"
-        "  -h, --help         this text\n\n"
+        "  --json             scripted: the statistics as one JSON object, no reply lines\n"
+        "  -h, --help         this text\n"
+        "Old spellings still accepted: -t for -w, -n for --no-newline.\n\n"
         "Exit status: 0 every request was answered (interactive: the session ended\n"
         "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
-        "closed early or could not be reached, 2 bad arguments.\n");
+        "closed early or could not be reached, 2 bad arguments, 130 interrupted (the\n"
+        "request whose reply was awaited is counted as interrupted).\n");
 }
 
-enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX };
+/* The statistics of a scripted run as one JSON object on stdout. */
+static void echo_json(const char *name, const struct sk_echo_opts *o,
+                      const struct sk_echo_stats *st, const char *error)
+{
+    printf("{\"server\": ");
+    sk_cli_json_str(stdout, name);
+    printf(", \"protocol\": \"%s\", \"requests\": %" PRIu64 ", \"answered\": %" PRIu64
+           ", \"lost\": %" PRIu64 ", \"interrupted\": %" PRIu64 ", \"mismatched\": %" PRIu64,
+           o->socktype == SOCK_DGRAM ? "udp" : "stream", st->requests, st->answered, st->lost,
+           st->interrupted, st->mismatched);
+    if (o->socktype == SOCK_DGRAM)
+        printf(", \"retransmitted\": %" PRIu64 ", \"late\": %" PRIu64 ", \"duplicate\": %" PRIu64
+               ", \"foreign\": %" PRIu64,
+               st->retransmitted, st->late, st->duplicate, st->foreign);
+    if (st->rtt_n) {
+        double n = (double)st->rtt_n, avg = st->rtt_sum / n, var = st->rtt_sum2 / n - avg * avg;
+        printf(", \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f, \"mdev\": %.3f}",
+               st->rtt_min, avg, st->rtt_max, var > 0 ? sqrt(var) : 0.0);
+    } else {
+        printf(", \"rtt_ms\": null");
+    }
+    if (error) {
+        printf(", \"error\": ");
+        sk_cli_json_str(stdout, error);
+    }
+    printf("}\n");
+    fflush(stdout);
+}
+
+enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX, OPT_JSON };
 
 int cmd_echo_client(int argc, char **argv)
 {
     const char *cmd = "echo-client", *unix_path = NULL, *prompt = NULL;
-    int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, r;
+    int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, json = 0, r;
     int64_t v;
     uint64_t sz;
     const char **msgs = NULL;
@@ -264,6 +304,7 @@ int cmd_echo_client(int argc, char **argv)
         {"udp", no_argument, NULL, 'u'},
         {"unix", required_argument, NULL, OPT_UNIX},
         {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -273,7 +314,7 @@ int cmd_echo_client(int argc, char **argv)
         return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
     r = SK_EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:c:s:i:nw:t:r:u46qh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -306,7 +347,8 @@ int cmd_echo_client(int argc, char **argv)
             prompt = optarg;
             prompt_set = 1;
             break;
-        case 't':
+        case 'w':
+        case 't': /* the old spelling */
             if (parse_secs(cmd, "--timeout", optarg, 1, &o.timeout_ms))
                 goto out;
             timeout_set = 1;
@@ -331,6 +373,7 @@ int cmd_echo_client(int argc, char **argv)
         case '6': family = AF_INET6; break;
         case OPT_UNIX: unix_path = optarg; break;
         case 'q': o.quiet = 1; break;
+        case OPT_JSON: json = 1; break;
         case 'h':
             echo_help();
             r = SK_EXIT_OK;
@@ -365,8 +408,17 @@ int cmd_echo_client(int argc, char **argv)
     o.msgs = msgs;
     o.nmsgs = nmsgs;
     int scripted = nmsgs || o.count;
-    if (!scripted)
+    if (json && !scripted) {
+        sk_cli_usage(cmd, "--json goes with -m or --count (a scripted run)");
+        goto out;
+    }
+    if (json)
+        o.quiet = 2; /* stdout carries the JSON object only */
+    if (!scripted) {
         o.prompt = prompt_set ? prompt : (isatty(STDIN_FILENO) ? "> " : NULL);
+        o.blank_ends = isatty(STDIN_FILENO);
+        o.tty_safe = isatty(STDOUT_FILENO);
+    }
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
     if (!unix_path && check_port(cmd, port))
         goto out;
@@ -399,13 +451,18 @@ int cmd_echo_client(int argc, char **argv)
     if (scripted) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(&peer, a, sizeof(a));
-        sk_echo_report(stdout, a, &o, &st);
+        if (json)
+            echo_json(a, &o, &st, e < 0 && e != -ECONNRESET ? sk_strerror(e) : NULL);
+        else
+            sk_echo_report(stdout, a, &o, &st);
     }
     if (e < 0 && e != -ECONNRESET) {
         sk_cli_fail(cmd, "%s: %s", target, sk_strerror(e));
         goto out;
     }
-    if (scripted)
+    if (stop_flag)
+        r = 130; /* interrupted: Ctrl-C or SIGTERM */
+    else if (scripted)
         r = st.answered == st.requests && st.lost == 0 && st.mismatched == 0 &&
                     st.requests == (o.count ? o.count : nmsgs)
                 ? SK_EXIT_OK
