@@ -308,8 +308,10 @@ static int tcp_request(struct session *s, uint64_t seq, int interactive)
     if (interactive) {
         print_reply(s, data, len);
         if (kind == R_CUT)
-            fprintf(stderr, "sockit: echo-client: seq=%" PRIu64 ": the reply went on past %d ms; "
-                            "cut off\n", seq, s->o->timeout_ms);
+            fprintf(stderr,
+                    "sockit: echo-client: seq=%" PRIu64 ": the reply went on past %d ms; "
+                    "cut off\n",
+                    seq, s->o->timeout_ms);
     } else if (!s->o->quiet) {
         fprintf(s->out, "%zu byte%s from %s: seq=%" PRIu64 " time=%.3f ms", s->reply_total,
                 s->reply_total == 1 ? "" : "s", s->name, seq, rtt);

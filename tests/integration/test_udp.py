@@ -186,7 +186,7 @@ def echo_client(peer, *args, timeout=30):
 
 
 def counts(out):
-    m = re.search(r"(\d+) requests, (\d+) answered, (\d+) lost \([0-9.]+%\), "
+    m = re.search(r"(\d+) requests?, (\d+) answered, (\d+) lost \([0-9.]+%\), "
                   r"(\d+) retransmitted\n(\d+) late, (\d+) duplicate, (\d+) foreign, "
                   r"(\d+) mismatched", out)
     assert m, out
