@@ -106,8 +106,12 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
     fprintf(f, ", \"connections\": %u, \"threads\": %u, ", cfg->conns, cfg->threads);
     if (cfg->kind != SK_BENCH_HTTP)
         fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
-    fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline, cfg->rate,
-            res->elapsed_s);
+    fprintf(f, "\"pipeline\": %u, ", cfg->pipeline);
+    if (cfg->rate > 0)
+        fprintf(f, "\"rate\": %.3f, ", cfg->rate);
+    else
+        fprintf(f, "\"rate\": null, "); /* closed loop: no rate was set */
+    fprintf(f, "\"elapsed_s\": %.6f, ", res->elapsed_s);
     fprintf(f, "\"requests\": %" PRIu64 ", \"requests_per_s\": %.3f, ", res->requests,
             per_s((double)res->requests, res->elapsed_s));
     fprintf(f, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"mb_in_per_s\": %.3f, ",

@@ -34,7 +34,7 @@ enum {
     OPT_SERVER_ARG,
 };
 
-static const struct option opts[] = {
+static const struct option bench_longs[] = {
     {"connections", required_argument, NULL, 'c'},
     {"threads", required_argument, NULL, 't'},
     {"size", required_argument, NULL, 's'},
@@ -55,6 +55,7 @@ static const struct option opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:u46qh", bench_longs, 0};
 
 static void help(void)
 {
@@ -71,18 +72,18 @@ static void help(void)
            "  -d, --duration DUR   run this long (default 10s, models 2s; e.g. 500ms, 1m)\n"
            "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
            "  -P, --pipeline N     requests in flight per connection (default 1; refilled\n"
-        "                       once half are answered)\n"
+           "                       once half are answered)\n"
            "  --rate R             open loop: R requests/s in all, latency measured from\n"
            "                       each request's intended send time\n"
            "  --timeout DUR        a request unanswered this long is an error (default 5s;\n"
-        "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
+           "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
            "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
-        "  -h, --help           this help\n"
+           "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
@@ -124,7 +125,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     int64_t v;
     uint64_t sz;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:t:s:d:n:P:u46qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, sk_cli_opts_bench.shorts, sk_cli_opts_bench.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             if (parse_u(cmd, "-c", optarg, 1, 1000000, &v))
@@ -190,7 +193,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             a->server_args[a->nserver_args++] = optarg;
             break;
         case 'h': help(); return -1;
-        default: fprintf(stderr, "Try 'sockit bench --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (a->cfg.count && !a->dur_set)

@@ -93,33 +93,39 @@ static void connect_help(void)
            "  -4, -6             IPv4 or IPv6 only\n"
            "  --unix PATH        connect to a Unix socket ('@name': abstract namespace)\n"
            "  -w, --wait SECS    connect timeout (TCP); reply wait after input ends (UDP)\n"
-           "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
-           "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
+           "  --idle SECS        end when nothing moved either way for SECS (default never)\n"
+           "  --eof-wait SECS    after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
-           "  -h, --help         this text\n\n"
+           "  --json             those reports as JSON objects, one a line (implies -v)\n"
+           "  -h, --help         this text\n"
+           "Old spellings still accepted: -i for --idle, -t for --eof-wait.\n\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
            "unresolvable host, reset or another failure, 2 bad arguments.\n");
 }
 
+static const struct option connect_longs[] = {
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, 'U'},
+    {"wait", required_argument, NULL, 'w'},
+    {"idle", required_argument, NULL, 'i'},
+    {"eof-wait", required_argument, NULL, 't'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, 'J'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_connect = {":u46w:i:t:vh", connect_longs, 0};
+
 int cmd_connect(int argc, char **argv)
 {
     const char *cmd = "connect", *unix_path = NULL;
-    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
+    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, json = 0, c;
     int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
-    static const struct option opts[] = {
-        {"udp", no_argument, NULL, 'u'},
-        {"unix", required_argument, NULL, 'U'},
-        {"wait", required_argument, NULL, 'w'},
-        {"idle", required_argument, NULL, 'i'},
-        {"eof-wait", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_connect.shorts, sk_cli_opts_connect.longs,
+                            NULL)) != -1) {
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
@@ -138,6 +144,7 @@ int cmd_connect(int argc, char **argv)
                 return SK_EXIT_USAGE;
             break;
         case 'v': verbose = 1; break;
+        case 'J': json = verbose = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
         }
@@ -161,11 +168,17 @@ int cmd_connect(int argc, char **argv)
     int64_t t1 = sk_now_ns();
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&peer, a, sizeof(a));
-    if (verbose)
-        fprintf(stderr, "sockit: connect: connected to %s (%s) in %.3f ms\n", a,
-                socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp")
-                                       : (unix_path ? "unix" : "tcp"),
+    const char *transport =
+        socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp") : (unix_path ? "unix" : "tcp");
+    if (json) {
+        fputs("{\"event\": \"connected\", \"peer\": ", stderr);
+        sk_cli_json_str(stderr, a);
+        fprintf(stderr, ", \"transport\": \"%s\", \"connect_ms\": %.3f}\n", transport,
                 (double)(t1 - t0) / 1e6);
+    } else if (verbose) {
+        fprintf(stderr, "sockit: connect: connected to %s (%s) in %.3f ms\n", a, transport,
+                (double)(t1 - t0) / 1e6);
+    }
 
     catch_signals();
     struct sk_relay_opts ro = {
@@ -180,12 +193,30 @@ int cmd_connect(int argc, char **argv)
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
     close(fd);
-    if (verbose) {
-        fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
+    const char *why = r < 0             ? "error"
+                      : stop_flag       ? "interrupted"
+                      : st.peer_closed  ? "peer closed"
+                      : st.idle_timeout ? "idle timeout"
+                                        : "input ended";
+    if (json) {
+        fprintf(stderr, "{\"event\": \"closed\", \"sent\": %" PRIu64 ", \"received\": %" PRIu64,
                 st.sent, st.received);
         if (socktype == SOCK_DGRAM)
-            fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
-                    st.dgrams_received);
+            fprintf(stderr, ", \"datagrams_sent\": %" PRIu64 ", \"datagrams_received\": %" PRIu64,
+                    st.dgrams_sent, st.dgrams_received);
+        fprintf(stderr, ", \"seconds\": %.3f, \"reason\": \"%s\"", (double)(sk_now_ns() - t1) / 1e9,
+                why);
+        if (r < 0) {
+            fputs(", \"error\": ", stderr);
+            sk_cli_json_str(stderr, sk_strerror(r));
+        }
+        fputs("}\n", stderr);
+    } else if (verbose) {
+        fprintf(stderr, "sockit: connect: sent %" PRIu64 " byte%s, received %" PRIu64 " byte%s",
+                st.sent, SK_CLI_S(st.sent), st.received, SK_CLI_S(st.received));
+        if (socktype == SOCK_DGRAM)
+            fprintf(stderr, " (%" PRIu64 " datagram%s sent, %" PRIu64 " received)", st.dgrams_sent,
+                    SK_CLI_S(st.dgrams_sent), st.dgrams_received);
         fprintf(stderr, " in %.3f s%s\n", (double)(sk_now_ns() - t1) / 1e9,
                 st.peer_closed    ? ", closed by the peer"
                 : st.idle_timeout ? ", idle timeout"
@@ -272,6 +303,27 @@ static void echo_json(const char *name, const struct sk_echo_opts *o,
 
 enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX, OPT_JSON };
 
+static const struct option echo_client_longs[] = {
+    {"message", required_argument, NULL, 'm'},
+    {"count", required_argument, NULL, 'c'},
+    {"size", required_argument, NULL, 's'},
+    {"interval", required_argument, NULL, 'i'},
+    {"no-newline", no_argument, NULL, 'n'},
+    {"quit", required_argument, NULL, OPT_QUIT},
+    {"prompt", required_argument, NULL, OPT_PROMPT},
+    {"timeout", required_argument, NULL, 't'},
+    {"retries", required_argument, NULL, 'r'},
+    {"pause", required_argument, NULL, OPT_PAUSE},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"quiet", no_argument, NULL, 'q'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_echo_client = {":m:c:s:i:nw:t:r:u46qh", echo_client_longs, 0};
+
 int cmd_echo_client(int argc, char **argv)
 {
     const char *cmd = "echo-client", *unix_path = NULL, *prompt = NULL;
@@ -289,32 +341,14 @@ int cmd_echo_client(int argc, char **argv)
         .linger_ms = 100,
         .stop = &stop_flag,
     };
-    static const struct option opts[] = {
-        {"message", required_argument, NULL, 'm'},
-        {"count", required_argument, NULL, 'c'},
-        {"size", required_argument, NULL, 's'},
-        {"interval", required_argument, NULL, 'i'},
-        {"no-newline", no_argument, NULL, 'n'},
-        {"quit", required_argument, NULL, OPT_QUIT},
-        {"prompt", required_argument, NULL, OPT_PROMPT},
-        {"timeout", required_argument, NULL, 't'},
-        {"retries", required_argument, NULL, 'r'},
-        {"pause", required_argument, NULL, OPT_PAUSE},
-        {"linger", required_argument, NULL, OPT_LINGER},
-        {"udp", no_argument, NULL, 'u'},
-        {"unix", required_argument, NULL, OPT_UNIX},
-        {"quiet", no_argument, NULL, 'q'},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
 
     msgs = calloc((size_t)argc + 1, sizeof(*msgs));
     if (!msgs)
         return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
     r = SK_EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:c:s:i:nw:t:r:u46qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_echo_client.shorts,
+                            sk_cli_opts_echo_client.longs, NULL)) != -1) {
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':

@@ -279,3 +279,242 @@ def test_connect_wait_zero_says_what_is_wrong():
     assert "is not a duration" not in p.stderr
     p = run("connect", "-w", "soon", "127.0.0.1", "7")
     assert "'soon' is not a duration" in p.stderr
+
+
+def test_connect_json_reports(server):
+    s = server("echo", "-p", "0")
+    p = run("connect", "--json", "127.0.0.1", str(s.port), input="hello\n")
+    assert p.returncode == 0 and p.stdout == "hello\n", p.stderr
+    events = [json.loads(l) for l in p.stderr.splitlines()]
+    assert [e["event"] for e in events] == ["connected", "closed"]
+    assert events[0]["peer"] == f"127.0.0.1:{s.port}" and events[0]["transport"] == "tcp"
+    assert events[1]["sent"] == 6 and events[1]["received"] == 6
+    assert events[1]["reason"] == "peer closed"
+    v = run("connect", "-v", "127.0.0.1", str(s.port), input="x")
+    assert "sent 1 byte, received 1 byte in" in v.stderr  # singular
+
+
+def test_ping_json():
+    from test_ping import allowed
+    if not allowed(socket.AF_INET):
+        pytest.skip("no ICMP socket kind allowed here")
+    p = run("ping", "--json", "-c", "2", "-i", "0.05", "127.0.0.1")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["host"] == "127.0.0.1" and d["address"] == "127.0.0.1"
+    assert d["transmitted"] == 2 and d["received"] == 2 and d["loss_percent"] == 0
+    assert 0 <= d["rtt_ms"]["min"] <= d["rtt_ms"]["max"]
+
+
+# ---- the bench (issue 12 defects 7 and 14, issue 11 items 11 and 13) ----
+
+@pytest.mark.parametrize("args", [
+    ("bench", "http", "-H", "x", "http://127.0.0.1:1/"),
+    ("bench", "echo", "--bogus", "127.0.0.1", "7"),
+    ("bench", "models", "echo", "-d"),
+    ("chat", "-Z", "127.0.0.1", "7"),
+    ("p2p", "--bogus"),
+    ("completion", "fish"),
+], ids=" ".join)
+def test_option_errors_follow_the_convention(args):
+    p = run(*args)
+    assert p.returncode == 2, p
+    lines = p.stderr.splitlines()
+    cmd = " ".join(args[:2]) if args[0] == "bench" else args[0]
+    assert len(lines) == 2 and lines[0].startswith(f"sockit: {cmd}: "), p.stderr
+    assert lines[1] == f"Try 'sockit {cmd} --help'.", p.stderr
+    assert "invalid option" not in p.stderr and "unrecognized" not in p.stderr
+
+
+def test_bench_json_rate_is_null_without_rate(server):
+    s = server("echo", "-p", "0")
+    p = run("bench", "echo", "127.0.0.1", str(s.port), "-c", "1", "-n", "20", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rate"] is None
+    p = run("bench", "echo", "127.0.0.1", str(s.port), "-c", "1", "-n", "20", "--rate", "500",
+            "--json")
+    assert json.loads(p.stdout)["rate"] == 500
+
+
+class EndlessChunkExtension:
+    """An HTTP server whose response starts a chunk and then sends a chunk
+    extension that never ends (issue 11 item 11)."""
+
+    def __init__(self):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.stop = threading.Event()
+        self.threads = []
+        self.t = threading.Thread(target=self._accept, daemon=True)
+        self.t.start()
+
+    def _accept(self):
+        self.ls.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _serve(self, c):
+        junk = b"a" * 65536
+        try:
+            c.settimeout(5)
+            c.recv(4096)
+            c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=")
+            while not self.stop.is_set():
+                c.sendall(junk)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.stop.set()
+        self.ls.close()
+        self.t.join(5)
+        for t in self.threads:
+            t.join(5)
+
+
+def test_bench_http_against_an_endless_chunk_extension_ends_on_time():
+    """`bench http URL -d 1s --timeout 1s`: the run ends at its duration
+    whatever the server sends, and the unanswered request is a timeout."""
+    srv = EndlessChunkExtension()
+    try:
+        p = start("bench", "http", f"http://127.0.0.1:{srv.port}/", "-c", "2", "-d", "1s",
+                  "--timeout", "1s", "--json", binary=RELEASE)
+        t0 = time.monotonic()
+        rc, out, err = finish(p, timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        srv.close()
+    assert took < 15, f"bench ran {took:.1f} s"  # a hang check, not a speed assertion
+    d = json.loads(out)
+    assert d["requests"] == 0 and rc == 1
+    assert d["errors"]["timeout"] >= 1
+
+
+def test_bench_http_count_mode_is_bounded_by_timeout():
+    srv = EndlessChunkExtension()
+    try:
+        p = start("bench", "http", f"http://127.0.0.1:{srv.port}/", "-c", "1", "-n", "1",
+                  "--timeout", "1s", "--json", binary=RELEASE)
+        rc, out, err = finish(p, timeout=30)
+    finally:
+        srv.close()
+    d = json.loads(out)
+    assert d["errors"]["timeout"] >= 1 and d["requests"] == 0
+
+
+def test_a_thread_that_could_not_start_does_not_interrupt_later_runs(tmp_path):
+    """One failed pthread_create (64 load threads under a 300 MiB address
+    space) fails that point only; the next point of `bench models` is
+    measured, not reported as interrupted (issue 11 item 13)."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, resource.RLIM_INFINITY))
+
+    p = subprocess.run([RELEASE, "bench", "models", "echo", "--models", "epoll", "-t", "64",
+                        "--conns", "64,1", "-d", "300ms", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    rows = [l.split() for l in p.stdout.splitlines() if l.startswith("epoll ")]
+    assert len(rows) == 2, p.stdout + p.stderr
+    if rows[0][2] != "-":
+        pytest.skip("64 threads started under the limit here")
+    assert "load failed" in " ".join(rows[0])
+    assert "interrupted" not in p.stdout
+    assert rows[1][1] == "1" and float(rows[1][2]) > 0, p.stdout
+    assert p.returncode == 0, p.stderr
+
+
+# ---- help and completion ----
+
+def test_help_command_prints_the_commands_help():
+    for cmd in ("serve", "bench", "echo-client", "completion"):
+        h = run("help", cmd)
+        assert h.returncode == 0 and h.stdout == run(cmd, "--help").stdout, cmd
+        assert h.stdout.startswith(f"Usage: sockit {cmd}")
+    assert run("help").stdout == run("--help").stdout
+    bad = run("help", "nosuch")
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == ["sockit: help: unknown command 'nosuch'",
+                                       "Try 'sockit --help'."]
+
+
+def bash_complete(script, *words):
+    """What bash completes for the command line words (the last is the word
+    being completed), with the script sourced."""
+    line = " ".join(f"'{w}'" for w in words)
+    prog = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; "
+            "_sockit; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    p = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
+
+
+def help_longs(cmd):
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", run(cmd, "--help").stdout))
+
+
+def test_bash_completion_comes_from_the_same_tables_as_help(tmp_path):
+    script = tmp_path / "sockit.bash"
+    p = run("completion", "bash")
+    assert p.returncode == 0
+    script.write_text(p.stdout)
+    cmds = re.findall(r"^  ([a-z][a-z0-9-]+) ", run("--help").stdout, re.M)
+    assert set(bash_complete(script, "sockit", "")) >= set(cmds)
+    assert "echo-client" in bash_complete(script, "sockit", "ec")
+    # Every long option --help shows is completed, and nothing --help hides.
+    for cmd in cmds:
+        got = {w for w in bash_complete(script, "sockit", cmd, "--") if w.startswith("--")}
+        assert help_longs(cmd) - {"--help"} <= got, cmd
+        if cmd not in ("serve",):  # serve --help lists its services' options per service
+            assert got <= help_longs(cmd) | {"--help"}, (cmd, got - help_longs(cmd))
+    assert "--model" in bash_complete(script, "sockit", "serve", "--mo")
+    assert {"echo", "http", "chat"} <= set(bash_complete(script, "sockit", "serve", ""))
+    assert "epoll" in bash_complete(script, "sockit", "serve", "echo", "--model", "")
+    assert set(bash_complete(script, "sockit", "bench", "")) == {"echo", "http", "models"}
+    assert "serve" in bash_complete(script, "sockit", "help", "se")
+
+
+def test_zsh_completion_script():
+    p = run("completion", "zsh")
+    assert p.returncode == 0 and p.stdout.startswith("#compdef sockit\n")
+    assert "'echo-client:interactive or scripted echo client'" in p.stdout
+    assert "--eof-wait" in p.stdout and "epoll" in p.stdout
+    if shutil.which("zsh"):
+        z = subprocess.run(["zsh", "-n"], input=p.stdout, capture_output=True, text=True,
+                           timeout=10)
+        assert z.returncode == 0, z.stderr
+
+
+def test_make_install_installs_the_completions(tmp_path):
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    dest = tmp_path / "stage"
+
+    def make(*a):
+        m = subprocess.run(["make", "--no-print-directory", "-C", root, *a, "PREFIX=/usr",
+                            f"DESTDIR={dest}"], capture_output=True, text=True, timeout=600,
+                           env=env)
+        assert m.returncode == 0, m.stdout + m.stderr
+
+    make("install")
+    bash = dest / "usr/share/bash-completion/completions/sockit"
+    zsh = dest / "usr/share/zsh/site-functions/_sockit"
+    assert bash.read_text() == run("completion", "bash").stdout
+    assert zsh.read_text() == run("completion", "zsh").stdout
+    assert "--json" in bash_complete(bash, "sockit", "ping", "--j")
+    make("uninstall")
+    assert not bash.exists() and not zsh.exists()
