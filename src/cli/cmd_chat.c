@@ -102,6 +102,11 @@ int cmd_chat(int argc, char **argv)
         return SK_EXIT_OK;
     if (r == -EINTR)
         return EXIT_SIGNAL;
+    if (r == -EADDRINUSE)
+        return sk_cli_fail(cmd,
+                           "the nickname %s is taken (or not allowed) in %s port %s; choose "
+                           "another with --nick",
+                           o.nick, o.host, o.port);
     if (r == -ECONNABORTED)
         return sk_cli_fail(cmd, "%s port %s: the server closed the connection", o.host, o.port);
     if (r == -ECONNRESET || r == -EPIPE)

@@ -399,7 +399,19 @@ def test_bench_http_against_an_endless_chunk_extension_ends_on_time():
     assert took < 15, f"bench ran {took:.1f} s"  # a hang check, not a speed assertion
     d = json.loads(out)
     assert d["requests"] == 0 and rc == 1
-    assert d["errors"]["timeout"] >= 1
+    assert d["elapsed_s"] < 3, d
+
+
+def test_bench_http_endless_response_is_a_timeout():
+    srv = EndlessChunkExtension()
+    try:
+        p = start("bench", "http", f"http://127.0.0.1:{srv.port}/", "-c", "1", "-d", "2s",
+                  "--timeout", "300ms", "--json", binary=RELEASE)
+        rc, out, err = finish(p, timeout=30)
+    finally:
+        srv.close()
+    d = json.loads(out)
+    assert d["errors"]["timeout"] >= 1 and d["requests"] == 0, d
 
 
 def test_bench_http_count_mode_is_bounded_by_timeout():
@@ -518,3 +530,96 @@ def test_make_install_installs_the_completions(tmp_path):
     assert "--json" in bash_complete(bash, "sockit", "ping", "--j")
     make("uninstall")
     assert not bash.exists() and not zsh.exists()
+
+
+# ---- chat: a taken nickname (issue 12 defect 13), colours ----
+
+def chat_member(port, nick):
+    """A member who joined as nick (a plain socket, held open)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"/nick {nick}\n".encode())
+    buf = b""
+    while b"Welcome, " not in buf:
+        d = s.recv(4096)
+        assert d, buf
+        buf += d
+    return s
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")
+def test_chat_taken_nick_is_said_and_another_asked(server):
+    from test_chat_tty import Tmux
+    s = server("chat", "-p", "0")
+    alice = chat_member(s.port, "alice")
+    t = Tmux()
+    try:
+        t.start("c", [SOCKIT, "chat", "127.0.0.1", str(s.port), "--nick", "alice"])
+        lines = t.wait_text("c", "nickname>")
+        assert any("the nickname alice is not available; type another one" in l
+                   for l in lines), lines
+        t.type("c", "bob")
+        t.keys("c", "Enter")
+        t.wait_text("c", "*** Welcome, bob!")
+        t.wait_text("c", "bob>")
+        t.type("c", "/quit")
+        t.keys("c", "Enter")
+        t.wait_text("c", "EXIT=0")
+    finally:
+        t.close()
+        alice.close()
+
+
+def test_chat_taken_nick_from_a_pipe_fails_instead_of_renaming(server):
+    """From a pipe the next line is a message: it must not become the
+    nickname. The client says the nick is taken and exits 1."""
+    s = server("chat", "-p", "0")
+    alice = chat_member(s.port, "alice")
+    try:
+        p = run("chat", "127.0.0.1", str(s.port), "--nick", "alice", input="hello\nworld\n")
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert "the nickname alice is taken" in p.stderr
+        alice.sendall(b"/who\n")
+        buf = b""
+        while b"here:" not in buf:
+            buf += alice.recv(4096)
+        assert b"hello" not in buf and b"world" not in buf, buf
+    finally:
+        alice.close()
+
+
+def test_chat_colour_resets_before_the_line_end(server):
+    """On a terminal every coloured line ends its colour before the line
+    end, so the prompt and the next line start uncoloured."""
+    import pty
+    import select as sel
+    s = server("chat", "-p", "0")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(SOCKIT, [SOCKIT, "chat", "127.0.0.1", str(s.port), "--nick", "zed"])
+    buf = b""
+    try:
+        def read_for(sec):
+            nonlocal buf
+            end = time.monotonic() + sec
+            while time.monotonic() < end:
+                if sel.select([fd], [], [], 0.1)[0]:
+                    try:
+                        buf += os.read(fd, 4096)
+                    except OSError:
+                        return
+        read_for(1.5)
+        os.write(fd, b"/me waves\r")
+        read_for(0.5)
+        os.write(fd, b"/quit\r")
+        read_for(1.5)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    coloured = re.findall(rb"\x1b\[(?:36|35|1)m([^\n]*)\n", buf)
+    assert len(coloured) >= 3, buf
+    for line in coloured:
+        assert re.search(rb"\x1b\[0m\r*$", line), line
