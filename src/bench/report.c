@@ -145,6 +145,36 @@ static const char *fmt_kb(long kb, char *buf, size_t len)
     return buf;
 }
 
+/* The fastest model (its best point by requests/s) and the best point of
+ * the runner-up model; -1 when there is none. */
+static void fastest(const struct sk_bench_models_cfg *cfg, const struct sk_bench_point *points,
+                    size_t nmodels, long *best, long *second)
+{
+    *best = *second = -1;
+    long per_model[64];
+    size_t nm = nmodels < 64 ? nmodels : 64;
+    for (size_t mi = 0; mi < nm; mi++) {
+        per_model[mi] = -1;
+        for (size_t ci = 0; ci < cfg->nconns; ci++) {
+            long i = (long)(mi * cfg->nconns + ci);
+            if (points[i].ok && points[i].requests > 0 &&
+                (per_model[mi] < 0 || points[i].rps > points[per_model[mi]].rps))
+                per_model[mi] = i;
+        }
+    }
+    for (size_t mi = 0; mi < nm; mi++) {
+        long i = per_model[mi];
+        if (i < 0)
+            continue;
+        if (*best < 0 || points[i].rps > points[*best].rps) {
+            *second = *best;
+            *best = i;
+        } else if (*second < 0 || points[i].rps > points[*second].rps) {
+            *second = i;
+        }
+    }
+}
+
 void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
                            const struct sk_bench_point *points, size_t nmodels)
 {
@@ -179,6 +209,15 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
     }
     fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
                "peakRSS: its largest resident set.\n");
+    long w, s2;
+    fastest(cfg, points, nmodels, &w, &s2);
+    if (w >= 0 && s2 >= 0 && points[s2].rps > 0)
+        fprintf(f, "fastest: %s, %.0f req/s at %u conn%s, %.2fx the next (%s, %.0f req/s at %u)\n",
+                points[w].model, points[w].rps, points[w].conns, points[w].conns == 1 ? "" : "s",
+                points[w].rps / points[s2].rps, points[s2].model, points[s2].rps, points[s2].conns);
+    else if (w >= 0)
+        fprintf(f, "fastest: %s, %.0f req/s at %u conn%s (no other model measured)\n",
+                points[w].model, points[w].rps, points[w].conns, points[w].conns == 1 ? "" : "s");
 }
 
 void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
@@ -212,5 +251,21 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             json_str(f, p->note);
             fputc('}', f);
         }
-    fprintf(f, "\n]}\n");
+    long b, s2;
+    fastest(cfg, points, nmodels, &b, &s2);
+    fprintf(f, "\n], \"fastest\": ");
+    if (b < 0) {
+        fprintf(f, "null}\n");
+        return;
+    }
+    fprintf(f, "{\"model\": ");
+    json_str(f, points[b].model);
+    fprintf(f, ", \"requests_per_s\": %.3f, \"conns\": %u", points[b].rps, points[b].conns);
+    if (s2 >= 0 && points[s2].rps > 0) {
+        fprintf(f, ", \"next\": ");
+        json_str(f, points[s2].model);
+        fprintf(f, ", \"next_requests_per_s\": %.3f, \"ratio\": %.4f", points[s2].rps,
+                points[b].rps / points[s2].rps);
+    }
+    fprintf(f, "}}\n");
 }

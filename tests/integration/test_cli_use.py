@@ -623,3 +623,28 @@ def test_chat_colour_resets_before_the_line_end(server):
     assert len(coloured) >= 3, buf
     for line in coloured:
         assert re.search(rb"\x1b\[0m\r*$", line), line
+
+
+# ---- make demo's ending (issue 12, friction) ----
+
+def test_demo_ends_with_chart_urls_and_a_three_line_verdict(tmp_path):
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+    out = tmp_path / "demo out"  # a space, to check the URL encoding
+    env = dict(os.environ, DEMO_SOCKIT=RELEASE, DEMO_OUT=str(out), DEMO_DURATION="150ms",
+               DEMO_CONNS_ECHO="1,4", DEMO_CONNS_HTTP="4")
+    p = subprocess.run([os.path.join(root, "scripts/demo.sh")], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr
+    tail = p.stdout.rstrip("\n").split("\n")
+    verdict = tail[-3:]
+    assert [v.split(":")[0].strip() for v in verdict] == ["TCP echo", "HTTP", "UDP echo"]
+    for v in verdict:
+        m = re.search(r":\s+([a-z]+), ([0-9]+) req/s at \d+ conns?, ([0-9.]+)x the next "
+                      r"\(([a-z]+), ", v)
+        assert m, v
+        assert float(m.group(3)) >= 1.0 and m.group(1) != m.group(4)
+    urls = re.findall(r"^  (file://\S+)$", p.stdout, re.M)
+    assert len(urls) == 3, p.stdout[-2000:]
+    for u in urls:
+        path = u[len("file://"):].replace("%20", " ").replace("%25", "%")
+        assert os.path.isabs(path) and os.path.exists(path), u
