@@ -88,9 +88,10 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
         fprintf(f, "  * measured from each request's intended send time\n");
     if (res->starved)
         fprintf(f,
-                "\n  %llu of %u connections never got a reply (the server did not serve "
-                "them)\n",
-                (unsigned long long)res->starved, cfg->conns);
+                "\n  %llu of %u connection%s never got a reply (the server did not serve "
+                "%s)\n",
+                (unsigned long long)res->starved, cfg->conns, cfg->conns == 1 ? "" : "s",
+                res->starved == 1 ? "it" : "them");
     fprintf(f, "\n  errors    ");
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],

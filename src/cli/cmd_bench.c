@@ -271,11 +271,12 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         sk_bench_report_json(stdout, &a->cfg, res);
     } else if (a->quiet) {
         char p50[32], p99[32];
-        printf("%.1f req/s, p50 %s, p99 %s, %llu errors\n",
+        unsigned long long errs = sk_bench_errors_total(res);
+        printf("%.1f req/s, p50 %s, p99 %s, %llu error%s\n",
                res->elapsed_s > 0 ? (double)res->requests / res->elapsed_s : 0.0,
                sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 50), p50, sizeof(p50)),
-               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)),
-               (unsigned long long)sk_bench_errors_total(res));
+               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)), errs,
+               SK_CLI_S(errs));
     } else {
         sk_bench_report_text(stdout, &a->cfg, res);
     }
@@ -291,8 +292,9 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         return sk_cli_fail(cmd, "no reply came back%s", why);
     }
     if (res->errors[SK_BERR_MISMATCH])
-        return sk_cli_fail(cmd, "%llu replies differed from what was sent",
-                           (unsigned long long)res->errors[SK_BERR_MISMATCH]);
+        return sk_cli_fail(
+            cmd, "%llu %s from what was sent", (unsigned long long)res->errors[SK_BERR_MISMATCH],
+            res->errors[SK_BERR_MISMATCH] == 1 ? "reply differed" : "replies differed");
     return SK_EXIT_OK;
 }
 

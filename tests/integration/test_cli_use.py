@@ -648,3 +648,18 @@ def test_demo_ends_with_chart_urls_and_a_three_line_verdict(tmp_path):
     for u in urls:
         path = u[len("file://"):].replace("%20", " ").replace("%25", "%")
         assert os.path.isabs(path) and os.path.exists(path), u
+
+
+# ---- plurals (issue 12 defect 14) ----
+
+def test_counts_of_one_are_singular(server, tmp_path):
+    s = server("echo", "-p", "0")
+    p = run("echo-client", "--no-newline", "-m", "x", "127.0.0.1", str(s.port))
+    assert re.search(r"^1 byte from 127\.0\.0\.1:\d+: seq=1 ", p.stdout, re.M), p.stdout
+    assert "1 request, 1 answered" in p.stdout
+    p = run("bench", "models", "echo", "--models", "epoll,thread", "--conns", "1", "-d", "200ms",
+            "--out", str(tmp_path), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^fastest: [a-z]+, \d+ req/s at 1 conn, ", p.stdout, re.M), p.stdout
+    svg = (tmp_path / "echo.svg").read_text()
+    assert " at 1 connection: " in svg and " at 1 connections" not in svg
