@@ -542,7 +542,7 @@ static void on_readable_udp(struct worker *w, struct conn *c, int64_t now)
         slots = UDP_BATCH;
     struct mmsghdr mm[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
-    for (;;) {
+    for (int batches = 0; batches < READS_PER_EVENT; batches++) { /* a flood cannot hold us */
         for (unsigned i = 0; i < slots; i++) {
             iov[i].iov_base = w->rx + i * slot;
             iov[i].iov_len = slot;
