@@ -119,7 +119,7 @@ def test_connect_udp_against_sockit_server(server):
     assert not SANITIZER_RE.search(p.stderr.decode())
     assert p.returncode == 0, p.stderr
     assert p.stdout == b"a datagram\n"
-    assert b"(1 datagrams sent, 1 received)" in p.stderr
+    assert b"(1 datagram sent, 1 received)" in p.stderr  # singular (issue 12)
 
 
 def test_connect_udp_refused_port_is_reported():
