@@ -6,7 +6,14 @@
  * When a TCP reply is complete: what came back ends with the message sent
  * (a plain echo, or an echo behind a prefix such as the seeds' "You Send:"),
  * or, for a server that answers something else, nothing more arrived for
- * pause_ms after the first byte, or the server closed the connection.
+ * pause_ms after the first byte, or the server closed the connection. The
+ * whole reply gets timeout_ms at most: an endless one (chargen, a trickle)
+ * is cut off there.
+ *
+ * Reply bytes printed for a person never command the terminal: controls,
+ * escape/OSC sequences and C1 controls are shown as \xNN (tty_safe, and
+ * always in the scripted lines); into a pipe, interactive replies are
+ * written byte for byte.
  *
  * UDP requests are resent up to `retries` times, each try waiting
  * timeout_ms. Generated payloads carry "NONCE:SEQ:TRY:" so every reply names
