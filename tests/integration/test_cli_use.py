@@ -125,26 +125,69 @@ def test_echo_client_interactive_trickle_is_cut_too():
 
 # ---- echo-client: Ctrl-C (issue 12 defect 5) ----
 
+def read_lines_until(p, count, pattern, timeout=20):
+    """Read p's stdout until count lines matched pattern (the client flushes
+    each reply line); returns them."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    got, buf = [], ""
+    deadline = time.monotonic() + timeout
+    fd = p.stdout.fileno()
+    while len(got) < count:
+        assert time.monotonic() < deadline, f"only {got} in {buf!r}"
+        if not sel.select(timeout=0.2):
+            assert p.poll() is None, buf
+            continue
+        chunk = os.read(fd, 4096).decode(errors="replace")
+        assert chunk, buf
+        buf += chunk
+        while "\n" in buf:
+            line, buf = buf.split("\n", 1)
+            if re.search(pattern, line):
+                got.append(line)
+    return got
+
+
 @pytest.mark.parametrize("udp", [False, True], ids=["tcp", "udp"])
 def test_echo_client_interrupted_reports_every_request_exit_130(server, udp):
     """--count 100000 -i 0.1 stopped by Ctrl-C: every request sent is
     answered, lost or interrupted, and the exit status says interrupted."""
     s = server("echo", *(["-u"] if udp else []), "-p", "0")
-    p = start("echo-client", *(["-u"] if udp else []), "--count", "100000", "-i", "0.1", "-q",
+    p = start("echo-client", *(["-u"] if udp else []), "--count", "100000", "-i", "0.1",
               "127.0.0.1", str(s.port))
-    rc, out, err = interrupt_after(p, 0.75)
+    try:
+        read_lines_until(p, 3, r"bytes from .* seq=\d+ ")
+    finally:
+        p.send_signal(signal.SIGINT)
+    rc, out, err = finish(p)
     assert rc == 130, out + err
     m = re.search(r"(\d+) requests?, (\d+) answered, (\d+) lost \([0-9.]+%\)(?:, (\d+) interrupted)?",
                   out)
     assert m, out
     req, ans, lost, intr = (int(x or 0) for x in m.groups())
-    assert req >= 2 and req == ans + lost + intr, out
+    assert req >= 1 and req == ans + lost + intr, out
 
 
-def test_echo_client_interrupted_while_waiting_counts_interrupted(server):
-    s = server("discard", "-p", "0")
-    p = start("echo-client", "-m", "anyone?", "-w", "10", "127.0.0.1", str(s.port))
-    rc, out, err = interrupt_after(p, 0.5)
+def test_echo_client_interrupted_while_waiting_counts_interrupted():
+    """Ctrl-C while the reply is awaited: that request is interrupted,
+    neither answered nor lost."""
+    arrived = threading.Event()
+
+    def handler(conn, res):
+        conn.recv(100)
+        arrived.set()
+        read_all(conn)  # never answers
+
+    srv = PyServer(handler)
+    p = start("echo-client", "-m", "anyone?", "-w", "20", "127.0.0.1", str(srv.port))
+    try:
+        assert arrived.wait(20), "the request never arrived"
+        time.sleep(0.2)  # the client is in its wait
+    finally:
+        p.send_signal(signal.SIGINT)
+    rc, out, err = finish(p)
+    srv.join()
     assert rc == 130, out + err
     assert "1 request, 0 answered, 0 lost (0.0%), 1 interrupted" in out
 
@@ -399,7 +442,7 @@ def test_bench_http_against_an_endless_chunk_extension_ends_on_time():
     assert took < 15, f"bench ran {took:.1f} s"  # a hang check, not a speed assertion
     d = json.loads(out)
     assert d["requests"] == 0 and rc == 1
-    assert d["elapsed_s"] < 3, d
+    assert d["elapsed_s"] < 5, d  # it stopped at -d (was: spinning past 20 s)
 
 
 def test_bench_http_endless_response_is_a_timeout():
