@@ -96,7 +96,7 @@ static void help(void)
 
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set, timeout_set;
+    int json, quiet, family, dur_set, timeout_set, size_set;
     const char *unix_path, *models, *conns, *out, *path;
     const char *server_args[32];
     unsigned nserver_args;
@@ -143,6 +143,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (sk_parse_size(optarg, 16u << 20, &sz) < 0 || sz == 0)
                 return sk_cli_usage(cmd, "-s: '%s' is not a size from 1 byte to 16M", optarg);
             a->cfg.msg_size = (size_t)sz;
+            a->size_set = 1;
             break;
         case 'd':
             if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0)
@@ -323,6 +324,10 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     if (a.models || a.conns || a.out || a.nserver_args)
         return sk_cli_usage(cmd,
                             "--models, --conns, --out and --server-arg are for 'bench models'");
+    if (http && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+    if (!http && a.path)
+        return sk_cli_usage(cmd, "--path is for http (the path goes in the URL)");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
@@ -463,6 +468,10 @@ static int bench_models(const char *cmd, int argc, char **argv)
     }
     if (a.unix_path)
         return sk_cli_usage(cmd, "--unix is not for 'bench models'");
+    if (a.cfg.kind == SK_BENCH_HTTP && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+    if (a.cfg.kind != SK_BENCH_HTTP && a.path)
+        return sk_cli_usage(cmd, "--path is for http");
     if (a.cfg.count && !a.dur_set)
         return sk_cli_usage(cmd, "bench models runs for a duration (-d), not -n");
     const struct sk_service *svc = sk_service_find(svc_name);

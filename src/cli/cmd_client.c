@@ -328,6 +328,7 @@ int cmd_echo_client(int argc, char **argv)
 {
     const char *cmd = "echo-client", *unix_path = NULL, *prompt = NULL;
     int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, json = 0, r;
+    unsigned char given[512] = {0}; /* options seen, by getopt code */
     int64_t v;
     uint64_t sz;
     const char **msgs = NULL;
@@ -349,6 +350,8 @@ int cmd_echo_client(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_echo_client.shorts,
                             sk_cli_opts_echo_client.longs, NULL)) != -1) {
+        if (c > 0 && c < (int)sizeof(given))
+            given[c] = 1;
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -444,6 +447,24 @@ int cmd_echo_client(int argc, char **argv)
     int scripted = nmsgs || o.count;
     if (json && !scripted) {
         sk_cli_usage(cmd, "--json goes with -m or --count (a scripted run)");
+        goto out;
+    }
+    /* An option that would do nothing here is an error, not silently dropped. */
+    const char *idle = NULL;
+    if (given['r'] && o.socktype != SOCK_DGRAM)
+        idle = "--retries is for UDP (-u): a TCP request is not resent";
+    else if (given[OPT_LINGER] && (o.socktype != SOCK_DGRAM || !scripted))
+        idle = "--linger is for UDP scripted runs (-u with -m or --count)";
+    else if (given[OPT_PAUSE] && o.socktype == SOCK_DGRAM)
+        idle = "--pause is for TCP (with -u each datagram is a whole reply)";
+    else if (given['s'] && !o.count)
+        idle = "--size is the size of --count messages (-m sends the message as it is)";
+    else if (given[OPT_PROMPT] && scripted)
+        idle = "--prompt is for interactive use (without -m or --count)";
+    else if ((given['i'] || given['q']) && !scripted)
+        idle = "--interval and --quiet are for scripted runs (-m or --count)";
+    if (idle) {
+        sk_cli_usage(cmd, "%s", idle);
         goto out;
     }
     if (json)

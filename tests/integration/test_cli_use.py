@@ -706,3 +706,21 @@ def test_counts_of_one_are_singular(server, tmp_path):
     assert re.search(r"^fastest: [a-z]+, \d+ req/s at 1 conn, ", p.stdout, re.M), p.stdout
     svg = (tmp_path / "echo.svg").read_text()
     assert " at 1 connection: " in svg and " at 1 connections" not in svg
+
+
+# ---- an argument that does nothing is an error (issue 12 defect 8) ----
+
+@pytest.mark.parametrize("args,says", [
+    (("echo-client", "-r", "1", "-m", "x"), "--retries is for UDP"),
+    (("echo-client", "--linger", "1", "-m", "x"), "--linger is for UDP scripted runs"),
+    (("echo-client", "-u", "--pause", "1", "-m", "x"), "--pause is for TCP"),
+    (("echo-client", "--size", "10", "-m", "x"), "--size is the size of --count messages"),
+    (("echo-client", "--prompt", "p", "-m", "x"), "--prompt is for interactive use"),
+    (("echo-client", "-i", "1"), "--interval and --quiet are for scripted runs"),
+    (("bench", "http", "-s", "10", "http://127.0.0.1:1/"), "-s is the echo message size"),
+    (("bench", "echo", "--path", "/x", "127.0.0.1", "7"), "--path is for http"),
+], ids=lambda a: " ".join(a) if isinstance(a, tuple) else "")
+def test_an_argument_that_does_nothing_is_an_error(args, says):
+    p = run(*args, "127.0.0.1", "7") if args[0] == "echo-client" else run(*args)
+    assert p.returncode == 2, p
+    assert says in p.stderr.splitlines()[0], p.stderr
