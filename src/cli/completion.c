@@ -21,7 +21,7 @@ static void print_opts(FILE *f, const struct sk_cli_opts *o)
     const char *sep = "";
     if (!o)
         return;
-    for (size_t i = 0; o->n ? i < o->n : o->longs[i].name != NULL; i++) {
+    for (size_t i = 0; (!o->n || i < o->n) && o->longs[i].name; i++) {
         fprintf(f, "%s--%s", sep, o->longs[i].name);
         sep = " ";
     }
