@@ -12,6 +12,9 @@
  * NO_COLOR is set); "*nick* " starts a private message. It follows its own
  * nickname from "*** Welcome, NICK!" and "*** You are now known as NICK", so
  * it can show what you send as "<NICK> text" (the server sends no echo).
+ * Until it has joined, the prompt says a nickname is asked for; a --nick the
+ * server refuses is said in words at a terminal, and ends a piped session
+ * (the lines that follow are messages, never a nickname by accident).
  */
 #include "client/chat_client.h"
 
