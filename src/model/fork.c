@@ -89,8 +89,7 @@ static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *pee
 {
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
-    close(srv->lfd);
-    srv->lfd = -1;
+    sk__server_drop_listeners(srv);
     srv->stdin_stop = 0;       /* the terminal is the parent's */
     srv->active_by_parent = 1; /* the parent uncounts when it reaps us */
     sk__serve_blocking(srv, fd, peer);

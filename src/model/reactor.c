@@ -559,8 +559,8 @@ static int loop_run(void *arg)
             } else if (L->watch_stop && fd == srv->stop_fd) {
                 begin_stop(L);
             } else if (L->watch_stdin && fd == STDIN_FILENO) {
-                sk__ev_stdin_stop(srv);
-                begin_stop(L);
+                if (sk__ev_stdin_stop(srv))
+                    begin_stop(L);
             } else if (L->wake_fd >= 0 && fd == L->wake_fd) {
                 take_remote(L);
             } else if ((size_t)fd < L->nfds && L->fds[fd]) {
