@@ -1,7 +1,8 @@
 /*
  * udp.c - the part every datagram model shares: workers on each address's
- * socket (shared through duplicates), waiting for input or a stop, and one datagram -> the
- * service's datagram callback -> its reply, with truncated datagrams detected, logged and dropped.
+ * socket (more workers on duplicates of it), waiting for input or a stop,
+ * and one datagram -> the service's datagram callback -> its reply, with
+ * truncated datagrams detected, logged and dropped.
  */
 #include "udp.h"
 
