@@ -64,6 +64,7 @@ static const struct option common_opts[] = {
 };
 
 static struct sk_server *the_server;
+static pid_t serve_pid; /* forked workers inherit on_signal: only this one speaks */
 
 /* Decimal digits of v at the end of buf (no printf in a signal handler). */
 static char *put_u64(char *end, uint64_t v)
@@ -91,6 +92,10 @@ static void on_signal(int sig)
 
     if (!srv)
         return;
+    if (getpid() != serve_pid) {
+        sk_server_stop(srv); /* a worker told to stop by its parent */
+        return;
+    }
     if (signals++ > 0) {
         say("sockit: stopping now\n");
         if (srv->unix_owned && srv->addr.u.un.sun_path[0] != '\0')
@@ -102,12 +107,13 @@ static void on_signal(int sig)
     if (active == 0)
         return;
     n[sizeof(n) - 1] = ms[sizeof(ms) - 1] = '\0';
-    say("sockit: stopping: waiting for ");
+    say("sockit: stopping: ");
     say(put_u64(n + sizeof(n) - 1, active));
-    say(active == 1 ? " connection" : " connections");
-    say(" to finish (at most ");
+    say(active == 1 ? " connection open, finishing what it is doing"
+                    : " connections open, finishing what they are doing");
+    say(" (at most ");
     say(put_u64(ms + sizeof(ms) - 1, (uint64_t)srv->lim.drain_ms));
-    say(" ms, --drain); a second Ctrl-C stops now\n");
+    say(" ms, --drain); Ctrl-C again stops now\n");
 }
 
 /* "  --name ARG           help", the help wrapped at 80 columns and put on
@@ -618,6 +624,7 @@ int cmd_serve(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     the_server = &srv;
+    serve_pid = getpid();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (srv.stdin_stop)

@@ -87,6 +87,7 @@ static void reap(struct sk_server *srv, struct children *ch)
 static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *peer,
                         const sigset_t *old_mask)
 {
+    sk__die_with_parent();
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     sk__server_drop_listeners(srv);

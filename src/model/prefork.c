@@ -54,6 +54,7 @@ static void worker_main(struct prefork *pf, unsigned i)
 {
     struct sk_server *srv = pf->srv;
 
+    sk__die_with_parent();
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &pf->old_mask, NULL);
     srv->stdin_stop = 0; /* the terminal is the parent's */

@@ -173,6 +173,12 @@ static int uring_run(struct sk_server *srv)
 
 static int uring_available(char *why, size_t len)
 {
+    /* The same test hook as the stream model: both io_uring models or none. */
+    const char *hook = getenv("SOCKIT_URING_REFUSE");
+    if (hook && *hook && strcmp(hook, "0") != 0) {
+        snprintf(why, len, "io_uring refused (SOCKIT_URING_REFUSE is set)");
+        return -EPERM;
+    }
     struct io_uring ring;
     int r = io_uring_queue_init(4, &ring, 0);
     if (r < 0) {
