@@ -188,7 +188,8 @@ int sk__server_terminal_line(struct sk_server *srv)
     static int64_t last_background_ms;
     char line[256];
 
-    if (tcgetpgrp(STDIN_FILENO) != getpgrp()) {
+    pid_t fg = tcgetpgrp(STDIN_FILENO); /* -1: not our controlling terminal, no jobs */
+    if (fg != -1 && fg != getpgrp()) {
         /* Typed for the job in the foreground: not ours to read (reading
          * would stop us with SIGTTIN). A terminal stays readable until that
          * job reads, so back off briefly rather than spin. */

@@ -70,9 +70,13 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
     if (tag == TAG_STOP)
         return 1;
     if (tag == TAG_STDIN) {
-        if (sk__server_terminal_line(srv))
+        /* As in uring.c: a failed poll (EINVAL around a job-control switch)
+         * is armed again, unless it keeps failing. One loop watches. */
+        static unsigned failed_polls;
+        if (res > 0 && sk__server_terminal_line(srv))
             return 1;
-        return arm_poll(ring, STDIN_FILENO, TAG_STDIN);
+        failed_polls = res < 0 ? failed_polls + 1 : 0;
+        return failed_polls < 100 ? arm_poll(ring, STDIN_FILENO, TAG_STDIN) : 0;
     }
     unsigned i = (unsigned)(tag & 0xffffffffu);
     struct slot *s = &slots[i];

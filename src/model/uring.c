@@ -678,14 +678,23 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
     case UD_WAKE:
         take_remote(L); /* during the final drain too: it only moves lists */
         break;
-    case UD_STDIN:
-        if (res > 0 && !L->stopping) {
-            if (sk__ev_stdin_stop(srv))
-                begin_stop(L);
-            else
-                poll_fd(L, STDIN_FILENO, UD_STDIN); /* a bare Enter: keep watching */
+    case UD_STDIN: {
+        /* Only loop 0 watches the terminal: a plain counter will do. */
+        static unsigned failed_polls;
+        if (L->stopping)
+            break;
+        if (res > 0 && sk__ev_stdin_stop(srv)) {
+            begin_stop(L);
+            break;
         }
+        /* A bare Enter, input for another job, or a poll the terminal
+         * failed (EINVAL, around a job-control switch): watch on, unless it
+         * keeps failing. */
+        failed_polls = res < 0 ? failed_polls + 1 : 0;
+        if (failed_polls < 100)
+            poll_fd(L, STDIN_FILENO, UD_STDIN);
         break;
+    }
     default: break;
     }
 }

@@ -186,10 +186,16 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         }
         /* A root this process may not search (nor list) would answer 403
          * to everything: refuse it now. */
-        if (faccessat(h->root_fd, ".", h->listing != 0 ? R_OK | X_OK : X_OK, AT_EACCESS) < 0) {
+        if (faccessat(h->root_fd, ".", X_OK, AT_EACCESS) < 0) {
             r = -errno;
             snprintf(err, len, "--root %s: %s (as the user this server runs as)", h->root,
                      strerror(-r));
+            return r;
+        }
+        if (h->listing != 0 && faccessat(h->root_fd, ".", R_OK, AT_EACCESS) < 0) {
+            r = -errno;
+            snprintf(err, len, "--root %s: %s: cannot list it (--no-listing serves its files)",
+                     h->root, strerror(-r));
             return r;
         }
         if (h->listing < 0)

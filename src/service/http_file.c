@@ -305,7 +305,7 @@ static int read_dir(const struct sk__http *h, int fd, const char *rel, struct en
         n++;
     }
     closedir(d);
-    if (r == 0)
+    if (r == 0 && n > 1) /* an empty directory has no vector at all */
         qsort(v, n, sizeof(*v), by_kind_then_name);
     *out = v;
     *nout = n;
