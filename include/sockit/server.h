@@ -114,6 +114,15 @@ void sk_server_close(struct sk_server *srv);
  * counted in st->rejected; -EAGAIN is returned for it too. */
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock);
 
+/* For event loops sharing one listener (--workers N): whether the calling
+ * loop, which serves mine connections, should accept the next one now. It
+ * declines while it holds more than its share (active / N, plus one), so
+ * that a burst of connections is spread over the loops that are woken for
+ * it (SO_REUSEPORT spread them by hash before). A loop that has declined
+ * for 10 ms (the others are busy or gone) accepts anyway: clients are never
+ * left waiting long for a fair share. One state per thread. */
+int sk__server_accept_turn(struct sk_server *srv, size_t mine);
+
 /* Set up a connection for fd and call the service's open(). Returns 0 or a
  * negative errno (the connection is then already released, fd closed).
  * Set c->ops and c->model_data before the call; they are kept.

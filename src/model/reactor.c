@@ -418,6 +418,8 @@ static void accept_batch(struct loop *L)
 
     for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
         struct sk_addr peer;
+        if (!sk__server_accept_turn(L->srv, L->nconns))
+            return; /* another loop takes it */
         int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
         if (fd == -EAGAIN || fd == -EINTR)
             return;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +332,25 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     if (srv->socktype == SOCK_STREAM && sk_addr_family(pa) != AF_UNIX)
         sk_sock_set_nodelay(fd, 1);
     return fd;
+}
+
+int sk__server_accept_turn(struct sk_server *srv, size_t mine)
+{
+    static _Thread_local int64_t declining_since; /* ms; 0: this loop took the last one */
+    unsigned n = srv->workers;
+
+    if (n <= 1)
+        return 1;
+    uint64_t active = atomic_load_explicit(&srv->st->active, memory_order_relaxed);
+    int64_t now = mine <= active / n + 1 ? 0 : sk_now_ms();
+    if (now == 0 || (declining_since && now - declining_since >= 10)) {
+        declining_since = 0;
+        return 1;
+    }
+    if (!declining_since)
+        declining_since = now;
+    sched_yield(); /* on a busy machine the loop that should take it may share our CPU */
+    return 0;
 }
 
 void sk__hub_lock(struct sk_server *srv)
