@@ -39,6 +39,7 @@ struct sk_stats {
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t errors; /* connections closed on an error */
+    atomic_uint_fast64_t ids;    /* the last connection id given (shared by fork's children) */
 };
 
 struct sk_server {
@@ -70,7 +71,6 @@ struct sk_server {
     struct sk_stats *st;      /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
-    atomic_uint_fast64_t next_id;
     /* Set in a fork model's per-connection child: the parent uncounts
      * st->active when it reaps the child, so sk__conn_close() does not. */
     int active_by_parent;

@@ -150,7 +150,8 @@ static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t
         reap(srv, ch);
     }
     if (ch->n > 0) {
-        sk_log(SK_LOG_WARN, "%zu connection processes did not finish in time: killing them", ch->n);
+        sk_log(SK_LOG_WARN, "%zu connection process%s did not finish in time: killing %s", ch->n,
+               ch->n == 1 ? "" : "es", ch->n == 1 ? "it" : "them");
         for (size_t i = 0; i < ch->n; i++)
             kill(ch->pid[i], SIGKILL);
         while (ch->n > 0) {

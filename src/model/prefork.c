@@ -160,7 +160,9 @@ static void wind_down(struct prefork *pf, const sigset_t *wait_mask)
         reap(pf, 0);
     }
     if (running(pf)) {
-        sk_log(SK_LOG_WARN, "%u workers did not finish in time: killing them", running(pf));
+        unsigned left = running(pf);
+        sk_log(SK_LOG_WARN, "%u worker%s did not finish in time: killing %s", left,
+               left == 1 ? "" : "s", left == 1 ? "it" : "them");
         for (unsigned i = 0; i < pf->n; i++)
             if (pf->slot[i].pid)
                 kill(pf->slot[i].pid, SIGKILL);
@@ -205,7 +207,7 @@ static int prefork_run(struct sk_server *srv)
         sk_log(SK_LOG_WARN, "prefork: started %u of %u workers: %s", running(&pf), pf.n,
                sk_strerror(err));
     err = 0;
-    sk_log(SK_LOG_DEBUG, "prefork: %u workers", running(&pf));
+    sk_log(SK_LOG_DEBUG, "prefork: %u worker%s", running(&pf), running(&pf) == 1 ? "" : "s");
     /* Supervise until the stop: wake on SIGCHLD, the stop, or each second. */
     for (;;) {
         reap(&pf, 0);

@@ -422,7 +422,7 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
     c->model_data = md;
     c->fd = fd;
     c->srv = srv;
-    c->id = atomic_fetch_add(&srv->next_id, 1) + 1;
+    c->id = atomic_fetch_add(&srv->st->ids, 1) + 1;
     if (peer)
         c->peer = *peer;
     sk_buf_init(&c->in, srv->lim.in_max);
