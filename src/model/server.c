@@ -292,19 +292,33 @@ static int accept_on(int lfd, struct sk_addr *pa, int nonblock)
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
 {
     static _Atomic int64_t last_reject_log;
-    static atomic_uint turn;
+    /* Per thread: the listener of the set to try first, whether this run of
+     * calls (up to the -EAGAIN that ends a burst) took any, and how many in
+     * a row came from that listener. */
+    static _Thread_local unsigned cur, took, run;
     struct sk_addr tmp;
     struct sk_addr *pa = peer ? peer : &tmp;
     int fd;
 
     if (srv->nlfd > 1 && srv->socktype == SOCK_STREAM) {
-        /* lfd is the set of listeners (or a duplicate of it): take from
-         * each in turn, starting at a rotating one so that no address waits
-         * behind another's queue. */
-        unsigned first = atomic_fetch_add_explicit(&turn, 1, memory_order_relaxed);
+        /* lfd is the set of listeners (or a duplicate of it). Keep to the
+         * listener that last gave a connection; when it is empty after a
+         * burst, end the burst there: no accept4 on the others, since the
+         * set stays readable while any has a connection waiting and the
+         * caller comes back (then the others are tried). After 64 in a row
+         * from one, the next starts first, so none waits long behind
+         * another's queue. */
         fd = -EAGAIN;
-        for (unsigned i = 0; i < srv->nlfd && fd == -EAGAIN; i++)
-            fd = accept_on(srv->lfds[(first + i) % srv->nlfd], pa, nonblock);
+        for (unsigned i = 0; i < srv->nlfd && fd == -EAGAIN; i++) {
+            fd = accept_on(srv->lfds[cur % srv->nlfd], pa, nonblock);
+            if (fd == -EAGAIN && took)
+                break;
+            if (fd == -EAGAIN || ++run >= 64) {
+                cur++;
+                run = 0;
+            }
+        }
+        took = fd >= 0;
     } else {
         fd = accept_on(lfd, pa, nonblock);
     }
