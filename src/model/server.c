@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,6 +201,11 @@ int sk__server_terminal_line(struct sk_server *srv)
         last_background_ms = now;
         return 0;
     }
+    /* The input that woke the caller may have been the shell's, read before
+     * `fg` made us the foreground job: never block in read() for a line. */
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    if (poll(&p, 1, 0) != 1)
+        return 0;
     ssize_t n = read(STDIN_FILENO, line, sizeof(line) - 1);
     if (n < 0)
         return 0; /* EIO: we went to the background in between; EINTR, EAGAIN */
