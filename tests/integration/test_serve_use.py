@@ -273,6 +273,29 @@ def test_verbose_logs_open_and_close_with_peer_duration_and_bytes(server, model)
                      r"5 bytes in, 5 bytes out$", s.stderr, re.M), s.stderr
 
 
+@pytest.mark.parametrize("log_time", [False, True])
+def test_log_lines_on_a_terminal_have_times_only_on_request(server, log_time):
+    master, slave = pty.openpty()
+    try:
+        s = server("echo", "-v", "-p", "0", *(["--log-time"] if log_time else []),
+                   stderr=slave)
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+            c.sendall(b"t")
+            recv_exactly(c, 1)
+        time.sleep(0.3)
+        s.stop()
+        out = b""
+        while select.select([master], [], [], 0.2)[0]:
+            out += os.read(master, 4096)
+        text = out.decode(errors="replace")
+        assert "connection 1 from 127.0.0.1:" in text, text
+        stamped = re.search(r"^\d{4}-\d\d-\d\dT\S+ sockit: connection 1", text, re.M)
+        assert bool(stamped) == log_time, text
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_log_time_on_a_terminal_and_json_log(server, tmp_path):
     # --log-time is honoured (stderr here is a pipe, where times are always on).
     s = server("echo", "-v", "--log-time", "-p", "0")
