@@ -9,6 +9,7 @@
 #include "sockit/error.h"
 #include "sockit/resolve.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -92,7 +93,10 @@ static void connect_help(void)
            "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
+           SK_CLI_TLS_HELP
            "  -h, --help         this text\n\n"
+           "With TLS nothing is sent before the server's certificate is verified; when\n"
+           "standard input ends, close_notify is sent, then the TCP half-close.\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
            "unresolvable host, reset or another failure, 2 bad arguments.\n");
 }
@@ -110,11 +114,15 @@ int cmd_connect(int argc, char **argv)
         {"eof-wait", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        SK_CLI_TLS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    struct sk_cli_tls tlo = {0};
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
@@ -143,6 +151,13 @@ int cmd_connect(int argc, char **argv)
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
     if (!unix_path && check_port(cmd, port))
         return SK_EXIT_USAGE;
+    if (sk_cli_tls_check(cmd, &tlo))
+        return SK_EXIT_USAGE;
+    if (tlo.on && socktype == SOCK_DGRAM)
+        return sk_cli_usage(cmd, "--tls is for streams (no DTLS): drop -u");
+    if (tlo.on && unix_path && !tlo.sni && !tlo.pin && !tlo.insecure)
+        return sk_cli_usage(cmd, "TLS over --unix needs the server's name (--sni), --pin or "
+                                 "--insecure");
 
     char target[300];
     target_name(target, sizeof(target), host, port, unix_path);
@@ -162,6 +177,19 @@ int cmd_connect(int argc, char **argv)
                                        : (unix_path ? "unix" : "tcp"),
                 (double)(t1 - t0) / 1e6);
 
+    struct sk_tls_ctx *tctx = NULL;
+    struct sk_tls *tls = NULL;
+    if (tlo.on) {
+        int e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
+                                 verbose, &tctx, &tls);
+        if (e) {
+            sk_tls_free(tls);
+            sk_tls_ctx_free(tctx);
+            close(fd);
+            return e;
+        }
+    }
+
     catch_signals();
     struct sk_relay_opts ro = {
         .in_fd = STDIN_FILENO,
@@ -171,9 +199,15 @@ int cmd_connect(int argc, char **argv)
         .linger_ms = wait_ms > 0 ? wait_ms : 1000,
         .eof_wait_ms = eof_wait_ms,
         .stop = &stop_flag,
+        .tls = tls,
     };
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
+    char tls_why[400] = "";
+    if (tls && r < 0)
+        snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));
+    sk_tls_free(tls);
+    sk_tls_ctx_free(tctx);
     close(fd);
     if (verbose) {
         fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
@@ -187,7 +221,7 @@ int cmd_connect(int argc, char **argv)
                                   : "");
     }
     if (r < 0)
-        return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));
+        return sk_cli_fail(cmd, "%s: %s", target, sk_is_tls_error(r) ? tls_why : sk_strerror(r));
     return stop_flag ? 130 : SK_EXIT_OK;
 }
 

@@ -32,6 +32,8 @@ static const struct command commands[] = {
     {"ifaces", "Names and addresses", "", "network interfaces and their addresses", cmd_ifaces},
     {"serve", "Servers", "SERVICE [--model M]", "run a service under a concurrency model",
      cmd_serve},
+    {"cert", "Servers", "[--name NAME]... [--out DIR]", "a self-signed TLS certificate and key",
+     cmd_cert},
     {"connect", "Clients", "HOST PORT", "netcat-style client (stdin <-> socket)", cmd_connect},
     {"echo-client", "Clients", "HOST PORT", "interactive or scripted echo client",
      cmd_echo_client},
