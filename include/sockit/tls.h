@@ -56,7 +56,8 @@ int sk_tls_cert_write(const char *const *names, size_t nnames, int days, const c
                       char fp[SK_TLS_FP_STRLEN], char *why, size_t whylen);
 
 /* A name is acceptable in a certificate: an IP literal, or a DNS name of
- * letters, digits, '-', '.', and a leading "*." wildcard, at most 253 bytes.
+ * letters, digits, '-', '.', and a leading "*." wildcard, at most 253 bytes,
+ * its last label not all digits.
  * Returns 0 or -EINVAL. */
 int sk_tls_name_check(const char *name);
 
@@ -65,12 +66,12 @@ int sk_tls_name_check(const char *name);
 struct sk_tls_ctx; /* opaque */
 
 struct sk_tls_server_opts {
-    const char *cert_file;         /* PEM, may hold a chain (leaf first); NULL: ephemeral */
-    const char *key_file;          /* PEM private key (needed with cert_file) */
-    const char *const *names;      /* ephemeral certificate: its SANs (addresses, host name) */
+    const char *cert_file;    /* PEM, may hold a chain (leaf first); NULL: ephemeral */
+    const char *key_file;     /* PEM private key (needed with cert_file) */
+    const char *const *names; /* ephemeral certificate: its SANs (addresses, host name) */
     size_t nnames;
-    const char *client_ca;         /* PEM CAs: require and verify client certificates; NULL: no */
-    const char *alpn;              /* protocol to select when offered ("http/1.1"); NULL: none */
+    const char *client_ca; /* PEM CAs: require and verify client certificates; NULL: no */
+    const char *alpn;      /* protocol to select when offered ("http/1.1"); NULL: none */
 };
 
 /* A server context: TLS 1.2 and 1.3 only, renegotiation off, session

@@ -61,15 +61,17 @@ enum {
         {"insecure", no_argument, NULL, SK_CLI_TLS_INSECURE},                                      \
         {"sni", required_argument, NULL, SK_CLI_TLS_SNI},                                          \
         {"tls-cert", required_argument, NULL, SK_CLI_TLS_CERT},                                    \
-        {"tls-key", required_argument, NULL, SK_CLI_TLS_KEY}
+    {                                                                                              \
+        "tls-key", required_argument, NULL, SK_CLI_TLS_KEY                                         \
+    }
 #define SK_CLI_TLS_HELP                                                                            \
-    "  --tls              TLS (1.2 or 1.3); the server's certificate is verified\n"                 \
-    "                     against the system's CAs and the host name (or --sni)\n"                \
-    "  --ca FILE          trust exactly the CA certificates in FILE (PEM)\n"                      \
-    "  --pin sha256:HEX   accept exactly the certificate with this fingerprint\n"                 \
-    "  --insecure         no verification at all (says so on stderr)\n"                           \
-    "  --sni NAME         the server's name: sent as SNI and verified\n"                          \
-    "  --tls-cert FILE, --tls-key FILE  a client certificate (PEM) and its key\n"                 \
+    "  --tls              TLS (1.2 or 1.3); the server's certificate is verified\n"                \
+    "                     against the system's CAs and the host name (or --sni)\n"                 \
+    "  --ca FILE          trust exactly the CA certificates in FILE (PEM)\n"                       \
+    "  --pin sha256:HEX   accept exactly the certificate with this fingerprint\n"                  \
+    "  --insecure         no verification at all (says so on stderr)\n"                            \
+    "  --sni NAME         the server's name: sent as SNI and verified\n"                           \
+    "  --tls-cert FILE, --tls-key FILE  a client certificate (PEM) and its key\n"                  \
     "                     (each TLS option implies --tls)\n"
 
 struct sk_cli_tls {

@@ -92,9 +92,8 @@ static void connect_help(void)
            "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
            "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
-           "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
-           SK_CLI_TLS_HELP
-           "  -h, --help         this text\n\n"
+           "  -v, --verbose      report the connect time and the bytes sent/received on "
+           "stderr\n" SK_CLI_TLS_HELP "  -h, --help         this text\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
            "standard input ends, close_notify is sent, then the TCP half-close.\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"

@@ -68,8 +68,7 @@ int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tl
     if (sk_tls_client_ctx(&co, ctx, why, sizeof(why)) < 0)
         return sk_cli_fail(cmd, "%s", why);
     if (t->insecure)
-        fprintf(stderr, "sockit: %s: --insecure: the server's certificate is not verified\n",
-                cmd);
+        fprintf(stderr, "sockit: %s: --insecure: the server's certificate is not verified\n", cmd);
     int r = sk_tls_client(*ctx, fd, host, t->sni, conn);
     if (r < 0)
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));

@@ -19,9 +19,15 @@ int sk_gai_error(int gai)
     return SK_EGAI_BASE - code;
 }
 
-int sk_is_gai_error(int err) { return err <= SK_EGAI_BASE && err > SK_EGAI_BASE - 1000; }
+int sk_is_gai_error(int err)
+{
+    return err <= SK_EGAI_BASE && err > SK_EGAI_BASE - 1000;
+}
 
-int sk_is_tls_error(int err) { return err <= SK_ETLS_BASE && err > SK_ETLS_BASE - 100; }
+int sk_is_tls_error(int err)
+{
+    return err <= SK_ETLS_BASE && err > SK_ETLS_BASE - 100;
+}
 
 static const char *tls_message(int err)
 {

@@ -169,8 +169,7 @@ static int make_cert(const char *const *names, size_t n, int days, X509 **xo, EV
     }
     for (size_t i = 0; i < n; i++)
         if (sk_tls_name_check(names[i]) < 0) {
-            setwhy(why, wl, "'%s' is not a host name or address a certificate can hold",
-                   names[i]);
+            setwhy(why, wl, "'%s' is not a host name or address a certificate can hold", names[i]);
             return -EINVAL;
         }
     if (days < 1 || days > 36500) {
@@ -580,8 +579,8 @@ static int verify_error(struct sk_tls *t)
 {
     const char *who = t->ctx->server ? "the client's" : "the server's";
     if (t->pin_failed) {
-        snprintf(t->why, sizeof(t->why), "%s (%s certificate is %s)", sk_strerror(SK_ETLS_PIN),
-                 who, t->seen[0] ? t->seen : "unreadable");
+        snprintf(t->why, sizeof(t->why), "%s (%s certificate is %s)", sk_strerror(SK_ETLS_PIN), who,
+                 t->seen[0] ? t->seen : "unreadable");
         return SK_ETLS_PIN;
     }
     long v = SSL_get_verify_result(t->ssl);
@@ -594,8 +593,8 @@ static int verify_error(struct sk_tls *t)
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
         code = SK_ETLS_HOSTNAME;
-        snprintf(t->why, sizeof(t->why), "%s (%s certificate is not for %s)",
-                 sk_strerror(code), who, t->name);
+        snprintf(t->why, sizeof(t->why), "%s (%s certificate is not for %s)", sk_strerror(code),
+                 who, t->name);
         return code;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -636,7 +635,8 @@ static int io_error(struct sk_tls *t, int ret, int handshake)
     default: break;
     }
     unsigned long err = ERR_peek_error();
-    if (ERR_GET_LIB(err) == ERR_LIB_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
+        ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ERR_clear_error();
         if (!handshake)
             return 0; /* a peer that closed without close_notify: an end, as TCP's */
@@ -729,7 +729,10 @@ int sk_tls_shutdown(struct sk_tls *t)
     return r == 0 ? 0 : r;
 }
 
-short sk_tls_want(const struct sk_tls *t) { return t->want; }
+short sk_tls_want(const struct sk_tls *t)
+{
+    return t->want;
+}
 
 size_t sk_tls_pending(const struct sk_tls *t)
 {
@@ -762,9 +765,15 @@ size_t sk_tls_drain_pending(const struct sk_tls *t)
     return t->fd >= 0 ? 0 : BIO_ctrl_pending(SSL_get_wbio(t->ssl));
 }
 
-const char *sk_tls_version(const struct sk_tls *t) { return SSL_get_version(t->ssl); }
+const char *sk_tls_version(const struct sk_tls *t)
+{
+    return SSL_get_version(t->ssl);
+}
 
-const char *sk_tls_alpn(const struct sk_tls *t) { return t->alpn; }
+const char *sk_tls_alpn(const struct sk_tls *t)
+{
+    return t->alpn;
+}
 
 const char *sk_tls_sni(const struct sk_tls *t)
 {
@@ -776,7 +785,10 @@ int sk_tls_peer_fingerprint(const struct sk_tls *t, char *buf, size_t n)
     return fingerprint(SSL_get0_peer_certificate(t->ssl), buf, n);
 }
 
-const char *sk_tls_why(const struct sk_tls *t) { return t->why[0] ? t->why : "no TLS error"; }
+const char *sk_tls_why(const struct sk_tls *t)
+{
+    return t->why[0] ? t->why : "no TLS error";
+}
 
 void sk_tls_free(struct sk_tls *t)
 {

@@ -83,18 +83,20 @@ int sk_tls_name_check(const char *name)
     const char *p = name;
     if (p[0] == '*' && p[1] == '.')
         p += 2;
-    /* Labels of 1..63 letters, digits and '-', not starting or ending with '-'. */
-    size_t label = 0;
+    /* Labels of 1..63 letters, digits and '-', not starting or ending with
+     * '-'; the last one not all digits. */
+    size_t label = 0, digits = 0;
     for (;; p++) {
         char c = *p;
         if (c == '.' || c == '\0') {
             if (label == 0 || p[-1] == '-')
                 return -EINVAL;
-            if (c == '\0')
-                return 0;
-            label = 0;
+            if (c == '\0') /* an all-numeric last label is a mistyped address */
+                return digits == label ? -EINVAL : 0;
+            label = digits = 0;
             continue;
         }
+        digits += c >= '0' && c <= '9';
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  (c == '-' && label > 0);
         if (!ok || ++label > 63)
