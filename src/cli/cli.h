@@ -55,15 +55,15 @@ enum {
     SK_CLI_TLS_CERT,
     SK_CLI_TLS_KEY,
 };
+// clang-format off
 #define SK_CLI_TLS_OPTIONS                                                                         \
-    {"tls", no_argument, NULL, SK_CLI_TLS_ON}, {"ca", required_argument, NULL, SK_CLI_TLS_CA},     \
-        {"pin", required_argument, NULL, SK_CLI_TLS_PIN},                                          \
-        {"insecure", no_argument, NULL, SK_CLI_TLS_INSECURE},                                      \
-        {"sni", required_argument, NULL, SK_CLI_TLS_SNI},                                          \
-        {"tls-cert", required_argument, NULL, SK_CLI_TLS_CERT},                                    \
-    {                                                                                              \
-        "tls-key", required_argument, NULL, SK_CLI_TLS_KEY                                         \
-    }
+    {"tls", no_argument, NULL, SK_CLI_TLS_ON},                                                     \
+    {"ca", required_argument, NULL, SK_CLI_TLS_CA},                                                \
+    {"pin", required_argument, NULL, SK_CLI_TLS_PIN},                                              \
+    {"insecure", no_argument, NULL, SK_CLI_TLS_INSECURE},                                          \
+    {"sni", required_argument, NULL, SK_CLI_TLS_SNI},                                              \
+    {"tls-cert", required_argument, NULL, SK_CLI_TLS_CERT},                                        \
+    {"tls-key", required_argument, NULL, SK_CLI_TLS_KEY}
 #define SK_CLI_TLS_HELP                                                                            \
     "  --tls              TLS (1.2 or 1.3); the server's certificate is verified\n"                \
     "                     against the system's CAs and the host name (or --sni)\n"                 \
@@ -73,6 +73,7 @@ enum {
     "  --sni NAME         the server's name: sent as SNI and verified\n"                           \
     "  --tls-cert FILE, --tls-key FILE  a client certificate (PEM) and its key\n"                  \
     "                     (each TLS option implies --tls)\n"
+// clang-format on
 
 struct sk_cli_tls {
     int on, insecure;
