@@ -92,6 +92,7 @@ struct sk_echo_opts {
     int linger_ms;   /* UDP scripted: after the last request, count stragglers */
     int quiet;       /* scripted: print only the summary */
     volatile sig_atomic_t *stop;
+    struct sk_tls *tls; /* TCP: TLS over fd, its handshake done (tls.h); NULL: none */
 };
 
 struct sk_echo_stats {

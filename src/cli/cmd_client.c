@@ -256,7 +256,7 @@ static void echo_help(void)
         "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
         "  -4, -6             IPv4 or IPv6 only\n"
         "  --unix PATH        connect to a Unix stream socket\n"
-        "  -q, --quiet        scripted: print only the statistics\n"
+        "  -q, --quiet        scripted: print only the statistics\n" SK_CLI_TLS_HELP
         "  -h, --help         this text\n\n"
         "Exit status: 0 every request was answered (interactive: the session ended\n"
         "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
@@ -298,8 +298,12 @@ int cmd_echo_client(int argc, char **argv)
         {"unix", required_argument, NULL, OPT_UNIX},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        SK_CLI_TLS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    struct sk_cli_tls tlo = {0};
+    struct sk_tls_ctx *tctx = NULL;
+    struct sk_tls *tls = NULL;
 
     msgs = calloc((size_t)argc + 1, sizeof(*msgs));
     if (!msgs)
@@ -307,6 +311,8 @@ int cmd_echo_client(int argc, char **argv)
     r = SK_EXIT_USAGE;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -393,6 +399,12 @@ int cmd_echo_client(int argc, char **argv)
         sk_cli_usage(cmd, "--size: a UDP datagram carries at most 65507 bytes");
         goto out;
     }
+    if (sk_cli_tls_check(cmd, &tlo))
+        goto out;
+    if (tlo.on && (o.socktype == SOCK_DGRAM || unix_path)) {
+        sk_cli_usage(cmd, "--tls is for TCP here (drop -u / --unix)");
+        goto out;
+    }
     if (o.socktype == SOCK_DGRAM && !timeout_set)
         o.timeout_ms = 1000;
     o.msgs = msgs;
@@ -425,9 +437,23 @@ int cmd_echo_client(int argc, char **argv)
         sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
         goto out;
     }
+    if (tlo.on) {
+        r = sk_cli_tls_start(cmd, target, &tlo, fd, host, o.timeout_ms, 0, &tctx, &tls);
+        if (r) {
+            close(fd);
+            goto out;
+        }
+        r = SK_EXIT_FAIL;
+        o.tls = tls;
+    }
     catch_signals();
     struct sk_echo_stats st;
     int e = sk_echo_client(fd, &peer, &o, stdin, stdout, &st);
+    if (tls && e >= 0)
+        sk_tls_shutdown(tls); /* close_notify, best effort */
+    char tls_why[400] = "";
+    if (tls && sk_is_tls_error(e))
+        snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));
     close(fd);
     if (scripted) {
         char a[SK_ADDR_STRLEN];
@@ -435,7 +461,7 @@ int cmd_echo_client(int argc, char **argv)
         sk_echo_report(stdout, a, &o, &st);
     }
     if (e < 0 && e != -ECONNRESET) {
-        sk_cli_fail(cmd, "%s: %s", target, sk_strerror(e));
+        sk_cli_fail(cmd, "%s: %s", target, tls_why[0] ? tls_why : sk_strerror(e));
         goto out;
     }
     if (scripted)
@@ -446,6 +472,8 @@ int cmd_echo_client(int argc, char **argv)
     else
         r = e == -ECONNRESET ? SK_EXIT_FAIL : SK_EXIT_OK;
 out:
+    sk_tls_free(tls);
+    sk_tls_ctx_free(tctx);
     free(msgs);
     return r;
 }

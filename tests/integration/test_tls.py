@@ -425,3 +425,47 @@ def test_both_versions_carry_a_mebibyte(pki, echo_tls, version):
     assert rc == 0, err
     assert out == data
     assert srv.versions == [version.replace("_", ".")]
+
+
+# ---- echo-client --tls ----
+
+def echo_client(*args, input="", timeout=60):
+    p = subprocess.run([SOCKIT, "echo-client", *args], input=input, capture_output=True,
+                       text=True, timeout=timeout)
+    assert not SANITIZER_RE.search(p.stderr), p.stderr
+    return p
+
+
+def test_echo_client_tls_scripted_and_large(pki, echo_tls):
+    srv = echo_tls()
+    p = echo_client("--ca", str(pki / "ca.pem"), "-m", "hello", "-m", "second message",
+                    "127.0.0.1", srv.port)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert re.search(r"^6 bytes from 127\.0\.0\.1:\d+: seq=1 time=[0-9.]+ ms: hello$",
+                     p.stdout, re.M), p.stdout
+    assert "2 requests, 2 answered, 0 lost (0.0%), 0 mismatched" in p.stdout, p.stdout
+    # Generated messages larger than the socket buffers, each verified.
+    p = echo_client("--ca", str(pki / "ca.pem"), "--count", "3", "--size", "2M", "-q",
+                    "127.0.0.1", srv.port)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 requests, 3 answered, 0 lost (0.0%), 0 mismatched" in p.stdout, p.stdout
+    assert srv.clean == [True, True]  # each session ended with close_notify
+
+
+def test_echo_client_tls_interactive_piped(pki, echo_tls):
+    srv = echo_tls()
+    p = echo_client("--ca", str(pki / "ca.pem"), "127.0.0.1", srv.port, input="one\ntwo\n")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "one\ntwo\n", p.stdout
+
+
+def test_echo_client_tls_failure_is_one_line(pki, s_server):
+    srv = s_server("selfsigned")
+    p = echo_client("--tls", "-m", "SECRET-7", "127.0.0.1", srv.port)
+    assert p.returncode == 1
+    assert p.stderr == (f"sockit: echo-client: 127.0.0.1 port {srv.port}: "
+                        "certificate verification failed: self-signed certificate\n"), p.stderr
+    assert p.stdout == ""
+    assert b"SECRET" not in srv.stop().encode()
+    p = echo_client("--tls", "-u", "127.0.0.1", srv.port)
+    assert p.returncode == 2 and "--tls" in p.stderr, p.stderr
