@@ -111,7 +111,8 @@ void sk_tls_ctx_free(struct sk_tls_ctx *ctx);
  * A connection (struct sk_tls) runs over one of two kinds of I/O:
  *
  * 1. A socket descriptor (sk_tls_server()/sk_tls_client() with fd >= 0):
- *    OpenSSL reads and writes the descriptor itself. Blocking code calls
+ *    OpenSSL reads and writes the descriptor itself (with write(2): the
+ *    program ignores SIGPIPE, as sockit's main() does). Blocking code calls
  *    sk_tls_handshake() with a deadline (it polls; the descriptor's own
  *    blocking mode is restored afterwards), then sk_tls_read()/sk_tls_write()
  *    (which block on a blocking descriptor). A poll loop makes the descriptor

@@ -12,11 +12,17 @@
 #include "sockit/tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "sockit/util.h"
 
 #define HEX64 "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
 #define COLONS                                                                                     \
@@ -444,8 +450,96 @@ static void garbage_instead_of_client_hello(void **state)
     sk_tls_ctx_free(ctx);
 }
 
+/* ---- handshakes over descriptors ---- */
+
+struct side {
+    struct sk_tls *t;
+    int r;
+    char buf[64];
+    ssize_t got;
+};
+
+static void *server_side(void *arg)
+{
+    struct side *sd = arg;
+    sd->r = sk_tls_handshake(sd->t, 5000);
+    if (sd->r == 0) {
+        sd->got = sk_tls_read(sd->t, sd->buf, sizeof(sd->buf)); /* blocking descriptor */
+        if (sd->got > 0 && sk_tls_write(sd->t, sd->buf, (size_t)sd->got) != sd->got)
+            sd->got = -1;
+    }
+    return NULL;
+}
+
+static void descriptor_handshake_both_roles(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"localhost"};
+    struct sk_tls_server_opts so = {.names = names, .nnames = 1};
+    struct sk_tls_ctx *sctx, *cctx;
+    char why[256], fp[SK_TLS_FP_STRLEN];
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(sk_tls_server_ctx(&so, &sctx, why, sizeof(why)), 0);
+    assert_true(sk_tls_ctx_fingerprint(sctx, fp, sizeof(fp)) > 0);
+    struct sk_tls_client_opts co = {.pin = fp};
+    assert_int_equal(sk_tls_client_ctx(&co, &cctx, why, sizeof(why)), 0);
+
+    struct side srv = {0};
+    struct sk_tls *c;
+    assert_int_equal(sk_tls_server(sctx, sv[1], &srv.t), 0);
+    assert_int_equal(sk_tls_client(cctx, sv[0], "localhost", NULL, &c), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, server_side, &srv), 0);
+    assert_int_equal(sk_tls_handshake(c, 5000), 0);
+    /* The descriptor's blocking mode is given back after the handshake. */
+    assert_int_equal(fcntl(sv[0], F_GETFL) & O_NONBLOCK, 0);
+    assert_int_equal(sk_tls_write(c, "ping", 4), 4);
+    char b[8];
+    assert_int_equal(sk_tls_read(c, b, sizeof(b)), 4);
+    assert_memory_equal(b, "ping", 4);
+    pthread_join(th, NULL);
+    assert_int_equal(srv.r, 0);
+    assert_int_equal(srv.got, 4);
+    sk_tls_free(c);
+    sk_tls_free(srv.t);
+    close(sv[0]);
+    close(sv[1]);
+    sk_tls_ctx_free(cctx);
+    sk_tls_ctx_free(sctx);
+}
+
+static void handshake_deadline_with_a_silent_peer(void **state)
+{
+    (void)state;
+    struct sk_tls_client_opts co = {.insecure = 1};
+    struct sk_tls_ctx *cctx;
+    char why[256];
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(sk_tls_client_ctx(&co, &cctx, why, sizeof(why)), 0);
+    struct sk_tls *c;
+    assert_int_equal(sk_tls_client(cctx, sv[0], "localhost", NULL, &c), 0);
+    int64_t t0 = sk_now_ms();
+    assert_int_equal(sk_tls_handshake(c, 200), -ETIMEDOUT);
+    int64_t took = sk_now_ms() - t0;
+    assert_true(took >= 190);
+    assert_non_null(strstr(sk_tls_why(c), "timed out"));
+    sk_tls_free(c);
+
+    /* A peer that closes instead of answering: named, at once. */
+    assert_int_equal(sk_tls_client(cctx, sv[0], "localhost", NULL, &c), 0);
+    close(sv[1]);
+    int r = sk_tls_handshake(c, 5000);
+    assert_true(r == SK_ETLS_CLOSED || r == -ECONNRESET || r == -EPIPE);
+    sk_tls_free(c);
+    close(sv[0]);
+    sk_tls_ctx_free(cctx);
+}
+
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* descriptors are written with write(2) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pin_parse_table),
         cmocka_unit_test(pin_format_round_trip),
@@ -457,6 +551,8 @@ int main(void)
         cmocka_unit_test(verification_failures_are_named),
         cmocka_unit_test(mutual_tls),
         cmocka_unit_test(garbage_instead_of_client_hello),
+        cmocka_unit_test(descriptor_handshake_both_roles),
+        cmocka_unit_test(handshake_deadline_with_a_silent_peer),
     };
     return cmocka_run_group_tests_name("tls", tests, NULL, NULL);
 }
