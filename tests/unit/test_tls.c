@@ -24,6 +24,9 @@
 
 #include "sockit/util.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #define HEX64 "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
 #define COLONS                                                                                     \
     "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"   \
@@ -450,6 +453,120 @@ static void garbage_instead_of_client_hello(void **state)
     sk_tls_ctx_free(ctx);
 }
 
+/* ---- a raw OpenSSL client with what sockit's never offers ---- */
+
+struct raw {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    BIO *in, *out; /* in: what the client reads; out: what it wrote */
+};
+
+static void raw_new(struct raw *r, int minv, int maxv)
+{
+    r->ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(r->ctx);
+    SSL_CTX_set_security_level(r->ctx, 0); /* TLS 1.0/1.1 need it in OpenSSL 3 */
+    assert_int_equal(SSL_CTX_set_cipher_list(r->ctx, "DEFAULT:@SECLEVEL=0"), 1);
+    SSL_CTX_set_min_proto_version(r->ctx, minv);
+    SSL_CTX_set_max_proto_version(r->ctx, maxv);
+    SSL_CTX_set_verify(r->ctx, SSL_VERIFY_NONE, NULL);
+    r->ssl = SSL_new(r->ctx);
+    r->in = BIO_new(BIO_s_mem());
+    r->out = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(r->in, -1);
+    SSL_set_bio(r->ssl, r->in, r->out);
+    SSL_set_connect_state(r->ssl);
+}
+
+static void raw_free(struct raw *r)
+{
+    SSL_free(r->ssl);
+    SSL_CTX_free(r->ctx);
+}
+
+/* Move bytes between the raw client and s; returns how many moved. */
+static size_t raw_pump(struct raw *r, struct sk_tls *s)
+{
+    char buf[16384];
+    size_t total = 0;
+    int n;
+    while ((n = BIO_read(r->out, buf, sizeof(buf))) > 0) {
+        assert_int_equal(sk_tls_feed(s, buf, (size_t)n), n);
+        total += (size_t)n;
+    }
+    ssize_t m;
+    while ((m = sk_tls_drain(s, buf, sizeof(buf))) > 0) {
+        assert_int_equal(BIO_write(r->in, buf, (int)m), m);
+        total += (size_t)m;
+    }
+    return total;
+}
+
+static int raw_handshake(struct raw *r, struct sk_tls *s, int *rs)
+{
+    int rc = -1;
+    *rs = -EAGAIN;
+    for (int i = 0; i < 50; i++) {
+        rc = SSL_do_handshake(r->ssl);
+        size_t m = raw_pump(r, s);
+        if (*rs == -EAGAIN)
+            *rs = sk_tls_handshake_step(s);
+        m += raw_pump(r, s);
+        if (m == 0)
+            break;
+    }
+    return rc;
+}
+
+static void old_versions_and_renegotiation_refused(void **state)
+{
+    (void)state;
+    struct sk_tls_server_opts so = {0};
+    struct sk_tls_ctx *ctx;
+    char why[256];
+    assert_int_equal(sk_tls_server_ctx(&so, &ctx, why, sizeof(why)), 0);
+
+    /* A client of TLS 1.0 or 1.1 only: refused, named as a protocol failure. */
+    static const int old[] = {TLS1_VERSION, TLS1_1_VERSION};
+    for (size_t i = 0; i < 2; i++) {
+        struct raw r;
+        struct sk_tls *s;
+        int rs;
+        raw_new(&r, old[i], old[i]);
+        assert_int_equal(sk_tls_server(ctx, -1, &s), 0);
+        assert_true(raw_handshake(&r, s, &rs) != 1);
+        assert_int_equal(rs, SK_ETLS_PROTOCOL);
+        assert_non_null(strstr(sk_tls_why(s), "protocol"));
+        sk_tls_free(s);
+        raw_free(&r);
+        ERR_clear_error();
+    }
+
+    /* TLS 1.2 works, but a renegotiation is refused: the client hears
+     * no_renegotiation. */
+    struct raw r;
+    struct sk_tls *s;
+    int rs;
+    raw_new(&r, TLS1_2_VERSION, TLS1_2_VERSION);
+    assert_int_equal(sk_tls_server(ctx, -1, &s), 0);
+    assert_int_equal(raw_handshake(&r, s, &rs), 1);
+    assert_int_equal(rs, 0);
+    assert_string_equal(sk_tls_version(s), "TLSv1.2");
+    assert_int_equal(SSL_renegotiate(r.ssl), 1);
+    SSL_do_handshake(r.ssl);
+    raw_pump(&r, s);
+    char b[16];
+    assert_int_equal(sk_tls_read(s, b, sizeof(b)), -EAGAIN);
+    raw_pump(&r, s);
+    int hr = SSL_do_handshake(r.ssl);
+    assert_int_equal(hr, -1);
+    assert_int_equal(ERR_GET_REASON(ERR_peek_error()), SSL_R_NO_RENEGOTIATION);
+    ERR_clear_error();
+    sk_tls_free(s);
+    raw_free(&r);
+    sk_tls_ctx_free(ctx);
+}
+
 /* ---- handshakes over descriptors ---- */
 
 struct side {
@@ -551,6 +668,7 @@ int main(void)
         cmocka_unit_test(verification_failures_are_named),
         cmocka_unit_test(mutual_tls),
         cmocka_unit_test(garbage_instead_of_client_hello),
+        cmocka_unit_test(old_versions_and_renegotiation_refused),
         cmocka_unit_test(descriptor_handshake_both_roles),
         cmocka_unit_test(handshake_deadline_with_a_silent_peer),
     };
