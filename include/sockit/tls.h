@@ -192,6 +192,11 @@ const char *sk_tls_alpn(const struct sk_tls *t);
 const char *sk_tls_sni(const struct sk_tls *t);
 int sk_tls_peer_fingerprint(const struct sk_tls *t, char *buf, size_t n);
 
+/* 1 when a read returned 0 because the stream ended without the peer's
+ * close_notify (a truncation someone on the path could cause; it is reported
+ * as an end, as ncat and socat do, and this tells it apart), else 0. */
+int sk_tls_truncated(const struct sk_tls *t);
+
 /* A sentence on the last failure of this connection ("certificate has
  * expired", "pin mismatch: the server's certificate is sha256:..."). Never
  * NULL; valid until the next call on t. */

@@ -205,6 +205,7 @@ int cmd_connect(int argc, char **argv)
     char tls_why[400] = "";
     if (tls && r < 0)
         snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));
+    int truncated = tls && sk_tls_truncated(tls);
     sk_tls_free(tls);
     sk_tls_ctx_free(tctx);
     close(fd);
@@ -214,10 +215,11 @@ int cmd_connect(int argc, char **argv)
         if (socktype == SOCK_DGRAM)
             fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
                     st.dgrams_received);
-        fprintf(stderr, " in %.3f s%s\n", (double)(sk_now_ns() - t1) / 1e9,
+        fprintf(stderr, " in %.3f s%s%s\n", (double)(sk_now_ns() - t1) / 1e9,
                 st.peer_closed    ? ", closed by the peer"
                 : st.idle_timeout ? ", idle timeout"
-                                  : "");
+                                  : "",
+                truncated ? " (without TLS close_notify)" : "");
     }
     if (r < 0)
         return sk_cli_fail(cmd, "%s: %s", target, sk_is_tls_error(r) ? tls_why : sk_strerror(r));

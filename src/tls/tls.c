@@ -47,6 +47,7 @@ struct sk_tls {
     int fd;
     short want;
     int pin_failed;
+    int truncated;  /* the stream ended without the peer's close_notify */
     char name[256]; /* the name verified, for the why text */
     char seen[SK_TLS_FP_STRLEN];
     char alpn[256];
@@ -628,8 +629,10 @@ static int io_error(struct sk_tls *t, int ret, int handshake)
             snprintf(t->why, sizeof(t->why), "%s", strerror(saved));
             return -saved;
         }
-        if (!handshake)
+        if (!handshake) {
+            t->truncated = 1;
             return 0;
+        }
         snprintf(t->why, sizeof(t->why), "%s", sk_strerror(SK_ETLS_CLOSED));
         return SK_ETLS_CLOSED;
     default: break;
@@ -638,8 +641,10 @@ static int io_error(struct sk_tls *t, int ret, int handshake)
     if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
         ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ERR_clear_error();
-        if (!handshake)
-            return 0; /* a peer that closed without close_notify: an end, as TCP's */
+        if (!handshake) {
+            t->truncated = 1; /* a peer that closed without close_notify: an end, as TCP's */
+            return 0;
+        }
         snprintf(t->why, sizeof(t->why), "%s", sk_strerror(SK_ETLS_CLOSED));
         return SK_ETLS_CLOSED;
     }
@@ -657,6 +662,7 @@ static int io_error(struct sk_tls *t, int ret, int handshake)
 int sk_tls_handshake_step(struct sk_tls *t)
 {
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL reads it: no stale value */
     int r = SSL_do_handshake(t->ssl);
     if (r != 1)
         return io_error(t, r, 1);
@@ -703,6 +709,7 @@ ssize_t sk_tls_read(struct sk_tls *t, void *buf, size_t n)
     if (n == 0)
         return 0;
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL reads it: no stale value */
     int r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
     return r > 0 ? r : io_error(t, r, 0);
 }
@@ -712,6 +719,7 @@ ssize_t sk_tls_write(struct sk_tls *t, const void *buf, size_t n)
     if (n == 0)
         return 0;
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL reads it: no stale value */
     int r = SSL_write(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
     if (r > 0)
         return r;
@@ -722,6 +730,7 @@ ssize_t sk_tls_write(struct sk_tls *t, const void *buf, size_t n)
 int sk_tls_shutdown(struct sk_tls *t)
 {
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL reads it: no stale value */
     int r = SSL_shutdown(t->ssl);
     if (r >= 0)
         return 0; /* close_notify sent (1: the peer's came too) */
@@ -783,6 +792,11 @@ const char *sk_tls_sni(const struct sk_tls *t)
 int sk_tls_peer_fingerprint(const struct sk_tls *t, char *buf, size_t n)
 {
     return fingerprint(SSL_get0_peer_certificate(t->ssl), buf, n);
+}
+
+int sk_tls_truncated(const struct sk_tls *t)
+{
+    return t->truncated;
 }
 
 const char *sk_tls_why(const struct sk_tls *t)

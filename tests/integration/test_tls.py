@@ -469,3 +469,56 @@ def test_echo_client_tls_failure_is_one_line(pki, s_server):
     assert b"SECRET" not in srv.stop().encode()
     p = echo_client("--tls", "-u", "127.0.0.1", srv.port)
     assert p.returncode == 2 and "--tls" in p.stderr, p.stderr
+
+
+def test_verbose_tells_an_end_without_close_notify(pki):
+    """A server that answers and drops the TCP connection without TLS
+    close_notify: the bytes are printed and the end is an end (exit 0, as
+    ncat and socat), but -v says it came without close_notify."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki / "good.pem", pki / "good.key")
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(2)
+    lsock.settimeout(20)
+
+    def serve(clean):
+        raw, _ = lsock.accept()
+        try:
+            s = ctx.wrap_socket(raw, server_side=True)
+            s.sendall(b"answer\n")
+            if clean:
+                s.unwrap()
+        finally:
+            raw.close()
+
+    try:
+        for clean in (False, True):
+            t = threading.Thread(target=serve, args=(clean,), daemon=True)
+            t.start()
+            # Standard input stays open: the server's end is what ends it.
+            p = subprocess.Popen([SOCKIT, "connect", "-v", "--ca", str(pki / "ca.pem"),
+                                  "127.0.0.1", str(lsock.getsockname()[1])],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            killer = threading.Timer(20, p.kill)  # bounded even if it hangs
+            killer.start()
+            try:
+                out = p.stdout.read()
+                p.wait(timeout=20)
+                err = p.stderr.read()
+            finally:
+                killer.cancel()
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                for f in (p.stdin, p.stdout, p.stderr):
+                    f.close()
+            t.join(timeout=10)
+            err = err.decode()
+            assert p.returncode == 0, err
+            assert out == b"answer\n"
+            assert "closed by the peer" in err, err
+            assert ("without TLS close_notify" in err) == (not clean), err
+    finally:
+        lsock.close()
