@@ -225,7 +225,7 @@ static int write_pem(const char *path, mode_t mode, X509 *x, EVP_PKEY *key, char
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         int e = errno;
-        setwhy(why, wl, "%s: %s%s", path, strerror(e),
+        setwhy(why, wl, "%s: %s%s", path, sk_strerror(-e),
                e == EEXIST ? " (sockit never replaces a key; remove it first)" : "");
         return -e;
     }
@@ -234,7 +234,7 @@ static int write_pem(const char *path, mode_t mode, X509 *x, EVP_PKEY *key, char
         int e = errno;
         close(fd);
         unlink(path);
-        setwhy(why, wl, "%s: %s", path, strerror(e));
+        setwhy(why, wl, "%s: %s", path, sk_strerror(-e));
         return -e;
     }
     int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
@@ -266,7 +266,7 @@ int sk_tls_cert_write(const char *const *names, size_t nnames, int days, const c
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         int e = errno;
-        setwhy(why, whylen, "%s: %s", dir, strerror(e));
+        setwhy(why, whylen, "%s: %s", dir, sk_strerror(-e));
         return -e;
     }
 
@@ -372,7 +372,7 @@ int sk_tls_server_ctx(const struct sk_tls_server_opts *o, struct sk_tls_ctx **ou
     struct sk_tls_ctx *c = ctx_new(1);
     int r;
     if (!c) {
-        setwhy(why, whylen, "%s", strerror(ENOMEM));
+        setwhy(why, whylen, "%s", sk_strerror(-ENOMEM));
         return -ENOMEM;
     }
     SSL_CTX *s = c->ssl_ctx;
@@ -444,7 +444,7 @@ int sk_tls_client_ctx(const struct sk_tls_client_opts *o, struct sk_tls_ctx **ou
     struct sk_tls_ctx *c = ctx_new(0);
     int r;
     if (!c) {
-        setwhy(why, whylen, "%s", strerror(ENOMEM));
+        setwhy(why, whylen, "%s", sk_strerror(-ENOMEM));
         return -ENOMEM;
     }
     SSL_CTX *s = c->ssl_ctx;
@@ -586,10 +586,16 @@ static int verify_error(struct sk_tls *t)
     }
     long v = SSL_get_verify_result(t->ssl);
     const char *detail = X509_verify_cert_error_string(v);
-    int code;
+    int code, plain = 0; /* plain: the code's message says it all */
     switch (v) {
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: code = SK_ETLS_SELF_SIGNED; break;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        code = SK_ETLS_SELF_SIGNED;
+        plain = 1;
+        break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
+        code = SK_ETLS_EXPIRED;
+        plain = 1;
+        break;
     case X509_V_ERR_CERT_NOT_YET_VALID: code = SK_ETLS_EXPIRED; break;
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
@@ -603,7 +609,7 @@ static int verify_error(struct sk_tls *t)
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: code = SK_ETLS_UNKNOWN_CA; break;
     default: code = SK_ETLS_VERIFY; break;
     }
-    if (code == SK_ETLS_SELF_SIGNED)
+    if (plain)
         snprintf(t->why, sizeof(t->why), "%s", sk_strerror(code));
     else
         snprintf(t->why, sizeof(t->why), "%s (%s)", sk_strerror(code), detail);
@@ -613,8 +619,8 @@ static int verify_error(struct sk_tls *t)
 /* The outcome of an SSL call that returned ret <= 0. */
 static int io_error(struct sk_tls *t, int ret, int handshake)
 {
-    int e = SSL_get_error(t->ssl, ret);
     int saved = errno;
+    int e = SSL_get_error(t->ssl, ret);
     switch (e) {
     case SSL_ERROR_WANT_READ: t->want = POLLIN; return -EAGAIN;
     case SSL_ERROR_WANT_WRITE: t->want = POLLOUT; return -EAGAIN;
@@ -626,7 +632,7 @@ static int io_error(struct sk_tls *t, int ret, int handshake)
     case SSL_ERROR_SYSCALL:
         ERR_clear_error();
         if (saved && saved != EAGAIN) {
-            snprintf(t->why, sizeof(t->why), "%s", strerror(saved));
+            snprintf(t->why, sizeof(t->why), "%s", sk_strerror(-saved));
             return -saved;
         }
         if (!handshake) {
