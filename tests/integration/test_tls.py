@@ -522,3 +522,105 @@ def test_verbose_tells_an_end_without_close_notify(pki):
             assert ("without TLS close_notify" in err) == (not clean), err
     finally:
         lsock.close()
+
+
+# ---- other TLS peers: socat and ncat ----
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, timeout=10):
+    """Until something listens on 127.0.0.1:port (read from /proc, so no
+    probe connection is spent), or proc ended."""
+    want = f"0100007F:{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with open("/proc/net/tcp") as f:
+            if any(l.split()[1] == want and l.split()[3] == "0A" for l in f.readlines()[1:]):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def peer():
+    procs = []
+
+    def start(argv, **kw):
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        if p.stdin:
+            p.stdin.close()
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+
+
+def test_socat_tls_echo_byte_exact(pki, peer):
+    port = free_port()
+    srv = peer(["socat", f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,"
+                f"cert={pki}/good.pem,key={pki}/good.key,verify=0", "PIPE"],
+               stderr=subprocess.DEVNULL)
+    wait_listening(port, srv)
+    data = os.urandom(1 << 20)
+    rc, out, err = connect("--ca", str(pki / "ca.pem"), "127.0.0.1", str(port), input=data)
+    assert rc == 0, err
+    assert out == data
+
+
+def test_ncat_ssl_both_directions(pki, peer, tmp_path):
+    """ncat closes the whole connection on close_notify, so each direction
+    is tested on its own: ncat sends a file, then ncat receives one."""
+    data = os.urandom(300 * 1024)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    ssl_opts = ["--ssl", "--ssl-cert", str(pki / "good.pem"), "--ssl-key", str(pki / "good.key")]
+
+    port = free_port()
+    with open(src, "rb") as f:
+        srv = peer(["ncat", *ssl_opts, "--send-only", "-l", "127.0.0.1", str(port)], stdin=f,
+                   stderr=subprocess.DEVNULL)
+    wait_listening(port, srv)
+    # Standard input stays open: ncat's end is what ends the session.
+    p = subprocess.Popen([SOCKIT, "connect", "--ca", str(pki / "ca.pem"), "127.0.0.1",
+                          str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    killer = threading.Timer(30, p.kill)
+    killer.start()
+    try:
+        out = p.stdout.read()
+        p.wait(timeout=30)
+        err = p.stderr.read().decode()
+    finally:
+        killer.cancel()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
+    assert p.returncode == 0, err
+    assert out == data
+
+    port = free_port()
+    dst = tmp_path / "dst.bin"
+    with open(dst, "wb") as f:
+        # ncat ends the session when its own standard input ends, even with
+        # --recv-only: keep it open.
+        srv = peer(["ncat", *ssl_opts, "--recv-only", "-l", "127.0.0.1", str(port)], stdout=f,
+                   stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_listening(port, srv)
+    rc, out, err = connect("--ca", str(pki / "ca.pem"), "127.0.0.1", str(port), input=data)
+    assert rc == 0, err
+    srv.wait(timeout=10)
+    assert dst.read_bytes() == data
