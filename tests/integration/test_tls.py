@@ -624,3 +624,29 @@ def test_ncat_ssl_both_directions(pki, peer, tmp_path):
     assert rc == 0, err
     srv.wait(timeout=10)
     assert dst.read_bytes() == data
+
+
+def test_handshake_bounded_by_wait():
+    """A server that accepts and never answers the ClientHello: the handshake
+    ends after -w, one line, exit 1, and standard input was never sent."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    try:
+        rc, out, err = connect("--insecure", "-w", "1", "127.0.0.1",
+                               str(lsock.getsockname()[1]), input=b"SECRET\n", timeout=20)
+        assert rc == 1, err
+        assert err.splitlines()[-1].endswith("TLS handshake timed out"), err
+        conn, _ = lsock.accept()
+        conn.settimeout(5)
+        got = b""
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        conn.close()
+        assert got[:1] == b"\x16"  # a TLS handshake record, the ClientHello
+        assert b"SECRET" not in got
+    finally:
+        lsock.close()
