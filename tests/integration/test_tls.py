@@ -58,6 +58,17 @@ def pki(tmp_path_factory):
     ca("ca")
     ca("otherca")
     leaf("good", "ca", "DNS:localhost,DNS:good.test,IP:127.0.0.1")
+    # An intermediate CA, and a server and a client certificate under it.
+    openssl("req", *ec, "-keyout", "inter.key", "-out", "inter.csr", "-subj", "/CN=inter",
+            cwd=d)
+    (d / "inter.ext").write_text("basicConstraints=critical,CA:TRUE\n"
+                                 "keyUsage=critical,keyCertSign,cRLSign\n")
+    openssl("x509", "-req", "-in", "inter.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "inter.ext", "-out", "inter.pem", cwd=d)
+    leaf("chained", "inter", "DNS:localhost,IP:127.0.0.1")
+    leaf("chainclient", "inter", "DNS:client.test", usage="clientAuth")
+    (d / "chainclient-chain.pem").write_text((d / "chainclient.pem").read_text() +
+                                             (d / "inter.pem").read_text())
     leaf("expired", "ca", "DNS:localhost,IP:127.0.0.1", days="-1")
     leaf("wrongname", "ca", "DNS:other.test")
     leaf("stranger", "otherca", "DNS:localhost,IP:127.0.0.1")
@@ -289,7 +300,8 @@ def test_insecure_connects_and_says_so(pki, s_server):
 
 
 def test_client_certificate_required_by_s_server(pki, s_server):
-    srv = s_server("good", "-Verify", "1", "-CAfile", str(pki / "ca.pem"))
+    srv = s_server("good", "-Verify", "1", "-verify_return_error", "-CAfile",
+                   str(pki / "ca.pem"))
     rc, out, err = connect("--ca", str(pki / "ca.pem"), "127.0.0.1", srv.port, input=b"nocert\n")
     assert rc == 1, err
     assert len(err.splitlines()) == 1 and "certificate" in err, err
@@ -650,3 +662,27 @@ def test_handshake_bounded_by_wait():
         assert b"SECRET" not in got
     finally:
         lsock.close()
+
+
+def test_certificate_chains_both_ways(pki, s_server):
+    """The server sends leaf + intermediate and the client trusts only the
+    root; the client certificate is a chain file (leaf, intermediate) for a
+    server that trusts only the root."""
+    srv = s_server("chained", "-cert_chain", str(pki / "inter.pem"), "-Verify", "3",
+                   "-verify_return_error", "-CAfile", str(pki / "ca.pem"))
+    rc, out, err = connect("--ca", str(pki / "ca.pem"), "--tls-cert",
+                           str(pki / "chainclient-chain.pem"), "--tls-key",
+                           str(pki / "chainclient.key"), "127.0.0.1", srv.port,
+                           input=b"through two chains\n")
+    assert rc == 0, err
+    assert srv.wait_for(b"through two chains\n"), srv.out
+    # The leaf alone is not enough for that server: the chain file mattered.
+    rc, out, err = connect("--ca", str(pki / "ca.pem"), "--tls-cert", str(pki / "chainclient.pem"),
+                           "--tls-key", str(pki / "chainclient.key"), "127.0.0.1", srv.port,
+                           input=b"leaf only\n")
+    assert rc == 1, err
+    assert b"leaf only" not in srv.out
+    # Without the intermediate the server cannot be verified: unknown CA.
+    srv2 = s_server("chained")
+    rc, out, err = connect("--ca", str(pki / "ca.pem"), "127.0.0.1", srv2.port, input=b"x\n")
+    assert rc == 1 and "unknown CA" in err, err
