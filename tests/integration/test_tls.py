@@ -147,9 +147,9 @@ def s_server(pki):
         s.stop()
 
 
-def connect(*args, input=b"", timeout=30):
+def connect(*args, input=b"", timeout=30, env=None):
     p = subprocess.run([SOCKIT, "connect", *args], input=input, capture_output=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     err = p.stderr.decode(errors="replace")
     assert not SANITIZER_RE.search(err), err
     return p.returncode, p.stdout, err
@@ -240,6 +240,19 @@ def test_good_certificate_by_address_and_by_name(pki, s_server):
         assert out.startswith(b"HTTP/1.0 200 ok"), out[:200]
         assert b"TLSv1.3" in out  # s_server -www reports the session
         assert err == "", err
+
+
+def test_default_is_the_system_store(pki, s_server):
+    """Bare --tls trusts OpenSSL's default store, which SSL_CERT_FILE points
+    elsewhere: with our CA there, the server verifies; by name too."""
+    srv = s_server("good", "-www")
+    env = dict(os.environ, SSL_CERT_FILE=str(pki / "ca.pem"))
+    rc, out, err = connect("--tls", "127.0.0.1", srv.port, input=GET, env=env)
+    assert rc == 0, err
+    assert out.startswith(b"HTTP/1.0 200 ok")
+    rc, out, err = connect("--tls", "--sni", "wrong.test", "127.0.0.1", srv.port, input=GET,
+                           env=env)
+    assert rc == 1 and "host name mismatch" in err, err
 
 
 def test_verbose_names_version_and_fingerprint(pki, s_server):
