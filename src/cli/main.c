@@ -32,6 +32,8 @@ static const struct sk_cli_cmd commands[] = {
      &sk_cli_opts_ifaces},
     {"serve", "Servers", "SERVICE [--model M]", "run a service under a concurrency model",
      cmd_serve, &sk_cli_opts_serve},
+    {"cert", "Servers", "[--name NAME]... [--out DIR]", "a self-signed TLS certificate and key",
+     cmd_cert, &sk_cli_opts_cert},
     {"connect", "Clients", "HOST PORT", "netcat-style client (stdin <-> socket)", cmd_connect,
      &sk_cli_opts_connect},
     {"echo-client", "Clients", "HOST PORT", "interactive or scripted echo client", cmd_echo_client,
