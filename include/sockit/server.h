@@ -3,7 +3,7 @@
  *
  * The command fills a struct sk_server, binds it, and hands it to a model's
  * run(). Models share the helpers here for the parts every model does the
- * same way (admitting, accepting, feeding the service, closing, stopping).
+ * same way (admitting, accepting, opening and closing connections, stopping).
  * Counters are atomic; everything else is read-only while the model runs.
  */
 #ifndef SOCKIT_SERVER_H
@@ -49,11 +49,11 @@ struct sk_server {
     unsigned workers;    /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
-    atomic_int stop; /* set by sk_server_stop(), also from a signal handler (lock-free) */
-    int stop_fd; /* eventfd, readable once a stop was requested */
-    int stdin_stop; /* a line (or EOF) on a terminal stdin stops the server;
-                     * a service's start() clears it when it takes the terminal */
-    struct sk_stats *st; /* shared with forked workers (MAP_SHARED) */
+    atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
+    int stop_fd;              /* eventfd, readable once a stop was requested */
+    int stdin_stop;           /* a line (or EOF) on a terminal stdin stops the server;
+                               * a service's start() clears it when it takes the terminal */
+    struct sk_stats *st;      /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
     atomic_uint_fast64_t next_id;
@@ -99,21 +99,6 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
  * uncounts it (a fork model's parent uncounts a child's connection itself). */
 int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct sk_addr *peer);
 
-/* Feed the unread input to the service until it consumes nothing more.
- * Returns 0, or a negative errno when the connection must close (service
- * error, or input full while the service consumed nothing: -EMSGSIZE). */
-int sk__conn_feed(struct sk_conn *c);
-
-/* The same with srv->hub_lock already held by the caller (hub services). */
-int sk__conn_feed_locked(struct sk_conn *c);
-
-/* Account n bytes received into c->in (after sk_buf_commit). */
-void sk__conn_received(struct sk_conn *c, size_t n);
-
-/* Account n bytes sent from c->out (consumes them) or from the file. */
-void sk__conn_sent(struct sk_conn *c, size_t n);
-void sk__conn_file_sent(struct sk_conn *c, size_t n);
-
 /* Call the service's close(), release buffers and ctx, close fd, count. */
 void sk__conn_close(struct sk_conn *c, int err);
 
@@ -122,7 +107,10 @@ void sk__hub_lock(struct sk_server *srv);
 void sk__hub_unlock(struct sk_server *srv);
 
 /* True once a stop was requested. */
-static inline int sk__stopping(const struct sk_server *srv) { return srv->stop != 0; }
+static inline int sk__stopping(const struct sk_server *srv)
+{
+    return srv->stop != 0;
+}
 
 /* Block SIGINT/SIGTERM/SIGPIPE in the calling thread (worker threads). */
 void sk__block_signals(void);

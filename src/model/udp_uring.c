@@ -70,11 +70,7 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
     if (tag == TAG_STOP)
         return 1;
     if (tag == TAG_STDIN) {
-        char line[256];
-        ssize_t rd = read(STDIN_FILENO, line, sizeof(line));
-        (void)rd;
-        sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-        sk_server_stop(srv);
+        sk__stdin_stop(srv);
         return 1;
     }
     unsigned i = (unsigned)(tag & 0xffffffffu);

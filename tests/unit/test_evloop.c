@@ -1,4 +1,4 @@
-/* test_evloop.c - the helpers the event loops share (src/model/evloop.c):
+/* test_evloop.c - the per-connection helpers every model shares (src/model/drive.c):
  * deadlines, expiry, the close decision, backpressure and feeding a
  * service, table-driven on a connection that has no socket. */
 #include <setjmp.h>
@@ -58,8 +58,8 @@ static void test_due_and_expired(void **unused)
         srv.lim.idle_timeout_ms = rows[i].idle;
         c.last_ms = rows[i].last;
         c.deadline_ms = rows[i].deadline;
-        assert_int_equal(sk__ev_due(&c, rows[i].fat), rows[i].due);
-        assert_int_equal(sk__ev_expired(&c, rows[i].now), rows[i].expired);
+        assert_int_equal(sk__conn_due(&c, rows[i].fat), rows[i].due);
+        assert_int_equal(sk__conn_expired(&c, rows[i].now), rows[i].expired);
         conn_free(&c);
     }
 }
@@ -88,7 +88,7 @@ static void test_can_close(void **unused)
         c.deadline_ms = rows[i].deadline;
         assert_int_equal(sk_buf_append(&c.in, rows[i].in, strlen(rows[i].in)), 0);
         assert_int_equal(
-            sk__ev_can_close(&c, rows[i].pend, rows[i].eof, rows[i].held, rows[i].stopping),
+            sk__conn_can_close(&c, rows[i].pend, rows[i].eof, rows[i].held, rows[i].stopping),
             rows[i].close);
         conn_free(&c);
     }
@@ -129,7 +129,7 @@ static void test_feed(void **unused)
         sk_buf_init(&fly, 16);
         assert_int_equal(sk_buf_append(&fly, "x", rows[i].inflight), 0);
         srv.lim.out_high = rows[i].out_high;
-        int r = sk__ev_feed(&c, rows[i].input, strlen(rows[i].input), &fly, &held);
+        int r = sk__conn_feed(&c, rows[i].input, strlen(rows[i].input), &fly, &held);
         assert_int_equal(r, rows[i].err);
         assert_int_equal(held, rows[i].held);
         assert_int_equal(sk_buf_len(&c.out), strlen(rows[i].out));
@@ -141,7 +141,7 @@ static void test_feed(void **unused)
             sk_buf_consume(&c.out, sk_buf_len(&c.out));
             srv.lim.out_high = 64;
             sk_buf_consume(&fly, sk_buf_len(&fly));
-            assert_int_equal(sk__ev_feed(&c, NULL, 0, &fly, &held), 0);
+            assert_int_equal(sk__conn_feed(&c, NULL, 0, &fly, &held), 0);
             assert_null(memchr(sk_buf_data(&c.in), '\n', sk_buf_len(&c.in)));
         }
         sk_buf_free(&fly);
