@@ -1,11 +1,12 @@
 /*
  * util.h - small helpers shared by every part: bounded number parsing,
- * monotonic clocks, and logging to stderr.
+ * monotonic clocks, logging to stderr, and JSON string literals.
  */
 #ifndef SOCKIT_UTIL_H
 #define SOCKIT_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parse a decimal integer within [min, max], the whole string (like
  * OpenBSD's strtonum). Returns 0, or -EINVAL (not a number) / -ERANGE. */
@@ -24,7 +25,10 @@ int sk_str_set(char **dst, const char *src);
 
 /* CLOCK_MONOTONIC in nanoseconds / milliseconds. */
 int64_t sk_now_ns(void);
-static inline int64_t sk_now_ms(void) { return sk_now_ns() / 1000000; }
+static inline int64_t sk_now_ms(void)
+{
+    return sk_now_ns() / 1000000;
+}
 
 enum { SK_LOG_ERROR, SK_LOG_WARN, SK_LOG_INFO, SK_LOG_DEBUG };
 
@@ -34,6 +38,10 @@ extern int sk_log_level;
 /* One line to stderr: "sockit: " plus the message. Thread-safe: the line is
  * written with one write(). */
 void sk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Write s as a JSON string literal (with quotes; '"', '\\' and control
+ * bytes escaped) to f. Shared by every --json output (the tools, bench). */
+void sk_json_str(FILE *f, const char *s);
 
 #define SK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SK_MIN(a, b) ((a) < (b) ? (a) : (b))

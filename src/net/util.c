@@ -1,5 +1,6 @@
 /*
- * util.c - bounded number parsing, string replacement, the monotonic clock, and logging.
+ * util.c - bounded number parsing, string replacement, the monotonic clock,
+ * logging, and JSON string literals.
  */
 #include "sockit/util.h"
 
@@ -134,4 +135,18 @@ void sk_log(int level, const char *fmt, ...)
     /* One write so lines from threads and processes never interleave. */
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+void sk_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
 }
