@@ -153,11 +153,6 @@ static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
         return;
     }
     L->be->apply(L, ec);
-    /* Large buffers are kept while the connection is busy (no malloc/free
-     * per message) and released by the timer once it has been quiet. */
-    if (ec->c.in.cap > SK_EV_KEEP_BUF || ec->c.out.cap > SK_EV_KEEP_BUF ||
-        (ec->sending && ec->sending->cap > SK_EV_KEEP_BUF))
-        ec->fat = 1;
     arm_timer(L, ec);
 }
 
@@ -165,6 +160,12 @@ void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
 {
     if (r == 0)
         r = step(L, ec);
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. Looked
+     * at under the hub lock: another loop's callback may be growing out. */
+    if (r == 0 && (ec->c.in.cap > SK_EV_KEEP_BUF || ec->c.out.cap > SK_EV_KEEP_BUF ||
+                   (ec->sending && ec->sending->cap > SK_EV_KEEP_BUF)))
+        ec->fat = 1;
     sk__ev_hub_leave(L);
     finish(L, ec, r);
 }
