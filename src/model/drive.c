@@ -12,15 +12,7 @@
 
 #include <errno.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-int sk__conn_backpressured(const struct sk_conn *c, const struct sk_buf *inflight)
-{
-    return c->file.fd >= 0 ||
-           sk_buf_len(&c->out) + (inflight ? sk_buf_len(inflight) : 0) > c->srv->lim.out_high;
-}
 
 int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
                   char *held)
@@ -62,49 +54,6 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             err = r == -ENOBUFS ? -EMSGSIZE : r;
     }
     return err;
-}
-
-void sk__conn_sent(struct sk_conn *c, size_t n, int64_t now, uint64_t *total)
-{
-    c->bytes_out += n;
-    c->last_ms = now;
-    *total += n;
-}
-
-int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
-{
-    while (sk_buf_len(&c->out) > 0) {
-        size_t len = sk_buf_len(&c->out);
-        ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN ? 0 : -errno;
-        }
-        sk_buf_consume(&c->out, (size_t)w);
-        sk__conn_sent(c, (size_t)w, now, total);
-        if ((size_t)w < len)
-            return 0; /* the socket buffer is full: wait for writability */
-    }
-    while (c->file.fd >= 0) {
-        off_t off = c->file.off;
-        ssize_t w = sendfile(c->fd, c->file.fd, &off, c->file.len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN ? 0 : -errno;
-        }
-        if (w == 0)
-            return -EIO; /* the file shrank under us */
-        c->file.off += w;
-        c->file.len -= (size_t)w;
-        sk__conn_sent(c, (size_t)w, now, total);
-        if (c->file.len == 0) {
-            close(c->file.fd);
-            c->file.fd = -1;
-        }
-    }
-    return 0;
 }
 
 int64_t sk__conn_due(const struct sk_conn *c, int fat)

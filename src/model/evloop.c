@@ -110,7 +110,8 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
         if (c->flags & SK_CONN_ABORT)
             return 1;
         if (sk__ev_pending(ec)) {
-            int r = L->be->send(L, ec);
+            int r = L->be->send ? L->be->send(L, ec)
+                                : sk__conn_flush(c, L->now, &L->bytes_out); /* write through */
             if (r < 0)
                 return r;
             if (sk__ev_pending(ec))
@@ -174,25 +175,6 @@ static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     sk__ev_hub_enter(L);
     sk__ev_settle(L, ec, 0);
-}
-
-int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, const char *p, size_t n)
-{
-    struct sk_conn *c = &ec->c;
-
-    c->bytes_in += n;
-    c->last_ms = L->now;
-    L->bytes_in += n;
-    if (sk_buf_len(&c->in) && p == sk_buf_tail(&c->in)) {
-        sk_buf_commit(&c->in, n); /* read in place after the held bytes */
-    } else if (sk_buf_len(&c->in)) {
-        int r = sk_buf_append(&c->in, p, n);
-        if (r < 0)
-            return r == -ENOBUFS ? -EMSGSIZE : r;
-    } else {
-        return sk__conn_feed(c, p, n, ec->sending, &ec->held);
-    }
-    return sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
 }
 
 void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)

@@ -110,7 +110,8 @@ struct sk__ev_backend {
      * forget it before its descriptor closes. */
     int (*attach)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     void (*detach)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
-    /* Send what is queued as far as it goes without blocking. 0 or -errno. */
+    /* Send what is queued as far as it goes without blocking. 0 or -errno.
+     * NULL: write through at once (sk__conn_flush), as readiness backends do. */
     int (*send)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     /* Act on ec->want (watch for input and/or writability). */
     void (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
@@ -164,7 +165,25 @@ void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r);
  * p may be the tail of ec->c.in (read in place after held bytes), other
  * memory (fed directly; only what the service leaves is copied into in).
  * 0 or -errno (-EMSGSIZE when input outgrows lim.in_max). */
-int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, const char *p, size_t n);
+static inline int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, const char *p,
+                               size_t n)
+{
+    struct sk_conn *c = &ec->c;
+
+    c->bytes_in += n;
+    c->last_ms = L->now;
+    L->bytes_in += n;
+    if (sk_buf_len(&c->in) && p == sk_buf_tail(&c->in)) {
+        sk_buf_commit(&c->in, n); /* read in place after the held bytes */
+    } else if (sk_buf_len(&c->in)) {
+        int r = sk_buf_append(&c->in, p, n);
+        if (r < 0)
+            return r == -ENOBUFS ? -EMSGSIZE : r;
+    } else {
+        return sk__conn_feed(c, p, n, ec->sending, &ec->held);
+    }
+    return sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
+}
 
 /* The peer finished sending. */
 void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec);

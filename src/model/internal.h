@@ -6,10 +6,15 @@
 
 #include "sockit/server.h"
 
+#include <errno.h>
+
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Serve one accepted connection to the end on the calling thread: poll,
  * read, feed the service, write, with idle timeout, service deadlines,
@@ -47,17 +52,62 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
 int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
                   char *held);
 
+/* Inline, being on every request's path: */
+
 /* Too much output waiting: a file pending, or out (plus the bytes of a send
  * in flight, inflight, may be NULL) over lim.out_high. */
-int sk__conn_backpressured(const struct sk_conn *c, const struct sk_buf *inflight);
-
-/* Send c->out, then c->file, until done or the socket would block; sent
- * bytes are accounted (sk__conn_sent). 0 or -errno. */
-int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total);
+static inline int sk__conn_backpressured(const struct sk_conn *c, const struct sk_buf *inflight)
+{
+    return c->file.fd >= 0 ||
+           sk_buf_len(&c->out) + (inflight ? sk_buf_len(inflight) : 0) > c->srv->lim.out_high;
+}
 
 /* n bytes of c's output reached the kernel at now: count them in c and in
  * *total (the caller adds *total to the server's counters). */
-void sk__conn_sent(struct sk_conn *c, size_t n, int64_t now, uint64_t *total);
+static inline void sk__conn_sent(struct sk_conn *c, size_t n, int64_t now, uint64_t *total)
+{
+    c->bytes_out += n;
+    c->last_ms = now;
+    *total += n;
+}
+
+/* Send c->out, then c->file, until done or the socket would block; sent
+ * bytes are accounted (sk__conn_sent). 0 or -errno. */
+static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    while (sk_buf_len(&c->out) > 0) {
+        size_t len = sk_buf_len(&c->out);
+        ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -errno;
+        }
+        sk_buf_consume(&c->out, (size_t)w);
+        sk__conn_sent(c, (size_t)w, now, total);
+        if ((size_t)w < len)
+            return 0; /* the socket buffer is full: wait for writability */
+    }
+    while (c->file.fd >= 0) {
+        off_t off = c->file.off;
+        ssize_t w = sendfile(c->fd, c->file.fd, &off, c->file.len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -errno;
+        }
+        if (w == 0)
+            return -EIO; /* the file shrank under us */
+        c->file.off += w;
+        c->file.len -= (size_t)w;
+        sk__conn_sent(c, (size_t)w, now, total);
+        if (c->file.len == 0) {
+            close(c->file.fd);
+            c->file.fd = -1;
+        }
+    }
+    return 0;
+}
 
 /* The earliest moment something may be due on c (idle timeout, service
  * deadline, and with fat the event loops' buffer release), 0 when nothing

@@ -103,13 +103,6 @@ static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     R->fds[ec->c.fd] = NULL;
 }
 
-/* Output is written through at once; write interest is armed only when the
- * socket would block (r_apply). */
-static int r_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
-{
-    return sk__conn_flush(&ec->c, L->now, &L->bytes_out);
-}
-
 static void r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
@@ -247,7 +240,6 @@ static const struct sk__ev_backend reactor_backend = {
     .admit = r_admit,
     .attach = r_attach,
     .detach = r_detach,
-    .send = r_send,
     .apply = r_apply,
     .free = r_free,
 };
