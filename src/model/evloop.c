@@ -78,23 +78,42 @@ static void arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
         sk__timer_set(&L->timers, &ec->timer, due);
 }
 
-static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
+/* Mark ec closed. Another loop's hub callback reads the mark in wake()
+ * under the hub lock, so with several loops it is written under it too. */
+static void mark_closed(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    if (ec->closed)
-        return;
+    int shared = L->nloops > 1 && L->lock_hub;
+    if (shared)
+        pthread_mutex_lock(&L->srv->hub_lock);
     ec->closed = 1;
-    L->nconns--;
-    sk__list_remove(&ec->link);
+    if (shared)
+        pthread_mutex_unlock(&L->srv->hub_lock);
+}
+
+/* After the service's close(): nobody wakes ec any more. Take it off the
+ * lists a wake-up may have put it on, and keep it until it can be freed. */
+static void forget(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
     sk__list_remove(&ec->pending);
-    sk__timer_del(&L->timers, &ec->timer);
-    L->be->detach(L, ec);
-    sk__conn_close(&ec->c, err); /* the service's close(): nobody wakes ec afterwards */
     if (L->nloops > 1 && L->lock_hub) {
         pthread_mutex_lock(&L->srv->hub_lock);
         sk__list_remove(&ec->remote);
         pthread_mutex_unlock(&L->srv->hub_lock);
     }
     sk__list_push(&L->closing, &ec->link);
+}
+
+static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
+{
+    if (ec->closed)
+        return;
+    mark_closed(L, ec); /* from here on wake() leaves ec alone */
+    L->nconns--;
+    sk__list_remove(&ec->link);
+    sk__timer_del(&L->timers, &ec->timer);
+    L->be->detach(L, ec);
+    sk__conn_close(&ec->c, err); /* the service's close() */
+    forget(L, ec);
 }
 
 /* Move ec forward as far as it goes without blocking: flush, close when
@@ -217,18 +236,17 @@ static void new_conn(struct sk__ev_loop *L, int fd, const struct sk_addr *peer)
     sk__list_init(&ec->remote);
     ec->c.ops = L->lock_hub ? &hub_ops : NULL;
     ec->c.model_data = ec;
-    ec->closed = 1; /* until attached: a failure below only frees it */
-    sk__list_push(&L->closing, &ec->link);
-    if (sk__conn_open(L->srv, &ec->c, fd, peer) < 0)
-        return; /* released by sk__conn_open */
-    int r = L->be->attach(L, ec);
-    if (r < 0) {
+    int r = sk__conn_open(L->srv, &ec->c, fd, peer); /* on failure: closed, released */
+    if (r == 0 && (r = L->be->attach(L, ec)) < 0) {
+        mark_closed(L, ec);
         sk__conn_close(&ec->c, r);
+    }
+    if (r < 0) {
+        ec->closed = 1;
+        forget(L, ec); /* open() may have woken it */
         return;
     }
-    sk__list_remove(&ec->link);
     sk__list_push(&L->conns, &ec->link);
-    ec->closed = 0;
     L->nconns++;
     process(L, ec); /* a banner goes out now */
 }
