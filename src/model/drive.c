@@ -4,7 +4,8 @@
  * and the datagram models (udp*.c): handing input to the service with
  * backpressure, flushing output and counting it, deadlines (idle timeout,
  * service deadline, stop bound), when a connection may close, the unread
- * check, the terminal's stop line, and rate-limited logging.
+ * check, and rate-limited logging (the terminal's stop line is
+ * sk__server_terminal_line(), server.c).
  */
 #include "internal.h"
 
@@ -124,15 +125,6 @@ int sk__conn_unread(int fd)
 {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
-void sk__stdin_stop(struct sk_server *srv)
-{
-    char line[256];
-    ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-    (void)r;
-    sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-    sk_server_stop(srv);
 }
 
 int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped)

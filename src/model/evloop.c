@@ -257,6 +257,8 @@ void sk__ev_accept(struct sk__ev_loop *L)
 
     for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
         struct sk_addr peer;
+        if (!sk__server_accept_turn(L->srv, L->nconns))
+            return; /* another loop takes it */
         int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
         if (fd == -EAGAIN || fd == -EINTR)
             return;
@@ -285,10 +287,12 @@ void sk__ev_begin_stop(struct sk__ev_loop *L)
     }
 }
 
-void sk__ev_stdin(struct sk__ev_loop *L)
+int sk__ev_stdin(struct sk__ev_loop *L)
 {
-    sk__stdin_stop(L->srv);
+    if (!sk__server_terminal_line(L->srv))
+        return 0;
     sk__ev_begin_stop(L);
+    return 1;
 }
 
 static void run_pending(struct sk__ev_loop *L)

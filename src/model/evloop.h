@@ -137,8 +137,9 @@ void sk__ev_accept(struct sk__ev_loop *L);
 /* Stop watching new work and settle every connection (once). */
 void sk__ev_begin_stop(struct sk__ev_loop *L);
 
-/* A line on the terminal: log, stop the server, begin the stop. */
-void sk__ev_stdin(struct sk__ev_loop *L);
+/* The terminal stdin is readable: sk__server_terminal_line(), and when
+ * that stops the server, begin the stop. Returns 1 then, else 0. */
+int sk__ev_stdin(struct sk__ev_loop *L);
 
 /* The wake eventfd is readable: move the remote list to the pending list. */
 void sk__ev_take_remote(struct sk__ev_loop *L);

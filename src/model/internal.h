@@ -141,9 +141,6 @@ int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, 
  * input would reset the connection and lose what was sent). */
 int sk__conn_unread(int fd);
 
-/* A line (or EOF) on the terminal: read it, log, and stop the server. */
-void sk__stdin_stop(struct sk_server *srv);
-
 /* At most one log line a second for a repeated condition, across threads
  * and (in MAP_SHARED memory) processes: a zeroed struct per condition. */
 struct sk__ratelimit {
@@ -167,6 +164,11 @@ unsigned sk__workers(const struct sk_server *srv, unsigned per_cpu, unsigned fal
 void sk__sigchld_catch(void (*handler)(int), struct sigaction *old_sa, sigset_t *old_mask,
                        sigset_t *wait_mask);
 void sk__sigchld_restore(const struct sigaction *old_sa, const sigset_t *old_mask);
+
+/* In a forked worker or connection process: be killed when the process that
+ * called sk__sigchld_catch() ends (a second SIGINT ends it at once), so no
+ * worker outlives its server. */
+void sk__die_with_parent(void);
 
 /* A worker sharing the listener: wait for it (not stdin) and accept,
  * skipping connections another worker took or that were shed. Returns the

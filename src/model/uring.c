@@ -330,10 +330,21 @@ static void on_cqe(struct uloop *U, const struct io_uring_cqe *cqe)
         if (!U->finishing)
             poll_fd(U, L->wake_fd, SK_UD_WAKE);
         break;
-    case SK_UD_STDIN:
-        if (cqe->res > 0 && !L->stopping)
-            sk__ev_stdin(L);
+    case SK_UD_STDIN: {
+        /* Only loop 0 watches the terminal: a plain counter will do. */
+        static unsigned failed_polls;
+        if (L->stopping)
+            break;
+        if (cqe->res > 0 && sk__ev_stdin(L))
+            break;
+        /* A bare Enter, input for another job, or a poll the terminal
+         * failed (EINVAL, around a job-control switch): watch on, unless it
+         * keeps failing. */
+        failed_polls = cqe->res < 0 ? failed_polls + 1 : 0;
+        if (failed_polls < 100)
+            poll_fd(U, STDIN_FILENO, SK_UD_STDIN);
         break;
+    }
     default: break;
     }
 }
