@@ -428,7 +428,7 @@ static int loop_init(struct sk__ev_loop *L, struct sk_server *srv, unsigned inde
     L->nloops = n;
     L->lock_hub = (srv->svc->flags & SK_SVC_HUB) != 0;
     if (index > 0 && sk_addr_family(&srv->addr) != AF_UNIX) {
-        /* Its own SO_REUSEPORT listener: the kernel spreads connections. */
+        /* Its own duplicate of the listener: the loops share the accept queue. */
         if ((L->lfd = sk_server_listener(srv)) < 0)
             return L->lfd;
         L->own_lfd = 1;

@@ -124,7 +124,8 @@ struct sk__ev_backend {
 
 /* Run srv->workers loops (at least one) of backend be: loop 0 on the
  * calling thread, the others on threads with signals blocked, loops after
- * the first on their own SO_REUSEPORT listeners. A loop that cannot be set
+ * the first on their own duplicates of the listener (sk_server_listener()).
+ * A loop that cannot be set
  * up or a thread that cannot start stops the server. Returns 0 or the first
  * error. */
 int sk__ev_run(struct sk_server *srv, const struct sk__ev_backend *be, const void *arg);
