@@ -51,9 +51,9 @@ static int read_some(struct sk_conn *c, int *eof)
         return 0;
     }
     sk_buf_commit(&c->in, (size_t)n);
-    c->bytes_in += (size_t)n;
-    c->last_ms = sk_now_ms();
-    atomic_fetch_add_explicit(&c->srv->st->bytes_in, (size_t)n, memory_order_relaxed);
+    uint64_t got = 0;
+    sk__conn_received(c, (size_t)n, sk_now_ms(), &got);
+    atomic_fetch_add_explicit(&c->srv->st->bytes_in, got, memory_order_relaxed);
     /* The whole feed runs under the hub lock: it reads c->flags and c->out,
      * which other connections' callbacks may change for hub services. */
     char held = 0;

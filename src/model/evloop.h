@@ -172,9 +172,7 @@ static inline int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, co
 {
     struct sk_conn *c = &ec->c;
 
-    c->bytes_in += n;
-    c->last_ms = L->now;
-    L->bytes_in += n;
+    sk__conn_received(c, n, L->now, &L->bytes_in);
     if (sk_buf_len(&c->in) && p == sk_buf_tail(&c->in)) {
         sk_buf_commit(&c->in, n); /* read in place after the held bytes */
     } else if (sk_buf_len(&c->in)) {

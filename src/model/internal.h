@@ -71,6 +71,14 @@ static inline void sk__conn_sent(struct sk_conn *c, size_t n, int64_t now, uint6
     *total += n;
 }
 
+/* n bytes of input for c arrived at now: count them in c and in *total. */
+static inline void sk__conn_received(struct sk_conn *c, size_t n, int64_t now, uint64_t *total)
+{
+    c->bytes_in += n;
+    c->last_ms = now;
+    *total += n;
+}
+
 /* Send c->out, then c->file, until done or the socket would block; sent
  * bytes are accounted (sk__conn_sent). 0 or -errno. */
 static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
