@@ -58,9 +58,6 @@ struct sk_cli_cmd {
 /* `sockit completion bash|zsh` over the command table. (completion.c) */
 int sk_cli_completion(int argc, char **argv, const struct sk_cli_cmd *cmds, size_t n);
 
-/* Write s as a JSON string literal (with quotes). (json.c) */
-void sk_cli_json_str(FILE *f, const char *s);
-
 /* Before an element of a JSON array on stdout: ",\n " unless *first, which
  * it then clears. */
 void sk_cli_json_sep(int *first);

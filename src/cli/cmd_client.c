@@ -186,7 +186,7 @@ int cmd_connect(int argc, char **argv)
         socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp") : (unix_path ? "unix" : "tcp");
     if (json) {
         fputs("{\"event\": \"connected\", \"peer\": ", stderr);
-        sk_cli_json_str(stderr, a);
+        sk_json_str(stderr, a);
         fprintf(stderr, ", \"transport\": \"%s\", \"connect_ms\": %.3f}\n", transport,
                 (double)(t1 - t0) / 1e6);
     } else if (verbose) {
@@ -245,7 +245,7 @@ int cmd_connect(int argc, char **argv)
                     truncated ? "false" : "true");
         if (r < 0) {
             fputs(", \"error\": ", stderr);
-            sk_cli_json_str(stderr, sk_is_tls_error(r) ? tls_why : sk_strerror(r));
+            sk_json_str(stderr, sk_is_tls_error(r) ? tls_why : sk_strerror(r));
         }
         fputs("}\n", stderr);
     } else if (verbose) {
@@ -315,7 +315,7 @@ static void echo_json(const char *name, const struct sk_echo_opts *o,
                       const struct sk_echo_stats *st, const char *error)
 {
     printf("{\"server\": ");
-    sk_cli_json_str(stdout, name);
+    sk_json_str(stdout, name);
     printf(", \"protocol\": \"%s\", \"requests\": %" PRIu64 ", \"answered\": %" PRIu64
            ", \"lost\": %" PRIu64 ", \"interrupted\": %" PRIu64 ", \"mismatched\": %" PRIu64,
            o->socktype == SOCK_DGRAM ? "udp" : "stream", st->requests, st->answered, st->lost,
@@ -333,7 +333,7 @@ static void echo_json(const char *name, const struct sk_echo_opts *o,
     }
     if (error) {
         printf(", \"error\": ");
-        sk_cli_json_str(stdout, error);
+        sk_json_str(stdout, error);
     }
     printf("}\n");
     fflush(stdout);

@@ -59,9 +59,9 @@ static void json_report(const char *host, const struct sk_addr *dst, int kind,
     char a[SK_ADDR_STRLEN];
     sk_addr_format_host(dst, a, sizeof(a));
     fputs("{\"host\": ", stdout);
-    sk_cli_json_str(stdout, host);
+    sk_json_str(stdout, host);
     fputs(", \"address\": ", stdout);
-    sk_cli_json_str(stdout, a);
+    sk_json_str(stdout, a);
     double loss = st->transmitted
                       ? 100.0 * (double)(st->transmitted - st->received) / (double)st->transmitted
                       : 0.0;
