@@ -66,6 +66,10 @@ $(REL_DIR)/libsockit.a: $(call objs,$(REL_DIR),$(LIB_SRC))
 $(REL_DIR)/sockit: $(call objs,$(REL_DIR),$(CLI_SRC)) $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The head parsers fed a 32 KiB head one byte at a time (docs/BENCHMARKS.md).
+$(REL_DIR)/parse_trickle: bench/parse_trickle.c $(REL_DIR)/libsockit.a
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_DIR)/libsockit.a $(LIBS)
+
 # ---- AddressSanitizer + UndefinedBehaviorSanitizer ----
 $(ASAN_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
