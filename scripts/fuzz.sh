@@ -14,7 +14,7 @@
 # a harness that would miss them proves nothing.
 #
 # Environment: FUZZ_TARGETS="fuzz_http fuzz_chat" (default: every
-# fuzz/fuzz_*.c), FUZZ_RUNS=N (also stop a target after N executions),
+# fuzz/fuzz_*.c; selftest/fuzz_planted names the self-test target), FUZZ_RUNS=N (also stop a target after N executions),
 # FUZZ_NICE=19 (run under nice), FUZZ_OUT (default build/fuzz). Each run's
 # log is FUZZ_OUT/logs/TARGET.log; its executions are summed up at the end.
 set -u
@@ -84,20 +84,28 @@ if [ -n "${FUZZ_TARGETS:-}" ]; then
 else
     targets=$(for f in fuzz/fuzz_*.c; do basename "$f" .c; done)
 fi
+# bin TARGET: fuzz_x is built from fuzz/fuzz_x.c, selftest/fuzz_x from fuzz/selftest/.
+bin() {
+    case $1 in
+    selftest/*) echo "$out/$1" ;;
+    *) echo "$out/bin/$1" ;;
+    esac
+}
 bins=""
-for t in $targets; do bins="$bins $out/bin/$t"; done
+for t in $targets; do bins="$bins $(bin "$t")"; done
 echo "fuzz: building$bins"
 # shellcheck disable=SC2086
 make -s --no-print-directory -j2 FUZZ_DIR="$out" $bins || { echo "fuzz: build failed"; exit 2; }
 
 found=""
 for t in $targets; do
-    c=${t#fuzz_}
+    n=${t##*/}
+    c=${n#fuzz_}
     mkdir -p "$out/corpus-$c"
     if [ -d "fuzz/corpus/$c" ]; then
-        run "$t" "$out/bin/$t" "$out/corpus-$c" "fuzz/corpus/$c" || found="$found $t"
+        run "$n" "$(bin "$t")" "$out/corpus-$c" "fuzz/corpus/$c" || found="$found $n"
     else
-        run "$t" "$out/bin/$t" "$out/corpus-$c" || found="$found $t"
+        run "$n" "$(bin "$t")" "$out/corpus-$c" || found="$found $n"
     fi
 done
 if [ -n "$found" ]; then
