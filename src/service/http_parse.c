@@ -168,10 +168,12 @@ static ssize_t resume(const char *p, size_t n, const struct sk_http_limits *lim,
         while (i < n && (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')))
             i++;
         st->at = st->start = i;
-        if (i >= lim->max_head)
+        /* A request line starting at the head's last byte cannot end in
+         * it: 431 whether or not a CR there turns out to start a CRLF. */
+        if (i + 1 >= lim->max_head)
             return -431;
         if (i == n || (i + 1 == n && p[i] == '\r'))
-            return n >= lim->max_head ? -431 : 0; /* a CR that may start a CRLF */
+            return 0; /* a CR that may start a CRLF */
         st->stage = 1;
         sc.line = i;
         sc.scanned = 0;

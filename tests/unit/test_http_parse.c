@@ -217,6 +217,19 @@ static void split_points(void **state)
     };
     for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
         split_one(more[i], more[i], strlen(more[i]), &lim);
+    /* Empty lines up to max_head (256), then a CR that may or may not start
+     * one more: a prefix ending in that CR must not answer otherwise than
+     * the whole does. */
+    for (size_t lead = 250; lead <= 257; lead++) {
+        static const char req[] = "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        char blank[300];
+        size_t n = lead + sizeof(req) - 1;
+        memset(blank, '\n', lead);
+        memcpy(blank + lead, req, sizeof(req) - 1);
+        split_one("blank, CR", blank, n, &lim);
+        blank[lead + 1] = '\n'; /* the CR starts a CRLF after all */
+        split_one("blank, CRLF", blank, n, &lim);
+    }
     /* Heads right at max_head (256) and one byte over, with leading CRLFs. */
     char big[300];
     for (size_t pad = 0; pad < 4; pad++) {
