@@ -39,19 +39,21 @@ run() {
     shift 2
     log="$out/logs/$name.log"
     before=$(ls "$out/artifacts" | grep -c "^$name-" || true)
+    t0=$(date +%s)
     # shellcheck disable=SC2086
     ${nice:+nice -n "$nice"} "$bin" -max_total_time="$secs" ${runs:+-runs="$runs"} -timeout=25 \
         -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
         -artifact_prefix="$out/artifacts/$name-" "$@" >"$log" 2>&1
     rc=$?
+    took=$(($(date +%s) - t0))
     after=$(ls "$out/artifacts" | grep -c "^$name-" || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     if [ "$rc" -ne 0 ] || [ "$after" -ne "$before" ]; then
-        echo "fuzz: $name: FINDING (exit $rc, ${execs:-?} runs); log $log:"
+        echo "fuzz: $name: FINDING (exit $rc, ${execs:-?} runs in ${took}s); log $log:"
         grep -E "ERROR|runtime error|SUMMARY|Test unit written" "$log" | head -n 8 | sed 's/^/    /'
         return 1
     fi
-    echo "fuzz: $name: ${execs:-?} runs in ${secs}s, no finding"
+    echo "fuzz: $name: ${execs:-?} runs in ${took}s, no finding"
     return 0
 }
 
