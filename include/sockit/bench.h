@@ -41,7 +41,8 @@ int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out);
 
 /* Where a response head that is still arriving was left (offsets only, so
  * the buffer may move). Zero it before a head's first call;
- * sk_http_resp_parse_resume() zeroes it again when it returns non-zero. */
+ * sk_http_resp_parse_resume() zeroes it again when it returns non-zero.
+ * Its fields are the parser's own. */
 struct sk_http_resp_state {
     size_t at, scanned; /* the line being read, how far its end was searched */
     int stage;          /* 0: the status line, 1: header fields */

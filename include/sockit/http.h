@@ -67,7 +67,8 @@ ssize_t sk_http_parse(const char *p, size_t n, const struct sk_http_limits *lim,
 
 /* Where a head that is still arriving was left: offsets into the head, so
  * the caller's buffer may move between calls. Zero it before a head's first
- * call; sk_http_parse_resume() zeroes it again when it returns non-zero. */
+ * call; sk_http_parse_resume() zeroes it again when it returns non-zero.
+ * Its fields are the parser's own. */
 struct sk_http_span {
     size_t off, n;
 };
