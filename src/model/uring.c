@@ -56,7 +56,7 @@
 #define ACCEPT_BATCH 128
 #define FILE_CHUNK (64 * 1024)
 #define FIXED_MAX 16384 /* registered-file slots per loop (indexed by descriptor) */
-#define FIXED_AFTER 8    /* receives before a connection's descriptor is registered */
+#define FIXED_AFTER 8   /* receives before a connection's descriptor is registered */
 
 enum { TAG_SPECIAL = 0, TAG_RECV = 1, TAG_SEND = 2, TAG_MASK = 3 };
 enum { UD_IGNORE = 0, UD_LISTEN = 1 << 3, UD_STOP = 2 << 3, UD_WAKE = 3 << 3, UD_STDIN = 4 << 3 };
@@ -70,12 +70,12 @@ struct uconn {
     struct sk_buf wbuf; /* bytes of the send in flight */
     char recv_armed, send_armed, want_read;
     char eof, held, closed, dead;
-    char on_pending; /* owner thread only */
-    char on_remote;  /* under hub_lock */
-    char fat;        /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
-    char fixed;      /* c.fd is also registered in the ring's file table, at index c.fd */
+    char on_pending;     /* owner thread only */
+    char on_remote;      /* under hub_lock */
+    char fat;            /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
+    char fixed;          /* c.fd is also registered in the ring's file table, at index c.fd */
     unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
-    size_t slot;     /* index in loop->conns while open */
+    size_t slot;         /* index in loop->conns while open */
     struct uconn *next_pending, *next_remote, *next_dead;
 };
 
@@ -245,7 +245,8 @@ static void close_conn(struct uloop *L, struct uconn *u, int err)
 static void register_file(struct uloop *L, struct uconn *u)
 {
     int fd = u->c.fd;
-    if ((unsigned)fd < L->nfixed && io_uring_register_files_update(&L->ring, (unsigned)fd, &fd, 1) == 1)
+    if ((unsigned)fd < L->nfixed &&
+        io_uring_register_files_update(&L->ring, (unsigned)fd, &fd, 1) == 1)
         u->fixed = 1;
 }
 
@@ -288,8 +289,12 @@ static void conns_remove(struct uloop *L, struct uconn *u)
 
 static void arm_recv(struct uloop *L, struct uconn *u)
 {
+    /* At most what `in` can still take: a receive completes into a
+     * provided buffer, and what the service leaves of it is appended to
+     * `in`, which only this receive fills (one is armed at a time). */
+    size_t room = u->c.in.max - sk_buf_len(&u->c.in);
     struct io_uring_sqe *sqe = get_sqe(L);
-    io_uring_prep_recv(sqe, u->c.fd, NULL, L->buf_size, 0);
+    io_uring_prep_recv(sqe, u->c.fd, NULL, (unsigned)SK_MIN(L->buf_size, room), 0);
     /* A request/response peer has sent nothing new yet when we re-arm:
      * wait for readiness first rather than try and fail. */
     sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -381,7 +386,8 @@ static int step(struct uloop *L, struct uconn *u)
     size_t pend = pending_out(u);
     if (sk__ev_can_close(c, pend, u->eof, u->held, L->stopping))
         return 1;
-    u->want_read = !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
+    u->want_read =
+        !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
     return 0;
 }
 
@@ -395,7 +401,8 @@ static void finish(struct uloop *L, struct uconn *u, int r)
         arm_recv(L, u);
     /* Large buffers are kept while the connection is busy (no malloc/free
      * per message) and released by the timer once it has been quiet. */
-    if (u->c.in.cap > SK_EV_KEEP_BUF || u->c.out.cap > SK_EV_KEEP_BUF || u->wbuf.cap > SK_EV_KEEP_BUF)
+    if (u->c.in.cap > SK_EV_KEEP_BUF || u->c.out.cap > SK_EV_KEEP_BUF ||
+        u->wbuf.cap > SK_EV_KEEP_BUF)
         u->fat = 1;
     arm_timer(L, u);
 }
