@@ -165,7 +165,9 @@ static void close_conn(struct loop *L, struct rconn *rc, int err)
 {
     if (rc->closed)
         return;
+    hub_enter(L); /* wake() on another loop reads it */
     rc->closed = 1;
+    hub_leave(L);
     int fd = rc->c.fd;
     L->ops->del(L->poller, fd, rc->interest);
     L->fds[fd] = NULL;
@@ -313,6 +315,11 @@ static int step(struct loop *L, struct rconn *rc, unsigned *want)
     size_t pend = sk_conn_pending(c);
     if (sk__ev_can_close(c, pend, rc->eof, rc->held, L->stopping))
         return 1;
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. Read
+     * here, under the hub lock: another loop may be growing c->out. */
+    if (c->in.cap > SK_EV_KEEP_BUF || c->out.cap > SK_EV_KEEP_BUF)
+        rc->fat = 1;
     unsigned w = pend ? SK_EV_OUT : 0;
     if (!rc->eof && !sk__ev_backpressured(c, NULL) && sk_buf_len(&c->in) < c->in.max)
         w |= SK_EV_IN;
@@ -327,10 +334,6 @@ static void finish(struct loop *L, struct rconn *rc, int r, unsigned want)
         return;
     }
     set_interest(L, rc, want);
-    /* Large buffers are kept while the connection is busy (no malloc/free
-     * per message) and released by the timer once it has been quiet. */
-    if (rc->c.in.cap > SK_EV_KEEP_BUF || rc->c.out.cap > SK_EV_KEEP_BUF)
-        rc->fat = 1;
     arm_timer(L, rc);
 }
 

@@ -211,7 +211,9 @@ static void close_conn(struct uloop *L, struct uconn *u, int err)
 {
     if (u->closed)
         return;
+    hub_enter(L); /* wake() on another loop reads it */
     u->closed = 1;
+    hub_leave(L);
     L->nconns--;
     conns_remove(L, u);
     sk__timer_del(&L->timers, &u->timer);
@@ -388,6 +390,11 @@ static int step(struct uloop *L, struct uconn *u)
         return 1;
     u->want_read =
         !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. Read
+     * here, under the hub lock: another loop may be growing c->out. */
+    if (c->in.cap > SK_EV_KEEP_BUF || c->out.cap > SK_EV_KEEP_BUF || u->wbuf.cap > SK_EV_KEEP_BUF)
+        u->fat = 1;
     return 0;
 }
 
@@ -399,11 +406,6 @@ static void finish(struct uloop *L, struct uconn *u, int r)
     }
     if (u->want_read && !u->recv_armed)
         arm_recv(L, u);
-    /* Large buffers are kept while the connection is busy (no malloc/free
-     * per message) and released by the timer once it has been quiet. */
-    if (u->c.in.cap > SK_EV_KEEP_BUF || u->c.out.cap > SK_EV_KEEP_BUF ||
-        u->wbuf.cap > SK_EV_KEEP_BUF)
-        u->fat = 1;
     arm_timer(L, u);
 }
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_RE, SOCKIT, available_models, recv_until_close, run
+from conftest import SANITIZER_RE, SOCKIT, SOCKIT_TSAN, available_models, recv_until_close, run
 
 HTTP_MODELS = available_models("tcp", "http")
 ECHO_MODELS = available_models("tcp", "echo")
@@ -36,3 +36,66 @@ def test_pipelined_file_requests_all_answered(server, tmp_path, model):
     assert p.returncode == 0, p.stderr
     assert d["requests"] == 4000 and d["errors_total"] == 0, d
     assert d["connects"] == 1, d
+
+
+# ---- 12: chat across event loops under ThreadSanitizer ----
+
+TSAN_EVENT_MODELS = [m for m in ("epoll", "uring") if m in available_models("tcp", "chat")]
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", TSAN_EVENT_MODELS)
+def test_chat_two_loops_under_threadsanitizer(server, model):
+    """Chat with --workers 2 (two event loops, each on its own thread,
+    queueing lines on each other's connections): members talk with long
+    lines (buffers grow past their kept size) while others join and leave
+    (a connection closes on one loop while the other wakes it). The run
+    must end without a ThreadSanitizer report."""
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    s = server("chat", "--model", model, "--workers", "2", binary=SOCKIT_TSAN, env=env)
+    stop = time.monotonic() + 4
+    errors = []
+
+    def talker(i):
+        try:
+            with s.connect() as c:
+                c.sendall(b"talk%d\n" % i)
+                c.settimeout(0.05)
+                k = 0
+                while time.monotonic() < stop:
+                    c.sendall(b"%d:%d " % (i, k) + b"x" * 3000 + b"\n")
+                    k += 1
+                    try:
+                        while c.recv(65536):
+                            pass
+                    except (socket.timeout, BlockingIOError):
+                        pass
+        except OSError as e:
+            errors.append(e)
+
+    def churner(i):
+        n = 0
+        while time.monotonic() < stop and n < 200:
+            try:
+                with s.connect() as c:
+                    c.sendall(b"churn%d_%d\nhello\n" % (i, n))
+                    c.settimeout(0.02)
+                    try:
+                        c.recv(65536)
+                    except (socket.timeout, BlockingIOError):
+                        pass
+            except OSError as e:
+                errors.append(e)
+            n += 1
+
+    import threading
+    threads = [threading.Thread(target=talker, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=churner, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    rc = s.stop()
+    assert not SANITIZER_RE.search(s.stderr), s.stderr[:4000]
+    assert rc == 0, s.stderr[:4000]
+    assert not errors, errors
