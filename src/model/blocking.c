@@ -3,7 +3,8 @@
  * prefork, thread, pool): one connection on one thread, read -> service ->
  * write, with poll() only to bound waits (idle timeout, deadlines, stop).
  * On stop a connection with nothing in flight (no queued output, no input
- * unread or unconsumed, no service deadline) closes at once; the others get
+ * unread or unconsumed) closes at once, even with a service deadline armed
+ * (http's header clock runs from accept); the others get
  * srv->lim.drain_ms, as under the event models.
  */
 #include "internal.h"
@@ -162,8 +163,7 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
         if (eof && sk_conn_pending(c) == 0 && !c->deadline_ms)
             return 1;
         /* Stopping with nothing in flight: no reason to wait for the bound. */
-        if (stopping && sk_conn_pending(c) == 0 && !sk_buf_len(&c->in) && !c->deadline_ms &&
-            !unread(c->fd))
+        if (stopping && sk_conn_pending(c) == 0 && !sk_buf_len(&c->in) && !unread(c->fd))
             return 1;
     }
     *events = 0;

@@ -98,7 +98,7 @@ int sk__ev_can_close(const struct sk_conn *c, size_t pend, int eof, int held, in
     if (eof && !pend && !c->deadline_ms && !held)
         return 1;
     /* Stopping with nothing in flight: no reason to wait for the bound. */
-    return stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !sk__ev_unread(c->fd);
+    return stopping && !pend && !sk_buf_len(&c->in) && !sk__ev_unread(c->fd);
 }
 
 int sk__ev_unread(int fd)

@@ -9,10 +9,11 @@
  *
  * data() parses as many pipelined requests as it is given and answers them
  * in order; it stops early while a file is being sent (the model calls no
- * data() then) or while the output is over the high-water mark. A request
- * head that is still incomplete arms the header deadline (--header-timeout)
- * once, from its first byte; when it passes the peer gets 408 and the
- * connection closes. Idle keep-alive connections are left to --idle-timeout.
+ * data() then) or while the output is over the high-water mark. The header
+ * deadline (--header-timeout) runs from accept for the first request and
+ * from its first byte for a later one; when it passes the peer gets 408 (or
+ * a silent close when it sent nothing at all) and the connection closes.
+ * Idle keep-alive connections are left to --idle-timeout.
  */
 #include "http_internal.h"
 
@@ -372,7 +373,8 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         struct sk_http_req r;
         ssize_t hl = sk_http_parse(p + used, n - used, &h->lim, &r);
         if (hl == 0) {
-            /* A head still arriving: its clock starts with its first byte. */
+            /* A head still arriving: the first one's clock started at
+             * accept, a later one's with its first byte. */
             if (answered || !c->deadline_ms)
                 sk_conn_set_deadline(c, h->header_timeout_ms);
             return (ssize_t)used;
@@ -396,12 +398,26 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
     return (ssize_t)used;
 }
 
+/* The header clock starts at accept (nginx's client_header_timeout): a
+ * client that connects and sends nothing does not hold a worker of the
+ * blocking models for the idle timeout. */
+static int http_open(struct sk_conn *c)
+{
+    const struct sk__http *h = sk_conn_service_state(c);
+    sk_conn_set_deadline(c, h->header_timeout_ms);
+    return 0;
+}
+
 static void http_timeout(struct sk_conn *c)
 {
     struct sk__http *h = sk_conn_service_state(c);
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
 
+    if (c->bytes_in == 0) {
+        sk_conn_end(c); /* nothing of a request came: close without an answer, as nginx */
+        return;
+    }
     clock_tick(now);
     sk__http_error(c, &tx, 408, NULL);
     finish(c, h, &tx, now);
@@ -435,6 +451,7 @@ const struct sk_service sk_service_http = {
     .option = http_option,
     .start = http_start,
     .destroy = http_destroy,
+    .open = http_open,
     .data = http_data,
     .timeout = http_timeout,
     .close = http_close,

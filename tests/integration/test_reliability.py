@@ -99,3 +99,22 @@ def test_chat_two_loops_under_threadsanitizer(server, model):
     assert not SANITIZER_RE.search(s.stderr), s.stderr[:4000]
     assert rc == 0, s.stderr[:4000]
     assert not errors, errors
+
+
+# ---- 7: the header timeout counts from accept ----
+
+@pytest.mark.parametrize("model", HTTP_MODELS)
+def test_silent_connection_closed_after_header_timeout(server, model):
+    # A client that connects and sends nothing holds a worker under the
+    # blocking models (one at a time under iterative): it is closed after
+    # --header-timeout, counted from accept (nginx's client_header_timeout),
+    # not after the 300 s idle timeout; then the next client is served.
+    s = server("http", "--model", model, "-q", "--header-timeout", "0.5")
+    with s.connect() as silent:
+        t0 = time.monotonic()
+        data = recv_until_close(silent, timeout=8)
+        assert data == b"", data  # nothing of a request came: closed silently
+        assert time.monotonic() - t0 < 6
+    with s.connect() as c:
+        c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert recv_until_close(c, timeout=8).startswith(b"HTTP/1.1 200 OK\r\n")
