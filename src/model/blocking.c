@@ -24,14 +24,14 @@
 
 #define READ_CHUNK 16384
 
-int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 {
     int64_t t = -1;
     const struct sk_limits *lim = &c->srv->lim;
 
     if (lim->idle_timeout_ms > 0)
         t = c->last_ms + lim->idle_timeout_ms;
-    if (c->deadline_ms && (t < 0 || c->deadline_ms < t))
+    if (c->deadline_ms && !held && (t < 0 || c->deadline_ms < t))
         t = c->deadline_ms;
     if (stop_at && (t < 0 || stop_at < t))
         t = stop_at;
@@ -40,13 +40,13 @@ int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
     return t <= now ? 0 : (int)SK_MIN(t - now, 60 * 60 * 1000);
 }
 
-int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 {
     struct sk_server *srv = c->srv;
 
     if (stop_at && now >= stop_at)
         return -ETIMEDOUT;
-    if (c->deadline_ms && now >= c->deadline_ms) {
+    if (c->deadline_ms && !held && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;
@@ -140,7 +140,12 @@ static int unread(int fd)
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
 }
 
-static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *err)
+/* What the next poll should wait for (*events), whether input is held back
+ * (*held: left unconsumed while output is queued; the driver feeds it once
+ * nothing is queued, so service deadlines wait meanwhile), and whether the
+ * connection is over (returns 1). */
+static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *held,
+                         int *err)
 {
     struct sk_server *srv = c->srv;
 
@@ -167,9 +172,11 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
             return 1;
     }
     *events = 0;
+    *held = sk_buf_len(&c->in) > 0 && sk_conn_pending(c) > 0;
     if (sk_conn_pending(c))
         *events |= POLLOUT;
-    if (!eof && c->file.fd < 0 && sk_buf_len(&c->out) <= srv->lim.out_high)
+    if (!eof && c->file.fd < 0 && sk_buf_len(&c->out) <= srv->lim.out_high &&
+        sk_buf_len(&c->in) < c->in.max)
         *events |= POLLIN;
     return 0;
 }
@@ -204,8 +211,9 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     }
     for (;;) {
         short events = 0;
+        int held = 0;
         sk__hub_lock(srv);
-        int done = blocking_step(&c, eof, stop_at != 0, &events, &err);
+        int done = blocking_step(&c, eof, stop_at != 0, &events, &held, &err);
         sk__hub_unlock(srv);
         if (done)
             break;
@@ -217,7 +225,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
             {.fd = w.fd, .events = POLLIN},
         };
         int64_t now = sk_now_ms();
-        int n = poll(p, 3, sk__conn_timeout_ms(&c, now, stop_at));
+        int n = poll(p, 3, sk__conn_timeout_ms(&c, now, stop_at, held));
         if (n < 0 && errno != EINTR) {
             err = -errno;
             break;
@@ -233,8 +241,8 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
         /* Deadlines are due whether or not poll() also reported events: a
          * socket that keeps reporting POLLHUP (the peer reset it after its
          * EOF) must not keep a due deadline from firing (that was a spin). */
-        if (n <= 0 || sk__conn_timeout_ms(&c, now, stop_at) == 0) {
-            if ((err = sk__conn_expire(&c, now, stop_at)) < 0)
+        if (n <= 0 || sk__conn_timeout_ms(&c, now, stop_at, held) == 0) {
+            if ((err = sk__conn_expire(&c, now, stop_at, held)) < 0)
                 break;
             if (n <= 0)
                 continue;

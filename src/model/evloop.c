@@ -21,22 +21,23 @@ int sk__ev_rate_ok(_Atomic int64_t *last, int64_t now)
     return now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now);
 }
 
-int64_t sk__ev_due(const struct sk_conn *c, int fat)
+int64_t sk__ev_due(const struct sk_conn *c, int fat, int held)
 {
     int64_t due = 0;
     if (c->srv->lim.idle_timeout_ms > 0)
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && (!due || c->deadline_ms < due))
+    if (c->deadline_ms && !held && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;
     return due;
 }
 
-int sk__ev_expired(const struct sk_conn *c, int64_t now)
+int sk__ev_expired(const struct sk_conn *c, int64_t now, int held)
 {
     int idle = c->srv->lim.idle_timeout_ms;
-    return (c->deadline_ms && c->deadline_ms <= now) || (idle > 0 && now - c->last_ms >= idle);
+    return (c->deadline_ms && !held && c->deadline_ms <= now) ||
+           (idle > 0 && now - c->last_ms >= idle);
 }
 
 void sk__ev_shrink(struct sk_conn *c)
@@ -62,6 +63,7 @@ int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf 
         p = sk_buf_data(&c->in);
         n = sk_buf_len(&c->in);
     }
+    *held = 0;
     while (used < n) {
         if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
             used = n; /* the service is done with this peer */
@@ -77,7 +79,8 @@ int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf 
             break;
         }
         if (r == 0) {
-            if (n - used >= c->in.max)
+            /* Input full and the service waits for nothing to drain. */
+            if (n - used >= c->in.max && !sk_conn_pending(c) && !(inflight && sk_buf_len(inflight)))
                 err = -EMSGSIZE;
             break;
         }

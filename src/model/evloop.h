@@ -20,11 +20,23 @@
 int sk__ev_rate_ok(_Atomic int64_t *last, int64_t now);
 
 /* The earliest moment something may be due on c (idle timeout, service
- * deadline, and with fat the buffer release), 0 when nothing is. */
-int64_t sk__ev_due(const struct sk_conn *c, int fat);
+ * deadline, and with fat the buffer release), 0 when nothing is. While held
+ * (the loop holds input back for backpressure: its held flag, with input in
+ * c->in) the service deadline waits: the service has not seen the input
+ * that may complete what it waits for (echo --lines would send half a line
+ * as a bare message). It is fed that input once the output drained and
+ * sets its deadline anew. */
+int64_t sk__ev_due(const struct sk_conn *c, int fat, int held);
 
-/* Is c's idle timeout or service deadline due at now? */
-int sk__ev_expired(const struct sk_conn *c, int64_t now);
+/* Is c's idle timeout or service deadline (not while held) due at now? */
+int sk__ev_expired(const struct sk_conn *c, int64_t now, int held);
+
+/* Does the loop hold input back from c's service (held flag set by
+ * sk__ev_feed, with input still in c->in)? */
+static inline int sk__ev_holding(const struct sk_conn *c, char held)
+{
+    return held && sk_buf_len(&c->in) > 0;
+}
 
 /* Release c's empty in/out buffers above SK_EV_KEEP_BUF (hub lock held for
  * hub services). */
@@ -35,9 +47,10 @@ void sk__ev_shrink(struct sk_conn *c);
 int sk__ev_backpressured(const struct sk_conn *c, const struct sk_buf *inflight);
 
 /* Hand input to the service: p/n, or c->in when p is NULL; what it leaves
- * is kept in c->in. Stops (setting *held) under backpressure (inflight as
- * for sk__ev_backpressured). Returns 0 or -errno (-EMSGSIZE when input
- * outgrows lim.in_max). */
+ * is kept in c->in. Stops (setting *held, else clearing it) under
+ * backpressure (inflight as for sk__ev_backpressured). Returns 0 or -errno
+ * (-EMSGSIZE when input outgrows lim.in_max while the service waits for no
+ * output to drain). */
 int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
                 char *held);
 

@@ -33,12 +33,16 @@ enum { SK_WAIT_STDIN = 1u << 0 }; /* also watch a terminal stdin (srv->stdin_sto
 int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const sigset_t *mask);
 
 /* The poll timeout (ms, -1 = none) until the nearest of a connection's
- * idle deadline, service deadline and stop deadline (0 = none). */
-int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at);
+ * idle deadline, service deadline and stop deadline (0 = none). The
+ * service deadline waits while held: the driver holds input back (left
+ * unconsumed while output is queued; it is fed again once the output
+ * drained, and the service then sets its deadline anew). */
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at, int held);
 
-/* Act on expired deadlines at time now: the service's timeout callback,
- * or -ETIMEDOUT when the connection must close (idle, or stop bound). */
-int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
+/* Act on expired deadlines at time now: the service's timeout callback
+ * (never while held: the model holds input back from the service), or
+ * -ETIMEDOUT when the connection must close (idle, or stop bound). */
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held);
 
 /* The peer finished sending (EOF seen at time now): a pending service
  * deadline becomes due at once, since no more input can complete what the

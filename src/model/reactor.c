@@ -105,7 +105,7 @@ static void hub_leave(struct loop *L)
 /* Lazy: only ever moved earlier here; a timer that fires early re-arms. */
 static void arm_timer(struct loop *L, struct rconn *rc)
 {
-    int64_t due = sk__ev_due(&rc->c, rc->fat);
+    int64_t due = sk__ev_due(&rc->c, rc->fat, sk__ev_holding(&rc->c, rc->held));
     if (due && (!sk__timer_armed(&rc->timer) || due < rc->timer.at))
         sk__timer_set(&L->timers, &rc->timer, due);
 }
@@ -491,7 +491,7 @@ static void run_timers(struct loop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct rconn *rc = (struct rconn *)((char *)t - offsetof(struct rconn, timer));
-        int64_t due = sk__ev_due(&rc->c, rc->fat);
+        int64_t due = sk__ev_due(&rc->c, rc->fat, sk__ev_holding(&rc->c, rc->held));
         if (!due) {
             sk__timer_del(&L->timers, t);
             continue;
@@ -507,11 +507,11 @@ static void run_timers(struct loop *L)
             hub_leave(L);
             rc->fat = 0; /* finish() flags it again if still (or again) large */
         }
-        if (!sk__ev_expired(&rc->c, L->now)) {
+        if (!sk__ev_expired(&rc->c, L->now, sk__ev_holding(&rc->c, rc->held))) {
             arm_timer(L, rc);
             continue;
         }
-        int r = sk__conn_expire(&rc->c, L->now, 0);
+        int r = sk__conn_expire(&rc->c, L->now, 0, sk__ev_holding(&rc->c, rc->held));
         if (r < 0)
             close_conn(L, rc, r);
         else

@@ -84,7 +84,10 @@ void sk_server_stop(struct sk_server *srv)
     }
 }
 
-int sk_server_run(struct sk_server *srv) { return srv->model->run(srv); }
+int sk_server_run(struct sk_server *srv)
+{
+    return srv->model->run(srv);
+}
 
 void sk_server_close(struct sk_server *srv)
 {
@@ -242,7 +245,8 @@ int sk__conn_feed_locked(struct sk_conn *c)
         if (r < 0)
             return (int)r;
         if (r == 0) {
-            if (sk_buf_len(&c->in) >= c->in.max)
+            /* Input full and the service waits for no output to drain. */
+            if (sk_buf_len(&c->in) >= c->in.max && !sk_conn_pending(c))
                 return -EMSGSIZE;
             return 0;
         }

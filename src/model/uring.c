@@ -160,7 +160,7 @@ static void cancel(struct uloop *L, uint64_t ud)
 
 static void arm_timer(struct uloop *L, struct uconn *u)
 {
-    int64_t due = sk__ev_due(&u->c, u->fat);
+    int64_t due = sk__ev_due(&u->c, u->fat, sk__ev_holding(&u->c, u->held));
     if (due && (!sk__timer_armed(&u->timer) || due < u->timer.at))
         sk__timer_set(&L->timers, &u->timer, due);
 }
@@ -613,7 +613,7 @@ static void run_timers(struct uloop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct uconn *u = (struct uconn *)((char *)t - offsetof(struct uconn, timer));
-        int64_t due = sk__ev_due(&u->c, u->fat);
+        int64_t due = sk__ev_due(&u->c, u->fat, sk__ev_holding(&u->c, u->held));
         if (!due) {
             sk__timer_del(&L->timers, t);
             continue;
@@ -631,11 +631,11 @@ static void run_timers(struct uloop *L)
             hub_leave(L);
             u->fat = 0; /* finish() flags it again if still (or again) large */
         }
-        if (!sk__ev_expired(&u->c, L->now)) {
+        if (!sk__ev_expired(&u->c, L->now, sk__ev_holding(&u->c, u->held))) {
             arm_timer(L, u);
             continue;
         }
-        int r = sk__conn_expire(&u->c, L->now, 0);
+        int r = sk__conn_expire(&u->c, L->now, 0, sk__ev_holding(&u->c, u->held));
         if (r < 0)
             close_conn(L, u, r);
         else

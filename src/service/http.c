@@ -65,6 +65,7 @@ const char *sk__http_date(void)
 /* Per-connection state. */
 struct http_conn {
     int64_t skip; /* request body bytes still to discard */
+    int seen;     /* a byte of a request arrived */
     char peer[SK_ADDR_STRLEN];
 };
 
@@ -358,6 +359,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
     int answered = 0;
     time_t now = time(NULL);
 
+    hc->seen = 1;
     clock_tick(now);
     while (used < n) {
         if (hc->skip) {
@@ -414,7 +416,7 @@ static void http_timeout(struct sk_conn *c)
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
 
-    if (c->bytes_in == 0) {
+    if (!((struct http_conn *)c->ctx)->seen) {
         sk_conn_end(c); /* nothing of a request came: close without an answer, as nginx */
         return;
     }

@@ -118,3 +118,64 @@ def test_silent_connection_closed_after_header_timeout(server, model):
     with s.connect() as c:
         c.sendall(b"GET / HTTP/1.0\r\n\r\n")
         assert recv_until_close(c, timeout=8).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+# ---- 1: echo --lines under a slow reader ----
+
+def slow_reader_echo(s, lines, start_after=1.0, timeout=90):
+    """Send lines from a thread on a socket with a 4 KiB receive buffer;
+    start reading only after start_after seconds; return what came back
+    (until the expected length, a close, or the timeout)."""
+    import threading
+    data = b"".join(lines)
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(timeout)
+    c.connect(s.addr)
+    errors = []
+
+    def send():
+        try:
+            c.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=send)
+    t.start()
+    time.sleep(start_after)
+    want = len(data) + len(lines) * 2
+    got = bytearray()
+    end = time.monotonic() + timeout
+    try:
+        while len(got) < want and time.monotonic() < end:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    finally:
+        c.close()
+        t.join(timeout=10)
+    assert not errors, errors
+    return bytes(got)
+
+
+@pytest.mark.parametrize("max_output", [None, "64k"])
+@pytest.mark.parametrize("model", ECHO_MODELS)
+def test_echo_lines_prefix_slow_reader(server, model, max_output):
+    # 3 MB of 100-byte lines to a reader that starts late and reads through
+    # a small receive buffer: the server holds input back (backpressure)
+    # for a long while. No deadline may fire meanwhile (a held partial line
+    # must not go out as a "bare message") and no write result may be
+    # dropped: the output is the input with the prefix on every line.
+    args = ["echo", "--model", model, "-q", "--prefix", "> "]
+    if max_output:
+        args += ["--max-output", max_output]
+    s = server(*args)
+    lines = [b"%07d " % i + b"x" * 91 + b"\n" for i in range(30000)]
+    got = slow_reader_echo(s, lines)
+    want = b"".join(b"> " + line for line in lines)
+    if got != want:
+        n = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                 min(len(got), len(want)))
+        pytest.fail(f"{len(got)} of {len(want)} bytes; first difference at {n}: "
+                    f"{got[max(0, n - 60):n + 60]!r}")

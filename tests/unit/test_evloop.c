@@ -58,8 +58,39 @@ static void test_due_and_expired(void **unused)
         srv.lim.idle_timeout_ms = rows[i].idle;
         c.last_ms = rows[i].last;
         c.deadline_ms = rows[i].deadline;
-        assert_int_equal(sk__ev_due(&c, rows[i].fat), rows[i].due);
-        assert_int_equal(sk__ev_expired(&c, rows[i].now), rows[i].expired);
+        assert_int_equal(sk__ev_due(&c, rows[i].fat, 0), rows[i].due);
+        assert_int_equal(sk__ev_expired(&c, rows[i].now, 0), rows[i].expired);
+        conn_free(&c);
+    }
+}
+
+/* While the loop holds input back, the service deadline waits (the input
+ * it has not seen may complete what it waits for); the idle timeout does
+ * not. */
+static void test_deadline_waits_while_held(void **unused)
+{
+    (void)unused;
+    static const struct {
+        int held;
+        const char *in;
+        int64_t due, now;
+        int expired;
+    } rows[] = {
+        {0, "ab", 300, 300, 1},  /* not held: the deadline is due */
+        {1, "ab", 1100, 300, 0}, /* held with input: only the idle timeout */
+        {1, "ab", 1100, 1100, 1},
+        {1, "", 300, 300, 1}, /* the flag without input holds nothing */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        conn_init(&c);
+        srv.lim.idle_timeout_ms = 1000;
+        c.last_ms = 100;
+        c.deadline_ms = 300;
+        assert_int_equal(sk_buf_append(&c.in, rows[i].in, strlen(rows[i].in)), 0);
+        int held = sk__ev_holding(&c, (char)rows[i].held);
+        assert_int_equal(sk__ev_due(&c, 0, held), rows[i].due);
+        assert_int_equal(sk__ev_expired(&c, rows[i].now, held), rows[i].expired);
         conn_free(&c);
     }
 }
@@ -149,12 +180,46 @@ static void test_feed(void **unused)
     }
 }
 
+/* A full input buffer the service cannot take yet is too big only when no
+ * output is waiting to drain (the service may wait for room to answer). */
+static void test_full_input_waits_for_output(void **unused)
+{
+    (void)unused;
+    static const struct {
+        size_t queued, inflight;
+        int err;
+    } rows[] = {
+        {0, 0, -EMSGSIZE},
+        {3, 0, 0},
+        {0, 2, 0},
+    };
+    srv.svc = &line_svc;
+    srv.lim.out_high = 64;
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        struct sk_buf fly;
+        char held = 1;
+        conn_init(&c);
+        sk_buf_init(&fly, 16);
+        assert_int_equal(sk_buf_append(&fly, "xx", rows[i].inflight), 0);
+        assert_int_equal(sk_buf_append(&c.out, "abc", rows[i].queued), 0);
+        assert_int_equal(sk_buf_append(&c.in, "0123456789abcdef", 16), 0);
+        assert_int_equal(sk__ev_feed(&c, NULL, 0, &fly, &held), rows[i].err);
+        assert_int_equal(held, 0);
+        assert_int_equal(sk_buf_len(&c.in), 16);
+        sk_buf_free(&fly);
+        conn_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due_and_expired),
+        cmocka_unit_test(test_deadline_waits_while_held),
         cmocka_unit_test(test_can_close),
         cmocka_unit_test(test_feed),
+        cmocka_unit_test(test_full_input_waits_for_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
