@@ -310,7 +310,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (!svc) {
         rc = sk_cli_usage(cmd, optind < argc ? "the service comes right after 'serve'"
-                                              : "which service? (echo, greet, chat, http, ...)");
+                                             : "which service? (echo, greet, chat, http, ...)");
         goto out;
     }
     if (optind < argc) {
@@ -385,7 +385,11 @@ int cmd_serve(int argc, char **argv)
     }
     srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */
     if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
-        rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        /* -ERANGE: a limit outside what the service can work with (exit 2). */
+        if (r == -ERANGE)
+            rc = sk_cli_usage(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        else
+            rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
         goto out;
     }
 
@@ -399,8 +403,7 @@ int cmd_serve(int argc, char **argv)
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&srv.addr, a, sizeof(a));
     printf("sockit: %s listening on %s (%s, model %s)\n", svc->name, a,
-           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"),
-           srv.model->name);
+           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"), srv.model->name);
     fflush(stdout);
 
     r = sk_server_run(&srv);
@@ -411,9 +414,9 @@ int cmd_serve(int argc, char **argv)
     }
     printf("sockit: %s stopped: %llu %s, %llu rejected, %llu errors, "
            "%llu bytes in, %llu bytes out\n",
-           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections", (unsigned long long)srv.st->rejected,
-           (unsigned long long)srv.st->errors, (unsigned long long)srv.st->bytes_in,
-           (unsigned long long)srv.st->bytes_out);
+           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections",
+           (unsigned long long)srv.st->rejected, (unsigned long long)srv.st->errors,
+           (unsigned long long)srv.st->bytes_in, (unsigned long long)srv.st->bytes_out);
     fflush(stdout);
     rc = SK_EXIT_OK;
 out:

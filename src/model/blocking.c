@@ -281,10 +281,19 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
             {.fd = watch_stdin ? STDIN_FILENO : -1, .events = POLLIN},
         };
         int n = mask ? ppoll(p, 3, &(struct timespec){.tv_sec = 1}, mask) : poll(p, 3, 1000);
+        if (sk__fault(SK_FAULT_WAIT_POLL)) {
+            n = -1;
+            errno = ENOMEM;
+        }
         if (n <= 0 && mask && (n == 0 || errno == EINTR))
             return -EINTR; /* a signal, or a quiet second: the caller looks around */
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
+            /* The wait is broken: stop the whole server, so that a model
+             * joining its workers finds them told to stop (not hung). */
+            sk_log(SK_LOG_ERROR, "waiting for connections: %s: stopping", sk_strerror(-errno));
+            sk_server_stop(srv);
             return 0;
+        }
         if (n <= 0)
             continue;
         if (p[2].revents) {

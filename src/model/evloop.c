@@ -7,6 +7,7 @@
 
 #include "internal.h"
 
+#include "sockit/error.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -108,6 +109,18 @@ int sk__ev_unread(int fd)
 {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+int sk__ev_conn_lost(const struct sk_conn *c, const char *what, int err)
+{
+    static _Atomic int64_t last_log;
+    if (sk__ev_rate_ok(&last_log, sk_now_ms())) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(&c->peer, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "connection %llu from %s: %s: %s: closing", (unsigned long long)c->id,
+               a, what, sk_strerror(err));
+    }
+    return err;
 }
 
 void sk__ev_signal(int wake_fd, int *signalled)

@@ -63,6 +63,10 @@ int sk__ev_can_close(const struct sk_conn *c, size_t pend, int eof, int held, in
  * input would reset the connection and lose what was sent). */
 int sk__ev_unread(int fd);
 
+/* The loop cannot go on watching c (what failed: its timer, its interest):
+ * log it (at most once a second) and return err, to close c with. */
+int sk__ev_conn_lost(const struct sk_conn *c, const char *what, int err);
+
 /* Signal another loop's eventfd once until it takes its remote list
  * (*signalled is guarded by hub_lock, held by the caller). */
 void sk__ev_signal(int wake_fd, int *signalled);

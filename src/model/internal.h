@@ -51,6 +51,29 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held);
  * usual deadline path then runs the service's timeout(). */
 void sk__conn_eof(struct sk_conn *c, int64_t now);
 
+/* Fault injection for tests (fault.c): 1 when SOCKIT_FAULT names this
+ * point and its failure is due, else 0. */
+#define SK_FAULT_WAIT_POLL "wait-poll"
+#define SK_FAULT_TIMER "timer"
+#define SK_FAULT_INTEREST "interest"
+int sk__fault(const char *name);
+
+/* The lingering close (linger.c): how long and how much of the peer's
+ * input is read and discarded after the write side is shut down. */
+#define SK_LINGER_MS 2000
+#define SK_LINGER_BYTES (4u << 20)
+
+/* May the peer of fd still send (input unread, or its end not seen yet)? */
+int sk__peer_sending(int fd);
+
+/* Close fd, whose peer may still be sending: shut down the write side,
+ * read and discard for at most SK_LINGER_MS and SK_LINGER_BYTES (until the
+ * peer's end of stream), then close, so the peer reads everything sent
+ * and a clean end rather than a reset. With wait_inline the caller waits
+ * (a process that ends with the connection); otherwise a thread of this
+ * process does it and the call returns at once. */
+void sk__linger_close(int fd, int wait_inline);
+
 /* Shared by the models with several workers or children (workers.c). */
 
 /* srv->workers, or per_cpu times the online CPUs (at most 1024), or

@@ -102,21 +102,32 @@ static void hub_leave(struct loop *L)
         pthread_mutex_unlock(&L->srv->hub_lock);
 }
 
-/* Lazy: only ever moved earlier here; a timer that fires early re-arms. */
-static void arm_timer(struct loop *L, struct rconn *rc)
+/* Lazy: only ever moved earlier here; a timer that fires early re-arms.
+ * 0, or -errno when it cannot be armed (the connection must close: its
+ * timeouts would never fire). */
+static int arm_timer(struct loop *L, struct rconn *rc)
 {
     int64_t due = sk__ev_due(&rc->c, rc->fat, sk__ev_holding(&rc->c, rc->held));
-    if (due && (!sk__timer_armed(&rc->timer) || due < rc->timer.at))
-        sk__timer_set(&L->timers, &rc->timer, due);
+    if (due && (!sk__timer_armed(&rc->timer) || due < rc->timer.at)) {
+        int r = sk__fault(SK_FAULT_TIMER) ? -ENOMEM : sk__timer_set(&L->timers, &rc->timer, due);
+        if (r < 0)
+            return sk__ev_conn_lost(&rc->c, "cannot arm its timer", r);
+    }
+    return 0;
 }
 
-static void set_interest(struct loop *L, struct rconn *rc, unsigned want)
+/* 0, or -errno when the poller refuses (the connection must close: it
+ * would wait for the wrong events). */
+static int set_interest(struct loop *L, struct rconn *rc, unsigned want)
 {
     if (want == rc->interest)
-        return;
-    int r = L->ops->mod(L->poller, rc->c.fd, rc->interest, want);
-    if (r == 0)
-        rc->interest = want;
+        return 0;
+    int r = sk__fault(SK_FAULT_INTEREST) ? -ENOMEM
+                                         : L->ops->mod(L->poller, rc->c.fd, rc->interest, want);
+    if (r < 0)
+        return sk__ev_conn_lost(&rc->c, "cannot change what it is watched for", r);
+    rc->interest = want;
+    return 0;
 }
 
 static int fds_reserve(struct loop *L, int fd)
@@ -333,8 +344,8 @@ static void finish(struct loop *L, struct rconn *rc, int r, unsigned want)
         close_conn(L, rc, r > 0 ? 0 : r);
         return;
     }
-    set_interest(L, rc, want);
-    arm_timer(L, rc);
+    if ((r = set_interest(L, rc, want)) < 0 || (r = arm_timer(L, rc)) < 0)
+        close_conn(L, rc, r);
 }
 
 static void process(struct loop *L, struct rconn *rc)
@@ -508,7 +519,9 @@ static void run_timers(struct loop *L)
             rc->fat = 0; /* finish() flags it again if still (or again) large */
         }
         if (!sk__ev_expired(&rc->c, L->now, sk__ev_holding(&rc->c, rc->held))) {
-            arm_timer(L, rc);
+            int r = arm_timer(L, rc);
+            if (r < 0)
+                close_conn(L, rc, r);
             continue;
         }
         int r = sk__conn_expire(&rc->c, L->now, 0, sk__ev_holding(&rc->c, rc->held));

@@ -4,6 +4,8 @@
  */
 #include "sockit/server.h"
 
+#include "internal.h"
+
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/sock.h"
@@ -121,18 +123,20 @@ static int shed_one(int lfd)
     static _Atomic int64_t last_log;
     int r = -EAGAIN;
 
+    int none;
+
     pthread_mutex_lock(&reserve_lock);
-    if (reserve_fd >= 0) {
+    none = reserve_fd < 0;
+    if (!none) {
         close(reserve_fd);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)
             close(fd);
         reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    } else {
-        /* No reserve: back off briefly so the loop does not spin. */
-        usleep(10 * 1000);
     }
     pthread_mutex_unlock(&reserve_lock);
+    if (none)
+        usleep(10 * 1000); /* no reserve: back off briefly (not holding the lock) */
     if (rate_ok(&last_log))
         sk_log(SK_LOG_WARN, "out of file descriptors: closing new connections");
     return r;
@@ -297,6 +301,11 @@ void sk__conn_file_sent(struct sk_conn *c, size_t n)
 void sk__conn_close(struct sk_conn *c, int err)
 {
     struct sk_server *srv = c->srv;
+    /* The service ended the connection while the peer may still be sending
+     * (an answer to an oversized request, sent before the rest of it came):
+     * a plain close would reset it and the peer could lose the answer. */
+    int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) &&
+                 !(c->flags & SK_CONN_ABORT) && sk__peer_sending(c->fd);
 
     if (c->opened && srv->svc->close) {
         sk__hub_lock(srv);
@@ -317,8 +326,12 @@ void sk__conn_close(struct sk_conn *c, int err)
     if (c->file.fd >= 0)
         close(c->file.fd);
     c->file.fd = -1;
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) {
+        if (linger)
+            sk__linger_close(c->fd, srv->active_by_parent);
+        else
+            close(c->fd);
+    }
     c->fd = -1;
     c->opened = 0;
     if (!srv->active_by_parent)

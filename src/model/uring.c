@@ -158,11 +158,16 @@ static void cancel(struct uloop *L, uint64_t ud)
 
 /* ---- per-connection bookkeeping ---- */
 
-static void arm_timer(struct uloop *L, struct uconn *u)
+/* As the reactor's: 0, or -errno when the connection must close. */
+static int arm_timer(struct uloop *L, struct uconn *u)
 {
     int64_t due = sk__ev_due(&u->c, u->fat, sk__ev_holding(&u->c, u->held));
-    if (due && (!sk__timer_armed(&u->timer) || due < u->timer.at))
-        sk__timer_set(&L->timers, &u->timer, due);
+    if (due && (!sk__timer_armed(&u->timer) || due < u->timer.at)) {
+        int r = sk__fault(SK_FAULT_TIMER) ? -ENOMEM : sk__timer_set(&L->timers, &u->timer, due);
+        if (r < 0)
+            return sk__ev_conn_lost(&u->c, "cannot arm its timer", r);
+    }
+    return 0;
 }
 
 static size_t pending_out(const struct uconn *u)
@@ -406,7 +411,8 @@ static void finish(struct uloop *L, struct uconn *u, int r)
     }
     if (u->want_read && !u->recv_armed)
         arm_recv(L, u);
-    arm_timer(L, u);
+    if ((r = arm_timer(L, u)) < 0)
+        close_conn(L, u, r);
 }
 
 static void process(struct uloop *L, struct uconn *u)
@@ -632,7 +638,9 @@ static void run_timers(struct uloop *L)
             u->fat = 0; /* finish() flags it again if still (or again) large */
         }
         if (!sk__ev_expired(&u->c, L->now, sk__ev_holding(&u->c, u->held))) {
-            arm_timer(L, u);
+            int r = arm_timer(L, u);
+            if (r < 0)
+                close_conn(L, u, r);
             continue;
         }
         int r = sk__conn_expire(&u->c, L->now, 0, sk__ev_holding(&u->c, u->held));

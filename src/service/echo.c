@@ -78,7 +78,7 @@ static int echo_start(void *state, struct sk_server *srv, char *err, size_t len)
     if (e->prefix_len >= out_max) {
         snprintf(err, len, "--prefix of %zu bytes needs a larger --max-output (now %zu)",
                  e->prefix_len, out_max);
-        return -EINVAL;
+        return -ERANGE;
     }
     return 0;
 }

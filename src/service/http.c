@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define MAX_HEAD 32768
 #define MAX_HEADERS 100
 #define LOG_LINE_MAX 2048
+#define MIN_OUTPUT 4096 /* --max-output below this is refused at start */
 
 static const char status_200[] = "HTTP/1.1 200 OK\r\nServer: sockit\r\nDate: ";
 
@@ -191,6 +193,12 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,
                h->listing ? "listings on" : "no listings", h->dotfiles ? ", dot-files shown" : "");
     }
+    if (srv->lim.out_max < MIN_OUTPUT) {
+        snprintf(err, len,
+                 "--max-output %zu is below http's minimum of %d bytes (a response head must fit)",
+                 srv->lim.out_max, MIN_OUTPUT);
+        return -ERANGE;
+    }
     size_t in_max = srv->lim.in_max;
     h->lim.max_head = SK_MIN((size_t)MAX_HEAD, in_max);
     h->lim.max_line = SK_MIN((size_t)MAX_LINE, h->lim.max_head);
@@ -343,6 +351,27 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
 
 static void finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx, time_t now)
 {
+    if (c->flags & SK_CONN_ABORT) {
+        /* The response did not fit the output queue (sk_conn_write failed):
+         * nothing of it goes out and the connection is dropped. Say so, in
+         * the access log (500, no bytes) and the server's log. */
+        static _Atomic int64_t last_log;
+        struct sk__http_tx failed = *tx;
+        failed.status = 500;
+        failed.bytes = 0;
+        int64_t t = sk_now_ms(), prev = atomic_load(&last_log);
+        if (t - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, t)) {
+            char a[SK_ADDR_STRLEN];
+            sk_addr_format(&c->peer, a, sizeof(a));
+            sk_log(SK_LOG_WARN,
+                   "http: a %d response to %s did not fit the output queue (--max-output %zu): "
+                   "connection dropped",
+                   tx->status, a, c->out.max);
+        }
+        if (h->log.fd >= 0)
+            log_request(c, h, &failed, now);
+        return;
+    }
     if (h->log.fd >= 0)
         log_request(c, h, tx, now);
     if (!tx->keep)
