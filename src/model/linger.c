@@ -48,13 +48,12 @@ static int wake = -1; /* eventfd: a connection was handed over (index LINGER_SLO
 static struct slot slots[LINGER_SLOTS];
 static int nslots; /* slots in use */
 
-/* Read and discard what is there. Returns 1 when the lingering is over (end
- * of stream, an error, or the byte bound), else 0. */
-static int discard(int fd, size_t *bytes)
+/* Read and discard what is there into sink. Returns 1 when the lingering is
+ * over (end of stream, an error, or the byte bound), else 0. */
+static int discard(int fd, size_t *bytes, char *sink, size_t len)
 {
-    static _Thread_local char sink[DISCARD_CHUNK];
     for (;;) {
-        ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+        ssize_t n = recv(fd, sink, len, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -77,6 +76,7 @@ static void release(int i)
 
 static void *linger_main(void *arg)
 {
+    static char sink[DISCARD_CHUNK]; /* this thread's only (one per process) */
     (void)arg;
     struct epoll_event ev[64];
     int timeout = 0;
@@ -93,7 +93,7 @@ static void *linger_main(void *arg)
                 (void)r; /* the scan below sees the new deadline */
                 continue;
             }
-            if (slots[i].fd >= 0 && discard(slots[i].fd, &slots[i].bytes))
+            if (slots[i].fd >= 0 && discard(slots[i].fd, &slots[i].bytes, sink, sizeof(sink)))
                 release(i);
         }
         for (int i = 0; i < LINGER_SLOTS && nslots > 0; i++) {
@@ -201,6 +201,7 @@ static void linger_inline(int fd)
 {
     int64_t until = sk_now_ms() + SK_LINGER_MS;
     size_t bytes = 0;
+    char sink[4096];
     for (;;) {
         int64_t left = until - sk_now_ms();
         if (left <= 0)
@@ -209,7 +210,7 @@ static void linger_inline(int fd)
         int n = poll(&p, 1, (int)left);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || discard(fd, &bytes))
+        if (n <= 0 || discard(fd, &bytes, sink, sizeof(sink)))
             break;
     }
     close(fd);
@@ -227,9 +228,8 @@ int sk__peer_sending(int fd)
 
 void sk__linger_close(int fd, int wait_inline)
 {
-    size_t bytes = 0;
     shutdown(fd, SHUT_WR);
-    if (discard(fd, &bytes)) { /* it may be over already */
+    if (!sk__peer_sending(fd)) { /* it may be over already */
         close(fd);
         return;
     }
