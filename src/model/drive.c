@@ -64,7 +64,7 @@ int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
     int64_t due = 0;
     if (c->srv->lim.idle_timeout_ms > 0)
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && !held && (!due || c->deadline_ms < due))
+    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;
@@ -74,7 +74,7 @@ int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
 {
     int idle = c->srv->lim.idle_timeout_ms;
-    return (c->deadline_ms && !held && c->deadline_ms <= now) ||
+    return (c->deadline_ms && !sk__conn_holding(c, held) && c->deadline_ms <= now) ||
            (idle > 0 && now - c->last_ms >= idle);
 }
 
@@ -95,7 +95,7 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 
     if (stop_at && now >= stop_at)
         return -ETIMEDOUT;
-    if (c->deadline_ms && !held && now >= c->deadline_ms) {
+    if (c->deadline_ms && !sk__conn_holding(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;

@@ -72,8 +72,10 @@ void sk__ev_take_remote(struct sk__ev_loop *L)
 
 /* The loop cannot go on watching ec (what failed: its timer, its
  * interest): log it (at most once a second) and return err, to close ec
- * with. */
-static int conn_lost(const struct sk__ev_conn *ec, const char *what, int err)
+ * with. Never inlined: its line buffer would cost every step a stack
+ * guard. */
+__attribute__((noinline, cold)) static int conn_lost(const struct sk__ev_conn *ec, const char *what,
+                                                     int err)
 {
     static struct sk__ratelimit rl;
     if (sk__rate_ok(&rl, NULL)) {
@@ -85,17 +87,22 @@ static int conn_lost(const struct sk__ev_conn *ec, const char *what, int err)
     return err;
 }
 
-/* Lazy: only ever moved earlier here; a timer that fires early re-arms.
- * 0, or -errno when it cannot be armed (ec must close: its timeouts would
- * never fire). */
-static int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+/* Set ec's timer to due: 0, or -errno when it cannot be (ec must close:
+ * its timeouts would never fire). Off the per-request path. */
+__attribute__((noinline)) static int set_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec,
+                                               int64_t due)
 {
-    int64_t due = sk__conn_due(&ec->c, ec->fat, sk__conn_holding(&ec->c, ec->held));
-    if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at)) {
-        int r = sk__fault(SK_FAULT_TIMER) ? -ENOMEM : sk__timer_set(&L->timers, &ec->timer, due);
-        if (r < 0)
-            return conn_lost(ec, "cannot arm its timer", r);
-    }
+    int r = sk__fault(SK_FAULT_TIMER) ? -ENOMEM : sk__timer_set(&L->timers, &ec->timer, due);
+    return r < 0 ? conn_lost(ec, "cannot arm its timer", r) : 0;
+}
+
+/* Lazy: only ever moved earlier here; a timer that fires early re-arms.
+ * 0, or -errno (set_timer). */
+static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    int64_t due = sk__conn_due(&ec->c, ec->fat, ec->held);
+    if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at))
+        return set_timer(L, ec, due);
     return 0;
 }
 
@@ -333,7 +340,7 @@ static void run_timers(struct sk__ev_loop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct sk__ev_conn *ec = SK_LIST_ENTRY(t, struct sk__ev_conn, timer);
-        int held = sk__conn_holding(&ec->c, ec->held);
+        int held = ec->held;
         int64_t due = sk__conn_due(&ec->c, ec->fat, held);
         if (!due) {
             sk__timer_del(&L->timers, t);

@@ -121,14 +121,17 @@ static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total
 
 /* The deadlines below take held: whether the model holds input back from
  * the service (left in c->in, unfed or unconsumed, while output waits to
- * drain). While held the service deadline waits, in every model: the
- * service has not seen, or could not yet act on, input that may complete
- * what it waits for (echo --lines would send half a line as a bare
- * message). It is fed that input once the output drained and sets its
+ * drain): a flag that holds only while c->in has input (sk__conn_holding),
+ * looked at only when a service deadline is armed, so the rule costs
+ * nothing per request. While held the service deadline waits, in every
+ * model: the service has not seen, or could not yet act on, input that may
+ * complete what it waits for (echo --lines would send half a line as a
+ * bare message). It is fed that input once the output drained and sets its
  * deadline anew. The idle timeout and the stop bound do not wait. */
 
-/* Does a model hold input back from c's service: its held flag (set by
- * sk__conn_feed under backpressure), with input still in c->in? */
+/* Does a model hold input back from c's service: its held flag (the event
+ * loops: set by sk__conn_feed under backpressure), with input still in
+ * c->in? */
 static inline int sk__conn_holding(const struct sk_conn *c, char held)
 {
     return held && sk_buf_len(&c->in) > 0;

@@ -164,9 +164,11 @@ static void arm_recv(struct uloop *U, struct uconn *u)
      * `in`, which only this receive fills (one is armed at a time; the core
      * wants a read only while `in` has room). */
     const struct sk_buf *in = &u->base.c.in;
-    size_t room = in->max - sk_buf_len(in);
+    size_t len = U->buf_size; /* <= in->max: room enough while in is empty */
+    if (sk_buf_len(in))
+        len = SK_MIN(len, in->max - sk_buf_len(in));
     struct io_uring_sqe *sqe = get_sqe(U);
-    io_uring_prep_recv(sqe, u->base.c.fd, NULL, (unsigned)SK_MIN(U->buf_size, room), 0);
+    io_uring_prep_recv(sqe, u->base.c.fd, NULL, (unsigned)len, 0);
     /* A request/response peer has sent nothing new yet when we re-arm:
      * wait for readiness first rather than try and fail. */
     sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
