@@ -31,6 +31,13 @@
 int sk_client_connect(const char *host, const char *port, int family, int socktype, int timeout_ms,
                       struct sk_addr *peer);
 
+/* The same from a local address: src_host (an address or a name; NULL: any)
+ * and src_port (NULL: any), per target family (a target whose family the
+ * source lacks is skipped). */
+int sk_client_connect_from(const char *host, const char *port, int family, int socktype,
+                           int timeout_ms, const char *src_host, const char *src_port,
+                           struct sk_addr *peer);
+
 /* Connect to a Unix socket path ('@name': abstract). For SOCK_DGRAM the
  * socket is first bound to an autobound abstract address so replies can come
  * back. Returns the descriptor or a negative error. */
@@ -51,6 +58,12 @@ struct sk_relay_opts {
     size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
     struct sk_tls *tls;          /* stream: TLS over fd, its handshake done (tls.h); NULL: none */
+    int crlf;                    /* each '\n' of input goes out as "\r\n" (nc -C) */
+    int send_only;               /* what the peer sends is read and dropped; end once input
+                                    ended and was sent */
+    int recv_only;               /* in_fd is never read and nothing is sent (no half-close) */
+    int no_shutdown;             /* stream: input EOF does not half-close; wait for the peer */
+    struct sk_hexdump *hex;      /* dump both directions here; NULL: no dump */
 };
 
 struct sk_relay_stats {
@@ -58,6 +71,7 @@ struct sk_relay_stats {
     uint64_t dgrams_sent, dgrams_received;
     int peer_closed;  /* the peer ended the stream */
     int idle_timeout; /* ended by the idle timeout */
+    int in_eof;       /* in_fd reached its end (or was < 0) */
 };
 
 /* Copy in_fd to the connected socket fd and fd to out_fd until the peer
@@ -73,6 +87,47 @@ struct sk_relay_stats {
  * Returns 0, or a negative error (a reset, a write to out_fd that failed, ECONNREFUSED reported
  * for a datagram, an SK_ETLS* error: see sk_tls_why()). */
 int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st);
+
+/* ---- listen mode (sockit listen) ---- */
+
+/* Wait for a connection on any of the n (at most 8) listening sockets and
+ * accept it; timeout_ms <= 0 waits until *stop is set. Returns the
+ * connection's descriptor (blocking, close-on-exec) with its address in
+ * *peer, -ECANCELED when stopped, -ETIMEDOUT, or another negative errno. */
+int sk_listen_accept(const int *lfds, unsigned n, int timeout_ms, volatile sig_atomic_t *stop,
+                     struct sk_addr *peer);
+
+/* UDP listen mode over n (at most 8) bound datagram sockets: every datagram,
+ * from any peer, goes to o->out_fd as it is; each read of o->in_fd (a line
+ * from a terminal) goes as one datagram to the peer heard from last, over
+ * the socket it came in on. Input read before any peer was heard waits (no
+ * more input is read meanwhile). Runs until *o->stop, or nothing moved for
+ * o->idle_timeout_ms (> 0); input EOF does not end it. Uses o->in_fd,
+ * out_fd, idle_timeout_ms, stop, crlf, send_only, recv_only, hex. The last
+ * peer goes to *last_peer (len 0: none). Returns 0 or a negative error. */
+int sk_listen_udp(const int *fds, unsigned n, const struct sk_relay_opts *o,
+                  struct sk_relay_stats *st, struct sk_addr *last_peer);
+
+/* ---- hex dumps (connect --hex, listen --hex) ---- */
+
+enum { SK_HEX_SENT = 0, SK_HEX_RECEIVED = 1 };
+#define SK_HEX_LINE_MAX 96
+
+/* One line of a dump, hexdump -C's shape with the direction first:
+ * "> 00000010  68 65 6c 6c 6f 0a ...  |hello.|\n" ('>' sent, '<' received);
+ * at most 16 bytes of p (n > 16 is cut to 16). Pure. Writes at most size
+ * bytes with a NUL; returns the line's length (at most SK_HEX_LINE_MAX - 1). */
+size_t sk_hex_line(char *out, size_t size, int dir, uint64_t offset, const void *p, size_t n);
+
+/* A dump written to fd, an offset per direction (each starts at 0). */
+struct sk_hexdump {
+    int fd;
+    uint64_t off[2]; /* [SK_HEX_SENT], [SK_HEX_RECEIVED] */
+};
+
+/* Dump n bytes of p as lines (a short last line), offsets continuing.
+ * Returns 0 or the negative errno of the write. */
+int sk_hexdump(struct sk_hexdump *h, int dir, const void *p, size_t n);
 
 /* ---- the echo client ---- */
 

@@ -95,6 +95,64 @@ int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tl
                      const char *host, int timeout_ms, int verbose, struct sk_tls_ctx **ctx,
                      struct sk_tls **conn);
 
+/* ---- listening addresses (cmd_serve.c) ---- */
+
+struct sk_server;
+
+/* -b HOST (NULL or "localhost": both 127.0.0.1 and ::1, as family allows)
+ * and PORT (a number or a service name) into srv's addresses, srv->socktype
+ * set. Returns 0, or the exit code after a one-line error. */
+int sk_cli_listen_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
+                            const char *port, int family);
+
+/* ---- the relay options connect and listen share (cmd_listen.c) ---- */
+
+struct sk_relay_opts;
+
+enum {
+    SK_CLI_RELAY_HEX = 0x1100,
+    SK_CLI_RELAY_SRC_PORT,
+    SK_CLI_RELAY_SEND_ONLY,
+    SK_CLI_RELAY_RECV_ONLY,
+    SK_CLI_RELAY_NO_SHUTDOWN,
+};
+/* Their short forms: -C, -s ADDR, -N, -o FILE (add "Cs:No:" to getopt's). */
+// clang-format off
+#define SK_CLI_RELAY_OPTIONS                                                                       \
+    {"hex", no_argument, NULL, SK_CLI_RELAY_HEX},                                                  \
+    {"output", required_argument, NULL, 'o'},                                                      \
+    {"crlf", no_argument, NULL, 'C'},                                                              \
+    {"source", required_argument, NULL, 's'},                                                      \
+    {"source-port", required_argument, NULL, SK_CLI_RELAY_SRC_PORT},                               \
+    {"send-only", no_argument, NULL, SK_CLI_RELAY_SEND_ONLY},                                      \
+    {"recv-only", no_argument, NULL, SK_CLI_RELAY_RECV_ONLY},                                      \
+    {"shutdown", no_argument, NULL, 'N'},                                                          \
+    {"no-shutdown", no_argument, NULL, SK_CLI_RELAY_NO_SHUTDOWN}
+#define SK_CLI_RELAY_HELP                                                                          \
+    "  --hex              hex dump of both directions on stderr ('>' sent, '<' received)\n"        \
+    "  -o, --output FILE  the hex dump to FILE instead (implies --hex)\n"                          \
+    "  -C, --crlf         send each line end of standard input as CRLF\n"                          \
+    "  --send-only        only send: what arrives is dropped; end once input is sent\n"           \
+    "  --recv-only        only receive: standard input is not read, nothing is sent\n"            \
+    "  -N, --shutdown     half-close the socket when standard input ends (default)\n"              \
+    "  --no-shutdown      keep the sending side open at input's end; wait for the peer\n"
+// clang-format on
+
+struct sk_cli_relay {
+    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd;
+    const char *out_file, *src, *src_port;
+    struct sk_hexdump *hd;
+};
+
+/* Take option c when it is a relay option: returns 1, else 0. -s and
+ * --source-port are taken only when with_source. */
+int sk_cli_relay_opt(struct sk_cli_relay *r, int c, const char *arg, int with_source);
+
+/* Check the options (a usage line and SK_EXIT_USAGE), open -o, and set the
+ * relay's fields; returns 0 or an exit code. sk_cli_relay_end() releases. */
+int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_opts *ro);
+void sk_cli_relay_end(struct sk_cli_relay *r);
+
 #define SK_VERSION "0.1.0"
 
 /* Commands (one file per group under src/cli/). */
@@ -115,5 +173,6 @@ int cmd_chat(int argc, char **argv);
 int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
 
 #endif

@@ -93,7 +93,9 @@ static void connect_help(void)
            "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on "
-           "stderr\n" SK_CLI_TLS_HELP "  -h, --help         this text\n\n"
+           "stderr\n" SK_CLI_RELAY_HELP "  -s, --source ADDR  connect from this local address\n"
+           "  --source-port PORT connect from this local port\n" SK_CLI_TLS_HELP
+           "  -h, --help         this text\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
            "standard input ends, close_notify is sent, then the TCP half-close.\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
@@ -114,13 +116,15 @@ int cmd_connect(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         SK_CLI_TLS_OPTIONS,
+        SK_CLI_RELAY_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct sk_cli_tls tlo = {0};
+    struct sk_cli_relay rl = {.dump_fd = -1};
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
-        if (sk_cli_tls_opt(&tlo, c, optarg))
+    while ((c = getopt_long(argc, argv, ":u46w:i:t:vhCs:No:", opts, NULL)) != -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg) || sk_cli_relay_opt(&rl, c, optarg, 1))
             continue;
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
@@ -158,15 +162,27 @@ int cmd_connect(int argc, char **argv)
         return sk_cli_usage(cmd, "TLS over --unix needs the server's name (--sni), --pin or "
                                  "--insecure");
 
+    if (unix_path && (rl.src || rl.src_port))
+        return sk_cli_usage(cmd, "-s and --source-port are for TCP and UDP, not --unix");
+    struct sk_relay_opts ro = {0};
+    int e = sk_cli_relay_start(cmd, &rl, &ro);
+    if (e) {
+        sk_cli_relay_end(&rl);
+        return e;
+    }
+
     char target[300];
     target_name(target, sizeof(target), host, port, unix_path);
     struct sk_addr peer;
     int64_t t0 = sk_now_ns();
     int fd = unix_path ? sk_client_connect_unix(unix_path, socktype, &peer)
-                       : sk_client_connect(host, port, family, socktype,
-                                           socktype == SOCK_STREAM ? wait_ms : -1, &peer);
-    if (fd < 0)
+                       : sk_client_connect_from(host, port, family, socktype,
+                                                socktype == SOCK_STREAM ? wait_ms : -1, rl.src,
+                                                rl.src_port, &peer);
+    if (fd < 0) {
+        sk_cli_relay_end(&rl);
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
+    }
     int64_t t1 = sk_now_ns();
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&peer, a, sizeof(a));
@@ -179,9 +195,10 @@ int cmd_connect(int argc, char **argv)
     struct sk_tls_ctx *tctx = NULL;
     struct sk_tls *tls = NULL;
     if (tlo.on) {
-        int e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
-                                 verbose, &tctx, &tls);
+        e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000, verbose,
+                             &tctx, &tls);
         if (e) {
+            sk_cli_relay_end(&rl);
             sk_tls_free(tls);
             sk_tls_ctx_free(tctx);
             close(fd);
@@ -190,18 +207,17 @@ int cmd_connect(int argc, char **argv)
     }
 
     catch_signals();
-    struct sk_relay_opts ro = {
-        .in_fd = STDIN_FILENO,
-        .out_fd = STDOUT_FILENO,
-        .socktype = socktype,
-        .idle_timeout_ms = idle_ms,
-        .linger_ms = wait_ms > 0 ? wait_ms : 1000,
-        .eof_wait_ms = eof_wait_ms,
-        .stop = &stop_flag,
-        .tls = tls,
-    };
+    ro.in_fd = STDIN_FILENO;
+    ro.out_fd = STDOUT_FILENO;
+    ro.socktype = socktype;
+    ro.idle_timeout_ms = idle_ms;
+    ro.linger_ms = wait_ms > 0 ? wait_ms : 1000;
+    ro.eof_wait_ms = eof_wait_ms;
+    ro.stop = &stop_flag;
+    ro.tls = tls;
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
+    sk_cli_relay_end(&rl);
     char tls_why[400] = "";
     if (tls && r < 0)
         snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));

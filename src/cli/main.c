@@ -35,6 +35,8 @@ static const struct command commands[] = {
     {"cert", "Servers", "[--name NAME]... [--out DIR]", "a self-signed TLS certificate and key",
      cmd_cert},
     {"connect", "Clients", "HOST PORT", "netcat-style client (stdin <-> socket)", cmd_connect},
+    {"listen", "Clients", "[-k] [-u] -p PORT", "netcat's listen mode (socket <-> stdin)",
+     cmd_listen},
     {"echo-client", "Clients", "HOST PORT", "interactive or scripted echo client", cmd_echo_client},
     {"chat", "Clients", "HOST PORT --nick NAME", "chat client for people", cmd_chat},
     {"p2p", "Clients", "--listen PORT | HOST PORT", "two-party chat, both may type", cmd_p2p},
