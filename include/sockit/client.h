@@ -108,6 +108,20 @@ int sk_listen_accept(const int *lfds, unsigned n, int timeout_ms, volatile sig_a
 int sk_listen_udp(const int *fds, unsigned n, const struct sk_relay_opts *o,
                   struct sk_relay_stats *st, struct sk_addr *last_peer);
 
+/* ---- port scans (sockit connect -z) ---- */
+
+/* "80" or "20-25" into *lo..*hi (1..65535, lo <= hi). Pure. Returns 0, or
+ * -EINVAL with a sentence in *why. */
+int sk_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi, const char **why);
+
+/* Try a TCP connection to target at each of the n ports, at most parallel
+ * at once, each given timeout_ms; result[i] is 0 (it accepted; the
+ * connection is closed at once), -ECONNREFUSED, -ETIMEDOUT or another
+ * negative errno. Returns how many ports were tried (fewer when *stop was
+ * set) or -ENOMEM. */
+int sk_scan(const struct sk_addr *target, const uint16_t *ports, size_t n, int timeout_ms,
+            unsigned parallel, volatile sig_atomic_t *stop, int *result);
+
 /* ---- hex dumps (connect --hex, listen --hex) ---- */
 
 enum { SK_HEX_SENT = 0, SK_HEX_RECEIVED = 1 };

@@ -153,6 +153,11 @@ int sk_cli_relay_opt(struct sk_cli_relay *r, int c, const char *arg, int with_so
 int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_opts *ro);
 void sk_cli_relay_end(struct sk_cli_relay *r);
 
+/* `connect -z HOST PORT[-PORT]...` (cmd_scan.c): args[0] the host, the rest
+ * ports and ranges; wait_ms <= 0: 3 s per port. Exit 0 when one accepted. */
+int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms, int verbose,
+                int json);
+
 #define SK_VERSION "0.1.0"
 
 /* Commands (one file per group under src/cli/). */

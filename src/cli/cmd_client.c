@@ -78,6 +78,7 @@ static void connect_help(void)
 {
     printf("Usage: sockit connect [OPTIONS] HOST PORT\n"
            "       sockit connect [OPTIONS] --unix PATH\n"
+           "       sockit connect -z [-v] [-w SECS] [--json] HOST PORT[-PORT]...\n"
            "Netcat-style client: standard input goes to the socket, what the socket\n"
            "receives goes to standard output. When standard input ends, the sending side\n"
            "is shut down (the peer sees end-of-file) and sockit keeps printing until the\n"
@@ -93,7 +94,13 @@ static void connect_help(void)
            "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on "
-           "stderr\n" SK_CLI_RELAY_HELP "  -s, --source ADDR  connect from this local address\n"
+           "stderr\n"
+           "  -z, --scan         only report which ports accept a connection (one line\n"
+           "                     each; -v: refused and timed out ones too); up to 64 tried\n"
+           "                     at once, each for -w SECS (default 3); exit 0 when one\n"
+           "                     accepted, else 1\n"
+           "  --json             -z: the results as a JSON array\n" SK_CLI_RELAY_HELP
+           "  -s, --source ADDR  connect from this local address\n"
            "  --source-port PORT connect from this local port\n" SK_CLI_TLS_HELP
            "  -h, --help         this text\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
@@ -106,8 +113,10 @@ int cmd_connect(int argc, char **argv)
 {
     const char *cmd = "connect", *unix_path = NULL;
     int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
-    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
+    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500, scan = 0, json = 0;
     static const struct option opts[] = {
+        {"scan", no_argument, NULL, 'z'},
+        {"json", no_argument, NULL, 'J'},
         {"udp", no_argument, NULL, 'u'},
         {"unix", required_argument, NULL, 'U'},
         {"wait", required_argument, NULL, 'w'},
@@ -123,7 +132,7 @@ int cmd_connect(int argc, char **argv)
     struct sk_cli_relay rl = {.dump_fd = -1};
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":u46w:i:t:vhCs:No:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":u46w:i:t:vhCs:No:z", opts, NULL)) != -1) {
         if (sk_cli_tls_opt(&tlo, c, optarg) || sk_cli_relay_opt(&rl, c, optarg, 1))
             continue;
         switch (c) {
@@ -144,11 +153,19 @@ int cmd_connect(int argc, char **argv)
                 return SK_EXIT_USAGE;
             break;
         case 'v': verbose = 1; break;
+        case 'z': scan = 1; break;
+        case 'J': json = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     int nargs = argc - optind;
+    if (scan && (unix_path || socktype == SOCK_DGRAM || tlo.on))
+        return sk_cli_usage(cmd, "-z scans TCP ports: not with --unix, -u or TLS");
+    if (scan)
+        return sk_cli_scan(cmd, argv + optind, nargs, family, wait_ms, verbose, json);
+    if (json)
+        return sk_cli_usage(cmd, "--json goes with -z");
     if (unix_path ? nargs != 0 : nargs != 2)
         return sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT" : "expected HOST PORT");
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];

@@ -263,6 +263,37 @@ static void relay_crlf_small_buffer(void **state)
     free(p.got.data);
 }
 
+/* connect -z's operands: a port or a range, nothing else. */
+static void port_range_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int ok;
+        unsigned lo, hi;
+    } cases[] = {
+        {"80", 1, 80, 80},    {"20-25", 1, 20, 25},  {"1-65535", 1, 1, 65535}, {"7-7", 1, 7, 7},
+        {"0", 0, 0, 0},       {"0-10", 0, 0, 0},     {"25-20", 0, 0, 0},       {"", 0, 0, 0},
+        {"-", 0, 0, 0},       {"-5", 0, 0, 0},       {"5-", 0, 0, 0},          {"65536", 0, 0, 0},
+        {"1-65536", 0, 0, 0}, {"http", 0, 0, 0},     {"1--2", 0, 0, 0},        {" 80", 0, 0, 0},
+        {"80 ", 0, 0, 0},     {"12345678", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint16_t lo = 0, hi = 0;
+        const char *why = NULL;
+        int r = sk_port_range_parse(cases[i].in, &lo, &hi, &why);
+        print_message("%s\n", cases[i].in);
+        if (cases[i].ok) {
+            assert_int_equal(r, 0);
+            assert_int_equal(lo, cases[i].lo);
+            assert_int_equal(hi, cases[i].hi);
+        } else {
+            assert_int_equal(r, -EINVAL);
+            assert_non_null(why);
+        }
+    }
+}
+
 /* Answers one datagram with its bytes' case flipped, then returns. */
 static void *dgram_echo(void *arg)
 {
@@ -400,6 +431,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(relay_stream_table),
         cmocka_unit_test(relay_options_table),
+        cmocka_unit_test(port_range_table),
         cmocka_unit_test(relay_crlf_small_buffer),
         cmocka_unit_test(relay_datagrams_keep_boundaries),
         cmocka_unit_test(echo_client_generated_over_socketpair),
