@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* ---- connecting ---- */
 
@@ -121,6 +122,61 @@ int sk_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi, const char **
  * set) or -ENOMEM. */
 int sk_scan(const struct sk_addr *target, const uint16_t *ports, size_t n, int timeout_ms,
             unsigned parallel, volatile sig_atomic_t *stop, int *result);
+
+/* ---- proxies (connect --proxy) ----
+ *
+ * The pure parts are table-tested and fuzzed; sk_proxy_connect() drives them
+ * over a socket. */
+
+enum { SK_PROXY_SOCKS5 = 1, SK_PROXY_HTTP };
+
+struct sk_proxy {
+    int kind;       /* SK_PROXY_* */
+    char host[256]; /* without brackets */
+    char port[8];
+};
+
+/* "socks5://HOST:PORT" or "http://HOST:PORT" ([v6]:PORT; a trailing '/'
+ * allowed; no user:password@). Returns 0, or -EINVAL with *why. */
+int sk_proxy_url_parse(const char *url, struct sk_proxy *out, const char **why);
+
+/* The greeting offering "no authentication" only. Returns its length (3). */
+size_t sk_socks5_greeting(uint8_t out[3]);
+
+/* The server's method choice: 2 (bytes used) when "no authentication" was
+ * chosen, -EACCES when it refused every method, -EAGAIN (need more), -EPROTO. */
+int sk_socks5_method_reply(const uint8_t *p, size_t n);
+
+/* A CONNECT request for host (an IPv4 or IPv6 address as such, anything else
+ * as a name the proxy resolves, at most 255 bytes) and port into out (at
+ * least 262 bytes). Returns its length, -EINVAL or -ENOSPC. */
+ssize_t sk_socks5_request(const char *host, uint16_t port, uint8_t *out, size_t n);
+
+/* The reply to CONNECT: its length when complete (*rep the reply code,
+ * 0 = succeeded), -EAGAIN or -EPROTO. */
+int sk_socks5_reply(const uint8_t *p, size_t n, int *rep);
+
+/* A SOCKS5 reply code as a negative errno (0 for success). */
+int sk_socks5_error(int rep);
+
+#define SK_HTTP_CONNECT_HEAD_MAX 8192
+
+/* "CONNECT host:port HTTP/1.1" with its Host header and the empty line.
+ * Returns the length, or -ENOSPC. */
+ssize_t sk_http_connect_request(const char *host, uint16_t port, char *out, size_t n);
+
+/* The proxy's response head: its length up to and with the empty line when
+ * complete (*status the code), -EAGAIN, -EPROTO (not "HTTP/1.x NNN"), or
+ * -E2BIG past SK_HTTP_CONNECT_HEAD_MAX. Bytes after the head are the
+ * tunnel's. */
+int sk_http_connect_response(const char *p, size_t n, int *status);
+
+/* Over fd, connected to the proxy, ask for a tunnel to host:port, all within
+ * timeout_ms (< 0: no limit). Reads nothing past the proxy's answer. Returns
+ * 0, or a negative error with a sentence in why (a refusal is the proxy's
+ * code: -ECONNREFUSED, -EACCES, ...). */
+int sk_proxy_connect(int fd, const struct sk_proxy *px, const char *host, uint16_t port,
+                     int timeout_ms, char *why, size_t whylen);
 
 /* ---- hex dumps (connect --hex, listen --hex) ---- */
 

@@ -13,7 +13,9 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,6 +76,26 @@ static int check_port(const char *cmd, const char *port)
 
 /* ---- connect ---- */
 
+/* --proxy: the tunnel to host:port through the proxy fd is connected to. */
+static int tunnel(const char *cmd, int fd, const struct sk_proxy *px, const char *host,
+                  const char *port, int wait_ms, const char *target)
+{
+    char why[300];
+    uint16_t pnum;
+    const char *pwhy;
+    if (sk_port_parse(port, &pnum, &pwhy) < 0) {
+        struct servent se, *res = NULL;
+        char buf[1024];
+        if (getservbyname_r(port, "tcp", &se, buf, sizeof(buf), &res) != 0 || !res)
+            return sk_cli_usage(cmd, "port %s: not a port number or a service name", port);
+        pnum = ntohs((uint16_t)res->s_port);
+    }
+    int r = sk_proxy_connect(fd, px, host, pnum, wait_ms > 0 ? wait_ms : 10000, why, sizeof(why));
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s: %s", target, why);
+    return 0;
+}
+
 static void connect_help(void)
 {
     printf("Usage: sockit connect [OPTIONS] HOST PORT\n"
@@ -99,8 +121,11 @@ static void connect_help(void)
            "                     each; -v: refused and timed out ones too); up to 64 tried\n"
            "                     at once, each for -w SECS (default 3); exit 0 when one\n"
            "                     accepted, else 1\n"
-           "  --json             -z: the results as a JSON array\n" SK_CLI_RELAY_HELP
-           "  -s, --source ADDR  connect from this local address\n"
+           "  --json             -z: the results as a JSON array\n"
+           "  --proxy URL        through a proxy: socks5://HOST:PORT (RFC 1928, no\n"
+           "                     authentication; the proxy resolves HOST) or\n"
+           "                     http://HOST:PORT (HTTP CONNECT); -w bounds the "
+           "handshake\n" SK_CLI_RELAY_HELP "  -s, --source ADDR  connect from this local address\n"
            "  --source-port PORT connect from this local port\n" SK_CLI_TLS_HELP
            "  -h, --help         this text\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
@@ -114,8 +139,11 @@ int cmd_connect(int argc, char **argv)
     const char *cmd = "connect", *unix_path = NULL;
     int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
     int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500, scan = 0, json = 0;
+    const char *proxy_url = NULL;
+    struct sk_proxy px;
     static const struct option opts[] = {
         {"scan", no_argument, NULL, 'z'},
+        {"proxy", required_argument, NULL, 'X'},
         {"json", no_argument, NULL, 'J'},
         {"udp", no_argument, NULL, 'u'},
         {"unix", required_argument, NULL, 'U'},
@@ -154,6 +182,7 @@ int cmd_connect(int argc, char **argv)
             break;
         case 'v': verbose = 1; break;
         case 'z': scan = 1; break;
+        case 'X': proxy_url = optarg; break;
         case 'J': json = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
@@ -179,6 +208,13 @@ int cmd_connect(int argc, char **argv)
         return sk_cli_usage(cmd, "TLS over --unix needs the server's name (--sni), --pin or "
                                  "--insecure");
 
+    if (proxy_url) {
+        const char *why;
+        if (unix_path || socktype == SOCK_DGRAM || scan)
+            return sk_cli_usage(cmd, "--proxy is for TCP: not with --unix, -u or -z");
+        if (sk_proxy_url_parse(proxy_url, &px, &why) < 0)
+            return sk_cli_usage(cmd, "--proxy %s: %s", proxy_url, why);
+    }
     if (unix_path && (rl.src || rl.src_port))
         return sk_cli_usage(cmd, "-s and --source-port are for TCP and UDP, not --unix");
     struct sk_relay_opts ro = {0};
@@ -192,13 +228,22 @@ int cmd_connect(int argc, char **argv)
     target_name(target, sizeof(target), host, port, unix_path);
     struct sk_addr peer;
     int64_t t0 = sk_now_ns();
-    int fd = unix_path ? sk_client_connect_unix(unix_path, socktype, &peer)
-                       : sk_client_connect_from(host, port, family, socktype,
-                                                socktype == SOCK_STREAM ? wait_ms : -1, rl.src,
-                                                rl.src_port, &peer);
+    int fd = unix_path   ? sk_client_connect_unix(unix_path, socktype, &peer)
+             : proxy_url ? sk_client_connect_from(px.host, px.port, family, socktype, wait_ms,
+                                                  rl.src, rl.src_port, &peer)
+                         : sk_client_connect_from(host, port, family, socktype,
+                                                  socktype == SOCK_STREAM ? wait_ms : -1, rl.src,
+                                                  rl.src_port, &peer);
     if (fd < 0) {
         sk_cli_relay_end(&rl);
+        if (proxy_url)
+            return sk_cli_fail(cmd, "proxy %s port %s: %s", px.host, px.port, sk_strerror(fd));
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
+    }
+    if (proxy_url && (e = tunnel(cmd, fd, &px, host, port, wait_ms, target))) {
+        sk_cli_relay_end(&rl);
+        close(fd);
+        return e;
     }
     int64_t t1 = sk_now_ns();
     char a[SK_ADDR_STRLEN];
