@@ -65,6 +65,7 @@ struct sk_relay_opts {
     int recv_only;               /* in_fd is never read and nothing is sent (no half-close) */
     int no_shutdown;             /* stream: input EOF does not half-close; wait for the peer */
     struct sk_hexdump *hex;      /* dump both directions here; NULL: no dump */
+    int quit_after_ms;           /* > 0: end this long after input ended and was sent (nc -q) */
 };
 
 struct sk_relay_stats {
@@ -177,6 +178,35 @@ int sk_http_connect_response(const char *p, size_t n, int *status);
  * code: -ECONNREFUSED, -EACCES, ...). */
 int sk_proxy_connect(int fd, const struct sk_proxy *px, const char *host, uint16_t port,
                      int timeout_ms, char *why, size_t whylen);
+
+/* ---- sockit nc: netcat-openbsd's command line ---- */
+
+#define SK_NC_MAX_OPERANDS 64
+
+struct sk_nc_opts {
+    int listen, keep, udp, unix_sock, zero, verbose, numeric, help;
+    int family;         /* 0, 4 or 6 */
+    int crlf;           /* -C */
+    int no_stdin;       /* -d */
+    int shutdown;       /* -N: half-close at stdin's EOF (nc's default: not) */
+    int wait_ms;        /* -w (-1: none) */
+    int quit_ms;        /* -q (-1: none, nc's default: wait for the peer) */
+    int interval_ms;    /* -i */
+    int proxy_kind;     /* -X: SK_PROXY_SOCKS5 (also -x's default) or SK_PROXY_HTTP */
+    const char *port;   /* -p: the source port, or with -l the port to listen on */
+    const char *source; /* -s: the source address, or with -l the address */
+    const char *proxy;  /* -x ADDR[:PORT] */
+    const char *operands[SK_NC_MAX_OPERANDS];
+    int noperands;
+};
+
+/* argv (argv[0] is "nc") as netcat-openbsd takes it: bundled flags (-lvk),
+ * values glued or separate (-w1, -w 1), operands anywhere, "--". Pure; the
+ * strings point into argv. Returns 0; -ENOTSUP for a flag of nc that sockit
+ * does not carry (-r, -t, -b, -D, -X 4 ...; its name goes to bad); -EINVAL
+ * for what nc would refuse too (a bad value: the flag goes to bad; a wrong
+ * number of operands for the mode); -E2BIG for too many operands. */
+int sk_nc_parse(int argc, char *const *argv, struct sk_nc_opts *o, char *bad, size_t badlen);
 
 /* ---- hex dumps (connect --hex, listen --hex) ---- */
 

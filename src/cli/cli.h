@@ -115,6 +115,7 @@ enum {
     SK_CLI_RELAY_SEND_ONLY,
     SK_CLI_RELAY_RECV_ONLY,
     SK_CLI_RELAY_NO_SHUTDOWN,
+    SK_CLI_RELAY_QUIT_AFTER,
 };
 /* Their short forms: -C, -s ADDR, -N, -o FILE (add "Cs:No:" to getopt's). */
 // clang-format off
@@ -127,7 +128,8 @@ enum {
     {"send-only", no_argument, NULL, SK_CLI_RELAY_SEND_ONLY},                                      \
     {"recv-only", no_argument, NULL, SK_CLI_RELAY_RECV_ONLY},                                      \
     {"shutdown", no_argument, NULL, 'N'},                                                          \
-    {"no-shutdown", no_argument, NULL, SK_CLI_RELAY_NO_SHUTDOWN}
+    {"no-shutdown", no_argument, NULL, SK_CLI_RELAY_NO_SHUTDOWN},                                  \
+    {"quit-after", required_argument, NULL, SK_CLI_RELAY_QUIT_AFTER}
 #define SK_CLI_RELAY_HELP                                                                          \
     "  --hex              hex dump of both directions on stderr ('>' sent, '<' received)\n"        \
     "  -o, --output FILE  the hex dump to FILE instead (implies --hex)\n"                          \
@@ -135,11 +137,12 @@ enum {
     "  --send-only        only send: what arrives is dropped; end once input is sent\n"           \
     "  --recv-only        only receive: standard input is not read, nothing is sent\n"            \
     "  -N, --shutdown     half-close the socket when standard input ends (default)\n"              \
-    "  --no-shutdown      keep the sending side open at input's end; wait for the peer\n"
+    "  --no-shutdown      keep the sending side open at input's end; wait for the peer\n"     \
+    "  --quit-after SECS  end SECS after standard input ended (nc -q)\n"
 // clang-format on
 
 struct sk_cli_relay {
-    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd;
+    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd, quit_after_ms;
     const char *out_file, *src, *src_port;
     struct sk_hexdump *hd;
 };
@@ -156,7 +159,9 @@ void sk_cli_relay_end(struct sk_cli_relay *r);
 /* `connect -z HOST PORT[-PORT]...` (cmd_scan.c): args[0] the host, the rest
  * ports and ranges; wait_ms <= 0: 3 s per port. Exit 0 when one accepted. */
 int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms, int verbose,
-                int json);
+                int json, int nc_style);
+
+/* nc_style: nothing on stdout; with verbose netcat-openbsd's lines on stderr. */
 
 #define SK_VERSION "0.1.0"
 
@@ -179,5 +184,6 @@ int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
+int cmd_nc(int argc, char **argv);
 
 #endif

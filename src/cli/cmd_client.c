@@ -192,7 +192,7 @@ int cmd_connect(int argc, char **argv)
     if (scan && (unix_path || socktype == SOCK_DGRAM || tlo.on))
         return sk_cli_usage(cmd, "-z scans TCP ports: not with --unix, -u or TLS");
     if (scan)
-        return sk_cli_scan(cmd, argv + optind, nargs, family, wait_ms, verbose, json);
+        return sk_cli_scan(cmd, argv + optind, nargs, family, wait_ms, verbose, json, 0);
     if (json)
         return sk_cli_usage(cmd, "--json goes with -z");
     if (unix_path ? nargs != 0 : nargs != 2)

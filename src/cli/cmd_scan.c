@@ -31,7 +31,7 @@ static const char *state_name(int r)
 }
 
 int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms, int verbose,
-                int json)
+                int json, int nc_style)
 {
     uint16_t *ports = malloc(SCAN_MAX_PORTS * sizeof(*ports));
     int *res = NULL, rc = SK_EXIT_USAGE, r;
@@ -96,6 +96,13 @@ int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms
                 sk_cli_json_str(stdout, sk_strerror(res[i]));
             }
             printf("}");
+        } else if (nc_style) {
+            /* netcat-openbsd's words, on stderr, with -v only */
+            if (verbose && res[i] == 0)
+                fprintf(stderr, "Connection to %s %u port [tcp/*] succeeded!\n", args[0], ports[i]);
+            else if (verbose)
+                fprintf(stderr, "nc: connect to %s port %u (tcp) failed: %s\n", args[0], ports[i],
+                        sk_strerror(res[i]));
         } else if (res[i] == 0 || verbose) {
             printf("%s %u %s", a, ports[i], state_name(res[i]));
             if (res[i] && res[i] != -ECONNREFUSED && res[i] != -ETIMEDOUT)

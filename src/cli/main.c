@@ -37,6 +37,7 @@ static const struct command commands[] = {
     {"connect", "Clients", "HOST PORT", "netcat-style client (stdin <-> socket)", cmd_connect},
     {"listen", "Clients", "[-k] [-u] -p PORT", "netcat's listen mode (socket <-> stdin)",
      cmd_listen},
+    {"nc", "Clients", "ARGS...", "OpenBSD netcat's command line on sockit", cmd_nc},
     {"echo-client", "Clients", "HOST PORT", "interactive or scripted echo client", cmd_echo_client},
     {"chat", "Clients", "HOST PORT --nick NAME", "chat client for people", cmd_chat},
     {"p2p", "Clients", "--listen PORT | HOST PORT", "two-party chat, both may type", cmd_p2p},

@@ -153,7 +153,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
     struct sk_tls *tls = dgram ? NULL : o->tls;
     size_t chunk = out_chunk(o->out_fd);
-    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
+    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0, quit_at = 0;
 
     memset(st, 0, sizeof(*st));
     if (o->in_fd < 0 || o->recv_only)
@@ -191,6 +191,14 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 shut_ev = 0;
             }
         }
+        if (o->quit_after_ms > 0 && in_eof && (shut || dgram) && sk_buf_len(&up) == 0) {
+            if (!quit_at)
+                quit_at = now + o->quit_after_ms;
+            if (now >= quit_at) {
+                r = 0;
+                break;
+            }
+        }
         if (o->send_only && in_eof && (shut || dgram) && sk_buf_len(&up) == 0) {
             r = 0; /* everything went out; what comes back is not wanted */
             break;
@@ -218,6 +226,8 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             }
             wait = left;
         }
+        if (quit_at)
+            wait = wait < 0 ? remaining(quit_at, now) : SK_MIN(wait, remaining(quit_at, now));
         if (o->idle_timeout_ms > 0) {
             int64_t left = remaining(last + o->idle_timeout_ms, now);
             if (left == 0) {
