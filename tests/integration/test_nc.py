@@ -1,6 +1,8 @@
-"""The netcat-shaped parts of `sockit connect`: -z port scans, --proxy
-through a real SOCKS5 server (a small Python one, checked with curl
---socks5 too) and through ncat's HTTP proxy; servers stopped by PID."""
+"""The netcat-shaped parts: `sockit connect` -z port scans (beside nc -z),
+--proxy through a real SOCKS5 server (a small Python one, checked with curl
+--socks5 too) and through ncat's HTTP proxy, and `sockit nc` side by side
+with netcat-openbsd (a table of invocations: the same stdout bytes and exit
+status against the same peer). Every process is stopped by PID."""
 import json
 import os
 import signal
@@ -349,3 +351,200 @@ def test_http_proxy_refusal_and_first_tunnel_bytes():
         ls.close()
     assert seen[0].startswith(b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n")
     assert seen[1].startswith(b"CONNECT [::1]:25 HTTP/1.1\r\n")
+
+
+# ---- sockit nc beside netcat-openbsd ----
+
+class PeerHandler(socketserver.BaseRequestHandler):
+    """One behaviour per server: reverse what came when it ends (needs the
+    client's half-close), answer the first line and close, send a banner
+    and close."""
+
+    def handle(self):
+        c = self.request
+        c.settimeout(10)
+        mode = self.server.mode
+        if mode == "banner":
+            c.sendall(b"banner\n")
+            return
+        data = b""
+        while True:
+            try:
+                b = c.recv(65536)
+            except OSError:
+                break
+            if not b:
+                break
+            data += b
+            if mode == "line" and b"\n" in data:
+                break
+        self.server.got.append(data)
+        c.sendall(data[::-1] if mode == "reverse" else b"got: " + data)
+
+
+class TcpPeer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, mode):
+        super().__init__(("127.0.0.1", 0), PeerHandler)
+        self.mode, self.got = mode, []
+
+
+class UnixPeer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, mode, path):
+        super().__init__(path, PeerHandler)
+        self.mode, self.got = mode, []
+
+
+def start_peer(srv):
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def udp_echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                d, a = s.recvfrom(65536)
+                s.sendto(d, a)
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return s, stop
+
+
+# Each case: peer kind, nc's arguments ({H} host, {P} the peer's port, {C} a
+# closed port, {S} the SOCKS5 proxy's port, {U} the Unix path), stdin, and the
+# stdout both must print.
+NC_CASES = [
+    ("reverse", ["-N", "{H}", "{P}"], b"hello\n", b"\nolleh"),
+    ("line", ["{H}", "{P}"], b"hello\n", b"got: hello\n"),
+    ("line", ["-C", "{H}", "{P}"], b"crlf\n", b"got: crlf\r\n"),
+    ("line", ["-N", "-s", "127.0.0.1", "{H}", "{P}"], b"from\n", b"got: from\n"),
+    ("banner", ["-d", "{H}", "{P}"], b"", b"banner\n"),
+    ("banner", ["-d", "-w", "2", "{H}", "{P}"], b"", b"banner\n"),
+    ("line", ["{H}", "{C}"], b"x\n", b""),
+    ("line", ["-z", "{H}", "{P}"], b"", b""),
+    ("line", ["-z", "{H}", "{C}"], b"", b""),
+    ("line", ["-zv", "{H}", "{C}", "{P}"], b"", b""),
+    ("reverse", ["-N", "-x", "127.0.0.1:{S}", "{H}", "{P}"], b"proxied\n", b"\ndeixorp"),
+    ("line", ["-U", "{U}"], b"unix\n", b"got: unix\n"),
+    ("udp", ["-u", "-w", "1", "{H}", "{P}"], b"ping\n", b"ping\n"),
+]
+
+
+@pytest.mark.parametrize("kind,args,stdin,want", NC_CASES,
+                         ids=[" ".join(c[1]) for c in NC_CASES])
+def test_sockit_nc_beside_netcat_openbsd(kind, args, stdin, want, socks5, tmp_path):
+    """The same invocation against the same peer: the same bytes on stdout
+    and the same exit status from nc and from sockit nc."""
+    closed_holder, closed = closed_port()
+    upath = str(tmp_path / "peer.sock")
+    srv, udp, stop = None, None, None
+    if kind == "udp":
+        udp, stop = udp_echo()
+        port = udp.getsockname()[1]
+    elif "-U" in args:
+        srv = start_peer(UnixPeer(kind, upath))
+        port = 0
+    else:
+        srv = start_peer(TcpPeer(kind))
+        port = srv.server_address[1]
+    subst = {"{H}": "127.0.0.1", "{P}": str(port), "{C}": str(closed),
+             "{S}": str(socks5.server_address[1]), "{U}": upath}
+    argv = []
+    for a in args:
+        for k, v in subst.items():
+            a = a.replace(k, v)
+        argv.append(a)
+    try:
+        theirs = subprocess.run(["nc", *argv], input=stdin, capture_output=True, timeout=20)
+        ours = subprocess.run([SOCKIT, "nc", *argv], input=stdin, capture_output=True,
+                              timeout=20)
+    finally:
+        closed_holder.close()
+        if srv:
+            srv.shutdown()
+            srv.server_close()
+        if udp:
+            stop.set()
+            udp.close()
+    assert not SANITIZER_RE.search(ours.stderr.decode(errors="replace")), ours.stderr
+    assert theirs.stdout == want, theirs.stderr
+    assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode), ours.stderr
+    if srv and kind != "banner":
+        assert len(srv.got) in (0, 2) and len(set(srv.got)) <= 1  # the peer got the same
+
+
+def test_sockit_nc_listen_beside_netcat_openbsd():
+    """nc -l HOST PORT and sockit nc -l HOST PORT, each given a file on
+    stdin, and the same client: the same bytes both ways, exit 0."""
+    for prog in (["nc"], [SOCKIT, "nc"]):
+        for attempt in range(5):
+            import random
+            port = random.randint(20000, 32000)
+            p = subprocess.Popen([*prog, "-N", "-l", "127.0.0.1", str(port)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, start_new_session=True)
+            s = None
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and p.poll() is None:
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            if s:
+                break
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+            p.communicate(timeout=5)
+        assert s, prog
+        try:
+            s.sendall(b"to the listener\n")
+            s.shutdown(socket.SHUT_WR)
+            out, err = p.communicate(b"to the client\n", timeout=20)
+            got = b""
+            while True:
+                b = s.recv(1000)
+                if not b:
+                    break
+                got += b
+        finally:
+            s.close()
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+        assert p.returncode == 0, (prog, err)
+        assert out == b"to the listener\n", prog
+        assert got == b"to the client\n", prog
+
+
+@pytest.mark.parametrize("args,line", [
+    (["-r", "127.0.0.1", "1"], "-r is not supported"),
+    (["-vt", "127.0.0.1", "1"], "-t is not supported"),
+    (["-X", "4", "-x", "127.0.0.1", "127.0.0.1", "1"], "-X is not supported"),
+    (["-i", "1", "127.0.0.1", "1"], "-i is not supported"),
+])
+def test_sockit_nc_unsupported_flag_is_one_line_exit_2(args, line):
+    p = run("nc", *args)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and line in p.stderr, p.stderr
+
+
+def test_sockit_nc_usage_errors_exit_1_like_nc():
+    for args in (["127.0.0.1"], ["-w", "x", "127.0.0.1", "1"], ["-k", "127.0.0.1", "1"]):
+        theirs = subprocess.run(["nc", *args], capture_output=True, timeout=10)
+        ours = run("nc", *args)
+        assert theirs.returncode == ours.returncode == 1, args
