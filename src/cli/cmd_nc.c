@@ -24,7 +24,8 @@ static void nc_help(void)
            "As in nc, standard input's end does not shut the socket's sending side down\n"
            "unless -N; -l without an address listens on every IPv4 address (0.0.0.0;\n"
            "-6: ::). Flags of nc that sockit does not carry (-b -D -F -I -i -M -m -O -P\n"
-           "-r -S -T -t -V -W -Z, -X 4) are refused with one line and exit 2.\n");
+           "-r -S -T -t -V -W -Z, -X 4) are refused with one line and exit 2.\n"
+           "  -h, --help         this text\n");
 }
 
 /* The number of seconds of ms as connect/listen take it. */
@@ -48,6 +49,12 @@ int cmd_nc(int argc, char **argv)
     char *av[NC_ARGV_MAX];
     int n = 0;
 
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            nc_help();
+            return SK_EXIT_OK;
+        }
+    }
     int r = sk_nc_parse(argc, argv, &o, bad, sizeof(bad));
     if (r == -ENOTSUP) {
         fprintf(stderr, "sockit: nc: %s is not supported by sockit nc\n", bad);
