@@ -7,6 +7,7 @@
 #include "sockit/client.h"
 #include "sockit/error.h"
 #include "sockit/resolve.h"
+#include "sockit/util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -89,11 +90,11 @@ int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms
         if (json) {
             sk_cli_json_sep(&first);
             printf("{\"host\": ");
-            sk_cli_json_str(stdout, a);
+            sk_json_str(stdout, a);
             printf(", \"port\": %u, \"state\": \"%s\"", ports[i], state_name(res[i]));
             if (res[i] && res[i] != -ECONNREFUSED && res[i] != -ETIMEDOUT) {
                 printf(", \"error\": ");
-                sk_cli_json_str(stdout, sk_strerror(res[i]));
+                sk_json_str(stdout, sk_strerror(res[i]));
             }
             printf("}");
         } else if (nc_style) {
