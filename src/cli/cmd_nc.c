@@ -111,6 +111,10 @@ int cmd_nc(int argc, char **argv)
     }
     if (o.verbose)
         av[n++] = "-v";
+    /* nc sends its input on after the peer's end-of-file until the input
+     * ends (or -q); sockit's --eof-wait would stop after a 0.5 s stall. */
+    av[n++] = "-t";
+    av[n++] = "86400";
     if (o.listen) {
         if (o.keep)
             av[n++] = "-k";

@@ -376,10 +376,17 @@ class PeerHandler(socketserver.BaseRequestHandler):
             if not b:
                 break
             data += b
-            if mode == "line" and b"\n" in data:
+            if mode in ("line", "hold") and b"\n" in data:
                 break
         self.server.got.append(data)
         c.sendall(data[::-1] if mode == "reverse" else b"got: " + data)
+        if mode == "hold":  # answer, then stay until the client closes (5 s at most)
+            try:
+                c.settimeout(5)
+                while c.recv(1000):
+                    pass
+            except OSError:
+                pass
 
 
 class TcpPeer(socketserver.ThreadingTCPServer):
@@ -441,6 +448,8 @@ NC_CASES = [
     ("reverse", ["-N", "-x", "127.0.0.1:{S}", "{H}", "{P}"], b"proxied\n", b"\ndeixorp"),
     ("line", ["-U", "{U}"], b"unix\n", b"got: unix\n"),
     ("udp", ["-u", "-w", "1", "{H}", "{P}"], b"ping\n", b"ping\n"),
+    ("hold", ["-q", "1", "{H}", "{P}"], b"hello\n", b"got: hello\n"),
+    ("line", ["-n", "localhost", "{P}"], b"x\n", b""),
 ]
 
 

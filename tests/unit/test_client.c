@@ -221,6 +221,40 @@ static void relay_options_table(void **state)
     }
 }
 
+/* --quit-after (nc -q): input ended, the peer stays: the relay ends on its
+ * own, without a half-close; what came before is out. */
+static void relay_quit_after_input_ended(void **state)
+{
+    (void)state;
+    int in[2], out[2], sp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sk_write_all(in[1], "hi", 2);
+    close(in[1]);
+    sk_write_all(sp[1], "answer", 6);
+    struct sk_relay_opts o = {.in_fd = in[0],
+                              .out_fd = out[1],
+                              .socktype = SOCK_STREAM,
+                              .no_shutdown = 1,
+                              .quit_after_ms = 100};
+    struct sk_relay_stats st;
+    assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+    assert_false(st.peer_closed);
+    assert_true(st.in_eof);
+    assert_int_equal(st.sent, 2);
+    close(out[1]);
+    char buf[16];
+    assert_int_equal(read(out[0], buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "answer", 6);
+    assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), 2); /* "hi", no EOF */
+    assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+    close(in[0]);
+    close(out[0]);
+    close(sp[0]);
+    close(sp[1]);
+}
+
 /* -C through a small buffer: every line end doubled, none lost at the
  * buffer's edge. */
 static void relay_crlf_small_buffer(void **state)
@@ -433,6 +467,7 @@ int main(void)
         cmocka_unit_test(relay_options_table),
         cmocka_unit_test(port_range_table),
         cmocka_unit_test(relay_crlf_small_buffer),
+        cmocka_unit_test(relay_quit_after_input_ended),
         cmocka_unit_test(relay_datagrams_keep_boundaries),
         cmocka_unit_test(echo_client_generated_over_socketpair),
         cmocka_unit_test(echo_client_accepts_a_prefixed_echo),
