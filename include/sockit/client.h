@@ -66,6 +66,8 @@ struct sk_relay_opts {
     int no_shutdown;             /* stream: input EOF does not half-close; wait for the peer */
     struct sk_hexdump *hex;      /* dump both directions here; NULL: no dump */
     int quit_after_ms;           /* > 0: end this long after input ended and was sent (nc -q) */
+    int interval_ms;             /* > 0: input goes out a line (datagram) at a time, this far
+                                    apart (nc -i) */
 };
 
 struct sk_relay_stats {

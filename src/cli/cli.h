@@ -113,6 +113,7 @@ enum {
     SK_CLI_RELAY_RECV_ONLY,
     SK_CLI_RELAY_NO_SHUTDOWN,
     SK_CLI_RELAY_QUIT_AFTER,
+    SK_CLI_RELAY_INTERVAL,
 };
 /* Their short forms: -C, -s ADDR, -N, -o FILE (add "Cs:No:" to getopt's). */
 // clang-format off
@@ -126,7 +127,8 @@ enum {
     {"recv-only", no_argument, NULL, SK_CLI_RELAY_RECV_ONLY},                                      \
     {"shutdown", no_argument, NULL, 'N'},                                                          \
     {"no-shutdown", no_argument, NULL, SK_CLI_RELAY_NO_SHUTDOWN},                                  \
-    {"quit-after", required_argument, NULL, SK_CLI_RELAY_QUIT_AFTER}
+    {"quit-after", required_argument, NULL, SK_CLI_RELAY_QUIT_AFTER},                              \
+    {"interval", required_argument, NULL, SK_CLI_RELAY_INTERVAL}
 #define SK_CLI_RELAY_HELP                                                                          \
     "  --hex              hex dump of both directions on stderr ('>' sent, '<' received)\n"        \
     "  -o, --output FILE  the hex dump to FILE instead (implies --hex)\n"                          \
@@ -135,11 +137,12 @@ enum {
     "  --recv-only        only receive: standard input is not read, nothing is sent\n"            \
     "  -N, --shutdown     half-close the socket when standard input ends (default)\n"              \
     "  --no-shutdown      keep the sending side open at input's end; wait for the peer\n"     \
-    "  --quit-after SECS  end SECS after standard input ended (nc -q)\n"
+    "  --quit-after SECS  end SECS after standard input ended (nc -q)\n"                       \
+    "  --interval SECS    send standard input a line at a time, SECS apart (nc -i)\n"
 // clang-format on
 
 struct sk_cli_relay {
-    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd, quit_after_ms;
+    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd, quit_after_ms, interval_ms;
     const char *out_file, *src, *src_port;
     struct sk_hexdump *hd;
 };

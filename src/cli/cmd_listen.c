@@ -49,6 +49,14 @@ int sk_cli_relay_opt(struct sk_cli_relay *r, int c, const char *arg, int with_so
     case SK_CLI_RELAY_RECV_ONLY: r->recv_only = 1; break;
     case 'N': r->no_shutdown = 0; break;
     case SK_CLI_RELAY_NO_SHUTDOWN: r->no_shutdown = 1; break;
+    case SK_CLI_RELAY_INTERVAL: {
+        int64_t ms;
+        if (sk_parse_duration_ms(arg, &ms) < 0 || ms < 1 || ms > 86400000LL)
+            r->interval_ms = -1; /* refused in sk_cli_relay_start() */
+        else
+            r->interval_ms = (int)ms;
+        break;
+    }
     case SK_CLI_RELAY_QUIT_AFTER: {
         int64_t ms;
         if (sk_parse_duration_ms(arg, &ms) < 0 || ms < 0 || ms > 86400000LL)
@@ -68,6 +76,8 @@ int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_
     const char *why;
 
     r->dump_fd = -1;
+    if (r->interval_ms < 0)
+        return sk_cli_usage(cmd, "--interval: not a duration above 0 (e.g. 1, 0.5, 200ms)");
     if (r->quit_after_ms < 0)
         return sk_cli_usage(cmd, "--quit-after: not a duration (e.g. 2, 1.5, 500ms)");
     if (r->send_only && r->recv_only)
@@ -93,6 +103,7 @@ int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_
     ro->no_shutdown = r->no_shutdown;
     ro->hex = r->hd;
     ro->quit_after_ms = r->quit_after_ms;
+    ro->interval_ms = r->interval_ms;
     return 0;
 }
 

@@ -23,8 +23,9 @@ static void nc_help(void)
            "codes (0 success, 1 failure), so a script can change `nc` to `sockit nc`.\n"
            "As in nc, standard input's end does not shut the socket's sending side down\n"
            "unless -N; -l without an address listens on every IPv4 address (0.0.0.0;\n"
-           "-6: ::). Flags of nc that sockit does not carry (-b -D -F -I -i -M -m -O -P\n"
-           "-r -S -T -t -V -W -Z, -X 4) are refused with one line and exit 2.\n"
+           "-6: ::). Flags of nc that sockit does not carry (-b -D -F -I -M -m -O -P\n"
+           "-r -S -T -t -V -W -Z, -X 4, -i with -z) are refused with one line and\n"
+           "exit 2.\n"
            "  -h, --help         this text\n");
 }
 
@@ -45,7 +46,7 @@ int cmd_nc(int argc, char **argv)
 {
     const char *cmd = "nc";
     struct sk_nc_opts o;
-    char bad[8], w[24], q[24], url[300];
+    char bad[8], w[24], q[24], iv[24], url[300];
     char *av[NC_ARGV_MAX];
     int n = 0;
 
@@ -72,8 +73,8 @@ int cmd_nc(int argc, char **argv)
         nc_help();
         return SK_EXIT_OK;
     }
-    if (o.interval_ms) {
-        fprintf(stderr, "sockit: nc: -i is not supported by sockit nc\n");
+    if (o.interval_ms && o.zero) {
+        fprintf(stderr, "sockit: nc: -i with -z is not supported by sockit nc\n");
         return SK_EXIT_USAGE;
     }
     const char *host = o.noperands ? o.operands[0] : NULL;
@@ -108,6 +109,10 @@ int cmd_nc(int argc, char **argv)
     if (o.quit_ms >= 0) {
         av[n++] = "--quit-after";
         av[n++] = (char *)secs(q, sizeof(q), o.quit_ms);
+    }
+    if (o.interval_ms) {
+        av[n++] = "--interval";
+        av[n++] = (char *)secs(iv, sizeof(iv), o.interval_ms);
     }
     if (o.verbose)
         av[n++] = "-v";

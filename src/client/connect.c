@@ -153,7 +153,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
     struct sk_tls *tls = dgram ? NULL : o->tls;
     size_t chunk = out_chunk(o->out_fd);
-    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0, quit_at = 0;
+    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0, quit_at = 0, next_tx = 0;
 
     memset(st, 0, sizeof(*st));
     if (o->in_fd < 0 || o->recv_only)
@@ -226,6 +226,10 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             }
             wait = left;
         }
+        /* --interval: the next line waits for its time. */
+        int tx_ok = !next_tx || now >= next_tx;
+        if (!tx_ok && sk_buf_len(&up))
+            wait = wait < 0 ? remaining(next_tx, now) : SK_MIN(wait, remaining(next_tx, now));
         if (quit_at)
             wait = wait < 0 ? remaining(quit_at, now) : SK_MIN(wait, remaining(quit_at, now));
         if (o->idle_timeout_ms > 0) {
@@ -243,7 +247,8 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
         int want_in =
             !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > (o->crlf ? 1u : 0u));
         int want_rx = !sock_eof && (dgram ? sk_buf_len(&down) == 0 : sk_buf_room(&down) > 0);
-        short sock_ev = (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) ? tx_ev : 0) | shut_ev);
+        short sock_ev =
+            (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) && tx_ok ? tx_ev : 0) | shut_ev);
         /* Plaintext TLS already decrypted is never signalled by poll. */
         int tls_buffered = tls && want_rx && sk_tls_pending(tls) > 0;
         if (tls_buffered)
@@ -287,9 +292,18 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 sk_buf_commit(&up, (size_t)got);
             }
         }
-        if (sk_buf_len(&up) && (p[1].revents & (tls ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
-            ssize_t w = tls ? sk_tls_write(tls, sk_buf_data(&up), sk_buf_len(&up))
-                            : sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+        if (sk_buf_len(&up) && tx_ok &&
+            (p[1].revents & (tls ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
+            size_t len = sk_buf_len(&up);
+            if (o->interval_ms > 0 && !dgram) {
+                const char *nl = memchr(sk_buf_data(&up), '\n', len);
+                if (nl)
+                    len = (size_t)(nl - (const char *)sk_buf_data(&up)) + 1;
+            }
+            ssize_t w =
+                tls ? sk_tls_write(tls, sk_buf_data(&up), len) : sk_send(fd, sk_buf_data(&up), len);
+            if (o->interval_ms > 0 && w == (ssize_t)len)
+                next_tx = sk_now_ms() + o->interval_ms; /* a line (or datagram) went */
             if (w == -EAGAIN && tls)
                 tx_ev = sk_tls_want(tls);
             else if (tls)

@@ -270,14 +270,15 @@ def test_listen_tls_ephemeral_certificate_pinned_by_connect(listen):
 def test_listen_tls_with_openssl_client_and_bad_handshake_under_k(listen):
     """A client that is not TLS gets one error line; with -k the next
     (openssl s_client) is served."""
-    lst = listen("-k", "--tls", "-p", "0")
+    lst = listen("-k", "--recv-only", "--tls", "-p", "0")  # no early close_notify to race
     with socket.create_connection(("127.0.0.1", lst.port), timeout=10) as s:
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")
         try:
             recv_all(s)
         except ConnectionResetError:
             pass
-    p = subprocess.run(["openssl", "s_client", "-quiet", "-connect", f"127.0.0.1:{lst.port}"],
+    p = subprocess.run(["openssl", "s_client", "-quiet", "-no_ign_eof", "-connect",
+                        f"127.0.0.1:{lst.port}"],
                        input=b"over tls\n", capture_output=True, timeout=20)
     time.sleep(0.3)
     assert lst.proc.poll() is None

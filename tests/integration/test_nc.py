@@ -449,6 +449,7 @@ NC_CASES = [
     ("line", ["-U", "{U}"], b"unix\n", b"got: unix\n"),
     ("udp", ["-u", "-w", "1", "{H}", "{P}"], b"ping\n", b"ping\n"),
     ("hold", ["-q", "1", "{H}", "{P}"], b"hello\n", b"got: hello\n"),
+    ("reverse", ["-N", "-i", "1", "{H}", "{P}"], b"a\nb\n", b"\nb\na"),
     ("line", ["-n", "localhost", "{P}"], b"x\n", b""),
 ]
 
@@ -544,7 +545,7 @@ def test_sockit_nc_listen_beside_netcat_openbsd():
     (["-r", "127.0.0.1", "1"], "-r is not supported"),
     (["-vt", "127.0.0.1", "1"], "-t is not supported"),
     (["-X", "4", "-x", "127.0.0.1", "127.0.0.1", "1"], "-X is not supported"),
-    (["-i", "1", "127.0.0.1", "1"], "-i is not supported"),
+    (["-z", "-i", "1", "127.0.0.1", "1"], "-i with -z is not supported"),
 ])
 def test_sockit_nc_unsupported_flag_is_one_line_exit_2(args, line):
     p = run("nc", *args)

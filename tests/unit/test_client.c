@@ -8,10 +8,12 @@
 
 #include "sockit/client.h"
 #include "sockit/sock.h"
+#include "sockit/util.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -255,6 +257,57 @@ static void relay_quit_after_input_ended(void **state)
     close(sp[1]);
 }
 
+/* --interval (nc -i): input goes out a line at a time, the lines apart. */
+struct paced {
+    int fd;
+    int n;
+    char lines[4][64];
+    int64_t at[4];
+};
+
+static void *paced_peer(void *arg)
+{
+    struct paced *p = arg;
+    char buf[64];
+    ssize_t r;
+    while (p->n < 4 && (r = recv(p->fd, buf, sizeof(buf) - 1, 0)) > 0) {
+        buf[r] = '\0';
+        snprintf(p->lines[p->n], sizeof(p->lines[0]), "%s", buf);
+        p->at[p->n++] = sk_now_ms();
+    }
+    close(p->fd);
+    return NULL;
+}
+
+static void relay_interval_sends_lines_apart(void **state)
+{
+    (void)state;
+    int in[2], out[2], sp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sk_write_all(in[1], "a\nb\nc", 5);
+    close(in[1]);
+    struct paced p = {.fd = sp[1]};
+    pthread_t t;
+    pthread_create(&t, NULL, paced_peer, &p);
+    struct sk_relay_opts o = {
+        .in_fd = in[0], .out_fd = out[1], .socktype = SOCK_STREAM, .interval_ms = 150};
+    struct sk_relay_stats st;
+    assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.lines[0], "a\n");
+    assert_string_equal(p.lines[1], "b\n");
+    assert_string_equal(p.lines[2], "c"); /* the last, without its line end */
+    assert_true(p.at[1] - p.at[0] >= 140);
+    assert_true(p.at[2] - p.at[1] >= 140);
+    close(in[0]);
+    close(out[0]);
+    close(out[1]);
+    close(sp[0]);
+}
+
 /* -C through a small buffer: every line end doubled, none lost at the
  * buffer's edge. */
 static void relay_crlf_small_buffer(void **state)
@@ -468,6 +521,7 @@ int main(void)
         cmocka_unit_test(port_range_table),
         cmocka_unit_test(relay_crlf_small_buffer),
         cmocka_unit_test(relay_quit_after_input_ended),
+        cmocka_unit_test(relay_interval_sends_lines_apart),
         cmocka_unit_test(relay_datagrams_keep_boundaries),
         cmocka_unit_test(echo_client_generated_over_socketpair),
         cmocka_unit_test(echo_client_accepts_a_prefixed_echo),
