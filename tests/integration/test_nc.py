@@ -494,7 +494,10 @@ def test_sockit_nc_beside_netcat_openbsd(kind, args, stdin, want, socks5, tmp_pa
     assert theirs.stdout == want, theirs.stderr
     assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode), ours.stderr
     if srv and kind != "banner":
-        assert len(srv.got) in (0, 2) and len(set(srv.got)) <= 1  # the peer got the same
+        # The peer got the same bytes from both (a handler records what came
+        # before it answers; -z's empty connections may be recorded late).
+        got = [g for g in srv.got if g]
+        assert len(got) in (0, 2) and len(set(got)) <= 1, srv.got
 
 
 def test_sockit_nc_listen_beside_netcat_openbsd():
