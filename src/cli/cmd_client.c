@@ -13,7 +13,9 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -79,10 +81,31 @@ static int check_port(const char *cmd, const char *port)
 
 /* ---- connect ---- */
 
+/* --proxy: the tunnel to host:port through the proxy fd is connected to. */
+static int tunnel(const char *cmd, int fd, const struct sk_proxy *px, const char *host,
+                  const char *port, int wait_ms, const char *target)
+{
+    char why[300];
+    uint16_t pnum;
+    const char *pwhy;
+    if (sk_port_parse(port, &pnum, &pwhy) < 0) {
+        struct servent se, *res = NULL;
+        char buf[1024];
+        if (getservbyname_r(port, "tcp", &se, buf, sizeof(buf), &res) != 0 || !res)
+            return sk_cli_usage(cmd, "port %s: not a port number or a service name", port);
+        pnum = ntohs((uint16_t)res->s_port);
+    }
+    int r = sk_proxy_connect(fd, px, host, pnum, wait_ms > 0 ? wait_ms : 10000, why, sizeof(why));
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s: %s", target, why);
+    return 0;
+}
+
 static void connect_help(void)
 {
     printf("Usage: sockit connect [OPTIONS] HOST PORT\n"
            "       sockit connect [OPTIONS] --unix PATH\n"
+           "       sockit connect -z [-v] [-w SECS] [--json] HOST PORT[-PORT]...\n"
            "Netcat-style client: standard input goes to the socket, what the socket\n"
            "receives goes to standard output. When standard input ends, the sending side\n"
            "is shut down (the peer sees end-of-file) and sockit keeps printing until the\n"
@@ -98,8 +121,18 @@ static void connect_help(void)
            "  --eof-wait SECS    after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
            "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
-           "  --json             those reports as JSON objects, one a line (implies "
-           "-v)\n" SK_CLI_TLS_HELP "  -h, --help         this text\n"
+           "  --json             with -z: the results as a JSON array; else those reports\n"
+           "                     as JSON objects, one a line (implies -v)\n"
+           "  -z, --scan         only report which ports accept a connection (one line\n"
+           "                     each; -v: refused and timed out ones too); up to 64 tried\n"
+           "                     at once, each for -w SECS (default 3); exit 0 when one\n"
+           "                     accepted, else 1\n"
+           "  --proxy URL        through a proxy: socks5://HOST:PORT (RFC 1928, no\n"
+           "                     authentication; the proxy resolves HOST) or\n"
+           "                     http://HOST:PORT (HTTP CONNECT); -w bounds the "
+           "handshake\n" SK_CLI_RELAY_HELP "  -s, --source ADDR  connect from this local address\n"
+           "  --source-port PORT connect from this local port\n" SK_CLI_TLS_HELP
+           "  -h, --help         this text\n"
            "Old spellings still accepted: -i for --idle, -t for --eof-wait.\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
            "standard input ends, close_notify is sent, then the TCP half-close.\n"
@@ -115,23 +148,30 @@ static const struct option connect_longs[] = {
     {"eof-wait", required_argument, NULL, 't'},
     {"verbose", no_argument, NULL, 'v'},
     {"json", no_argument, NULL, 'J'},
+    {"scan", no_argument, NULL, 'z'},
+    {"proxy", required_argument, NULL, 'X'},
     {"help", no_argument, NULL, 'h'},
     SK_CLI_TLS_OPTIONS,
+    SK_CLI_RELAY_OPTIONS,
+    SK_CLI_SOURCE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
-const struct sk_cli_opts sk_cli_opts_connect = {":u46w:i:t:vh", connect_longs, 0};
+const struct sk_cli_opts sk_cli_opts_connect = {":u46w:i:t:vhCs:No:z", connect_longs, 0};
 
 int cmd_connect(int argc, char **argv)
 {
     const char *cmd = "connect", *unix_path = NULL;
-    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, json = 0, c;
-    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
+    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
+    int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500, scan = 0, json = 0;
+    const char *proxy_url = NULL;
+    struct sk_proxy px;
     struct sk_cli_tls tlo = {0};
+    struct sk_cli_relay rl = {.dump_fd = -1};
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_connect.shorts, sk_cli_opts_connect.longs,
                             NULL)) != -1) {
-        if (sk_cli_tls_opt(&tlo, c, optarg))
+        if (sk_cli_tls_opt(&tlo, c, optarg) || sk_cli_relay_opt(&rl, c, optarg, 1))
             continue;
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
@@ -151,12 +191,20 @@ int cmd_connect(int argc, char **argv)
                 return SK_EXIT_USAGE;
             break;
         case 'v': verbose = 1; break;
-        case 'J': json = verbose = 1; break;
+        case 'z': scan = 1; break;
+        case 'X': proxy_url = optarg; break;
+        case 'J': json = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     int nargs = argc - optind;
+    if (scan && (unix_path || socktype == SOCK_DGRAM || tlo.on))
+        return sk_cli_usage(cmd, "-z scans TCP ports: not with --unix, -u or TLS");
+    if (scan)
+        return sk_cli_scan(cmd, argv + optind, nargs, family, wait_ms, verbose, json, 0);
+    if (json)
+        verbose = 1; /* the -v reports, as JSON objects */
     if (unix_path ? nargs != 0 : nargs != 2)
         return sk_cli_usage(cmd, unix_path ? "--unix takes no HOST PORT" : "expected HOST PORT");
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
@@ -170,15 +218,43 @@ int cmd_connect(int argc, char **argv)
         return sk_cli_usage(cmd, "TLS over --unix needs the server's name (--sni), --pin or "
                                  "--insecure");
 
+    if (proxy_url) {
+        const char *why;
+        if (unix_path || socktype == SOCK_DGRAM || scan)
+            return sk_cli_usage(cmd, "--proxy is for TCP: not with --unix, -u or -z");
+        if (sk_proxy_url_parse(proxy_url, &px, &why) < 0)
+            return sk_cli_usage(cmd, "--proxy %s: %s", proxy_url, why);
+    }
+    if (unix_path && (rl.src || rl.src_port))
+        return sk_cli_usage(cmd, "-s and --source-port are for TCP and UDP, not --unix");
+    struct sk_relay_opts ro = {0};
+    int e = sk_cli_relay_start(cmd, &rl, &ro);
+    if (e) {
+        sk_cli_relay_end(&rl);
+        return e;
+    }
+
     char target[300];
     target_name(target, sizeof(target), host, port, unix_path);
     struct sk_addr peer;
     int64_t t0 = sk_now_ns();
-    int fd = unix_path ? sk_client_connect_unix(unix_path, socktype, &peer)
-                       : sk_client_connect(host, port, family, socktype,
-                                           socktype == SOCK_STREAM ? wait_ms : -1, &peer);
-    if (fd < 0)
+    int fd = unix_path   ? sk_client_connect_unix(unix_path, socktype, &peer)
+             : proxy_url ? sk_client_connect_from(px.host, px.port, family, socktype, wait_ms,
+                                                  rl.src, rl.src_port, &peer)
+                         : sk_client_connect_from(host, port, family, socktype,
+                                                  socktype == SOCK_STREAM ? wait_ms : -1, rl.src,
+                                                  rl.src_port, &peer);
+    if (fd < 0) {
+        sk_cli_relay_end(&rl);
+        if (proxy_url)
+            return sk_cli_fail(cmd, "proxy %s port %s: %s", px.host, px.port, sk_strerror(fd));
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
+    }
+    if (proxy_url && (e = tunnel(cmd, fd, &px, host, port, wait_ms, target))) {
+        sk_cli_relay_end(&rl);
+        close(fd);
+        return e;
+    }
     int64_t t1 = sk_now_ns();
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&peer, a, sizeof(a));
@@ -197,9 +273,10 @@ int cmd_connect(int argc, char **argv)
     struct sk_tls_ctx *tctx = NULL;
     struct sk_tls *tls = NULL;
     if (tlo.on) {
-        int e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
-                                 verbose && !json, &tctx, &tls);
+        e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
+                             verbose && !json, &tctx, &tls);
         if (e) {
+            sk_cli_relay_end(&rl);
             sk_tls_free(tls);
             sk_tls_ctx_free(tctx);
             close(fd);
@@ -208,18 +285,17 @@ int cmd_connect(int argc, char **argv)
     }
 
     catch_signals();
-    struct sk_relay_opts ro = {
-        .in_fd = STDIN_FILENO,
-        .out_fd = STDOUT_FILENO,
-        .socktype = socktype,
-        .idle_timeout_ms = idle_ms,
-        .linger_ms = wait_ms > 0 ? wait_ms : 1000,
-        .eof_wait_ms = eof_wait_ms,
-        .stop = &stop_flag,
-        .tls = tls,
-    };
+    ro.in_fd = STDIN_FILENO;
+    ro.out_fd = STDOUT_FILENO;
+    ro.socktype = socktype;
+    ro.idle_timeout_ms = idle_ms;
+    ro.linger_ms = wait_ms > 0 ? wait_ms : 1000;
+    ro.eof_wait_ms = eof_wait_ms;
+    ro.stop = &stop_flag;
+    ro.tls = tls;
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
+    sk_cli_relay_end(&rl);
     char tls_why[400] = "";
     if (tls && r < 0)
         snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));

@@ -354,8 +354,8 @@ static int port_number(const char *port, int dgram, uint16_t *out, const char **
 
 /* -b (or the default: 127.0.0.1 and ::1, both loopback addresses, whatever
  * /etc/hosts says "localhost" is) and the port into srv's addresses. */
-static int set_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
-                         const char *port, int family)
+int sk_cli_listen_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
+                            const char *port, int family)
 {
     const char *why = NULL;
     char num[8];
@@ -599,7 +599,7 @@ int cmd_serve(int argc, char **argv)
             goto out;
         }
     } else {
-        if ((rc = set_addresses(cmd, &srv, bind_host, port ? port : "0", family)) != 0)
+        if ((rc = sk_cli_listen_addresses(cmd, &srv, bind_host, port ? port : "0", family)) != 0)
             goto out;
         rc = SK_EXIT_FAIL;
     }
