@@ -277,7 +277,7 @@ static int read_dir(int fd, int dotfiles, struct entry **out, size_t *nout)
         n++;
     }
     closedir(d);
-    if (r == 0)
+    if (r == 0 && n > 1) /* qsort(NULL, 0, ...) is undefined: an empty directory */
         qsort(v, n, sizeof(*v), by_kind_then_name);
     *out = v;
     *nout = n;
@@ -414,6 +414,12 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
     if (fstat(fd, &st) < 0) {
         close(fd);
         sk__http_error(c, tx, 500, NULL);
+        return;
+    }
+    if (S_ISREG(st.st_mode) && dir) {
+        /* "/file.txt/" names a directory that is not there (nginx: 404). */
+        close(fd);
+        sk__http_error(c, tx, 404, NULL);
         return;
     }
     if (S_ISREG(st.st_mode)) {
