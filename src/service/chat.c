@@ -302,6 +302,16 @@ static struct member *find_nick(struct chat *st, const char *nick)
     return NULL;
 }
 
+/* A member other than m whose nickname reads like nick ("aIice" beside
+ * "alice"), or NULL. */
+static struct member *find_lookalike(struct chat *st, const struct member *m, const char *nick)
+{
+    for (struct member *o = st->head; o; o = o->next)
+        if (o != m && o->named && sk_chat_nick_confusable(o->nick, nick))
+            return o;
+    return NULL;
+}
+
 static unsigned named_count(const struct chat *st)
 {
     unsigned n = 0;
@@ -356,7 +366,13 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         tell(st, m, "*** The nickname %s is taken. Choose another:", other->nick);
         return;
     }
-    if (st->operator_nick && !m->is_operator && sk_chat_nick_equal(st->operator_nick, nick)) {
+    if ((other = find_lookalike(st, m, nick)) != NULL) {
+        tell(st, m,
+             "*** The nickname %s looks too much like %s, who is here. Choose another:", nick,
+             other->nick);
+        return;
+    }
+    if (st->operator_nick && !m->is_operator && sk_chat_nick_confusable(st->operator_nick, nick)) {
         tell(st, m, "*** The nickname %s is reserved for the operator. Choose another:", nick);
         return;
     }
