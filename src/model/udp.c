@@ -2,7 +2,7 @@
  * udp.c - the part every datagram model shares: workers on SO_REUSEPORT
  * sockets, waiting for input or a stop, and one datagram -> the service's
  * datagram callback -> its reply, with truncated datagrams detected,
- * logged and dropped.
+ * logged and dropped, and replies only where udp_guard.c allows them.
  */
 #include "udp.h"
 
@@ -52,6 +52,10 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
     struct worker *w = calloc(n, sizeof(*w));
     if (!w)
         return -ENOMEM;
+    if ((r = sk__udp_guard_new(&srv->addr, srv->lim.udp_rate, &srv->udp_guard)) < 0) {
+        free(w);
+        return r;
+    }
     for (unsigned i = 0; i < n; i++) {
         w[i].srv = srv;
         w[i].loop = loop;
@@ -87,6 +91,8 @@ out:
     for (unsigned i = 1; i < n; i++)
         close(w[i].fd);
     free(w);
+    sk__udp_guard_free(srv->udp_guard);
+    srv->udp_guard = NULL;
     return r;
 }
 
@@ -139,8 +145,8 @@ static int rate_ok(_Atomic int64_t *last, atomic_uint_fast64_t *skipped, uint64_
 ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
                        size_t len, int truncated, char *out, size_t outmax)
 {
-    static _Atomic int64_t last_trunc, last_err;
-    static atomic_uint_fast64_t skipped_trunc, skipped_err;
+    static _Atomic int64_t last_trunc, last_err, last_bad, last_rate;
+    static atomic_uint_fast64_t skipped_trunc, skipped_err, skipped_bad, skipped_rate;
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
@@ -157,9 +163,29 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
         }
         return -1;
     }
+    const char *why = srv->udp_guard ? sk__udp_guard_refuse(srv->udp_guard, from) : NULL;
+    if (why) {
+        /* A forged source would make us a reflector or start a loop. */
+        atomic_fetch_add(&srv->st->rejected, 1);
+        if (rate_ok(&last_bad, &skipped_bad, &skipped)) {
+            sk_addr_format(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN, "datagram from %s not answered: %s%s", a, why,
+                   skipped ? " (more since the last line)" : "");
+        }
+        return -1;
+    }
     ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
     if (r == SK_NO_REPLY)
         return -1;
+    if (r >= 0 && srv->udp_guard && !sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms())) {
+        atomic_fetch_add(&srv->st->rejected, 1);
+        if (rate_ok(&last_rate, &skipped_rate, &skipped)) {
+            sk_addr_format_host(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN, "replies to %s over --udp-rate %u/s: dropped%s", a,
+                   srv->lim.udp_rate, skipped ? " (more since the last line)" : "");
+        }
+        return -1;
+    }
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
         if (rate_ok(&last_err, &skipped_err, &skipped)) {
