@@ -304,9 +304,10 @@ static struct member *find_nick(struct chat *st, const char *nick)
 
 /* A member other than m whose nickname reads like nick ("aIice" beside
  * "alice"), or NULL. */
-static struct member *find_lookalike(struct chat *st, const struct member *m, const char *nick)
+static const struct member *find_lookalike(const struct chat *st, const struct member *m,
+                                           const char *nick)
 {
-    for (struct member *o = st->head; o; o = o->next)
+    for (const struct member *o = st->head; o; o = o->next)
         if (o != m && o->named && sk_chat_nick_confusable(o->nick, nick))
             return o;
     return NULL;
@@ -358,7 +359,7 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     memcpy(nick, name, n);
     nick[n] = '\0';
     struct member *other = find_nick(st, nick);
-    if (other == m && strcmp(m->nick, nick) == 0) {
+    if (other == m && memcmp(m->nick, nick, n + 1) == 0) {
         tell(st, m, "*** You are already %s.", nick);
         return;
     }
@@ -366,10 +367,11 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         tell(st, m, "*** The nickname %s is taken. Choose another:", other->nick);
         return;
     }
-    if ((other = find_lookalike(st, m, nick)) != NULL) {
+    const struct member *look = find_lookalike(st, m, nick);
+    if (look) {
         tell(st, m,
              "*** The nickname %s looks too much like %s, who is here. Choose another:", nick,
-             other->nick);
+             look->nick);
         return;
     }
     if (st->operator_nick && !m->is_operator && sk_chat_nick_confusable(st->operator_nick, nick)) {
