@@ -169,7 +169,8 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
     *events = 0;
     if (sk_conn_pending(c))
         *events |= POLLOUT;
-    if (!eof && c->file.fd < 0 && sk_buf_len(&c->out) <= srv->lim.out_high)
+    if (!eof && c->file.fd < 0 && sk_buf_len(&c->out) <= srv->lim.out_high &&
+        !(c->flags & SK_CONN_HOLD))
         *events |= POLLIN;
     return 0;
 }

@@ -67,7 +67,7 @@ int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf 
             used = n; /* the service is done with this peer */
             break;
         }
-        if (sk__ev_backpressured(c, inflight)) {
+        if (sk__ev_backpressured(c, inflight) || (c->flags & SK_CONN_HOLD)) {
             *held = 1;
             break;
         }

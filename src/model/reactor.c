@@ -314,7 +314,8 @@ static int step(struct loop *L, struct rconn *rc, unsigned *want)
     if (sk__ev_can_close(c, pend, rc->eof, rc->held, L->stopping))
         return 1;
     unsigned w = pend ? SK_EV_OUT : 0;
-    if (!rc->eof && !sk__ev_backpressured(c, NULL) && sk_buf_len(&c->in) < c->in.max)
+    if (!rc->eof && !sk__ev_backpressured(c, NULL) && !(c->flags & SK_CONN_HOLD) &&
+        sk_buf_len(&c->in) < c->in.max)
         w |= SK_EV_IN;
     *want = w;
     return 0;

@@ -236,8 +236,8 @@ int sk__conn_feed_locked(struct sk_conn *c)
             sk_buf_clear(&c->in); /* the service is done with this peer */
             return 0;
         }
-        if (c->file.fd >= 0 || sk_buf_len(&c->out) > srv->lim.out_high)
-            return 0; /* backpressure: resume once output drains */
+        if (c->file.fd >= 0 || sk_buf_len(&c->out) > srv->lim.out_high || (c->flags & SK_CONN_HOLD))
+            return 0; /* backpressure (or the service holds input): resume later */
         ssize_t r = srv->svc->data(c, sk_buf_data(&c->in), sk_buf_len(&c->in));
         if (r < 0)
             return (int)r;

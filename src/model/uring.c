@@ -381,7 +381,8 @@ static int step(struct uloop *L, struct uconn *u)
     size_t pend = pending_out(u);
     if (sk__ev_can_close(c, pend, u->eof, u->held, L->stopping))
         return 1;
-    u->want_read = !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
+    u->want_read = !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) &&
+                   !(c->flags & SK_CONN_HOLD) && sk_buf_len(&c->in) < c->in.max;
     return 0;
 }
 
