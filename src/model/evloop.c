@@ -77,7 +77,9 @@ int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf 
             break;
         }
         if (r == 0) {
-            if (n - used >= c->in.max)
+            if (c->flags & SK_CONN_HOLD)
+                *held = 1; /* the service waits: offered again once released */
+            else if (n - used >= c->in.max)
                 err = -EMSGSIZE;
             break;
         }

@@ -242,7 +242,7 @@ int sk__conn_feed_locked(struct sk_conn *c)
         if (r < 0)
             return (int)r;
         if (r == 0) {
-            if (sk_buf_len(&c->in) >= c->in.max)
+            if (sk_buf_len(&c->in) >= c->in.max && !(c->flags & SK_CONN_HOLD))
                 return -EMSGSIZE;
             return 0;
         }

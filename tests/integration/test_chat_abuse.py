@@ -48,3 +48,100 @@ def test_invisible_and_bidi_characters_are_removed(server, model):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("model", MODEL_PARAMS)
+def test_a_flooder_is_throttled_and_disconnected_fair_readers_stay(server, model):
+    # Issue 11: a member sending 3000-byte lines as fast as it could got fast
+    # readers dropped as "not reading" while it stayed. Now its lines wait for
+    # its budget, then are refused, then it is disconnected ("Excess Flood");
+    # every fair reader stays and gets everyone else's messages.
+    import selectors
+    import socket
+    import threading
+    import time
+    from test_chat import NcPeer
+    def pump_raw(p, timeout):
+        sel1 = selectors.DefaultSelector()
+        sel1.register(p.fileobj(), selectors.EVENT_READ)
+        if sel1.select(timeout=timeout):
+            try:
+                p.feed(p.raw_recv())
+            except (BlockingIOError, ConnectionResetError):
+                pass
+        sel1.close()
+
+    def join_raw(p, nick):
+        deadline = time.monotonic() + 10
+        p.raw_send(nick.encode() + b"\n")
+        while not any(f"*** Welcome, {nick}!".encode() in l for l in p.lines):
+            assert time.monotonic() < deadline, p.lines
+            pump_raw(p, 0.2)
+
+    extra = ["--workers", "16"] if model == "pool" else []  # a thread per member
+    srv = server("chat", "--model", model, "-p", "0", "--flood-bytes", "256k", "--flood-time",
+                 "1.5", *extra)
+    readers = [Peer(srv) for _ in range(3)] + [NcPeer(srv) for _ in range(2)]
+    carol, flooder = Peer(srv), Peer(srv)
+    try:
+        for i, r in enumerate(readers):
+            join_raw(r, f"r{i}")
+        carol.join("carol")
+        flooder.join("flooder")
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            line = b"F" * 3000 + b"\n"
+            deadline = time.monotonic() + 15     # bounded: at most 15 s
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    flooder.s.sendall(line * 16)
+                except socket.timeout:
+                    continue                      # held back by the server: push on
+                except OSError:
+                    return                        # disconnected: expected
+                sent[0] += 16
+
+        t = threading.Thread(target=flood)
+        t.start()
+        sel = selectors.DefaultSelector()
+        for r in readers + [carol]:  # carol reads too: else she is a stalled reader
+            sel.register(r.fileobj(), selectors.EVENT_READ, r)
+        said = 0
+        deadline = time.monotonic() + 20
+        flood_notice = excess = False
+        while time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.05):
+                try:
+                    key.data.feed(key.data.raw_recv())
+                except BlockingIOError:
+                    pass
+            if said < 10 and time.monotonic() > deadline - 20 + 0.5 * (said + 1):
+                carol.send(f"carol says {said}")
+                said += 1
+            pump_raw(flooder, 0)
+            flood_notice |= any(b"*** Flood control:" in l for l in flooder.lines)
+            excess = any(b"Excess Flood" in l for l in readers[0].lines)
+            if excess and said == 10:
+                break
+        stop.set()
+        t.join(timeout=20)
+        assert flood_notice, flooder.lines[-5:]
+        assert excess, ("the flooder was never disconnected", readers[0].lines[-3:], flooder.lines[-3:], sent[0])
+        assert any(b"*** Excess Flood: disconnected." in l for l in flooder.lines) or \
+            flooder.wait_closed(5)
+        for i, r in enumerate(readers):
+            deadline = time.monotonic() + 10
+            while len(messages_from(r.lines, "carol")) < 10 and time.monotonic() < deadline:
+                pump_raw(r, 0.2)
+            assert not r.closed, f"reader r{i} was dropped"
+            assert not any(b" left (dropped" in l for l in r.lines), r.lines[-5:]
+            assert messages_from(r.lines, "carol") == [f"carol says {k}".encode()
+                                                         for k in range(10)], i
+            assert any(b"*** flooder left (Excess Flood)" in l for l in r.lines), i
+            got = len(messages_from(r.lines, "flooder"))
+            assert 0 < got < sent[0], (i, got, sent[0])
+    finally:
+        for p in readers + [carol, flooder]:
+            p.close()
