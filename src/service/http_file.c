@@ -13,6 +13,8 @@
  */
 #include "http_internal.h"
 
+#include "sockit/util.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -200,6 +202,7 @@ static int put_href(struct sk_buf *b, const char *s)
 #define SLICE_NS (2 * 1000 * 1000)
 #define CHECK_EVERY 32
 #define SPILL ((size_t)256 << 10) /* page bytes kept in memory before the memfd */
+#define RUN 2048                  /* entries sorted at once while reading */
 
 struct sk__http_listing {
     DIR *d;
@@ -207,6 +210,11 @@ struct sk__http_listing {
     struct entry *v;
     size_t n, cap, next; /* entries read; next to format */
     int formatting, truncated;
+    /* the sort: runs of RUN entries sorted as they are read, then merged
+     * bottom-up a slice at a time (v and tmp swap after each pass) */
+    struct entry *tmp;
+    size_t sorted, width, lo, i, j, k;
+    int merging;
     struct sk_buf page; /* formatted, not yet in the memfd */
     int mfd;            /* -1 until the page spills */
     size_t spilled;     /* bytes in the memfd */
@@ -221,6 +229,43 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Merge sorted runs until the budget ends: 1 once all is sorted, 0 for
+ * more, -ENOMEM. Runs of L->width entries are merged pairwise from v into
+ * tmp; after each pass the arrays swap and the width doubles. */
+static int merge_some(struct sk__http_listing *L, int64_t until)
+{
+    size_t n = L->n;
+    while (L->width < n) {
+        if (!L->tmp && !(L->tmp = malloc(n * sizeof(*L->tmp))))
+            return -ENOMEM;
+        while (L->lo < n) {
+            size_t mid = SK_MIN(L->lo + L->width, n), hi = SK_MIN(L->lo + 2 * L->width, n);
+            if (!L->merging) {
+                L->i = L->lo;
+                L->j = mid;
+                L->k = L->lo;
+                L->merging = 1;
+            }
+            while (L->k < hi) {
+                if ((L->k & 255) == 255 && now_ns() > until)
+                    return 0;
+                if (L->j >= hi || (L->i < mid && by_kind_then_name(&L->v[L->i], &L->v[L->j]) <= 0))
+                    L->tmp[L->k++] = L->v[L->i++];
+                else
+                    L->tmp[L->k++] = L->v[L->j++];
+            }
+            L->merging = 0;
+            L->lo = hi;
+        }
+        struct entry *t = L->v;
+        L->v = L->tmp;
+        L->tmp = t;
+        L->width *= 2;
+        L->lo = 0;
+    }
+    return 1;
 }
 
 static int listing_top(struct sk_buf *b, const char *rel)
@@ -339,7 +384,8 @@ void sk__http_listing_free(struct sk__http_conn *hc)
         closedir(L->d);
     for (size_t i = 0; i < L->n; i++)
         free(L->v[i].name);
-    free(L->v);
+    free(L->v); /* tmp only holds copies of v's entries */
+    free(L->tmp);
     free(L->rel);
     sk_buf_free(&L->page);
     if (L->mfd >= 0)
@@ -387,11 +433,15 @@ int sk__http_listing_step(struct sk_conn *c, const struct sk__http *h, struct sk
     for (unsigned k = 1; r == 0; k++) {
         if (k % CHECK_EVERY == 0 && now_ns() > until)
             break;
-        if (!L->formatting) {
+        if (L->d) {
             errno = 0;
             struct dirent *de = L->n < h->listing_max ? readdir(L->d) : NULL;
             if (de) {
                 r = add_entry(L, h->dotfiles, de->d_name);
+                if (r == 0 && L->n - L->sorted == RUN) {
+                    qsort(L->v + L->sorted, RUN, sizeof(*L->v), by_kind_then_name);
+                    L->sorted += RUN;
+                }
                 continue;
             }
             if (errno) {
@@ -404,11 +454,20 @@ int sk__http_listing_step(struct sk_conn *c, const struct sk__http *h, struct sk
                                (h->dotfiles && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."));
             closedir(L->d);
             L->d = NULL;
-            if (L->n > 1) /* qsort(NULL, 0, ...) is undefined: an empty directory */
-                qsort(L->v, L->n, sizeof(*L->v), by_kind_then_name);
+            if (L->n - L->sorted > 1) /* never qsort(NULL, 0, ...): an empty directory */
+                qsort(L->v + L->sorted, L->n - L->sorted, sizeof(*L->v), by_kind_then_name);
+            L->sorted = L->n;
+            L->width = RUN;
+            continue;
+        }
+        if (!L->formatting) {
+            r = merge_some(L, until);
+            if (r <= 0)
+                break; /* the budget is spent (0), or no memory */
+            r = 0;
             L->formatting = 1;
             r = listing_top(&L->page, L->rel);
-            break; /* the sort was this slice's work */
+            continue;
         }
         if (L->next == L->n) {
             r = listing_bottom(&L->page, L, h->listing_max);

@@ -259,6 +259,22 @@ static void listing_in_slices(void **state)
     char *out = output(&r);
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
     free(out);
+    /* Sorted across the runs that were merged in slices: every name once,
+     * in order (readdir gives them in no particular order). */
+    assert_true(r.c.file.fd >= 0);
+    char *body = malloc(r.c.file.len + 1);
+    assert_int_equal(pread(r.c.file.fd, body, r.c.file.len, r.c.file.off), (ssize_t)r.c.file.len);
+    body[r.c.file.len] = '\0';
+    const char *at = body;
+    for (int i = 0; i < 20000; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), ">file-%05d</a>", i);
+        const char *hit = strstr(at, want);
+        if (!hit)
+            fail_msg("file-%05d missing or out of order", i);
+        at = hit;
+    }
+    free(body);
     if (r.c.file.fd >= 0) { /* the body as a memory file: as if sent */
         close(r.c.file.fd);
         r.c.file.fd = -1;
