@@ -145,3 +145,69 @@ def test_a_flooder_is_throttled_and_disconnected_fair_readers_stay(server, model
     finally:
         for p in readers + [carol, flooder]:
             p.close()
+
+
+@pytest.mark.parametrize("model", MODEL_PARAMS)
+def test_a_reader_that_reads_is_not_dropped_for_a_full_queue(server, model):
+    # A reader that falls behind the room (here: it looks away for a moment,
+    # less than --stall, while 6.5 MB go by) used to be dropped as "not
+    # reading" the moment its queue reached --max-output. Now it misses the
+    # lines that do not fit and is told how many; only a reader that takes
+    # nothing for --stall is dropped.
+    import threading
+    import time
+    srv = server("chat", "--model", model, "-p", "0", "--max-queue", "16k", "--max-output", "64k",
+                 "--stall", "10", "--flood-lines", "0", "--flood-bytes", "0")
+    a, slow = Peer(srv), Peer(srv, rcvbuf=4096)
+    try:
+        a.join("alice")
+        slow.join("slowpoke")
+        a.expect("*** slowpoke joined")
+        done, sent = threading.Event(), threading.Event()
+
+        def read_slowly():   # a pause shorter than --stall, then it reads all along
+            sent.wait(timeout=30)
+            slow.s.settimeout(0.5)
+            while not done.is_set():
+                try:
+                    d = slow.s.recv(65536)
+                except OSError:
+                    continue
+                if not d:
+                    slow.closed = True
+                    return
+                slow.feed(d)
+
+        t = threading.Thread(target=read_slowly)
+        t.start()
+        n = 16000
+        for i in range(0, n, 100):   # 6.5 MB: more than the kernel's buffers hold
+            a.s.sendall(b"".join(b"%d %s\n" % (k, b"y" * 400) for k in range(i, i + 100)))
+        a.send("/who")   # answered after all of it was relayed
+        a.expect("slowpoke")
+        sent.set()
+        # Once slowpoke has caught up (nothing new for half a second), one more.
+        deadline = time.monotonic() + 60
+        seen = -1
+        time.sleep(0.5)
+        while len(slow.lines) != seen and time.monotonic() < deadline:
+            seen = len(slow.lines)
+            time.sleep(0.5)
+        a.send("the end")
+        while not any(b"<alice> the end" in l for l in slow.lines) and not slow.closed \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        done.set()
+        t.join(timeout=10)
+        assert not slow.closed, slow.lines[-5:]
+        assert any(b"<alice> the end" in l for l in slow.lines), (slow.lines[-3:], len(slow.lines))
+        notes = [l for l in slow.lines if b"not given to you" in l]
+        assert notes, "slowpoke missed nothing? the queue never filled"
+        got = [int(m.split()[0]) for m in messages_from(slow.lines, "alice") if m != b"the end"]
+        assert got == sorted(got) and len(got) < n  # in order, some missed
+        a.send("/who")
+        a.expect("slowpoke")
+        assert not any(b"slowpoke left" in l for l in a.lines)
+    finally:
+        a.close()
+        slow.close()
