@@ -59,7 +59,8 @@ struct sk_conn {
     int64_t last_ms;     /* monotonic ms of the last I/O (idle timeout) */
     int64_t deadline_ms; /* service deadline, 0 = none (see svc->timeout) */
     uint64_t bytes_in, bytes_out;
-    void *ctx; /* the service's per-connection state: svc->conn_size bytes, zeroed */
+    int64_t open_ms; /* monotonic ms when it was set up (the close log's duration) */
+    void *ctx;       /* the service's per-connection state: svc->conn_size bytes, zeroed */
     const struct sk_conn_ops *ops;
     void *model_data; /* the model's own per-connection pointer */
     int opened;       /* open() was called: close() is due */

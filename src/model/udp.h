@@ -43,9 +43,11 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
 /* Which datagrams may be answered (udp_guard.c). */
 struct sk__udp_guard;
 
-/* A guard for a server bound to self, with at most rate replies per second
- * to one source address (0: no limit). Returns 0 or -ENOMEM. */
-int sk__udp_guard_new(const struct sk_addr *self, unsigned rate, struct sk__udp_guard **out);
+/* A guard for a server bound to the nself addresses self (one port), with
+ * at most rate replies per second to one source address (0: no limit).
+ * Returns 0 or -ENOMEM. */
+int sk__udp_guard_new(const struct sk_addr *self, size_t nself, unsigned rate,
+                      struct sk__udp_guard **out);
 void sk__udp_guard_free(struct sk__udp_guard *g);
 
 /* Why a datagram from `from` must not be answered (a sentence), or NULL:

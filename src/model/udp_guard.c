@@ -35,8 +35,9 @@ struct bucket {
 };
 
 struct sk__udp_guard {
-    struct sk_addr self; /* the bound address and port */
-    int self_any;        /* bound to the wildcard: any local address is ours */
+    struct sk_addr self[SK_SERVER_MAX_ADDRS]; /* the bound addresses and port */
+    int self_any[SK_SERVER_MAX_ADDRS];        /* a wildcard: any local address is ours */
+    size_t nself;
     struct sk_addr *local;
     size_t nlocal;
     struct in_addr *bcast; /* IPv4 broadcast addresses of the interfaces */
@@ -46,21 +47,27 @@ struct sk__udp_guard {
     struct bucket *tab; /* SETS * WAYS, when rate */
 };
 
-int sk__udp_guard_new(const struct sk_addr *self, unsigned rate, struct sk__udp_guard **out)
+int sk__udp_guard_new(const struct sk_addr *self, size_t nself, unsigned rate,
+                      struct sk__udp_guard **out)
 {
     struct sk__udp_guard *g = calloc(1, sizeof(*g));
     if (!g)
         return -ENOMEM;
-    g->self = *self;
+    g->nself = nself < SK_SERVER_MAX_ADDRS ? nself : SK_SERVER_MAX_ADDRS;
+    for (size_t i = 0; i < g->nself; i++) {
+        const struct sk_addr *a = &self[i];
+        g->self[i] = *a;
+        g->self_any[i] =
+            (sk_addr_family(a) == AF_INET && a->u.in4.sin_addr.s_addr == htonl(INADDR_ANY)) ||
+            (sk_addr_family(a) == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr));
+    }
     g->rate = rate;
     pthread_mutex_init(&g->lock, NULL);
     if (rate && !(g->tab = calloc((size_t)SETS * WAYS, sizeof(*g->tab)))) {
         sk__udp_guard_free(g);
         return -ENOMEM;
     }
-    int fam = sk_addr_family(self);
-    g->self_any = (fam == AF_INET && self->u.in4.sin_addr.s_addr == htonl(INADDR_ANY)) ||
-                  (fam == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&self->u.in6.sin6_addr));
+    int fam = nself ? sk_addr_family(&self[0]) : AF_UNIX;
     struct ifaddrs *ifa = NULL;
     if (fam != AF_UNIX && getifaddrs(&ifa) == 0) {
         size_t n = 0;
@@ -168,9 +175,10 @@ const char *sk__udp_guard_refuse(const struct sk__udp_guard *g, const struct sk_
         return "a privileged source port (a service that might answer back)";
     if (port == 2049)
         return "the NFS port";
-    if (key_of(&g->self, sk, &sport) && port == sport &&
-        (memcmp(k, sk, 16) == 0 || (g->self_any && is_local(g, k))))
-        return "the server's own address";
+    for (size_t i = 0; i < g->nself; i++)
+        if (key_of(&g->self[i], sk, &sport) && port == sport &&
+            (memcmp(k, sk, 16) == 0 || (g->self_any[i] && is_local(g, k))))
+            return "the server's own address";
     return NULL;
 }
 

@@ -325,18 +325,43 @@ static int listing_bottom(struct sk_buf *b, const struct sk__http_listing *L, si
     return r ? r : sk_buf_printf(b, "<hr><address>sockit</address>\n</body></html>\n");
 }
 
-/* Read one entry's name and metadata; 0 (stored or skipped) or -errno. */
-static int add_entry(struct sk__http_listing *L, int dotfiles, const char *nm)
+/* What a request for name in the listed directory rel would be served: its
+ * stat in *st (a link's target's), 1 when it would be served (a readable
+ * file or directory, a link only when it stays beneath the root), 0 when
+ * it would be refused, so the listing leaves it out. */
+static int would_serve(const struct sk__http *h, int dfd, const char *rel, const char *name,
+                       struct stat *st)
 {
-    if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (nm[0] == '.' && !dotfiles))
+    if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
         return 0;
-    /* A link's own size and time: its target may lie outside the root. */
-    struct stat st, target;
-    if (fstatat(dirfd(L->d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (S_ISLNK(st->st_mode)) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", name) >=
+            sizeof(path))
+            return 0;
+        int fd = open_beneath(h, path);
+        if (fd < 0)
+            return 0;
+        int ok = fstat(fd, st) == 0;
+        close(fd);
+        return ok && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode));
+    }
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
         return 0;
-    int is_dir =
-        S_ISDIR(st.st_mode) || (S_ISLNK(st.st_mode) && fstatat(dirfd(L->d), nm, &target, 0) == 0 &&
-                                S_ISDIR(target.st_mode));
+    return faccessat(dfd, name, S_ISDIR(st->st_mode) ? R_OK | X_OK : R_OK, AT_EACCESS) == 0;
+}
+
+/* Read one entry's name and metadata; 0 (stored or skipped) or -errno. */
+static int add_entry(struct sk__http_listing *L, const struct sk__http *h, const char *nm)
+{
+    if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (nm[0] == '.' && !h->dotfiles))
+        return 0;
+    /* A link is listed as what it leads to, and only when that is served:
+     * one that leaves the root is refused (403). */
+    struct stat st;
+    if (!would_serve(h, dirfd(L->d), L->rel, nm, &st))
+        return 0;
+    int is_dir = S_ISDIR(st.st_mode);
     if (L->n == L->cap) {
         size_t nc = L->cap ? L->cap * 2 : 64;
         struct entry *nv = realloc(L->v, nc * sizeof(*nv));
@@ -437,7 +462,7 @@ int sk__http_listing_step(struct sk_conn *c, const struct sk__http *h, struct sk
             errno = 0;
             struct dirent *de = L->n < h->listing_max ? readdir(L->d) : NULL;
             if (de) {
-                r = add_entry(L, h->dotfiles, de->d_name);
+                r = add_entry(L, h, de->d_name);
                 if (r == 0 && L->n - L->sorted == RUN) {
                     qsort(L->v + L->sorted, RUN, sizeof(*L->v), by_kind_then_name);
                     L->sorted += RUN;

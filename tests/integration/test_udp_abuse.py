@@ -38,7 +38,7 @@ def forge(src, dst, payload):
 
 def stop_counts(s):
     assert s.stop() == 0
-    m = re.search(r"stopped: (\d+) datagrams, (\d+) rejected", s.stdout_rest)
+    m = re.search(r"stopped: (\d+) datagrams?, (\d+) rejected", s.stdout_rest)
     assert m, s.stdout_rest
     return int(m.group(1)), int(m.group(2))
 

@@ -58,12 +58,26 @@ static void refuse_table(void **state)
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct sk_addr self = addr(t[i].self), from = addr(t[i].from);
         struct sk__udp_guard *g;
-        assert_int_equal(sk__udp_guard_new(&self, 0, &g), 0);
+        assert_int_equal(sk__udp_guard_new(&self, 1, 0, &g), 0);
         const char *why = sk__udp_guard_refuse(g, &from);
         if ((why != NULL) != t[i].refused)
             fail_msg("case %zu: %s -> %s: %s", i, t[i].from, t[i].self, why ? why : "answered");
         sk__udp_guard_free(g);
     }
+}
+
+/* A server on several addresses (localhost: 127.0.0.1 and ::1) is each of them. */
+static void several_addresses(void **state)
+{
+    (void)state;
+    struct sk_addr self[2] = {addr("127.0.0.1:7000"), addr("[::1]:7000")};
+    struct sk_addr v4 = addr("127.0.0.1:7000"), v6 = addr("[::1]:7000"), other = addr("[::1]:7001");
+    struct sk__udp_guard *g;
+    assert_int_equal(sk__udp_guard_new(self, 2, 0, &g), 0);
+    assert_non_null(sk__udp_guard_refuse(g, &v4));
+    assert_non_null(sk__udp_guard_refuse(g, &v6));
+    assert_null(sk__udp_guard_refuse(g, &other));
+    sk__udp_guard_free(g);
 }
 
 static void rate_per_source(void **state)
@@ -72,7 +86,7 @@ static void rate_per_source(void **state)
     struct sk_addr self = addr("127.0.0.1:7000"), a = addr("192.0.2.1:5000"),
                    a2 = addr("192.0.2.1:5001"), b = addr("192.0.2.2:5000");
     struct sk__udp_guard *g;
-    assert_int_equal(sk__udp_guard_new(&self, 10, &g), 0);
+    assert_int_equal(sk__udp_guard_new(&self, 1, 10, &g), 0);
     int64_t now = 1000000;
     int ok = 0;
     for (int i = 0; i < 100; i++)
@@ -89,7 +103,7 @@ static void rate_per_source(void **state)
     sk__udp_guard_free(g);
 
     /* No limit: always. */
-    assert_int_equal(sk__udp_guard_new(&self, 0, &g), 0);
+    assert_int_equal(sk__udp_guard_new(&self, 1, 0, &g), 0);
     for (int i = 0; i < 1000; i++)
         assert_true(sk__udp_guard_allow(g, &a, now));
     sk__udp_guard_free(g);
@@ -103,7 +117,7 @@ static void table_is_bounded(void **state)
      * with its burst. */
     struct sk_addr self = addr("127.0.0.1:7000"), x;
     struct sk__udp_guard *g;
-    assert_int_equal(sk__udp_guard_new(&self, 1, &g), 0);
+    assert_int_equal(sk__udp_guard_new(&self, 1, 1, &g), 0);
     for (uint32_t i = 0; i < 1000000; i++) {
         x = addr("10.0.0.0:5000");
         x.u.in4.sin_addr.s_addr = htonl(0x0a000000u + i);
@@ -116,6 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refuse_table),
+        cmocka_unit_test(several_addresses),
         cmocka_unit_test(rate_per_source),
         cmocka_unit_test(table_is_bounded),
     };
