@@ -109,6 +109,7 @@ class Load:
         self.busy_lock = threading.Lock()
         self.chat_sent = set()
         self.chat_seen = set()
+        self.watching = threading.Event()  # the watcher is in the room
         self.seq = 0
         self.rng = random.Random(hash(model))
 
@@ -209,6 +210,7 @@ class Load:
     def watcher(self):
         """One member that stays all along and records every message."""
         c = self.chat_join(f"watch{self.model}")
+        self.watching.set()
         c.settimeout(0.2)
         buf = b""
         while not self.stop.is_set() or self.pause.is_set():
@@ -233,6 +235,8 @@ class Load:
         c.close()
 
     def chat(self):
+        if not self.watching.wait(timeout=10):
+            raise RuntimeError("the watcher never joined")
         nick = f"m{self.next_id()}"
         c = self.chat_join(nick)
         try:
