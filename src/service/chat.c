@@ -69,6 +69,7 @@ struct chat {
     int stall_ms;
     unsigned flood_lines; /* 0: no limit */
     size_t flood_bytes;   /* 0: no limit */
+    size_t flood_burst;   /* bytes a member may send at once (set at start) */
     int flood_ms;         /* --flood-time */
     char *log_path;
     FILE *log;
@@ -186,10 +187,13 @@ static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
     /* A queue bound past the hard maximum could never be reached. */
     if (st->max_queue > srv->lim.out_max)
         st->max_queue = srv->lim.out_max;
-    /* A line longer than a full byte budget could never be sent. */
-    if (st->flood_bytes && st->flood_bytes * FLOOD_BURST_MS / 1000 < st->max_line + 2) {
-        snprintf(err, len, "--flood-bytes %zu is below one --max-line (%zu) every %d s",
-                 st->flood_bytes, st->max_line, FLOOD_BURST_MS / 1000);
+    /* A burst is two seconds' worth, but never more than half a reader's
+     * output queue: one sender's burst alone cannot fill anyone's queue. A
+     * line longer than the burst could never be sent. */
+    st->flood_burst = SK_MIN(st->flood_bytes * FLOOD_BURST_MS / 1000, srv->lim.out_max / 2);
+    if (st->flood_bytes && st->flood_burst < st->max_line + 2) {
+        snprintf(err, len, "--flood-bytes %zu allows no burst of one --max-line (%zu)",
+                 st->flood_bytes, st->max_line);
         return -EINVAL;
     }
     st->scratch_len = 3 * st->max_line + 256;
@@ -633,7 +637,7 @@ static void refill(const struct chat *st, struct member *m, int64_t now)
 {
     int64_t dt = now - m->refilled_ms;
     int64_t lcap = (int64_t)st->flood_lines * FLOOD_BURST_MS;
-    int64_t bcap = (int64_t)st->flood_bytes * FLOOD_BURST_MS;
+    int64_t bcap = (int64_t)st->flood_burst * 1000;
     if (m->refilled_ms == 0) { /* a new member starts with a full budget */
         m->lines_milli = lcap;
         m->bytes_milli = bcap;
@@ -653,7 +657,7 @@ static int flood_check(const struct chat *st, struct member *m, size_t n, int64_
     refill(st, m, now);
     int64_t lneed = st->flood_lines ? 1000 : 0, bneed = st->flood_bytes ? (int64_t)n * 1000 : 0;
     int64_t lcap = (int64_t)st->flood_lines * FLOOD_BURST_MS;
-    int64_t bcap = (int64_t)st->flood_bytes * FLOOD_BURST_MS;
+    int64_t bcap = (int64_t)st->flood_burst * 1000;
     /* Half a budget saved up: it has paused, whatever it did before. */
     if ((!lneed || m->lines_milli * 2 >= lcap) && (!bneed || m->bytes_milli * 2 >= bcap))
         m->flood_since = 0;
