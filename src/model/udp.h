@@ -6,6 +6,8 @@
 #ifndef SOCKIT_MODEL_UDP_H
 #define SOCKIT_MODEL_UDP_H
 
+#include "internal.h"
+
 #include "sockit/server.h"
 
 #include <stdint.h>
