@@ -82,6 +82,8 @@ struct sk__http_conn {
     int64_t skip; /* request body bytes still to discard */
     char peer[SK_ADDR_STRLEN];
     struct sk__http_listing *listing; /* a directory listing in the making */
+    /* Where the request head being read was left. */
+    struct sk_http_parse_state ps;
 };
 
 /* Log tx and end the connection unless it is kept alive. now: time(NULL). */
