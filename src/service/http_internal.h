@@ -80,6 +80,7 @@ const char *sk__http_date(void);
 struct sk__http_listing;
 struct sk__http_conn {
     int64_t skip; /* request body bytes still to discard */
+    int seen;     /* a byte of a request arrived */
     char peer[SK_ADDR_STRLEN];
     struct sk__http_listing *listing; /* a directory listing in the making */
     /* Where the request head being read was left. */
