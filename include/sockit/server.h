@@ -30,6 +30,7 @@ struct sk_limits {
     size_t out_max;      /* per-connection output buffer hard maximum */
     size_t out_high;     /* stop reading while more than this is queued */
     int drain_ms;        /* on stop, how long connections may finish */
+    unsigned udp_rate;   /* UDP: replies per second per source address; 0 = no limit */
 };
 
 struct sk_stats {
@@ -74,6 +75,8 @@ struct sk_server {
     /* Set in a fork model's per-connection child: the parent uncounts
      * st->active when it reaps the child, so sk__conn_close() does not. */
     int active_by_parent;
+    /* UDP: which datagrams may be answered (src/model/udp_guard.c). */
+    struct sk__udp_guard *udp_guard;
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */

@@ -33,6 +33,7 @@ enum {
     OPT_MAX_INPUT,
     OPT_MAX_OUTPUT,
     OPT_DRAIN,
+    OPT_UDP_RATE,
     OPT_LIST,
     OPT_JSON,
     OPT_UNIX_MODE,
@@ -53,6 +54,7 @@ static const struct option common_opts[] = {
     {"max-input", required_argument, NULL, OPT_MAX_INPUT},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"udp-rate", required_argument, NULL, OPT_UDP_RATE},
     {"list", no_argument, NULL, OPT_LIST},
     {"json", no_argument, NULL, OPT_JSON},
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
@@ -171,6 +173,8 @@ static void help(const struct sk_service *svc)
            "                       datagram buffer (larger datagrams are logged, dropped)\n"
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
+           "  --udp-rate N         UDP: at most N replies a second to one source address\n"
+           "                       (default 0: no limit)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
            "  --log-time           an ISO 8601 local time on each log line (always when\n"
@@ -429,7 +433,8 @@ int cmd_serve(int argc, char **argv)
     const char *model_name = NULL, *bind_host = NULL, *port = NULL, *unix_path = NULL;
     const struct sk_service *svc = NULL;
     struct sk_server srv;
-    int family = AF_UNSPEC, quiet = 0, idle_given = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
+    int family = AF_UNSPEC, quiet = 0, idle_given = 0, udp_rate_given = 0, verbose = 0,
+        rc = SK_EXIT_FAIL, c, r;
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
     char err[256] = "";
     int64_t v;
@@ -485,6 +490,12 @@ int cmd_serve(int argc, char **argv)
         case OPT_DRAIN:
             if (parse_secs(cmd, "--drain", optarg, &srv.lim.drain_ms))
                 goto out;
+            break;
+        case OPT_UDP_RATE:
+            if (parse_count(cmd, "--udp-rate", optarg, 10000000, &v))
+                goto out;
+            srv.lim.udp_rate = (unsigned)v;
+            udp_rate_given = 1;
             break;
         case OPT_MAX_INPUT:
             if (parse_bytes(cmd, "--max-input", optarg, &srv.lim.in_max))
@@ -554,6 +565,10 @@ int cmd_serve(int argc, char **argv)
     int dgram = srv.socktype == SOCK_DGRAM;
     if (!(svc->flags & (dgram ? SK_SVC_DGRAM : SK_SVC_STREAM))) {
         rc = sk_cli_usage(cmd, "service %s does not speak %s", svc->name, dgram ? "UDP" : "TCP");
+        goto out;
+    }
+    if (udp_rate_given && !dgram) {
+        rc = sk_cli_usage(cmd, "--udp-rate is for datagram servers (--udp)");
         goto out;
     }
     if (model_name) {
