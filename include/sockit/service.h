@@ -26,13 +26,41 @@ enum {
 
 #define SK_SVC_NO_IDLE_TIMEOUT (-1)
 
-/* A service option, e.g. { "prefix", 1, "TEXT", "prefix each echoed line" }. */
-struct sk_service_opt {
-    const char *name;
-    int has_arg; /* 0: flag, 1: takes a value */
-    const char *arg;
-    const char *help;
+/* A service option as data (nginx's ngx_command_t): its name, the type of
+ * its value, where the value goes in the service state, bounds and help.
+ * sk_opt_apply() parses every option and writes every message; a service
+ * writes no parsing code of its own. */
+enum sk_opt_type {
+    SK_OPT_FLAG,     /* no value: stores min into an int field */
+    SK_OPT_STRING,   /* a heap copy into a char * field (the service frees it) */
+    SK_OPT_SIZE,     /* "4096", "64k", "1M" into a size_t field; bounds in bytes */
+    SK_OPT_DURATION, /* "1.5", "250ms" into an int field of milliseconds; bounds in ms */
+    SK_OPT_UINT,     /* a decimal number into an unsigned field; bounds inclusive */
 };
+
+struct sk_service_opt {
+    const char *name; /* without the leading "--" */
+    enum sk_opt_type type;
+    size_t offset;    /* offsetof(state struct, field) */
+    int64_t min, max; /* bounds of SIZE, DURATION and UINT; FLAG: min is the value stored */
+    const char *arg;  /* the value's name in --help ("TEXT", "SIZE"); NULL for flags */
+    const char *help;
+    /* Optional: a further test of a STRING value before it is stored.
+     * Returns 0, or -1 with the reason in why (it follows "--NAME: "). */
+    int (*check)(const char *value, char *why, size_t len);
+    /* Optional: runs once the value is stored (an option implying another). */
+    void (*post)(void *state);
+};
+
+/* Apply option name with value (NULL for a flag) to the struct at base, from
+ * the table opts (terminated by a zero entry). Returns 0, or a negative errno
+ * with one sentence in err: "--max-line: '9' is not a size from 16 bytes to
+ * 1M". An unknown name is -ENOENT ("unknown option --NAME"). */
+int sk_opt_apply(const struct sk_service_opt *opts, void *base, const char *name, const char *value,
+                 char *err, size_t errlen);
+
+/* The entry called name in opts, or NULL. */
+const struct sk_service_opt *sk_opt_find(const struct sk_service_opt *opts, const char *name);
 
 /* What a datagram callback returns to send no reply (not an error). */
 #define SK_NO_REPLY ((ssize_t)-ENOMSG)
@@ -49,11 +77,10 @@ struct sk_service {
     int idle_timeout_ms;
 
     /* Instance life cycle. create() makes the default configuration;
-     * option() applies one option (value NULL for flags) and on error
-     * returns a negative errno with a sentence in err; start() runs once the
-     * server is bound, before any connection, and may refuse likewise. */
+     * sk_service_option() applies one option from the opts table; start()
+     * runs once the server is bound, before any connection, and may refuse
+     * with a negative errno and a sentence in err. */
     int (*create)(void **state);
-    int (*option)(void *state, const char *name, const char *value, char *err, size_t errlen);
     int (*start)(void *state, struct sk_server *srv, char *err, size_t errlen);
     void (*destroy)(void *state);
 
@@ -83,5 +110,9 @@ extern const struct sk_service *const sk_services[];
 
 /* Find a service by name, or NULL. */
 const struct sk_service *sk_service_find(const char *name);
+
+/* Apply one of svc's options to its state (sk_opt_apply() over svc->opts). */
+int sk_service_option(const struct sk_service *svc, void *state, const char *name,
+                      const char *value, char *err, size_t errlen);
 
 #endif

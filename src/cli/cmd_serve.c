@@ -122,8 +122,8 @@ static void help(const struct sk_service *svc)
                ((*s)->flags & SK_SVC_DGRAM) ? " (also --udp)" : "");
         for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
             char head[64];
-            snprintf(head, sizeof(head), "--%s%s%s", o->name, o->has_arg ? " " : "",
-                     o->has_arg ? o->arg : "");
+            snprintf(head, sizeof(head), "--%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
             print_opt(head, o->help);
         }
     }
@@ -184,7 +184,7 @@ static struct option *build_options(const struct sk_service *svc)
     memcpy(v, common_opts, sizeof(common_opts));
     for (size_t i = 0; i < ns; i++) {
         v[nc + i].name = svc->opts[i].name;
-        v[nc + i].has_arg = svc->opts[i].has_arg ? required_argument : no_argument;
+        v[nc + i].has_arg = svc->opts[i].type == SK_OPT_FLAG ? no_argument : required_argument;
         v[nc + i].val = OPT_SERVICE_BASE + (int)i;
     }
     return v;
@@ -297,7 +297,8 @@ int cmd_serve(int argc, char **argv)
         default:
             if (c >= OPT_SERVICE_BASE && svc) {
                 const struct sk_service_opt *o = &svc->opts[c - OPT_SERVICE_BASE];
-                if ((r = svc->option(srv.svc_state, o->name, optarg, err, sizeof(err))) < 0) {
+                if ((r = sk_service_option(svc, srv.svc_state, o->name, optarg, err, sizeof(err))) <
+                    0) {
                     sk_cli_usage(cmd, "%s", err[0] ? err : sk_strerror(r));
                     goto out;
                 }
@@ -310,7 +311,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (!svc) {
         rc = sk_cli_usage(cmd, optind < argc ? "the service comes right after 'serve'"
-                                              : "which service? (echo, greet, chat, http, ...)");
+                                             : "which service? (echo, greet, chat, http, ...)");
         goto out;
     }
     if (optind < argc) {
@@ -399,8 +400,7 @@ int cmd_serve(int argc, char **argv)
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&srv.addr, a, sizeof(a));
     printf("sockit: %s listening on %s (%s, model %s)\n", svc->name, a,
-           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"),
-           srv.model->name);
+           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"), srv.model->name);
     fflush(stdout);
 
     r = sk_server_run(&srv);
@@ -411,9 +411,9 @@ int cmd_serve(int argc, char **argv)
     }
     printf("sockit: %s stopped: %llu %s, %llu rejected, %llu errors, "
            "%llu bytes in, %llu bytes out\n",
-           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections", (unsigned long long)srv.st->rejected,
-           (unsigned long long)srv.st->errors, (unsigned long long)srv.st->bytes_in,
-           (unsigned long long)srv.st->bytes_out);
+           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections",
+           (unsigned long long)srv.st->rejected, (unsigned long long)srv.st->errors,
+           (unsigned long long)srv.st->bytes_in, (unsigned long long)srv.st->bytes_out);
     fflush(stdout);
     rc = SK_EXIT_OK;
 out:

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,57 +80,14 @@ static int chat_create(void **state)
     return 0;
 }
 
-static int chat_option(void *state, const char *name, const char *value, char *err, size_t len)
+static int nick_ok(const char *value, char *why, size_t len)
 {
-    struct chat *st = state;
-    uint64_t size;
-    int64_t n;
-
-    if (strcmp(name, "max-line") == 0) {
-        if (sk_parse_size(value, 1 << 20, &size) < 0 || size < 16) {
-            snprintf(err, len, "--max-line: '%s' is not a size from 16 bytes to 1M", value);
-            return -EINVAL;
-        }
-        st->max_line = (size_t)size;
-        return 0;
+    const char *reason;
+    if (sk_chat_nick_check(value, strlen(value), &reason) < 0) {
+        snprintf(why, len, "'%s': %s", value, reason);
+        return -1;
     }
-    if (strcmp(name, "max-clients") == 0) {
-        if (sk_parse_i64(value, 1, 1000000, &n) < 0) {
-            snprintf(err, len, "--max-clients: '%s' is not a number in 1..1000000", value);
-            return -EINVAL;
-        }
-        st->max_clients = (unsigned)n;
-        return 0;
-    }
-    if (strcmp(name, "max-queue") == 0) {
-        if (sk_parse_size(value, 1ULL << 32, &size) < 0 || size < 1024) {
-            snprintf(err, len, "--max-queue: '%s' is not a size from 1k to 4G", value);
-            return -EINVAL;
-        }
-        st->max_queue = (size_t)size;
-        return 0;
-    }
-    if (strcmp(name, "stall") == 0) {
-        if (sk_parse_duration_ms(value, &n) < 0 || n > 3600 * 1000) {
-            snprintf(err, len, "--stall: '%s' is not a duration up to an hour (e.g. 1, 250ms)",
-                     value);
-            return -EINVAL;
-        }
-        st->stall_ms = (int)n;
-        return 0;
-    }
-    if (strcmp(name, "log") == 0)
-        return sk_str_set(&st->log_path, value);
-    if (strcmp(name, "operator") == 0) {
-        const char *why;
-        if (sk_chat_nick_check(value, strlen(value), &why) < 0) {
-            snprintf(err, len, "--operator: '%s': %s", value, why);
-            return -EINVAL;
-        }
-        return sk_str_set(&st->operator_nick, value);
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    return 0;
 }
 
 static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
@@ -619,12 +577,45 @@ static void chat_close(struct sk_conn *c)
 }
 
 static const struct sk_service_opt chat_opts[] = {
-    {"max-line", 1, "SIZE", "longest line accepted (default 4k); longer ones are refused"},
-    {"max-clients", 1, "N", "people in the room at once (default 1000)"},
-    {"max-queue", 1, "SIZE", "unsent output a client may have before it counts as stalled (256k)"},
-    {"stall", 1, "SECS", "drop a client over --max-queue that reads nothing for SECS (1)"},
-    {"log", 1, "FILE", "append a timestamped transcript to FILE"},
-    {"operator", 1, "NICK", "the server's terminal takes part in the chat as NICK"},
+    {.name = "max-line",
+     .type = SK_OPT_SIZE,
+     .offset = offsetof(struct chat, max_line),
+     .min = 16,
+     .max = 1 << 20,
+     .arg = "SIZE",
+     .help = "longest line accepted (default 4k); longer ones are refused"},
+    {.name = "max-clients",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, max_clients),
+     .min = 1,
+     .max = 1000000,
+     .arg = "N",
+     .help = "people in the room at once (default 1000)"},
+    {.name = "max-queue",
+     .type = SK_OPT_SIZE,
+     .offset = offsetof(struct chat, max_queue),
+     .min = 1024,
+     .max = 1LL << 32,
+     .arg = "SIZE",
+     .help = "unsent output a client may have before it counts as stalled (256k)"},
+    {.name = "stall",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct chat, stall_ms),
+     .min = 0,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "drop a client over --max-queue that reads nothing for SECS (1)"},
+    {.name = "log",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, log_path),
+     .arg = "FILE",
+     .help = "append a timestamped transcript to FILE"},
+    {.name = "operator",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, operator_nick),
+     .arg = "NICK",
+     .help = "the server's terminal takes part in the chat as NICK",
+     .check = nick_ok},
     {0},
 };
 
@@ -636,7 +627,6 @@ const struct sk_service sk_service_chat = {
     .conn_size = sizeof(struct member),
     .idle_timeout_ms = SK_SVC_NO_IDLE_TIMEOUT, /* people may stay silent in a room */
     .create = chat_create,
-    .option = chat_option,
     .start = chat_start,
     .destroy = chat_destroy,
     .open = chat_open,

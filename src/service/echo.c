@@ -11,6 +11,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,28 +34,19 @@ static int echo_create(void **state)
     return 0;
 }
 
-static int echo_option(void *state, const char *name, const char *value, char *err, size_t len)
+/* --prefix and --quit imply --lines. */
+static void lines_on(void *state)
 {
-    struct echo *e = state;
+    ((struct echo *)state)->lines = 1;
+}
 
-    if (strcmp(name, "lines") == 0) {
-        e->lines = 1;
-        return 0;
+static int quit_word_ok(const char *value, char *why, size_t len)
+{
+    if (!*value || strpbrk(value, "\r\n")) {
+        snprintf(why, len, "the word must be non-empty and on one line");
+        return -1;
     }
-    if (strcmp(name, "prefix") == 0) {
-        e->lines = 1;
-        return sk_str_set(&e->prefix, value);
-    }
-    if (strcmp(name, "quit") == 0) {
-        if (!*value || strpbrk(value, "\r\n")) {
-            snprintf(err, len, "--quit: the word must be non-empty and on one line");
-            return -EINVAL;
-        }
-        e->lines = 1;
-        return sk_str_set(&e->quit, value);
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    return 0;
 }
 
 static void echo_destroy(void *state)
@@ -132,9 +124,24 @@ static ssize_t echo_datagram(void *state, const struct sk_addr *from, const char
 }
 
 static const struct sk_service_opt echo_opts[] = {
-    {"lines", 0, NULL, "echo line by line (a message is a line, or a bare message)"},
-    {"prefix", 1, "TEXT", "put TEXT before each echoed message (implies --lines)"},
-    {"quit", 1, "WORD", "a message equal to WORD (any case) closes the connection"},
+    {.name = "lines",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct echo, lines),
+     .min = 1,
+     .help = "echo line by line (a message is a line, or a bare message)"},
+    {.name = "prefix",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct echo, prefix),
+     .arg = "TEXT",
+     .help = "put TEXT before each echoed message (implies --lines)",
+     .post = lines_on},
+    {.name = "quit",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct echo, quit),
+     .arg = "WORD",
+     .help = "a message equal to WORD (any case) closes the connection",
+     .check = quit_word_ok,
+     .post = lines_on},
     {0},
 };
 
@@ -144,7 +151,6 @@ const struct sk_service sk_service_echo = {
     .flags = SK_SVC_STREAM | SK_SVC_DGRAM,
     .opts = echo_opts,
     .create = echo_create,
-    .option = echo_option,
     .destroy = echo_destroy,
     .data = echo_data,
     .timeout = echo_timeout,

@@ -13,6 +13,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +42,10 @@ static int greet_create(void **state)
     return 0;
 }
 
-static int greet_option(void *state, const char *name, const char *value, char *err, size_t len)
+/* An explicit --banner is sent also with --reply. */
+static void banner_set(void *state)
 {
-    struct greet *g = state;
-
-    if (strcmp(name, "banner") == 0) {
-        g->banner_set = 1;
-        return sk_str_set(&g->banner, value);
-    }
-    if (strcmp(name, "reply") == 0)
-        return sk_str_set(&g->reply, value);
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    ((struct greet *)state)->banner_set = 1;
 }
 
 static void greet_destroy(void *state)
@@ -140,10 +133,18 @@ static void greet_timeout(struct sk_conn *c)
 }
 
 static const struct sk_service_opt greet_opts[] = {
-    {"banner", 1, "TEXT", "sent on connect (default \"Thank you for connecting\")"},
-    {"reply", 1, "TEXT",
-     "read one message (a line, or a bare message and a pause), log it, "
-     "answer TEXT, close"},
+    {.name = "banner",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct greet, banner),
+     .arg = "TEXT",
+     .help = "sent on connect (default \"Thank you for connecting\")",
+     .post = banner_set},
+    {.name = "reply",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct greet, reply),
+     .arg = "TEXT",
+     .help = "read one message (a line, or a bare message and a pause), log it, "
+             "answer TEXT, close"},
     {0},
 };
 
@@ -154,7 +155,6 @@ const struct sk_service sk_service_greet = {
     .opts = greet_opts,
     .conn_size = sizeof(struct greet_conn),
     .create = greet_create,
-    .option = greet_option,
     .destroy = greet_destroy,
     .open = greet_open,
     .data = greet_data,

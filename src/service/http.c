@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,50 +89,25 @@ static int http_create(void **state)
     return 0;
 }
 
-static int http_option(void *state, const char *name, const char *value, char *err, size_t len)
+static int root_ok(const char *value, char *why, size_t len)
+{
+    if (!*value) {
+        snprintf(why, len, "the directory must not be empty");
+        return -1;
+    }
+    return 0;
+}
+
+static void body_set(void *state)
 {
     struct sk__http *h = state;
-    int r;
+    h->body_len = strlen(h->body);
+}
 
-    if (strcmp(name, "root") == 0) {
-        if (!*value) {
-            snprintf(err, len, "--root: the directory must not be empty");
-            return -EINVAL;
-        }
-        return sk_str_set(&h->root, value);
-    }
-    if (strcmp(name, "body") == 0) {
-        if ((r = sk_str_set(&h->body, value)) == 0)
-            h->body_len = strlen(h->body);
-        return r;
-    }
-    if (strcmp(name, "listing") == 0 || strcmp(name, "no-listing") == 0) {
-        h->listing = name[0] == 'l';
-        return 0;
-    }
-    if (strcmp(name, "dotfiles") == 0) {
-        h->dotfiles = 1;
-        return 0;
-    }
-    if (strcmp(name, "access-log") == 0) {
-        h->log_off = 0;
-        return sk_str_set(&h->log_path, value);
-    }
-    if (strcmp(name, "no-access-log") == 0) {
-        h->log_off = 1;
-        return 0;
-    }
-    if (strcmp(name, "header-timeout") == 0) {
-        int64_t ms;
-        if (sk_parse_duration_ms(value, &ms) < 0 || ms <= 0 || ms > 3600 * 1000) {
-            snprintf(err, len, "--header-timeout: '%s' is not a duration up to an hour", value);
-            return -EINVAL;
-        }
-        h->header_timeout_ms = ms;
-        return 0;
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+/* --access-log FILE undoes an earlier --no-access-log. */
+static void log_on(void *state)
+{
+    ((struct sk__http *)state)->log_off = 0;
 }
 
 /* The precomputed Hello responses, from just after the Date value. */
@@ -414,14 +390,51 @@ static void http_close(struct sk_conn *c)
 }
 
 static const struct sk_service_opt http_opts[] = {
-    {"root", 1, "DIR", "serve the files under DIR (default: answer every GET with --body)"},
-    {"body", 1, "TEXT", "the answer without --root (default \"Hello, World!\")"},
-    {"listing", 0, NULL, "list directories without index.html (default with --root)"},
-    {"no-listing", 0, NULL, "do not list directories (403 instead)"},
-    {"dotfiles", 0, NULL, "serve names starting with '.' (hidden: 404 by default)"},
-    {"access-log", 1, "FILE", "common log format to FILE (default: standard output)"},
-    {"no-access-log", 0, NULL, "no access log (-q also turns off the one on stdout)"},
-    {"header-timeout", 1, "SECS", "a request head must arrive within SECS, else 408 (10)"},
+    {.name = "root",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, root),
+     .arg = "DIR",
+     .help = "serve the files under DIR (default: answer every GET with --body)",
+     .check = root_ok},
+    {.name = "body",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, body),
+     .arg = "TEXT",
+     .help = "the answer without --root (default \"Hello, World!\")",
+     .post = body_set},
+    {.name = "listing",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, listing),
+     .min = 1,
+     .help = "list directories without index.html (default with --root)"},
+    {.name = "no-listing",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, listing),
+     .min = 0,
+     .help = "do not list directories (403 instead)"},
+    {.name = "dotfiles",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, dotfiles),
+     .min = 1,
+     .help = "serve names starting with '.' (hidden: 404 by default)"},
+    {.name = "access-log",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, log_path),
+     .arg = "FILE",
+     .help = "common log format to FILE (default: standard output)",
+     .post = log_on},
+    {.name = "no-access-log",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, log_off),
+     .min = 1,
+     .help = "no access log (-q also turns off the one on stdout)"},
+    {.name = "header-timeout",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct sk__http, header_timeout_ms),
+     .min = 1,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "a request head must arrive within SECS, else 408 (10)"},
     {0},
 };
 
@@ -432,7 +445,6 @@ const struct sk_service sk_service_http = {
     .opts = http_opts,
     .conn_size = sizeof(struct http_conn),
     .create = http_create,
-    .option = http_option,
     .start = http_start,
     .destroy = http_destroy,
     .data = http_data,

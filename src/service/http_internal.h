@@ -44,7 +44,7 @@ struct sk__http {
     int dotfiles;
     char *log_path;
     int log_off;
-    int64_t header_timeout_ms;
+    int header_timeout_ms;
     /* derived at start() */
     struct sk_http_limits lim;
     struct sk__http_log log;

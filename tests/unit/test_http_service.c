@@ -27,11 +27,12 @@ static void rig_open(struct rig *r, size_t in_max, const char *const *opts)
     r->srv.svc = sk_service_find("http");
     assert_non_null(r->srv.svc);
     assert_int_equal(r->srv.svc->create(&r->srv.svc_state), 0);
-    assert_int_equal(r->srv.svc->option(r->srv.svc_state, "no-access-log", NULL, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        sk_service_option(r->srv.svc, r->srv.svc_state, "no-access-log", NULL, err, sizeof(err)),
+        0);
     for (; opts && opts[0]; opts += 2)
-        assert_int_equal(r->srv.svc->option(r->srv.svc_state, opts[0], opts[1], err, sizeof(err)),
-                         0);
+        assert_int_equal(
+            sk_service_option(r->srv.svc, r->srv.svc_state, opts[0], opts[1], err, sizeof(err)), 0);
     assert_int_equal(r->srv.svc->start(r->srv.svc_state, &r->srv, err, sizeof(err)), 0);
     memset(&r->c, 0, sizeof(r->c));
     r->c.srv = &r->srv;

@@ -34,7 +34,8 @@ static void rig_start(struct rig *r, const char *name, const char *const *opts)
     r->srv.lim.out_high = 16 * 1024;
     assert_int_equal(r->srv.svc->create(&r->srv.svc_state), 0);
     for (const char *const *o = opts; o && *o; o += 2)
-        assert_int_equal(r->srv.svc->option(r->srv.svc_state, o[0], o[1], err, sizeof(err)), 0);
+        assert_int_equal(
+            sk_service_option(r->srv.svc, r->srv.svc_state, o[0], o[1], err, sizeof(err)), 0);
     r->c.srv = &r->srv;
     r->c.fd = -1;
     r->c.file.fd = -1;
@@ -174,8 +175,8 @@ static void echo_datagrams(void **state)
         {"123456789", 9, -EMSGSIZE}, /* does not fit out: an error, no reply */
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        ssize_t n = r.srv.svc->datagram(r.srv.svc_state, NULL, table[i].in, table[i].n, out,
-                                        sizeof(out));
+        ssize_t n =
+            r.srv.svc->datagram(r.srv.svc_state, NULL, table[i].in, table[i].n, out, sizeof(out));
         assert_int_equal(n, table[i].want);
         if (n > 0)
             assert_memory_equal(out, table[i].in, (size_t)n);
