@@ -13,6 +13,7 @@
 #define SOCKIT_CLIENT_H
 
 #include "sockit/addr.h"
+#include "sockit/relay.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -35,38 +36,6 @@ int sk_client_connect(const char *host, const char *port, int family, int sockty
  * socket is first bound to an autobound abstract address so replies can come
  * back. Returns the descriptor or a negative error. */
 int sk_client_connect_unix(const char *path, int socktype, struct sk_addr *peer);
-
-/* ---- the relay (sockit connect) ---- */
-
-struct sk_relay_opts {
-    int in_fd;                   /* what to send (stdin) */
-    int out_fd;                  /* where received bytes go (stdout) */
-    int socktype;                /* SOCK_STREAM: a byte stream; SOCK_DGRAM: datagrams */
-    int idle_timeout_ms;         /* end when nothing moved this long; 0: never */
-    int linger_ms;               /* SOCK_DGRAM: after input EOF, wait this long for replies */
-    int eof_wait_ms;             /* stream: after the peer's EOF, keep sending input that still
-                                    flows until it stalls this long (0: stop at once) */
-    size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
-    volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
-};
-
-struct sk_relay_stats {
-    uint64_t sent, received; /* bytes */
-    uint64_t dgrams_sent, dgrams_received;
-    int peer_closed;  /* the peer ended the stream */
-    int idle_timeout; /* ended by the idle timeout */
-};
-
-/* Copy in_fd to the connected socket fd and fd to out_fd until the peer
- * closes (stream: see eof_wait_ms for input still flowing then) or, for datagrams, until input
- * ended and no reply came for linger_ms. Each direction has one bounded buffer: input is not read
- * while the socket cannot take more, the socket is not read while the output cannot take more.
- * Input EOF half-closes a stream (shutdown SHUT_WR) once all of it was sent. A datagram socket
- * sends each read of in_fd (a line from a terminal, a chunk from a pipe; at most 65507 bytes) as
- * one datagram and writes each datagram received as it is. fd must be non-blocking-safe (the relay
- * sets O_NONBLOCK on it); in_fd and out_fd are left blocking. Returns 0, or a negative error (a
- * reset, a write to out_fd that failed, ECONNREFUSED reported for a datagram). */
-int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st);
 
 /* ---- the echo client ---- */
 

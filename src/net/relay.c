@@ -1,0 +1,202 @@
+/*
+ * relay.c - the netcat-style relay (relay.h): one poll loop moving in_fd to
+ * the socket and the socket to out_fd through two bounded buffers, with
+ * backpressure both ways and a half-close when the input ends.
+ */
+#include "sockit/relay.h"
+
+#include "sockit/buf.h"
+#include "sockit/sock.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DGRAM_MAX 65507 /* the largest UDP payload over IPv4 */
+#define DGRAM_BUF 65536
+
+/* How much to write to out_fd at once. A pipe, socket or terminal reported
+ * writable can take at least a page without blocking; a file takes all. */
+static size_t out_chunk(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        return SIZE_MAX;
+    return 4096;
+}
+
+static int64_t remaining(int64_t deadline, int64_t now)
+{
+    return deadline <= now ? 0 : deadline - now;
+}
+
+int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
+{
+    const int dgram = o->socktype == SOCK_DGRAM;
+    size_t cap = o->bufsize ? o->bufsize : 65536;
+    struct sk_buf up, down; /* up: in_fd -> socket; down: socket -> out_fd */
+    int in_eof = 0, sock_eof = 0, shut = 0, r;
+    size_t chunk = out_chunk(o->out_fd);
+    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
+    const char *eof_send = NULL; /* o->eof_send while it waits for room */
+
+    memset(st, 0, sizeof(*st));
+    if (dgram && cap < DGRAM_BUF)
+        cap = DGRAM_BUF;
+    sk_buf_init(&up, cap);
+    sk_buf_init(&down, cap);
+    if ((r = sk_buf_reserve(&up, cap)) < 0 || (r = sk_buf_reserve(&down, cap)) < 0)
+        goto out;
+    if ((r = sk_sock_set_nonblock(fd, 1)) < 0)
+        goto out;
+
+    for (;;) {
+        int64_t now = sk_now_ms();
+        if (o->stop && *o->stop) {
+            r = 0;
+            break;
+        }
+        if (eof_send && sk_buf_room(&up) >= strlen(eof_send)) {
+            sk_buf_append(&up, eof_send, strlen(eof_send));
+            eof_send = NULL;
+        }
+        if (!dgram && in_eof && !eof_send && !shut && sk_buf_len(&up) == 0) {
+            shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
+            shut = 1;
+        }
+        int64_t wait = -1;
+        if (sock_eof && sk_buf_len(&down) == 0) {
+            /* The peer ended its side. It may only have half-closed and
+             * still be reading: input that keeps flowing is sent on until it
+             * ends, or stalls for eof_wait_ms, or the peer refuses it. */
+            int64_t left = remaining(eof_progress + o->eof_wait_ms, now);
+            if ((in_eof && sk_buf_len(&up) == 0) || left == 0) {
+                st->peer_closed = 1;
+                r = 0;
+                break;
+            }
+            wait = left;
+        }
+        if (dgram && in_eof && sk_buf_len(&up) == 0 && sk_buf_len(&down) == 0) {
+            if (!quiet_since)
+                quiet_since = now;
+            int64_t left = remaining(quiet_since + o->linger_ms, now);
+            if (left == 0) {
+                r = 0;
+                break;
+            }
+            wait = left;
+        }
+        if (o->idle_timeout_ms > 0) {
+            int64_t left = remaining(last + o->idle_timeout_ms, now);
+            if (left == 0) {
+                st->idle_timeout = 1;
+                r = 0;
+                break;
+            }
+            wait = wait < 0 ? left : SK_MIN(wait, left);
+        }
+
+        /* Interest follows buffer space: that is the backpressure. A
+         * datagram is taken whole, so those sides wait for an empty buffer. */
+        int want_in = !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > 0);
+        int want_rx = !sock_eof && (dgram ? sk_buf_len(&down) == 0 : sk_buf_room(&down) > 0);
+        short sock_ev = (short)((want_rx ? POLLIN : 0) | (sk_buf_len(&up) ? POLLOUT : 0));
+        struct pollfd p[3] = {
+            {.fd = want_in ? o->in_fd : -1, .events = POLLIN},
+            /* No interest at all: leave the socket out, or a hang-up would
+             * wake the loop again and again while stdout is slow. */
+            {.fd = sock_ev ? fd : -1, .events = sock_ev},
+            {.fd = sk_buf_len(&down) ? o->out_fd : -1, .events = POLLOUT},
+        };
+        int n = poll(p, 3, (int)wait);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            continue;
+
+        if (p[0].revents) {
+            ssize_t got;
+            if (p[0].revents & POLLNVAL)
+                got = 0;
+            else
+                got = sk_read(o->in_fd, sk_buf_tail(&up), dgram ? DGRAM_MAX : sk_buf_room(&up));
+            if (got < 0 && got != -EAGAIN) {
+                r = (int)got;
+                break;
+            }
+            if (got == 0) {
+                in_eof = 1;
+                quiet_since = 0;
+                eof_send = dgram ? NULL : o->eof_send;
+            } else if (got > 0) {
+                sk_buf_commit(&up, (size_t)got);
+            }
+        }
+        if (p[1].revents & POLLOUT) {
+            ssize_t w = sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+            if (w < 0 && w != -EAGAIN) {
+                if (sock_eof && (w == -EPIPE || w == -ECONNRESET)) {
+                    st->peer_closed = 1; /* it had closed, not half-closed */
+                    r = 0;
+                } else {
+                    r = (int)w;
+                }
+                break;
+            }
+            if (w > 0) {
+                st->sent += (uint64_t)w;
+                last = eof_progress = sk_now_ms();
+                if (dgram) {
+                    st->dgrams_sent++;
+                    sk_buf_clear(&up);
+                } else {
+                    sk_buf_consume(&up, (size_t)w);
+                }
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (want_rx || (p[1].revents & POLLERR)) {
+                ssize_t got = recv(fd, sk_buf_tail(&down), sk_buf_room(&down), 0);
+                if (got < 0 && errno != EAGAIN && errno != EINTR) {
+                    r = -errno;
+                    break;
+                }
+                if (got == 0 && !dgram) {
+                    sock_eof = 1;
+                    eof_progress = sk_now_ms();
+                } else if (got >= 0) {
+                    sk_buf_commit(&down, (size_t)got);
+                    st->received += (uint64_t)got;
+                    last = sk_now_ms();
+                    quiet_since = 0;
+                    if (dgram)
+                        st->dgrams_received++;
+                }
+            }
+        }
+        if (p[2].revents) {
+            size_t len = SK_MIN(sk_buf_len(&down), chunk);
+            ssize_t w = write(o->out_fd, sk_buf_data(&down), len);
+            if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                r = -errno;
+                break;
+            }
+            if (w > 0)
+                sk_buf_consume(&down, (size_t)w);
+        }
+    }
+out:
+    sk_buf_free(&up);
+    sk_buf_free(&down);
+    return r;
+}
