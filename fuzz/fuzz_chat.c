@@ -86,7 +86,7 @@ static void fuzz_service(const uint8_t *data, size_t size)
     sk_service_option(&sk_service_chat, srv.svc_state, "max-queue", "1k", err, sizeof(err));
     sk_service_option(&sk_service_chat, srv.svc_state, "stall", "0", err, sizeof(err));
     sk_service_option(&sk_service_chat, srv.svc_state, "max-clients", "2", err, sizeof(err));
-    if (sk_service_chat.start(srv.svc_state, &srv, err, sizeof(err)) < 0)
+    if (sk_server_start_service(&srv, err, sizeof(err)) < 0)
         abort();
     for (int i = 0; i < ROOM; i++)
         conn_open(&srv, &c[i], ++ids);

@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct sk_server;
-
 enum {
     SK_SVC_STREAM = 1u << 0, /* speaks over TCP / Unix stream sockets */
     SK_SVC_DGRAM = 1u << 1,  /* speaks over UDP (datagram callback) */
@@ -62,6 +60,21 @@ int sk_opt_apply(const struct sk_service_opt *opts, void *base, const char *name
 /* The entry called name in opts, or NULL. */
 const struct sk_service_opt *sk_opt_find(const struct sk_service_opt *opts, const char *name);
 
+/* What start() is told of the server it runs in (instead of the server
+ * itself), and what it may answer. */
+struct sk_service_env {
+    /* read-only */
+    size_t in_max;              /* per-connection input buffer maximum (--max-input) */
+    size_t out_max;             /* per-connection output hard maximum (--max-output) */
+    const struct sk_addr *addr; /* where the server listens (bound: the port is known) */
+    int stop_fd;   /* readable once the server was asked to stop: poll it, never read it */
+    int terminal;  /* stdin is a terminal the service may take */
+    int log_level; /* what sk_log() (util.h) prints: SK_LOG_ERROR under -q */
+    /* set by start() */
+    int took_terminal; /* the service reads the terminal now: a line typed there no
+                        * longer stops the server */
+};
+
 /* What a datagram callback returns to send no reply (not an error). */
 #define SK_NO_REPLY ((ssize_t)-ENOMSG)
 
@@ -81,7 +94,7 @@ struct sk_service {
      * runs once the server is bound, before any connection, and may refuse
      * with a negative errno and a sentence in err. */
     int (*create)(void **state);
-    int (*start)(void *state, struct sk_server *srv, char *err, size_t errlen);
+    int (*start)(void *state, struct sk_service_env *env, char *err, size_t errlen);
     void (*destroy)(void *state);
 
     /* Stream callbacks. open() may queue a banner. data() is given every
@@ -89,12 +102,14 @@ struct sk_service {
      * again with more appended), or a negative errno to close the connection.
      * drain() (optional) is called whenever the output has been fully sent,
      * so a source such as chargen can queue more. timeout() (optional) runs
-     * when a deadline set with sk_conn_set_deadline() passes; without it
-     * the connection is closed. close() releases per-connection state. */
+     * when a deadline set with sk_conn_set_deadline() passes; it is given the
+     * unread input like data() and returns how much of it it consumed (the
+     * model consumes it), or a negative errno to close; without it the
+     * connection is closed. close() releases per-connection state. */
     int (*open)(struct sk_conn *c);
     ssize_t (*data)(struct sk_conn *c, const char *p, size_t n);
     int (*drain)(struct sk_conn *c);
-    void (*timeout)(struct sk_conn *c);
+    ssize_t (*timeout)(struct sk_conn *c, const char *p, size_t n);
     void (*close)(struct sk_conn *c);
 
     /* Datagram callback: the reply to one datagram written to out (at most

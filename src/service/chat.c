@@ -17,7 +17,6 @@
  * chat_operator.c) are the only I/O this file starts.
  */
 #include "sockit/chat.h"
-#include "sockit/server.h"
 #include "sockit/service.h"
 #include "sockit/util.h"
 
@@ -90,18 +89,18 @@ static int nick_ok(const char *value, char *why, size_t len)
     return 0;
 }
 
-static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
+static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
     struct chat *st = state;
 
-    if (st->max_line + 2 > srv->lim.in_max) {
+    if (st->max_line + 2 > env->in_max) {
         snprintf(err, len, "--max-line %zu needs a larger --max-input (now %zu)", st->max_line,
-                 srv->lim.in_max);
+                 env->in_max);
         return -EINVAL;
     }
     /* A queue bound past the hard maximum could never be reached. */
-    if (st->max_queue > srv->lim.out_max)
-        st->max_queue = srv->lim.out_max;
+    if (st->max_queue > env->out_max)
+        st->max_queue = env->out_max;
     st->scratch_len = 3 * st->max_line + 256;
     st->scratch = malloc(st->scratch_len);
     st->clean = malloc(3 * st->max_line + 4);
@@ -117,13 +116,13 @@ static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
         setvbuf(st->log, NULL, _IOLBF, 0);
     }
     if (st->operator_nick) {
-        int r = sk__chat_operator_start(&st->op, srv, st->operator_nick);
+        int r = sk__chat_operator_start(&st->op, env->addr, env->stop_fd);
         if (r < 0) {
             snprintf(err, len, "--operator: cannot start the operator's terminal: %s",
                      strerror(-r));
             return r;
         }
-        srv->stdin_stop = 0; /* the terminal's lines are chat now */
+        env->took_terminal = 1; /* the terminal's lines are chat now */
     }
     return 0;
 }
@@ -187,9 +186,9 @@ static int stalled(const struct chat *st, struct member *m, size_t pending)
         return 0;
     }
     int64_t now = sk_now_ms();
-    if (m->over_since == 0 || m->c->bytes_out != m->seen_out) {
+    if (m->over_since == 0 || sk_conn_bytes_sent(m->c) != m->seen_out) {
         m->over_since = now;
-        m->seen_out = m->c->bytes_out;
+        m->seen_out = sk_conn_bytes_sent(m->c);
     }
     return now - m->over_since >= st->stall_ms;
 }

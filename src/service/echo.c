@@ -79,7 +79,7 @@ static ssize_t echo_data(struct sk_conn *c, const char *p, size_t n)
     const struct echo *e = sk_conn_service_state(c);
 
     if (!e->lines) {
-        size_t room = c->out.max - sk_buf_len(&c->out);
+        size_t room = sk_conn_room(c);
         size_t take = n < room ? n : room;
         if (take && sk_conn_write(c, p, take) < 0)
             return 0;
@@ -89,7 +89,7 @@ static ssize_t echo_data(struct sk_conn *c, const char *p, size_t n)
     const char *nl;
     while (used < n && (nl = memchr(p + used, '\n', n - used)) != NULL) {
         size_t len = (size_t)(nl - (p + used)) + 1;
-        if (sk_buf_len(&c->out) + len + 256 > c->out.max)
+        if (len + 256 > sk_conn_room(c))
             break; /* let the output drain first */
         int quit = echo_message(c, e, p + used, len);
         used += len;
@@ -101,15 +101,12 @@ static ssize_t echo_data(struct sk_conn *c, const char *p, size_t n)
     return (ssize_t)used;
 }
 
-static void echo_timeout(struct sk_conn *c)
+/* The pause after a bare message passed: p[0..n) is that message. */
+static ssize_t echo_timeout(struct sk_conn *c, const char *p, size_t n)
 {
-    const struct echo *e = sk_conn_service_state(c);
-    size_t n = sk_buf_len(&c->in);
-
-    if (n > 0) {
-        echo_message(c, e, sk_buf_data(&c->in), n);
-        sk_buf_consume(&c->in, n);
-    }
+    if (n > 0)
+        echo_message(c, sk_conn_service_state(c), p, n);
+    return (ssize_t)n;
 }
 
 static ssize_t echo_datagram(void *state, const struct sk_addr *from, const char *in, size_t n,

@@ -88,7 +88,7 @@ static void log_message(struct sk_conn *c, const char *p, size_t n)
     if (n > LOG_MAX)
         o += (size_t)snprintf(text + o, sizeof(text) - o, "...");
     text[o] = '\0';
-    sk_addr_format(&c->peer, who, sizeof(who));
+    sk_addr_format(sk_conn_peer(c), who, sizeof(who));
     sk_log(SK_LOG_INFO, "message from %s (%zu bytes): %s", who, n, text);
 }
 
@@ -112,7 +112,7 @@ static ssize_t greet_data(struct sk_conn *c, const char *p, size_t n)
     if (!g->reply || gc->answered)
         return (ssize_t)n; /* nothing more is read from this client */
     const char *nl = memchr(p, '\n', n);
-    if (nl || n >= c->in.max) {
+    if (nl || n >= sk_conn_input_max(c)) {
         answer(c, p, nl ? (size_t)(nl - p) + 1 : n);
         return (ssize_t)n;
     }
@@ -120,16 +120,15 @@ static ssize_t greet_data(struct sk_conn *c, const char *p, size_t n)
     return 0;
 }
 
-static void greet_timeout(struct sk_conn *c)
+/* The pause after a bare message passed: p[0..n) is that message. */
+static ssize_t greet_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     const struct greet *g = sk_conn_service_state(c);
     struct greet_conn *gc = c->ctx;
-    size_t n = sk_buf_len(&c->in);
 
-    if (g->reply && !gc->answered && n > 0) {
-        answer(c, sk_buf_data(&c->in), n);
-        sk_buf_consume(&c->in, n);
-    }
+    if (g->reply && !gc->answered && n > 0)
+        answer(c, p, n);
+    return (ssize_t)n;
 }
 
 static const struct sk_service_opt greet_opts[] = {

@@ -17,7 +17,6 @@
 #include "http_internal.h"
 
 #include "sockit/service.h"
-#include "sockit/server.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -134,7 +133,7 @@ static int make_hello(struct sk__http *h)
     return 0;
 }
 
-static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
+static int http_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
     struct sk__http *h = state;
     int r;
@@ -165,7 +164,7 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,
                h->listing ? "listings on" : "no listings", h->dotfiles ? ", dot-files shown" : "");
     }
-    size_t in_max = srv->lim.in_max;
+    size_t in_max = env->in_max;
     h->lim.max_head = SK_MIN((size_t)MAX_HEAD, in_max);
     h->lim.max_line = SK_MIN((size_t)MAX_LINE, h->lim.max_head);
     h->lim.max_headers = MAX_HEADERS;
@@ -176,7 +175,7 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         return 0;
     if (h->log_path)
         path = h->log_path;
-    else if (sk_log_level < SK_LOG_INFO)
+    else if (env->log_level < SK_LOG_INFO)
         return 0; /* -q: no access log on standard output */
     if ((r = sk__http_log_open(&h->log, path)) < 0) {
         snprintf(err, len, "--access-log %s: %s", path, strerror(-r));
@@ -298,7 +297,7 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
     struct http_conn *hc = c->ctx;
     char line[LOG_LINE_MAX];
 
-    if (!hc->peer[0] && sk_addr_format_host(&c->peer, hc->peer, sizeof(hc->peer)) < 0)
+    if (!hc->peer[0] && sk_addr_format_host(sk_conn_peer(c), hc->peer, sizeof(hc->peer)) < 0)
         snprintf(hc->peer, sizeof(hc->peer), "-");
     int n = snprintf(line, sizeof(line), "%s - - [%s] \"", hc->peer[0] ? hc->peer : "-", clk.clf);
     size_t k = (size_t)n;
@@ -341,15 +340,15 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
             used += take;
             continue;
         }
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT))
+        if (sk_conn_closing(c))
             return (ssize_t)n; /* whatever follows is never answered */
-        if (c->file.fd >= 0 || sk_buf_len(&c->out) > c->srv->lim.out_high)
+        if (sk_conn_backpressured(c))
             break; /* the rest once the output has drained */
         struct sk_http_req r;
         ssize_t hl = sk_http_parse(p + used, n - used, &h->lim, &r);
         if (hl == 0) {
             /* A head still arriving: its clock starts with its first byte. */
-            if (answered || !c->deadline_ms)
+            if (answered || !sk_conn_has_deadline(c))
                 sk_conn_set_deadline(c, h->header_timeout_ms);
             return (ssize_t)used;
         }
@@ -367,13 +366,15 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         finish(c, h, &tx, now);
         answered = 1;
     }
-    if (c->deadline_ms)
+    if (sk_conn_has_deadline(c))
         sk_conn_set_deadline(c, 0);
     return (ssize_t)used;
 }
 
-static void http_timeout(struct sk_conn *c)
+/* The request head did not arrive in time: 408, and the rest is not read. */
+static ssize_t http_timeout(struct sk_conn *c, const char *p, size_t n)
 {
+    (void)p;
     struct sk__http *h = sk_conn_service_state(c);
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
@@ -381,6 +382,7 @@ static void http_timeout(struct sk_conn *c)
     clock_tick(now);
     sk__http_error(c, &tx, 408, NULL);
     finish(c, h, &tx, now);
+    return (ssize_t)n;
 }
 
 static void http_close(struct sk_conn *c)

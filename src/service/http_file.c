@@ -323,7 +323,7 @@ static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk
         return;
     }
     if (!head) {
-        size_t room = c->out.max - sk_buf_len(&c->out);
+        size_t room = sk_conn_room(c);
         if (len <= room) {
             r = sk_conn_write(c, sk_buf_data(&b), len);
         } else {

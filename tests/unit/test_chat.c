@@ -38,7 +38,7 @@ static struct room *room_new(const char *const *opts)
     for (; opts && opts[0]; opts += 2)
         assert_int_equal(
             sk_service_option(&sk_service_chat, r->srv.svc_state, opts[0], opts[1], err, 256), 0);
-    assert_int_equal(sk_service_chat.start(r->srv.svc_state, &r->srv, err, sizeof(err)), 0);
+    assert_int_equal(sk_server_start_service(&r->srv, err, sizeof(err)), 0);
     return r;
 }
 
@@ -485,7 +485,7 @@ static void options(void **state)
     srv.svc = &sk_service_chat;
     sk_service_chat.create(&srv.svc_state);
     sk_service_option(&sk_service_chat, srv.svc_state, "max-line", "1M", err, sizeof(err));
-    assert_int_equal(sk_service_chat.start(srv.svc_state, &srv, err, sizeof(err)), -EINVAL);
+    assert_int_equal(sk_server_start_service(&srv, err, sizeof(err)), -EINVAL);
     HAS(err, "--max-input");
     sk_server_close(&srv);
 }
