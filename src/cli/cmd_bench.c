@@ -71,18 +71,18 @@ static void help(void)
            "  -d, --duration DUR   run this long (default 10s, models 2s; e.g. 500ms, 1m)\n"
            "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
            "  -P, --pipeline N     requests in flight per connection (default 1; refilled\n"
-        "                       once half are answered)\n"
+           "                       once half are answered)\n"
            "  --rate R             open loop: R requests/s in all, latency measured from\n"
            "                       each request's intended send time\n"
            "  --timeout DUR        a request unanswered this long is an error (default 5s;\n"
-        "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
+           "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
            "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
-        "  -h, --help           this help\n"
+           "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
@@ -293,6 +293,19 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
     return SK_EXIT_OK;
 }
 
+/* The load generator's progress: one line on stderr, rewritten in place. */
+static void print_progress(const struct sk_bench_progress *p, void *arg)
+{
+    (void)arg;
+    if (p->done)
+        fprintf(stderr, "\r%70s\r", "");
+    else
+        fprintf(stderr, "\r  %6.1fs  %12llu replies  %11.0f/s  %llu errors   ", p->elapsed_s,
+                (unsigned long long)p->replies, (double)p->replies / p->elapsed_s,
+                (unsigned long long)p->errors);
+    fflush(stderr);
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {0};
@@ -369,7 +382,8 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     a.cfg.label = label;
     if (a.cfg.threads > a.cfg.conns)
         a.cfg.threads = a.cfg.conns;
-    a.cfg.progress = !a.quiet && !a.json && isatty(STDERR_FILENO);
+    if (!a.quiet && !a.json && isatty(STDERR_FILENO))
+        a.cfg.progress = print_progress;
     if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0)
         return sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
                            a.cfg.conns);
