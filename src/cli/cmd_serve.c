@@ -277,15 +277,15 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
         goto out;
     }
+    if (quiet)
+        sk_log_level = SK_LOG_ERROR;
+    else if (verbose)
+        sk_log_level = SK_LOG_DEBUG;
     int dgram = srv.socktype == SOCK_DGRAM;
     if ((r = sk_server_configure(&srv, model_name, err, sizeof(err))) < 0) {
         rc = r == -EINVAL ? sk_cli_usage(cmd, "%s", err) : sk_cli_fail(cmd, "%s", err);
         goto out;
     }
-    if (quiet)
-        sk_log_level = SK_LOG_ERROR;
-    else if (verbose)
-        sk_log_level = SK_LOG_DEBUG;
 
     const char *why = NULL;
     if (unix_path) {

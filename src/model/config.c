@@ -127,6 +127,11 @@ int sk_server_configure(struct sk_server *srv, const char *model_name, char *why
     if (!srv->idle_set && svc->idle_timeout_ms)
         srv->lim.idle_timeout_ms = svc->idle_timeout_ms < 0 ? 0 : svc->idle_timeout_ms;
     sk_limits_settle(&srv->lim);
+    const struct sk_limits *l = &srv->lim;
+    sk_log(SK_LOG_DEBUG,
+           "limits: max-conns %u, idle-timeout %d ms, max-input %zu, max-output %zu "
+           "(high-water %zu), drain %d ms",
+           l->max_conns, l->idle_timeout_ms, l->in_max, l->out_max, l->out_high, l->drain_ms);
     return 0;
 }
 
