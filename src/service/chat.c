@@ -3,7 +3,7 @@
  * protocol that nc, telnet and socat can speak.
  *
  * A hub service (SK_SVC_HUB): the model serialises every callback under
- * srv->hub_lock, so the room (a list of members, one per connection, kept in
+ * the hub lock, so the room (a list of members, one per connection, kept in
  * each connection's ctx) is only touched by one callback at a time, and a
  * callback may queue output on any other member's connection. Nothing here
  * blocks: a member whose output queue passes --max-queue is dropped with
