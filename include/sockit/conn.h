@@ -110,24 +110,45 @@ void *sk_conn_service_state(const struct sk_conn *c);
  * what it consumed; it is called again once the output drains. */
 int sk_conn_backpressured(const struct sk_conn *c);
 
+/* The accessors below are inline (they run per request on the fast paths);
+ * they are still the only way a service reads these fields. */
+
 /* Bytes sk_conn_write() can still queue before the output's hard maximum. */
-size_t sk_conn_room(const struct sk_conn *c);
+static inline size_t sk_conn_room(const struct sk_conn *c)
+{
+    return c->out.max - sk_buf_len(&c->out);
+}
 
 /* The most input the connection buffers: a message at least this long
  * cannot grow any more and must be taken as it is. */
-size_t sk_conn_input_max(const struct sk_conn *c);
+static inline size_t sk_conn_input_max(const struct sk_conn *c)
+{
+    return c->in.max;
+}
 
 /* The peer's address. */
-const struct sk_addr *sk_conn_peer(const struct sk_conn *c);
+static inline const struct sk_addr *sk_conn_peer(const struct sk_conn *c)
+{
+    return &c->peer;
+}
 
 /* Bytes sent to the peer so far (a reader that makes progress). */
-uint64_t sk_conn_bytes_sent(const struct sk_conn *c);
+static inline uint64_t sk_conn_bytes_sent(const struct sk_conn *c)
+{
+    return c->bytes_out;
+}
 
 /* 1 once sk_conn_end() or sk_conn_abort() was called: nothing more the
  * service queues will be answered in order, so it stops reading. */
-int sk_conn_closing(const struct sk_conn *c);
+static inline int sk_conn_closing(const struct sk_conn *c)
+{
+    return (c->flags & (SK_CONN_END | SK_CONN_ABORT)) != 0;
+}
 
 /* 1 while a deadline set with sk_conn_set_deadline() is armed. */
-int sk_conn_has_deadline(const struct sk_conn *c);
+static inline int sk_conn_has_deadline(const struct sk_conn *c)
+{
+    return c->deadline_ms != 0;
+}
 
 #endif

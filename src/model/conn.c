@@ -88,33 +88,3 @@ int sk_conn_backpressured(const struct sk_conn *c)
 {
     return c->file.fd >= 0 || sk_buf_len(&c->out) > c->srv->lim.out_high;
 }
-
-size_t sk_conn_room(const struct sk_conn *c)
-{
-    return c->out.max - sk_buf_len(&c->out);
-}
-
-size_t sk_conn_input_max(const struct sk_conn *c)
-{
-    return c->in.max;
-}
-
-const struct sk_addr *sk_conn_peer(const struct sk_conn *c)
-{
-    return &c->peer;
-}
-
-uint64_t sk_conn_bytes_sent(const struct sk_conn *c)
-{
-    return c->bytes_out;
-}
-
-int sk_conn_closing(const struct sk_conn *c)
-{
-    return (c->flags & (SK_CONN_END | SK_CONN_ABORT)) != 0;
-}
-
-int sk_conn_has_deadline(const struct sk_conn *c)
-{
-    return c->deadline_ms != 0;
-}
