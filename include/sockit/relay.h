@@ -21,7 +21,8 @@ struct sk_relay_opts {
                                     flows until it stalls this long (0: stop at once) */
     size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
     const char *eof_send;        /* stream: sent once in_fd ends, before the half-close
-                                    (chat's operator says "/quit"); NULL: nothing */
+                                    (chat's operator says "/quit"; shorter than bufsize);
+                                    NULL: nothing */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 };
 
