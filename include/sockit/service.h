@@ -3,8 +3,10 @@
  *
  * A service is a state machine over bytes, free of I/O: models call its
  * callbacks with what arrived and it queues output through conn.h. One
- * instance (state) exists per server, made by create() and configured by
- * option() for each service option given on the command line.
+ * instance (state) exists per server, made by create() and configured from
+ * its option table (sk_service_option()) for each option given on the
+ * command line. A service includes only this header, conn.h, the net core's
+ * headers and its own: never the server's or a model's (make test checks).
  */
 #ifndef SOCKIT_SERVICE_H
 #define SOCKIT_SERVICE_H
