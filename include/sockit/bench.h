@@ -9,7 +9,8 @@
  * datagram is told from a corrupted one); HTTP responses are parsed (status line, Content-Length or
  * chunked body, keep-alive). Latency goes into per-thread histograms merged at the end. Library
  * functions return 0 or a negative errno and never print to stdout; the load generator reports
- * progress through a callback (the command prints it).
+ * progress through a callback (the command prints it); `bench models` still writes one line per
+ * point to stderr when asked.
  */
 #ifndef SOCKIT_BENCH_H
 #define SOCKIT_BENCH_H
