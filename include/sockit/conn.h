@@ -71,6 +71,7 @@ struct sk_conn {
     unsigned flags;          /* SK_CONN_*: sk_conn_end()/sk_conn_abort() set them */
     int64_t last_ms;         /* monotonic ms of the last I/O (idle timeout) */
     int64_t deadline_ms;     /* sk_conn_set_deadline(), 0 = none (see svc->timeout) */
+    int64_t open_ms;         /* monotonic ms when it was set up (the close log's duration) */
     const struct sk_conn_ops *ops;
     void *model_data; /* the model's own per-connection pointer */
     int opened;       /* open() was called: close() is due */

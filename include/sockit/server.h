@@ -20,6 +20,9 @@
 
 struct sk_model;
 
+/* Addresses one server listens on at most (the default: 127.0.0.1 and ::1). */
+#define SK_SERVER_MAX_ADDRS 4
+
 struct sk_limits {
     unsigned max_conns;  /* connections served at once; 0 = no limit */
     int idle_timeout_ms; /* close a connection silent this long; 0 = never */
@@ -37,6 +40,7 @@ struct sk_stats {
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t errors; /* connections closed on an error */
+    atomic_uint_fast64_t ids;    /* the last connection id given (shared by fork's children) */
 };
 
 struct sk_server {
@@ -44,10 +48,21 @@ struct sk_server {
     void *svc_state;
     const struct sk_model *model;
     struct sk_addr addr; /* where we listen; the port is the bound one */
-    int socktype;        /* SOCK_STREAM or SOCK_DGRAM */
-    unsigned bind_flags; /* SK_SOCK_* used for every listener */
-    int lfd;             /* the first listening socket */
-    unsigned workers;    /* event loops / processes / threads; 0 = model default */
+    /* Further addresses on the same port (set before sk_server_bind(), which
+     * drops the ones this host lacks, e.g. ::1 without IPv6). */
+    struct sk_addr more[SK_SERVER_MAX_ADDRS - 1];
+    unsigned nmore;
+    int socktype;                  /* SOCK_STREAM or SOCK_DGRAM */
+    unsigned bind_flags;           /* SK_SOCK_* used for every listener */
+    int lfds[SK_SERVER_MAX_ADDRS]; /* one socket per address: addr, more[0], ... */
+    unsigned nlfd;
+    /* What models wait on and accept from: lfds[0], or for a stream server
+     * on several addresses an epoll set of the listeners (readable when one
+     * is; sk__server_accept() takes from whichever is ready). Datagram
+     * models serve each of lfds[] themselves. */
+    int lfd;
+    unsigned unix_mode; /* chmod the Unix socket file to this (0: umask's) */
+    unsigned workers;   /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
@@ -58,7 +73,6 @@ struct sk_server {
     struct sk_stats *st;      /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
-    atomic_uint_fast64_t next_id;
     /* Set in a fork model's per-connection child: the parent uncounts
      * st->active when it reaps the child, so sk__conn_close() does not. */
     int active_by_parent;
@@ -67,11 +81,19 @@ struct sk_server {
 /* Defaults: no service yet, limits as documented in sockit(1). */
 void sk_server_init(struct sk_server *srv);
 
-/* Bind srv->addr (type srv->socktype) and store the socket in srv->lfd and
- * the bound address back in srv->addr. Returns 0 or a negative errno. */
+/* Bind srv->addr and srv->more[] (type srv->socktype) on one port: with
+ * port 0 the kernel picks it for the first and the others follow (retried a
+ * few times when that port is taken on another address). The bound
+ * addresses are stored back; an address of srv->more[] this host cannot
+ * bind (EADDRNOTAVAIL, EAFNOSUPPORT) is dropped. Listeners are bound
+ * without SO_REUSEPORT, so a port another process holds is always
+ * -EADDRINUSE (--workers shares them within this process instead: see
+ * sk_server_listener()). Returns 0, or a negative errno with srv->addr the
+ * address that could not be bound. */
 int sk_server_bind(struct sk_server *srv);
 
-/* Another listener on the same address (SO_REUSEPORT, for --workers). */
+/* Another descriptor for srv->lfd (a duplicate: the loops of --workers
+ * share the kernel's accept queue), owned by the caller. */
 int sk_server_listener(struct sk_server *srv);
 
 /* Ask the server to stop; safe in a signal handler. */
@@ -127,6 +149,15 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen);
  * counted in st->rejected; -EAGAIN is returned for it too. */
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock);
 
+/* For event loops sharing one listener (--workers N): whether the calling
+ * loop, which serves mine connections, should accept the next one now. It
+ * declines while it holds more than its share (active / N, plus one), so
+ * that a burst of connections is spread over the loops that are woken for
+ * it (SO_REUSEPORT spread them by hash before). A loop that has declined
+ * for 10 ms (the others are busy or gone) accepts anyway: clients are never
+ * left waiting long for a fair share. One state per thread. */
+int sk__server_accept_turn(struct sk_server *srv, size_t mine);
+
 /* Set up a connection for fd and call the service's open(). Returns 0 or a
  * negative errno (the connection is then already released, fd closed).
  * Set c->ops and c->model_data before the call; they are kept.
@@ -149,8 +180,21 @@ void sk__conn_received(struct sk_conn *c, size_t n);
 void sk__conn_sent(struct sk_conn *c, size_t n);
 void sk__conn_file_sent(struct sk_conn *c, size_t n);
 
-/* Call the service's close(), release buffers and ctx, close fd, count. */
+/* Call the service's close(), release buffers and ctx, close fd, count.
+ * Logs the close (peer, duration, bytes each way) at -v / --json-log. */
 void sk__conn_close(struct sk_conn *c, int err);
+
+/* In a forked child that serves one connection: close every listener. */
+void sk__server_drop_listeners(struct sk_server *srv);
+
+/* The terminal rule of a server started from a shell: call it when a
+ * terminal stdin is readable (srv->stdin_stop). It reads what was typed only
+ * while this process is the terminal's foreground job (a server put in the
+ * background with & is never stopped by SIGTTIN and never takes its shell's
+ * input). `q`, `quit` or end of input (Ctrl-D) stop the server: it calls
+ * sk_server_stop() and returns 1. Anything else (a bare Enter that spaces
+ * out the log, other text, or input meant for another job) returns 0. */
+int sk__server_terminal_line(struct sk_server *srv);
 
 /* Lock/unlock the hub for hub services (no-ops for the others). */
 void sk__hub_lock(struct sk_server *srv);

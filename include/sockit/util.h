@@ -5,6 +5,7 @@
 #ifndef SOCKIT_UTIL_H
 #define SOCKIT_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Parse a decimal integer within [min, max], the whole string (like
@@ -24,16 +25,37 @@ int sk_str_set(char **dst, const char *src);
 
 /* CLOCK_MONOTONIC in nanoseconds / milliseconds. */
 int64_t sk_now_ns(void);
-static inline int64_t sk_now_ms(void) { return sk_now_ns() / 1000000; }
+static inline int64_t sk_now_ms(void)
+{
+    return sk_now_ns() / 1000000;
+}
 
 enum { SK_LOG_ERROR, SK_LOG_WARN, SK_LOG_INFO, SK_LOG_DEBUG };
 
 /* Messages at or below this level are printed (default SK_LOG_INFO). */
 extern int sk_log_level;
 
+/* How log lines look; set by the command before any thread starts.
+ * SK_LOGF_TIME: an ISO 8601 local time first ("2026-01-02T15:04:05.123+01:00
+ * sockit: ..."). SK_LOGF_JSON: every line is one JSON object with "time"
+ * and "event" (sk_log()'s lines are events "error", "warning", "info",
+ * "debug" with a "message"), for log shippers. */
+enum { SK_LOGF_TIME = 1u << 0, SK_LOGF_JSON = 1u << 1 };
+extern unsigned sk_log_flags;
+
 /* One line to stderr: "sockit: " plus the message. Thread-safe: the line is
  * written with one write(). */
 void sk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* With SK_LOGF_JSON and level enabled: one line {"time": ..., "event": EVENT,
+ * ...} where fmt's output (JSON members, without braces, starting with a
+ * comma) follows "event". Otherwise nothing. */
+void sk_log_event(int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* s as the contents of a JSON string (no quotes) in buf, cut to fit size.
+ * Returns buf. */
+const char *sk_json_escape(const char *s, char *buf, size_t size);
 
 #define SK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SK_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -105,11 +105,15 @@ int cmd_chat(int argc, char **argv)
     return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
 }
 
-static void print_listening(const struct sk_addr *a)
+static void print_listening(const struct sk_addr *a, unsigned n)
 {
     char s[SK_ADDR_STRLEN];
-    sk_addr_format(a, s, sizeof(s));
-    printf("sockit: p2p listening on %s, waiting for a peer\n", s);
+    printf("sockit: p2p listening on");
+    for (unsigned i = 0; i < n; i++) {
+        sk_addr_format(&a[i], s, sizeof(s));
+        printf("%s %s", i ? " and" : "", s);
+    }
+    printf(", waiting for a peer\n");
     fflush(stdout);
 }
 

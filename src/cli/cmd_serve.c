@@ -14,17 +14,24 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
     OPT_MODEL = 256,
     OPT_UNIX,
     OPT_LIST,
+    OPT_JSON,
+    OPT_UNIX_MODE,
+    OPT_LOG_TIME,
+    OPT_JSON_LOG,
     OPT_SERVER_BASE = 500, /* + the index in sk_server_opts */
     OPT_SERVICE_BASE = 1000,
 };
@@ -36,18 +43,66 @@ static const struct option common_opts[] = {
     {"unix", required_argument, NULL, OPT_UNIX},
     {"udp", no_argument, NULL, 'u'},
     {"list", no_argument, NULL, OPT_LIST},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
+    {"log-time", no_argument, NULL, OPT_LOG_TIME},
+    {"json-log", no_argument, NULL, OPT_JSON_LOG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
 };
 
 static struct sk_server *the_server;
+static pid_t serve_pid; /* forked workers inherit on_signal: only this one speaks */
 
+/* Decimal digits of v at the end of buf (no printf in a signal handler). */
+static char *put_u64(char *end, uint64_t v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}
+
+static void say(const char *s)
+{
+    ssize_t w = write(STDERR_FILENO, s, strlen(s));
+    (void)w;
+}
+
+/* The first SIGINT/SIGTERM stops the server, which lets its connections
+ * finish for --drain: say so when there are any. A second one stops at once
+ * (workers of fork/prefork die with their parent). Async-signal-safe. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (the_server)
-        sk_server_stop(the_server);
+    static volatile sig_atomic_t signals;
+    struct sk_server *srv = the_server;
+    char n[24], ms[24];
+
+    if (!srv)
+        return;
+    if (getpid() != serve_pid) {
+        sk_server_stop(srv); /* a worker told to stop by its parent */
+        return;
+    }
+    if (signals++ > 0) {
+        say("sockit: stopping now\n");
+        if (srv->unix_owned && srv->addr.u.un.sun_path[0] != '\0')
+            unlink(srv->addr.u.un.sun_path);
+        _exit(128 + sig);
+    }
+    sk_server_stop(srv);
+    uint64_t active = srv->socktype == SOCK_STREAM ? srv->st->active : 0;
+    if (active == 0)
+        return;
+    n[sizeof(n) - 1] = ms[sizeof(ms) - 1] = '\0';
+    say("sockit: stopping: ");
+    say(put_u64(n + sizeof(n) - 1, active));
+    say(active == 1 ? " connection open, finishing what it is doing"
+                    : " connections open, finishing what they are doing");
+    say(" (at most ");
+    say(put_u64(ms + sizeof(ms) - 1, (uint64_t)srv->lim.drain_ms));
+    say(" ms, --drain); Ctrl-C again stops now\n");
 }
 
 /* "  --name ARG           help", the help wrapped at 80 columns and put on
@@ -95,20 +150,29 @@ static void help(const struct sk_service *svc)
     sk_model_names(SOCK_STREAM, tcp, sizeof(tcp));
     sk_model_names(SOCK_DGRAM, udp, sizeof(udp));
     snprintf(text, sizeof(text), "%s (UDP: %s); default: the fastest available", tcp, udp);
-    printf("Usage: sockit serve SERVICE [OPTIONS]\n"
-           "       sockit serve --list\n"
-           "Run SERVICE under a concurrency model until SIGINT/SIGTERM (or a line typed on\n"
-           "the terminal). The first line printed says where it listens.\n\n"
+    printf("Usage: sockit serve SERVICE [PORT] [OPTIONS]\n"
+           "       sockit serve --list [--json]\n"
+           "Run SERVICE under a concurrency model until SIGINT/SIGTERM, or q, quit or\n"
+           "Ctrl-D typed on the terminal while it runs in the foreground (a second\n"
+           "SIGINT/SIGTERM stops at once). The first line printed says where it listens.\n\n"
            "Options:\n");
     print_opt("--model MODEL", text);
-    printf("  -p, --port PORT      port to listen on (0: any free port; default 0)\n"
-           "  -b, --bind ADDR      address or name to bind (default localhost)\n"
-           "  -4, -6               IPv4 or IPv6 only when resolving --bind\n"
+    printf("  -p, --port PORT      port number or service name (echo, http, ...) to listen\n"
+           "                       on; also the PORT operand (0: any free port; default 0)\n"
+           "  -b, --bind ADDR      address or name to bind, without a port (default\n"
+           "                       localhost: both 127.0.0.1 and ::1)\n"
+           "  -4, -6               IPv4 or IPv6 only (of --bind's name or of localhost)\n"
            "  --unix PATH          listen on a Unix socket instead ('@name': abstract)\n"
+           "  --unix-mode MODE     permissions of the --unix socket file (octal, e.g. 660)\n"
            "  -u, --udp            serve datagrams (UDP) instead of a stream\n");
     print_opts(sk_server_opts);
     printf("  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
-           "  --list               which models can carry which services here\n"
+           "                       (open, and close with duration and bytes each way)\n"
+           "  --log-time           an ISO 8601 local time on each log line (always when\n"
+           "                       standard error is not a terminal)\n"
+           "  --json-log           log one JSON object per event (open, close, refuse,\n"
+           "                       error, ...) on standard error\n"
+           "  --list               which models can carry which services here (--json)\n"
            "  -h, --help           this text (after SERVICE: only that service's options)\n");
     for (const struct sk_service *const *s = sk_services; *s; s++) {
         if (svc && *s != svc)
@@ -119,28 +183,53 @@ static void help(const struct sk_service *svc)
     }
 }
 
-static void list_models(void)
+static void list_models(int json)
 {
     char why[256];
+    int first = 1;
 
-    printf("%-10s %-7s %-8s %s\n", "model", "kind", "status", "services");
+    if (json)
+        printf("{\"models\": [");
+    else
+        printf("%-10s %-7s %-8s %s\n", "model", "kind", "status", "services");
     for (const struct sk_model *const *m = sk_models; *m; m++) {
         const char *status = "ok";
         int type = ((*m)->caps & SK_MODEL_DGRAM) ? SOCK_DGRAM : SOCK_STREAM;
+        const char *kind = type == SOCK_DGRAM ? "udp" : "tcp";
         if ((*m)->available && (*m)->available(why, sizeof(why)) < 0)
             status = "refused";
-        printf("%-10s %-7s %-8s", (*m)->name, type == SOCK_DGRAM ? "udp" : "tcp", status);
+        if (json) {
+            sk_cli_json_sep(&first);
+            printf("{\"model\": \"%s\", \"kind\": \"%s\", \"status\": \"%s\", \"services\": [",
+                   (*m)->name, kind, status);
+        } else {
+            printf("%-10s %-7s %-8s", (*m)->name, kind, status);
+        }
+        int n = 0;
         for (const struct sk_service *const *s = sk_services; *s; s++)
             if ((*s)->flags & (type == SOCK_DGRAM ? SK_SVC_DGRAM : SK_SVC_STREAM) &&
                 sk_model_can_carry(*m, (*s)->flags, type, why, sizeof(why)))
-                printf(" %s", (*s)->name);
-        if (strcmp(status, "refused") == 0)
-            printf("  (%s)", why);
-        printf("\n");
+                printf(json ? "%s\"%s\"" : "%s%s", json ? (n++ ? ", " : "") : " ", (*s)->name);
+        if (strcmp(status, "refused") == 0) {
+            (*m)->available(why, sizeof(why));
+            if (json) {
+                printf("], \"why\": ");
+                sk_cli_json_str(stdout, why);
+                printf("}");
+            } else {
+                printf("  (%s)\n", why);
+            }
+        } else {
+            printf(json ? "]}" : "\n");
+        }
     }
     const struct sk_model *d = sk_model_default(SK_SVC_STREAM, SOCK_STREAM);
     const struct sk_model *du = sk_model_default(SK_SVC_DGRAM, SOCK_DGRAM);
-    printf("default: %s (tcp), %s (udp)\n", d ? d->name : "none", du ? du->name : "none");
+    if (json)
+        printf("],\n \"default\": {\"tcp\": \"%s\", \"udp\": \"%s\"}}\n", d ? d->name : "",
+               du ? du->name : "");
+    else
+        printf("default: %s (tcp), %s (udp)\n", d ? d->name : "none", du ? du->name : "none");
 }
 
 /* The line for a refused option; an option of another service says whose. */
@@ -195,13 +284,133 @@ static struct option *build_options(const struct sk_service *svc)
     return v;
 }
 
+/* An octal file mode such as 600, 0660 (no more than 0777). */
+static int parse_mode(const char *v, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long m = strtoul(v, &end, 8);
+    if (!*v || *end || errno || m > 0777 || v[0] == '-' || v[0] == '+')
+        return -EINVAL;
+    *out = (unsigned)m;
+    return 0;
+}
+
+/* Options that would do nothing together are refused, not ignored. */
+static int check_combination(const char *cmd, const char *unix_path, const char *port,
+                             const char *bind_host, int family, unsigned unix_mode)
+{
+    if (unix_path) {
+        if (port)
+            return sk_cli_usage(cmd, "-p %s: a Unix socket (--unix) has no port", port);
+        if (bind_host)
+            return sk_cli_usage(cmd, "-b and --unix exclude each other");
+        if (family != AF_UNSPEC)
+            return sk_cli_usage(cmd, "-4/-6 choose an IP address family, not with --unix");
+        if (unix_mode && unix_path[0] == '@')
+            return sk_cli_usage(cmd, "--unix-mode: an abstract socket (@name) has no file");
+    } else if (unix_mode) {
+        return sk_cli_usage(cmd, "--unix-mode goes with --unix PATH");
+    }
+    return 0;
+}
+
+/* A port number, or a service name from /etc/services (-p echo). */
+static int port_number(const char *port, int dgram, uint16_t *out, const char **why)
+{
+    if (sk_port_parse(port, out, why) == 0)
+        return 0;
+    if (port[strspn(port, "0123456789")] == '\0')
+        return -EINVAL; /* digits: out of range */
+    struct servent se, *res = NULL;
+    char buf[1024];
+    if (getservbyname_r(port, dgram ? "udp" : "tcp", &se, buf, sizeof(buf), &res) != 0 || !res) {
+        *why = "not a port number or a service name in /etc/services";
+        return -EINVAL;
+    }
+    *out = ntohs((uint16_t)res->s_port);
+    return 0;
+}
+
+/* -b (or the default: 127.0.0.1 and ::1, both loopback addresses, whatever
+ * /etc/hosts says "localhost" is) and the port into srv's addresses. */
+static int set_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
+                         const char *port, int family)
+{
+    const char *why = NULL;
+    char num[8];
+    uint16_t pnum;
+    int r;
+
+    if (port_number(port, srv->socktype == SOCK_DGRAM, &pnum, &why) < 0)
+        return sk_cli_usage(cmd, "-p %s: %s", port, why);
+    snprintf(num, sizeof(num), "%u", pnum);
+    if (!bind_host || strcmp(bind_host, "localhost") == 0) {
+        const char *loop[2] = {"127.0.0.1", "::1"};
+        int fam[2] = {AF_INET, AF_INET6}, n = 0;
+        for (int i = 0; i < 2; i++) {
+            if (family != AF_UNSPEC && family != fam[i])
+                continue;
+            struct sk_addr *a = n == 0 ? &srv->addr : &srv->more[srv->nmore++];
+            if ((r = sk_resolve_one(loop[i], num, fam[i], srv->socktype, 1, a)) < 0)
+                return sk_cli_fail(cmd, "%s port %s: %s", loop[i], num, sk_strerror(r));
+            n++;
+        }
+        return 0;
+    }
+    /* -b takes an address; a port glued to it is a usage error. */
+    struct in6_addr ip6;
+    const char *colon = strrchr(bind_host, ':');
+    if (colon && colon[1] && colon[1 + strspn(colon + 1, "0123456789")] == '\0' &&
+        inet_pton(AF_INET6, bind_host, &ip6) != 1) {
+        int hl = (int)(colon - bind_host), br = bind_host[0] == '[' && colon[-1] == ']';
+        return sk_cli_usage(cmd, "-b %s: -b takes an address, -p the port (-b %.*s -p %s)",
+                            bind_host, hl - 2 * br, bind_host + br, colon + 1);
+    }
+    /* Digits and dots are meant as an IPv4 address: strict, as `sockit ip`
+     * (the resolver would take inet_aton's 1.2.3 as 1.2.0.3). */
+    struct in_addr ip4;
+    if (bind_host[strspn(bind_host, "0123456789.")] == '\0' &&
+        sk_ip4_parse(bind_host, &ip4, &why) < 0)
+        return sk_cli_usage(cmd, "-b %s: %s", bind_host, why);
+    if ((r = sk_resolve_one(bind_host, num, family, srv->socktype, 1, &srv->addr)) < 0)
+        return sk_cli_fail(cmd, "cannot bind %s port %s: %s", bind_host, port, sk_strerror(r));
+    return 0;
+}
+
+/* "sockit: SERVICE listening on ADDR [and ADDR] (KIND, model M)": the first
+ * line, which scripts and tests read the port from. http adds the URL to
+ * open; a terminal stdin adds how to stop. */
+static void listening_line(const struct sk_server *srv, const char *kind, int web, int root_given)
+{
+    char a[SK_ADDR_STRLEN];
+
+    sk_addr_format(&srv->addr, a, sizeof(a));
+    printf("sockit: %s listening on %s", srv->svc->name, a);
+    for (unsigned i = 0; i < srv->nmore; i++) {
+        sk_addr_format(&srv->more[i], a, sizeof(a));
+        printf(" and %s", a);
+    }
+    printf(" (%s, model %s)", kind, srv->model->name);
+    if (web && sk_addr_family(&srv->addr) != AF_UNIX) {
+        sk_addr_format(&srv->addr, a, sizeof(a));
+        printf(": http://%s/%s", a,
+               root_given ? "" : " answers Hello, World! (--root DIR serves files)");
+    }
+    if (srv->stdin_stop)
+        printf("; q or Ctrl-D stops");
+    printf("\n");
+    fflush(stdout);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
-    const char *model_name = NULL, *bind_host = "localhost", *port = "0", *unix_path = NULL;
+    const char *model_name = NULL, *bind_host = NULL, *port = NULL, *unix_path = NULL;
     const struct sk_service *svc = NULL;
     struct sk_server srv;
     int family = AF_UNSPEC, quiet = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
+    int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
     char err[256] = "";
 
     /* The service comes first so its options can be known. */
@@ -237,10 +446,17 @@ int cmd_serve(int argc, char **argv)
         case 'u': srv.socktype = SOCK_DGRAM; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
-        case OPT_LIST:
-            list_models();
-            rc = SK_EXIT_OK;
-            goto out;
+        case OPT_LIST: list = 1; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_LOG_TIME: log_time = 1; break;
+        case OPT_JSON_LOG: json_log = 1; break;
+        case OPT_UNIX_MODE:
+            if (parse_mode(optarg, &srv.unix_mode) < 0) {
+                sk_cli_usage(cmd, "--unix-mode: '%s' is not an octal mode (e.g. 600, 660, 0666)",
+                             optarg);
+                goto out;
+            }
+            break;
         case 'h':
             help(svc);
             rc = SK_EXIT_OK;
@@ -256,6 +472,7 @@ int cmd_serve(int argc, char **argv)
             }
             if (c >= OPT_SERVICE_BASE && svc) {
                 const struct sk_service_opt *o = &svc->opts[c - OPT_SERVICE_BASE];
+                root_given |= strcmp(o->name, "root") == 0;
                 if ((r = sk_service_option(svc, srv.svc_state, o->name, optarg, err, sizeof(err))) <
                     0) {
                     sk_cli_usage(cmd, "%s", err[0] ? err : sk_strerror(r));
@@ -268,19 +485,40 @@ int cmd_serve(int argc, char **argv)
         }
         rc = SK_EXIT_FAIL;
     }
+    if (list || json) {
+        if (!list)
+            rc = sk_cli_usage(cmd, "--json goes with --list (the server's log: --json-log)");
+        else if (svc || optind < argc)
+            rc = sk_cli_usage(cmd, "--list takes no service or other argument");
+        else {
+            list_models(json);
+            rc = SK_EXIT_OK;
+        }
+        goto out;
+    }
     if (!svc) {
         rc = sk_cli_usage(cmd, optind < argc ? "the service comes right after 'serve'"
                                              : "which service? (echo, greet, chat, http, ...)");
         goto out;
     }
+    if (optind < argc && !port && !unix_path)
+        port = argv[optind++]; /* serve SERVICE PORT */
     if (optind < argc) {
-        rc = sk_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+        rc = sk_cli_usage(cmd, "unexpected argument '%s'%s", argv[optind],
+                          port && !unix_path ? " (the port is already given)" : "");
         goto out;
     }
+    if ((rc = check_combination(cmd, unix_path, port, bind_host, family, srv.unix_mode)) != 0)
+        goto out;
+    rc = SK_EXIT_FAIL;
     if (quiet)
         sk_log_level = SK_LOG_ERROR;
     else if (verbose)
         sk_log_level = SK_LOG_DEBUG;
+    if (json_log)
+        sk_log_flags = SK_LOGF_JSON;
+    else if (log_time || !isatty(STDERR_FILENO))
+        sk_log_flags = SK_LOGF_TIME;
     int dgram = srv.socktype == SOCK_DGRAM;
     if ((r = sk_server_configure(&srv, model_name, err, sizeof(err))) < 0) {
         rc = r == -EINVAL ? sk_cli_usage(cmd, "%s", err) : sk_cli_fail(cmd, "%s", err);
@@ -289,28 +527,20 @@ int cmd_serve(int argc, char **argv)
 
     const char *why = NULL;
     if (unix_path) {
+        struct stat st;
         if (sk_addr_unix(unix_path, &srv.addr, &why) < 0) {
             rc = sk_cli_usage(cmd, "--unix %s: %s", unix_path, why);
             goto out;
         }
+        if (unix_path[0] != '@' && stat(unix_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+            rc = sk_cli_fail(cmd, "--unix %s: %s is there and is not a socket (give a new path)",
+                             unix_path, S_ISDIR(st.st_mode) ? "a directory" : "a file");
+            goto out;
+        }
     } else {
-        uint16_t pnum;
-        if (sk_port_parse(port, &pnum, &why) < 0) {
-            rc = sk_cli_usage(cmd, "-p %s: %s", port, why);
+        if ((rc = set_addresses(cmd, &srv, bind_host, port ? port : "0", family)) != 0)
             goto out;
-        }
-        /* Digits and dots are meant as an IPv4 address: strict, as `sockit ip`
-         * (the resolver would take inet_aton's 1.2.3 as 1.2.0.3). */
-        struct in_addr ip4;
-        if (bind_host[strspn(bind_host, "0123456789.")] == '\0' &&
-            sk_ip4_parse(bind_host, &ip4, &why) < 0) {
-            rc = sk_cli_usage(cmd, "-b %s: %s", bind_host, why);
-            goto out;
-        }
-        if ((r = sk_resolve_one(bind_host, port, family, srv.socktype, 1, &srv.addr)) < 0) {
-            rc = sk_cli_fail(cmd, "cannot bind %s port %s: %s", bind_host, port, sk_strerror(r));
-            goto out;
-        }
+        rc = SK_EXIT_FAIL;
     }
     if ((r = sk_server_bind(&srv)) < 0) {
         char a[SK_ADDR_STRLEN];
@@ -318,8 +548,9 @@ int cmd_serve(int argc, char **argv)
         if (unix_path)
             rc = sk_cli_fail(cmd, "could not open socket on %s: %s", a, sk_strerror(r));
         else
-            rc = sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a, bind_host,
-                             port, sk_strerror(r));
+            rc =
+                sk_cli_fail(cmd, "could not open socket on %s (%s port %s): %s", a,
+                            bind_host ? bind_host : "localhost", port ? port : "0", sk_strerror(r));
         goto out;
     }
     if ((r = sk_server_start_service(&srv, err, sizeof(err))) < 0) {
@@ -331,14 +562,13 @@ int cmd_serve(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     the_server = &srv;
+    serve_pid = getpid();
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    char a[SK_ADDR_STRLEN];
-    sk_addr_format(&srv.addr, a, sizeof(a));
-    printf("sockit: %s listening on %s (%s, model %s)\n", svc->name, a,
-           unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"), srv.model->name);
-    fflush(stdout);
+    if (srv.stdin_stop)
+        signal(SIGTTIN, SIG_IGN); /* a read from the background fails, never stops us */
+    listening_line(&srv, unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"),
+                   strcmp(svc->name, "http") == 0 && !dgram, root_given);
 
     r = sk_server_run(&srv);
     the_server = NULL;
@@ -346,11 +576,14 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_fail(cmd, "model %s: %s", srv.model->name, sk_strerror(r));
         goto out;
     }
-    printf("sockit: %s stopped: %llu %s, %llu rejected, %llu errors, "
-           "%llu bytes in, %llu bytes out\n",
-           svc->name, (unsigned long long)srv.st->accepted, dgram ? "datagrams" : "connections",
+    uint64_t n = srv.st->accepted;
+    printf("sockit: %s stopped: %llu %s, %llu rejected, %llu %s, %llu %s in, %llu %s out\n",
+           svc->name, (unsigned long long)n,
+           dgram ? (n == 1 ? "datagram" : "datagrams") : (n == 1 ? "connection" : "connections"),
            (unsigned long long)srv.st->rejected, (unsigned long long)srv.st->errors,
-           (unsigned long long)srv.st->bytes_in, (unsigned long long)srv.st->bytes_out);
+           srv.st->errors == 1 ? "error" : "errors", (unsigned long long)srv.st->bytes_in,
+           srv.st->bytes_in == 1 ? "byte" : "bytes", (unsigned long long)srv.st->bytes_out,
+           srv.st->bytes_out == 1 ? "byte" : "bytes");
     fflush(stdout);
     rc = SK_EXIT_OK;
 out:

@@ -27,12 +27,13 @@ struct sk_chat_client_opts {
 int sk_chat_client_run(const struct sk_chat_client_opts *o);
 
 struct sk_p2p_opts {
-    const char *host, *port; /* listen: bind address (NULL: localhost) */
+    /* listen: bind address (NULL or "localhost": 127.0.0.1 and ::1) */
+    const char *host, *port;
     int listen;
     int family;
     int timestamps;
-    /* Called with the bound address once listening (to print it). */
-    void (*listening)(const struct sk_addr *a);
+    /* Called with the n bound addresses once listening (to print them). */
+    void (*listening)(const struct sk_addr *a, unsigned n);
 };
 
 /* Wait for one peer (listen) or connect to one, then chat with it. */

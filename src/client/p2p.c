@@ -56,24 +56,74 @@ static void p2p_local(struct sk_session *s, const char *p, size_t n)
     sk__session_show(s, NULL, line, 6 + m);
 }
 
-/* Wait for one connection on lfd; returns it or a negative errno. */
-static int wait_peer(int lfd, struct sk_addr *peer)
+/* Wait for one connection on one of the n listeners; returns it or a
+ * negative errno. */
+static int wait_peer(const int *lfd, unsigned n, struct sk_addr *peer)
 {
     for (;;) {
         if (sk_tty_line_stop_signal())
             return -EINTR;
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        int n = poll(&p, 1, -1);
-        if (n < 0 && errno != EINTR)
+        struct pollfd p[2];
+        for (unsigned i = 0; i < n; i++)
+            p[i] = (struct pollfd){.fd = lfd[i], .events = POLLIN};
+        int r = poll(p, n, -1);
+        if (r < 0 && errno != EINTR)
             return -errno;
-        if (n <= 0)
-            continue;
-        peer->len = sizeof(peer->u);
-        int fd = accept4(lfd, &peer->u.sa, &peer->len, SOCK_CLOEXEC);
-        if (fd >= 0)
-            return fd;
-        if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
-            return -errno;
+        for (unsigned i = 0; r > 0 && i < n; i++) {
+            if (!p[i].revents)
+                continue;
+            peer->len = sizeof(peer->u);
+            int fd = accept4(lfd[i], &peer->u.sa, &peer->len, SOCK_CLOEXEC);
+            if (fd >= 0)
+                return fd;
+            if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+                return -errno;
+        }
+    }
+}
+
+/* Listen on host (NULL or "localhost": both 127.0.0.1 and ::1, on one
+ * port) and port; fills lfd[] and a[] and returns how many, or a negative
+ * errno. */
+static int listen_all(const struct sk_p2p_opts *o, int *lfd, struct sk_addr *a)
+{
+    const char *loop[2] = {"127.0.0.1", "::1"};
+    const int fam[2] = {AF_INET, AF_INET6};
+    int r;
+
+    if (o->host && strcmp(o->host, "localhost") != 0) {
+        if ((r = sk_resolve_one(o->host, o->port, o->family, SOCK_STREAM, 1, &a[0])) < 0)
+            return r;
+        if ((lfd[0] = sk_sock_listen(&a[0], SOCK_STREAM, 1, 0)) < 0)
+            return lfd[0];
+        sk_sock_local(lfd[0], &a[0]);
+        return 1;
+    }
+    for (int tries = 0;; tries++) {
+        int n = 0;
+        char port[8];
+        snprintf(port, sizeof(port), "%s", o->port);
+        for (int i = 0; i < 2; i++) {
+            if (o->family != AF_UNSPEC && o->family != fam[i])
+                continue;
+            if ((r = sk_resolve_one(loop[i], port, fam[i], SOCK_STREAM, 1, &a[n])) < 0)
+                goto fail;
+            if ((r = lfd[n] = sk_sock_listen(&a[n], SOCK_STREAM, 1, 0)) < 0) {
+                if (n > 0 && (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT))
+                    continue; /* no IPv6 here */
+                goto fail;
+            }
+            sk_sock_local(lfd[n], &a[n]);
+            snprintf(port, sizeof(port), "%u", sk_addr_port(&a[n]));
+            n++;
+        }
+        return n;
+    fail:
+        while (n > 0)
+            close(lfd[--n]);
+        /* The port picked for 127.0.0.1 is taken on ::1: pick again. */
+        if (r != -EADDRINUSE || strcmp(o->port, "0") != 0 || tries == 8 || n == 0)
+            return r;
     }
 }
 
@@ -85,24 +135,21 @@ int sk_p2p_run(const struct sk_p2p_opts *o)
 
     memset(&s, 0, sizeof(s));
     if (o->listen) {
-        struct sk_addr a;
-        const char *host = o->host ? o->host : "localhost";
-        r = sk_resolve_one(host, o->port, o->family, SOCK_STREAM, 1, &a);
+        struct sk_addr a[2];
+        int lfd[2], n = listen_all(o, lfd, a);
+        if (n < 0)
+            return n;
+        if (o->listening)
+            o->listening(a, (unsigned)n);
+        /* The terminal (and Ctrl-C handling) from here on. */
+        if ((r = sk_tty_line_open(&s.tty, STDIN_FILENO, STDOUT_FILENO, "p2p> ")) < 0)
+            fd = r;
+        else
+            fd = wait_peer(lfd, (unsigned)n, &peer);
+        while (n > 0)
+            close(lfd[--n]);
         if (r < 0)
             return r;
-        int lfd = sk_sock_listen(&a, SOCK_STREAM, 1, 0);
-        if (lfd < 0)
-            return lfd;
-        sk_sock_local(lfd, &a);
-        if (o->listening)
-            o->listening(&a);
-        /* The terminal (and Ctrl-C handling) from here on. */
-        if ((r = sk_tty_line_open(&s.tty, STDIN_FILENO, STDOUT_FILENO, "p2p> ")) < 0) {
-            close(lfd);
-            return r;
-        }
-        fd = wait_peer(lfd, &peer);
-        close(lfd);
     } else {
         if ((r = sk_tty_line_open(&s.tty, STDIN_FILENO, STDOUT_FILENO, "p2p> ")) < 0)
             return r;

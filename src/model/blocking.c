@@ -281,14 +281,8 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
             return 0;
         if (n <= 0)
             continue;
-        if (p[2].revents) {
-            char line[256];
-            ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-            (void)r;
-            sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-            sk_server_stop(srv);
+        if (p[2].revents && sk__server_terminal_line(srv))
             return 0;
-        }
         if (p[1].revents)
             return 0;
         if (p[0].revents)

@@ -129,13 +129,9 @@ void sk__ev_flush_counters(struct sk_server *srv, uint64_t *bytes_in, uint64_t *
     }
 }
 
-void sk__ev_stdin_stop(struct sk_server *srv)
+int sk__ev_stdin_stop(struct sk_server *srv)
 {
-    char line[256];
-    ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-    (void)r;
-    sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-    sk_server_stop(srv);
+    return sk__server_terminal_line(srv);
 }
 
 struct ev_thread {

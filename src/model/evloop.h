@@ -57,8 +57,9 @@ void sk__ev_signal(int wake_fd, int *signalled);
 /* Add a loop's byte counts to the server's totals and zero them. */
 void sk__ev_flush_counters(struct sk_server *srv, uint64_t *bytes_in, uint64_t *bytes_out);
 
-/* A line on the terminal: read it, log, and stop the server. */
-void sk__ev_stdin_stop(struct sk_server *srv);
+/* The terminal stdin is readable: sk__server_terminal_line(). Returns 1
+ * when the server is now stopping. */
+int sk__ev_stdin_stop(struct sk_server *srv);
 
 /* How sk__ev_run() drives one kind of loop. */
 struct sk__ev_driver {

@@ -87,10 +87,10 @@ static void reap(struct sk_server *srv, struct children *ch)
 static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *peer,
                         const sigset_t *old_mask)
 {
+    sk__die_with_parent();
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
-    close(srv->lfd);
-    srv->lfd = -1;
+    sk__server_drop_listeners(srv);
     srv->stdin_stop = 0;       /* the terminal is the parent's */
     srv->active_by_parent = 1; /* the parent uncounts when it reaps us */
     sk__serve_blocking(srv, fd, peer);
@@ -150,7 +150,8 @@ static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t
         reap(srv, ch);
     }
     if (ch->n > 0) {
-        sk_log(SK_LOG_WARN, "%zu connection processes did not finish in time: killing them", ch->n);
+        sk_log(SK_LOG_WARN, "%zu connection process%s did not finish in time: killing %s", ch->n,
+               ch->n == 1 ? "" : "es", ch->n == 1 ? "it" : "them");
         for (size_t i = 0; i < ch->n; i++)
             kill(ch->pid[i], SIGKILL);
         while (ch->n > 0) {

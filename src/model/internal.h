@@ -60,6 +60,11 @@ void sk__sigchld_catch(void (*handler)(int), struct sigaction *old_sa, sigset_t 
                        sigset_t *wait_mask);
 void sk__sigchld_restore(const struct sigaction *old_sa, const sigset_t *old_mask);
 
+/* In a forked worker or connection process: be killed when the process that
+ * called sk__sigchld_catch() ends (a second SIGINT ends it at once), so no
+ * worker outlives its server. */
+void sk__die_with_parent(void);
+
 /* A worker sharing the listener: wait for it (not stdin) and accept,
  * skipping connections another worker took or that were shed. Returns the
  * descriptor (peer filled), -ECANCELED once the wait ends (the stop), or

@@ -70,7 +70,7 @@ static int pool_run(struct sk_server *srv)
     }
     if (err)
         sk_log(SK_LOG_WARN, "pool: started %u of %u threads: %s", started, n, sk_strerror(err));
-    sk_log(SK_LOG_DEBUG, "pool: %u threads", started);
+    sk_log(SK_LOG_DEBUG, "pool: %u thread%s", started, started == 1 ? "" : "s");
     /* The calling thread waits for the stop (signal, eventfd or terminal). */
     while (sk__wait_listener_ex(srv, -1, SK_WAIT_STDIN, NULL) > 0)
         ;

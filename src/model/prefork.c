@@ -54,6 +54,7 @@ static void worker_main(struct prefork *pf, unsigned i)
 {
     struct sk_server *srv = pf->srv;
 
+    sk__die_with_parent();
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &pf->old_mask, NULL);
     srv->stdin_stop = 0; /* the terminal is the parent's */
@@ -159,7 +160,9 @@ static void wind_down(struct prefork *pf, const sigset_t *wait_mask)
         reap(pf, 0);
     }
     if (running(pf)) {
-        sk_log(SK_LOG_WARN, "%u workers did not finish in time: killing them", running(pf));
+        unsigned left = running(pf);
+        sk_log(SK_LOG_WARN, "%u worker%s did not finish in time: killing %s", left,
+               left == 1 ? "" : "s", left == 1 ? "it" : "them");
         for (unsigned i = 0; i < pf->n; i++)
             if (pf->slot[i].pid)
                 kill(pf->slot[i].pid, SIGKILL);
@@ -204,7 +207,7 @@ static int prefork_run(struct sk_server *srv)
         sk_log(SK_LOG_WARN, "prefork: started %u of %u workers: %s", running(&pf), pf.n,
                sk_strerror(err));
     err = 0;
-    sk_log(SK_LOG_DEBUG, "prefork: %u workers", running(&pf));
+    sk_log(SK_LOG_DEBUG, "prefork: %u worker%s", running(&pf), running(&pf) == 1 ? "" : "s");
     /* Supervise until the stop: wake on SIGCHLD, the stop, or each second. */
     for (;;) {
         reap(&pf, 0);

@@ -418,6 +418,8 @@ static void accept_batch(struct loop *L)
 
     for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
         struct sk_addr peer;
+        if (!sk__server_accept_turn(L->srv, L->nconns))
+            return; /* another loop takes it */
         int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
         if (fd == -EAGAIN || fd == -EINTR)
             return;
@@ -559,8 +561,8 @@ static int loop_run(void *arg)
             } else if (L->watch_stop && fd == srv->stop_fd) {
                 begin_stop(L);
             } else if (L->watch_stdin && fd == STDIN_FILENO) {
-                sk__ev_stdin_stop(srv);
-                begin_stop(L);
+                if (sk__ev_stdin_stop(srv))
+                    begin_stop(L);
             } else if (L->wake_fd >= 0 && fd == L->wake_fd) {
                 take_remote(L);
             } else if ((size_t)fd < L->nfds && L->fds[fd]) {

@@ -11,11 +11,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A descriptor kept in reserve: on EMFILE it is closed so the waiting
@@ -28,6 +33,8 @@ void sk_server_init(struct sk_server *srv)
     memset(srv, 0, sizeof(*srv));
     srv->lfd = -1;
     srv->stop_fd = -1;
+    for (unsigned i = 0; i < SK_SERVER_MAX_ADDRS; i++)
+        srv->lfds[i] = -1;
     srv->socktype = SOCK_STREAM;
     srv->lim.max_conns = 10000;
     srv->lim.idle_timeout_ms = 300 * 1000;
@@ -43,21 +50,109 @@ void sk_server_init(struct sk_server *srv)
     srv->st_shared = m != MAP_FAILED;
 }
 
-int sk_server_bind(struct sk_server *srv)
+static void close_listeners(struct sk_server *srv)
 {
-    if (srv->workers > 1 && sk_addr_family(&srv->addr) != AF_UNIX)
-        srv->bind_flags |= SK_SOCK_REUSEPORT;
-    int fd = sk_sock_listen(&srv->addr, srv->socktype, 4096, srv->bind_flags);
+    if (srv->lfd >= 0 && (srv->nlfd == 0 || srv->lfd != srv->lfds[0]))
+        close(srv->lfd); /* the epoll set of several listeners */
+    for (unsigned i = 0; i < srv->nlfd; i++)
+        close(srv->lfds[i]);
+    srv->nlfd = 0;
+    srv->lfd = -1;
+}
+
+/* One listener on a. A Unix socket file gets srv->unix_mode exactly: the
+ * umask is set around bind() (no thread runs yet), so the file never exists
+ * with wider permissions. */
+static int listen_on(struct sk_server *srv, const struct sk_addr *a)
+{
+    unsigned flags = srv->bind_flags & ~(unsigned)SK_SOCK_REUSEPORT;
+    if (sk_addr_family(a) != AF_UNIX || !srv->unix_mode)
+        return sk_sock_listen(a, srv->socktype, 4096, flags);
+    mode_t old = umask(~(mode_t)srv->unix_mode & 0777);
+    int fd = sk_sock_listen(a, srv->socktype, 4096, flags);
+    umask(old);
+    return fd;
+}
+
+/* Bind every address on the first one's port. *first_failed tells whether
+ * the first address itself could not be bound. */
+static int bind_all(struct sk_server *srv, int *first_failed)
+{
+    int fd = listen_on(srv, &srv->addr);
+    *first_failed = fd < 0;
     if (fd < 0)
         return fd;
-    srv->lfd = fd;
-    if (sk_addr_family(&srv->addr) != AF_UNIX) {
-        int r = sk_sock_local(fd, &srv->addr);
-        if (r < 0)
-            return r;
-    } else {
-        srv->unix_owned = 1;
+    srv->lfds[srv->nlfd++] = fd;
+    if (sk_addr_family(&srv->addr) == AF_UNIX)
+        return 0;
+    int r = sk_sock_local(fd, &srv->addr);
+    if (r < 0)
+        return r;
+    unsigned keep = 0;
+    for (unsigned i = 0; i < srv->nmore; i++) {
+        struct sk_addr a = srv->more[i];
+        sk_addr_set_port(&a, sk_addr_port(&srv->addr));
+        if ((fd = listen_on(srv, &a)) == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT)
+            continue; /* e.g. no ::1 on a host without IPv6: serve the rest */
+        if (fd < 0) {
+            srv->addr = a; /* the one that failed, for the caller's message */
+            return fd;
+        }
+        srv->more[keep++] = a;
+        srv->lfds[srv->nlfd++] = fd;
     }
+    srv->nmore = keep;
+    return 0;
+}
+
+/* Several stream listeners: an epoll set of them is what models watch. */
+static int listener_set(struct sk_server *srv)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return -errno;
+    for (unsigned i = 0; i < srv->nlfd; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = srv->lfds[i]};
+        int r = sk_sock_set_nonblock(srv->lfds[i], 1);
+        if (r == 0 && epoll_ctl(ep, EPOLL_CTL_ADD, srv->lfds[i], &ev) < 0)
+            r = -errno;
+        if (r < 0) {
+            close(ep);
+            return r;
+        }
+    }
+    srv->lfd = ep;
+    return 0;
+}
+
+/*
+ * No listener is bound with SO_REUSEPORT: the kernel lets any socket of the
+ * same user that sets it join a reuseport group, so a second server on the
+ * same port would silently take half the connections (or datagrams). Bound
+ * without it, a taken port is EADDRINUSE whoever holds it, and --workers
+ * loops share one listener through duplicates (sk_server_listener()).
+ */
+int sk_server_bind(struct sk_server *srv)
+{
+    int ephemeral = sk_addr_family(&srv->addr) != AF_UNIX && sk_addr_port(&srv->addr) == 0;
+    struct sk_addr first = srv->addr;
+    int first_failed = 0, r;
+
+    for (int tries = 0;; tries++) {
+        if ((r = bind_all(srv, &first_failed)) == 0)
+            break;
+        close_listeners(srv);
+        /* The port the kernel picked for the first address is taken on
+         * another: pick again. */
+        if (r != -EADDRINUSE || !ephemeral || first_failed || tries == 8)
+            return r;
+        srv->addr = first;
+    }
+    if (sk_addr_family(&srv->addr) == AF_UNIX)
+        srv->unix_owned = 1;
+    srv->lfd = srv->lfds[0];
+    if (srv->nlfd > 1 && srv->socktype == SOCK_STREAM && (r = listener_set(srv)) < 0)
+        return r;
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->stop_fd < 0)
         return -errno;
@@ -70,7 +165,13 @@ int sk_server_bind(struct sk_server *srv)
 
 int sk_server_listener(struct sk_server *srv)
 {
-    return sk_sock_listen(&srv->addr, srv->socktype, 4096, srv->bind_flags | SK_SOCK_REUSEPORT);
+    int fd = fcntl(srv->lfd, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+void sk__server_drop_listeners(struct sk_server *srv)
+{
+    close_listeners(srv);
 }
 
 void sk_server_stop(struct sk_server *srv)
@@ -84,6 +185,42 @@ void sk_server_stop(struct sk_server *srv)
     }
 }
 
+int sk__server_terminal_line(struct sk_server *srv)
+{
+    static int64_t last_background_ms;
+    char line[256];
+
+    pid_t fg = tcgetpgrp(STDIN_FILENO); /* -1: not our controlling terminal, no jobs */
+    if (fg != -1 && fg != getpgrp()) {
+        /* Typed for the job in the foreground: not ours to read (reading
+         * would stop us with SIGTTIN). A terminal stays readable until that
+         * job reads, so back off briefly rather than spin. */
+        int64_t now = sk_now_ms();
+        if (now - last_background_ms < 5)
+            usleep(2000);
+        last_background_ms = now;
+        return 0;
+    }
+    /* The input that woke the caller may have been the shell's, read before
+     * `fg` made us the foreground job: never block in read() for a line. */
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    if (poll(&p, 1, 0) != 1)
+        return 0;
+    ssize_t n = read(STDIN_FILENO, line, sizeof(line) - 1);
+    if (n < 0)
+        return 0; /* EIO: we went to the background in between; EINTR, EAGAIN */
+    line[n] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (n > 0 && strcmp(line, "q") != 0 && strcmp(line, "quit") != 0)
+        return 0; /* a bare Enter spaces out the log */
+    if (n == 0)
+        sk_log(SK_LOG_INFO, "end of input on the terminal: stopping");
+    else
+        sk_log(SK_LOG_INFO, "'%s' on the terminal: stopping", line);
+    sk_server_stop(srv);
+    return 1;
+}
+
 int sk_server_run(struct sk_server *srv)
 {
     return srv->model->run(srv);
@@ -91,8 +228,7 @@ int sk_server_run(struct sk_server *srv)
 
 void sk_server_close(struct sk_server *srv)
 {
-    if (srv->lfd >= 0)
-        close(srv->lfd);
+    close_listeners(srv);
     if (srv->unix_owned && srv->addr.u.un.sun_path[0] != '\0')
         unlink(srv->addr.u.un.sun_path);
     if (srv->stop_fd >= 0)
@@ -104,7 +240,7 @@ void sk_server_close(struct sk_server *srv)
     else
         free(srv->st);
     pthread_mutex_destroy(&srv->hub_lock);
-    srv->lfd = srv->stop_fd = -1;
+    srv->stop_fd = -1;
     srv->svc_state = NULL;
     srv->st = NULL;
 }
@@ -138,37 +274,76 @@ static int shed_one(int lfd)
     return r;
 }
 
-int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
+/* accept4() on one listener, with the errors that are not the listener's
+ * (and running out of descriptors) turned into -EAGAIN. */
+static int accept_on(int lfd, struct sk_addr *pa, int nonblock)
 {
-    static _Atomic int64_t last_reject_log;
-    struct sk_addr tmp;
-    struct sk_addr *pa = peer ? peer : &tmp;
-
     memset(pa, 0, sizeof(*pa));
     pa->len = sizeof(pa->u);
     int fd = accept4(lfd, &pa->u.sa, &pa->len, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
-    if (fd < 0) {
-        int e = errno;
-        if (e == EMFILE || e == ENFILE)
-            return shed_one(lfd);
-        if (e == EWOULDBLOCK)
-            return -EAGAIN;
-        /* Errors of one half-open connection are not the listener's. */
-        if (e == ECONNABORTED || e == EPROTO || e == ENETDOWN || e == ENOPROTOOPT ||
-            e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP ||
-            e == ENETUNREACH || e == EPERM)
-            return -EAGAIN;
-        return -e;
+    if (fd >= 0)
+        return fd;
+    int e = errno;
+    if (e == EMFILE || e == ENFILE)
+        return shed_one(lfd);
+    if (e == EWOULDBLOCK)
+        return -EAGAIN;
+    /* Errors of one half-open connection are not the listener's. */
+    if (e == ECONNABORTED || e == EPROTO || e == ENETDOWN || e == ENOPROTOOPT || e == EHOSTDOWN ||
+        e == ENONET || e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH || e == EPERM)
+        return -EAGAIN;
+    return -e;
+}
+
+int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
+{
+    static _Atomic int64_t last_reject_log;
+    /* Per thread: the listener of the set to try first, whether this run of
+     * calls (up to the -EAGAIN that ends a burst) took any, and how many in
+     * a row came from that listener. */
+    static _Thread_local unsigned cur, took, run;
+    struct sk_addr tmp;
+    struct sk_addr *pa = peer ? peer : &tmp;
+    int fd;
+
+    if (srv->nlfd > 1 && srv->socktype == SOCK_STREAM) {
+        /* lfd is the set of listeners (or a duplicate of it). Keep to the
+         * listener that last gave a connection; when it is empty after a
+         * burst, end the burst there: no accept4 on the others, since the
+         * set stays readable while any has a connection waiting and the
+         * caller comes back (then the others are tried). After 64 in a row
+         * from one, the next starts first, so none waits long behind
+         * another's queue. */
+        fd = -EAGAIN;
+        for (unsigned i = 0; i < srv->nlfd && fd == -EAGAIN; i++) {
+            fd = accept_on(srv->lfds[cur % srv->nlfd], pa, nonblock);
+            if (fd == -EAGAIN && took)
+                break;
+            if (fd == -EAGAIN || ++run >= 64) {
+                cur++;
+                run = 0;
+            }
+        }
+        took = fd >= 0;
+    } else {
+        fd = accept_on(lfd, pa, nonblock);
     }
+    if (fd < 0)
+        return fd;
     uint64_t prev = atomic_fetch_add(&srv->st->active, 1);
     if (srv->lim.max_conns && prev >= srv->lim.max_conns) {
         atomic_fetch_sub(&srv->st->active, 1);
         atomic_fetch_add(&srv->st->rejected, 1);
         if (rate_ok(&last_reject_log)) {
-            char a[SK_ADDR_STRLEN];
+            char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN];
             sk_addr_format(pa, a, sizeof(a));
-            sk_log(SK_LOG_WARN, "max-conns %u reached: closing connection from %s",
-                   srv->lim.max_conns, a);
+            if (sk_log_flags & SK_LOGF_JSON)
+                sk_log_event(SK_LOG_WARN, "refuse",
+                             ", \"peer\": \"%s\", \"reason\": \"max-conns %u reached\"",
+                             sk_json_escape(a, e, sizeof(e)), srv->lim.max_conns);
+            else
+                sk_log(SK_LOG_WARN, "max-conns %u reached: closing connection from %s",
+                       srv->lim.max_conns, a);
         }
         close(fd);
         return -EAGAIN;
@@ -177,6 +352,25 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     if (srv->socktype == SOCK_STREAM && sk_addr_family(pa) != AF_UNIX)
         sk_sock_set_nodelay(fd, 1);
     return fd;
+}
+
+int sk__server_accept_turn(struct sk_server *srv, size_t mine)
+{
+    static _Thread_local int64_t declining_since; /* ms; 0: this loop took the last one */
+    unsigned n = srv->workers;
+
+    if (n <= 1)
+        return 1;
+    uint64_t active = atomic_load_explicit(&srv->st->active, memory_order_relaxed);
+    int64_t now = mine <= active / n + 1 ? 0 : sk_now_ms();
+    if (now == 0 || (declining_since && now - declining_since >= 10)) {
+        declining_since = 0;
+        return 1;
+    }
+    if (!declining_since)
+        declining_since = now;
+    sched_yield(); /* on a busy machine the loop that should take it may share our CPU */
+    return 0;
 }
 
 void sk__hub_lock(struct sk_server *srv)
@@ -191,6 +385,52 @@ void sk__hub_unlock(struct sk_server *srv)
         pthread_mutex_unlock(&srv->hub_lock);
 }
 
+/* Whether connection events are logged: -v (text) or --json-log (JSON
+ * events at the default level; -q silences them). */
+static int conn_events(void)
+{
+    return (sk_log_flags & SK_LOGF_JSON) ? sk_log_level >= SK_LOG_INFO
+                                         : sk_log_level >= SK_LOG_DEBUG;
+}
+
+/* The open and close lines of one connection, the same under every model. */
+static void log_open(const struct sk_conn *c)
+{
+    char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN];
+    sk_addr_format(&c->peer, a, sizeof(a));
+    if (sk_log_flags & SK_LOGF_JSON)
+        sk_log_event(SK_LOG_INFO, "open", ", \"id\": %llu, \"peer\": \"%s\"",
+                     (unsigned long long)c->id, sk_json_escape(a, e, sizeof(e)));
+    else
+        sk_log(SK_LOG_DEBUG, "connection %llu from %s opened", (unsigned long long)c->id, a);
+}
+
+static void log_close(const struct sk_conn *c, int err)
+{
+    char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN], why[160];
+    int64_t ms = sk_now_ms() - c->open_ms;
+    int failed = err < 0 && err != -ECONNRESET && err != -EPIPE;
+
+    sk_addr_format(&c->peer, a, sizeof(a));
+    if (sk_log_flags & SK_LOGF_JSON) {
+        snprintf(why, sizeof(why), ", \"error\": \"%s\"", failed ? sk_strerror(err) : "");
+        sk_log_event(SK_LOG_INFO, "close",
+                     ", \"id\": %llu, \"peer\": \"%s\", \"duration_ms\": %lld, "
+                     "\"bytes_in\": %llu, \"bytes_out\": %llu%s",
+                     (unsigned long long)c->id, sk_json_escape(a, e, sizeof(e)), (long long)ms,
+                     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+                     failed ? why : "");
+        return;
+    }
+    snprintf(why, sizeof(why), ": %s", failed ? sk_strerror(err) : "");
+    sk_log(SK_LOG_DEBUG,
+           "connection %llu from %s closed after %lld.%03lld s, %llu %s in, %llu %s out%s",
+           (unsigned long long)c->id, a, (long long)(ms / 1000), (long long)(ms % 1000),
+           (unsigned long long)c->bytes_in, c->bytes_in == 1 ? "byte" : "bytes",
+           (unsigned long long)c->bytes_out, c->bytes_out == 1 ? "byte" : "bytes",
+           failed ? why : "");
+}
+
 int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct sk_addr *peer)
 {
     const struct sk_service *svc = srv->svc;
@@ -202,13 +442,15 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
     c->model_data = md;
     c->fd = fd;
     c->srv = srv;
-    c->id = atomic_fetch_add(&srv->next_id, 1) + 1;
+    c->id = atomic_fetch_add(&srv->st->ids, 1) + 1;
     if (peer)
         c->peer = *peer;
     sk_buf_init(&c->in, srv->lim.in_max);
     sk_buf_init(&c->out, srv->lim.out_max);
     c->file.fd = -1;
-    c->last_ms = sk_now_ms();
+    c->last_ms = c->open_ms = sk_now_ms();
+    if (conn_events())
+        log_open(c);
     if (svc->conn_size) {
         c->ctx = calloc(1, svc->conn_size);
         if (!c->ctx) {
@@ -302,13 +544,10 @@ void sk__conn_close(struct sk_conn *c, int err)
         srv->svc->close(c);
         sk__hub_unlock(srv);
     }
-    if (err < 0 && err != -ECONNRESET && err != -EPIPE) {
+    if (err < 0 && err != -ECONNRESET && err != -EPIPE)
         atomic_fetch_add(&srv->st->errors, 1);
-        char a[SK_ADDR_STRLEN];
-        sk_addr_format(&c->peer, a, sizeof(a));
-        sk_log(SK_LOG_DEBUG, "connection %llu from %s closed: %s", (unsigned long long)c->id, a,
-               sk_strerror(err));
-    }
+    if (c->open_ms && conn_events())
+        log_close(c, err);
     free(c->ctx);
     c->ctx = NULL;
     sk_buf_free(&c->in);

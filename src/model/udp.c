@@ -1,8 +1,8 @@
 /*
- * udp.c - the part every datagram model shares: workers on SO_REUSEPORT
- * sockets, waiting for input or a stop, and one datagram -> the service's
- * datagram callback -> its reply, with truncated datagrams detected,
- * logged and dropped.
+ * udp.c - the part every datagram model shares: workers on each address's
+ * socket (more workers on duplicates of it), waiting for input or a stop,
+ * and one datagram -> the service's datagram callback -> its reply, with
+ * truncated datagrams detected, logged and dropped.
  */
 #include "udp.h"
 
@@ -10,6 +10,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -47,7 +48,10 @@ static void *worker_main(void *arg)
 
 int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
 {
-    unsigned n = srv->workers ? srv->workers : 1, started = 0;
+    /* --workers loops on each address's socket; the first ones use the
+     * sockets themselves, the others duplicates (one receive queue each). */
+    unsigned nl = srv->nlfd ? srv->nlfd : 1;
+    unsigned n = (srv->workers ? srv->workers : 1) * nl, started = 0;
     int r = 0;
     struct worker *w = calloc(n, sizeof(*w));
     if (!w)
@@ -55,9 +59,9 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
     for (unsigned i = 0; i < n; i++) {
         w[i].srv = srv;
         w[i].loop = loop;
-        w[i].fd = i == 0 ? srv->lfd : sk_server_listener(srv);
+        w[i].fd = i < nl ? srv->lfds[i] : fcntl(srv->lfds[i % nl], F_DUPFD_CLOEXEC, 0);
         if (w[i].fd < 0) {
-            r = w[i].fd;
+            r = -errno;
             n = i;
             goto out;
         }
@@ -84,7 +88,7 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
             r = w[i].rc;
     }
 out:
-    for (unsigned i = 1; i < n; i++)
+    for (unsigned i = nl; i < n; i++)
         close(w[i].fd);
     free(w);
     return r;
@@ -106,14 +110,8 @@ int sk__udp_wait(struct sk_server *srv, int fd, int first)
             continue;
         if (p[1].revents)
             return 0;
-        if (p[2].revents) {
-            char line[256];
-            ssize_t r = read(STDIN_FILENO, line, sizeof(line));
-            (void)r;
-            sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-            sk_server_stop(srv); /* first is the main thread's loop */
-            return 0;
-        }
+        if (p[2].revents && sk__server_terminal_line(srv))
+            return 0; /* first is the main thread's loop: it may stop srv */
         if (p[0].revents)
             return 1;
     }

@@ -70,12 +70,13 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
     if (tag == TAG_STOP)
         return 1;
     if (tag == TAG_STDIN) {
-        char line[256];
-        ssize_t rd = read(STDIN_FILENO, line, sizeof(line));
-        (void)rd;
-        sk_log(SK_LOG_INFO, "a line on the terminal: stopping");
-        sk_server_stop(srv);
-        return 1;
+        /* As in uring.c: a failed poll (EINVAL around a job-control switch)
+         * is armed again, unless it keeps failing. One loop watches. */
+        static unsigned failed_polls;
+        if (res > 0 && sk__server_terminal_line(srv))
+            return 1;
+        failed_polls = res < 0 ? failed_polls + 1 : 0;
+        return failed_polls < 100 ? arm_poll(ring, STDIN_FILENO, TAG_STDIN) : 0;
     }
     unsigned i = (unsigned)(tag & 0xffffffffu);
     struct slot *s = &slots[i];
@@ -176,6 +177,12 @@ static int uring_run(struct sk_server *srv)
 
 static int uring_available(char *why, size_t len)
 {
+    /* The same test hook as the stream model: both io_uring models or none. */
+    const char *hook = getenv("SOCKIT_URING_REFUSE");
+    if (hook && *hook && strcmp(hook, "0") != 0) {
+        snprintf(why, len, "io_uring refused (SOCKIT_URING_REFUSE is set)");
+        return -EPERM;
+    }
     struct io_uring ring;
     int r = io_uring_queue_init(4, &ring, 0);
     if (r < 0) {

@@ -534,6 +534,8 @@ static void accept_batch(struct uloop *L)
 
     for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
         struct sk_addr peer;
+        if (!sk__server_accept_turn(L->srv, L->nconns))
+            break; /* another loop takes it */
         int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
         if (fd == -EAGAIN || fd == -EINTR)
             break;
@@ -678,12 +680,23 @@ static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
     case UD_WAKE:
         take_remote(L); /* during the final drain too: it only moves lists */
         break;
-    case UD_STDIN:
-        if (res > 0 && !L->stopping) {
-            sk__ev_stdin_stop(srv);
+    case UD_STDIN: {
+        /* Only loop 0 watches the terminal: a plain counter will do. */
+        static unsigned failed_polls;
+        if (L->stopping)
+            break;
+        if (res > 0 && sk__ev_stdin_stop(srv)) {
             begin_stop(L);
+            break;
         }
+        /* A bare Enter, input for another job, or a poll the terminal
+         * failed (EINVAL, around a job-control switch): watch on, unless it
+         * keeps failing. */
+        failed_polls = res < 0 ? failed_polls + 1 : 0;
+        if (failed_polls < 100)
+            poll_fd(L, STDIN_FILENO, UD_STDIN);
         break;
+    }
     default: break;
     }
 }

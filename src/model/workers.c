@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 unsigned sk__workers(const struct sk_server *srv, unsigned per_cpu, unsigned fallback)
@@ -20,11 +21,22 @@ unsigned sk__workers(const struct sk_server *srv, unsigned per_cpu, unsigned fal
     return cpus > 0 ? (unsigned)SK_MIN(per_cpu * cpus, 1024) : fallback;
 }
 
+static pid_t supervisor; /* the process that forks workers (sk__sigchld_catch) */
+
+void sk__die_with_parent(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor)
+        _exit(0); /* it is already gone */
+}
+
 void sk__sigchld_catch(void (*handler)(int), struct sigaction *old_sa, sigset_t *old_mask,
                        sigset_t *wait_mask)
 {
     struct sigaction sa = {0};
     sigset_t chld;
+
+    supervisor = getpid();
 
     sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 int sk_log_level = SK_LOG_INFO;
+unsigned sk_log_flags;
 
 int sk_str_set(char **dst, const char *src)
 {
@@ -116,22 +118,109 @@ int64_t sk_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The local time now as ISO 8601 with milliseconds and the UTC offset. */
+static size_t iso_time(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    char zone[8];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strftime(zone, sizeof(zone), "%z", &tm) != 5)
+        snprintf(zone, sizeof(zone), "+0000");
+    int m = snprintf(buf + n, size - n, ".%03ld%.3s:%s", ts.tv_nsec / 1000000, zone, zone + 3);
+    return n + (m > 0 ? SK_MIN((size_t)m, size - n - 1) : 0);
+}
+
+const char *sk_json_escape(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf[n++] = '\\';
+            buf[n++] = (char)*p;
+        } else if (*p < 0x20) {
+            n += (size_t)snprintf(buf + n, size - n, "\\u%04x", *p);
+        } else {
+            buf[n++] = (char)*p;
+        }
+    }
+    if (size)
+        buf[n] = '\0';
+    return buf;
+}
+
+/* Write one finished line (line[len] is where the newline goes). One write
+ * so lines from threads and processes never interleave. */
+static void put_line(char *line, size_t len)
+{
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+static void vlog_event(const char *event, const char *fmt, va_list ap)
+{
+    char line[2048];
+    size_t n = (size_t)snprintf(line, sizeof(line), "{\"time\": \"");
+    n += iso_time(line + n, sizeof(line) - n);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "\", \"event\": \"%s\"", event);
+    int m = vsnprintf(line + n, sizeof(line) - n - 2, fmt, ap);
+    if (m < 0 || (size_t)m >= sizeof(line) - n - 2)
+        return; /* never a cut JSON object */
+    n += (size_t)m;
+    line[n++] = '}';
+    put_line(line, n);
+}
+
+static void log_event(const char *event, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_event(event, fmt, ap);
+    va_end(ap);
+}
+
+void sk_log_event(int level, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level > sk_log_level || !(sk_log_flags & SK_LOGF_JSON))
+        return;
+    va_start(ap, fmt);
+    vlog_event(event, fmt, ap);
+    va_end(ap);
+}
+
 void sk_log(int level, const char *fmt, ...)
 {
+    static const char *const names[] = {"error", "warning", "info", "debug"};
     char line[1024];
     va_list ap;
+    size_t n = 0;
 
     if (level > sk_log_level)
         return;
-    int n = snprintf(line, sizeof(line), "sockit: ");
+    if (sk_log_flags & SK_LOGF_JSON) {
+        char msg[512], esc[1024];
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_event(names[SK_MIN((unsigned)level, 3u)], ", \"message\": \"%s\"",
+                  sk_json_escape(msg, esc, sizeof(esc)));
+        return;
+    }
+    if (sk_log_flags & SK_LOGF_TIME) {
+        n = iso_time(line, sizeof(line) / 2);
+        line[n++] = ' ';
+    }
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "sockit: ");
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     va_end(ap);
     if (m < 0)
         return;
-    size_t len = (size_t)n + SK_MIN((size_t)m, sizeof(line) - (size_t)n - 2);
-    line[len++] = '\n';
-    /* One write so lines from threads and processes never interleave. */
-    ssize_t w = write(STDERR_FILENO, line, len);
-    (void)w;
+    put_line(line, n + SK_MIN((size_t)m, sizeof(line) - n - 2));
 }

@@ -89,7 +89,7 @@ static void log_message(struct sk_conn *c, const char *p, size_t n)
         o += (size_t)snprintf(text + o, sizeof(text) - o, "...");
     text[o] = '\0';
     sk_addr_format(sk_conn_peer(c), who, sizeof(who));
-    sk_log(SK_LOG_INFO, "message from %s (%zu bytes): %s", who, n, text);
+    sk_log(SK_LOG_INFO, "message from %s (%zu byte%s): %s", who, n, n == 1 ? "" : "s", text);
 }
 
 static void answer(struct sk_conn *c, const char *p, size_t n)

@@ -159,6 +159,20 @@ static int http_start(void *state, struct sk_service_env *env, char *err, size_t
             snprintf(err, len, "--root %s: %s", h->root, strerror(-r));
             return r;
         }
+        /* A root this process may not search (nor list) would answer 403
+         * to everything: refuse it now. */
+        if (faccessat(h->root_fd, ".", X_OK, AT_EACCESS) < 0) {
+            r = -errno;
+            snprintf(err, len, "--root %s: %s (as the user this server runs as)", h->root,
+                     strerror(-r));
+            return r;
+        }
+        if (h->listing != 0 && faccessat(h->root_fd, ".", R_OK, AT_EACCESS) < 0) {
+            r = -errno;
+            snprintf(err, len, "--root %s: %s: cannot list it (--no-listing serves its files)",
+                     h->root, strerror(-r));
+            return r;
+        }
         if (h->listing < 0)
             h->listing = 1;
         sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,

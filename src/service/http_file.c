@@ -231,9 +231,38 @@ static int listing_html(struct sk_buf *b, const char *rel, struct entry *v, size
     return r;
 }
 
-/* Read the directory (fd is consumed) into a sorted vector. */
-static int read_dir(int fd, int dotfiles, struct entry **out, size_t *nout)
+/* What a request for name in the listed directory rel would be served: its
+ * stat in *st (a link's target's), 1 when it would be served (a readable
+ * file or directory, a link only when it stays beneath the root), 0 when
+ * it would be refused, so the listing leaves it out. */
+static int would_serve(const struct sk__http *h, int dfd, const char *rel, const char *name,
+                       struct stat *st)
 {
+    if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    if (S_ISLNK(st->st_mode)) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", name) >=
+            sizeof(path))
+            return 0;
+        int fd = open_beneath(h, path);
+        if (fd < 0)
+            return 0;
+        int ok = fstat(fd, st) == 0;
+        close(fd);
+        return ok && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode));
+    }
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+        return 0;
+    return faccessat(dfd, name, S_ISDIR(st->st_mode) ? R_OK | X_OK : R_OK, AT_EACCESS) == 0;
+}
+
+/* Read the directory rel (fd is consumed) into a sorted vector of what
+ * would be served. */
+static int read_dir(const struct sk__http *h, int fd, const char *rel, struct entry **out,
+                    size_t *nout)
+{
+    int dotfiles = h->dotfiles;
     DIR *d = fdopendir(fd);
     if (!d) {
         int e = -errno;
@@ -249,13 +278,12 @@ static int read_dir(int fd, int dotfiles, struct entry **out, size_t *nout)
         const char *nm = de->d_name;
         if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (nm[0] == '.' && !dotfiles))
             continue;
-        /* A link's own size and time: its target may lie outside the root. */
-        struct stat st, target;
-        if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        /* A link is listed as what it leads to, and only when that is
+         * served: one that leaves the root is refused (403). */
+        struct stat st;
+        if (!would_serve(h, dirfd(d), rel, nm, &st))
             continue;
-        int is_dir =
-            S_ISDIR(st.st_mode) || (S_ISLNK(st.st_mode) && fstatat(dirfd(d), nm, &target, 0) == 0 &&
-                                    S_ISDIR(target.st_mode));
+        int is_dir = S_ISDIR(st.st_mode);
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
             struct entry *nv = realloc(v, nc * sizeof(*v));
@@ -277,7 +305,7 @@ static int read_dir(int fd, int dotfiles, struct entry **out, size_t *nout)
         n++;
     }
     closedir(d);
-    if (r == 0)
+    if (r == 0 && n > 1) /* an empty directory has no vector at all */
         qsort(v, n, sizeof(*v), by_kind_then_name);
     *out = v;
     *nout = n;
@@ -299,7 +327,7 @@ static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk
     struct sk_buf b;
     int head = tx->req->method == SK_HTTP_HEAD;
 
-    int r = read_dir(fd, h->dotfiles, &v, &nv);
+    int r = read_dir(h, fd, rel, &v, &nv);
     if (r < 0) {
         free_entries(v, nv);
         sk__http_error(c, tx, status_of_errno(r), NULL);

@@ -36,10 +36,11 @@ class Server:
     """A `sockit serve ...` child process. The first stdout line gives the
     address; stop() sends SIGTERM (then SIGKILL) by PID and collects output."""
 
-    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL, preexec_fn=None):
+    def __init__(self, args, binary=None, env=None, stdin=subprocess.DEVNULL, preexec_fn=None,
+                 stderr=subprocess.PIPE):
         self.args = args
         self.proc = subprocess.Popen([binary or SOCKIT, "serve", *args], stdin=stdin,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=stderr,
                                      text=True, env=env, start_new_session=True,
                                      preexec_fn=preexec_fn)
         self.stdout_rest = ""

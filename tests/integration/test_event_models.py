@@ -173,7 +173,7 @@ def test_workers_serve_and_stop_cleanly(server, model):
         echo_once(c, b"w%d" % i)
     for c in conns:
         c.close()
-    # Both listeners exist (SO_REUSEPORT) and stop together.
+    # Both loops (sharing one listener) serve and stop together.
     assert s.stop(signal.SIGTERM) == 0
     assert "stopped: 24 connections" in s.stdout_rest
 

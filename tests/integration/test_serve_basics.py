@@ -24,7 +24,7 @@ def test_echo_roundtrip_and_totals_on_sigterm(server):
         c.sendall(b"hello\n")
         assert recv_exactly(c, 6) == b"hello\n"
     assert s.stop(signal.SIGTERM) == 0
-    assert "1 connections" in s.stdout_rest
+    assert "1 connection," in s.stdout_rest  # singular (issue 12, item 14)
     assert "6 bytes in, 6 bytes out" in s.stdout_rest
 
 

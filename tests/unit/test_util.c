@@ -1,4 +1,5 @@
-/* test_util.c - the small shared helpers of util.h: sk_str_set, table-driven. */
+/* test_util.c - the small shared helpers of util.h: sk_str_set, JSON escaping
+ * and the shape of log lines (plain, timed, JSON), table-driven. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +8,11 @@
 
 #include "sockit/util.h"
 
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Each row replaces the string left by the previous one. */
 static void test_str_set(void **unused)
@@ -28,10 +32,77 @@ static void test_str_set(void **unused)
     free(s);
 }
 
+static void test_json_escape(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *in, *out;
+        size_t size;
+    } rows[] = {
+        {"plain", "plain", 64},
+        {"a \"quote\" and \\", "a \\\"quote\\\" and \\\\", 64},
+        {"tab\tnl\n\x01", "tab\\u0009nl\\u000a\\u0001", 64},
+        {"[::1]:80", "[::1]:80", 64},
+        {"cut here", "cut h", 12}, /* room is kept for an escape and the NUL */
+        {"ab\"cd", "ab\\\"", 10},  /* an escape is written whole or not at all */
+        {"", "", 1},
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        char buf[64];
+        assert_string_equal(sk_json_escape(rows[i].in, buf, rows[i].size), rows[i].out);
+    }
+}
+
+/* What sk_log() and sk_log_event() write to stderr with each flag set. */
+static void test_log_line_shapes(void **unused)
+{
+    (void)unused;
+    static const struct {
+        unsigned flags;
+        int event; /* sk_log_event() rather than sk_log() */
+        const char *re;
+    } rows[] = {
+        {0, 0, "^sockit: hello \"you\" 42\n$"},
+        {SK_LOGF_TIME, 0,
+         "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} "
+         "sockit: hello \"you\" 42\n$"},
+        {SK_LOGF_JSON, 0,
+         "^\\{\"time\": \"[0-9]{4}-[^\"]+\", \"event\": \"info\", "
+         "\"message\": \"hello \\\\\"you\\\\\" 42\"\\}\n$"},
+        {SK_LOGF_JSON, 1, "^\\{\"time\": \"[^\"]+\", \"event\": \"open\", \"id\": 42\\}\n$"},
+        {0, 1, "^$"}, /* events are JSON only */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        int p[2], saved = dup(STDERR_FILENO);
+        assert_int_equal(pipe(p), 0);
+        dup2(p[1], STDERR_FILENO);
+        sk_log_flags = rows[i].flags;
+        if (rows[i].event)
+            sk_log_event(SK_LOG_INFO, "open", ", \"id\": %d", 42);
+        else
+            sk_log(SK_LOG_INFO, "hello \"%s\" %d", "you", 42);
+        sk_log_flags = 0;
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        close(p[1]);
+        char out[512] = "";
+        ssize_t n = read(p[0], out, sizeof(out) - 1);
+        close(p[0]);
+        out[n > 0 ? n : 0] = '\0';
+        regex_t re;
+        assert_int_equal(regcomp(&re, rows[i].re, REG_EXTENDED | REG_NOSUB), 0);
+        if (regexec(&re, out, 0, NULL, 0) != 0)
+            fail_msg("row %zu: '%s' does not match %s", i, out, rows[i].re);
+        regfree(&re);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_set),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_log_line_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
