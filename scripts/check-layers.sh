@@ -1,8 +1,9 @@
 #!/bin/sh
 # check-layers.sh - the layering rules that `make test` enforces (see
 # docs/ARCHITECTURE.md): a service (src/service/) includes only the service
-# contract (service.h, conn.h), the net core's headers and its own; the net
-# core (src/net/) includes nothing of sockit above it. Any other include is
+# contract (service.h, conn.h), the net core's headers and its own (never a
+# model, the server or TLS); TLS (src/tls/) only the net core's and tls.h;
+# the net core (src/net/) includes nothing of sockit above it. Any other include is
 # printed with its file and line, and the check fails.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -30,6 +31,10 @@ out=$(check src/service "$SERVICE" "a service includes only service.h, conn.h, n
 [ -n "$out" ] && bad=1
 out=$(check src/net "$NET" "the net core includes nothing of sockit above it")
 [ -n "$out" ] && bad=1
+if [ -d src/tls ]; then
+    out=$(check src/tls "sockit/tls\.h|$NET" "TLS includes only the net core's headers and its own")
+    [ -n "$out" ] && bad=1
+fi
 # A service's own header ("x.h") must be one of src/service/.
 for f in src/service/*.[ch]; do
     for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([a-z_]*\.h\)".*/\1/p' "$f"); do
@@ -43,4 +48,4 @@ if [ "$bad" -ne 0 ]; then
     echo "check-layers: FAILED: a layer includes a header above it" >&2
     exit 1
 fi
-echo "check-layers: ok (src/service, src/net)"
+echo "check-layers: ok (src/service, src/tls, src/net)"

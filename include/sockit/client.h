@@ -39,6 +39,8 @@ int sk_client_connect_unix(const char *path, int socktype, struct sk_addr *peer)
 
 /* ---- the echo client ---- */
 
+struct sk_tls;
+
 struct sk_echo_opts {
     int socktype;            /* SOCK_STREAM or SOCK_DGRAM */
     const char *quit;        /* interactive: this line ends the session; NULL: none */
@@ -55,6 +57,7 @@ struct sk_echo_opts {
     int linger_ms;   /* UDP scripted: after the last request, count stragglers */
     int quiet;       /* scripted: print only the summary */
     volatile sig_atomic_t *stop;
+    struct sk_tls *tls; /* TCP: TLS over fd, its handshake done (tls.h); NULL: none */
 };
 
 struct sk_echo_stats {

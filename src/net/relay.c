@@ -1,7 +1,10 @@
 /*
  * relay.c - the netcat-style relay (relay.h): one poll loop moving in_fd to
  * the socket and the socket to out_fd through two bounded buffers, with
- * backpressure both ways and a half-close when the input ends.
+ * backpressure both ways and a half-close when the input ends. A transport
+ * over the socket (TLS for `sockit connect --tls`) plugs in through struct
+ * sk_relay_io; the loop then moves plaintext and polls for what the
+ * transport wants.
  */
 #include "sockit/relay.h"
 
@@ -41,6 +44,12 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     size_t cap = o->bufsize ? o->bufsize : 65536;
     struct sk_buf up, down; /* up: in_fd -> socket; down: socket -> out_fd */
     int in_eof = 0, sock_eof = 0, shut = 0, r;
+    /* What the socket is polled for to read and to write: POLLIN and
+     * POLLOUT, but TLS may need the other one (a record half sent, a key
+     * update to answer), and close_notify may wait for POLLOUT. */
+    short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
+    const struct sk_relay_io *io = dgram ? NULL : o->io; /* NULL: plain bytes */
+    void *t = o->io_arg;
     size_t chunk = out_chunk(o->out_fd);
     int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
     const char *eof_send = NULL; /* o->eof_send while it waits for room */
@@ -66,8 +75,20 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             eof_send = NULL;
         }
         if (!dgram && in_eof && !eof_send && !shut && sk_buf_len(&up) == 0) {
-            shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
-            shut = 1;
+            /* A transport first says "no more from me" (TLS: close_notify). */
+            int s = io ? io->shutdown(t) : 0;
+            if (s == -EAGAIN) {
+                shut_ev = io->want(t);
+            } else if (s < 0 && !sock_eof && s != -EPIPE) {
+                r = s;
+                break;
+            } else {
+                /* Sent, or the peer is gone for writing (EPIPE: it closed
+                 * after answering): what it sent is still read. */
+                shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
+                shut = 1;
+                shut_ev = 0;
+            }
         }
         int64_t wait = -1;
         if (sock_eof && sk_buf_len(&down) == 0) {
@@ -106,7 +127,11 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
          * datagram is taken whole, so those sides wait for an empty buffer. */
         int want_in = !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > 0);
         int want_rx = !sock_eof && (dgram ? sk_buf_len(&down) == 0 : sk_buf_room(&down) > 0);
-        short sock_ev = (short)((want_rx ? POLLIN : 0) | (sk_buf_len(&up) ? POLLOUT : 0));
+        short sock_ev = (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) ? tx_ev : 0) | shut_ev);
+        /* Plaintext a transport already decrypted is never signalled by poll. */
+        int io_buffered = io && want_rx && io->pending(t) > 0;
+        if (io_buffered)
+            wait = 0;
         struct pollfd p[3] = {
             {.fd = want_in ? o->in_fd : -1, .events = POLLIN},
             /* No interest at all: leave the socket out, or a hang-up would
@@ -121,7 +146,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             r = -errno;
             break;
         }
-        if (n == 0)
+        if (n == 0 && !io_buffered)
             continue;
 
         if (p[0].revents) {
@@ -142,8 +167,13 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 sk_buf_commit(&up, (size_t)got);
             }
         }
-        if (p[1].revents & POLLOUT) {
-            ssize_t w = sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+        if (sk_buf_len(&up) && (p[1].revents & (io ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
+            ssize_t w = io ? io->write(t, sk_buf_data(&up), sk_buf_len(&up))
+                           : sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+            if (w == -EAGAIN && io)
+                tx_ev = io->want(t);
+            else if (io)
+                tx_ev = POLLOUT;
             if (w < 0 && w != -EAGAIN) {
                 if (sock_eof && (w == -EPIPE || w == -ECONNRESET)) {
                     st->peer_closed = 1; /* it had closed, not half-closed */
@@ -164,7 +194,22 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 }
             }
         }
-        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (io && want_rx && (io_buffered || (p[1].revents & (rx_ev | POLLHUP | POLLERR)))) {
+            ssize_t got = io->read(t, sk_buf_tail(&down), sk_buf_room(&down));
+            rx_ev = got == -EAGAIN ? io->want(t) : POLLIN;
+            if (got < 0 && got != -EAGAIN) {
+                r = (int)got;
+                break;
+            }
+            if (got == 0) {
+                sock_eof = 1;
+                eof_progress = sk_now_ms();
+            } else if (got > 0) {
+                sk_buf_commit(&down, (size_t)got);
+                st->received += (uint64_t)got;
+                last = sk_now_ms();
+            }
+        } else if (!io && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             if (want_rx || (p[1].revents & POLLERR)) {
                 ssize_t got = recv(fd, sk_buf_tail(&down), sk_buf_room(&down), 0);
                 if (got < 0 && errno != EAGAIN && errno != EINTR) {
