@@ -146,6 +146,19 @@ static inline int sk_conn_closing(const struct sk_conn *c)
     return (c->flags & (SK_CONN_END | SK_CONN_ABORT)) != 0;
 }
 
+/* 1 once sk_conn_abort() was called (or a write did not fit): nothing
+ * queued goes out. */
+static inline int sk_conn_aborted(const struct sk_conn *c)
+{
+    return (c->flags & SK_CONN_ABORT) != 0;
+}
+
+/* The output's hard maximum (--max-output). */
+static inline size_t sk_conn_output_max(const struct sk_conn *c)
+{
+    return c->out.max;
+}
+
 /* 1 while a deadline set with sk_conn_set_deadline() is armed. */
 static inline int sk_conn_has_deadline(const struct sk_conn *c)
 {

@@ -94,7 +94,8 @@ struct sk_service {
     /* Instance life cycle. create() makes the default configuration;
      * sk_service_option() applies one option from the opts table; start()
      * runs once the server is bound, before any connection, and may refuse
-     * with a negative errno and a sentence in err. */
+     * with a negative errno and a sentence in err (-ERANGE: a server limit
+     * the service cannot work with, a usage error). */
     int (*create)(void **state);
     int (*start)(void *state, struct sk_service_env *env, char *err, size_t errlen);
     void (*destroy)(void *state);

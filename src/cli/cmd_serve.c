@@ -554,7 +554,11 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if ((r = sk_server_start_service(&srv, err, sizeof(err))) < 0) {
-        rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        /* -ERANGE: a limit outside what the service can work with (exit 2). */
+        if (r == -ERANGE)
+            rc = sk_cli_usage(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        else
+            rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
         goto out;
     }
 

@@ -165,6 +165,43 @@ static void discard_swallows_everything(void **state)
     rig_stop(&r);
 }
 
+/* ---- echo --lines: no write result is dropped ---- */
+
+/* An output queue of 16 bytes: what does not fit waits in the input (the
+ * model feeds it again once the output drained); a message larger than the
+ * whole queue is split, its prefix once; a bare message waits likewise. */
+static void echo_lines_wait_for_room(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *input;
+        int pause;             /* the bare-message pause passes after each round */
+        const char *rounds[4]; /* the output after each round; the queue is sent between */
+    } t[] = {
+        {"abc\ndef\nghi\n", 0, {"> abc\n> def\n", "> ghi\n", ""}},
+        {"0123456789abcdefXYZ\n", 0, {"> 0123456789abcd", "efXYZ\n", ""}},
+        {"abcdef\nhello", 1, {"> abcdef\n> hello", ""}},
+        {"abcdefghij\nhello", 1, {"> abcdefghij\n", "> hello", ""}},
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) {
+        const char *opts[] = {"prefix", "> ", NULL};
+        struct rig r;
+        rig_start(&r, "echo", opts);
+        sk_buf_free(&r.c.out);
+        sk_buf_init(&r.c.out, 16);
+        feed(&r, t[i].input, strlen(t[i].input));
+        for (int k = 0; t[i].rounds[k]; k++) {
+            if (t[i].pause && sk_buf_len(&r.c.in))
+                expire(&r);
+            assert_true(out_is(&r, t[i].rounds[k]));
+            sk_buf_clear(&r.c.out); /* sent */
+            feed(&r, "", 0);
+        }
+        assert_int_equal(sk_buf_len(&r.c.in), 0);
+        rig_stop(&r);
+    }
+}
+
 /* ---- echo over UDP ---- */
 
 static void echo_datagrams(void **state)
@@ -397,6 +434,7 @@ int main(void)
         cmocka_unit_test(greet_table),
         cmocka_unit_test(greet_full_buffer_is_a_message),
         cmocka_unit_test(discard_swallows_everything),
+        cmocka_unit_test(echo_lines_wait_for_room),
         cmocka_unit_test(echo_datagrams),
         cmocka_unit_test(echo_lines_and_bare_messages),
         cmocka_unit_test(conn_accessors),
