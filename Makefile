@@ -60,7 +60,7 @@ objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay fuzz-smoke \
         fuzz-bins \
-        deps tsan tsan-unit bench check-ci
+        deps tsan tsan-unit bench check-ci check-layers
 .DEFAULT_GOAL := all
 
 all: $(REL_DIR)/sockit $(REL_DIR)/libsockit.a
@@ -157,7 +157,11 @@ integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit docs/sockit
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory unit fuzz-replay tsan-unit integration
+	@$(MAKE) --no-print-directory check-layers unit fuzz-replay tsan-unit integration
+
+# A service includes no model or server header; the net core nothing above it.
+check-layers:
+	@scripts/check-layers.sh
 
 tsan: $(TSAN_DIR)/sockit tsan-unit
 

@@ -82,11 +82,11 @@ static void fuzz_service(const uint8_t *data, size_t size)
     srv.lim.in_max = 2048;
     if (sk_service_chat.create(&srv.svc_state) < 0)
         abort();
-    sk_service_chat.option(srv.svc_state, "max-line", "200", err, sizeof(err));
-    sk_service_chat.option(srv.svc_state, "max-queue", "1k", err, sizeof(err));
-    sk_service_chat.option(srv.svc_state, "stall", "0", err, sizeof(err));
-    sk_service_chat.option(srv.svc_state, "max-clients", "2", err, sizeof(err));
-    if (sk_service_chat.start(srv.svc_state, &srv, err, sizeof(err)) < 0)
+    sk_service_option(&sk_service_chat, srv.svc_state, "max-line", "200", err, sizeof(err));
+    sk_service_option(&sk_service_chat, srv.svc_state, "max-queue", "1k", err, sizeof(err));
+    sk_service_option(&sk_service_chat, srv.svc_state, "stall", "0", err, sizeof(err));
+    sk_service_option(&sk_service_chat, srv.svc_state, "max-clients", "2", err, sizeof(err));
+    if (sk_server_start_service(&srv, err, sizeof(err)) < 0)
         abort();
     for (int i = 0; i < ROOM; i++)
         conn_open(&srv, &c[i], ++ids);

@@ -86,8 +86,9 @@ static void drive_service(const uint8_t *data, size_t size)
         srv.lim.out_high = 16 * 1024;
         srv.svc = sk_service_find("http");
         if (!srv.svc || srv.svc->create(&srv.svc_state) < 0 ||
-            srv.svc->option(srv.svc_state, "no-access-log", NULL, err, sizeof(err)) < 0 ||
-            srv.svc->start(srv.svc_state, &srv, err, sizeof(err)) < 0)
+            sk_service_option(srv.svc, srv.svc_state, "no-access-log", NULL, err, sizeof(err)) <
+                0 ||
+            sk_server_start_service(&srv, err, sizeof(err)) < 0)
             abort();
     }
     struct sk_conn c;
@@ -122,8 +123,11 @@ static void drive_service(const uint8_t *data, size_t size)
             abort();
         sk_buf_clear(&c.out); /* as if sent */
     }
-    if (c.deadline_ms && !(c.flags & (SK_CONN_END | SK_CONN_ABORT)))
-        srv.svc->timeout(&c);
+    if (c.deadline_ms && !(c.flags & (SK_CONN_END | SK_CONN_ABORT))) {
+        ssize_t used = srv.svc->timeout(&c, sk_buf_data(&c.in), sk_buf_len(&c.in));
+        if (used > 0)
+            sk_buf_consume(&c.in, (size_t)used);
+    }
     srv.svc->close(&c);
     free(c.ctx);
     sk_buf_free(&c.in);

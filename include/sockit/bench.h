@@ -8,8 +8,9 @@
  * pattern (UDP datagrams start with an 8-byte sequence number, so that a lost
  * datagram is told from a corrupted one); HTTP responses are parsed (status line, Content-Length or
  * chunked body, keep-alive). Latency goes into per-thread histograms merged at the end. Library
- * functions return 0 or a negative errno and never print to stdout; progress (when asked) goes to
- * stderr.
+ * functions return 0 or a negative errno and never print to stdout; the load generator reports
+ * progress through a callback (the command prints it); `bench models` still writes one line per
+ * point to stderr when asked.
  */
 #ifndef SOCKIT_BENCH_H
 #define SOCKIT_BENCH_H
@@ -86,6 +87,13 @@ enum sk_bench_err {
 /* The names used in reports and JSON ("connect", "read", ...). */
 extern const char *const sk_bench_err_names[SK_BERR_N];
 
+/* Where a run stands, for the progress callback. */
+struct sk_bench_progress {
+    double elapsed_s;
+    uint64_t replies, errors;
+    int done; /* the run ended: the last call, made only after at least one other */
+};
+
 struct sk_bench_cfg {
     enum sk_bench_kind kind;
     struct sk_addr addr; /* where to connect (TCP, UDP or Unix) */
@@ -100,7 +108,10 @@ struct sk_bench_cfg {
     /* HTTP: the request line's target and the Host header. */
     const char *http_host;
     const char *http_path;
-    int progress;      /* a progress line on stderr once a second */
+    /* Called about once a second while the run goes on, from the thread that
+     * called sk_bench_run(), then once with done set; NULL: no progress. */
+    void (*progress)(const struct sk_bench_progress *p, void *arg);
+    void *progress_arg;
     const char *label; /* what is loaded, for reports */
 };
 

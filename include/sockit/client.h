@@ -13,6 +13,7 @@
 #define SOCKIT_CLIENT_H
 
 #include "sockit/addr.h"
+#include "sockit/relay.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -44,53 +45,11 @@ int sk_client_connect_from(const char *host, const char *port, int family, int s
  * back. Returns the descriptor or a negative error. */
 int sk_client_connect_unix(const char *path, int socktype, struct sk_addr *peer);
 
-/* ---- the relay (sockit connect) ---- */
+/* ---- the echo client ---- */
 
 struct sk_tls;
 
-struct sk_relay_opts {
-    int in_fd;                   /* what to send (stdin) */
-    int out_fd;                  /* where received bytes go (stdout) */
-    int socktype;                /* SOCK_STREAM: a byte stream; SOCK_DGRAM: datagrams */
-    int idle_timeout_ms;         /* end when nothing moved this long; 0: never */
-    int linger_ms;               /* SOCK_DGRAM: after input EOF, wait this long for replies */
-    int eof_wait_ms;             /* stream: after the peer's EOF, keep sending input that still
-                                    flows until it stalls this long (0: stop at once) */
-    size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
-    volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
-    struct sk_tls *tls;          /* stream: TLS over fd, its handshake done (tls.h); NULL: none */
-    int crlf;                    /* each '\n' of input goes out as "\r\n" (nc -C) */
-    int send_only;               /* what the peer sends is read and dropped; end once input
-                                    ended and was sent */
-    int recv_only;               /* in_fd is never read and nothing is sent (no half-close) */
-    int no_shutdown;             /* stream: input EOF does not half-close; wait for the peer */
-    struct sk_hexdump *hex;      /* dump both directions here; NULL: no dump */
-    int quit_after_ms;           /* > 0: end this long after input ended and was sent (nc -q) */
-    int interval_ms;             /* > 0: input goes out a line (datagram) at a time, this far
-                                    apart (nc -i) */
-};
-
-struct sk_relay_stats {
-    uint64_t sent, received; /* bytes */
-    uint64_t dgrams_sent, dgrams_received;
-    int peer_closed;  /* the peer ended the stream */
-    int idle_timeout; /* ended by the idle timeout */
-    int in_eof;       /* in_fd reached its end (or was < 0) */
-};
-
-/* Copy in_fd to the connected socket fd and fd to out_fd until the peer
- * closes (stream: see eof_wait_ms for input still flowing then) or, for datagrams, until input
- * ended and no reply came for linger_ms. Each direction has one bounded buffer: input is not read
- * while the socket cannot take more, the socket is not read while the output cannot take more.
- * Input EOF half-closes a stream (shutdown SHUT_WR) once all of it was sent. A datagram socket
- * sends each read of in_fd (a line from a terminal, a chunk from a pipe; at most 65507 bytes) as
- * one datagram and writes each datagram received as it is. fd must be non-blocking-safe (the relay
- * sets O_NONBLOCK on it); in_fd and out_fd are left blocking. With tls the same holds for the
- * plaintext, and input EOF sends TLS close_notify before the TCP half-close (a TLS 1.3 peer may
- * still send after it; bytes read stop at the peer's close_notify, or at its FIN without one).
- * Returns 0, or a negative error (a reset, a write to out_fd that failed, ECONNREFUSED reported
- * for a datagram, an SK_ETLS* error: see sk_tls_why()). */
-int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st);
+/* The relay itself (sk_relay) is in relay.h: the net core, shared with chat's operator. */
 
 /* ---- listen mode (sockit listen) ---- */
 
@@ -212,7 +171,7 @@ int sk_nc_parse(int argc, char *const *argv, struct sk_nc_opts *o, char *bad, si
 
 /* ---- hex dumps (connect --hex, listen --hex) ---- */
 
-enum { SK_HEX_SENT = 0, SK_HEX_RECEIVED = 1 };
+enum { SK_HEX_SENT = SK_RELAY_SENT, SK_HEX_RECEIVED = SK_RELAY_RECEIVED };
 #define SK_HEX_LINE_MAX 96
 
 /* One line of a dump, hexdump -C's shape with the direction first:
@@ -230,6 +189,10 @@ struct sk_hexdump {
 /* Dump n bytes of p as lines (a short last line), offsets continuing.
  * Returns 0 or the negative errno of the write. */
 int sk_hexdump(struct sk_hexdump *h, int dir, const void *p, size_t n);
+
+/* sk_hexdump() as a relay tap (struct sk_relay_opts.tap; arg is the struct
+ * sk_hexdump *): a failed write of the dump does not stop the relay. */
+void sk_hexdump_tap(void *arg, int dir, const void *p, size_t n);
 
 /* ---- the echo client ---- */
 

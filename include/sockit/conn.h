@@ -10,8 +10,8 @@
  * Hub services (SK_SVC_HUB, e.g. chat) may, from inside any of their
  * callbacks, call sk_conn_write()/sk_conn_abort() on *another* connection of
  * the same server: the model serialises all callbacks of a hub service under
- * srv->hub_lock and takes that lock whenever it touches a connection's `out`
- * or flags, and conn->ops->wake tells the owner of that connection to flush.
+ * one lock and takes that lock whenever it touches a connection's `out` or
+ * flags, and conn->ops->wake tells the owner of that connection to flush.
  * A connection pointer stays valid from the open callback until its close
  * callback returns.
  */
@@ -47,20 +47,32 @@ struct sk_conn_ops {
     void (*wake)(struct sk_conn *c);
 };
 
+/*
+ * The connection. Who may touch which field, in libuv's UV_HANDLE_FIELDS
+ * manner: a service reads and writes only `ctx`; it reads the others only
+ * through the accessors below (sk_conn_peer(), sk_conn_room(), ...), never
+ * directly, so a model may change how it keeps them. Everything else is the
+ * model's: it sets it up in sk__conn_open() and keeps the accounting.
+ */
 struct sk_conn {
+    /* ---- the service's ---- */
+    void *ctx; /* per-connection state: svc->conn_size bytes, zeroed at open */
+
+    /* ---- read-only for the service (through the accessors) ---- */
+    uint64_t id;                  /* unique within the server, from 1 */
+    struct sk_addr peer;          /* sk_conn_peer() */
+    uint64_t bytes_in, bytes_out; /* moved so far: sk_conn_bytes_sent() */
+
+    /* ---- the model's (a service never touches these) ---- */
     int fd;
-    uint64_t id; /* unique within the server, from 1 */
     struct sk_server *srv;
-    struct sk_addr peer;
-    struct sk_buf in;
-    struct sk_buf out;
-    struct sk_file_seg file;
-    unsigned flags;
-    int64_t last_ms;     /* monotonic ms of the last I/O (idle timeout) */
-    int64_t deadline_ms; /* service deadline, 0 = none (see svc->timeout) */
-    uint64_t bytes_in, bytes_out;
-    int64_t open_ms; /* monotonic ms when it was set up (the close log's duration) */
-    void *ctx;       /* the service's per-connection state: svc->conn_size bytes, zeroed */
+    struct sk_buf in;        /* unread input: handed to data()/timeout(), consumed by the model */
+    struct sk_buf out;       /* queued output: sk_conn_write() appends, the model flushes */
+    struct sk_file_seg file; /* sk_conn_sendfile() sets it, the model sends it */
+    unsigned flags;          /* SK_CONN_*: sk_conn_end()/sk_conn_abort() set them */
+    int64_t last_ms;         /* monotonic ms of the last I/O (idle timeout) */
+    int64_t deadline_ms;     /* sk_conn_set_deadline(), 0 = none (see svc->timeout) */
+    int64_t open_ms;         /* monotonic ms when it was set up (the close log's duration) */
     const struct sk_conn_ops *ops;
     void *model_data; /* the model's own per-connection pointer */
     int opened;       /* open() was called: close() is due */
@@ -101,5 +113,65 @@ size_t sk_conn_pending(const struct sk_conn *c);
 
 /* The service instance state shared by all connections of the server. */
 void *sk_conn_service_state(const struct sk_conn *c);
+
+/* 1 while the model holds input back because of the output: more than the
+ * high-water mark (--max-output / 4) queued, or a file being sent. A service
+ * that answers many requests from one data() call stops there and returns
+ * what it consumed; it is called again once the output drains. */
+int sk_conn_backpressured(const struct sk_conn *c);
+
+/* The accessors below are inline (they run per request on the fast paths);
+ * they are still the only way a service reads these fields. */
+
+/* Bytes sk_conn_write() can still queue before the output's hard maximum. */
+static inline size_t sk_conn_room(const struct sk_conn *c)
+{
+    return c->out.max - sk_buf_len(&c->out);
+}
+
+/* The most input the connection buffers: a message at least this long
+ * cannot grow any more and must be taken as it is. */
+static inline size_t sk_conn_input_max(const struct sk_conn *c)
+{
+    return c->in.max;
+}
+
+/* The peer's address. */
+static inline const struct sk_addr *sk_conn_peer(const struct sk_conn *c)
+{
+    return &c->peer;
+}
+
+/* Bytes sent to the peer so far (a reader that makes progress). */
+static inline uint64_t sk_conn_bytes_sent(const struct sk_conn *c)
+{
+    return c->bytes_out;
+}
+
+/* 1 once sk_conn_end() or sk_conn_abort() was called: nothing more the
+ * service queues will be answered in order, so it stops reading. */
+static inline int sk_conn_closing(const struct sk_conn *c)
+{
+    return (c->flags & (SK_CONN_END | SK_CONN_ABORT)) != 0;
+}
+
+/* 1 once sk_conn_abort() was called (or a write did not fit): nothing
+ * queued goes out. */
+static inline int sk_conn_aborted(const struct sk_conn *c)
+{
+    return (c->flags & SK_CONN_ABORT) != 0;
+}
+
+/* The output's hard maximum (--max-output). */
+static inline size_t sk_conn_output_max(const struct sk_conn *c)
+{
+    return c->out.max;
+}
+
+/* 1 while a deadline set with sk_conn_set_deadline() is armed. */
+static inline int sk_conn_has_deadline(const struct sk_conn *c)
+{
+    return c->deadline_ms != 0;
+}
 
 #endif

@@ -35,6 +35,10 @@ struct sk_model {
 /* The registry, NULL-terminated, in the order `serve --list` shows. */
 extern const struct sk_model *const sk_models[];
 
+/* The names of the models that serve socktype, in registry order, separated
+ * by spaces, into buf (always terminated). Returns what snprintf() would. */
+int sk_model_names(int socktype, char *buf, size_t len);
+
 /* The model called name that serves socktype (SOCK_STREAM/SOCK_DGRAM). */
 const struct sk_model *sk_model_find(const char *name, int socktype);
 

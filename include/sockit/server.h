@@ -28,7 +28,8 @@ struct sk_limits {
     int idle_timeout_ms; /* close a connection silent this long; 0 = never */
     size_t in_max;       /* per-connection input buffer maximum */
     size_t out_max;      /* per-connection output buffer hard maximum */
-    size_t out_high;     /* stop reading while more than this is queued */
+    size_t out_high;     /* stop reading while more than this is queued: derived from
+                          * out_max by sk_limits_settle() */
     int drain_ms;        /* on stop, how long connections may finish */
     unsigned udp_rate;   /* UDP: replies per second per source address; 0 = no limit */
 };
@@ -67,8 +68,9 @@ struct sk_server {
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd;              /* eventfd, readable once a stop was requested */
-    int stdin_stop;           /* a line (or EOF) on a terminal stdin stops the server;
-                               * a service's start() clears it when it takes the terminal */
+    int stdin_stop;           /* a line (or EOF) on a terminal stdin stops the server; set by
+                               * sk_server_start_service() unless the service took the terminal */
+    int idle_set;             /* --idle-timeout was given: the service's default does not apply */
     struct sk_stats *st;      /* shared with forked workers (MAP_SHARED) */
     int st_shared;
     int unix_owned; /* we created the Unix socket file: unlink it */
@@ -105,6 +107,39 @@ int sk_server_run(struct sk_server *srv);
 
 /* Release everything (listener, eventfd, service state, Unix socket path). */
 void sk_server_close(struct sk_server *srv);
+
+/* ---- configuration: the policy `serve` applies, kept in the library ---- */
+
+/* The output high-water mark: at most this, and never above out_max / 4. */
+#define SK_SERVER_OUT_HIGH (256 * 1024)
+
+/* The server's own options as data (workers, max-conns, idle-timeout,
+ * max-input, max-output, drain), parsed by sk_opt_apply() like a service's. */
+extern const struct sk_service_opt sk_server_opts[];
+
+/* Apply one of sk_server_opts to srv; returns as sk_opt_apply(). */
+int sk_server_option(struct sk_server *srv, const char *name, const char *value, char *err,
+                     size_t errlen);
+
+/* Derive what follows from the limits given: out_high is SK_SERVER_OUT_HIGH
+ * but at most out_max / 4. Worked out from the maximum each time, so the
+ * options' order does not matter and an earlier, smaller --max-output does
+ * not lower the mark for good. */
+void sk_limits_settle(struct sk_limits *lim);
+
+/* Settle srv (srv->svc set) once every option is in, in any order: the
+ * service must speak srv->socktype; the model is model_name, or the
+ * highest-ranked one available for the service and kind; the idle timeout is
+ * the service's own unless one was given (idle_set); sk_limits_settle().
+ * Returns 0; -EINVAL for a usage error (an unknown model, a kind the service
+ * does not speak), or another negative errno when the model refuses the
+ * service or this machine cannot offer it. A sentence is in why either way. */
+int sk_server_configure(struct sk_server *srv, const char *model_name, char *why, size_t len);
+
+/* Run the service's start() with its environment (limits, the bound
+ * address, the stop descriptor, whether it may take a terminal stdin) and
+ * set stdin_stop from the answer. Call once bound. Returns start()'s. */
+int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen);
 
 /* ---- for models ---- */
 

@@ -3,8 +3,10 @@
  *
  * A service is a state machine over bytes, free of I/O: models call its
  * callbacks with what arrived and it queues output through conn.h. One
- * instance (state) exists per server, made by create() and configured by
- * option() for each service option given on the command line.
+ * instance (state) exists per server, made by create() and configured from
+ * its option table (sk_service_option()) for each option given on the
+ * command line. A service includes only this header, conn.h, the net core's
+ * headers and its own: never the server's or a model's (make test checks).
  */
 #ifndef SOCKIT_SERVICE_H
 #define SOCKIT_SERVICE_H
@@ -16,8 +18,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct sk_server;
-
 enum {
     SK_SVC_STREAM = 1u << 0, /* speaks over TCP / Unix stream sockets */
     SK_SVC_DGRAM = 1u << 1,  /* speaks over UDP (datagram callback) */
@@ -26,12 +26,55 @@ enum {
 
 #define SK_SVC_NO_IDLE_TIMEOUT (-1)
 
-/* A service option, e.g. { "prefix", 1, "TEXT", "prefix each echoed line" }. */
+/* A service option as data (nginx's ngx_command_t): its name, the type of
+ * its value, where the value goes in the service state, bounds and help.
+ * sk_opt_apply() parses every option and writes every message; a service
+ * writes no parsing code of its own. */
+enum sk_opt_type {
+    SK_OPT_FLAG,     /* no value: stores min into an int field */
+    SK_OPT_STRING,   /* a heap copy into a char * field (the service frees it) */
+    SK_OPT_SIZE,     /* "4096", "64k", "1M" into a size_t field; bounds in bytes */
+    SK_OPT_DURATION, /* "1.5", "250ms" into an int field of milliseconds; bounds in ms */
+    SK_OPT_UINT,     /* a decimal number into an unsigned field; bounds inclusive */
+};
+
 struct sk_service_opt {
-    const char *name;
-    int has_arg; /* 0: flag, 1: takes a value */
-    const char *arg;
+    const char *name; /* without the leading "--" */
+    enum sk_opt_type type;
+    size_t offset;    /* offsetof(state struct, field) */
+    int64_t min, max; /* bounds of SIZE, DURATION and UINT; FLAG: min is the value stored */
+    const char *arg;  /* the value's name in --help ("TEXT", "SIZE"); NULL for flags */
     const char *help;
+    /* Optional: a further test of a STRING value before it is stored.
+     * Returns 0, or -1 with the reason in why (it follows "--NAME: "). */
+    int (*check)(const char *value, char *why, size_t len);
+    /* Optional: runs once the value is stored (an option implying another). */
+    void (*post)(void *state);
+};
+
+/* Apply option name with value (NULL for a flag) to the struct at base, from
+ * the table opts (terminated by a zero entry). Returns 0, or a negative errno
+ * with one sentence in err: "--max-line: '9' is not a size from 16 bytes to
+ * 1M". An unknown name is -ENOENT ("unknown option --NAME"). */
+int sk_opt_apply(const struct sk_service_opt *opts, void *base, const char *name, const char *value,
+                 char *err, size_t errlen);
+
+/* The entry called name in opts, or NULL. */
+const struct sk_service_opt *sk_opt_find(const struct sk_service_opt *opts, const char *name);
+
+/* What start() is told of the server it runs in (instead of the server
+ * itself), and what it may answer. */
+struct sk_service_env {
+    /* read-only */
+    size_t in_max;              /* per-connection input buffer maximum (--max-input) */
+    size_t out_max;             /* per-connection output hard maximum (--max-output) */
+    const struct sk_addr *addr; /* where the server listens (bound: the port is known) */
+    int stop_fd;   /* readable once the server was asked to stop: poll it, never read it */
+    int terminal;  /* stdin is a terminal the service may take */
+    int log_level; /* what sk_log() (util.h) prints: SK_LOG_ERROR under -q */
+    /* set by start() */
+    int took_terminal; /* the service reads the terminal now: a line typed there no
+                        * longer stops the server */
 };
 
 /* What a datagram callback returns to send no reply (not an error). */
@@ -49,13 +92,12 @@ struct sk_service {
     int idle_timeout_ms;
 
     /* Instance life cycle. create() makes the default configuration;
-     * option() applies one option (value NULL for flags) and on error
-     * returns a negative errno with a sentence in err; start() runs once the
-     * server is bound, before any connection, and may refuse likewise
-     * (-ERANGE: a server limit the service cannot work with, a usage error). */
+     * sk_service_option() applies one option from the opts table; start()
+     * runs once the server is bound, before any connection, and may refuse
+     * with a negative errno and a sentence in err (-ERANGE: a server limit
+     * the service cannot work with, a usage error). */
     int (*create)(void **state);
-    int (*option)(void *state, const char *name, const char *value, char *err, size_t errlen);
-    int (*start)(void *state, struct sk_server *srv, char *err, size_t errlen);
+    int (*start)(void *state, struct sk_service_env *env, char *err, size_t errlen);
     void (*destroy)(void *state);
 
     /* Stream callbacks. open() may queue a banner. data() is given every
@@ -63,12 +105,14 @@ struct sk_service {
      * again with more appended), or a negative errno to close the connection.
      * drain() (optional) is called whenever the output has been fully sent,
      * so a source such as chargen can queue more. timeout() (optional) runs
-     * when a deadline set with sk_conn_set_deadline() passes; without it
-     * the connection is closed. close() releases per-connection state. */
+     * when a deadline set with sk_conn_set_deadline() passes; it is given the
+     * unread input like data() and returns how much of it it consumed (the
+     * model consumes it), or a negative errno to close; without it the
+     * connection is closed. close() releases per-connection state. */
     int (*open)(struct sk_conn *c);
     ssize_t (*data)(struct sk_conn *c, const char *p, size_t n);
     int (*drain)(struct sk_conn *c);
-    void (*timeout)(struct sk_conn *c);
+    ssize_t (*timeout)(struct sk_conn *c, const char *p, size_t n);
     void (*close)(struct sk_conn *c);
 
     /* Datagram callback: the reply to one datagram written to out (at most
@@ -84,5 +128,9 @@ extern const struct sk_service *const sk_services[];
 
 /* Find a service by name, or NULL. */
 const struct sk_service *sk_service_find(const char *name);
+
+/* Apply one of svc's options to its state (sk_opt_apply() over svc->opts). */
+int sk_service_option(const struct sk_service *svc, void *state, const char *name,
+                      const char *value, char *err, size_t errlen);
 
 #endif

@@ -22,6 +22,7 @@
 #define SOCKIT_TLS_H
 
 #include "sockit/error.h"
+#include "sockit/relay.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -203,5 +204,9 @@ int sk_tls_truncated(const struct sk_tls *t);
 const char *sk_tls_why(const struct sk_tls *t);
 
 void sk_tls_free(struct sk_tls *t);
+
+/* The relay's transport (relay.h) over a descriptor-kind connection: set
+ * opts.io = &sk_tls_relay_io and opts.io_arg = the struct sk_tls *. */
+extern const struct sk_relay_io sk_tls_relay_io;
 
 #endif

@@ -1007,11 +1007,12 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
 
     /* The calling thread reports progress while the workers run. */
     int64_t last_print = t0;
+    uint64_t reqs = 0, errs = 0;
     for (;;) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
         int running = 0;
-        uint64_t reqs = 0, errs = 0;
+        reqs = errs = 0;
         for (unsigned t = 0; t < started; t++) {
             if (!atomic_load_explicit(&w[t].done, memory_order_relaxed))
                 running = 1;
@@ -1020,17 +1021,17 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         }
         int64_t now = sk_now_ns();
         if (cfg->progress && running && now - last_print >= 1000000000LL) {
-            double el = (double)(now - t0) / 1e9;
-            fprintf(stderr, "\r  %6.1fs  %12llu replies  %11.0f/s  %llu errors   ", el,
-                    (unsigned long long)reqs, (double)reqs / el, (unsigned long long)errs);
-            fflush(stderr);
+            struct sk_bench_progress p = {(double)(now - t0) / 1e9, reqs, errs, 0};
+            cfg->progress(&p, cfg->progress_arg);
             last_print = now;
         }
         if (!running)
             break;
     }
-    if (cfg->progress && last_print != t0)
-        fprintf(stderr, "\r%70s\r", "");
+    if (cfg->progress && last_print != t0) {
+        struct sk_bench_progress p = {(double)(sk_now_ns() - t0) / 1e9, reqs, errs, 1};
+        cfg->progress(&p, cfg->progress_arg);
+    }
 
     int64_t t_end = t0;
     for (unsigned t = 0; t < started; t++) {

@@ -289,7 +289,7 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
     load.conns = conns;
     if (load.threads > conns)
         load.threads = conns;
-    load.progress = 0;
+    load.progress = NULL;
     load.label = model;
     int r = sk_bench_run(&load, res);
     double proc_cpu = group_cpu_s(ch.pid);

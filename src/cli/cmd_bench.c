@@ -299,6 +299,19 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
     return SK_EXIT_OK;
 }
 
+/* The load generator's progress: one line on stderr, rewritten in place. */
+static void print_progress(const struct sk_bench_progress *p, void *arg)
+{
+    (void)arg;
+    if (p->done)
+        fprintf(stderr, "\r%70s\r", "");
+    else
+        fprintf(stderr, "\r  %6.1fs  %12llu replies  %11.0f/s  %llu errors   ", p->elapsed_s,
+                (unsigned long long)p->replies, (double)p->replies / p->elapsed_s,
+                (unsigned long long)p->errors);
+    fflush(stderr);
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {0};
@@ -379,7 +392,8 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     a.cfg.label = label;
     if (a.cfg.threads > a.cfg.conns)
         a.cfg.threads = a.cfg.conns;
-    a.cfg.progress = !a.quiet && !a.json && isatty(STDERR_FILENO);
+    if (!a.quiet && !a.json && isatty(STDERR_FILENO))
+        a.cfg.progress = print_progress;
     if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0)
         return sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
                            a.cfg.conns);

@@ -292,7 +292,8 @@ int cmd_connect(int argc, char **argv)
     ro.linger_ms = wait_ms > 0 ? wait_ms : 1000;
     ro.eof_wait_ms = eof_wait_ms;
     ro.stop = &stop_flag;
-    ro.tls = tls;
+    ro.io = tls ? &sk_tls_relay_io : NULL;
+    ro.io_arg = tls;
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
     sk_cli_relay_end(&rl);

@@ -101,7 +101,8 @@ int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_
     ro->send_only = r->send_only;
     ro->recv_only = r->recv_only;
     ro->no_shutdown = r->no_shutdown;
-    ro->hex = r->hd;
+    ro->tap = r->hd ? sk_hexdump_tap : NULL;
+    ro->tap_arg = r->hd;
     ro->quit_after_ms = r->quit_after_ms;
     ro->interval_ms = r->interval_ms;
     return 0;
@@ -191,13 +192,15 @@ static int serve_client(struct listen_cli *lc, int fd, const struct sk_addr *pee
             return r;
         }
     }
-    ro->tls = tls;
+    ro->io = tls ? &sk_tls_relay_io : NULL;
+    ro->io_arg = tls;
     r = sk_relay(fd, ro, &st);
     if (r < 0)
         fprintf(stderr, "sockit: listen: %s: %s\n", a,
                 tls && sk_is_tls_error(r) ? sk_tls_why(tls) : sk_strerror(r));
     sk_tls_free(tls);
-    ro->tls = NULL;
+    ro->io = NULL;
+    ro->io_arg = NULL;
     if (st.in_eof)
         ro->in_fd = -1; /* the next client gets no input: it ended */
     if (lc->verbose)

@@ -27,18 +27,12 @@
 enum {
     OPT_MODEL = 256,
     OPT_UNIX,
-    OPT_WORKERS,
-    OPT_MAX_CONNS,
-    OPT_IDLE,
-    OPT_MAX_INPUT,
-    OPT_MAX_OUTPUT,
-    OPT_DRAIN,
-    OPT_UDP_RATE,
     OPT_LIST,
     OPT_JSON,
     OPT_UNIX_MODE,
     OPT_LOG_TIME,
     OPT_JSON_LOG,
+    OPT_SERVER_BASE = 500, /* + the index in sk_server_opts */
     OPT_SERVICE_BASE = 1000,
 };
 
@@ -48,13 +42,6 @@ static const struct option common_opts[] = {
     {"bind", required_argument, NULL, 'b'},
     {"unix", required_argument, NULL, OPT_UNIX},
     {"udp", no_argument, NULL, 'u'},
-    {"workers", required_argument, NULL, OPT_WORKERS},
-    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE},
-    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
-    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
-    {"drain", required_argument, NULL, OPT_DRAIN},
-    {"udp-rate", required_argument, NULL, OPT_UDP_RATE},
     {"list", no_argument, NULL, OPT_LIST},
     {"json", no_argument, NULL, OPT_JSON},
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
@@ -146,36 +133,40 @@ static void print_opt(const char *head, const char *text)
     printf("\n");
 }
 
+/* "--name ARG" and the help of each entry of an option table. */
+static void print_opts(const struct sk_service_opt *opts)
+{
+    for (const struct sk_service_opt *o = opts; o && o->name; o++) {
+        char head[64];
+        snprintf(head, sizeof(head), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        print_opt(head, o->help);
+    }
+}
+
 static void help(const struct sk_service *svc)
 {
+    char tcp[256], udp[128], text[512];
+
+    sk_model_names(SOCK_STREAM, tcp, sizeof(tcp));
+    sk_model_names(SOCK_DGRAM, udp, sizeof(udp));
+    snprintf(text, sizeof(text), "%s (UDP: %s); default: the fastest available", tcp, udp);
     printf("Usage: sockit serve SERVICE [PORT] [OPTIONS]\n"
            "       sockit serve --list [--json]\n"
            "Run SERVICE under a concurrency model until SIGINT/SIGTERM, or q, quit or\n"
            "Ctrl-D typed on the terminal while it runs in the foreground (a second\n"
            "SIGINT/SIGTERM stops at once). The first line printed says where it listens.\n\n"
-           "Options:\n"
-           "  --model MODEL        iterative fork prefork thread pool select poll epoll uring\n"
-           "                       (UDP: plain batch uring); default: the fastest available\n"
-           "  -p, --port PORT      port number or service name (echo, http, ...) to listen\n"
+           "Options:\n");
+    print_opt("--model MODEL", text);
+    printf("  -p, --port PORT      port number or service name (echo, http, ...) to listen\n"
            "                       on; also the PORT operand (0: any free port; default 0)\n"
            "  -b, --bind ADDR      address or name to bind, without a port (default\n"
            "                       localhost: both 127.0.0.1 and ::1)\n"
            "  -4, -6               IPv4 or IPv6 only (of --bind's name or of localhost)\n"
            "  --unix PATH          listen on a Unix socket instead ('@name': abstract)\n"
            "  --unix-mode MODE     permissions of the --unix socket file (octal, e.g. 660)\n"
-           "  -u, --udp            serve datagrams (UDP) instead of a stream\n"
-           "  --workers N          event loops, processes or threads (model-dependent;\n"
-           "                       0: the model's default)\n"
-           "  --max-conns N        connections served at once (default 10000; 0: no limit).\n"
-           "                       Excess connections are accepted, logged and closed.\n"
-           "  --idle-timeout SECS  close connections silent this long (default 300; 0: never)\n"
-           "  --max-input SIZE     per-connection input buffer (default 64k); UDP: each\n"
-           "                       datagram buffer (larger datagrams are logged, dropped)\n"
-           "  --max-output SIZE    per-connection output queue (default 1M)\n"
-           "  --drain SECS         on stop, time for connections to finish (default 2)\n"
-           "  --udp-rate N         UDP: at most N replies a second to one source address\n"
-           "                       (default 0: no limit)\n"
-           "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
+           "  -u, --udp            serve datagrams (UDP) instead of a stream\n");
+    print_opts(sk_server_opts);
+    printf("  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
            "  --log-time           an ISO 8601 local time on each log line (always when\n"
            "                       standard error is not a terminal)\n"
@@ -188,12 +179,7 @@ static void help(const struct sk_service *svc)
             continue;
         printf("\n%s: %s%s\n", (*s)->name, (*s)->summary,
                ((*s)->flags & SK_SVC_DGRAM) ? " (also --udp)" : "");
-        for (const struct sk_service_opt *o = (*s)->opts; o && o->name; o++) {
-            char head[64];
-            snprintf(head, sizeof(head), "--%s%s%s", o->name, o->has_arg ? " " : "",
-                     o->has_arg ? o->arg : "");
-            print_opt(head, o->help);
-        }
+        print_opts((*s)->opts);
     }
 }
 
@@ -265,47 +251,37 @@ static void bad_option(const char *cmd, int c, char **argv, const struct sk_serv
     sk_cli_bad_option(cmd, c, argv);
 }
 
-/* Build getopt's table: the common options plus the service's own. */
+static size_t count_opts(const struct sk_service_opt *opts)
+{
+    size_t n = 0;
+    for (const struct sk_service_opt *o = opts; o && o->name; o++)
+        n++;
+    return n;
+}
+
+/* getopt's entries for an option table, their values from base on. */
+static void add_opts(struct option *v, const struct sk_service_opt *opts, size_t n, int base)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i].name = opts[i].name;
+        v[i].has_arg = opts[i].type == SK_OPT_FLAG ? no_argument : required_argument;
+        v[i].val = base + (int)i;
+    }
+}
+
+/* Build getopt's table: the common options, the server's, the service's. */
 static struct option *build_options(const struct sk_service *svc)
 {
-    size_t nc = sizeof(common_opts) / sizeof(common_opts[0]), ns = 0;
-    for (const struct sk_service_opt *o = svc ? svc->opts : NULL; o && o->name; o++)
-        ns++;
-    struct option *v = calloc(nc + ns + 1, sizeof(*v));
+    size_t nc = sizeof(common_opts) / sizeof(common_opts[0]);
+    size_t nv = count_opts(sk_server_opts), ns = count_opts(svc ? svc->opts : NULL);
+    struct option *v = calloc(nc + nv + ns + 1, sizeof(*v));
     if (!v)
         return NULL;
     memcpy(v, common_opts, sizeof(common_opts));
-    for (size_t i = 0; i < ns; i++) {
-        v[nc + i].name = svc->opts[i].name;
-        v[nc + i].has_arg = svc->opts[i].has_arg ? required_argument : no_argument;
-        v[nc + i].val = OPT_SERVICE_BASE + (int)i;
-    }
+    add_opts(v + nc, sk_server_opts, nv, OPT_SERVER_BASE);
+    if (svc)
+        add_opts(v + nc + nv, svc->opts, ns, OPT_SERVICE_BASE);
     return v;
-}
-
-static int parse_count(const char *cmd, const char *opt, const char *v, int64_t max, int64_t *out)
-{
-    if (sk_parse_i64(v, 0, max, out) < 0)
-        return sk_cli_usage(cmd, "%s: '%s' is not a number in 0..%lld", opt, v, (long long)max);
-    return 0;
-}
-
-static int parse_secs(const char *cmd, const char *opt, const char *v, int *out_ms)
-{
-    int64_t ms;
-    if (sk_parse_duration_ms(v, &ms) < 0 || ms > 86400000LL * 365)
-        return sk_cli_usage(cmd, "%s: '%s' is not a duration (e.g. 30, 1.5, 500ms)", opt, v);
-    *out_ms = (int)ms;
-    return 0;
-}
-
-static int parse_bytes(const char *cmd, const char *opt, const char *v, size_t *out)
-{
-    uint64_t n;
-    if (sk_parse_size(v, 1ULL << 32, &n) < 0 || n < 64)
-        return sk_cli_usage(cmd, "%s: '%s' is not a size from 64 bytes to 4G", opt, v);
-    *out = (size_t)n;
-    return 0;
 }
 
 /* An octal file mode such as 600, 0660 (no more than 0777). */
@@ -433,11 +409,9 @@ int cmd_serve(int argc, char **argv)
     const char *model_name = NULL, *bind_host = NULL, *port = NULL, *unix_path = NULL;
     const struct sk_service *svc = NULL;
     struct sk_server srv;
-    int family = AF_UNSPEC, quiet = 0, idle_given = 0, udp_rate_given = 0, verbose = 0,
-        rc = SK_EXIT_FAIL, c, r;
+    int family = AF_UNSPEC, quiet = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
     char err[256] = "";
-    int64_t v;
 
     /* The service comes first so its options can be known. */
     if (argc >= 2 && argv[1][0] != '-') {
@@ -472,40 +446,6 @@ int cmd_serve(int argc, char **argv)
         case 'u': srv.socktype = SOCK_DGRAM; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
-        case OPT_WORKERS:
-            if (parse_count(cmd, "--workers", optarg, 1024, &v))
-                goto out;
-            srv.workers = (unsigned)v;
-            break;
-        case OPT_MAX_CONNS:
-            if (parse_count(cmd, "--max-conns", optarg, 10000000, &v))
-                goto out;
-            srv.lim.max_conns = (unsigned)v;
-            break;
-        case OPT_IDLE:
-            if (parse_secs(cmd, "--idle-timeout", optarg, &srv.lim.idle_timeout_ms))
-                goto out;
-            idle_given = 1;
-            break;
-        case OPT_DRAIN:
-            if (parse_secs(cmd, "--drain", optarg, &srv.lim.drain_ms))
-                goto out;
-            break;
-        case OPT_UDP_RATE:
-            if (parse_count(cmd, "--udp-rate", optarg, 10000000, &v))
-                goto out;
-            srv.lim.udp_rate = (unsigned)v;
-            udp_rate_given = 1;
-            break;
-        case OPT_MAX_INPUT:
-            if (parse_bytes(cmd, "--max-input", optarg, &srv.lim.in_max))
-                goto out;
-            break;
-        case OPT_MAX_OUTPUT:
-            if (parse_bytes(cmd, "--max-output", optarg, &srv.lim.out_max))
-                goto out;
-            srv.lim.out_high = SK_MIN(srv.lim.out_high, srv.lim.out_max / 4);
-            break;
         case OPT_LIST: list = 1; break;
         case OPT_JSON: json = 1; break;
         case OPT_LOG_TIME: log_time = 1; break;
@@ -522,10 +462,19 @@ int cmd_serve(int argc, char **argv)
             rc = SK_EXIT_OK;
             goto out;
         default:
+            if (c >= OPT_SERVER_BASE && c < OPT_SERVICE_BASE) {
+                const struct sk_service_opt *o = &sk_server_opts[c - OPT_SERVER_BASE];
+                if (sk_server_option(&srv, o->name, optarg, err, sizeof(err)) < 0) {
+                    sk_cli_usage(cmd, "%s", err);
+                    goto out;
+                }
+                break;
+            }
             if (c >= OPT_SERVICE_BASE && svc) {
                 const struct sk_service_opt *o = &svc->opts[c - OPT_SERVICE_BASE];
                 root_given |= strcmp(o->name, "root") == 0;
-                if ((r = svc->option(srv.svc_state, o->name, optarg, err, sizeof(err))) < 0) {
+                if ((r = sk_service_option(svc, srv.svc_state, o->name, optarg, err, sizeof(err))) <
+                    0) {
                     sk_cli_usage(cmd, "%s", err[0] ? err : sk_strerror(r));
                     goto out;
                 }
@@ -562,36 +511,6 @@ int cmd_serve(int argc, char **argv)
     if ((rc = check_combination(cmd, unix_path, port, bind_host, family, srv.unix_mode)) != 0)
         goto out;
     rc = SK_EXIT_FAIL;
-    int dgram = srv.socktype == SOCK_DGRAM;
-    if (!(svc->flags & (dgram ? SK_SVC_DGRAM : SK_SVC_STREAM))) {
-        rc = sk_cli_usage(cmd, "service %s does not speak %s", svc->name, dgram ? "UDP" : "TCP");
-        goto out;
-    }
-    if (udp_rate_given && !dgram) {
-        rc = sk_cli_usage(cmd, "--udp-rate is for datagram servers (--udp)");
-        goto out;
-    }
-    if (model_name) {
-        srv.model = sk_model_find(model_name, srv.socktype);
-        if (!srv.model) {
-            rc = sk_cli_usage(cmd, "unknown %s model '%s' (see 'sockit serve --list')",
-                              dgram ? "UDP" : "TCP", model_name);
-            goto out;
-        }
-        if (!sk_model_can_carry(srv.model, svc->flags, srv.socktype, err, sizeof(err))) {
-            rc = sk_cli_fail(cmd, "%s: refusing %s: %s", srv.model->name, svc->name, err);
-            goto out;
-        }
-        if (srv.model->available && (r = srv.model->available(err, sizeof(err))) < 0) {
-            rc = sk_cli_fail(cmd, "model %s is not available here: %s", srv.model->name, err);
-            goto out;
-        }
-    } else if (!(srv.model = sk_model_default(svc->flags, srv.socktype))) {
-        rc = sk_cli_fail(cmd, "no model here can carry %s", svc->name);
-        goto out;
-    }
-    if (!idle_given && svc->idle_timeout_ms)
-        srv.lim.idle_timeout_ms = svc->idle_timeout_ms < 0 ? 0 : svc->idle_timeout_ms;
     if (quiet)
         sk_log_level = SK_LOG_ERROR;
     else if (verbose)
@@ -600,6 +519,11 @@ int cmd_serve(int argc, char **argv)
         sk_log_flags = SK_LOGF_JSON;
     else if (log_time || !isatty(STDERR_FILENO))
         sk_log_flags = SK_LOGF_TIME;
+    int dgram = srv.socktype == SOCK_DGRAM;
+    if ((r = sk_server_configure(&srv, model_name, err, sizeof(err))) < 0) {
+        rc = r == -EINVAL ? sk_cli_usage(cmd, "%s", err) : sk_cli_fail(cmd, "%s", err);
+        goto out;
+    }
 
     const char *why = NULL;
     if (unix_path) {
@@ -629,8 +553,7 @@ int cmd_serve(int argc, char **argv)
                             bind_host ? bind_host : "localhost", port ? port : "0", sk_strerror(r));
         goto out;
     }
-    srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */
-    if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
+    if ((r = sk_server_start_service(&srv, err, sizeof(err))) < 0) {
         /* -ERANGE: a limit outside what the service can work with (exit 2). */
         if (r == -ERANGE)
             rc = sk_cli_usage(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));

@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "sockit/model.h"
+#include "sockit/server.h"
 #include "sockit/service.h"
 
 #include <ctype.h>
@@ -30,10 +31,14 @@ static void print_opts(FILE *f, const struct sk_cli_opts *o)
             fprintf(f, "%s-%c", sep, *p);
             sep = " ";
         }
-    if (o == &sk_cli_opts_serve) /* and the services' own options */
-        for (const struct sk_service *const *s = sk_services; *s; s++)
-            for (const struct sk_service_opt *so = (*s)->opts; so && so->name; so++)
-                fprintf(f, " --%s", so->name);
+    if (o != &sk_cli_opts_serve)
+        return;
+    /* serve: the server's limits and the services' own options (tables) */
+    for (const struct sk_service_opt *so = sk_server_opts; so->name; so++)
+        fprintf(f, " --%s", so->name);
+    for (const struct sk_service *const *s = sk_services; *s; s++)
+        for (const struct sk_service_opt *so = (*s)->opts; so && so->name; so++)
+            fprintf(f, " --%s", so->name);
 }
 
 /* Options whose value is a word from a list; the rest complete file names. */

@@ -70,3 +70,8 @@ int sk_hexdump(struct sk_hexdump *h, int dir, const void *p, size_t n)
     }
     return r;
 }
+
+void sk_hexdump_tap(void *arg, int dir, const void *p, size_t n)
+{
+    (void)sk_hexdump(arg, dir, p, n);
+}

@@ -72,8 +72,8 @@ static int take_datagram(int fd, const struct sk_relay_opts *o, char *buf, struc
     size_t n = (size_t)got > DGRAM_MAX ? DGRAM_MAX : (size_t)got;
     st->dgrams_received++;
     st->received += n;
-    if (o->hex)
-        sk_hexdump(o->hex, SK_HEX_RECEIVED, buf, n);
+    if (o->tap)
+        o->tap(o->tap_arg, SK_RELAY_RECEIVED, buf, n);
     if (!o->send_only && n)
         return sk_write_all(o->out_fd, buf, n);
     return 0;
@@ -164,8 +164,8 @@ int sk_listen_udp(const int *fds, unsigned n, const struct sk_relay_opts *o,
                 break;
             }
             if (w >= 0) {
-                if (o->hex)
-                    sk_hexdump(o->hex, SK_HEX_SENT, tx, pending);
+                if (o->tap)
+                    o->tap(o->tap_arg, SK_RELAY_SENT, tx, pending);
                 st->sent += (uint64_t)w;
                 st->dgrams_sent++;
                 pending = 0;

@@ -102,11 +102,15 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;
+        /* The service is handed the unread input and says what it took;
+         * consuming it is the model's. */
         sk__hub_lock(srv);
-        srv->svc->timeout(c);
+        ssize_t used = srv->svc->timeout(c, sk_buf_data(&c->in), sk_buf_len(&c->in));
+        if (used > 0)
+            sk_buf_consume(&c->in, (size_t)used);
         sk__hub_unlock(srv);
         c->last_ms = now;
-        return 0;
+        return used < 0 ? (int)used : 0;
     }
     if (srv->lim.idle_timeout_ms > 0 && now - c->last_ms >= srv->lim.idle_timeout_ms)
         return -ETIMEDOUT;

@@ -9,20 +9,44 @@
 #include <string.h>
 #include <sys/socket.h>
 
-extern const struct sk_model sk_model_iterative, sk_model_fork, sk_model_prefork,
-    sk_model_thread, sk_model_pool, sk_model_select, sk_model_poll, sk_model_epoll,
-    sk_model_uring, sk_model_udp_plain, sk_model_udp_batch, sk_model_udp_uring;
+extern const struct sk_model sk_model_iterative, sk_model_fork, sk_model_prefork, sk_model_thread,
+    sk_model_pool, sk_model_select, sk_model_poll, sk_model_epoll, sk_model_uring,
+    sk_model_udp_plain, sk_model_udp_batch, sk_model_udp_uring;
 
 const struct sk_model *const sk_models[] = {
-    &sk_model_iterative, &sk_model_fork,      &sk_model_prefork,   &sk_model_thread,
-    &sk_model_pool,      &sk_model_select,    &sk_model_poll,      &sk_model_epoll,
-    &sk_model_uring,     &sk_model_udp_plain, &sk_model_udp_batch, &sk_model_udp_uring,
+    &sk_model_iterative,
+    &sk_model_fork,
+    &sk_model_prefork,
+    &sk_model_thread,
+    &sk_model_pool,
+    &sk_model_select,
+    &sk_model_poll,
+    &sk_model_epoll,
+    &sk_model_uring,
+    &sk_model_udp_plain,
+    &sk_model_udp_batch,
+    &sk_model_udp_uring,
     NULL,
 };
 
 static unsigned type_cap(int socktype)
 {
     return socktype == SOCK_DGRAM ? SK_MODEL_DGRAM : SK_MODEL_STREAM;
+}
+
+int sk_model_names(int socktype, char *buf, size_t len)
+{
+    int n = 0;
+
+    if (len)
+        buf[0] = '\0';
+    for (const struct sk_model *const *m = sk_models; *m; m++) {
+        if (!((*m)->caps & type_cap(socktype)))
+            continue;
+        size_t at = (size_t)n < len ? (size_t)n : len;
+        n += snprintf(buf + at, len - at, "%s%s", n ? " " : "", (*m)->name);
+    }
+    return n;
 }
 
 const struct sk_model *sk_model_find(const char *name, int socktype)

@@ -43,7 +43,7 @@ void sk_server_init(struct sk_server *srv)
     srv->lim.idle_timeout_ms = 300 * 1000;
     srv->lim.in_max = 64 * 1024;
     srv->lim.out_max = 1024 * 1024;
-    srv->lim.out_high = 256 * 1024;
+    sk_limits_settle(&srv->lim);
     srv->lim.drain_ms = 2000;
     pthread_mutex_init(&srv->hub_lock, NULL);
     /* Counters live in shared memory so forked workers add to the same ones. */

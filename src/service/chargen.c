@@ -61,7 +61,7 @@ static int queue_batch(struct sk_conn *c)
 {
     struct chargen_conn *cc = c->ctx;
     char buf[BATCH_LINES * LINE_BYTES];
-    size_t room = c->out.max - sk_buf_len(&c->out);
+    size_t room = sk_conn_room(c);
     size_t lines = room / LINE_BYTES < BATCH_LINES ? room / LINE_BYTES : BATCH_LINES;
 
     for (size_t i = 0; i < lines * LINE_BYTES; i++)

@@ -3,7 +3,7 @@
  * protocol that nc, telnet and socat can speak.
  *
  * A hub service (SK_SVC_HUB): the model serialises every callback under
- * srv->hub_lock, so the room (a list of members, one per connection, kept in
+ * the hub lock, so the room (a list of members, one per connection, kept in
  * each connection's ctx) is only touched by one callback at a time, and a
  * callback may queue output on any other member's connection. Nothing here
  * blocks: a member whose output queue passes --max-queue is dropped with
@@ -17,12 +17,12 @@
  * chat_operator.c) are the only I/O this file starts.
  */
 #include "sockit/chat.h"
-#include "sockit/server.h"
 #include "sockit/service.h"
 #include "sockit/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@
 #define DEFAULT_FLOOD_BYTES (2 * 1024 * 1024) /* bytes a second */
 #define FLOOD_BURST_MS 2000                   /* a full budget: this long of sending */
 #define DEFAULT_FLOOD_MS 4000 /* out of budget this long: refused; twice: Excess Flood */
-#define LIST_NAMES_MAX 30 /* the welcome names at most this many */
+#define LIST_NAMES_MAX 30     /* the welcome names at most this many */
 
 struct member {
     struct sk_conn *c;
@@ -58,8 +58,8 @@ struct member {
     int woke_early;      /* the deadline came early: the peer closed its side */
     uint64_t refused;    /* lines not relayed, not yet told */
     int64_t refused_told_ms;
-    uint64_t missed;    /* lines it read too slowly to be given (told when there is room) */
-    char reason[96];    /* why it left, announced when the connection closes */
+    uint64_t missed; /* lines it read too slowly to be given (told when there is room) */
+    char reason[96]; /* why it left, announced when the connection closes */
 };
 
 struct chat {
@@ -98,99 +98,37 @@ static int chat_create(void **state)
     return 0;
 }
 
-static int chat_option(void *state, const char *name, const char *value, char *err, size_t len)
+static int nick_ok(const char *value, char *why, size_t len)
 {
-    struct chat *st = state;
-    uint64_t size;
-    int64_t n;
-
-    if (strcmp(name, "max-line") == 0) {
-        if (sk_parse_size(value, 1 << 20, &size) < 0 || size < 16) {
-            snprintf(err, len, "--max-line: '%s' is not a size from 16 bytes to 1M", value);
-            return -EINVAL;
-        }
-        st->max_line = (size_t)size;
-        return 0;
+    const char *reason;
+    if (sk_chat_nick_check(value, strlen(value), &reason) < 0) {
+        snprintf(why, len, "'%s': %s", value, reason);
+        return -1;
     }
-    if (strcmp(name, "max-clients") == 0) {
-        if (sk_parse_i64(value, 1, 1000000, &n) < 0) {
-            snprintf(err, len, "--max-clients: '%s' is not a number in 1..1000000", value);
-            return -EINVAL;
-        }
-        st->max_clients = (unsigned)n;
-        return 0;
-    }
-    if (strcmp(name, "max-queue") == 0) {
-        if (sk_parse_size(value, 1ULL << 32, &size) < 0 || size < 1024) {
-            snprintf(err, len, "--max-queue: '%s' is not a size from 1k to 4G", value);
-            return -EINVAL;
-        }
-        st->max_queue = (size_t)size;
-        return 0;
-    }
-    if (strcmp(name, "stall") == 0) {
-        if (sk_parse_duration_ms(value, &n) < 0 || n > 3600 * 1000) {
-            snprintf(err, len, "--stall: '%s' is not a duration up to an hour (e.g. 1, 250ms)",
-                     value);
-            return -EINVAL;
-        }
-        st->stall_ms = (int)n;
-        return 0;
-    }
-    if (strcmp(name, "flood-lines") == 0) {
-        if (sk_parse_i64(value, 0, 1000000, &n) < 0) {
-            snprintf(err, len, "--flood-lines: '%s' is not a number in 0..1000000", value);
-            return -EINVAL;
-        }
-        st->flood_lines = (unsigned)n;
-        return 0;
-    }
-    if (strcmp(name, "flood-bytes") == 0) {
-        if (sk_parse_size(value, 1ULL << 30, &size) < 0 || (size && size < 1024)) {
-            snprintf(err, len, "--flood-bytes: '%s' is not 0 or a size from 1k to 1G", value);
-            return -EINVAL;
-        }
-        st->flood_bytes = (size_t)size;
-        return 0;
-    }
-    if (strcmp(name, "flood-time") == 0) {
-        if (sk_parse_duration_ms(value, &n) < 0 || n < 100 || n > 3600 * 1000) {
-            snprintf(err, len, "--flood-time: '%s' is not a duration from 100ms to an hour", value);
-            return -EINVAL;
-        }
-        st->flood_ms = (int)n;
-        return 0;
-    }
-    if (strcmp(name, "log") == 0)
-        return sk_str_set(&st->log_path, value);
-    if (strcmp(name, "operator") == 0) {
-        const char *why;
-        if (sk_chat_nick_check(value, strlen(value), &why) < 0) {
-            snprintf(err, len, "--operator: '%s': %s", value, why);
-            return -EINVAL;
-        }
-        return sk_str_set(&st->operator_nick, value);
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    return 0;
 }
 
-static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
+static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
     struct chat *st = state;
 
-    if (st->max_line + 2 > srv->lim.in_max) {
+    if (st->max_line + 2 > env->in_max) {
         snprintf(err, len, "--max-line %zu needs a larger --max-input (now %zu)", st->max_line,
-                 srv->lim.in_max);
+                 env->in_max);
         return -EINVAL;
     }
     /* A queue bound past the hard maximum could never be reached. */
-    if (st->max_queue > srv->lim.out_max)
-        st->max_queue = srv->lim.out_max;
+    if (st->max_queue > env->out_max)
+        st->max_queue = env->out_max;
+    if (st->flood_bytes && st->flood_bytes < 1024) {
+        snprintf(err, len, "--flood-bytes: '%zu' is not 0 or a size from 1k to 1G",
+                 st->flood_bytes);
+        return -ERANGE;
+    }
     /* A burst is two seconds' worth, but never more than half a reader's
      * output queue: one sender's burst alone cannot fill anyone's queue. A
      * line longer than the burst could never be sent. */
-    st->flood_burst = SK_MIN(st->flood_bytes * FLOOD_BURST_MS / 1000, srv->lim.out_max / 2);
+    st->flood_burst = SK_MIN(st->flood_bytes * FLOOD_BURST_MS / 1000, env->out_max / 2);
     if (st->flood_bytes && st->flood_burst < st->max_line + 2) {
         snprintf(err, len, "--flood-bytes %zu allows no burst of one --max-line (%zu)",
                  st->flood_bytes, st->max_line);
@@ -211,13 +149,13 @@ static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
         setvbuf(st->log, NULL, _IOLBF, 0);
     }
     if (st->operator_nick) {
-        int r = sk__chat_operator_start(&st->op, srv, st->operator_nick);
+        int r = sk__chat_operator_start(&st->op, env->addr, env->stop_fd);
         if (r < 0) {
             snprintf(err, len, "--operator: cannot start the operator's terminal: %s",
                      strerror(-r));
             return r;
         }
-        srv->stdin_stop = 0; /* the terminal's lines are chat now */
+        env->took_terminal = 1; /* the terminal's lines are chat now */
     }
     return 0;
 }
@@ -281,9 +219,9 @@ static int stalled(const struct chat *st, struct member *m, size_t pending)
         return 0;
     }
     int64_t now = sk_now_ms();
-    if (m->over_since == 0 || m->c->bytes_out != m->seen_out) {
+    if (m->over_since == 0 || sk_conn_bytes_sent(m->c) != m->seen_out) {
         m->over_since = now;
-        m->seen_out = m->c->bytes_out;
+        m->seen_out = sk_conn_bytes_sent(m->c);
     }
     return now - m->over_since >= st->stall_ms;
 }
@@ -788,13 +726,18 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
 /* The budget of a delayed member has refilled (or its peer closed its side:
  * then the deadline comes early and what it still sent beyond its budget is
  * refused, not waited for). */
-static void chat_timeout(struct sk_conn *c)
+/* A throttled member's pause is over: its held input is fed again (the
+ * model hands it to data(), nothing is consumed here). */
+static ssize_t chat_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     struct member *m = c->ctx;
 
+    (void)p;
+    (void)n;
     if (sk_now_ms() < m->resume_ms)
         m->woke_early = 1;
     sk_conn_hold(c, 0);
+    return 0;
 }
 
 static void chat_close(struct sk_conn *c)
@@ -820,15 +763,66 @@ static void chat_close(struct sk_conn *c)
 }
 
 static const struct sk_service_opt chat_opts[] = {
-    {"max-line", 1, "SIZE", "longest line accepted (default 4k); longer ones are refused"},
-    {"max-clients", 1, "N", "people in the room at once (default 1000)"},
-    {"max-queue", 1, "SIZE", "unsent output a client may have before it counts as stalled (256k)"},
-    {"stall", 1, "SECS", "drop a client over --max-queue that reads nothing for SECS (1)"},
-    {"flood-lines", 1, "N", "lines a second one member may send (2000; 0: no limit)"},
-    {"flood-bytes", 1, "SIZE", "bytes a second one member may send (2M; 0: no limit)"},
-    {"flood-time", 1, "SECS", "over budget this long: lines refused; twice: disconnected (4)"},
-    {"log", 1, "FILE", "append a timestamped transcript to FILE"},
-    {"operator", 1, "NICK", "the server's terminal takes part in the chat as NICK"},
+    {.name = "max-line",
+     .type = SK_OPT_SIZE,
+     .offset = offsetof(struct chat, max_line),
+     .min = 16,
+     .max = 1 << 20,
+     .arg = "SIZE",
+     .help = "longest line accepted (default 4k); longer ones are refused"},
+    {.name = "max-clients",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, max_clients),
+     .min = 1,
+     .max = 1000000,
+     .arg = "N",
+     .help = "people in the room at once (default 1000)"},
+    {.name = "max-queue",
+     .type = SK_OPT_SIZE,
+     .offset = offsetof(struct chat, max_queue),
+     .min = 1024,
+     .max = 1LL << 32,
+     .arg = "SIZE",
+     .help = "unsent output a client may have before it counts as stalled (256k)"},
+    {.name = "stall",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct chat, stall_ms),
+     .min = 0,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "drop a client over --max-queue that reads nothing for SECS (1)"},
+    {.name = "flood-lines",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, flood_lines),
+     .min = 0,
+     .max = 1000000,
+     .arg = "N",
+     .help = "lines a second one member may send (2000; 0: no limit)"},
+    {.name = "flood-bytes",
+     .type = SK_OPT_SIZE,
+     .offset = offsetof(struct chat, flood_bytes),
+     .min = 0,
+     .max = 1LL << 30,
+     .arg = "SIZE",
+     .help = "bytes a second one member may send (2M; 0: no limit; else at least 1k)"},
+    {.name = "flood-time",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct chat, flood_ms),
+     .min = 100,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "over budget this long: lines refused; twice: disconnected (4)"},
+    {.name = "log",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, log_path),
+     .arg = "FILE",
+     .help = "append a timestamped transcript to FILE"},
+    {.name = "operator",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, operator_nick),
+     .arg = "NICK",
+     .help = "the server's terminal takes part in the chat as NICK",
+     .check = nick_ok},
     {0},
 };
 
@@ -840,7 +834,6 @@ const struct sk_service sk_service_chat = {
     .conn_size = sizeof(struct member),
     .idle_timeout_ms = SK_SVC_NO_IDLE_TIMEOUT, /* people may stay silent in a room */
     .create = chat_create,
-    .option = chat_option,
     .start = chat_start,
     .destroy = chat_destroy,
     .open = chat_open,

@@ -8,6 +8,7 @@
 #include "sockit/service.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,6 @@ static int daytime_create(void **state)
         return -ENOMEM;
     *state = d;
     return 0;
-}
-
-static int daytime_option(void *state, const char *name, const char *value, char *err, size_t len)
-{
-    struct daytime *d = state;
-    (void)value;
-    if (strcmp(name, "utc") == 0) {
-        d->utc = 1;
-        return 0;
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
 }
 
 static void daytime_destroy(void *state)
@@ -85,7 +74,11 @@ static ssize_t daytime_datagram(void *state, const struct sk_addr *from, const c
 }
 
 static const struct sk_service_opt daytime_opts[] = {
-    {"utc", 0, NULL, "give the time in UTC rather than local time"},
+    {.name = "utc",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct daytime, utc),
+     .min = 1,
+     .help = "give the time in UTC rather than local time"},
     {0},
 };
 
@@ -95,7 +88,6 @@ const struct sk_service sk_service_daytime = {
     .flags = SK_SVC_STREAM | SK_SVC_DGRAM,
     .opts = daytime_opts,
     .create = daytime_create,
-    .option = daytime_option,
     .destroy = daytime_destroy,
     .open = daytime_open,
     .data = daytime_data,

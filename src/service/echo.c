@@ -12,11 +12,11 @@
  * it again once the output drained, and holds the pause meanwhile). Only a
  * message larger than the whole output queue is split, its prefix once.
  */
-#include "sockit/server.h"
 #include "sockit/service.h"
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,35 +45,32 @@ static int echo_create(void **state)
     return 0;
 }
 
-static int echo_option(void *state, const char *name, const char *value, char *err, size_t len)
+/* --prefix and --quit imply --lines. */
+static void lines_on(void *state)
 {
-    struct echo *e = state;
-
-    if (strcmp(name, "lines") == 0) {
-        e->lines = 1;
-        return 0;
-    }
-    if (strcmp(name, "prefix") == 0) {
-        e->lines = 1;
-        e->prefix_len = strlen(value);
-        return sk_str_set(&e->prefix, value);
-    }
-    if (strcmp(name, "quit") == 0) {
-        if (!*value || strpbrk(value, "\r\n")) {
-            snprintf(err, len, "--quit: the word must be non-empty and on one line");
-            return -EINVAL;
-        }
-        e->lines = 1;
-        return sk_str_set(&e->quit, value);
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    ((struct echo *)state)->lines = 1;
 }
 
-static int echo_start(void *state, struct sk_server *srv, char *err, size_t len)
+static void prefix_set(void *state)
+{
+    struct echo *e = state;
+    e->lines = 1;
+    e->prefix_len = strlen(e->prefix);
+}
+
+static int quit_word_ok(const char *value, char *why, size_t len)
+{
+    if (!*value || strpbrk(value, "\r\n")) {
+        snprintf(why, len, "the word must be non-empty and on one line");
+        return -1;
+    }
+    return 0;
+}
+
+static int echo_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
     const struct echo *e = state;
-    size_t out_max = srv->lim.out_max;
+    size_t out_max = env->out_max;
 
     if (e->prefix_len >= out_max) {
         snprintf(err, len, "--prefix of %zu bytes needs a larger --max-output (now %zu)",
@@ -109,11 +106,11 @@ static size_t emit(struct sk_conn *c, const struct echo *e, struct echo_conn *ec
                    size_t n)
 {
     size_t plen = ec->mid ? 0 : e->prefix_len;
-    size_t room = c->out.max - sk_buf_len(&c->out);
+    size_t room = sk_conn_room(c);
     size_t take = n;
 
     if (room < plen + n) {
-        if (sk_buf_len(&c->out) > 0 || room <= plen)
+        if (sk_conn_pending(c) > 0 || room <= plen)
             return 0;
         take = room - plen;
     }
@@ -153,14 +150,14 @@ static ssize_t echo_data(struct sk_conn *c, const char *p, size_t n)
     const struct echo *e = sk_conn_service_state(c);
 
     if (!e->lines) {
-        size_t room = c->out.max - sk_buf_len(&c->out);
+        size_t room = sk_conn_room(c);
         size_t take = n < room ? n : room;
         if (take && sk_conn_write(c, p, take) < 0)
             return 0;
         return (ssize_t)take;
     }
     size_t used = echo_lines(c, e, c->ctx, p, n);
-    if (c->flags & SK_CONN_END)
+    if (sk_conn_closing(c))
         return (ssize_t)used;
     /* A partial line: a bare message if nothing more comes soon. */
     sk_conn_set_deadline(c, used < n ? BARE_MESSAGE_PAUSE_MS : 0);
@@ -169,34 +166,32 @@ static ssize_t echo_data(struct sk_conn *c, const char *p, size_t n)
 
 /* The pause passed: what is left is a bare message (after any whole lines
  * that waited for room). What cannot be queued yet stays for later. */
-static void echo_timeout(struct sk_conn *c)
+/* The pause passed: what is left, p[0..n), is a bare message (after any
+ * whole lines that waited for room). Returns what was taken; what cannot be
+ * queued yet stays for later. */
+static ssize_t echo_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     const struct echo *e = sk_conn_service_state(c);
     struct echo_conn *ec = c->ctx;
-    const char *p = sk_buf_data(&c->in);
-    size_t n = sk_buf_len(&c->in);
 
     if (n == 0)
-        return;
+        return 0;
     size_t used = echo_lines(c, e, ec, p, n);
-    if (c->flags & SK_CONN_END) {
-        sk_buf_consume(&c->in, n);
-        return;
-    }
+    if (sk_conn_closing(c))
+        return (ssize_t)n;
     if (used < n && !memchr(p + used, '\n', n - used)) {
         if (!ec->mid && is_quit(e, p + used, n - used)) {
             sk_conn_end(c);
-            sk_buf_consume(&c->in, n);
-            return;
+            return (ssize_t)n;
         }
         size_t k = emit(c, e, ec, p + used, n - used);
         if (k == n - used)
             ec->mid = 0; /* the pause ended the message */
         used += k;
     }
-    sk_buf_consume(&c->in, used);
     if (used < n)
         sk_conn_set_deadline(c, BARE_MESSAGE_PAUSE_MS); /* the rest, once there is room */
+    return (ssize_t)used;
 }
 
 static ssize_t echo_datagram(void *state, const struct sk_addr *from, const char *in, size_t n,
@@ -211,9 +206,24 @@ static ssize_t echo_datagram(void *state, const struct sk_addr *from, const char
 }
 
 static const struct sk_service_opt echo_opts[] = {
-    {"lines", 0, NULL, "echo line by line (a message is a line, or a bare message)"},
-    {"prefix", 1, "TEXT", "put TEXT before each echoed message (implies --lines)"},
-    {"quit", 1, "WORD", "a message equal to WORD (any case) closes the connection"},
+    {.name = "lines",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct echo, lines),
+     .min = 1,
+     .help = "echo line by line (a message is a line, or a bare message)"},
+    {.name = "prefix",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct echo, prefix),
+     .arg = "TEXT",
+     .help = "put TEXT before each echoed message (implies --lines)",
+     .post = prefix_set},
+    {.name = "quit",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct echo, quit),
+     .arg = "WORD",
+     .help = "a message equal to WORD (any case) closes the connection",
+     .check = quit_word_ok,
+     .post = lines_on},
     {0},
 };
 
@@ -224,7 +234,6 @@ const struct sk_service sk_service_echo = {
     .opts = echo_opts,
     .conn_size = sizeof(struct echo_conn),
     .create = echo_create,
-    .option = echo_option,
     .start = echo_start,
     .destroy = echo_destroy,
     .data = echo_data,

@@ -13,6 +13,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +42,10 @@ static int greet_create(void **state)
     return 0;
 }
 
-static int greet_option(void *state, const char *name, const char *value, char *err, size_t len)
+/* An explicit --banner is sent also with --reply. */
+static void banner_set(void *state)
 {
-    struct greet *g = state;
-
-    if (strcmp(name, "banner") == 0) {
-        g->banner_set = 1;
-        return sk_str_set(&g->banner, value);
-    }
-    if (strcmp(name, "reply") == 0)
-        return sk_str_set(&g->reply, value);
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+    ((struct greet *)state)->banner_set = 1;
 }
 
 static void greet_destroy(void *state)
@@ -95,7 +88,7 @@ static void log_message(struct sk_conn *c, const char *p, size_t n)
     if (n > LOG_MAX)
         o += (size_t)snprintf(text + o, sizeof(text) - o, "...");
     text[o] = '\0';
-    sk_addr_format(&c->peer, who, sizeof(who));
+    sk_addr_format(sk_conn_peer(c), who, sizeof(who));
     sk_log(SK_LOG_INFO, "message from %s (%zu byte%s): %s", who, n, n == 1 ? "" : "s", text);
 }
 
@@ -119,7 +112,7 @@ static ssize_t greet_data(struct sk_conn *c, const char *p, size_t n)
     if (!g->reply || gc->answered)
         return (ssize_t)n; /* nothing more is read from this client */
     const char *nl = memchr(p, '\n', n);
-    if (nl || n >= c->in.max) {
+    if (nl || n >= sk_conn_input_max(c)) {
         answer(c, p, nl ? (size_t)(nl - p) + 1 : n);
         return (ssize_t)n;
     }
@@ -127,23 +120,30 @@ static ssize_t greet_data(struct sk_conn *c, const char *p, size_t n)
     return 0;
 }
 
-static void greet_timeout(struct sk_conn *c)
+/* The pause after a bare message passed: p[0..n) is that message. */
+static ssize_t greet_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     const struct greet *g = sk_conn_service_state(c);
     struct greet_conn *gc = c->ctx;
-    size_t n = sk_buf_len(&c->in);
 
-    if (g->reply && !gc->answered && n > 0) {
-        answer(c, sk_buf_data(&c->in), n);
-        sk_buf_consume(&c->in, n);
-    }
+    if (g->reply && !gc->answered && n > 0)
+        answer(c, p, n);
+    return (ssize_t)n;
 }
 
 static const struct sk_service_opt greet_opts[] = {
-    {"banner", 1, "TEXT", "sent on connect (default \"Thank you for connecting\")"},
-    {"reply", 1, "TEXT",
-     "read one message (a line, or a bare message and a pause), log it, "
-     "answer TEXT, close"},
+    {.name = "banner",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct greet, banner),
+     .arg = "TEXT",
+     .help = "sent on connect (default \"Thank you for connecting\")",
+     .post = banner_set},
+    {.name = "reply",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct greet, reply),
+     .arg = "TEXT",
+     .help = "read one message (a line, or a bare message and a pause), log it, "
+             "answer TEXT, close"},
     {0},
 };
 
@@ -154,7 +154,6 @@ const struct sk_service sk_service_greet = {
     .opts = greet_opts,
     .conn_size = sizeof(struct greet_conn),
     .create = greet_create,
-    .option = greet_option,
     .destroy = greet_destroy,
     .open = greet_open,
     .data = greet_data,

@@ -18,13 +18,13 @@
 #include "http_internal.h"
 
 #include "sockit/service.h"
-#include "sockit/server.h"
 #include "sockit/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,59 +87,25 @@ static int http_create(void **state)
     return 0;
 }
 
-static int http_option(void *state, const char *name, const char *value, char *err, size_t len)
+static int root_ok(const char *value, char *why, size_t len)
+{
+    if (!*value) {
+        snprintf(why, len, "the directory must not be empty");
+        return -1;
+    }
+    return 0;
+}
+
+static void body_set(void *state)
 {
     struct sk__http *h = state;
-    int r;
+    h->body_len = strlen(h->body);
+}
 
-    if (strcmp(name, "root") == 0) {
-        if (!*value) {
-            snprintf(err, len, "--root: the directory must not be empty");
-            return -EINVAL;
-        }
-        return sk_str_set(&h->root, value);
-    }
-    if (strcmp(name, "body") == 0) {
-        if ((r = sk_str_set(&h->body, value)) == 0)
-            h->body_len = strlen(h->body);
-        return r;
-    }
-    if (strcmp(name, "listing") == 0 || strcmp(name, "no-listing") == 0) {
-        h->listing = name[0] == 'l';
-        return 0;
-    }
-    if (strcmp(name, "listing-max") == 0) {
-        int64_t v;
-        if (sk_parse_i64(value, 1, 10000000, &v) < 0) {
-            snprintf(err, len, "--listing-max: '%s' is not a count from 1 to 10000000", value);
-            return -EINVAL;
-        }
-        h->listing_max = (size_t)v;
-        return 0;
-    }
-    if (strcmp(name, "dotfiles") == 0) {
-        h->dotfiles = 1;
-        return 0;
-    }
-    if (strcmp(name, "access-log") == 0) {
-        h->log_off = 0;
-        return sk_str_set(&h->log_path, value);
-    }
-    if (strcmp(name, "no-access-log") == 0) {
-        h->log_off = 1;
-        return 0;
-    }
-    if (strcmp(name, "header-timeout") == 0) {
-        int64_t ms;
-        if (sk_parse_duration_ms(value, &ms) < 0 || ms <= 0 || ms > 3600 * 1000) {
-            snprintf(err, len, "--header-timeout: '%s' is not a duration up to an hour", value);
-            return -EINVAL;
-        }
-        h->header_timeout_ms = ms;
-        return 0;
-    }
-    snprintf(err, len, "unknown option --%s", name);
-    return -EINVAL;
+/* --access-log FILE undoes an earlier --no-access-log. */
+static void log_on(void *state)
+{
+    ((struct sk__http *)state)->log_off = 0;
 }
 
 /* The precomputed Hello responses, from just after the Date value. */
@@ -166,7 +132,7 @@ static int make_hello(struct sk__http *h)
     return 0;
 }
 
-static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
+static int http_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
     struct sk__http *h = state;
     int r;
@@ -211,13 +177,13 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,
                h->listing ? "listings on" : "no listings", h->dotfiles ? ", dot-files shown" : "");
     }
-    if (srv->lim.out_max < MIN_OUTPUT) {
+    if (env->out_max < MIN_OUTPUT) {
         snprintf(err, len,
                  "--max-output %zu is below http's minimum of %d bytes (a response head must fit)",
-                 srv->lim.out_max, MIN_OUTPUT);
+                 env->out_max, MIN_OUTPUT);
         return -ERANGE;
     }
-    size_t in_max = srv->lim.in_max;
+    size_t in_max = env->in_max;
     h->lim.max_head = SK_MIN((size_t)MAX_HEAD, in_max);
     h->lim.max_line = SK_MIN((size_t)MAX_LINE, h->lim.max_head);
     h->lim.max_headers = MAX_HEADERS;
@@ -228,7 +194,7 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
         return 0;
     if (h->log_path)
         path = h->log_path;
-    else if (sk_log_level < SK_LOG_INFO)
+    else if (env->log_level < SK_LOG_INFO)
         return 0; /* -q: no access log on standard output */
     if ((r = sk__http_log_open(&h->log, path)) < 0) {
         snprintf(err, len, "--access-log %s: %s", path, strerror(-r));
@@ -350,7 +316,7 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
     struct sk__http_conn *hc = c->ctx;
     char line[LOG_LINE_MAX];
 
-    if (!hc->peer[0] && sk_addr_format_host(&c->peer, hc->peer, sizeof(hc->peer)) < 0)
+    if (!hc->peer[0] && sk_addr_format_host(sk_conn_peer(c), hc->peer, sizeof(hc->peer)) < 0)
         snprintf(hc->peer, sizeof(hc->peer), "-");
     int n = snprintf(line, sizeof(line), "%s - - [%s] \"", hc->peer[0] ? hc->peer : "-", clk.clf);
     size_t k = (size_t)n;
@@ -370,7 +336,7 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
 void sk__http_finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx,
                      time_t now)
 {
-    if (c->flags & SK_CONN_ABORT) {
+    if (sk_conn_aborted(c)) {
         /* The response did not fit the output queue (sk_conn_write failed):
          * nothing of it goes out and the connection is dropped. Say so, in
          * the access log (500, no bytes) and the server's log. */
@@ -381,11 +347,11 @@ void sk__http_finish(struct sk_conn *c, struct sk__http *h, const struct sk__htt
         int64_t t = sk_now_ms(), prev = atomic_load(&last_log);
         if (t - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, t)) {
             char a[SK_ADDR_STRLEN];
-            sk_addr_format(&c->peer, a, sizeof(a));
+            sk_addr_format(sk_conn_peer(c), a, sizeof(a));
             sk_log(SK_LOG_WARN,
                    "http: a %d response to %s did not fit the output queue (--max-output %zu): "
                    "connection dropped",
-                   tx->status, a, c->out.max);
+                   tx->status, a, sk_conn_output_max(c));
         }
         if (h->log.fd >= 0)
             log_request(c, h, &failed, now);
@@ -418,16 +384,16 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
             used += take;
             continue;
         }
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT))
+        if (sk_conn_closing(c))
             return (ssize_t)n; /* whatever follows is never answered */
-        if (c->file.fd >= 0 || sk_buf_len(&c->out) > c->srv->lim.out_high)
+        if (sk_conn_backpressured(c))
             break; /* the rest once the output has drained */
         struct sk_http_req r;
         ssize_t hl = sk_http_parse_resume(p + used, n - used, &h->lim, &r, &hc->ps);
         if (hl == 0) {
             /* A head still arriving: the first one's clock started at
              * accept, a later one's with its first byte. */
-            if (answered || !c->deadline_ms)
+            if (answered || !sk_conn_has_deadline(c))
                 sk_conn_set_deadline(c, h->header_timeout_ms);
             return (ssize_t)used;
         }
@@ -447,7 +413,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         sk__http_finish(c, h, &tx, now);
         answered = 1;
     }
-    if (c->deadline_ms)
+    if (sk_conn_has_deadline(c))
         sk_conn_set_deadline(c, 0);
     return (ssize_t)used;
 }
@@ -462,8 +428,10 @@ static int http_open(struct sk_conn *c)
     return 0;
 }
 
-static void http_timeout(struct sk_conn *c)
+/* The request head did not arrive in time: 408, and the rest is not read. */
+static ssize_t http_timeout(struct sk_conn *c, const char *p, size_t n)
 {
+    (void)p;
     struct sk__http *h = sk_conn_service_state(c);
     struct sk__http_conn *hc = c->ctx;
 
@@ -473,18 +441,19 @@ static void http_timeout(struct sk_conn *c)
             sk__http_finish(c, h, &tx, time(NULL));
             sk__http_listing_free(hc);
         }
-        return;
+        return 0; /* the input waits (held) for the listing to be sent */
     }
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
 
     if (!((struct sk__http_conn *)c->ctx)->seen) {
         sk_conn_end(c); /* nothing of a request came: close without an answer, as nginx */
-        return;
+        return (ssize_t)n;
     }
     clock_tick(now);
     sk__http_error(c, &tx, 408, NULL);
     sk__http_finish(c, h, &tx, now);
+    return (ssize_t)n;
 }
 
 static void http_close(struct sk_conn *c)
@@ -495,15 +464,58 @@ static void http_close(struct sk_conn *c)
 }
 
 static const struct sk_service_opt http_opts[] = {
-    {"root", 1, "DIR", "serve the files under DIR (default: answer every GET with --body)"},
-    {"body", 1, "TEXT", "the answer without --root (default \"Hello, World!\")"},
-    {"listing", 0, NULL, "list directories without index.html (default with --root)"},
-    {"no-listing", 0, NULL, "do not list directories (403 instead)"},
-    {"listing-max", 1, "N", "a listing shows at most N entries (10000), then says it stops"},
-    {"dotfiles", 0, NULL, "serve names starting with '.' (hidden: 404 by default)"},
-    {"access-log", 1, "FILE", "common log format to FILE (default: standard output)"},
-    {"no-access-log", 0, NULL, "no access log (-q also turns off the one on stdout)"},
-    {"header-timeout", 1, "SECS", "a request head must arrive within SECS, else 408 (10)"},
+    {.name = "root",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, root),
+     .arg = "DIR",
+     .help = "serve the files under DIR (default: answer every GET with --body)",
+     .check = root_ok},
+    {.name = "body",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, body),
+     .arg = "TEXT",
+     .help = "the answer without --root (default \"Hello, World!\")",
+     .post = body_set},
+    {.name = "listing",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, listing),
+     .min = 1,
+     .help = "list directories without index.html (default with --root)"},
+    {.name = "no-listing",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, listing),
+     .min = 0,
+     .help = "do not list directories (403 instead)"},
+    {.name = "listing-max",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct sk__http, listing_max),
+     .min = 1,
+     .max = 10000000,
+     .arg = "N",
+     .help = "a listing shows at most N entries (10000), then says it stops"},
+    {.name = "dotfiles",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, dotfiles),
+     .min = 1,
+     .help = "serve names starting with '.' (hidden: 404 by default)"},
+    {.name = "access-log",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct sk__http, log_path),
+     .arg = "FILE",
+     .help = "common log format to FILE (default: standard output)",
+     .post = log_on},
+    {.name = "no-access-log",
+     .type = SK_OPT_FLAG,
+     .offset = offsetof(struct sk__http, log_off),
+     .min = 1,
+     .help = "no access log (-q also turns off the one on stdout)"},
+    {.name = "header-timeout",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct sk__http, header_timeout_ms),
+     .min = 1,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "a request head must arrive within SECS, else 408 (10)"},
     {0},
 };
 
@@ -514,7 +526,6 @@ const struct sk_service sk_service_http = {
     .opts = http_opts,
     .conn_size = sizeof(struct sk__http_conn),
     .create = http_create,
-    .option = http_option,
     .start = http_start,
     .destroy = http_destroy,
     .open = http_open,

@@ -41,11 +41,11 @@ struct sk__http {
     char *body;
     size_t body_len;
     int listing; /* -1: default (on with --root) */
-    size_t listing_max; /* entries a listing shows at most */
+    unsigned listing_max; /* entries a listing shows at most */
     int dotfiles;
     char *log_path;
     int log_off;
-    int64_t header_timeout_ms;
+    int header_timeout_ms;
     /* derived at start() */
     struct sk_http_limits lim;
     struct sk__http_log log;

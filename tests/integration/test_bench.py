@@ -167,6 +167,39 @@ def test_echo_exact_count_against_sockit(server):
     assert 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99_9"] <= lat["max"]
 
 
+def test_progress_line_on_a_terminal(pyserver):
+    """The load generator reports progress through a callback and the command
+    prints it: on a terminal, a line rewritten in place once a second, then
+    cleared before the report."""
+    import pty
+    s = pyserver([sys.executable, PYECHO, "threads"], script=False)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([SOCKIT, "bench", "echo", "127.0.0.1", str(s.port), "-c", "2",
+                          "-d", "2500ms"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, start_new_session=True)
+    os.close(slave)
+    err = b""
+    try:
+        out, _ = p.communicate(timeout=60)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        os.close(master)
+    assert p.returncode == 0, err
+    assert b"replies" in err and b"/s" in err and b"errors" in err, err
+    assert err.endswith(b"\r"), err  # cleared: the report starts on a clean line
+    assert b"messages" in out
+
+
 def test_echo_pipelined_threads_against_python(pyserver):
     s = pyserver([sys.executable, PYECHO, "asyncio"], script=False)
     p, d = bench_json("echo", "127.0.0.1", str(s.port), "-c", "8", "-t", "2", "-P", "4",

@@ -6,6 +6,7 @@ runs of the thread models."""
 import concurrent.futures
 import os
 import random
+import re
 import resource
 import signal
 import socket
@@ -52,6 +53,26 @@ def served_by(s):
 # ---- fork: no zombies ----
 
 @pytest.mark.skipif("fork" not in MODELS, reason="fork model not built")
+def test_high_water_mark_follows_the_last_max_output_in_any_order(server):
+    """The output high-water mark (reading stops past it) is a quarter of
+    --max-output, at most 256k, worked out from the last value given: a
+    smaller --max-output given first must not lower it for good (it used to
+    stay at 4k after `--max-output 16k --max-output 4M`). -v logs the limits
+    the server runs with."""
+    cases = [
+        (["--max-output", "16k", "--max-output", "4M"], 4 << 20, 256 << 10),
+        (["--max-output", "4M", "--max-output", "16k"], 16 << 10, 4 << 10),
+        ([], 1 << 20, 256 << 10),
+        (["--max-output", "64"], 64, 16),
+    ]
+    for args, out_max, high in cases:
+        s = server("echo", "-v", "--model", "epoll", *args)
+        s.stop()
+        m = re.search(r"max-output (\d+) \(high-water (\d+)\)", s.stderr)
+        assert m, (args, s.stderr)
+        assert (int(m.group(1)), int(m.group(2))) == (out_max, high), (args, m.group(0))
+
+
 def test_fork_leaves_no_zombie(server):
     s = server("echo", "--model", "fork")
     zombies_seen = []

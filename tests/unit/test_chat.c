@@ -36,8 +36,9 @@ static struct room *room_new(const char *const *opts)
     r->srv.svc = &sk_service_chat;
     assert_int_equal(sk_service_chat.create(&r->srv.svc_state), 0);
     for (; opts && opts[0]; opts += 2)
-        assert_int_equal(sk_service_chat.option(r->srv.svc_state, opts[0], opts[1], err, 256), 0);
-    assert_int_equal(sk_service_chat.start(r->srv.svc_state, &r->srv, err, sizeof(err)), 0);
+        assert_int_equal(
+            sk_service_option(&sk_service_chat, r->srv.svc_state, opts[0], opts[1], err, 256), 0);
+    assert_int_equal(sk_server_start_service(&r->srv, err, sizeof(err)), 0);
     return r;
 }
 
@@ -437,7 +438,9 @@ static void flood_budget(void **state)
     assert_false(r->c[1].flags & SK_CONN_HOLD);
     HAS(take(r, 0), "<bob> hi\n");
     /* The deadline comes early (the peer closed): the rest is refused. */
-    sk_service_chat.timeout(&r->c[0]);
+    assert_int_equal(
+        sk_service_chat.timeout(&r->c[0], sk_buf_data(&r->c[0].in), sk_buf_len(&r->c[0].in)),
+        0); /* it consumes nothing: the held input is fed again */
     assert_false(r->c[0].flags & SK_CONN_HOLD);
     feed(r, 0, "", 0);
     assert_int_equal(sk_buf_len(&r->c[0].in), 0);
@@ -505,11 +508,15 @@ static void options(void **state)
     void *st;
     char err[256];
     assert_int_equal(sk_service_chat.create(&st), 0);
-    assert_int_equal(sk_service_chat.option(st, "max-line", "10", err, sizeof(err)), -EINVAL);
-    assert_int_equal(sk_service_chat.option(st, "max-clients", "0", err, sizeof(err)), -EINVAL);
-    assert_int_equal(sk_service_chat.option(st, "operator", "bad name", err, sizeof(err)), -EINVAL);
+    assert_int_equal(sk_service_option(&sk_service_chat, st, "max-line", "10", err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(sk_service_option(&sk_service_chat, st, "max-clients", "0", err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(
+        sk_service_option(&sk_service_chat, st, "operator", "bad name", err, sizeof(err)), -EINVAL);
     HAS(err, "--operator");
-    assert_int_equal(sk_service_chat.option(st, "max-line", "8k", err, sizeof(err)), 0);
+    assert_int_equal(sk_service_option(&sk_service_chat, st, "max-line", "8k", err, sizeof(err)),
+                     0);
     sk_service_chat.destroy(st);
 
     /* --max-line must fit in the input buffer */
@@ -517,8 +524,8 @@ static void options(void **state)
     sk_server_init(&srv);
     srv.svc = &sk_service_chat;
     sk_service_chat.create(&srv.svc_state);
-    sk_service_chat.option(srv.svc_state, "max-line", "1M", err, sizeof(err));
-    assert_int_equal(sk_service_chat.start(srv.svc_state, &srv, err, sizeof(err)), -EINVAL);
+    sk_service_option(&sk_service_chat, srv.svc_state, "max-line", "1M", err, sizeof(err));
+    assert_int_equal(sk_server_start_service(&srv, err, sizeof(err)), -EINVAL);
     HAS(err, "--max-input");
     sk_server_close(&srv);
 }

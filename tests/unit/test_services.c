@@ -34,7 +34,8 @@ static void rig_start(struct rig *r, const char *name, const char *const *opts)
     r->srv.lim.out_high = 16 * 1024;
     assert_int_equal(r->srv.svc->create(&r->srv.svc_state), 0);
     for (const char *const *o = opts; o && *o; o += 2)
-        assert_int_equal(r->srv.svc->option(r->srv.svc_state, o[0], o[1], err, sizeof(err)), 0);
+        assert_int_equal(
+            sk_service_option(r->srv.svc, r->srv.svc_state, o[0], o[1], err, sizeof(err)), 0);
     r->c.srv = &r->srv;
     r->c.fd = -1;
     r->c.file.fd = -1;
@@ -69,6 +70,15 @@ static void feed(struct rig *r, const char *p, size_t n)
             break;
         sk_buf_consume(&r->c.in, (size_t)k);
     }
+}
+
+/* The deadline passes, as the models run it: timeout() is given the unread
+ * input and the model consumes what it took. */
+static void expire(struct rig *r)
+{
+    ssize_t k = r->srv.svc->timeout(&r->c, sk_buf_data(&r->c.in), sk_buf_len(&r->c.in));
+    assert_true(k >= 0);
+    sk_buf_consume(&r->c.in, (size_t)k);
 }
 
 static int out_is(const struct rig *r, const char *s)
@@ -110,7 +120,7 @@ static void greet_table(void **state)
         if (t[i].input && !t[i].ends && !t[i].pause)
             assert_true(r.c.deadline_ms > 0); /* waiting for the pause */
         if (t[i].pause)
-            r.srv.svc->timeout(&r.c);
+            expire(&r);
         assert_true(out_is(&r, t[i].out));
         assert_int_equal(!!(r.c.flags & SK_CONN_END), t[i].ends);
         if (t[i].ends)
@@ -182,7 +192,7 @@ static void echo_lines_wait_for_room(void **state)
         feed(&r, t[i].input, strlen(t[i].input));
         for (int k = 0; t[i].rounds[k]; k++) {
             if (t[i].pause && sk_buf_len(&r.c.in))
-                r.srv.svc->timeout(&r.c);
+                expire(&r);
             assert_true(out_is(&r, t[i].rounds[k]));
             sk_buf_clear(&r.c.out); /* sent */
             feed(&r, "", 0);
@@ -217,6 +227,70 @@ static void echo_datagrams(void **state)
         if (n > 0)
             assert_memory_equal(out, table[i].in, (size_t)n);
     }
+    rig_stop(&r);
+}
+
+/* --lines: a line is echoed at once; a bare message once its pause passes.
+ * timeout() is handed the unread input and says what it took; the model
+ * (here the rig) consumes it, so nothing is eaten behind its back. */
+static void echo_lines_and_bare_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *opts[5];
+        const char *input;
+        int pause;
+        const char *out;
+        size_t left; /* unread input afterwards */
+        int ends;
+    } t[] = {
+        {{"lines", NULL}, "a\nb", 0, "a\n", 1, 0},
+        {{"lines", NULL}, "a\nb", 1, "a\nb", 0, 0},
+        {{"prefix", "> ", NULL}, "hi\r\nyo", 1, "> hi\r\n> yo", 0, 0},
+        {{"quit", "bye", NULL}, "x\nBYE\r\nignored", 0, "x\n", 0, 1},
+        {{"quit", "bye", NULL}, "bye", 1, "", 0, 1},
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) {
+        struct rig r;
+        rig_start(&r, "echo", t[i].opts);
+        feed(&r, t[i].input, strlen(t[i].input));
+        if (t[i].pause) {
+            assert_true(r.c.deadline_ms > 0); /* waiting for the pause */
+            expire(&r);
+        }
+        if (!out_is(&r, t[i].out) || sk_buf_len(&r.c.in) != t[i].left)
+            fail_msg("row %zu: %zu bytes out, %zu left", i, sk_buf_len(&r.c.out),
+                     sk_buf_len(&r.c.in));
+        assert_int_equal(!!(r.c.flags & SK_CONN_END), t[i].ends);
+        rig_stop(&r);
+    }
+}
+
+/* The accessors a service reads its connection through. */
+static void conn_accessors(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, "discard", NULL);
+    assert_int_equal(sk_conn_room(&r.c), r.srv.lim.out_max);
+    assert_int_equal(sk_conn_input_max(&r.c), r.srv.lim.in_max);
+    assert_ptr_equal(sk_conn_peer(&r.c), &r.c.peer);
+    assert_false(sk_conn_backpressured(&r.c));
+    char block[1024] = {0};
+    for (size_t n = 0; n <= r.srv.lim.out_high; n += sizeof(block))
+        assert_int_equal(sk_conn_write(&r.c, block, sizeof(block)), 0);
+    assert_true(sk_conn_backpressured(&r.c)); /* over the high-water mark */
+    assert_int_equal(sk_conn_room(&r.c), r.srv.lim.out_max - sk_buf_len(&r.c.out));
+    sk_buf_clear(&r.c.out);
+    assert_false(sk_conn_backpressured(&r.c));
+    assert_false(sk_conn_has_deadline(&r.c));
+    sk_conn_set_deadline(&r.c, 1000);
+    assert_true(sk_conn_has_deadline(&r.c));
+    assert_false(sk_conn_closing(&r.c));
+    sk_conn_end(&r.c);
+    assert_true(sk_conn_closing(&r.c));
+    r.c.bytes_out = 42;
+    assert_int_equal(sk_conn_bytes_sent(&r.c), 42);
     rig_stop(&r);
 }
 
@@ -362,6 +436,8 @@ int main(void)
         cmocka_unit_test(discard_swallows_everything),
         cmocka_unit_test(echo_lines_wait_for_room),
         cmocka_unit_test(echo_datagrams),
+        cmocka_unit_test(echo_lines_and_bare_messages),
+        cmocka_unit_test(conn_accessors),
         cmocka_unit_test(daytime_one_line_then_close),
         cmocka_unit_test(chargen_lines_and_drain),
         cmocka_unit_test(chargen_datagrams),

@@ -1,10 +1,14 @@
 /*
- * conn.c - what a service may do to its connection (see conn.h).
+ * conn.c - what a service may do to its connection (see conn.h): the
+ * model's side of the service contract. It lives with the models because it
+ * reads the server's limits and state; the services see only conn.h.
  */
 #include "sockit/conn.h"
 
 #include "sockit/server.h"
 #include "sockit/util.h"
+
+#include "internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -85,4 +89,12 @@ size_t sk_conn_pending(const struct sk_conn *c)
     return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0);
 }
 
-void *sk_conn_service_state(const struct sk_conn *c) { return c->srv->svc_state; }
+void *sk_conn_service_state(const struct sk_conn *c)
+{
+    return c->srv->svc_state;
+}
+
+int sk_conn_backpressured(const struct sk_conn *c)
+{
+    return sk__conn_backpressured(c, NULL); /* the one test the models use */
+}
