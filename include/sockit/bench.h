@@ -81,9 +81,29 @@ struct sk_bench_cfg {
     /* HTTP: the request line's target and the Host header. */
     const char *http_host;
     const char *http_path;
+    /* HTTP requests beyond the default GET (all optional; see sk_bench_http_head). */
+    const char *http_method;         /* NULL: GET, or POST when there is a body */
+    const char *const *http_headers; /* "Name: value" lines, replacing a default of that name */
+    unsigned http_nheaders;
+    const char *http_body; /* sent with a Content-Length; NULL: none */
+    size_t http_body_len;
+    const char *const *http_paths; /* request targets used in turn; NULL: http_path */
+    unsigned http_npaths;
+    int http_close;    /* a new connection per request (Connection: close) */
     int progress;      /* a progress line on stderr once a second */
     const char *label; /* what is loaded, for reports */
+    /* One JSON object per line, once a second while running (NULL: none). */
+    FILE *json_stream;
 };
+
+/* The head of the HTTP request cfg describes, for one request target: the
+ * request line, Host, User-Agent, Accept (each unless cfg->http_headers has
+ * that name), cfg's headers, Content-Length when there is a body,
+ * Connection: close with http_close, and the blank line. Writes it into
+ * buf[0..cap) and returns its length, -EMSGSIZE when it does not fit, or
+ * -EINVAL for a method that is not an HTTP token or a header that is not
+ * "Name: value" on one line. Pure. */
+long sk_bench_http_head(const struct sk_bench_cfg *cfg, const char *path, char *buf, size_t cap);
 
 /* Defaults: 10 connections, 1 thread, 64 B messages, 10 s, pipeline 1. */
 void sk_bench_cfg_init(struct sk_bench_cfg *cfg);
@@ -95,7 +115,8 @@ struct sk_bench_result {
     uint64_t starved;  /* connections that waited for a reply all run long */
     uint64_t errors[SK_BERR_N];
     double elapsed_s;
-    struct sk_hist hist; /* latency */
+    struct sk_hist hist;      /* latency (open loop: from each request's intended send time) */
+    struct sk_hist hist_sent; /* latency from when each request was actually written */
 };
 
 /* Run the load; fills res. Returns 0, or a negative errno when the load
@@ -113,6 +134,53 @@ int sk_bench_interrupted(void);
 int sk_bench_raise_nofile(uint64_t need);
 
 uint64_t sk_bench_errors_total(const struct sk_bench_result *res);
+
+/* ---- capacity: the highest open-loop rate that meets a goal ---- */
+
+#define SK_BENCH_SLO_MAX 4
+
+/* A service level objective: each listed latency percentile at most its
+ * bound, and at most max_errors errors. */
+struct sk_bench_slo {
+    double pct[SK_BENCH_SLO_MAX]; /* e.g. 99, 99.9 */
+    int64_t max_ns[SK_BENCH_SLO_MAX];
+    unsigned n;
+    uint64_t max_errors; /* 0 unless errors=N is given */
+};
+
+/* Parse "p99=5ms[,p50=1ms][,errors=0]": percentiles pNN or pNN.N in (0, 100),
+ * bounds with a unit (us, ms or s), at least one percentile, each key once.
+ * Returns 0, or -EINVAL with *why set to a phrase saying what is wrong. Pure. */
+int sk_bench_slo_parse(const char *s, struct sk_bench_slo *out, const char **why);
+
+/* Does a run meet the goal at the target rate? Its latencies (from intended
+ * send times), its errors, and its achieved rate at least 90% of target (a
+ * server that falls behind fails even before its latencies show it). Returns
+ * 1 or 0, with *why saying what failed. */
+int sk_bench_slo_check(const struct sk_bench_slo *slo, double target,
+                       const struct sk_bench_result *res, const char **why);
+
+/* One step of the search. Step 0 is the closed-loop probe (target 0). */
+struct sk_bench_step {
+    double target, achieved; /* requests/s */
+    int64_t p50_ns, p99_ns;
+    uint64_t requests, errors;
+    int pass;
+    const char *why; /* what failed, or "" */
+};
+
+/* Search the open-loop rate for the highest that meets slo: a closed-loop
+ * probe of base (its achieved rate X bounds what this load can offer), then
+ * X itself, then up by half while it passes (at most 3 times), or bisection
+ * between the highest pass and the lowest failure until they are within 5%
+ * or max_steps open-loop steps have run. Each step runs base->duration_ms,
+ * so the search takes at most (max_steps + 1) times that. on_step (may be
+ * NULL) is called after every step. *best gets the highest passing rate (0:
+ * none passed). Returns 0 or a negative errno from sk_bench_run. */
+int sk_bench_find_max(const struct sk_bench_cfg *base, const struct sk_bench_slo *slo,
+                      unsigned max_steps,
+                      void (*on_step)(void *arg, const struct sk_bench_step *st), void *arg,
+                      double *best);
 
 /* ---- reports ---- */
 

@@ -64,6 +64,11 @@ int sk_bench_interrupted(void)
 }
 
 enum { CS_IDLE, CS_CONNECTING, CS_OPEN };
+
+/* A request: when it was due (closed loop: issued) and when it was written. */
+struct qent {
+    int64_t due, sent;
+};
 enum { B_HEAD, B_LEN, B_CHUNKED, B_EOF };
 
 struct conn {
@@ -78,9 +83,10 @@ struct conn {
     uint64_t rx_total;  /* echo: bytes received and checked since connect */
     int msg_bad;        /* echo: the message being received differs */
     /* Issued, unanswered requests: their timestamps, oldest first. */
-    int64_t *q;
+    struct qent *q;
     uint32_t qhead, qlen, qcap;
     uint32_t inflight; /* of those, how many were written */
+    uint32_t reqi;     /* HTTP: the next request (of the rotated targets) to write */
     uint64_t replies;  /* over the whole run */
     int dirty;         /* in the worker's list of connections to write to */
     int64_t last_io;   /* last progress (or connect start), for --timeout */
@@ -99,10 +105,13 @@ struct worker {
     pthread_t tid;
     int ep;
     struct conn *c;
-    unsigned n;      /* connections */
-    const char *out; /* the shared send buffer */
-    size_t period;   /* of the stream in out */
-    size_t msg;      /* request (echo message / HTTP request) length */
+    unsigned n;           /* connections */
+    const char *out;      /* the shared send buffer */
+    size_t period;        /* of the stream in out */
+    size_t msg;           /* request (echo message / HTTP request) length */
+    const size_t *reqlen; /* HTTP: the length of each rotated request, in stream order */
+    uint32_t nreq;
+    int head_method; /* HTTP HEAD: responses have no body */
     char *rx;        /* read buffer */
     char *txb;       /* UDP: the datagrams being sent */
     uint32_t *dirty; /* connections that got replies in this round */
@@ -122,7 +131,10 @@ struct worker {
     atomic_uint_fast64_t pub_requests, pub_errors; /* for the progress line */
     atomic_int done;
     int64_t last_progress;
-    struct sk_hist hist;
+    struct sk_hist hist, hist_sent;
+    /* --json-stream: this second's latencies, handed over under ilock each tick. */
+    struct sk_hist *ihist, *ipub;
+    pthread_mutex_t ilock;
     int err; /* a fatal error of the harness */
 };
 
@@ -148,7 +160,7 @@ static int q_push(struct conn *c, int64_t t)
 {
     if (c->qlen == c->qcap) {
         uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
-        int64_t *nq = malloc(sizeof(*nq) * ncap);
+        struct qent *nq = malloc(sizeof(*nq) * ncap);
         if (!nq)
             return -ENOMEM;
         for (uint32_t i = 0; i < c->qlen; i++)
@@ -158,14 +170,14 @@ static int q_push(struct conn *c, int64_t t)
         c->qcap = ncap;
         c->qhead = 0;
     }
-    c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = t;
+    c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = (struct qent){t, t};
     c->qlen++;
     return 0;
 }
 
-static int64_t q_pop(struct conn *c)
+static struct qent q_pop(struct conn *c)
 {
-    int64_t t = c->q[c->qhead];
+    struct qent t = c->q[c->qhead];
     c->qhead = (c->qhead + 1) & (c->qcap - 1);
     c->qlen--;
     return t;
@@ -191,6 +203,7 @@ static void conn_close(struct worker *w, struct conn *c, int64_t now)
     c->state = CS_IDLE;
     c->out_armed = 0;
     c->inflight = 0; /* written but unanswered requests are written again */
+    c->reqi = 0;
     c->tx_total = c->tx_want = c->rx_total = 0;
     c->msg_bad = 0;
     c->body = B_HEAD;
@@ -308,8 +321,14 @@ static void send_more(struct worker *w, struct conn *c, int64_t now)
     if (!w->interval_ns && before > w->cfg->pipeline / 2)
         return;
     while (c->inflight < c->qlen && c->inflight < w->cfg->pipeline) {
+        c->q[(c->qhead + c->inflight) & (c->qcap - 1)].sent = now;
         c->inflight++;
-        c->tx_want += w->msg;
+        if (w->nreq) {
+            c->tx_want += w->reqlen[c->reqi];
+            c->reqi = c->reqi + 1 == w->nreq ? 0 : c->reqi + 1;
+        } else {
+            c->tx_want += w->msg;
+        }
     }
     if (before == 0 && c->inflight > 0)
         c->last_io = now;
@@ -408,9 +427,12 @@ static void conn_established(struct worker *w, struct conn *c, int64_t now)
 /* One reply is complete. */
 static void complete(struct worker *w, struct conn *c, int64_t now)
 {
-    int64_t t = q_pop(c);
+    struct qent t = q_pop(c);
     c->inflight--;
-    sk_hist_record(&w->hist, now - t);
+    sk_hist_record(&w->hist, now - t.due);
+    sk_hist_record(&w->hist_sent, now - t.sent);
+    if (w->ihist)
+        sk_hist_record(w->ihist, now - t.due);
     w->requests++;
     c->replies++;
     if (!w->interval_ns)
@@ -486,6 +508,8 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
             n -= (size_t)h;
             if (c->resp.status < 200 && c->resp.status != 101)
                 continue; /* an interim response: the real one follows */
+            if (w->head_method)
+                c->resp.no_body = 1;
             if (c->resp.no_body || c->resp.content_length == 0) {
                 /* complete below */
             } else if (c->resp.chunked) {
@@ -506,7 +530,7 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
         if (c->resp.status < 200 || c->resp.status >= 400)
             w->errors[SK_BERR_STATUS]++;
         complete(w, c, now);
-        if (c->resp.close)
+        if (c->resp.close || w->cfg->http_close)
             return 1;
     }
     return 0;
@@ -712,6 +736,12 @@ static void tick(struct worker *w, int64_t now)
         errs += w->errors[k];
     atomic_store_explicit(&w->pub_requests, w->requests, memory_order_relaxed);
     atomic_store_explicit(&w->pub_errors, errs, memory_order_relaxed);
+    if (w->ihist && w->ihist->count) {
+        pthread_mutex_lock(&w->ilock);
+        sk_hist_merge(w->ipub, w->ihist);
+        pthread_mutex_unlock(&w->ilock);
+        sk_hist_init(w->ihist);
+    }
 }
 
 /* Open loop: issue every request that is due, round-robin over the
@@ -815,6 +845,21 @@ static void *worker_main(void *arg)
 
 /* ---- setup ---- */
 
+/* --json-stream: what the last second brought. */
+static void stream_line(FILE *f, double t, uint64_t reqs, uint64_t errs, double span,
+                        const struct sk_hist *h)
+{
+    fprintf(f,
+            "{\"t\": %.3f, \"requests\": %llu, \"requests_per_s\": %.1f, \"errors\": %llu, "
+            "\"latency_us\": {\"count\": %llu, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, "
+            "\"max\": %.3f}}\n",
+            t, (unsigned long long)reqs, span > 0 ? (double)reqs / span : 0.0,
+            (unsigned long long)errs, (unsigned long long)h->count,
+            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
+            (double)sk_hist_percentile(h, 99) / 1e3, (double)(h->count ? h->max : 0) / 1e3);
+    fflush(f);
+}
+
 void sk_bench_cfg_init(struct sk_bench_cfg *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -855,29 +900,75 @@ uint64_t sk_bench_errors_total(const struct sk_bench_result *res)
     return t;
 }
 
-/* The shared send buffer: the echo pattern, or the request repeated, long
+/* HTTP: the requests for every target in turn (each a head and the body),
+ * repeated so that any window of CHUNK bytes from any request's start is
+ * contiguous; *reqlen gets each request's length. */
+static char *make_http_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg,
+                           size_t **reqlen, uint32_t *nreq)
+{
+    const char *one[1] = {cfg->http_path};
+    const char *const *paths = cfg->http_npaths ? cfg->http_paths : one;
+    uint32_t n = cfg->http_npaths ? cfg->http_npaths : 1;
+    char *heads = NULL, *out = NULL;
+    size_t *lens = calloc(n, sizeof(*lens)), *hl = calloc(n, sizeof(*hl));
+    size_t cycle = 0, hcap = 0, hoff = 0;
+    if (!lens || !hl)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        if (hcap - hoff < 8192) {
+            char *nb = realloc(heads, hcap + 65536);
+            if (!nb)
+                goto fail;
+            heads = nb;
+            hcap += 65536;
+        }
+        long h = sk_bench_http_head(cfg, paths[i], heads + hoff, hcap - hoff);
+        if (h < 0)
+            goto fail;
+        hl[i] = (size_t)h;
+        hoff += (size_t)h;
+        lens[i] = (size_t)h + (cfg->http_body ? cfg->http_body_len : 0);
+        cycle += lens[i];
+    }
+    size_t copies = CHUNK / cycle + 2;
+    out = malloc(copies * cycle);
+    if (!out)
+        goto fail;
+    size_t pos = 0;
+    hoff = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(out + pos, heads + hoff, hl[i]);
+        hoff += hl[i];
+        if (cfg->http_body && cfg->http_body_len)
+            memcpy(out + pos + hl[i], cfg->http_body, cfg->http_body_len);
+        pos += lens[i];
+    }
+    for (size_t k = 1; k < copies; k++)
+        memcpy(out + k * cycle, out, cycle);
+    free(heads);
+    free(hl);
+    *period = cycle;
+    *msg = lens[0];
+    *reqlen = lens;
+    *nreq = n;
+    return out;
+fail:
+    free(heads);
+    free(hl);
+    free(lens);
+    free(out);
+    return NULL;
+}
+
+/* The shared send buffer: the echo pattern, or the requests repeated, long
  * enough that any window of CHUNK bytes (or one message) at any phase is
  * contiguous. */
-static char *make_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg)
+static char *make_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg, size_t **reqlen,
+                      uint32_t *nreq)
 {
     char *out;
-    if (cfg->kind == SK_BENCH_HTTP) {
-        char req[4096];
-        int n = snprintf(req, sizeof(req),
-                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sockit-bench/1\r\n"
-                         "Accept: */*\r\n\r\n",
-                         cfg->http_path, cfg->http_host);
-        if (n < 0 || (size_t)n >= sizeof(req))
-            return NULL;
-        size_t copies = CHUNK / (size_t)n + 2;
-        out = malloc(copies * (size_t)n);
-        if (!out)
-            return NULL;
-        for (size_t i = 0; i < copies; i++)
-            memcpy(out + i * (size_t)n, req, (size_t)n);
-        *period = *msg = (size_t)n;
-        return out;
-    }
+    if (cfg->kind == SK_BENCH_HTTP)
+        return make_http_out(cfg, period, msg, reqlen, nreq);
     size_t extra = cfg->msg_size > CHUNK ? cfg->msg_size : CHUNK;
     size_t len = PATTERN_PERIOD + extra;
     out = malloc(len);
@@ -911,9 +1002,11 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         T = cfg->conns;
     memset(res, 0, sizeof(*res));
     sk_hist_init(&res->hist);
+    sk_hist_init(&res->hist_sent);
 
-    size_t period, msg;
-    char *out = make_out(cfg, &period, &msg);
+    size_t period = 1, msg = 0, *reqlen = NULL;
+    uint32_t nreq = 0;
+    char *out = make_out(cfg, &period, &msg, &reqlen, &nreq);
     struct worker *w = calloc(T, sizeof(*w));
     struct conn *conns = calloc(cfg->conns, sizeof(*conns));
     int rc = 0;
@@ -933,10 +1026,14 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     for (unsigned t = 0; t < T; t++) {
         struct worker *x = &w[t];
         x->cfg = cfg;
+        pthread_mutex_init(&x->ilock, NULL);
         x->ep = -1;
         x->out = out;
         x->period = period;
         x->msg = msg;
+        x->reqlen = reqlen;
+        x->nreq = nreq;
+        x->head_method = cfg->http_method && strcmp(cfg->http_method, "HEAD") == 0;
         x->n = cfg->conns / T + (t < cfg->conns % T);
         x->c = conns + ci;
         for (unsigned i = 0; i < x->n; i++) {
@@ -982,6 +1079,17 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             goto out;
         }
         sk_hist_init(&x->hist);
+        sk_hist_init(&x->hist_sent);
+        if (cfg->json_stream) {
+            x->ihist = malloc(sizeof(*x->ihist));
+            x->ipub = malloc(sizeof(*x->ipub));
+            if (!x->ihist || !x->ipub) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            sk_hist_init(x->ihist);
+            sk_hist_init(x->ipub);
+        }
     }
     /* Worker threads never take the signals meant for the command. */
     sigset_t all, old;
@@ -998,7 +1106,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     /* The calling thread reports progress while the workers run. */
-    int64_t last_print = t0;
+    int64_t last_print = t0, next_stream = t0 + 1000000000LL;
+    uint64_t stream_reqs = 0, stream_errs = 0;
+    struct sk_hist *sec = cfg->json_stream ? malloc(sizeof(*sec)) : NULL;
     for (;;) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -1011,6 +1121,20 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             errs += atomic_load_explicit(&w[t].pub_errors, memory_order_relaxed);
         }
         int64_t now = now_ns();
+        if (sec && running && now >= next_stream) {
+            sk_hist_init(sec);
+            for (unsigned t = 0; t < started; t++) {
+                pthread_mutex_lock(&w[t].ilock);
+                sk_hist_merge(sec, w[t].ipub);
+                sk_hist_init(w[t].ipub);
+                pthread_mutex_unlock(&w[t].ilock);
+            }
+            stream_line(cfg->json_stream, (double)(now - t0) / 1e9, reqs - stream_reqs,
+                        errs - stream_errs, (double)(now - next_stream) / 1e9 + 1.0, sec);
+            stream_reqs = reqs;
+            stream_errs = errs;
+            next_stream += 1000000000LL;
+        }
         if (cfg->progress && running && now - last_print >= 1000000000LL) {
             double el = (double)(now - t0) / 1e9;
             fprintf(stderr, "\r  %6.1fs  %12llu replies  %11.0f/s  %llu errors   ", el,
@@ -1021,6 +1145,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         if (!running)
             break;
     }
+    free(sec);
     if (cfg->progress && last_print != t0)
         fprintf(stderr, "\r%70s\r", "");
 
@@ -1035,6 +1160,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         for (int k = 0; k < SK_BERR_N; k++)
             res->errors[k] += x->errors[k];
         sk_hist_merge(&res->hist, &x->hist);
+        sk_hist_merge(&res->hist_sent, &x->hist_sent);
         if (x->t_end > t_end)
             t_end = x->t_end;
         if (x->err && !rc)
@@ -1052,6 +1178,10 @@ out:
             free(w[t].rx);
             free(w[t].txb);
             free(w[t].dirty);
+            free(w[t].ihist);
+            free(w[t].ipub);
+            if (w[t].cfg)
+                pthread_mutex_destroy(&w[t].ilock);
         }
     if (conns)
         for (unsigned i = 0; i < cfg->conns; i++) {
@@ -1063,5 +1193,6 @@ out:
     free(conns);
     free(w);
     free(out);
+    free(reqlen);
     return rc;
 }

@@ -74,18 +74,26 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
             per_s((double)res->bytes_out / 1e6, res->elapsed_s));
     fprintf(f, "\n  latency%s   %9s %9s %9s %9s %9s %9s\n", cfg->rate > 0 ? "*" : " ", "mean",
             "p50", "p90", "p99", "p99.9", "max");
-    if (h->count)
-        fprintf(f, "             %9s %9s %9s %9s %9s %9s\n",
-                sk_bench_fmt_ns((int64_t)sk_hist_mean(h), a, sizeof(a)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 50), b, sizeof(b)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 90), c, sizeof(c)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 99), d, sizeof(d)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 99.9), e, sizeof(e)),
-                sk_bench_fmt_ns(h->max, g, sizeof(g)));
-    else
-        fprintf(f, "             (no replies)\n");
+    /* Open loop: the corrected latencies (from the intended send time) and,
+     * below them, the uncorrected ones (from the actual send time). */
+    for (int row = 0; row < (cfg->rate > 0 ? 2 : 1); row++) {
+        const struct sk_hist *x = row ? &res->hist_sent : h;
+        if (!x->count) {
+            fprintf(f, "             (no replies)\n");
+            break;
+        }
+        fprintf(f, "  %-11s%9s %9s %9s %9s %9s %9s\n",
+                cfg->rate > 0 ? (row ? "uncorrected" : "corrected") : "",
+                sk_bench_fmt_ns((int64_t)sk_hist_mean(x), a, sizeof(a)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 50), b, sizeof(b)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 90), c, sizeof(c)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 99), d, sizeof(d)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 99.9), e, sizeof(e)),
+                sk_bench_fmt_ns(x->max, g, sizeof(g)));
+    }
     if (cfg->rate > 0)
-        fprintf(f, "  * measured from each request's intended send time\n");
+        fprintf(f, "  * corrected: from each request's intended send time; uncorrected: from when "
+                   "it was written\n");
     if (res->starved)
         fprintf(f,
                 "\n  %llu of %u connections never got a reply (the server did not serve "
@@ -95,6 +103,17 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
                 k + 1 < SK_BERR_N ? "," : "\n");
+}
+
+static void json_lat(FILE *f, const char *key, const struct sk_hist *h)
+{
+    fprintf(f,
+            "\"%s\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
+            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
+            key, h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
+            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
+            (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
+            (double)h->max / 1e3);
 }
 
 void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
@@ -114,13 +133,9 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
             res->bytes_in, res->bytes_out, per_s((double)res->bytes_in / 1e6, res->elapsed_s));
     fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ", res->connects,
             res->starved);
-    fprintf(f,
-            "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
-            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
-            h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
-            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
-            (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
-            (double)h->max / 1e3);
+    json_lat(f, "latency_us", h);
+    if (cfg->rate > 0)
+        json_lat(f, "latency_uncorrected_us", &res->hist_sent);
     fprintf(f, "\"errors\": {");
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, "\"%s\": %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],

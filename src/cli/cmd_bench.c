@@ -32,6 +32,13 @@ enum {
     OPT_OUT,
     OPT_PATH,
     OPT_SERVER_ARG,
+    OPT_BODY,
+    OPT_URLS,
+    OPT_NO_KEEPALIVE,
+    OPT_HGRM,
+    OPT_JSON_STREAM,
+    OPT_FIND_MAX,
+    OPT_SLO,
 };
 
 static const struct option opts[] = {
@@ -52,6 +59,15 @@ static const struct option opts[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"path", required_argument, NULL, OPT_PATH},
     {"server-arg", required_argument, NULL, OPT_SERVER_ARG},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"urls", required_argument, NULL, OPT_URLS},
+    {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
+    {"hgrm", required_argument, NULL, OPT_HGRM},
+    {"json-stream", no_argument, NULL, OPT_JSON_STREAM},
+    {"find-max", no_argument, NULL, OPT_FIND_MAX},
+    {"slo", required_argument, NULL, OPT_SLO},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -71,18 +87,31 @@ static void help(void)
            "  -d, --duration DUR   run this long (default 10s, models 2s; e.g. 500ms, 1m)\n"
            "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
            "  -P, --pipeline N     requests in flight per connection (default 1; refilled\n"
-        "                       once half are answered)\n"
+           "                       once half are answered)\n"
            "  --rate R             open loop: R requests/s in all, latency measured from\n"
            "                       each request's intended send time\n"
            "  --timeout DUR        a request unanswered this long is an error (default 5s;\n"
-        "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
+           "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
            "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
+           "HTTP requests:\n"
+           "  -m, --method METHOD  request method (default GET, POST with --body)\n"
+           "  -H, --header 'N: V'  add a header, replacing a default of that name (repeatable)\n"
+           "  --body FILE|@-       send FILE's bytes (@-: standard input) with Content-Length\n"
+           "  --urls FILE          request these URLs in turn (one a line, same host and port;\n"
+           "                       with --urls the URL operand may be left out)\n"
+           "  --no-keepalive       a new connection for every request (Connection: close)\n"
+           "Capacity:\n"
+           "  --find-max           search --rate for the highest rate meeting --slo (each\n"
+           "                       step runs -d, default 2s; at most 11 steps)\n"
+           "  --slo GOAL           e.g. p99=5ms or p99=5ms,p50=1ms,errors=0 (errors: 0)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
-        "  -h, --help           this help\n"
+           "  --hgrm FILE          the latency distribution in HdrHistogram's .hgrm format\n"
+           "  --json-stream        one JSON line a second on standard output while running\n"
+           "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
@@ -93,10 +122,18 @@ static void help(void)
            "echoed data differed, or the load could not run; 2 bad arguments.\n");
 }
 
+#define MAX_HEADERS 64
+#define MAX_BODY (16u << 20)
+#define MAX_URLS 100000
+
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set, timeout_set;
+    int json, quiet, family, dur_set, timeout_set, json_stream, find_max;
     const char *unix_path, *models, *conns, *out, *path;
+    const char *method, *body_file, *urls_file, *hgrm, *slo_text;
+    const char *headers[MAX_HEADERS];
+    unsigned nheaders;
+    struct sk_bench_slo slo;
     const char *server_args[32];
     unsigned nserver_args;
 };
@@ -124,7 +161,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     int64_t v;
     uint64_t sz;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:t:s:d:n:P:u46qh", opts, NULL)) != -1) {
+    const char *why;
+    while ((c = getopt_long(argc, argv, "c:t:s:d:n:P:m:H:u46qh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             if (parse_u(cmd, "-c", optarg, 1, 1000000, &v))
@@ -188,6 +226,23 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (a->nserver_args >= SK_ARRAY_LEN(a->server_args))
                 return sk_cli_usage(cmd, "too many --server-arg");
             a->server_args[a->nserver_args++] = optarg;
+            break;
+        case 'm': a->method = optarg; break;
+        case 'H':
+            if (a->nheaders >= MAX_HEADERS)
+                return sk_cli_usage(cmd, "-H: at most %d headers", MAX_HEADERS);
+            a->headers[a->nheaders++] = optarg;
+            break;
+        case OPT_BODY: a->body_file = optarg; break;
+        case OPT_URLS: a->urls_file = optarg; break;
+        case OPT_NO_KEEPALIVE: a->cfg.http_close = 1; break;
+        case OPT_HGRM: a->hgrm = optarg; break;
+        case OPT_JSON_STREAM: a->json_stream = 1; break;
+        case OPT_FIND_MAX: a->find_max = 1; break;
+        case OPT_SLO:
+            if (sk_bench_slo_parse(optarg, &a->slo, &why) < 0)
+                return sk_cli_usage(cmd, "--slo %s: %s", optarg, why);
+            a->slo_text = optarg;
             break;
         case 'h': help(); return -1;
         default: fprintf(stderr, "Try 'sockit bench --help'.\n"); return SK_EXIT_USAGE;
@@ -293,6 +348,194 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
     return SK_EXIT_OK;
 }
 
+/* The whole of FILE (or standard input for "@-"), at most max bytes. */
+static int read_all(const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "@-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return -errno;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    int r = 0;
+    while (b) {
+        if (n == cap) {
+            if (cap > max) {
+                r = -EFBIG;
+                break;
+            }
+            char *nb = realloc(b, cap * 2);
+            if (!nb)
+                break;
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                r = -EIO;
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!b)
+        return -ENOMEM;
+    if (!r && n > max)
+        r = -EFBIG;
+    if (r < 0) {
+        free(b);
+        return r;
+    }
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+/* --urls FILE: one URL (or /path) a line, blank lines and #comments
+ * skipped; every URL names the same host and port. The paths go into
+ * paths[] (pointing into *text, which the caller frees). The first URL's
+ * host and port are the target when there is no URL operand. */
+static int read_urls(const char *cmd, const char *file, char **text, const char ***paths,
+                     unsigned *npaths, char *host, size_t hl, char *port, size_t pl,
+                     int have_target)
+{
+    size_t len;
+    int r = read_all(file, 64u << 20, text, &len);
+    if (r < 0)
+        return sk_cli_usage(cmd, "--urls %s: %s", file, sk_strerror(r));
+    char *t = realloc(*text, len + 1);
+    if (!t)
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    t[len] = '\0';
+    *text = t;
+    const char **v = malloc(sizeof(*v) * MAX_URLS);
+    if (!v)
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    *paths = v;
+    unsigned n = 0, lineno = 0;
+    for (char *line = t, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\r' || line[l - 1] == ' ' || line[l - 1] == '\t'))
+            line[--l] = '\0';
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (!*line || *line == '#')
+            continue;
+        if (n == MAX_URLS)
+            return sk_cli_usage(cmd, "--urls %s: more than %d URLs", file, MAX_URLS);
+        if (line[0] == '/') {
+            if (!have_target)
+                return sk_cli_usage(cmd,
+                                    "--urls %s:%u: the first URL names the host and port "
+                                    "(http://HOST:PORT/PATH) when there is no URL operand",
+                                    file, lineno);
+            if (strpbrk(line, " \t"))
+                return sk_cli_usage(cmd, "--urls %s:%u: spaces in the path", file, lineno);
+            v[n++] = line;
+            continue;
+        }
+        char h[256], pt[16], path[2048];
+        const char *why;
+        if (parse_url(line, h, sizeof(h), pt, sizeof(pt), path, sizeof(path), &why) < 0)
+            return sk_cli_usage(cmd, "--urls %s:%u: %s", file, lineno, why);
+        if (!have_target && n == 0) {
+            snprintf(host, hl, "%s", h);
+            snprintf(port, pl, "%s", pt);
+            have_target = 1;
+        } else if (strcmp(h, host) != 0 || strcmp(pt, port) != 0) {
+            return sk_cli_usage(cmd,
+                                "--urls %s:%u: %s:%s is not the target %s:%s (one host "
+                                "and port per run)",
+                                file, lineno, h, pt, host, port);
+        }
+        /* The path starts where the authority ends, in the line itself. */
+        const char *rest = strstr(line, "://");
+        rest = rest ? rest + 3 : line;
+        const char *slash = strchr(rest, '/');
+        v[n++] = slash ? slash : "/";
+    }
+    if (n == 0)
+        return sk_cli_usage(cmd, "--urls %s: no URL in the file", file);
+    *npaths = n;
+    return 0;
+}
+
+struct find_out {
+    int json, quiet;
+    unsigned n;
+    struct sk_bench_step steps[16];
+};
+
+static void on_step(void *arg, const struct sk_bench_step *st)
+{
+    struct find_out *o = arg;
+    if (o->n < SK_ARRAY_LEN(o->steps))
+        o->steps[o->n++] = *st;
+    if (o->json)
+        return;
+    char a[32], b[32], t[32];
+    if (st->target > 0)
+        snprintf(t, sizeof(t), "%.0f", st->target);
+    else
+        snprintf(t, sizeof(t), "closed");
+    printf("  %10s %12.1f %9s %9s %8llu  %s%s%s\n", t, st->achieved,
+           sk_bench_fmt_ns(st->p50_ns, a, sizeof(a)), sk_bench_fmt_ns(st->p99_ns, b, sizeof(b)),
+           (unsigned long long)st->errors,
+           st->target > 0 ? (st->pass ? "meets the goal" : "fails: ") : "probe (closed loop)",
+           st->target > 0 && !st->pass ? st->why : "", "");
+    fflush(stdout);
+}
+
+static int find_max(const char *cmd, struct args *a)
+{
+    struct find_out o = {.json = a->json, .quiet = a->quiet};
+    unsigned max_steps = 10;
+    if (!a->json) {
+        printf("sockit bench %s --find-max --slo %s: %.1f s per step, at most %u steps\n",
+               a->cfg.kind == SK_BENCH_HTTP ? "http" : "echo", a->slo_text,
+               (double)a->cfg.duration_ms / 1000, max_steps + 1);
+        printf("  %10s %12s %9s %9s %8s  %s\n", "target/s", "achieved/s", "p50", "p99", "errors",
+               "verdict");
+        fflush(stdout);
+    }
+    double best = 0;
+    int r = sk_bench_find_max(&a->cfg, &a->slo, max_steps, on_step, &o, &best);
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s", sk_strerror(r));
+    if (a->json) {
+        printf("{\"target\": ");
+        sk_cli_json_str(stdout, a->cfg.label ? a->cfg.label : "");
+        printf(", \"slo\": ");
+        sk_cli_json_str(stdout, a->slo_text);
+        printf(", \"connections\": %u, \"step_s\": %.3f, \"steps\": [", a->cfg.conns,
+               (double)a->cfg.duration_ms / 1000);
+        for (unsigned i = 0; i < o.n; i++) {
+            const struct sk_bench_step *st = &o.steps[i];
+            printf("%s{\"target\": %.1f, \"achieved\": %.1f, \"p50_us\": %.3f, \"p99_us\": "
+                   "%.3f, \"requests\": %llu, \"errors\": %llu, \"pass\": %s, \"why\": ",
+                   i ? ", " : "", st->target, st->achieved, (double)st->p50_ns / 1e3,
+                   (double)st->p99_ns / 1e3, (unsigned long long)st->requests,
+                   (unsigned long long)st->errors, st->target > 0 && st->pass ? "true" : "false");
+            sk_cli_json_str(stdout, st->why ? st->why : "");
+            printf("}");
+        }
+        printf("], \"max_rate\": %.1f}\n", best);
+    } else if (best > 0) {
+        printf("max rate meeting %s: %.0f requests/s\n", a->slo_text, best);
+    } else {
+        printf("no rate met %s\n", a->slo_text);
+    }
+    fflush(stdout);
+    if (got_signal)
+        return sk_cli_fail(cmd, "interrupted");
+    return best > 0 ? SK_EXIT_OK : sk_cli_fail(cmd, "no rate tried met %s", a->slo_text);
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {0};
@@ -318,20 +561,64 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     if (a.models || a.conns || a.out || a.nserver_args)
         return sk_cli_usage(cmd,
                             "--models, --conns, --out and --server-arg are for 'bench models'");
+    if (!http && (a.method || a.nheaders || a.body_file || a.urls_file || a.cfg.http_close))
+        return sk_cli_usage(cmd, "-m, -H, --body, --urls and --no-keepalive are for 'bench http'");
+    if (a.cfg.http_close && a.cfg.pipeline > 1)
+        return sk_cli_usage(cmd, "--no-keepalive sends one request per connection: no -P");
+    if (a.slo_text && !a.find_max)
+        return sk_cli_usage(cmd, "--slo goes with --find-max");
+    if (a.find_max) {
+        if (!a.slo_text)
+            return sk_cli_usage(cmd, "--find-max needs a goal: --slo p99=5ms[,errors=0]");
+        if (a.cfg.rate > 0 || a.cfg.count)
+            return sk_cli_usage(cmd, "--find-max chooses the rate itself: no --rate, no -n");
+        if (a.hgrm || a.json_stream)
+            return sk_cli_usage(cmd, "--hgrm and --json-stream are for a single run, not "
+                                     "--find-max");
+        if (!a.dur_set)
+            a.cfg.duration_ms = 2000;
+    }
+    if (a.json_stream && a.quiet)
+        return sk_cli_usage(cmd, "--json-stream prints JSON: no -q");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
     int nargs = argc - optind;
+    char *urls_text = NULL, *body = NULL;
+    const char **paths = NULL;
     if (http) {
-        if (nargs != 1)
+        if (nargs > 1 || (nargs == 0 && !a.urls_file))
             return sk_cli_usage(cmd,
                                 nargs ? "one URL, please" : "which URL? (http://HOST:PORT/PATH)");
-        if (parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path, sizeof(path),
-                      &why) < 0)
+        if (nargs == 1 && parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path,
+                                    sizeof(path), &why) < 0)
             return sk_cli_usage(cmd, "%s: %s", argv[optind], why);
+        if (a.urls_file &&
+            (r = read_urls(cmd, a.urls_file, &urls_text, &paths, &a.cfg.http_npaths, host,
+                           sizeof(host), port, sizeof(port), nargs == 1)) != 0) {
+            free(urls_text);
+            free(paths);
+            return r;
+        }
+        a.cfg.http_paths = paths;
         if (a.path)
             snprintf(path, sizeof(path), "%s", a.path);
-        snprintf(label, sizeof(label), "%s", argv[optind]);
+        if (nargs == 1)
+            snprintf(label, sizeof(label), "%s", argv[optind]);
+        else
+            snprintf(label, sizeof(label), "http://%s%s%s:%s (%u URLs from %s)",
+                     strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+                     a.cfg.http_npaths, a.urls_file);
+        if (a.body_file && (r = read_all(a.body_file, MAX_BODY, &body, &a.cfg.http_body_len)) < 0) {
+            free(urls_text);
+            free(paths);
+            return sk_cli_usage(cmd, "--body %s: %s", a.body_file,
+                                r == -EFBIG ? "larger than 16M" : sk_strerror(r));
+        }
+        a.cfg.http_body = body;
+        a.cfg.http_method = a.method;
+        a.cfg.http_headers = a.headers;
+        a.cfg.http_nheaders = a.nheaders;
     } else if (a.unix_path) {
         if (nargs != 0)
             return sk_cli_usage(cmd, "--unix PATH takes no HOST PORT");
@@ -367,19 +654,64 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     a.cfg.http_host = hosthdr;
     a.cfg.http_path = path;
     a.cfg.label = label;
+    int rc = SK_EXIT_OK;
+    if (http) {
+        char probe[16384];
+        long h = sk_bench_http_head(&a.cfg, path, probe, sizeof(probe));
+        if (h == -EINVAL) {
+            rc = sk_cli_usage(
+                cmd, "%s",
+                a.method && a.method[strspn(a.method,
+                                            "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]
+                    ? "-m: a method is a token (e.g. GET, POST, PURGE)"
+                    : "-H: a header is 'Name: value' on one line");
+            goto done;
+        }
+    }
     if (a.cfg.threads > a.cfg.conns)
         a.cfg.threads = a.cfg.conns;
-    a.cfg.progress = !a.quiet && !a.json && isatty(STDERR_FILENO);
-    if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0)
-        return sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
-                           a.cfg.conns);
+    if (a.json_stream) {
+        a.json = 1; /* the last line is the summary object */
+        a.cfg.json_stream = stdout;
+    }
+    a.cfg.progress = !a.quiet && !a.json && !a.find_max && isatty(STDERR_FILENO);
+    if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0) {
+        rc = sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
+                         a.cfg.conns);
+        goto done;
+    }
     install_signals();
+    if (a.find_max) {
+        rc = find_max(cmd, &a);
+        goto done;
+    }
+    FILE *hf = NULL;
+    if (a.hgrm && !(hf = fopen(a.hgrm, "w"))) {
+        rc = sk_cli_fail(cmd, "--hgrm %s: %s", a.hgrm, sk_strerror(-errno));
+        goto done;
+    }
     struct sk_bench_result *res = malloc(sizeof(*res));
-    if (!res)
-        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    if (!res) {
+        if (hf)
+            fclose(hf);
+        rc = sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+        goto done;
+    }
     r = sk_bench_run(&a.cfg, res);
-    int rc = finish(cmd, &a, res, r);
+    if (hf) {
+        int w = r < 0 ? 0 : sk_hist_write_hgrm(hf, &res->hist, 1e6);
+        if (fclose(hf) != 0 && w == 0)
+            w = -EIO;
+        if (w < 0)
+            sk_cli_fail(cmd, "--hgrm %s: %s", a.hgrm, sk_strerror(w));
+    }
+    rc = finish(cmd, &a, res, r);
     free(res);
+done:
+    free(urls_text);
+    free(paths);
+    free(body);
     return rc;
 }
 
