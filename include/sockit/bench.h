@@ -182,6 +182,52 @@ int sk_bench_find_max(const struct sk_bench_cfg *base, const struct sk_bench_slo
                       void (*on_step)(void *arg, const struct sk_bench_step *st), void *arg,
                       double *best);
 
+/* ---- streams (iperf-style bulk throughput): `sockit bench stream` ---- */
+
+enum sk_stream_dir {
+    SK_STREAM_SEND, /* write only (against discard) */
+    SK_STREAM_RECV, /* read only (against chargen) */
+    SK_STREAM_BOTH, /* write and read back (against echo) */
+};
+
+struct sk_stream_cfg {
+    struct sk_addr addr;
+    unsigned conns; /* streams at once */
+    enum sk_stream_dir dir;
+    int udp;     /* datagrams of `size` bytes with a sequence number (send, both) */
+    size_t size; /* bytes per write (TCP) or per datagram (UDP) */
+    int64_t duration_ms;
+};
+
+/* What one stream did. */
+struct sk_stream_conn {
+    int ok; /* it connected */
+    uint64_t bytes_sent, bytes_recv;
+    uint32_t rtt_us, rttvar_us; /* TCP_INFO at the end (0 for UDP and Unix sockets) */
+    uint32_t retrans;           /* TCP_INFO total retransmits */
+    /* UDP --both: datagrams sent, echoed back, lost (never came back),
+     * reordered (came back after a later one) and duplicated. */
+    uint64_t dg_sent, dg_recv, dg_lost, dg_reordered, dg_dup;
+};
+
+struct sk_stream_result {
+    double elapsed_s;
+    uint64_t bytes_sent, bytes_recv;
+    unsigned connected;
+    double fairness;            /* Jain's index over the streams' throughputs (1: all equal) */
+    struct sk_stream_conn *per; /* cfg->conns entries, allocated by sk_stream_run */
+};
+
+/* Jain's fairness index of x[0..n): (sum x)^2 / (n * sum x^2), in [1/n, 1];
+ * 1 for n == 0 or all zeros. Pure. */
+double sk_jain_index(const double *x, size_t n);
+
+/* Run the streams for cfg->duration_ms in one epoll loop; fills res (free
+ * res->per with free()). Returns 0 or a negative errno when the run could not
+ * start; streams that fail to connect are counted (ok == 0). A UDP run waits
+ * up to 200 ms after the end for late echoes before counting losses. */
+int sk_stream_run(const struct sk_stream_cfg *cfg, struct sk_stream_result *res);
+
 /* ---- reports ---- */
 
 /* The human summary (a small table) and the JSON object of one run. */

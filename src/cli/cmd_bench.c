@@ -78,6 +78,7 @@ static void help(void)
            "       sockit bench echo --unix PATH [OPTIONS]   echo over a Unix socket\n"
            "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
            "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
+           "       sockit bench stream HOST PORT [OPTIONS]   bulk throughput (--help for its own)\n"
            "Load a server and report throughput, latency percentiles and errors. Every\n"
            "echoed byte is checked; HTTP responses are parsed.\n\n"
            "Load:\n"
@@ -935,11 +936,222 @@ out:
     return rc;
 }
 
+static const struct option stream_opts[] = {
+    {"connections", required_argument, NULL, 'c'},
+    {"size", required_argument, NULL, 's'},
+    {"duration", required_argument, NULL, 'd'},
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"send", no_argument, NULL, 'S'},
+    {"recv", no_argument, NULL, 'R'},
+    {"both", no_argument, NULL, 'B'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void stream_help(void)
+{
+    printf("Usage: sockit bench stream HOST PORT [OPTIONS]\n"
+           "       sockit bench stream --unix PATH [OPTIONS]\n"
+           "Bulk throughput over N streams at once (iperf-style): --send against serve\n"
+           "discard, --recv against serve chargen, --both against serve echo.\n\n"
+           "  -c, --connections N  streams at once (default 1)\n"
+           "  --send | --recv | --both   direction (default --send)\n"
+           "  -s, --size SIZE      bytes per write (default 128K; UDP: per datagram, 1400)\n"
+           "  -d, --duration DUR   run this long (default 10s)\n"
+           "  -u, --udp            UDP datagrams with sequence numbers (--send, --both;\n"
+           "                       --both counts lost, reordered and duplicated echoes)\n"
+           "  --unix PATH          a Unix stream socket ('@name': abstract)\n"
+           "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
+           "  --json               one JSON object\n"
+           "  -q, --quiet          the total line only\n\n"
+           "Reports total and per-stream throughput, Jain's fairness index over the\n"
+           "streams, and per TCP stream the TCP_INFO round-trip time and retransmits.\n"
+           "Exit status: 0 data moved; 1 no stream connected or nothing moved; 2 bad\n"
+           "arguments.\n");
+}
+
+static const char *dir_name(enum sk_stream_dir d)
+{
+    return d == SK_STREAM_SEND ? "send" : d == SK_STREAM_RECV ? "recv" : "both";
+}
+
+static uint64_t stream_bytes(const struct sk_stream_cfg *cfg, const struct sk_stream_conn *pc)
+{
+    return cfg->dir == SK_STREAM_SEND ? pc->bytes_sent : pc->bytes_recv;
+}
+
+static void stream_report(const struct sk_stream_cfg *cfg, const struct sk_stream_result *res,
+                          const char *label, int json, int quiet)
+{
+    double el = res->elapsed_s > 0 ? res->elapsed_s : 1;
+    uint64_t total = cfg->dir == SK_STREAM_SEND ? res->bytes_sent : res->bytes_recv;
+    int udp_both = cfg->udp && cfg->dir == SK_STREAM_BOTH;
+    const char *proto = cfg->udp ? "udp" : sk_addr_family(&cfg->addr) == AF_UNIX ? "unix" : "tcp";
+    if (json) {
+        printf("{\"kind\": \"stream\", \"target\": ");
+        sk_cli_json_str(stdout, label);
+        printf(", \"proto\": \"%s\", \"direction\": \"%s\", \"streams\": %u, "
+               "\"connected\": %u, \"size\": %zu, \"elapsed_s\": %.6f, \"bytes_sent\": %llu, "
+               "\"bytes_recv\": %llu, \"mbit_per_s\": %.3f, \"fairness\": %.6f, \"per_stream\": [",
+               proto, dir_name(cfg->dir), cfg->conns, res->connected, cfg->size, res->elapsed_s,
+               (unsigned long long)res->bytes_sent, (unsigned long long)res->bytes_recv,
+               (double)total * 8 / el / 1e6, res->fairness);
+        for (unsigned i = 0; i < cfg->conns; i++) {
+            const struct sk_stream_conn *pc = &res->per[i];
+            printf("%s{\"ok\": %s, \"bytes_sent\": %llu, \"bytes_recv\": %llu, "
+                   "\"mbit_per_s\": %.3f, \"rtt_us\": %u, \"rttvar_us\": %u, \"retrans\": %u",
+                   i ? ", " : "", pc->ok ? "true" : "false", (unsigned long long)pc->bytes_sent,
+                   (unsigned long long)pc->bytes_recv, (double)stream_bytes(cfg, pc) * 8 / el / 1e6,
+                   pc->rtt_us, pc->rttvar_us, pc->retrans);
+            if (cfg->udp)
+                printf(", \"datagrams_sent\": %llu, \"datagrams_recv\": %llu, \"lost\": %llu, "
+                       "\"reordered\": %llu, \"duplicated\": %llu",
+                       (unsigned long long)pc->dg_sent, (unsigned long long)pc->dg_recv,
+                       (unsigned long long)pc->dg_lost, (unsigned long long)pc->dg_reordered,
+                       (unsigned long long)pc->dg_dup);
+            printf("}");
+        }
+        printf("]}\n");
+        return;
+    }
+    if (quiet) {
+        printf("%.1f Mbit/s over %u stream%s, fairness %.3f\n", (double)total * 8 / el / 1e6,
+               res->connected, res->connected == 1 ? "" : "s", res->fairness);
+        return;
+    }
+    printf("sockit bench stream %s (%s, %s, %u stream%s, %zu-byte %s, %.2f s)\n", label, proto,
+           dir_name(cfg->dir), cfg->conns, cfg->conns == 1 ? "" : "s", cfg->size,
+           cfg->udp ? "datagrams" : "writes", res->elapsed_s);
+    if (udp_both)
+        printf("  %6s %10s %10s %10s %10s %8s %10s %6s\n", "stream", "MB", "Mbit/s", "sent",
+               "echoed", "lost", "reordered", "dup");
+    else if (cfg->udp || sk_addr_family(&cfg->addr) == AF_UNIX)
+        printf("  %6s %10s %10s\n", "stream", "MB", "Mbit/s");
+    else
+        printf("  %6s %10s %10s %9s %9s %8s\n", "stream", "MB", "Mbit/s", "rtt", "rttvar",
+               "retrans");
+    for (unsigned i = 0; i < cfg->conns; i++) {
+        const struct sk_stream_conn *pc = &res->per[i];
+        double mb = (double)stream_bytes(cfg, pc) / 1e6;
+        if (!pc->ok) {
+            printf("  %6u  (did not connect)\n", i + 1);
+            continue;
+        }
+        printf("  %6u %10.1f %10.1f", i + 1, mb, mb * 8 / el);
+        if (udp_both)
+            printf(" %10llu %10llu %7.2f%% %10llu %6llu\n", (unsigned long long)pc->dg_sent,
+                   (unsigned long long)pc->dg_recv,
+                   pc->dg_sent ? 100.0 * (double)pc->dg_lost / (double)pc->dg_sent : 0.0,
+                   (unsigned long long)pc->dg_reordered, (unsigned long long)pc->dg_dup);
+        else if (cfg->udp || sk_addr_family(&cfg->addr) == AF_UNIX)
+            printf("\n");
+        else
+            printf(" %7uus %7uus %8u\n", pc->rtt_us, pc->rttvar_us, pc->retrans);
+    }
+    printf("  %6s %10.1f %10.1f\n", "total", (double)total / 1e6, (double)total * 8 / el / 1e6);
+    printf("  fairness (Jain's index over the streams): %.3f\n", res->fairness);
+}
+
+static int bench_stream(const char *cmd, int argc, char **argv)
+{
+    struct sk_stream_cfg cfg = {0};
+    cfg.conns = 1;
+    cfg.duration_ms = 10000;
+    cfg.dir = SK_STREAM_SEND;
+    int json = 0, quiet = 0, family = 0, c, size_set = 0, dirs = 0;
+    const char *unix_path = NULL, *why = "";
+    int64_t v;
+    uint64_t sz;
+    while ((c = getopt_long(argc, argv, "c:s:d:u46qh", stream_opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (parse_u(cmd, "-c", optarg, 1, 100000, &v))
+                return SK_EXIT_USAGE;
+            cfg.conns = (unsigned)v;
+            break;
+        case 's':
+            if (sk_parse_size(optarg, 16u << 20, &sz) < 0 || sz == 0)
+                return sk_cli_usage(cmd, "-s: '%s' is not a size from 1 byte to 16M", optarg);
+            cfg.size = (size_t)sz;
+            size_set = 1;
+            break;
+        case 'd':
+            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0)
+                return sk_cli_usage(cmd, "-d: '%s' is not a duration (e.g. 10s, 500ms)", optarg);
+            cfg.duration_ms = v;
+            break;
+        case 'u': cfg.udp = 1; break;
+        case 'S': cfg.dir = SK_STREAM_SEND, dirs++; break;
+        case 'R': cfg.dir = SK_STREAM_RECV, dirs++; break;
+        case 'B': cfg.dir = SK_STREAM_BOTH, dirs++; break;
+        case OPT_UNIX: unix_path = optarg; break;
+        case OPT_JSON: json = 1; break;
+        case '4': family = AF_INET; break;
+        case '6': family = AF_INET6; break;
+        case 'q': quiet = 1; break;
+        case 'h': stream_help(); return SK_EXIT_OK;
+        default: fprintf(stderr, "Try 'sockit bench stream --help'.\n"); return SK_EXIT_USAGE;
+        }
+    }
+    if (dirs > 1)
+        return sk_cli_usage(cmd, "one of --send, --recv and --both");
+    if (!size_set)
+        cfg.size = cfg.udp ? 1400 : 128 * 1024;
+    if (cfg.udp && (cfg.size < 8 || cfg.size > 65507))
+        return sk_cli_usage(cmd, "-s: UDP datagrams carry 8 to 65507 bytes (the first 8 are a "
+                                 "sequence number)");
+    if (cfg.udp && cfg.dir == SK_STREAM_RECV)
+        return sk_cli_usage(cmd, "-u with --recv: UDP chargen answers one datagram per datagram, "
+                                 "which is no stream (use --both against echo)");
+    if (unix_path && cfg.udp)
+        return sk_cli_usage(cmd, "--unix with -u is not supported (Unix stream sockets only)");
+    int nargs = argc - optind;
+    char label[600];
+    if (unix_path) {
+        if (nargs != 0)
+            return sk_cli_usage(cmd, "--unix PATH takes no HOST PORT");
+        if (sk_addr_unix(unix_path, &cfg.addr, &why) < 0)
+            return sk_cli_usage(cmd, "--unix %s: %s", unix_path, why);
+        snprintf(label, sizeof(label), "unix:%s", unix_path);
+    } else {
+        if (nargs != 2)
+            return sk_cli_usage(cmd, "HOST and PORT, please (or --unix PATH)");
+        uint16_t pn = 0;
+        if (sk_port_parse(argv[optind + 1], &pn, &why) < 0 || pn == 0)
+            return sk_cli_usage(cmd, "port '%s': %s", argv[optind + 1], pn == 0 ? "port 0" : why);
+        int r = sk_resolve_one(argv[optind], argv[optind + 1], family,
+                               cfg.udp ? SOCK_DGRAM : SOCK_STREAM, 0, &cfg.addr);
+        if (r < 0)
+            return sk_cli_fail(cmd, "%s port %s: %s", argv[optind], argv[optind + 1],
+                               sk_strerror(r));
+        char s[SK_ADDR_STRLEN];
+        sk_addr_format(&cfg.addr, s, sizeof(s));
+        snprintf(label, sizeof(label), "%s", s);
+    }
+    if (sk_bench_raise_nofile((uint64_t)cfg.conns + 64) < 0)
+        return sk_cli_fail(cmd, "-c %u: more streams than the descriptor limit allows", cfg.conns);
+    install_signals();
+    struct sk_stream_result res;
+    int r = sk_stream_run(&cfg, &res);
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s", sk_strerror(r));
+    stream_report(&cfg, &res, label, json, quiet);
+    fflush(stdout);
+    uint64_t total = cfg.dir == SK_STREAM_SEND ? res.bytes_sent : res.bytes_recv;
+    free(res.per);
+    if (total == 0)
+        return sk_cli_fail(cmd, "no data moved");
+    return SK_EXIT_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return sk_cli_usage("bench", "echo, http or models?");
+            return sk_cli_usage("bench", "echo, http, models or stream?");
         help();
         return SK_EXIT_OK;
     }
@@ -950,5 +1162,7 @@ int cmd_bench(int argc, char **argv)
         return bench_load("bench http", argc - 1, argv + 1, 1);
     if (strcmp(sub, "models") == 0)
         return bench_models("bench models", argc - 1, argv + 1);
-    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http or models)", sub);
+    if (strcmp(sub, "stream") == 0)
+        return bench_stream("bench stream", argc - 1, argv + 1);
+    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models or stream)", sub);
 }

@@ -1,6 +1,6 @@
-/* test_bench_slo.c - the pure parts of the bench's requests and capacity
- * search: the HTTP request head (-m, -H, --body, --no-keepalive), the --slo
- * goal parser, and the verdict of one run against a goal. */
+/* test_bench_parts.c - the pure parts of the bench beyond the response
+ * parser: the HTTP request head (-m, -H, --body, --no-keepalive), the --slo
+ * goal parser, the verdict of one run against a goal, Jain's fairness index. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include "sockit/bench.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,12 +160,27 @@ static void http_head_table(void **state)
     assert_int_equal(sk_bench_http_head(&c, "/", buf, 20), -EMSGSIZE);
 }
 
+/* Jain's index: 1 when all equal, 1/n when one stream has everything, and
+ * (sum)^2 / (n * sum of squares) in between. */
+static void jain_table(void **state)
+{
+    (void)state;
+    const double eq[] = {5, 5, 5, 5}, one[] = {0, 0, 9, 0}, two[] = {1, 3};
+    assert_true(fabs(sk_jain_index(eq, 4) - 1.0) < 1e-12);
+    assert_true(fabs(sk_jain_index(one, 4) - 0.25) < 1e-12);
+    assert_true(fabs(sk_jain_index(two, 2) - 16.0 / 20.0) < 1e-12);
+    assert_true(sk_jain_index(NULL, 0) == 1.0);
+    const double zeros[] = {0, 0};
+    assert_true(sk_jain_index(zeros, 2) == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(slo_table),
         cmocka_unit_test(slo_verdict),
         cmocka_unit_test(http_head_table),
+        cmocka_unit_test(jain_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
