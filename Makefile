@@ -30,11 +30,16 @@ URING_CFLAGS := -DSK_HAVE_URING $(shell pkg-config --cflags liburing)
 URING_LIBS   := $(shell pkg-config --libs liburing)
 endif
 
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(URING_CFLAGS) -MMD -MP -pthread
-LIBS        := $(URING_LIBS) -pthread -lm
+# OpenSSL 3 (TLS) is required; scripts/deps.sh installs libssl-dev.
+SSL_CFLAGS := $(shell pkg-config --cflags openssl 2>/dev/null)
+SSL_LIBS   := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(URING_CFLAGS) $(SSL_CFLAGS) \
+               -MMD -MP -pthread
+LIBS        := $(URING_LIBS) $(SSL_LIBS) -pthread -lm
 
 LIB_SRC := $(sort $(wildcard src/net/*.c src/service/*.c src/model/*.c src/client/*.c \
-                             src/tool/*.c src/bench/*.c))
+                             src/tool/*.c src/bench/*.c src/tls/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))

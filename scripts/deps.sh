@@ -3,7 +3,7 @@
 # only those that are missing, saying which.
 set -eu
 
-PKGS="build-essential pkg-config liburing-dev libcmocka-dev python3-pytest
+PKGS="build-essential pkg-config liburing-dev libssl-dev openssl libcmocka-dev python3-pytest
 netcat-openbsd socat ncat curl wrk iperf3 tmux chromium telnet procps iproute2 nginx-light
 clang libclang-rt-14-dev clang-format groff-base man-db"
 

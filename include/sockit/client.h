@@ -38,6 +38,8 @@ int sk_client_connect_unix(const char *path, int socktype, struct sk_addr *peer)
 
 /* ---- the relay (sockit connect) ---- */
 
+struct sk_tls;
+
 struct sk_relay_opts {
     int in_fd;                   /* what to send (stdin) */
     int out_fd;                  /* where received bytes go (stdout) */
@@ -48,6 +50,7 @@ struct sk_relay_opts {
                                     flows until it stalls this long (0: stop at once) */
     size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
+    struct sk_tls *tls;          /* stream: TLS over fd, its handshake done (tls.h); NULL: none */
 };
 
 struct sk_relay_stats {
@@ -64,8 +67,11 @@ struct sk_relay_stats {
  * Input EOF half-closes a stream (shutdown SHUT_WR) once all of it was sent. A datagram socket
  * sends each read of in_fd (a line from a terminal, a chunk from a pipe; at most 65507 bytes) as
  * one datagram and writes each datagram received as it is. fd must be non-blocking-safe (the relay
- * sets O_NONBLOCK on it); in_fd and out_fd are left blocking. Returns 0, or a negative error (a
- * reset, a write to out_fd that failed, ECONNREFUSED reported for a datagram). */
+ * sets O_NONBLOCK on it); in_fd and out_fd are left blocking. With tls the same holds for the
+ * plaintext, and input EOF sends TLS close_notify before the TCP half-close (a TLS 1.3 peer may
+ * still send after it; bytes read stop at the peer's close_notify, or at its FIN without one).
+ * Returns 0, or a negative error (a reset, a write to out_fd that failed, ECONNREFUSED reported
+ * for a datagram, an SK_ETLS* error: see sk_tls_why()). */
 int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st);
 
 /* ---- the echo client ---- */
@@ -86,6 +92,7 @@ struct sk_echo_opts {
     int linger_ms;   /* UDP scripted: after the last request, count stragglers */
     int quiet;       /* scripted: print only the summary */
     volatile sig_atomic_t *stop;
+    struct sk_tls *tls; /* TCP: TLS over fd, its handshake done (tls.h); NULL: none */
 };
 
 struct sk_echo_stats {

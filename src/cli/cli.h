@@ -39,6 +39,62 @@ void sk_cli_json_sep(int *first);
  * {"KEY": IN, "error": WHY}. */
 void sk_cli_json_error(const char *key, const char *in, const char *why, int *first);
 
+/* ---- the TLS client options (cmd_tls.c) ---- */
+
+struct sk_tls_ctx;
+struct sk_tls;
+
+/* Option codes for getopt_long tables; SK_CLI_TLS_OPTIONS is the table part
+ * and SK_CLI_TLS_HELP the lines for --help. */
+enum {
+    SK_CLI_TLS_ON = 0x1000,
+    SK_CLI_TLS_CA,
+    SK_CLI_TLS_PIN,
+    SK_CLI_TLS_INSECURE,
+    SK_CLI_TLS_SNI,
+    SK_CLI_TLS_CERT,
+    SK_CLI_TLS_KEY,
+};
+// clang-format off
+#define SK_CLI_TLS_OPTIONS                                                                         \
+    {"tls", no_argument, NULL, SK_CLI_TLS_ON},                                                     \
+    {"ca", required_argument, NULL, SK_CLI_TLS_CA},                                                \
+    {"pin", required_argument, NULL, SK_CLI_TLS_PIN},                                              \
+    {"insecure", no_argument, NULL, SK_CLI_TLS_INSECURE},                                          \
+    {"sni", required_argument, NULL, SK_CLI_TLS_SNI},                                              \
+    {"tls-cert", required_argument, NULL, SK_CLI_TLS_CERT},                                        \
+    {"tls-key", required_argument, NULL, SK_CLI_TLS_KEY}
+#define SK_CLI_TLS_HELP                                                                            \
+    "  --tls              TLS (1.2 or 1.3); the server's certificate is verified\n"                \
+    "                     against the system's CAs and the host name (or --sni)\n"                 \
+    "  --ca FILE          trust exactly the CA certificates in FILE (PEM)\n"                       \
+    "  --pin sha256:HEX   accept exactly the certificate with this fingerprint\n"                  \
+    "  --insecure         no verification at all (says so on stderr)\n"                            \
+    "  --sni NAME         the server's name: sent as SNI and verified\n"                           \
+    "  --tls-cert FILE, --tls-key FILE  a client certificate (PEM) and its key\n"                  \
+    "                     (each TLS option implies --tls)\n"
+// clang-format on
+
+struct sk_cli_tls {
+    int on, insecure;
+    const char *ca, *pin, *sni, *cert, *key;
+};
+
+/* Take option c (with its argument) when it is a TLS option: returns 1, else 0. */
+int sk_cli_tls_opt(struct sk_cli_tls *t, int c, const char *arg);
+
+/* The options together make sense (a usage line and SK_EXIT_USAGE if not). */
+int sk_cli_tls_check(const char *cmd, const struct sk_cli_tls *t);
+
+/* Make the context, say so when --insecure, and run the handshake over fd
+ * within timeout_ms (< 0: no limit) for host; on failure one line
+ * "sockit: CMD: TARGET: REASON" and SK_EXIT_FAIL. With verbose, the version
+ * and the server's fingerprint go to stderr. The caller frees *ctx and *conn
+ * (either may be NULL). */
+int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tls *t, int fd,
+                     const char *host, int timeout_ms, int verbose, struct sk_tls_ctx **ctx,
+                     struct sk_tls **conn);
+
 #define SK_VERSION "0.1.0"
 
 /* Commands (one file per group under src/cli/). */
@@ -58,5 +114,6 @@ int cmd_ping(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "sockit/error.h"
 #include "sockit/resolve.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -91,8 +92,10 @@ static void connect_help(void)
            "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
            "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
-           "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
-           "  -h, --help         this text\n\n"
+           "  -v, --verbose      report the connect time and the bytes sent/received on "
+           "stderr\n" SK_CLI_TLS_HELP "  -h, --help         this text\n\n"
+           "With TLS nothing is sent before the server's certificate is verified; when\n"
+           "standard input ends, close_notify is sent, then the TCP half-close.\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
            "unresolvable host, reset or another failure, 2 bad arguments.\n");
 }
@@ -110,11 +113,15 @@ int cmd_connect(int argc, char **argv)
         {"eof-wait", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        SK_CLI_TLS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    struct sk_cli_tls tlo = {0};
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'u': socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
@@ -143,6 +150,13 @@ int cmd_connect(int argc, char **argv)
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
     if (!unix_path && check_port(cmd, port))
         return SK_EXIT_USAGE;
+    if (sk_cli_tls_check(cmd, &tlo))
+        return SK_EXIT_USAGE;
+    if (tlo.on && socktype == SOCK_DGRAM)
+        return sk_cli_usage(cmd, "--tls is for streams (no DTLS): drop -u");
+    if (tlo.on && unix_path && !tlo.sni && !tlo.pin && !tlo.insecure)
+        return sk_cli_usage(cmd, "TLS over --unix needs the server's name (--sni), --pin or "
+                                 "--insecure");
 
     char target[300];
     target_name(target, sizeof(target), host, port, unix_path);
@@ -162,6 +176,19 @@ int cmd_connect(int argc, char **argv)
                                        : (unix_path ? "unix" : "tcp"),
                 (double)(t1 - t0) / 1e6);
 
+    struct sk_tls_ctx *tctx = NULL;
+    struct sk_tls *tls = NULL;
+    if (tlo.on) {
+        int e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
+                                 verbose, &tctx, &tls);
+        if (e) {
+            sk_tls_free(tls);
+            sk_tls_ctx_free(tctx);
+            close(fd);
+            return e;
+        }
+    }
+
     catch_signals();
     struct sk_relay_opts ro = {
         .in_fd = STDIN_FILENO,
@@ -171,9 +198,16 @@ int cmd_connect(int argc, char **argv)
         .linger_ms = wait_ms > 0 ? wait_ms : 1000,
         .eof_wait_ms = eof_wait_ms,
         .stop = &stop_flag,
+        .tls = tls,
     };
     struct sk_relay_stats st;
     int r = sk_relay(fd, &ro, &st);
+    char tls_why[400] = "";
+    if (tls && r < 0)
+        snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));
+    int truncated = tls && sk_tls_truncated(tls);
+    sk_tls_free(tls);
+    sk_tls_ctx_free(tctx);
     close(fd);
     if (verbose) {
         fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
@@ -181,13 +215,14 @@ int cmd_connect(int argc, char **argv)
         if (socktype == SOCK_DGRAM)
             fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
                     st.dgrams_received);
-        fprintf(stderr, " in %.3f s%s\n", (double)(sk_now_ns() - t1) / 1e9,
+        fprintf(stderr, " in %.3f s%s%s\n", (double)(sk_now_ns() - t1) / 1e9,
                 st.peer_closed    ? ", closed by the peer"
                 : st.idle_timeout ? ", idle timeout"
-                                  : "");
+                                  : "",
+                truncated ? " (without TLS close_notify)" : "");
     }
     if (r < 0)
-        return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));
+        return sk_cli_fail(cmd, "%s: %s", target, sk_is_tls_error(r) ? tls_why : sk_strerror(r));
     return stop_flag ? 130 : SK_EXIT_OK;
 }
 
@@ -223,7 +258,7 @@ static void echo_help(void)
         "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
         "  -4, -6             IPv4 or IPv6 only\n"
         "  --unix PATH        connect to a Unix stream socket\n"
-        "  -q, --quiet        scripted: print only the statistics\n"
+        "  -q, --quiet        scripted: print only the statistics\n" SK_CLI_TLS_HELP
         "  -h, --help         this text\n\n"
         "Exit status: 0 every request was answered (interactive: the session ended\n"
         "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
@@ -265,8 +300,12 @@ int cmd_echo_client(int argc, char **argv)
         {"unix", required_argument, NULL, OPT_UNIX},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        SK_CLI_TLS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    struct sk_cli_tls tlo = {0};
+    struct sk_tls_ctx *tctx = NULL;
+    struct sk_tls *tls = NULL;
 
     msgs = calloc((size_t)argc + 1, sizeof(*msgs));
     if (!msgs)
@@ -274,6 +313,8 @@ int cmd_echo_client(int argc, char **argv)
     r = SK_EXIT_USAGE;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -360,6 +401,12 @@ int cmd_echo_client(int argc, char **argv)
         sk_cli_usage(cmd, "--size: a UDP datagram carries at most 65507 bytes");
         goto out;
     }
+    if (sk_cli_tls_check(cmd, &tlo))
+        goto out;
+    if (tlo.on && (o.socktype == SOCK_DGRAM || unix_path)) {
+        sk_cli_usage(cmd, "--tls is for TCP here (drop -u / --unix)");
+        goto out;
+    }
     if (o.socktype == SOCK_DGRAM && !timeout_set)
         o.timeout_ms = 1000;
     o.msgs = msgs;
@@ -392,9 +439,23 @@ int cmd_echo_client(int argc, char **argv)
         sk_cli_fail(cmd, "%s: %s", target, sk_strerror(fd));
         goto out;
     }
+    if (tlo.on) {
+        r = sk_cli_tls_start(cmd, target, &tlo, fd, host, o.timeout_ms, 0, &tctx, &tls);
+        if (r) {
+            close(fd);
+            goto out;
+        }
+        r = SK_EXIT_FAIL;
+        o.tls = tls;
+    }
     catch_signals();
     struct sk_echo_stats st;
     int e = sk_echo_client(fd, &peer, &o, stdin, stdout, &st);
+    if (tls && e >= 0)
+        sk_tls_shutdown(tls); /* close_notify, best effort */
+    char tls_why[400] = "";
+    if (tls && sk_is_tls_error(e))
+        snprintf(tls_why, sizeof(tls_why), "%s", sk_tls_why(tls));
     close(fd);
     if (scripted) {
         char a[SK_ADDR_STRLEN];
@@ -402,7 +463,7 @@ int cmd_echo_client(int argc, char **argv)
         sk_echo_report(stdout, a, &o, &st);
     }
     if (e < 0 && e != -ECONNRESET) {
-        sk_cli_fail(cmd, "%s: %s", target, sk_strerror(e));
+        sk_cli_fail(cmd, "%s: %s", target, tls_why[0] ? tls_why : sk_strerror(e));
         goto out;
     }
     if (scripted)
@@ -413,6 +474,8 @@ int cmd_echo_client(int argc, char **argv)
     else
         r = e == -ECONNRESET ? SK_EXIT_FAIL : SK_EXIT_OK;
 out:
+    sk_tls_free(tls);
+    sk_tls_ctx_free(tctx);
     free(msgs);
     return r;
 }

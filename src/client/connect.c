@@ -2,7 +2,9 @@
  * connect.c - connecting a client socket (every resolver result in turn),
  * and the netcat-style relay behind `sockit connect`: one poll loop moving
  * stdin to the socket and the socket to stdout through two bounded buffers,
- * with backpressure both ways and a half-close when stdin ends.
+ * with backpressure both ways and a half-close when stdin ends; over TLS
+ * (sockit connect --tls) the same loop moves plaintext through sk_tls_read()
+ * and sk_tls_write(), waiting for what TLS wants.
  */
 #include "sockit/client.h"
 
@@ -10,6 +12,7 @@
 #include "sockit/error.h"
 #include "sockit/resolve.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -94,6 +97,11 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     size_t cap = o->bufsize ? o->bufsize : 65536;
     struct sk_buf up, down; /* up: in_fd -> socket; down: socket -> out_fd */
     int in_eof = 0, sock_eof = 0, shut = 0, r;
+    /* What the socket is polled for to read and to write: POLLIN and
+     * POLLOUT, but TLS may need the other one (a record half sent, a key
+     * update to answer), and close_notify may wait for POLLOUT. */
+    short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
+    struct sk_tls *tls = dgram ? NULL : o->tls;
     size_t chunk = out_chunk(o->out_fd);
     int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
 
@@ -114,8 +122,20 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             break;
         }
         if (!dgram && in_eof && !shut && sk_buf_len(&up) == 0) {
-            shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
-            shut = 1;
+            /* TLS first says "no more from me" (close_notify). */
+            int s = tls ? sk_tls_shutdown(tls) : 0;
+            if (s == -EAGAIN) {
+                shut_ev = sk_tls_want(tls);
+            } else if (s < 0 && !sock_eof && s != -EPIPE) {
+                r = s;
+                break;
+            } else {
+                /* Sent, or the peer is gone for writing (EPIPE: it closed
+                 * after answering): what it sent is still read. */
+                shutdown(fd, SHUT_WR); /* the half-close: the peer sees EOF */
+                shut = 1;
+                shut_ev = 0;
+            }
         }
         int64_t wait = -1;
         if (sock_eof && sk_buf_len(&down) == 0) {
@@ -154,7 +174,11 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
          * datagram is taken whole, so those sides wait for an empty buffer. */
         int want_in = !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > 0);
         int want_rx = !sock_eof && (dgram ? sk_buf_len(&down) == 0 : sk_buf_room(&down) > 0);
-        short sock_ev = (short)((want_rx ? POLLIN : 0) | (sk_buf_len(&up) ? POLLOUT : 0));
+        short sock_ev = (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) ? tx_ev : 0) | shut_ev);
+        /* Plaintext TLS already decrypted is never signalled by poll. */
+        int tls_buffered = tls && want_rx && sk_tls_pending(tls) > 0;
+        if (tls_buffered)
+            wait = 0;
         struct pollfd p[3] = {
             {.fd = want_in ? o->in_fd : -1, .events = POLLIN},
             /* No interest at all: leave the socket out, or a hang-up would
@@ -169,7 +193,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             r = -errno;
             break;
         }
-        if (n == 0)
+        if (n == 0 && !tls_buffered)
             continue;
 
         if (p[0].revents) {
@@ -189,8 +213,13 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 sk_buf_commit(&up, (size_t)got);
             }
         }
-        if (p[1].revents & POLLOUT) {
-            ssize_t w = sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+        if (sk_buf_len(&up) && (p[1].revents & (tls ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
+            ssize_t w = tls ? sk_tls_write(tls, sk_buf_data(&up), sk_buf_len(&up))
+                            : sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+            if (w == -EAGAIN && tls)
+                tx_ev = sk_tls_want(tls);
+            else if (tls)
+                tx_ev = POLLOUT;
             if (w < 0 && w != -EAGAIN) {
                 if (sock_eof && (w == -EPIPE || w == -ECONNRESET)) {
                     st->peer_closed = 1; /* it had closed, not half-closed */
@@ -211,7 +240,22 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 }
             }
         }
-        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (tls && want_rx && (tls_buffered || (p[1].revents & (rx_ev | POLLHUP | POLLERR)))) {
+            ssize_t got = sk_tls_read(tls, sk_buf_tail(&down), sk_buf_room(&down));
+            rx_ev = got == -EAGAIN ? sk_tls_want(tls) : POLLIN;
+            if (got < 0 && got != -EAGAIN) {
+                r = (int)got;
+                break;
+            }
+            if (got == 0) {
+                sock_eof = 1;
+                eof_progress = sk_now_ms();
+            } else if (got > 0) {
+                sk_buf_commit(&down, (size_t)got);
+                st->received += (uint64_t)got;
+                last = sk_now_ms();
+            }
+        } else if (!tls && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             if (want_rx || (p[1].revents & POLLERR)) {
                 ssize_t got = recv(fd, sk_buf_tail(&down), sk_buf_room(&down), 0);
                 if (got < 0 && errno != EAGAIN && errno != EINTR) {

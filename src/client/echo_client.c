@@ -20,6 +20,7 @@
 
 #include "sockit/buf.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -151,6 +152,8 @@ static int tcp_exchange(struct session *s, double *rtt)
     const struct sk_echo_opts *o = s->o;
     size_t sent = 0;
     int64_t t0 = sk_now_ns(), last_rx = 0;
+    struct sk_tls *tls = o->tls;
+    short rx = POLLIN, tx = POLLOUT; /* TLS may want the other one */
 
     sk_buf_clear(&s->reply);
     s->reply_total = 0;
@@ -164,21 +167,30 @@ static int tcp_exchange(struct session *s, double *rtt)
         if (sent == s->msglen && now >= deadline)
             return last_rx ? R_OTHER : R_TIMEOUT;
         int wait = sent < s->msglen ? 1000 : (int)((deadline - now + 999999) / 1000000);
-        struct pollfd p = {.fd = s->fd, .events = POLLIN | (sent < s->msglen ? POLLOUT : 0)};
-        int n = poll(&p, 1, wait);
+        struct pollfd p = {.fd = s->fd, .events = (short)(rx | (sent < s->msglen ? tx : 0))};
+        /* Decrypted TLS bytes waiting inside OpenSSL are never polled. */
+        int buffered = tls && sk_tls_pending(tls) > 0;
+        int n = 1;
+        if (buffered)
+            p.revents = POLLIN;
+        else
+            n = poll(&p, 1, wait);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        if (p.revents & POLLOUT) {
-            ssize_t w = sk_send(s->fd, s->msg + sent, s->msglen - sent);
+        if (sent < s->msglen && (p.revents & tx)) {
+            ssize_t w = tls ? sk_tls_write(tls, s->msg + sent, s->msglen - sent)
+                            : sk_send(s->fd, s->msg + sent, s->msglen - sent);
+            if (tls)
+                tx = w == -EAGAIN ? sk_tls_want(tls) : POLLOUT;
             if (w < 0 && w != -EAGAIN)
                 return (int)w;
             if (w > 0)
                 sent += (size_t)w;
         }
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+        if (!(p.revents & (rx | POLLIN | POLLHUP | POLLERR)))
             continue;
         /* Keep at most the message's length plus 64 KiB: enough to check the
          * suffix; older bytes of an endless reply are dropped. */
@@ -188,7 +200,16 @@ static int tcp_exchange(struct session *s, double *rtt)
         int r = sk_buf_reserve(&s->reply, 4096);
         if (r < 0)
             return r;
-        ssize_t got = recv(s->fd, sk_buf_tail(&s->reply), sk_buf_room(&s->reply), 0);
+        ssize_t got = tls ? sk_tls_read(tls, sk_buf_tail(&s->reply), sk_buf_room(&s->reply))
+                          : recv(s->fd, sk_buf_tail(&s->reply), sk_buf_room(&s->reply), 0);
+        if (tls && got < 0) {
+            rx = got == -EAGAIN ? sk_tls_want(tls) : POLLIN;
+            if (got == -EAGAIN)
+                continue;
+            return (int)got;
+        }
+        if (tls)
+            rx = POLLIN;
         if (got < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 continue;

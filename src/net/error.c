@@ -1,5 +1,5 @@
 /*
- * error.c - negative errno and resolver errors, and their messages.
+ * error.c - negative errno, resolver and TLS errors, and their messages.
  */
 #include "sockit/error.h"
 
@@ -19,7 +19,30 @@ int sk_gai_error(int gai)
     return SK_EGAI_BASE - code;
 }
 
-int sk_is_gai_error(int err) { return err <= SK_EGAI_BASE && err > SK_EGAI_BASE - 1000; }
+int sk_is_gai_error(int err)
+{
+    return err <= SK_EGAI_BASE && err > SK_EGAI_BASE - 1000;
+}
+
+int sk_is_tls_error(int err)
+{
+    return err <= SK_ETLS_BASE && err > SK_ETLS_BASE - 100;
+}
+
+static const char *tls_message(int err)
+{
+    switch (err) {
+    case SK_ETLS_SELF_SIGNED: return "certificate verification failed: self-signed certificate";
+    case SK_ETLS_EXPIRED: return "certificate verification failed: certificate expired";
+    case SK_ETLS_HOSTNAME: return "certificate verification failed: host name mismatch";
+    case SK_ETLS_PIN: return "certificate verification failed: pin mismatch";
+    case SK_ETLS_UNKNOWN_CA: return "certificate verification failed: unknown CA";
+    case SK_ETLS_VERIFY: return "certificate verification failed";
+    case SK_ETLS_PROTOCOL: return "TLS handshake failed";
+    case SK_ETLS_CLOSED: return "connection closed during the TLS handshake";
+    default: return "TLS error";
+    }
+}
 
 const char *sk_strerror(int err)
 {
@@ -32,6 +55,8 @@ const char *sk_strerror(int err)
         /* Put back the sign glibc uses. */
         return gai_strerror(EAI_NONAME < 0 ? -code : code);
     }
+    if (sk_is_tls_error(err))
+        return tls_message(err);
     /* strerror_r (GNU) may return a static string or fill buf. */
     return strerror_r(-err, buf, sizeof(buf));
 }
