@@ -94,7 +94,23 @@ struct sk_bench_cfg {
     const char *label; /* what is loaded, for reports */
     /* One JSON object per line, once a second while running (NULL: none). */
     FILE *json_stream;
+    /* Local addresses to connect from, connection i from sources[i % n]
+     * (bound with IP_BIND_ADDRESS_NO_PORT, so each address has its own
+     * ephemeral ports toward the target). None given and more than
+     * SK_BENCH_PORTS_PER_SOURCE connections to an IPv4 loopback target:
+     * 127.0.0.1, 127.0.0.2, ... as many as needed. */
+    const struct sk_addr *sources;
+    unsigned nsources;
+    int64_t ramp_ms; /* open the connections evenly over this long, then run duration_ms */
 };
+
+#define SK_BENCH_PORTS_PER_SOURCE 25000u /* of the 28k of the default ephemeral range */
+#define SK_BENCH_SOURCES_MAX 4096
+
+/* Parse a --source list: "A" or "A-B" (IPv4 addresses, A <= B), several
+ * separated by commas, into out[0..max). Returns the count, or -EINVAL with
+ * *why set. Pure. */
+int sk_bench_source_parse(const char *s, struct sk_addr *out, unsigned max, const char **why);
 
 /* The head of the HTTP request cfg describes, for one request target: the
  * request line, Host, User-Agent, Accept (each unless cfg->http_headers has
@@ -115,6 +131,7 @@ struct sk_bench_result {
     uint64_t starved;  /* connections that waited for a reply all run long */
     uint64_t errors[SK_BERR_N];
     double elapsed_s;
+    unsigned nsources;        /* local addresses the connections came from (0: the default) */
     struct sk_hist hist;      /* latency (open loop: from each request's intended send time) */
     struct sk_hist hist_sent; /* latency from when each request was actually written */
 };
@@ -129,8 +146,11 @@ void sk_bench_interrupt(void);
 /* True once sk_bench_interrupt() was called (it stays so for the process). */
 int sk_bench_interrupted(void);
 
-/* Raise RLIMIT_NOFILE so that at least need descriptors are available.
- * Returns 0 or -EMFILE when the hard limit is too low. */
+/* Raise RLIMIT_NOFILE so that at least need descriptors are available,
+ * raising the hard limit too when allowed (CAP_SYS_RESOURCE). Returns 0, or
+ * -EMFILE when it could not (the soft limit is then the hard one). *got (may
+ * be NULL) gets the soft limit in force afterwards. */
+int sk_bench_raise_nofile2(uint64_t need, uint64_t *got);
 int sk_bench_raise_nofile(uint64_t need);
 
 uint64_t sk_bench_errors_total(const struct sk_bench_result *res);
@@ -251,6 +271,8 @@ struct sk_bench_point {
     int64_t p50_ns, p99_ns;
     double cpu_us_per_req; /* server user+system CPU per reply */
     long peak_rss_kb;
+    long base_rss_kb;   /* the server's resident set before the load */
+    double kb_per_conn; /* (peak - base) / conns */
     uint64_t requests, errors;
     uint64_t starved; /* connections that never got a reply */
 };

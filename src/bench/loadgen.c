@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -87,6 +88,7 @@ struct conn {
     uint32_t qhead, qlen, qcap;
     uint32_t inflight; /* of those, how many were written */
     uint32_t reqi;     /* HTTP: the next request (of the rotated targets) to write */
+    uint32_t src;      /* index in the source addresses */
     uint64_t replies;  /* over the whole run */
     int dirty;         /* in the worker's list of connections to write to */
     int64_t last_io;   /* last progress (or connect start), for --timeout */
@@ -105,8 +107,11 @@ struct worker {
     pthread_t tid;
     int ep;
     struct conn *c;
-    unsigned n;           /* connections */
-    const char *out;      /* the shared send buffer */
+    unsigned n;      /* connections */
+    const char *out; /* the shared send buffer */
+    const struct sk_addr *sources;
+    unsigned nsources;
+    unsigned first;       /* the index of this worker's first connection in the run */
     size_t period;        /* of the stream in out */
     size_t msg;           /* request (echo message / HTTP request) length */
     const size_t *reqlen; /* HTTP: the length of each rotated request, in stream order */
@@ -364,6 +369,19 @@ static void conn_start(struct worker *w, struct conn *c, int64_t now)
         w->errors[SK_BERR_CONNECT]++;
         c->retry_at = now + RETRY_NS;
         return;
+    }
+    if (w->nsources) {
+        /* The port is chosen at connect(), per 4-tuple: each source address
+         * brings its own ephemeral range. */
+        const struct sk_addr *src = &w->sources[c->src];
+        int one = 1;
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        if (bind(fd, &src->u.sa, src->len) < 0) {
+            w->errors[SK_BERR_CONNECT]++;
+            close(fd);
+            c->retry_at = now + RETRY_NS;
+            return;
+        }
     }
     if (!is_udp(w) && sk_addr_family(a) != AF_UNIX) {
         int one = 1;
@@ -785,8 +803,13 @@ static void *worker_main(void *arg)
     int64_t to = (int64_t)w->cfg->timeout_ms * 1000000LL;
 
     w->last_progress = now;
-    for (unsigned i = 0; i < w->n; i++)
-        conn_start(w, &w->c[i], now);
+    for (unsigned i = 0; i < w->n; i++) {
+        if (w->cfg->ramp_ms > 0) /* tick() opens it when its turn comes */
+            w->c[i].retry_at = w->t0 + (int64_t)((double)w->cfg->ramp_ms * 1e6 *
+                                                 (double)(w->first + i) / (double)w->cfg->conns);
+        else
+            conn_start(w, &w->c[i], now);
+    }
     w->next_due = w->t0;
     while (!finished(w, now)) {
         int64_t wait = next_tick - now;
@@ -874,22 +897,81 @@ void sk_bench_cfg_init(struct sk_bench_cfg *cfg)
     cfg->http_path = "/";
 }
 
-int sk_bench_raise_nofile(uint64_t need)
+int sk_bench_raise_nofile2(uint64_t need, uint64_t *got)
 {
     struct rlimit rl;
+    int r = 0;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return -errno;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_cur == RLIM_INFINITY)
-        return 0;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        goto out;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        /* Try the hard limit too (allowed with CAP_SYS_RESOURCE, up to
+         * fs.nr_open); else go as far as the hard limit allows. */
+        struct rlimit up = {need, need};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+            goto out;
+        }
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
-        return -EMFILE;
+        r = -EMFILE;
+        goto out;
     }
     rl.rlim_cur = need;
-    return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        r = -errno;
+out:
+    if (got) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        *got = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    }
+    return r;
+}
+
+int sk_bench_raise_nofile(uint64_t need)
+{
+    return sk_bench_raise_nofile2(need, NULL);
+}
+
+int sk_bench_source_parse(const char *s, struct sk_addr *out, unsigned max, const char **why)
+{
+    unsigned n = 0;
+    char part[64];
+    if (!*s)
+        return *why = "no address", -EINVAL;
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(part))
+            return *why = "an empty or overlong part", -EINVAL;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        char *dash = strchr(part, '-');
+        if (dash)
+            *dash = '\0';
+        struct in_addr a, b;
+        if (inet_pton(AF_INET, part, &a) != 1 || (dash && inet_pton(AF_INET, dash + 1, &b) != 1))
+            return *why = "not an IPv4 address (A or A-B)", -EINVAL;
+        if (!dash)
+            b = a;
+        uint32_t lo = ntohl(a.s_addr), hi = ntohl(b.s_addr);
+        if (lo > hi)
+            return *why = "a range A-B with A after B", -EINVAL;
+        if ((uint64_t)hi - lo + 1 > (uint64_t)(max - n))
+            return *why = "too many addresses", -EINVAL;
+        for (uint64_t v = lo; v <= hi; v++) {
+            memset(&out[n], 0, sizeof(out[n]));
+            out[n].u.in4.sin_family = AF_INET;
+            out[n].u.in4.sin_addr.s_addr = htonl((uint32_t)v);
+            out[n].len = sizeof(out[n].u.in4);
+            n++;
+        }
+        p += len;
+        if (!*p)
+            break;
+        p++;
+    }
+    return (int)n;
 }
 
 uint64_t sk_bench_errors_total(const struct sk_bench_result *res)
@@ -1001,6 +1083,26 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     if (T > cfg->conns)
         T = cfg->conns;
     memset(res, 0, sizeof(*res));
+    /* Past one address's ephemeral ports toward a loopback target: spread
+     * the connections over 127.0.0.1, 127.0.0.2, ... */
+    const struct sk_addr *sources = cfg->sources;
+    unsigned nsources = cfg->nsources;
+    struct sk_addr *auto_src = NULL;
+    if (!nsources && cfg->kind != SK_BENCH_UDP_ECHO && sk_addr_family(&cfg->addr) == AF_INET &&
+        (ntohl(cfg->addr.u.in4.sin_addr.s_addr) >> 24) == 127 &&
+        cfg->conns > SK_BENCH_PORTS_PER_SOURCE) {
+        nsources = (cfg->conns + SK_BENCH_PORTS_PER_SOURCE - 1) / SK_BENCH_PORTS_PER_SOURCE;
+        auto_src = calloc(nsources, sizeof(*auto_src));
+        if (!auto_src)
+            return -ENOMEM;
+        for (unsigned i = 0; i < nsources; i++) {
+            auto_src[i].u.in4.sin_family = AF_INET;
+            auto_src[i].u.in4.sin_addr.s_addr = htonl(0x7f000001u + i);
+            auto_src[i].len = sizeof(auto_src[i].u.in4);
+        }
+        sources = auto_src;
+    }
+    res->nsources = nsources;
     sk_hist_init(&res->hist);
     sk_hist_init(&res->hist_sent);
 
@@ -1033,6 +1135,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         x->msg = msg;
         x->reqlen = reqlen;
         x->nreq = nreq;
+        x->sources = sources;
+        x->nsources = nsources;
+        x->first = ci;
         x->head_method = cfg->http_method && strcmp(cfg->http_method, "HEAD") == 0;
         x->n = cfg->conns / T + (t < cfg->conns % T);
         x->c = conns + ci;
@@ -1040,6 +1145,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->c[i].fd = -1;
             x->c[i].idx = i;
             x->c[i].off = (uint32_t)(((uint64_t)(ci + i) * 997u) % period);
+            x->c[i].src = nsources ? (ci + i) % nsources : 0;
             if (cfg->kind == SK_BENCH_HTTP)
                 x->c[i].off = 0;
         }
@@ -1049,7 +1155,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->budget = cfg->count / T + (t < cfg->count % T);
         }
         x->t0 = t0;
-        x->end_at = cfg->duration_ms > 0 ? t0 + cfg->duration_ms * 1000000LL : 0;
+        x->end_at = cfg->duration_ms > 0 ? t0 + (cfg->ramp_ms + cfg->duration_ms) * 1000000LL : 0;
         if (cfg->count && cfg->duration_ms <= 0)
             x->end_at = 0;
         if (cfg->rate > 0) {
@@ -1194,5 +1300,6 @@ out:
     free(w);
     free(out);
     free(reqlen);
+    free(auto_src);
     return rc;
 }

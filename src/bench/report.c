@@ -168,28 +168,32 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
         fprintf(f, "%zu-byte messages, ", l->msg_size);
     fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point\n", l->threads,
             l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
-    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s  %s\n", "model", "conns", "req/s", "p50", "p99",
-            "cpu/req", "peakRSS", "errors", "");
+    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s %8s  %s\n", "model", "conns", "req/s", "p50",
+            "p99", "cpu/req", "peakRSS", "KB/conn", "errors", "");
     for (size_t ci = 0; ci < cfg->nconns; ci++) {
         for (size_t mi = 0; mi < nmodels; mi++) {
             const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
             if (!p->ok) {
-                fprintf(f, "%-10s %7u %12s %9s %9s %10s %8s %8s  %s\n", p->model, p->conns, "-",
-                        "-", "-", "-", "-", "-", p->note);
+                fprintf(f, "%-10s %7u %12s %9s %9s %10s %8s %8s %8s  %s\n", p->model, p->conns, "-",
+                        "-", "-", "-", "-", "-", "-", p->note);
                 continue;
             }
             char cpu[32];
             snprintf(cpu, sizeof(cpu), "%.2fus", p->cpu_us_per_req);
-            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8llu  %s\n", p->model, p->conns, p->rps,
-                    sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
+            char per[32];
+            snprintf(per, sizeof(per), "%.2f", p->kb_per_conn);
+            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8s %8llu  %s\n", p->model, p->conns,
+                    p->rps, sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
                     sk_bench_fmt_ns(p->p99_ns, b, sizeof(b)), p->requests ? cpu : "-",
-                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), (unsigned long long)p->errors, p->note);
+                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), p->kb_per_conn > 0 ? per : "-",
+                    (unsigned long long)p->errors, p->note);
         }
         if (ci + 1 < cfg->nconns && nmodels > 1)
             fputc('\n', f);
     }
     fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
-               "peakRSS: its largest resident set.\n");
+               "peakRSS: its largest resident set; KB/conn: (peakRSS - RSS before the load) / "
+               "conns.\n");
 }
 
 void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
@@ -215,10 +219,12 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
                 fprintf(f,
                         ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
                         "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
-                        "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
+                        "\"peak_rss_kb\": %ld, \"base_rss_kb\": %ld, \"kb_per_conn\": %.3f, "
+                        "\"errors\": %llu, \"starved\": %llu",
                         (unsigned long long)p->requests, p->rps, (double)p->p50_ns / 1e3,
-                        (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb,
-                        (unsigned long long)p->errors, (unsigned long long)p->starved);
+                        (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb, p->base_rss_kb,
+                        p->kb_per_conn, (unsigned long long)p->errors,
+                        (unsigned long long)p->starved);
             fprintf(f, ", \"note\": ");
             json_str(f, p->note);
             fputc('}', f);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@ enum {
     OPT_JSON_STREAM,
     OPT_FIND_MAX,
     OPT_SLO,
+    OPT_SOURCE,
+    OPT_RAMP,
 };
 
 static const struct option opts[] = {
@@ -68,6 +71,8 @@ static const struct option opts[] = {
     {"json-stream", no_argument, NULL, OPT_JSON_STREAM},
     {"find-max", no_argument, NULL, OPT_FIND_MAX},
     {"slo", required_argument, NULL, OPT_SLO},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"ramp", required_argument, NULL, OPT_RAMP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -106,6 +111,9 @@ static void help(void)
            "                       step runs -d, default 2s; at most 11 steps)\n"
            "  --slo GOAL           e.g. p99=5ms or p99=5ms,p50=1ms,errors=0 (errors: 0)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
+           "  --source A[-B],...   connect from these IPv4 addresses in turn (default: past\n"
+           "                       25000 connections to 127.x, 127.0.0.1, .2, ... as needed)\n"
+           "  --ramp DUR           open the connections evenly over DUR, then run -d\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
@@ -240,6 +248,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
         case OPT_HGRM: a->hgrm = optarg; break;
         case OPT_JSON_STREAM: a->json_stream = 1; break;
         case OPT_FIND_MAX: a->find_max = 1; break;
+        case OPT_SOURCE: {
+            static struct sk_addr sources[SK_BENCH_SOURCES_MAX];
+            int n = sk_bench_source_parse(optarg, sources, SK_BENCH_SOURCES_MAX, &why);
+            if (n < 0)
+                return sk_cli_usage(cmd, "--source %s: %s", optarg, why);
+            a->cfg.sources = sources;
+            a->cfg.nsources = (unsigned)n;
+            break;
+        }
+        case OPT_RAMP:
+            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600000)
+                return sk_cli_usage(cmd, "--ramp: '%s' is not a duration up to 1h", optarg);
+            a->cfg.ramp_ms = v;
+            break;
         case OPT_SLO:
             if (sk_bench_slo_parse(optarg, &a->slo, &why) < 0)
                 return sk_cli_usage(cmd, "--slo %s: %s", optarg, why);
@@ -537,6 +559,20 @@ static int find_max(const char *cmd, struct args *a)
     return best > 0 ? SK_EXIT_OK : sk_cli_fail(cmd, "no rate tried met %s", a->slo_text);
 }
 
+/* Raise RLIMIT_NOFILE for need descriptors; say what we got when the
+ * default would not have done. */
+static int raise_nofile(const char *cmd, uint64_t need)
+{
+    struct rlimit before;
+    uint64_t got = 0;
+    getrlimit(RLIMIT_NOFILE, &before);
+    int r = sk_bench_raise_nofile2(need, &got);
+    if (before.rlim_cur != RLIM_INFINITY && need > before.rlim_cur)
+        fprintf(stderr, "sockit: %s: descriptor limit %llu (was %llu)\n", cmd,
+                (unsigned long long)got, (unsigned long long)before.rlim_cur);
+    return r;
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {0};
@@ -677,7 +713,15 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
         a.cfg.json_stream = stdout;
     }
     a.cfg.progress = !a.quiet && !a.json && !a.find_max && isatty(STDERR_FILENO);
-    if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0) {
+    if (a.cfg.sources && a.unix_path) {
+        rc = sk_cli_usage(cmd, "--source is for TCP and UDP over IPv4, not --unix");
+        goto done;
+    }
+    if (a.cfg.sources && sk_addr_family(&a.cfg.addr) != AF_INET) {
+        rc = sk_cli_usage(cmd, "--source gives IPv4 addresses: the target is not IPv4");
+        goto done;
+    }
+    if (raise_nofile(cmd, a.cfg.conns + 64ull) < 0) {
         rc = sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
                          a.cfg.conns);
         goto done;
@@ -857,7 +901,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
     /* Our sockets, and the server's (it inherits the limit): each side needs
      * one descriptor per connection and a few more. sk_bench_raise_nofile()
      * raises the limit as far as the hard limit allows even when it fails. */
-    if (sk_bench_raise_nofile(maxc + 128ull) < 0) {
+    if (raise_nofile(cmd, maxc + 128ull) < 0) {
         free(mcopy);
         return sk_cli_fail(cmd, "--conns %u: more than the descriptor limit allows", maxc);
     }

@@ -1,6 +1,7 @@
 /* test_bench_parts.c - the pure parts of the bench beyond the response
  * parser: the HTTP request head (-m, -H, --body, --no-keepalive), the --slo
- * goal parser, the verdict of one run against a goal, Jain's fairness index. */
+ * goal parser, the verdict of one run against a goal, Jain's fairness index,
+ * the --source address list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include "sockit/bench.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -174,13 +176,42 @@ static void jain_table(void **state)
     assert_true(sk_jain_index(zeros, 2) == 1.0);
 }
 
+/* --source: single addresses and ranges, in order; refused: IPv6, reversed
+ * ranges, junk, empty parts, more than the room given. */
+static void source_table(void **state)
+{
+    (void)state;
+    struct sk_addr a[40];
+    const char *why = NULL;
+    assert_int_equal(sk_bench_source_parse("127.0.0.1-127.0.0.16", a, 40, &why), 16);
+    assert_int_equal(a[0].u.in4.sin_family, AF_INET);
+    assert_int_equal(ntohl(a[0].u.in4.sin_addr.s_addr), 0x7f000001u);
+    assert_int_equal(ntohl(a[15].u.in4.sin_addr.s_addr), 0x7f000010u);
+    assert_int_equal(a[15].u.in4.sin_port, 0);
+    assert_int_equal(a[15].len, sizeof(struct sockaddr_in));
+    assert_int_equal(sk_bench_source_parse("10.0.0.1", a, 40, &why), 1);
+    /* Across an octet boundary, then a single address after a comma. */
+    assert_int_equal(sk_bench_source_parse("127.0.0.254-127.0.1.1,192.168.1.9", a, 40, &why), 5);
+    assert_int_equal(ntohl(a[2].u.in4.sin_addr.s_addr), 0x7f000100u);
+    assert_int_equal(ntohl(a[4].u.in4.sin_addr.s_addr), 0xc0a80109u);
+    const char *bad[] = {"",           "::1",        "127.0.0.2-127.0.0.1",
+                         "127.0.0.1-", "-127.0.0.1", "127.0.0.1,,127.0.0.2",
+                         "127.0.0.1,", "1.2.3",      "127.0.0.1-127.0.1.0",
+                         "localhost"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        if (sk_bench_source_parse(bad[i], a, 40, &why) != -EINVAL)
+            fail_msg("'%s' should be refused", bad[i]);
+        assert_non_null(why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(slo_table),
-        cmocka_unit_test(slo_verdict),
-        cmocka_unit_test(http_head_table),
-        cmocka_unit_test(jain_table),
+        cmocka_unit_test(slo_table),       cmocka_unit_test(slo_verdict),
+        cmocka_unit_test(http_head_table), cmocka_unit_test(jain_table),
+        cmocka_unit_test(source_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
