@@ -101,7 +101,8 @@ struct sk_bench_cfg {
      * 127.0.0.1, 127.0.0.2, ... as many as needed. */
     const struct sk_addr *sources;
     unsigned nsources;
-    int64_t ramp_ms; /* open the connections evenly over this long, then run duration_ms */
+    int64_t ramp_ms; /* open the connections evenly over this long, then run duration_ms;
+                      * replies during the ramp are not counted (a warm-up) */
 };
 
 #define SK_BENCH_PORTS_PER_SOURCE 25000u /* of the 28k of the default ephemeral range */
@@ -265,6 +266,7 @@ const char *sk_bench_fmt_ns(int64_t ns, char *buf, size_t len);
 struct sk_bench_point {
     const char *model;
     unsigned conns;
+    double rate;    /* the offered open-loop rate (0: closed loop) */
     int ok;         /* the server started and the load ran */
     char note[128]; /* why not, when !ok */
     double rps;
@@ -283,6 +285,10 @@ struct sk_bench_models_cfg {
     const char *const *models; /* NULL-terminated */
     const unsigned *conns;     /* connection counts to sweep */
     size_t nconns;
+    /* --rates: when not NULL, rates[i] is the open-loop rate of the points
+     * at index i (nconns of them, conns[i] all the same): the sweep is over
+     * the offered rate, and the chart draws latency against load. */
+    const double *rates;
     struct sk_bench_cfg load;       /* everything but addr and conns */
     const char *const *server_args; /* extra arguments for every `sockit serve` */
     unsigned nserver_args;

@@ -124,9 +124,10 @@ struct worker {
     size_t rxcap;
     uint64_t budget; /* requests this thread may still issue (count mode) */
     uint64_t outstanding_budget;
-    int counted;        /* count mode */
-    int64_t t0, end_at; /* start and deadline (0: none) */
-    int64_t t_end;      /* when this worker stopped */
+    int counted;          /* count mode */
+    int64_t t0, end_at;   /* start and deadline (0: none) */
+    int64_t t_end;        /* when this worker stopped */
+    int64_t measure_from; /* the end of the --ramp: replies before it are not counted */
     /* open loop */
     int64_t interval_ns; /* between two due requests of this thread */
     int64_t next_due;
@@ -447,12 +448,17 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
 {
     struct qent t = q_pop(c);
     c->inflight--;
+    c->replies++;
+    if (now < w->measure_from) { /* the ramp is a warm-up: not measured */
+        if (!w->interval_ns)
+            issue_closed(w, c, now);
+        return;
+    }
     sk_hist_record(&w->hist, now - t.due);
     sk_hist_record(&w->hist_sent, now - t.sent);
     if (w->ihist)
         sk_hist_record(w->ihist, now - t.due);
     w->requests++;
-    c->replies++;
     if (!w->interval_ns)
         issue_closed(w, c, now);
 }
@@ -810,7 +816,7 @@ static void *worker_main(void *arg)
         else
             conn_start(w, &w->c[i], now);
     }
-    w->next_due = w->t0;
+    w->next_due = w->t0 + w->cfg->ramp_ms * 1000000LL; /* the schedule starts after the ramp */
     while (!finished(w, now)) {
         int64_t wait = next_tick - now;
         if (w->interval_ns && (!w->counted || w->budget > 0) && w->next_due - now < wait)
@@ -1155,6 +1161,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->budget = cfg->count / T + (t < cfg->count % T);
         }
         x->t0 = t0;
+        x->measure_from = t0 + cfg->ramp_ms * 1000000LL;
         x->end_at = cfg->duration_ms > 0 ? t0 + (cfg->ramp_ms + cfg->duration_ms) * 1000000LL : 0;
         if (cfg->count && cfg->duration_ms <= 0)
             x->end_at = 0;
@@ -1272,7 +1279,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         if (x->err && !rc)
             rc = x->err;
     }
-    res->elapsed_s = (double)(t_end - t0) / 1e9;
+    res->elapsed_s = (double)(t_end - t0 - cfg->ramp_ms * 1000000LL) / 1e9;
+    if (res->elapsed_s < 0)
+        res->elapsed_s = 0;
     for (unsigned i = 0; i < cfg->conns; i++)
         if (conns[i].replies == 0 && conns[i].qlen > 0)
             res->starved++;

@@ -297,6 +297,8 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
      * (peak - base) / conns. */
     pt->base_rss_kb = status_kb(ch.pid, "VmRSS");
     load.conns = conns;
+    if (cfg->rates)
+        load.rate = pt->rate;
     if (load.threads > conns)
         load.threads = conns;
     load.progress = 0;
@@ -354,6 +356,7 @@ int sk_bench_models_run(const struct sk_bench_models_cfg *cfg, struct sk_bench_p
             struct sk_bench_point *pt = &points[mi * cfg->nconns + ci];
             pt->model = cfg->models[mi];
             pt->conns = cfg->conns[ci];
+            pt->rate = cfg->rates ? cfg->rates[ci] : cfg->load.rate;
             if (sk_bench_interrupted()) {
                 snprintf(pt->note, sizeof(pt->note), "interrupted");
                 continue;

@@ -166,24 +166,31 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
             cfg->service);
     if (l->kind != SK_BENCH_HTTP)
         fprintf(f, "%zu-byte messages, ", l->msg_size);
-    fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point\n", l->threads,
+    fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point", l->threads,
             l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
-    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s %8s  %s\n", "model", "conns", "req/s", "p50",
-            "p99", "cpu/req", "peakRSS", "KB/conn", "errors", "");
+    /* --rates: the second column is the offered rate, at one connection count. */
+    if (cfg->rates && cfg->nconns)
+        fprintf(f, ", %u connections, open loop", cfg->conns[0]);
+    fputc('\n', f);
+    fprintf(f, "%-10s %9s %12s %9s %9s %10s %8s %8s %8s  %s\n", "model",
+            cfg->rates ? "offered/s" : "conns", "req/s", "p50", "p99", "cpu/req", "peakRSS",
+            "KB/conn", "errors", "");
     for (size_t ci = 0; ci < cfg->nconns; ci++) {
         for (size_t mi = 0; mi < nmodels; mi++) {
             const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
             if (!p->ok) {
-                fprintf(f, "%-10s %7u %12s %9s %9s %10s %8s %8s %8s  %s\n", p->model, p->conns, "-",
-                        "-", "-", "-", "-", "-", "-", p->note);
+                fprintf(f, "%-10s %9.0f %12s %9s %9s %10s %8s %8s %8s  %s\n", p->model,
+                        cfg->rates ? p->rate : (double)p->conns, "-", "-", "-", "-", "-", "-", "-",
+                        p->note);
                 continue;
             }
             char cpu[32];
             snprintf(cpu, sizeof(cpu), "%.2fus", p->cpu_us_per_req);
             char per[32];
             snprintf(per, sizeof(per), "%.2f", p->kb_per_conn);
-            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8s %8llu  %s\n", p->model, p->conns,
-                    p->rps, sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
+            fprintf(f, "%-10s %9.0f %12.0f %9s %9s %10s %8s %8s %8llu  %s\n", p->model,
+                    cfg->rates ? p->rate : (double)p->conns, p->rps,
+                    sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
                     sk_bench_fmt_ns(p->p99_ns, b, sizeof(b)), p->requests ? cpu : "-",
                     fmt_kb(p->peak_rss_kb, c, sizeof(c)), p->kb_per_conn > 0 ? per : "-",
                     (unsigned long long)p->errors, p->note);
@@ -214,7 +221,8 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             fprintf(f, "%s\n  {\"model\": ", first ? "" : ",");
             first = 0;
             json_str(f, p->model);
-            fprintf(f, ", \"conns\": %u, \"ok\": %s", p->conns, p->ok ? "true" : "false");
+            fprintf(f, ", \"conns\": %u, \"rate\": %.1f, \"ok\": %s", p->conns, p->rate,
+                    p->ok ? "true" : "false");
             if (p->ok)
                 fprintf(f,
                         ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "

@@ -42,6 +42,7 @@ enum {
     OPT_SLO,
     OPT_SOURCE,
     OPT_RAMP,
+    OPT_RATES,
 };
 
 static const struct option opts[] = {
@@ -73,6 +74,7 @@ static const struct option opts[] = {
     {"slo", required_argument, NULL, OPT_SLO},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"ramp", required_argument, NULL, OPT_RAMP},
+    {"rates", required_argument, NULL, OPT_RATES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -124,6 +126,8 @@ static void help(void)
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
+           "  --rates R,R,...      sweep these open-loop rates at one connection count instead:\n"
+           "                       latency against load (SERVICE-rates.svg)\n"
            "  --out DIR            where the SVG (and PNG) chart goes (default bench-out)\n"
            "  --path PATH          HTTP path to request (default /)\n"
            "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n\n"
@@ -138,7 +142,7 @@ static void help(void)
 struct args {
     struct sk_bench_cfg cfg;
     int json, quiet, family, dur_set, timeout_set, json_stream, find_max;
-    const char *unix_path, *models, *conns, *out, *path;
+    const char *unix_path, *models, *conns, *out, *path, *rates;
     const char *method, *body_file, *urls_file, *hgrm, *slo_text;
     const char *headers[MAX_HEADERS];
     unsigned nheaders;
@@ -224,6 +228,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
         case 'q': a->quiet = 1; break;
         case OPT_MODELS: a->models = optarg; break;
         case OPT_CONNS: a->conns = optarg; break;
+        case OPT_RATES: a->rates = optarg; break;
         case OPT_OUT: a->out = optarg; break;
         case OPT_PATH:
             if (optarg[0] != '/' || strpbrk(optarg, " \r\n"))
@@ -568,8 +573,9 @@ static int raise_nofile(const char *cmd, uint64_t need)
     getrlimit(RLIMIT_NOFILE, &before);
     int r = sk_bench_raise_nofile2(need, &got);
     if (before.rlim_cur != RLIM_INFINITY && need > before.rlim_cur)
-        fprintf(stderr, "sockit: %s: descriptor limit %llu (was %llu)\n", cmd,
-                (unsigned long long)got, (unsigned long long)before.rlim_cur);
+        fprintf(stderr, "sockit: %s: descriptor limit %llu (was %llu%s)\n", cmd,
+                (unsigned long long)got, (unsigned long long)before.rlim_cur,
+                r < 0 ? "; the hard limit, which we may not raise" : "");
     return r;
 }
 
@@ -595,9 +601,9 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
         return sk_cli_usage(cmd, "-u is for echo");
     if (a.unix_path && a.cfg.kind == SK_BENCH_UDP_ECHO)
         return sk_cli_usage(cmd, "--unix with -u is not supported (Unix stream sockets only)");
-    if (a.models || a.conns || a.out || a.nserver_args)
-        return sk_cli_usage(cmd,
-                            "--models, --conns, --out and --server-arg are for 'bench models'");
+    if (a.models || a.conns || a.out || a.nserver_args || a.rates)
+        return sk_cli_usage(
+            cmd, "--models, --conns, --rates, --out and --server-arg are for 'bench models'");
     if (!http && (a.method || a.nheaders || a.body_file || a.urls_file || a.cfg.http_close))
         return sk_cli_usage(cmd, "-m, -H, --body, --urls and --no-keepalive are for 'bench http'");
     if (a.cfg.http_close && a.cfg.pipeline > 1)
@@ -895,6 +901,35 @@ static int bench_models(const char *cmd, int argc, char **argv)
     } else {
         conns[nc++] = a.cfg.conns;
     }
+    /* --rates: the sweep is over the offered rate at one connection count. */
+    double rates[32];
+    if (a.rates) {
+        if (nc != 1 || a.cfg.rate > 0) {
+            free(mcopy);
+            return sk_cli_usage(cmd, "--rates sweeps the rate at one connection count: one -c "
+                                     "or --conns value, no --rate");
+        }
+        char *rc2 = strdup(a.rates), *parts[33];
+        int n = rc2 ? split(rc2, parts, 32) : -1;
+        for (int i = 0; i < n; i++) {
+            char *end;
+            errno = 0;
+            rates[i] = strtod(parts[i], &end);
+            if (errno || end == parts[i] || *end || !(rates[i] > 0) || rates[i] > 1e9) {
+                sk_cli_usage(cmd, "--rates: '%s' is not a rate in requests/s", parts[i]);
+                free(rc2);
+                free(mcopy);
+                return SK_EXIT_USAGE;
+            }
+            conns[i] = conns[0];
+        }
+        free(rc2);
+        if (n <= 0) {
+            free(mcopy);
+            return sk_cli_usage(cmd, "--rates: a comma-separated list, please");
+        }
+        nc = (size_t)n;
+    }
     unsigned maxc = 0;
     for (size_t i = 0; i < nc; i++)
         maxc = SK_MAX(maxc, conns[i]);
@@ -920,6 +955,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
     mc.models = (const char *const *)names;
     mc.conns = conns;
     mc.nconns = nc;
+    mc.rates = a.rates ? rates : NULL;
     a.cfg.http_host = "127.0.0.1";
     a.cfg.http_path = a.path ? a.path : "/";
     mc.load = a.cfg;
@@ -945,8 +981,9 @@ static int bench_models(const char *cmd, int argc, char **argv)
 
     const char *dir = a.out ? a.out : "bench-out";
     char svg[4200], png[4200];
-    snprintf(svg, sizeof(svg), "%s/%s%s.svg", dir, udp ? "udp-" : "", svc_name);
-    snprintf(png, sizeof(png), "%s/%s%s.png", dir, udp ? "udp-" : "", svc_name);
+    const char *suffix = a.rates ? "-rates" : "";
+    snprintf(svg, sizeof(svg), "%s/%s%s%s.svg", dir, udp ? "udp-" : "", svc_name, suffix);
+    snprintf(png, sizeof(png), "%s/%s%s%s.png", dir, udp ? "udp-" : "", svc_name, suffix);
     if ((r = mkdir_p(dir)) < 0) {
         rc = sk_cli_fail(cmd, "--out %s: %s", dir, sk_strerror(r));
         goto out;
