@@ -64,7 +64,13 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
         fprintf(f, ", pipeline %u", cfg->pipeline);
     if (cfg->rate > 0)
         fprintf(f, ", open loop at %.0f/s", cfg->rate);
-    fprintf(f, ", %.2f s\n\n", res->elapsed_s);
+    fprintf(f, ", %.2f s\n", res->elapsed_s);
+    /* The achieved rate beside the target: an open loop the server (or this
+     * machine) could not keep up with says so here. */
+    if (cfg->rate > 0)
+        fprintf(f, "  rate: target %.0f/s, achieved %.1f/s\n", cfg->rate,
+                per_s((double)res->requests, res->elapsed_s));
+    fputc('\n', f);
     fprintf(f, "  %-10s %14s %14s\n", "", "total", "per second");
     fprintf(f, "  %-10s %14" PRIu64 " %14.1f\n", unit, res->requests,
             per_s((double)res->requests, res->elapsed_s));

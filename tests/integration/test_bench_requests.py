@@ -251,6 +251,7 @@ def test_corrected_and_uncorrected_side_by_side(pyserver):
     t = run("bench", "echo", "127.0.0.1", str(s.port), "-c", "1", "--rate", "100", "-d", "1s")
     assert t.returncode == 0, t.stderr
     assert "corrected" in t.stdout and "uncorrected" in t.stdout
+    assert "rate: target 100/s, achieved " in t.stdout, t.stdout
 
 
 def parse_hgrm(text):
