@@ -3,7 +3,7 @@
  *
  * The command fills a struct sk_server, binds it, and hands it to a model's
  * run(). Models share the helpers here for the parts every model does the
- * same way (admitting, accepting, feeding the service, closing, stopping).
+ * same way (admitting, accepting, opening and closing connections, stopping).
  * Counters are atomic; everything else is read-only while the model runs.
  */
 #ifndef SOCKIT_SERVER_H
@@ -129,21 +129,6 @@ int sk__server_accept_turn(struct sk_server *srv, size_t mine);
  * sk__server_accept() counted the connection as active; sk__conn_close()
  * uncounts it (a fork model's parent uncounts a child's connection itself). */
 int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct sk_addr *peer);
-
-/* Feed the unread input to the service until it consumes nothing more.
- * Returns 0, or a negative errno when the connection must close (service
- * error, or input full while the service consumed nothing: -EMSGSIZE). */
-int sk__conn_feed(struct sk_conn *c);
-
-/* The same with srv->hub_lock already held by the caller (hub services). */
-int sk__conn_feed_locked(struct sk_conn *c);
-
-/* Account n bytes received into c->in (after sk_buf_commit). */
-void sk__conn_received(struct sk_conn *c, size_t n);
-
-/* Account n bytes sent from c->out (consumes them) or from the file. */
-void sk__conn_sent(struct sk_conn *c, size_t n);
-void sk__conn_file_sent(struct sk_conn *c, size_t n);
 
 /* Call the service's close(), release buffers and ctx, close fd, count.
  * Logs the close (peer, duration, bytes each way) at -v / --json-log. */

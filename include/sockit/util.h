@@ -1,12 +1,13 @@
 /*
  * util.h - small helpers shared by every part: bounded number parsing,
- * monotonic clocks, and logging to stderr.
+ * monotonic clocks, logging to stderr, and JSON string literals.
  */
 #ifndef SOCKIT_UTIL_H
 #define SOCKIT_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Parse a decimal integer within [min, max], the whole string (like
  * OpenBSD's strtonum). Returns 0, or -EINVAL (not a number) / -ERANGE. */
@@ -47,6 +48,9 @@ extern unsigned sk_log_flags;
  * written with one write(). */
 void sk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Write s as a JSON string literal (with quotes; '"', '\\' and control
+ * bytes escaped) to f. Shared by every --json output (the tools, bench). */
+void sk_json_str(FILE *f, const char *s);
 /* With SK_LOGF_JSON and level enabled: one line {"time": ..., "event": EVENT,
  * ...} where fmt's output (JSON members, without braces, starting with a
  * comma) follows "event". Otherwise nothing. */

@@ -146,13 +146,6 @@ struct worker {
 
 /* ---- helpers ---- */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int is_http(const struct worker *w)
 {
     return w->cfg->kind == SK_BENCH_HTTP;
@@ -805,7 +798,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct epoll_event ev[MAX_EVENTS];
-    int64_t now = now_ns(), next_tick = now + TICK_NS;
+    int64_t now = sk_now_ns(), next_tick = now + TICK_NS;
     int64_t to = (int64_t)w->cfg->timeout_ms * 1000000LL;
 
     w->last_progress = now;
@@ -833,7 +826,7 @@ static void *worker_main(void *arg)
             w->err = -errno;
             break;
         }
-        now = now_ns();
+        now = sk_now_ns();
         uint64_t before = w->requests;
         for (int i = 0; i < n; i++) {
             struct conn *c = &w->c[(uint32_t)ev[i].data.u64];
@@ -1129,7 +1122,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         w[t].ep = -1;
     sk_bench_raise_nofile((uint64_t)cfg->conns + 64);
 
-    int64_t t0 = now_ns();
+    int64_t t0 = sk_now_ns();
     unsigned ci = 0;
     for (unsigned t = 0; t < T; t++) {
         struct worker *x = &w[t];
@@ -1233,7 +1226,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             reqs += atomic_load_explicit(&w[t].pub_requests, memory_order_relaxed);
             errs += atomic_load_explicit(&w[t].pub_errors, memory_order_relaxed);
         }
-        int64_t now = now_ns();
+        int64_t now = sk_now_ns();
         if (sec && running && now >= next_stream) {
             sk_hist_init(sec);
             for (unsigned t = 0; t < started; t++) {

@@ -3,6 +3,7 @@
  * JSON object for programs, and the model comparison table.
  */
 #include "sockit/bench.h"
+#include "sockit/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,20 +28,6 @@ const char *sk_bench_fmt_ns(int64_t ns, char *buf, size_t len)
 static const char *kind_name(enum sk_bench_kind k)
 {
     return k == SK_BENCH_HTTP ? "http" : k == SK_BENCH_UDP_ECHO ? "udp-echo" : "echo";
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 static double per_s(double v, double s)
@@ -127,7 +114,7 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
 {
     const struct sk_hist *h = &res->hist;
     fprintf(f, "{\"kind\": \"%s\", \"target\": ", kind_name(cfg->kind));
-    json_str(f, cfg->label ? cfg->label : "");
+    sk_json_str(f, cfg->label ? cfg->label : "");
     fprintf(f, ", \"connections\": %u, \"threads\": %u, ", cfg->conns, cfg->threads);
     if (cfg->kind != SK_BENCH_HTTP)
         fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
@@ -214,7 +201,7 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
 {
     const struct sk_bench_cfg *l = &cfg->load;
     fprintf(f, "{\"service\": ");
-    json_str(f, cfg->service);
+    sk_json_str(f, cfg->service);
     fprintf(f,
             ", \"udp\": %s, \"message_size\": %zu, \"threads\": %u, \"pipeline\": %u, "
             "\"duration_s\": %.3f, \"points\": [",
@@ -226,7 +213,7 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
             fprintf(f, "%s\n  {\"model\": ", first ? "" : ",");
             first = 0;
-            json_str(f, p->model);
+            sk_json_str(f, p->model);
             fprintf(f, ", \"conns\": %u, \"rate\": %.1f, \"ok\": %s", p->conns, p->rate,
                     p->ok ? "true" : "false");
             if (p->ok)
@@ -240,7 +227,7 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
                         p->kb_per_conn, (unsigned long long)p->errors,
                         (unsigned long long)p->starved);
             fprintf(f, ", \"note\": ");
-            json_str(f, p->note);
+            sk_json_str(f, p->note);
             fputc('}', f);
         }
     fprintf(f, "\n]}\n");

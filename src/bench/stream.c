@@ -13,6 +13,8 @@
  */
 #include "sockit/bench.h"
 
+#include "sockit/util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,13 +40,6 @@ struct stream {
     uint8_t *seen;    /* UDP --both: one bit per sequence number echoed */
     size_t seen_bytes;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 double sk_jain_index(const double *x, size_t n)
 {
@@ -233,12 +228,12 @@ int sk_stream_run(const struct sk_stream_cfg *cfg, struct sk_stream_result *res)
         rc = -ECONNREFUSED;
         goto done;
     }
-    int64_t t0 = now_ns(), end = t0 + cfg->duration_ms * 1000000LL, stop = end;
+    int64_t t0 = sk_now_ns(), end = t0 + cfg->duration_ms * 1000000LL, stop = end;
     if (cfg->udp && cfg->dir == SK_STREAM_BOTH)
         stop = end + UDP_DRAIN_NS;
     int sending = 1;
     struct epoll_event evs[MAX_EVENTS];
-    for (int64_t now = t0; now < stop && !sk_bench_interrupted(); now = now_ns()) {
+    for (int64_t now = t0; now < stop && !sk_bench_interrupted(); now = sk_now_ns()) {
         if (sending && now >= end) {
             /* Time is up: keep only reading (the UDP echoes still on their way). */
             sending = 0;
@@ -267,7 +262,7 @@ int sk_stream_run(const struct sk_stream_cfg *cfg, struct sk_stream_result *res)
         }
     }
     if (res->elapsed_s == 0)
-        res->elapsed_s = (double)(now_ns() - t0) / 1e9;
+        res->elapsed_s = (double)(sk_now_ns() - t0) / 1e9;
     for (unsigned i = 0; i < cfg->conns; i++) {
         struct sk_stream_conn *pc = &res->per[i];
         tcp_info(cfg, &st[i], pc);

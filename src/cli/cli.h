@@ -28,9 +28,6 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * Returns SK_EXIT_USAGE. */
 int sk_cli_bad_option(const char *cmd, int c, char **argv);
 
-/* Write s as a JSON string literal (with quotes). (json.c) */
-void sk_cli_json_str(FILE *f, const char *s);
-
 /* Before an element of a JSON array on stdout: ",\n " unless *first, which
  * it then clears. */
 void sk_cli_json_sep(int *first);

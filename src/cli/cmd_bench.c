@@ -537,9 +537,9 @@ static int find_max(const char *cmd, struct args *a)
         return sk_cli_fail(cmd, "%s", sk_strerror(r));
     if (a->json) {
         printf("{\"target\": ");
-        sk_cli_json_str(stdout, a->cfg.label ? a->cfg.label : "");
+        sk_json_str(stdout, a->cfg.label ? a->cfg.label : "");
         printf(", \"slo\": ");
-        sk_cli_json_str(stdout, a->slo_text);
+        sk_json_str(stdout, a->slo_text);
         printf(", \"connections\": %u, \"step_s\": %.3f, \"steps\": [", a->cfg.conns,
                (double)a->cfg.duration_ms / 1000);
         for (unsigned i = 0; i < o.n; i++) {
@@ -549,7 +549,7 @@ static int find_max(const char *cmd, struct args *a)
                    i ? ", " : "", st->target, st->achieved, (double)st->p50_ns / 1e3,
                    (double)st->p99_ns / 1e3, (unsigned long long)st->requests,
                    (unsigned long long)st->errors, st->target > 0 && st->pass ? "true" : "false");
-            sk_cli_json_str(stdout, st->why ? st->why : "");
+            sk_json_str(stdout, st->why ? st->why : "");
             printf("}");
         }
         printf("], \"max_rate\": %.1f}\n", best);
@@ -1073,7 +1073,7 @@ static void stream_report(const struct sk_stream_cfg *cfg, const struct sk_strea
     const char *proto = cfg->udp ? "udp" : sk_addr_family(&cfg->addr) == AF_UNIX ? "unix" : "tcp";
     if (json) {
         printf("{\"kind\": \"stream\", \"target\": ");
-        sk_cli_json_str(stdout, label);
+        sk_json_str(stdout, label);
         printf(", \"proto\": \"%s\", \"direction\": \"%s\", \"streams\": %u, "
                "\"connected\": %u, \"size\": %zu, \"elapsed_s\": %.6f, \"bytes_sent\": %llu, "
                "\"bytes_recv\": %llu, \"mbit_per_s\": %.3f, \"fairness\": %.6f, \"per_stream\": [",

@@ -226,7 +226,7 @@ static void list_models(int json)
             (*m)->available(why, sizeof(why));
             if (json) {
                 printf("], \"why\": ");
-                sk_cli_json_str(stdout, why);
+                sk_json_str(stdout, why);
                 printf("}");
             } else {
                 printf("  (%s)\n", why);

@@ -10,6 +10,7 @@
 
 #include "sockit/error.h"
 #include "sockit/tool.h"
+#include "sockit/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -106,9 +107,9 @@ static void ip_text(const char *in, const struct sk_ip *ip, const struct sk_ip_n
 static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_notation *n)
 {
     fputs("{\"input\": ", stdout);
-    sk_cli_json_str(stdout, in);
+    sk_json_str(stdout, in);
     printf(", \"family\": \"%s\", \"kind\": ", ip->family == AF_INET ? "inet" : "inet6");
-    sk_cli_json_str(stdout, n->kind);
+    sk_json_str(stdout, n->kind);
     if (ip->family == AF_INET) {
         printf(", \"legacy\": %s, \"dotted\": \"%s\", \"hex\": \"%s\", \"host_order\": %" PRIu32
                ", \"network_order\": %" PRIu32 ", \"binary\": \"%s\"",
@@ -119,7 +120,7 @@ static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_n
         return;
     }
     fputs(", \"compressed\": ", stdout);
-    sk_cli_json_str(stdout, n->text);
+    sk_json_str(stdout, n->text);
     printf(", \"full\": \"%s\", \"hex\": \"%s\", \"binary\": \"%s\"", n->full, n->hex, n->binary);
     if (n->mapped_v4[0])
         printf(", \"ipv4\": \"%s\"", n->mapped_v4);
@@ -256,7 +257,7 @@ int cmd_byteorder(int argc, char **argv)
         if (json) {
             sk_cli_json_sep(&first);
             fputs("{\"input\": ", stdout);
-            sk_cli_json_str(stdout, argv[i]);
+            sk_json_str(stdout, argv[i]);
             printf(", \"value\": %" PRIu64 ", \"host_endian\": \"%s\", \"widths\": [", v, endian);
         } else {
             printf("%" PRIu64 " = 0x%" PRIx64 " (this host is %s-endian)\n", v, v, endian);
@@ -321,9 +322,9 @@ static void serv_print(const struct sk_servq *q, const struct sk_serv *s, int js
     if (json) {
         sk_cli_json_sep(first);
         fputs("{\"name\": ", stdout);
-        sk_cli_json_str(stdout, s->name);
+        sk_json_str(stdout, s->name);
         printf(", \"port\": %u, \"proto\": ", (unsigned)s->port);
-        sk_cli_json_str(stdout, s->proto);
+        sk_json_str(stdout, s->proto);
         fputs(", \"aliases\": [", stdout);
         const char *a = s->aliases;
         int n = 0;
@@ -333,7 +334,7 @@ static void serv_print(const struct sk_servq *q, const struct sk_serv *s, int js
             memcpy(one, a, len);
             one[len] = '\0';
             fputs(n++ ? ", " : "", stdout);
-            sk_cli_json_str(stdout, one);
+            sk_json_str(stdout, one);
             a += len;
             a += *a == ' ';
         }

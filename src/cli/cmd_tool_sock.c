@@ -6,6 +6,7 @@
 
 #include "sockit/error.h"
 #include "sockit/tool.h"
+#include "sockit/util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -80,7 +81,7 @@ static void json_value(const struct sk_sockopt *o, const struct sk_optval *v)
         else
             printf("%lld", (long long)v->i);
         break;
-    case SK_OPT_STRING: sk_cli_json_str(stdout, v->s); break;
+    case SK_OPT_STRING: sk_json_str(stdout, v->s); break;
     default: printf("%lld", (long long)v->i); break;
     }
 }
@@ -226,7 +227,7 @@ int cmd_sockopt(int argc, char **argv)
                     json_value(s->opt, &s->kept[k]);
                 fputs(", \"error\": ", stdout);
                 if (s->set_err[k] < 0)
-                    sk_cli_json_str(stdout, sk_strerror(s->set_err[k]));
+                    sk_json_str(stdout, sk_strerror(s->set_err[k]));
                 else
                     fputs("null", stdout);
                 fputs("}", stdout);
@@ -373,7 +374,7 @@ int cmd_ifaces(int argc, char **argv)
             fputs(first ? "" : ",\n ", stdout);
             first = 0;
             fputs("{\"name\": ", stdout);
-            sk_cli_json_str(stdout, f->name);
+            sk_json_str(stdout, f->name);
             printf(", \"index\": %u, \"flags\": [", f->index);
             for (char *p = flags; *p;) {
                 size_t len = strcspn(p, ",");
@@ -388,7 +389,7 @@ int cmd_ifaces(int argc, char **argv)
                 fputs("null", stdout);
             fputs(", \"mac\": ", stdout);
             if (f->mac[0])
-                sk_cli_json_str(stdout, f->mac);
+                sk_json_str(stdout, f->mac);
             else
                 fputs("null", stdout);
             fputs(", \"addresses\": [", stdout);
@@ -409,7 +410,7 @@ int cmd_ifaces(int argc, char **argv)
                 printf("%s{\"family\": \"%s\", \"address\": ", afirst ? "" : ", ",
                        sk_family_name(a->family));
                 afirst = 0;
-                sk_cli_json_str(stdout, a->addr);
+                sk_json_str(stdout, a->addr);
                 fputs(", \"prefix\": ", stdout);
                 if (a->prefix >= 0)
                     printf("%d", a->prefix);

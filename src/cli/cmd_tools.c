@@ -11,6 +11,7 @@
 
 #include "sockit/error.h"
 #include "sockit/tool.h"
+#include "sockit/util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,17 +73,17 @@ int cmd_hostname(int argc, char **argv)
     int nres = sk_tool_resolve(name, family, &res, canon, sizeof(canon));
     if (json) {
         fputs("{\"hostname\": ", stdout);
-        sk_cli_json_str(stdout, name);
+        sk_json_str(stdout, name);
         fputs(", \"fqdn\": ", stdout);
         if (fqdn_err)
             fputs("null, \"fqdn_error\": ", stdout);
-        sk_cli_json_str(stdout, fqdn_err ? sk_strerror(fqdn_err) : fqdn);
+        sk_json_str(stdout, fqdn_err ? sk_strerror(fqdn_err) : fqdn);
         fputs(", \"resolves_to\": [", stdout);
         for (int i = 0; i < nres; i++) {
             char host[SK_ADDR_STRLEN];
             sk_addr_format_host(&res[i], host, sizeof(host));
             fputs(i ? ", " : "", stdout);
-            sk_cli_json_str(stdout, host);
+            sk_json_str(stdout, host);
         }
         fputs("], \"addresses\": [", stdout);
     } else {
@@ -111,9 +112,9 @@ int cmd_hostname(int argc, char **argv)
             if (json) {
                 sk_cli_json_sep(&first);
                 fputs("{\"interface\": ", stdout);
-                sk_cli_json_str(stdout, v[i].name);
+                sk_json_str(stdout, v[i].name);
                 printf(", \"family\": \"%s\", \"address\": ", sk_family_name(a->family));
-                sk_cli_json_str(stdout, a->addr);
+                sk_json_str(stdout, a->addr);
                 if (a->prefix >= 0)
                     printf(", \"prefix\": %d}", a->prefix);
                 else
@@ -191,9 +192,9 @@ int cmd_resolve(int argc, char **argv)
         if (json) {
             sk_cli_json_sep(&first);
             fputs("{\"name\": ", stdout);
-            sk_cli_json_str(stdout, argv[i]);
+            sk_json_str(stdout, argv[i]);
             fputs(", \"canonical\": ", stdout);
-            sk_cli_json_str(stdout, canon[0] ? canon : argv[i]);
+            sk_json_str(stdout, canon[0] ? canon : argv[i]);
             fputs(", \"addresses\": [", stdout);
         } else if (!brief) {
             if (canon[0] && strcmp(canon, argv[i]) != 0)
@@ -207,7 +208,7 @@ int cmd_resolve(int argc, char **argv)
             sk_addr_format_host(&addrs[k], host, sizeof(host));
             if (json) {
                 printf("%s{\"family\": \"%s\", \"address\": ", k ? ", " : "", sk_family_name(fam));
-                sk_cli_json_str(stdout, host);
+                sk_json_str(stdout, host);
                 fputs("}", stdout);
             } else if (brief) {
                 printf("%s\n", host);
@@ -278,9 +279,9 @@ int cmd_reverse(int argc, char **argv)
         if (json) {
             sk_cli_json_sep(&first);
             fputs("{\"address\": ", stdout);
-            sk_cli_json_str(stdout, argv[i]);
+            sk_json_str(stdout, argv[i]);
             fputs(", \"name\": ", stdout);
-            sk_cli_json_str(stdout, name);
+            sk_json_str(stdout, name);
             fputs("}", stdout);
         } else {
             printf("%-24s %s\n", argv[i], name);
@@ -363,10 +364,10 @@ int cmd_addrinfo(int argc, char **argv)
                    "\"protocol_number\": %d, \"address\": ",
                    i ? ",\n " : "", sk_family_name(rows[i].family),
                    sk_socktype_name(rows[i].socktype), proto, rows[i].protocol);
-            sk_cli_json_str(stdout, addr);
+            sk_json_str(stdout, addr);
             printf(", \"port\": %u, \"canonname\": ", port);
             if (rows[i].canon[0])
-                sk_cli_json_str(stdout, rows[i].canon);
+                sk_json_str(stdout, rows[i].canon);
             else
                 fputs("null", stdout);
             fputs("}", stdout);

@@ -17,78 +17,20 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #define READ_CHUNK 16384
 
-int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
-{
-    int64_t t = -1;
-    const struct sk_limits *lim = &c->srv->lim;
-
-    if (lim->idle_timeout_ms > 0)
-        t = c->last_ms + lim->idle_timeout_ms;
-    if (c->deadline_ms && (t < 0 || c->deadline_ms < t))
-        t = c->deadline_ms;
-    if (stop_at && (t < 0 || stop_at < t))
-        t = stop_at;
-    if (t < 0)
-        return -1;
-    return t <= now ? 0 : (int)SK_MIN(t - now, 60 * 60 * 1000);
-}
-
-int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
-{
-    struct sk_server *srv = c->srv;
-
-    if (stop_at && now >= stop_at)
-        return -ETIMEDOUT;
-    if (c->deadline_ms && now >= c->deadline_ms) {
-        c->deadline_ms = 0;
-        if (!srv->svc->timeout)
-            return -ETIMEDOUT;
-        sk__hub_lock(srv);
-        srv->svc->timeout(c);
-        sk__hub_unlock(srv);
-        c->last_ms = now;
-        return 0;
-    }
-    if (srv->lim.idle_timeout_ms > 0 && now - c->last_ms >= srv->lim.idle_timeout_ms)
-        return -ETIMEDOUT;
-    return 0;
-}
-
-void sk__conn_eof(struct sk_conn *c, int64_t now)
-{
-    if (c->deadline_ms && c->deadline_ms > now)
-        c->deadline_ms = now;
-}
-
 /* Send what is queued; returns 0 (maybe partially sent) or -errno. */
 static int flush_some(struct sk_conn *c)
 {
-    while (sk_buf_len(&c->out) > 0) {
-        ssize_t w = sk_send(c->fd, sk_buf_data(&c->out), sk_buf_len(&c->out));
-        if (w == -EAGAIN)
-            return 0;
-        if (w < 0)
-            return (int)w;
-        sk__conn_sent(c, (size_t)w);
-    }
-    sk_buf_shrink(&c->out, 64 * 1024);
-    while (c->file.fd >= 0) {
-        ssize_t w = sendfile(c->fd, c->file.fd, &(off_t){c->file.off}, c->file.len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno == EAGAIN ? 0 : -errno;
-        if (w == 0)
-            return -EIO; /* the file shrank under us */
-        sk__conn_file_sent(c, (size_t)w);
-    }
-    return 0;
+    uint64_t sent = 0;
+    int r = sk__conn_flush(c, sk_now_ms(), &sent);
+    if (sent)
+        atomic_fetch_add_explicit(&c->srv->st->bytes_out, sent, memory_order_relaxed);
+    if (sk_buf_len(&c->out) == 0)
+        sk_buf_shrink(&c->out, 64 * 1024);
+    return r;
 }
 
 static int read_some(struct sk_conn *c, int *eof)
@@ -108,8 +50,17 @@ static int read_some(struct sk_conn *c, int *eof)
         sk__conn_eof(c, sk_now_ms());
         return 0;
     }
-    sk__conn_received(c, (size_t)n);
-    return sk__conn_feed(c);
+    sk_buf_commit(&c->in, (size_t)n);
+    uint64_t got = 0;
+    sk__conn_received(c, (size_t)n, sk_now_ms(), &got);
+    atomic_fetch_add_explicit(&c->srv->st->bytes_in, got, memory_order_relaxed);
+    /* The whole feed runs under the hub lock: it reads c->flags and c->out,
+     * which other connections' callbacks may change for hub services. */
+    char held = 0;
+    sk__hub_lock(c->srv);
+    r = sk__conn_feed(c, NULL, 0, NULL, &held);
+    sk__hub_unlock(c->srv);
+    return r;
 }
 
 /* Hub services: another thread queues output on this connection and calls
@@ -131,14 +82,6 @@ static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake};
 /* What the next poll should wait for, and whether the connection is over.
  * For hub services the caller holds the hub lock: c->out and c->flags may be
  * changed by other connections' callbacks. */
-/* Bytes the kernel holds for us that we have not read yet (closing with
- * unread input would reset the connection and lose what we sent). */
-static int unread(int fd)
-{
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
 static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *err)
 {
     struct sk_server *srv = c->srv;
@@ -153,23 +96,20 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
         /* Input held back by backpressure can go on now. After EOF the
          * service may have armed its deadline again for what is left: it is
          * due at once all the same. */
-        if (sk_buf_len(&c->in) && (*err = sk__conn_feed_locked(c)) < 0)
+        char held = 0;
+        if (sk_buf_len(&c->in) && (*err = sk__conn_feed(c, NULL, 0, NULL, &held)) < 0)
             return 1;
         if (eof)
             sk__conn_eof(c, sk_now_ms());
         if (c->flags & SK_CONN_ABORT)
             return 1;
-        if (eof && sk_conn_pending(c) == 0 && !c->deadline_ms)
-            return 1;
-        /* Stopping with nothing in flight: no reason to wait for the bound. */
-        if (stopping && sk_conn_pending(c) == 0 && !sk_buf_len(&c->in) && !c->deadline_ms &&
-            !unread(c->fd))
+        if (sk__conn_can_close(c, sk_conn_pending(c), eof, 0, stopping))
             return 1;
     }
     *events = 0;
     if (sk_conn_pending(c))
         *events |= POLLOUT;
-    if (!eof && c->file.fd < 0 && sk_buf_len(&c->out) <= srv->lim.out_high)
+    if (!eof && !sk__conn_backpressured(c, NULL))
         *events |= POLLIN;
     return 0;
 }

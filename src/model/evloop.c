@@ -1,142 +1,458 @@
 /*
- * evloop.c - the helpers the two event loops share (see evloop.h): pure
- * decisions on one connection and the small bookkeeping around it, no
- * descriptor waiting (each loop keeps its own mechanism).
+ * evloop.c - the one loop core of the event models (see evloop.h for its
+ * phases). Everything here is shared by the readiness backend (reactor.c:
+ * select, poll, epoll) and the completion backend (uring.c); a backend only
+ * moves bytes and says what happened.
  */
 #include "evloop.h"
 
-#include "internal.h"
-
+#include "sockit/error.h"
+#include "sockit/sock.h"
 #include "sockit/util.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-int sk__ev_rate_ok(_Atomic int64_t *last, int64_t now)
+#define ACCEPT_BATCH 128
+
+static _Thread_local struct sk__ev_loop *this_loop;
+
+/* ---- hub wake-ups ---- */
+
+static void push_pending(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    int64_t prev = atomic_load(last);
-    return now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now);
+    if (!sk__list_linked(&ec->pending))
+        sk__list_push(&L->pending, &ec->pending);
 }
 
-int64_t sk__ev_due(const struct sk_conn *c, int fat)
+/* A hub callback wrote to c (the caller holds hub_lock). */
+static void wake(struct sk_conn *c)
 {
-    int64_t due = 0;
-    if (c->srv->lim.idle_timeout_ms > 0)
-        due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && (!due || c->deadline_ms < due))
-        due = c->deadline_ms;
-    if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
-        due = c->last_ms + SK_EV_SHRINK_MS;
-    return due;
-}
+    struct sk__ev_conn *ec = c->model_data;
+    struct sk__ev_loop *L = ec->loop;
 
-int sk__ev_expired(const struct sk_conn *c, int64_t now)
-{
-    int idle = c->srv->lim.idle_timeout_ms;
-    return (c->deadline_ms && c->deadline_ms <= now) || (idle > 0 && now - c->last_ms >= idle);
-}
-
-void sk__ev_shrink(struct sk_conn *c)
-{
-    sk_buf_shrink(&c->in, SK_EV_KEEP_BUF); /* each only when empty */
-    sk_buf_shrink(&c->out, SK_EV_KEEP_BUF);
-}
-
-int sk__ev_backpressured(const struct sk_conn *c, const struct sk_buf *inflight)
-{
-    return c->file.fd >= 0 ||
-           sk_buf_len(&c->out) + (inflight ? sk_buf_len(inflight) : 0) > c->srv->lim.out_high;
-}
-
-int sk__ev_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
-                char *held)
-{
-    const struct sk_service *svc = c->srv->svc;
-    int from_in = p == NULL, err = 0;
-    size_t used = 0;
-
-    if (from_in) {
-        p = sk_buf_data(&c->in);
-        n = sk_buf_len(&c->in);
+    if (ec->closed)
+        return;
+    if (L == this_loop) {
+        push_pending(L, ec);
+        return;
     }
-    while (used < n) {
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
-            used = n; /* the service is done with this peer */
-            break;
-        }
-        if (sk__ev_backpressured(c, inflight)) {
-            *held = 1;
-            break;
-        }
-        ssize_t r = svc->data(c, p + used, n - used);
-        if (r < 0) {
-            err = (int)r;
-            break;
-        }
-        if (r == 0) {
-            if (n - used >= c->in.max)
-                err = -EMSGSIZE;
-            break;
-        }
-        used += (size_t)r < n - used ? (size_t)r : n - used;
-    }
-    if (from_in) {
-        sk_buf_consume(&c->in, used);
-    } else if (used < n && !err) {
-        int r = sk_buf_append(&c->in, p + used, n - used);
-        if (r < 0)
-            err = r == -ENOBUFS ? -EMSGSIZE : r;
-    }
-    return err;
-}
-
-int sk__ev_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping)
-{
-    if (eof && !pend && !c->deadline_ms && !held)
-        return 1;
-    /* Stopping with nothing in flight: no reason to wait for the bound. */
-    return stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !sk__ev_unread(c->fd);
-}
-
-int sk__ev_unread(int fd)
-{
-    int n = 0;
-    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
-void sk__ev_signal(int wake_fd, int *signalled)
-{
-    if (!*signalled) {
-        *signalled = 1;
+    if (!sk__list_linked(&ec->remote))
+        sk__list_push(&L->remote, &ec->remote);
+    if (!L->remote_signalled) { /* once until the loop takes its list */
+        L->remote_signalled = 1;
         uint64_t one = 1;
-        ssize_t w = write(wake_fd, &one, sizeof(one));
+        ssize_t w = write(L->wake_fd, &one, sizeof(one));
         (void)w;
     }
 }
 
-void sk__ev_flush_counters(struct sk_server *srv, uint64_t *bytes_in, uint64_t *bytes_out)
+static const struct sk_conn_ops hub_ops = {.wake = wake};
+
+void sk__ev_take_remote(struct sk__ev_loop *L)
 {
-    if (*bytes_in) {
-        atomic_fetch_add_explicit(&srv->st->bytes_in, *bytes_in, memory_order_relaxed);
-        *bytes_in = 0;
+    uint64_t v;
+    ssize_t r = read(L->wake_fd, &v, sizeof(v));
+    (void)r;
+    pthread_mutex_lock(&L->srv->hub_lock);
+    struct sk__list *n;
+    while ((n = sk__list_first(&L->remote)) != NULL) {
+        sk__list_remove(n);
+        push_pending(L, SK_LIST_ENTRY(n, struct sk__ev_conn, remote));
     }
-    if (*bytes_out) {
-        atomic_fetch_add_explicit(&srv->st->bytes_out, *bytes_out, memory_order_relaxed);
-        *bytes_out = 0;
+    L->remote_signalled = 0;
+    pthread_mutex_unlock(&L->srv->hub_lock);
+}
+
+/* ---- one connection ---- */
+
+/* Lazy: only ever moved earlier here; a timer that fires early re-arms. */
+static void arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    int64_t due = sk__conn_due(&ec->c, ec->fat);
+    if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at))
+        sk__timer_set(&L->timers, &ec->timer, due);
+}
+
+/* Mark ec closed. Another loop's hub callback reads the mark in wake()
+ * under the hub lock, so with several loops it is written under it too. */
+static void mark_closed(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    int shared = L->nloops > 1 && L->lock_hub;
+    if (shared)
+        pthread_mutex_lock(&L->srv->hub_lock);
+    ec->closed = 1;
+    if (shared)
+        pthread_mutex_unlock(&L->srv->hub_lock);
+}
+
+/* After the service's close(): nobody wakes ec any more. Take it off the
+ * lists a wake-up may have put it on, and keep it until it can be freed. */
+static void forget(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    sk__list_remove(&ec->pending);
+    if (L->nloops > 1 && L->lock_hub) {
+        pthread_mutex_lock(&L->srv->hub_lock);
+        sk__list_remove(&ec->remote);
+        pthread_mutex_unlock(&L->srv->hub_lock);
+    }
+    sk__list_push(&L->closing, &ec->link);
+}
+
+static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
+{
+    if (ec->closed)
+        return;
+    mark_closed(L, ec); /* from here on wake() leaves ec alone */
+    L->nconns--;
+    sk__list_remove(&ec->link);
+    sk__timer_del(&L->timers, &ec->timer);
+    L->be->detach(L, ec);
+    sk__conn_close(&ec->c, err); /* the service's close() */
+    forget(L, ec);
+}
+
+/* Move ec forward as far as it goes without blocking: flush, close when
+ * ended, feed held input once output drained, let a source queue more.
+ * Hub lock held (hub services). Returns 0 with ec->want set, 1 to close
+ * normally, or -errno to close on an error. */
+static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    struct sk_conn *c = &ec->c;
+    const struct sk_service *svc = L->srv->svc;
+
+    for (int round = 0; round < 16; round++) {
+        if (c->flags & SK_CONN_ABORT)
+            return 1;
+        if (sk__ev_pending(ec)) {
+            int r = L->be->send ? L->be->send(L, ec)
+                                : sk__conn_flush(c, L->now, &L->bytes_out); /* write through */
+            if (r < 0)
+                return r;
+            if (sk__ev_pending(ec))
+                break; /* writability or a completion brings us back */
+        }
+        if (c->flags & SK_CONN_END)
+            return 1;
+        if (ec->held && sk_buf_len(&c->in)) {
+            ec->held = 0;
+            int r = sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
+            if (r < 0)
+                return r;
+            if (sk__ev_pending(ec) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+                continue;
+        }
+        if (svc->drain && !ec->eof) {
+            int r = svc->drain(c);
+            if (r < 0)
+                return r;
+            if (sk__ev_pending(ec) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+                continue;
+        }
+        break;
+    }
+    size_t pend = sk__ev_pending(ec);
+    if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
+        return 1;
+    unsigned want = pend ? SK_EV_WANT_WRITE : 0;
+    if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && sk_buf_len(&c->in) < c->in.max)
+        want |= SK_EV_WANT_READ;
+    ec->want = (unsigned char)want;
+    return 0;
+}
+
+/* Outside the hub lock: close, or apply what ec wants and re-arm its timer. */
+static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+{
+    if (r != 0) {
+        close_conn(L, ec, r > 0 ? 0 : r);
+        return;
+    }
+    L->be->apply(L, ec);
+    arm_timer(L, ec);
+}
+
+void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+{
+    if (r == 0)
+        r = step(L, ec);
+    /* Large buffers are kept while the connection is busy (no malloc/free
+     * per message) and released by the timer once it has been quiet. Looked
+     * at under the hub lock: another loop's callback may be growing out. */
+    if (r == 0 && (ec->c.in.cap > SK_EV_KEEP_BUF || ec->c.out.cap > SK_EV_KEEP_BUF ||
+                   (ec->sending && ec->sending->cap > SK_EV_KEEP_BUF)))
+        ec->fat = 1;
+    sk__ev_hub_leave(L);
+    finish(L, ec, r);
+}
+
+static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    sk__ev_hub_enter(L);
+    sk__ev_settle(L, ec, 0);
+}
+
+void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    ec->eof = 1;
+    sk__conn_eof(&ec->c, L->now);
+}
+
+/* ---- accepting ---- */
+
+static void refuse(struct sk__ev_loop *L, int fd, const struct sk_addr *peer, const char *why)
+{
+    static struct sk__ratelimit rl;
+    if (sk__rate_ok(&rl, NULL)) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(peer, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "%s: closing connection from %s (descriptor %d)", why, a, fd);
+    }
+    close(fd);
+    atomic_fetch_sub(&L->srv->st->active, 1);
+    atomic_fetch_add(&L->srv->st->rejected, 1);
+}
+
+static void new_conn(struct sk__ev_loop *L, int fd, const struct sk_addr *peer)
+{
+    char why[96] = "out of memory";
+
+    if (L->be->admit && L->be->admit(L, fd, why, sizeof(why)) < 0) {
+        refuse(L, fd, peer, why);
+        return;
+    }
+    struct sk__ev_conn *ec = calloc(1, L->be->conn_size);
+    if (!ec) {
+        refuse(L, fd, peer, why);
+        return;
+    }
+    ec->loop = L;
+    sk__list_init(&ec->link);
+    sk__list_init(&ec->pending);
+    sk__list_init(&ec->remote);
+    ec->c.ops = L->lock_hub ? &hub_ops : NULL;
+    ec->c.model_data = ec;
+    int r = sk__conn_open(L->srv, &ec->c, fd, peer); /* on failure: closed, released */
+    if (r == 0 && (r = L->be->attach(L, ec)) < 0) {
+        mark_closed(L, ec);
+        sk__conn_close(&ec->c, r);
+    }
+    if (r < 0) {
+        ec->closed = 1;
+        forget(L, ec); /* open() may have woken it */
+        return;
+    }
+    sk__list_push(&L->conns, &ec->link);
+    L->nconns++;
+    process(L, ec); /* a banner goes out now */
+}
+
+void sk__ev_accept(struct sk__ev_loop *L)
+{
+    static struct sk__ratelimit rl;
+
+    for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
+        struct sk_addr peer;
+        if (!sk__server_accept_turn(L->srv, L->nconns))
+            return; /* another loop takes it */
+        int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
+        if (fd == -EAGAIN || fd == -EINTR)
+            return;
+        if (fd < 0) {
+            if (sk__rate_ok(&rl, NULL))
+                sk_log(SK_LOG_WARN, "accept: %s", sk_strerror(fd));
+            return;
+        }
+        new_conn(L, fd, &peer);
     }
 }
 
-int sk__ev_stdin_stop(struct sk_server *srv)
+/* ---- the phases ---- */
+
+void sk__ev_begin_stop(struct sk__ev_loop *L)
 {
-    return sk__server_terminal_line(srv);
+    if (L->stopping)
+        return;
+    L->stopping = 1;
+    L->stop_at = L->now + L->srv->lim.drain_ms;
+    L->be->unwatch(L);
+    struct sk__list *n, *tmp;
+    SK_LIST_EACH_SAFE(n, tmp, &L->conns)
+    {
+        process(L, SK_LIST_ENTRY(n, struct sk__ev_conn, link));
+    }
+}
+
+int sk__ev_stdin(struct sk__ev_loop *L)
+{
+    if (!sk__server_terminal_line(L->srv))
+        return 0;
+    sk__ev_begin_stop(L);
+    return 1;
+}
+
+static void run_pending(struct sk__ev_loop *L)
+{
+    struct sk__list *n;
+    while ((n = sk__list_first(&L->pending)) != NULL) {
+        sk__list_remove(n);
+        process(L, SK_LIST_ENTRY(n, struct sk__ev_conn, pending)); /* closed ones left the list */
+    }
+}
+
+static void run_timers(struct sk__ev_loop *L)
+{
+    struct sk_timer *t;
+    int guard = 0;
+
+    while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
+        struct sk__ev_conn *ec = SK_LIST_ENTRY(t, struct sk__ev_conn, timer);
+        int64_t due = sk__conn_due(&ec->c, ec->fat);
+        if (!due) {
+            sk__timer_del(&L->timers, t);
+            continue;
+        }
+        if (due > L->now) {
+            sk__timer_set(&L->timers, t, due);
+            continue;
+        }
+        sk__timer_del(&L->timers, t);
+        if (ec->fat && L->now - ec->c.last_ms >= SK_EV_SHRINK_MS) {
+            sk__ev_hub_enter(L);
+            sk_buf_shrink(&ec->c.in, SK_EV_KEEP_BUF); /* each only when empty */
+            sk_buf_shrink(&ec->c.out, SK_EV_KEEP_BUF);
+            if (ec->sending)
+                sk_buf_shrink(ec->sending, SK_EV_KEEP_BUF);
+            sk__ev_hub_leave(L);
+            ec->fat = 0; /* finish() flags it again if still (or again) large */
+        }
+        if (!sk__conn_expired(&ec->c, L->now)) {
+            arm_timer(L, ec);
+            continue;
+        }
+        int r = sk__conn_expire(&ec->c, L->now, 0);
+        if (r < 0)
+            close_conn(L, ec, r);
+        else
+            process(L, ec);
+    }
+}
+
+static void flush_counters(struct sk__ev_loop *L)
+{
+    struct sk_stats *st = L->srv->st;
+    if (L->bytes_in) {
+        atomic_fetch_add_explicit(&st->bytes_in, L->bytes_in, memory_order_relaxed);
+        L->bytes_in = 0;
+    }
+    if (L->bytes_out) {
+        atomic_fetch_add_explicit(&st->bytes_out, L->bytes_out, memory_order_relaxed);
+        L->bytes_out = 0;
+    }
+}
+
+/* Free closed connections the kernel no longer holds (all of them: force). */
+static void bury(struct sk__ev_loop *L, int force)
+{
+    struct sk__list *n, *tmp;
+    SK_LIST_EACH_SAFE(n, tmp, &L->closing)
+    {
+        struct sk__ev_conn *ec = SK_LIST_ENTRY(n, struct sk__ev_conn, link);
+        if (ec->inflight && !force)
+            continue;
+        sk__list_remove(n);
+        if (ec->sending)
+            sk_buf_free(ec->sending);
+        free(ec);
+    }
+}
+
+static int loop_run(struct sk__ev_loop *L)
+{
+    struct sk_server *srv = L->srv;
+
+    this_loop = L;
+    L->now = sk_now_ms();
+    if (L->be->start) {
+        int r = L->be->start(L);
+        if (r < 0) {
+            sk_log(SK_LOG_ERROR, "%s setup: %s", L->name, sk_strerror(r));
+            sk_server_stop(srv);
+            return L->err = r;
+        }
+    }
+    for (;;) {
+        if (!L->stopping && srv->stop)
+            sk__ev_begin_stop(L);
+        if (L->stopping && (L->nconns == 0 || L->now >= L->stop_at))
+            break;
+        int cap = L->stopping ? (int)SK_MAX(0, L->stop_at - L->now) : -1;
+        int r = L->be->poll(L, sk__timer_wait_ms(&L->timers, L->now, cap));
+        if (r < 0) {
+            sk_log(SK_LOG_ERROR, "%s: %s", L->name, sk_strerror(r));
+            L->err = r;
+            sk_server_stop(srv);
+            break;
+        }
+        run_pending(L);
+        run_timers(L);
+        run_pending(L);
+        flush_counters(L);
+        bury(L, 0);
+    }
+    /* The bound passed (or an error): close what is left. */
+    struct sk__list *n;
+    while ((n = sk__list_first(&L->conns)) != NULL)
+        close_conn(L, SK_LIST_ENTRY(n, struct sk__ev_conn, link), -ETIMEDOUT);
+    run_pending(L);
+    flush_counters(L);
+    if (L->be->drain)
+        L->be->drain(L);
+    bury(L, 0);
+    return L->err;
+}
+
+/* ---- starting N loops ---- */
+
+static int loop_init(struct sk__ev_loop *L, struct sk_server *srv, unsigned index, unsigned n,
+                     const void *arg)
+{
+    int r;
+
+    L->srv = srv;
+    L->index = index;
+    L->nloops = n;
+    L->lock_hub = (srv->svc->flags & SK_SVC_HUB) != 0;
+    if (index > 0 && sk_addr_family(&srv->addr) != AF_UNIX) {
+        /* Its own duplicate of the listener: the loops share the accept queue. */
+        if ((L->lfd = sk_server_listener(srv)) < 0)
+            return L->lfd;
+        L->own_lfd = 1;
+    }
+    if ((r = sk_sock_set_nonblock(L->lfd, 1)) < 0)
+        return r;
+    if (n > 1 && L->lock_hub && (L->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return -errno;
+    return L->be->init(L, arg);
+}
+
+static void loop_free(struct sk__ev_loop *L)
+{
+    L->be->free(L);
+    bury(L, 1); /* after the backend let go of everything */
+    if (L->own_lfd && L->lfd >= 0)
+        close(L->lfd);
+    if (L->wake_fd >= 0)
+        close(L->wake_fd);
+    sk__timer_heap_free(&L->timers);
 }
 
 struct ev_thread {
-    const struct sk__ev_driver *d;
-    void *loop;
+    struct sk__ev_loop *loop;
     int err;
     pthread_t tid;
 };
@@ -145,14 +461,14 @@ static void *ev_thread_main(void *arg)
 {
     struct ev_thread *t = arg;
     sk__block_signals();
-    t->err = t->d->run(t->loop);
+    t->err = loop_run(t->loop);
     return NULL;
 }
 
-int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void *arg)
+int sk__ev_run(struct sk_server *srv, const struct sk__ev_backend *be, const void *arg)
 {
     unsigned n = srv->workers ? srv->workers : 1, started = 1;
-    char *loops = calloc(n, d->size);
+    char *loops = calloc(n, be->loop_size);
     struct ev_thread *th = calloc(n, sizeof(*th));
     int r = 0;
 
@@ -162,12 +478,20 @@ int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void 
         return -ENOMEM;
     }
     for (unsigned i = 0; i < n; i++) {
-        th[i].d = d;
-        th[i].loop = loops + (size_t)i * d->size;
-        d->clear(th[i].loop);
+        struct sk__ev_loop *L = (struct sk__ev_loop *)(void *)(loops + (size_t)i * be->loop_size);
+        th[i].loop = L;
+        L->be = be;
+        L->name = "event loop";
+        L->lfd = srv->lfd;
+        L->wake_fd = -1;
+        sk__list_init(&L->conns);
+        sk__list_init(&L->pending);
+        sk__list_init(&L->closing);
+        sk__list_init(&L->remote);
+        sk__timer_heap_init(&L->timers);
     }
     for (unsigned i = 0; i < n && r == 0; i++)
-        r = d->init(th[i].loop, srv, i, n, arg);
+        r = loop_init(th[i].loop, srv, i, n, arg);
     if (r < 0)
         goto out;
     for (; started < n; started++) {
@@ -178,7 +502,7 @@ int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void 
             break;
         }
     }
-    int e0 = d->run(th[0].loop);
+    int e0 = loop_run(th[0].loop);
     if (r == 0)
         r = e0;
     for (unsigned i = 1; i < started; i++) {
@@ -188,7 +512,7 @@ int sk__ev_run(struct sk_server *srv, const struct sk__ev_driver *d, const void 
     }
 out:
     for (unsigned i = 0; i < n; i++)
-        d->free(th[i].loop);
+        loop_free(th[i].loop);
     free(th);
     free(loops);
     return r;

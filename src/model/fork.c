@@ -100,7 +100,7 @@ static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *pee
 static void spawn(struct sk_server *srv, struct children *ch, int fd, const struct sk_addr *peer,
                   const sigset_t *old_mask)
 {
-    static int64_t last_log;
+    static struct sk__ratelimit rl;
     int err = children_reserve(ch);
     if (err == 0) {
         pid_t pid = fork();
@@ -113,11 +113,8 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
         }
         err = -errno;
     }
-    int64_t now = sk_now_ms();
-    if (now - last_log >= 1000) {
-        last_log = now;
+    if (sk__rate_ok(&rl, NULL))
         sk_log(SK_LOG_WARN, "cannot fork for a connection: %s", sk_strerror(err));
-    }
     close(fd);
     atomic_fetch_add(&srv->st->errors, 1);
     atomic_fetch_sub(&srv->st->active, 1);

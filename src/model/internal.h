@@ -6,7 +6,15 @@
 
 #include "sockit/server.h"
 
+#include <errno.h>
+
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Serve one accepted connection to the end on the calling thread: poll,
  * read, feed the service, write, with idle timeout, service deadlines,
@@ -32,6 +40,91 @@ enum { SK_WAIT_STDIN = 1u << 0 }; /* also watch a terminal stdin (srv->stdin_sto
  * children then). lfd < 0 waits for the stop alone. */
 int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const sigset_t *mask);
 
+/* ---- one connection, the same under every model (drive.c) ---- */
+
+#define SK_EV_KEEP_BUF 4096  /* event loops: buffers up to this size stay allocated when empty */
+#define SK_EV_SHRINK_MS 1000 /* larger ones are released after this long without I/O */
+
+/* Hand input to the service: p/n, or c->in when p is NULL; what it leaves
+ * is kept in c->in. Stops under backpressure (sk__conn_backpressured, with
+ * inflight), setting *held. Returns 0 or -errno (-EMSGSIZE when input
+ * outgrows lim.in_max). Hub services: the caller holds srv->hub_lock. */
+int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
+                  char *held);
+
+/* Inline, being on every request's path: */
+
+/* Too much output waiting: a file pending, or out (plus the bytes of a send
+ * in flight, inflight, may be NULL) over lim.out_high. */
+static inline int sk__conn_backpressured(const struct sk_conn *c, const struct sk_buf *inflight)
+{
+    return c->file.fd >= 0 ||
+           sk_buf_len(&c->out) + (inflight ? sk_buf_len(inflight) : 0) > c->srv->lim.out_high;
+}
+
+/* n bytes of c's output reached the kernel at now: count them in c and in
+ * *total (the caller adds *total to the server's counters). */
+static inline void sk__conn_sent(struct sk_conn *c, size_t n, int64_t now, uint64_t *total)
+{
+    c->bytes_out += n;
+    c->last_ms = now;
+    *total += n;
+}
+
+/* n bytes of input for c arrived at now: count them in c and in *total. */
+static inline void sk__conn_received(struct sk_conn *c, size_t n, int64_t now, uint64_t *total)
+{
+    c->bytes_in += n;
+    c->last_ms = now;
+    *total += n;
+}
+
+/* Send c->out, then c->file, until done or the socket would block; sent
+ * bytes are accounted (sk__conn_sent). 0 or -errno. */
+static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    while (sk_buf_len(&c->out) > 0) {
+        size_t len = sk_buf_len(&c->out);
+        ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -errno;
+        }
+        sk_buf_consume(&c->out, (size_t)w);
+        sk__conn_sent(c, (size_t)w, now, total);
+        if ((size_t)w < len)
+            return 0; /* the socket buffer is full: wait for writability */
+    }
+    while (c->file.fd >= 0) {
+        off_t off = c->file.off;
+        ssize_t w = sendfile(c->fd, c->file.fd, &off, c->file.len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -errno;
+        }
+        if (w == 0)
+            return -EIO; /* the file shrank under us */
+        c->file.off += w;
+        c->file.len -= (size_t)w;
+        sk__conn_sent(c, (size_t)w, now, total);
+        if (c->file.len == 0) {
+            close(c->file.fd);
+            c->file.fd = -1;
+        }
+    }
+    return 0;
+}
+
+/* The earliest moment something may be due on c (idle timeout, service
+ * deadline, and with fat the event loops' buffer release), 0 when nothing
+ * is. */
+int64_t sk__conn_due(const struct sk_conn *c, int fat);
+
+/* Is c's idle timeout or service deadline due at now? */
+int sk__conn_expired(const struct sk_conn *c, int64_t now);
+
 /* The poll timeout (ms, -1 = none) until the nearest of a connection's
  * idle deadline, service deadline and stop deadline (0 = none). */
 int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at);
@@ -46,6 +139,26 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
  * head cut short with 408 now). Every model calls it where it sees EOF; its
  * usual deadline path then runs the service's timeout(). */
 void sk__conn_eof(struct sk_conn *c, int64_t now);
+
+/* With pend bytes still to send: 1 when c may close now (the peer finished
+ * and nothing is pending, held or awaited, or the server is stopping and
+ * nothing is in flight, unread by us included), else 0. */
+int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping);
+
+/* Bytes the kernel holds for fd that were not read yet (closing with unread
+ * input would reset the connection and lose what was sent). */
+int sk__conn_unread(int fd);
+
+/* At most one log line a second for a repeated condition, across threads
+ * and (in MAP_SHARED memory) processes: a zeroed struct per condition. */
+struct sk__ratelimit {
+    _Atomic int64_t last;         /* monotonic ms of the last line */
+    atomic_uint_fast64_t skipped; /* calls refused since */
+};
+
+/* 1 when a line may be logged now (claimed atomically), with *skipped (may
+ * be NULL) set to how many were refused since the last one; else 0. */
+int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped);
 
 /* Shared by the models with several workers or children (workers.c). */
 

@@ -1,8 +1,11 @@
 /*
  * server.c - the server core every model shares: binding, admission,
- * accepting (with EMFILE handling), feeding the service, closing, stopping.
+ * accepting (with EMFILE handling), opening and closing connections, stopping
+ * (feeding, flushing and deadlines are in drive.c).
  */
 #include "sockit/server.h"
+
+#include "internal.h"
 
 #include "sockit/error.h"
 #include "sockit/model.h"
@@ -245,16 +248,9 @@ void sk_server_close(struct sk_server *srv)
     srv->st = NULL;
 }
 
-/* At most one line a second for a repeated condition. */
-static int rate_ok(_Atomic int64_t *last)
-{
-    int64_t now = sk_now_ms(), prev = atomic_load(last);
-    return now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now);
-}
-
 static int shed_one(int lfd)
 {
-    static _Atomic int64_t last_log;
+    static struct sk__ratelimit rl;
     int r = -EAGAIN;
 
     pthread_mutex_lock(&reserve_lock);
@@ -269,7 +265,7 @@ static int shed_one(int lfd)
         usleep(10 * 1000);
     }
     pthread_mutex_unlock(&reserve_lock);
-    if (rate_ok(&last_log))
+    if (sk__rate_ok(&rl, NULL))
         sk_log(SK_LOG_WARN, "out of file descriptors: closing new connections");
     return r;
 }
@@ -297,7 +293,7 @@ static int accept_on(int lfd, struct sk_addr *pa, int nonblock)
 
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
 {
-    static _Atomic int64_t last_reject_log;
+    static struct sk__ratelimit reject_rl;
     /* Per thread: the listener of the set to try first, whether this run of
      * calls (up to the -EAGAIN that ends a burst) took any, and how many in
      * a row came from that listener. */
@@ -334,7 +330,7 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     if (srv->lim.max_conns && prev >= srv->lim.max_conns) {
         atomic_fetch_sub(&srv->st->active, 1);
         atomic_fetch_add(&srv->st->rejected, 1);
-        if (rate_ok(&last_reject_log)) {
+        if (sk__rate_ok(&reject_rl, NULL)) {
             char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN];
             sk_addr_format(pa, a, sizeof(a));
             if (sk_log_flags & SK_LOGF_JSON)
@@ -470,69 +466,6 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
         return r;
     }
     return 0;
-}
-
-int sk__conn_feed_locked(struct sk_conn *c)
-{
-    struct sk_server *srv = c->srv;
-
-    while (sk_buf_len(&c->in) > 0) {
-        if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
-            sk_buf_clear(&c->in); /* the service is done with this peer */
-            return 0;
-        }
-        if (c->file.fd >= 0 || sk_buf_len(&c->out) > srv->lim.out_high)
-            return 0; /* backpressure: resume once output drains */
-        ssize_t r = srv->svc->data(c, sk_buf_data(&c->in), sk_buf_len(&c->in));
-        if (r < 0)
-            return (int)r;
-        if (r == 0) {
-            if (sk_buf_len(&c->in) >= c->in.max)
-                return -EMSGSIZE;
-            return 0;
-        }
-        sk_buf_consume(&c->in, (size_t)r);
-    }
-    return 0;
-}
-
-int sk__conn_feed(struct sk_conn *c)
-{
-    /* The whole loop runs under the hub lock: it reads c->flags and c->out,
-     * which other connections' callbacks may change for hub services. */
-    sk__hub_lock(c->srv);
-    int r = sk__conn_feed_locked(c);
-    sk__hub_unlock(c->srv);
-    return r;
-}
-
-void sk__conn_received(struct sk_conn *c, size_t n)
-{
-    sk_buf_commit(&c->in, n);
-    c->bytes_in += n;
-    c->last_ms = sk_now_ms();
-    atomic_fetch_add_explicit(&c->srv->st->bytes_in, n, memory_order_relaxed);
-}
-
-void sk__conn_sent(struct sk_conn *c, size_t n)
-{
-    sk_buf_consume(&c->out, n);
-    c->bytes_out += n;
-    c->last_ms = sk_now_ms();
-    atomic_fetch_add_explicit(&c->srv->st->bytes_out, n, memory_order_relaxed);
-}
-
-void sk__conn_file_sent(struct sk_conn *c, size_t n)
-{
-    c->file.off += (off_t)n;
-    c->file.len -= n;
-    c->bytes_out += n;
-    c->last_ms = sk_now_ms();
-    atomic_fetch_add_explicit(&c->srv->st->bytes_out, n, memory_order_relaxed);
-    if (c->file.len == 0) {
-        close(c->file.fd);
-        c->file.fd = -1;
-    }
 }
 
 void sk__conn_close(struct sk_conn *c, int err)

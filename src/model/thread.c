@@ -82,7 +82,7 @@ static void reap(struct crew *crew, int all)
 /* Hand fd to a new thread; on failure the connection is closed and uncounted. */
 static void spawn(struct crew *crew, int fd, const struct sk_addr *peer)
 {
-    static _Atomic int64_t last_log;
+    static struct sk__ratelimit rl;
     struct sk_server *srv = crew->srv;
     struct worker *w = calloc(1, sizeof(*w));
     int r = -ENOMEM;
@@ -102,8 +102,7 @@ static void spawn(struct crew *crew, int fd, const struct sk_addr *peer)
             return;
         free(w);
     }
-    int64_t now = sk_now_ms(), prev = atomic_load(&last_log);
-    if (now - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, now))
+    if (sk__rate_ok(&rl, NULL))
         sk_log(SK_LOG_WARN, "cannot start a thread for a connection: %s", sk_strerror(r));
     close(fd);
     atomic_fetch_add(&srv->st->errors, 1);

@@ -96,25 +96,7 @@ out:
 
 int sk__udp_wait(struct sk_server *srv, int fd, int first)
 {
-    for (;;) {
-        int watch_stdin = first && srv->stdin_stop;
-        struct pollfd p[3] = {
-            {.fd = fd, .events = POLLIN},
-            {.fd = srv->stop_fd, .events = POLLIN},
-            {.fd = watch_stdin ? STDIN_FILENO : -1, .events = POLLIN},
-        };
-        int n = poll(p, 3, 1000);
-        if (n < 0 && errno != EINTR)
-            return 0;
-        if (n <= 0)
-            continue;
-        if (p[1].revents)
-            return 0;
-        if (p[2].revents && sk__server_terminal_line(srv))
-            return 0; /* first is the main thread's loop: it may stop srv */
-        if (p[0].revents)
-            return 1;
-    }
+    return sk__wait_listener_ex(srv, fd, first ? SK_WAIT_STDIN : 0, NULL);
 }
 
 size_t sk__udp_bufsize(const struct sk_server *srv)
@@ -122,23 +104,10 @@ size_t sk__udp_bufsize(const struct sk_server *srv)
     return srv->lim.in_max ? srv->lim.in_max : SK_UDP_MAX;
 }
 
-/* At most one line a second for a repeated condition; *skipped counts the rest. */
-static int rate_ok(_Atomic int64_t *last, atomic_uint_fast64_t *skipped, uint64_t *was_skipped)
-{
-    int64_t now = sk_now_ms(), prev = atomic_load(last);
-    if (now - prev >= 1000 && atomic_compare_exchange_strong(last, &prev, now)) {
-        *was_skipped = atomic_exchange(skipped, 0);
-        return 1;
-    }
-    atomic_fetch_add(skipped, 1);
-    return 0;
-}
-
 ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
                        size_t len, int truncated, char *out, size_t outmax)
 {
-    static _Atomic int64_t last_trunc, last_err;
-    static atomic_uint_fast64_t skipped_trunc, skipped_err;
+    static struct sk__ratelimit trunc_rl, err_rl;
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
@@ -146,7 +115,7 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
     atomic_fetch_add_explicit(&srv->st->bytes_in, len > n ? len : n, memory_order_relaxed);
     if (truncated || len > n) {
         atomic_fetch_add(&srv->st->errors, 1);
-        if (rate_ok(&last_trunc, &skipped_trunc, &skipped)) {
+        if (sk__rate_ok(&trunc_rl, &skipped)) {
             sk_addr_format(from, a, sizeof(a));
             sk_log(SK_LOG_WARN,
                    "datagram from %s truncated: %zu bytes do not fit the %zu-byte buffer "
@@ -160,7 +129,7 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
         return -1;
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
-        if (rate_ok(&last_err, &skipped_err, &skipped)) {
+        if (sk__rate_ok(&err_rl, &skipped)) {
             sk_addr_format(from, a, sizeof(a));
             sk_log(SK_LOG_WARN, "datagram from %s: %s: %s", a, srv->svc->name, sk_strerror((int)r));
         }
@@ -176,12 +145,10 @@ void sk__udp_sent(struct sk_server *srv, size_t n)
 
 void sk__udp_send_failed(struct sk_server *srv, const struct sk_addr *to, int err)
 {
-    static _Atomic int64_t last;
-    static atomic_uint_fast64_t skipped_send;
-    uint64_t skipped;
+    static struct sk__ratelimit rl;
 
     atomic_fetch_add(&srv->st->errors, 1);
-    if (rate_ok(&last, &skipped_send, &skipped)) {
+    if (sk__rate_ok(&rl, NULL)) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(to, a, sizeof(a));
         sk_log(SK_LOG_WARN, "reply to %s not sent: %s", a, sk_strerror(err));

@@ -6,6 +6,8 @@
 #ifndef SOCKIT_MODEL_UDP_H
 #define SOCKIT_MODEL_UDP_H
 
+#include "internal.h"
+
 #include "sockit/server.h"
 
 #include <sys/types.h>
@@ -37,7 +39,7 @@ size_t sk__udp_bufsize(const struct sk_server *srv);
  * never answered as if whole). Counts it, calls the service and returns the
  * reply length in out (0: an empty datagram), or -1 for no reply. */
 ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
-                      size_t len, int truncated, char *out, size_t outmax);
+                       size_t len, int truncated, char *out, size_t outmax);
 
 /* Account a reply of n bytes sent, or log a failed send to peer. */
 void sk__udp_sent(struct sk_server *srv, size_t n);

@@ -15,8 +15,10 @@
  * stdin are watched with single-shot polls (re-armed after each use, so a
  * listener that sheds under EMFILE is looked at again, never spun on).
  * Files queued with sk_conn_sendfile() are read into `out` 64 KiB at a time.
- * Backpressure, timers, the stop bound and hub services work as in the
- * reactor (reactor.c), whose comments say more.
+ * This file is only the completion backend of the loop core (evloop.h):
+ * backpressure, timers, the stop bound, hub wake-ups and close bookkeeping
+ * are the core's, shared with the reactor. What a completion is about is
+ * encoded in its user_data (uring_ud.h) and dispatched in one place.
  *
  * When the kernel refuses io_uring (sysctl kernel.io_uring_disabled, a
  * seccomp filter, an old kernel), available() says why and the model is
@@ -24,8 +26,7 @@
  * SOCKIT_URING_REFUSE=1 makes available() refuse (a test hook).
  */
 #include "evloop.h"
-#include "internal.h"
-#include "timer.h"
+#include "uring_ud.h"
 
 #include "sockit/error.h"
 #include "sockit/model.h"
@@ -36,15 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #ifdef SK_HAVE_URING
 
 #include <liburing.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stddef.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -53,268 +50,144 @@
 #define NBUFS 256 /* provided receive buffers per loop (a power of two) */
 #define BUF_SIZE (16 * 1024)
 #define BGID 1
-#define ACCEPT_BATCH 128
 #define FILE_CHUNK (64 * 1024)
 #define FIXED_MAX 16384 /* registered-file slots per loop (indexed by descriptor) */
-#define FIXED_AFTER 8    /* receives before a connection's descriptor is registered */
-
-enum { TAG_SPECIAL = 0, TAG_RECV = 1, TAG_SEND = 2, TAG_MASK = 3 };
-enum { UD_IGNORE = 0, UD_LISTEN = 1 << 3, UD_STOP = 2 << 3, UD_WAKE = 3 << 3, UD_STDIN = 4 << 3 };
-
-struct uloop;
+#define FIXED_AFTER 8   /* receives before a connection's descriptor is registered */
 
 struct uconn {
-    struct sk_conn c;
-    struct uloop *loop;
-    struct sk_timer timer;
-    struct sk_buf wbuf; /* bytes of the send in flight */
-    char recv_armed, send_armed, want_read;
-    char eof, held, closed, dead;
-    char on_pending; /* owner thread only */
-    char on_remote;  /* under hub_lock */
-    char fat;        /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
-    char fixed;      /* c.fd is also registered in the ring's file table, at index c.fd */
+    struct sk__ev_conn base;
+    struct sk_buf wbuf; /* bytes of the send in flight (base.sending points here) */
+    char recv_armed, send_armed;
+    char fixed;          /* c.fd is also registered in the ring's file table, at index c.fd */
     unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
-    size_t slot;     /* index in loop->conns while open */
-    struct uconn *next_pending, *next_remote, *next_dead;
 };
 
+_Static_assert(_Alignof(struct uconn) >= SK_UD_OP_MASK + 1, "user_data keeps the op in low bits");
+
 struct uloop {
-    struct sk_server *srv;
-    unsigned index, nloops;
+    struct sk__ev_loop base;
     struct io_uring ring;
     int ring_ok;
     unsigned nfixed; /* slots in the registered file table (0: none) */
     struct io_uring_buf_ring *br;
     char *bufs;
     size_t buf_size;
-    int lfd, own_lfd, watch_lfd;
-    int wake_fd;
+    int watch_lfd;
     int finishing;
-    unsigned armed; /* bit per UD_* poll in flight: 1 << (ud >> 3) */
-    int lock_hub;
-    size_t nconns;
-    unsigned inflight; /* receives and sends the kernel holds */
-    struct sk_timer_heap timers;
-    int64_t now, stop_at;
-    int stopping, err;
-    struct uconn *pending, *dead;
-    struct uconn *remote; /* under hub_lock */
-    int remote_signalled; /* under hub_lock */
-    uint64_t bytes_in, bytes_out;
-    struct uconn **conns; /* the open connections (for stop), dense */
-    size_t nconns_cap;
+    unsigned armed;    /* bit per loop poll in flight: 1 << SK_UD_* */
+    unsigned inflight; /* operations the kernel holds (receives, sends, polls) */
 };
 
-static _Thread_local struct uloop *this_loop;
-
-static void hub_enter(struct uloop *L)
+static struct io_uring_sqe *get_sqe(struct uloop *U)
 {
-    if (L->lock_hub)
-        pthread_mutex_lock(&L->srv->hub_lock);
-}
-
-static void hub_leave(struct uloop *L)
-{
-    if (L->lock_hub)
-        pthread_mutex_unlock(&L->srv->hub_lock);
-}
-
-static struct io_uring_sqe *get_sqe(struct uloop *L)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&U->ring);
     while (!sqe) {
-        io_uring_submit(&L->ring);
-        sqe = io_uring_get_sqe(&L->ring);
+        io_uring_submit(&U->ring);
+        sqe = io_uring_get_sqe(&U->ring);
     }
     return sqe;
 }
 
-static void poll_fd(struct uloop *L, int fd, uint64_t ud)
+static void poll_fd(struct uloop *U, int fd, enum sk__ud_op op)
 {
-    struct io_uring_sqe *sqe = get_sqe(L);
+    struct io_uring_sqe *sqe = get_sqe(U);
     io_uring_prep_poll_add(sqe, fd, POLLIN);
-    io_uring_sqe_set_data64(sqe, ud);
-    L->armed |= 1u << (ud >> 3);
-    L->inflight++;
+    io_uring_sqe_set_data64(sqe, sk__ud_encode(NULL, op));
+    U->armed |= 1u << op;
+    U->inflight++;
 }
 
-/* Withdraw the poll ud (its completion, -ECANCELED, still arrives). */
-static void unpoll(struct uloop *L, uint64_t ud)
+/* Withdraw the loop's poll op (its completion, -ECANCELED, still arrives). */
+static void unpoll(struct uloop *U, enum sk__ud_op op)
 {
-    if (!(L->armed & (1u << (ud >> 3))))
+    if (!(U->armed & (1u << op)))
         return;
-    struct io_uring_sqe *sqe = get_sqe(L);
-    io_uring_prep_poll_remove(sqe, ud);
-    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+    struct io_uring_sqe *sqe = get_sqe(U);
+    io_uring_prep_poll_remove(sqe, sk__ud_encode(NULL, op));
+    io_uring_sqe_set_data64(sqe, sk__ud_encode(NULL, SK_UD_IGNORE));
 }
 
-static void cancel(struct uloop *L, uint64_t ud)
+static void cancel(struct uloop *U, struct uconn *u, enum sk__ud_op op)
 {
-    struct io_uring_sqe *sqe = get_sqe(L);
-    io_uring_prep_cancel64(sqe, ud, 0);
-    io_uring_sqe_set_data64(sqe, UD_IGNORE);
-}
-
-/* ---- per-connection bookkeeping ---- */
-
-static void arm_timer(struct uloop *L, struct uconn *u)
-{
-    int64_t due = sk__ev_due(&u->c, u->fat);
-    if (due && (!sk__timer_armed(&u->timer) || due < u->timer.at))
-        sk__timer_set(&L->timers, &u->timer, due);
-}
-
-static size_t pending_out(const struct uconn *u)
-{
-    return sk_conn_pending(&u->c) + sk_buf_len(&u->wbuf);
-}
-
-static void wake(struct sk_conn *c)
-{
-    struct uconn *u = c->model_data;
-    struct uloop *L = u->loop;
-
-    if (u->closed)
-        return;
-    if (L == this_loop) {
-        if (!u->on_pending) {
-            u->on_pending = 1;
-            u->next_pending = L->pending;
-            L->pending = u;
-        }
-        return;
-    }
-    if (!u->on_remote) { /* the caller holds hub_lock */
-        u->on_remote = 1;
-        u->next_remote = L->remote;
-        L->remote = u;
-    }
-    sk__ev_signal(L->wake_fd, &L->remote_signalled);
-}
-
-static const struct sk_conn_ops hub_ops = {.wake = wake};
-
-static void maybe_bury(struct uloop *L, struct uconn *u)
-{
-    if (u->closed && !u->recv_armed && !u->send_armed && !u->dead) {
-        u->dead = 1;
-        u->next_dead = L->dead;
-        L->dead = u;
-    }
-}
-
-static void conns_remove(struct uloop *L, struct uconn *u);
-static void unregister_file(struct uloop *L, struct uconn *u);
-
-static void close_conn(struct uloop *L, struct uconn *u, int err)
-{
-    if (u->closed)
-        return;
-    u->closed = 1;
-    L->nconns--;
-    conns_remove(L, u);
-    sk__timer_del(&L->timers, &u->timer);
-    unregister_file(L, u);
-    if (u->recv_armed)
-        cancel(L, (uint64_t)(uintptr_t)u | TAG_RECV);
-    if (u->send_armed)
-        cancel(L, (uint64_t)(uintptr_t)u | TAG_SEND);
-    sk__conn_close(&u->c, err); /* in-flight requests keep their own file reference */
-    if (L->nloops > 1 && L->lock_hub) {
-        pthread_mutex_lock(&L->srv->hub_lock);
-        if (u->on_remote) {
-            struct uconn **pp = &L->remote;
-            while (*pp && *pp != u)
-                pp = &(*pp)->next_remote;
-            if (*pp)
-                *pp = u->next_remote;
-            u->on_remote = 0;
-        }
-        pthread_mutex_unlock(&L->srv->hub_lock);
-    }
-    maybe_bury(L, u);
+    struct io_uring_sqe *sqe = get_sqe(U);
+    io_uring_prep_cancel64(sqe, sk__ud_encode(u, op), 0);
+    io_uring_sqe_set_data64(sqe, sk__ud_encode(NULL, SK_UD_IGNORE));
 }
 
 /* Registered files: the kernel skips the descriptor lookup and the file
  * reference count on each receive and send (fget/fput: about 1.4% of the
  * server's CPU in a profile of 64-byte echo). Registering and unregistering
  * cost a system call each, about 5% of a one-request connection, so only a
- * connection that has received FIXED_AFTER times is registered. The descriptor is the slot, so
- * no allocator is needed; one beyond the table simply stays unregistered. */
-static void register_file(struct uloop *L, struct uconn *u)
+ * connection that has received FIXED_AFTER times is registered. The
+ * descriptor is the slot, so no allocator is needed; one beyond the table
+ * simply stays unregistered. */
+static void register_file(struct uloop *U, struct uconn *u)
 {
-    int fd = u->c.fd;
-    if ((unsigned)fd < L->nfixed && io_uring_register_files_update(&L->ring, (unsigned)fd, &fd, 1) == 1)
+    int fd = u->base.c.fd;
+    if ((unsigned)fd < U->nfixed &&
+        io_uring_register_files_update(&U->ring, (unsigned)fd, &fd, 1) == 1)
         u->fixed = 1;
 }
 
-/* Before the descriptor is closed: the table holds its own reference to the
- * socket, which would otherwise keep the connection open. Operations still in
- * flight keep the file alive until they complete. */
-static void unregister_file(struct uloop *L, struct uconn *u)
-{
-    int none = -1;
-    if (u->fixed)
-        io_uring_register_files_update(&L->ring, (unsigned)u->c.fd, &none, 1);
-    u->fixed = 0;
-}
+/* ---- the backend operations ---- */
 
-/* The open connections as a dense array (O(1) insert and remove). */
-static int conns_add(struct uloop *L, struct uconn *u)
+static int u_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    if (L->nconns == L->nconns_cap) {
-        size_t cap = L->nconns_cap ? L->nconns_cap * 2 : 256;
-        struct uconn **v = realloc(L->conns, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        L->conns = v;
-        L->nconns_cap = cap;
-    }
-    L->conns[L->nconns] = u;
-    u->slot = L->nconns++;
+    struct uconn *u = (struct uconn *)ec;
+    sk_buf_init(&u->wbuf, L->srv->lim.out_max);
+    ec->sending = &u->wbuf;
     return 0;
 }
 
-static void conns_remove(struct uloop *L, struct uconn *u)
+/* Before the descriptor is closed: in-flight requests are cancelled (they
+ * keep their own file reference until they complete), and the file table's
+ * reference is dropped, which would otherwise keep the connection open. */
+static void u_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    /* L->nconns was already decremented: the last one is at L->nconns. */
-    struct uconn *last = L->conns[L->nconns];
-    L->conns[u->slot] = last;
-    last->slot = u->slot;
+    struct uloop *U = (struct uloop *)L;
+    struct uconn *u = (struct uconn *)ec;
+    int none = -1;
+
+    if (u->fixed)
+        io_uring_register_files_update(&U->ring, (unsigned)ec->c.fd, &none, 1);
+    u->fixed = 0;
+    if (u->recv_armed)
+        cancel(U, u, SK_UD_RECV);
+    if (u->send_armed)
+        cancel(U, u, SK_UD_SEND);
 }
 
-/* ---- I/O ---- */
-
-static void arm_recv(struct uloop *L, struct uconn *u)
+static void arm_recv(struct uloop *U, struct uconn *u)
 {
-    struct io_uring_sqe *sqe = get_sqe(L);
-    io_uring_prep_recv(sqe, u->c.fd, NULL, L->buf_size, 0);
+    struct io_uring_sqe *sqe = get_sqe(U);
+    io_uring_prep_recv(sqe, u->base.c.fd, NULL, U->buf_size, 0);
     /* A request/response peer has sent nothing new yet when we re-arm:
      * wait for readiness first rather than try and fail. */
     sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     sqe->flags |= IOSQE_BUFFER_SELECT | (u->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = BGID;
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | TAG_RECV);
+    io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_RECV));
     u->recv_armed = 1;
-    L->inflight++;
+    u->base.inflight++;
+    U->inflight++;
 }
 
-static void submit_send(struct uloop *L, struct uconn *u)
+static void u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    struct io_uring_sqe *sqe = get_sqe(L);
-    io_uring_prep_send(sqe, u->c.fd, sk_buf_data(&u->wbuf), sk_buf_len(&u->wbuf), MSG_NOSIGNAL);
-    if (u->fixed)
-        sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | TAG_SEND);
-    u->send_armed = 1;
-    L->inflight++;
+    struct uconn *u = (struct uconn *)ec;
+    if ((ec->want & SK_EV_WANT_READ) && !u->recv_armed)
+        arm_recv((struct uloop *)L, u);
 }
 
-/* Start a send of what is queued, when none is in flight. 0 or -errno. */
-static int start_send(struct uloop *L, struct uconn *u)
+/* Start a send of what is queued when none is in flight. At most one send
+ * is in flight per connection: its bytes are swapped out of `out` into
+ * `wbuf`, so the service may go on appending to `out` while the kernel
+ * reads `wbuf`, and the bytes arrive in order. 0 or -errno. */
+static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    struct sk_conn *c = &u->c;
+    struct uloop *U = (struct uloop *)L;
+    struct uconn *u = (struct uconn *)ec;
+    struct sk_conn *c = &ec->c;
 
     if (u->send_armed)
         return 0;
@@ -341,560 +214,282 @@ static int start_send(struct uloop *L, struct uconn *u)
         u->wbuf = c->out;
         c->out = t;
     }
-    if (sk_buf_len(&u->wbuf) > 0)
-        submit_send(L, u);
+    if (sk_buf_len(&u->wbuf) > 0) {
+        struct io_uring_sqe *sqe = get_sqe(U);
+        io_uring_prep_send(sqe, c->fd, sk_buf_data(&u->wbuf), sk_buf_len(&u->wbuf), MSG_NOSIGNAL);
+        if (u->fixed)
+            sqe->flags |= IOSQE_FIXED_FILE;
+        io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_SEND));
+        u->send_armed = 1;
+        ec->inflight++;
+        U->inflight++;
+    }
     return 0;
 }
 
-/* As the reactor's step(): 0 (keep; u->want_read says whether to receive),
- * 1 to close, -errno to close on an error. Hub lock held. */
-static int step(struct uloop *L, struct uconn *u)
+static void u_unwatch(struct sk__ev_loop *L)
 {
-    struct sk_conn *c = &u->c;
-    const struct sk_service *svc = L->srv->svc;
-
-    for (int round = 0; round < 16; round++) {
-        if (c->flags & SK_CONN_ABORT)
-            return 1;
-        int r = start_send(L, u);
-        if (r < 0)
-            return r;
-        if (pending_out(u))
-            break; /* a completion brings us back */
-        if (c->flags & SK_CONN_END)
-            return 1;
-        if (u->held && sk_buf_len(&c->in)) {
-            u->held = 0;
-            if ((r = sk__ev_feed(&u->c, NULL, 0, &u->wbuf, &u->held)) < 0)
-                return r;
-            if (pending_out(u) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
-                continue;
-        }
-        if (svc->drain && !u->eof) {
-            if ((r = svc->drain(c)) < 0)
-                return r;
-            if (pending_out(u) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
-                continue;
-        }
-        break;
-    }
-    size_t pend = pending_out(u);
-    if (sk__ev_can_close(c, pend, u->eof, u->held, L->stopping))
-        return 1;
-    u->want_read = !u->eof && !sk__ev_backpressured(&u->c, &u->wbuf) && sk_buf_len(&c->in) < c->in.max;
-    return 0;
+    struct uloop *U = (struct uloop *)L;
+    /* The listening socket must not outlive us inside a pending poll. */
+    unpoll(U, SK_UD_LISTEN);
+    unpoll(U, SK_UD_STOP);
+    unpoll(U, SK_UD_STDIN);
+    U->watch_lfd = 0;
 }
 
-static void finish(struct uloop *L, struct uconn *u, int r)
-{
-    if (r != 0) {
-        close_conn(L, u, r > 0 ? 0 : r);
-        return;
-    }
-    if (u->want_read && !u->recv_armed)
-        arm_recv(L, u);
-    /* Large buffers are kept while the connection is busy (no malloc/free
-     * per message) and released by the timer once it has been quiet. */
-    if (u->c.in.cap > SK_EV_KEEP_BUF || u->c.out.cap > SK_EV_KEEP_BUF || u->wbuf.cap > SK_EV_KEEP_BUF)
-        u->fat = 1;
-    arm_timer(L, u);
-}
+/* ---- completions ---- */
 
-static void process(struct uloop *L, struct uconn *u)
+static void give_back(struct uloop *U, unsigned bid)
 {
-    hub_enter(L);
-    int r = step(L, u);
-    hub_leave(L);
-    finish(L, u, r);
-}
-
-static void give_back(struct uloop *L, unsigned bid)
-{
-    io_uring_buf_ring_add(L->br, L->bufs + (size_t)bid * L->buf_size, (unsigned)L->buf_size,
+    io_uring_buf_ring_add(U->br, U->bufs + (size_t)bid * U->buf_size, (unsigned)U->buf_size,
                           (unsigned short)bid, io_uring_buf_ring_mask(NBUFS), 0);
-    io_uring_buf_ring_advance(L->br, 1);
+    io_uring_buf_ring_advance(U->br, 1);
 }
 
-static void on_recv(struct uloop *L, struct uconn *u, int res, unsigned flags)
+static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
 {
+    struct sk__ev_loop *L = &U->base;
     int has_buf = (flags & IORING_CQE_F_BUFFER) != 0;
     unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
     int r = 0;
 
     u->recv_armed = 0;
-    L->inflight--;
-    if (u->closed) {
+    u->base.inflight--;
+    if (u->base.closed) {
         if (has_buf)
-            give_back(L, bid);
-        maybe_bury(L, u);
-        return;
+            give_back(U, bid);
+        return; /* the core frees it once nothing is in flight */
     }
-    hub_enter(L);
+    sk__ev_hub_enter(L);
     if (res > 0 && has_buf) {
-        struct sk_conn *c = &u->c;
-        const char *p = L->bufs + (size_t)bid * L->buf_size;
-        c->bytes_in += (size_t)res;
-        c->last_ms = L->now;
-        L->bytes_in += (size_t)res;
         if (u->nrecv < FIXED_AFTER && ++u->nrecv == FIXED_AFTER)
-            register_file(L, u);
-        if (sk_buf_len(&c->in)) {
-            r = sk_buf_append(&c->in, p, (size_t)res);
-            if (r < 0)
-                r = r == -ENOBUFS ? -EMSGSIZE : r;
-            else
-                r = sk__ev_feed(&u->c, NULL, 0, &u->wbuf, &u->held);
-        } else {
-            r = sk__ev_feed(&u->c, p, (size_t)res, &u->wbuf, &u->held);
-        }
-        give_back(L, bid);
+            register_file(U, u);
+        r = sk__ev_input(L, &u->base, U->bufs + (size_t)bid * U->buf_size, (size_t)res);
+        give_back(U, bid);
     } else if (res == 0) {
-        u->eof = 1;
-        sk__conn_eof(&u->c, L->now);
+        sk__ev_eof(L, &u->base);
     } else if (res == -ENOBUFS || res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
         if (has_buf)
-            give_back(L, bid); /* no data this time: receive again */
+            give_back(U, bid); /* no data this time: receive again */
     } else if (res < 0) {
         r = res;
     }
-    if (r == 0)
-        r = step(L, u);
-    hub_leave(L);
-    finish(L, u, r);
+    sk__ev_settle(L, &u->base, r);
 }
 
-static void on_send(struct uloop *L, struct uconn *u, int res)
+static void on_send(struct uloop *U, struct uconn *u, int res)
 {
+    struct sk__ev_loop *L = &U->base;
     int r = 0;
 
     u->send_armed = 0;
-    L->inflight--;
-    if (u->closed) {
-        maybe_bury(L, u);
+    u->base.inflight--;
+    if (u->base.closed)
         return;
-    }
-    hub_enter(L);
+    sk__ev_hub_enter(L);
     if (res >= 0) {
         sk_buf_consume(&u->wbuf, (size_t)res);
-        u->c.bytes_out += (size_t)res;
-        u->c.last_ms = L->now;
-        L->bytes_out += (size_t)res;
+        sk__conn_sent(&u->base.c, (size_t)res, L->now, &L->bytes_out);
     } else if (res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
         r = res;
     }
-    if (r == 0)
-        r = step(L, u);
-    hub_leave(L);
-    finish(L, u, r);
+    sk__ev_settle(L, &u->base, r);
 }
 
-/* ---- accepting, stopping, timers ---- */
-
-static void refuse(struct uloop *L, int fd, const struct sk_addr *peer, const char *why)
+/* The one dispatch: what the completion is about is in its user_data. */
+static void on_cqe(struct uloop *U, const struct io_uring_cqe *cqe)
 {
-    static _Atomic int64_t last_log;
-    if (sk__ev_rate_ok(&last_log, L->now)) {
-        char a[SK_ADDR_STRLEN];
-        sk_addr_format(peer, a, sizeof(a));
-        sk_log(SK_LOG_WARN, "%s: closing connection from %s", why, a);
-    }
-    close(fd);
-    atomic_fetch_sub(&L->srv->st->active, 1);
-    atomic_fetch_add(&L->srv->st->rejected, 1);
-}
+    struct sk__ev_loop *L = &U->base;
+    enum sk__ud_op op = sk__ud_op(cqe->user_data);
 
-static void new_conn(struct uloop *L, int fd, const struct sk_addr *peer)
-{
-    struct uconn *u = calloc(1, sizeof(*u));
-    if (!u) {
-        refuse(L, fd, peer, "out of memory");
-        return;
-    }
-    u->loop = L;
-    u->c.ops = L->lock_hub ? &hub_ops : NULL;
-    u->c.model_data = u;
-    sk_buf_init(&u->wbuf, L->srv->lim.out_max);
-    if (sk__conn_open(L->srv, &u->c, fd, peer) < 0) {
-        u->closed = 1;
-        maybe_bury(L, u);
-        return;
-    }
-    if (conns_add(L, u) < 0) {
-        sk__conn_close(&u->c, -ENOMEM);
-        u->closed = 1;
-        maybe_bury(L, u);
-        return;
-    }
-    process(L, u); /* a banner goes out now; the first receive is armed */
-}
-
-static void accept_batch(struct uloop *L)
-{
-    static _Atomic int64_t last_log;
-
-    for (int i = 0; i < ACCEPT_BATCH && !L->stopping; i++) {
-        struct sk_addr peer;
-        if (!sk__server_accept_turn(L->srv, L->nconns))
-            break; /* another loop takes it */
-        int fd = sk__server_accept(L->srv, L->lfd, &peer, 1);
-        if (fd == -EAGAIN || fd == -EINTR)
-            break;
-        if (fd < 0) {
-            if (sk__ev_rate_ok(&last_log, L->now))
-                sk_log(SK_LOG_WARN, "accept: %s", sk_strerror(fd));
-            break;
-        }
-        new_conn(L, fd, &peer);
-    }
-    if (!L->stopping)
-        poll_fd(L, L->lfd, UD_LISTEN); /* level-triggered in effect */
-}
-
-static void begin_stop(struct uloop *L)
-{
-    if (L->stopping)
-        return;
-    L->stopping = 1;
-    L->stop_at = L->now + L->srv->lim.drain_ms;
-    /* The listening socket must not outlive us inside a pending poll. */
-    unpoll(L, UD_LISTEN);
-    unpoll(L, UD_STOP);
-    unpoll(L, UD_STDIN);
-    L->watch_lfd = 0;
-    for (size_t i = L->nconns; i-- > 0;)
-        if (i < L->nconns)
-            process(L, L->conns[i]);
-}
-
-static void take_remote(struct uloop *L)
-{
-    uint64_t v;
-    ssize_t r = read(L->wake_fd, &v, sizeof(v));
-    (void)r;
-    pthread_mutex_lock(&L->srv->hub_lock);
-    struct uconn *list = L->remote;
-    L->remote = NULL;
-    L->remote_signalled = 0;
-    for (struct uconn *u = list; u; u = u->next_remote) {
-        u->on_remote = 0;
-        if (!u->on_pending) {
-            u->on_pending = 1;
-            u->next_pending = L->pending;
-            L->pending = u;
-        }
-    }
-    pthread_mutex_unlock(&L->srv->hub_lock);
-    if (!L->finishing)
-        poll_fd(L, L->wake_fd, UD_WAKE);
-}
-
-static void run_pending(struct uloop *L)
-{
-    struct uconn *u;
-    while ((u = L->pending) != NULL) {
-        L->pending = u->next_pending;
-        u->on_pending = 0;
-        if (!u->closed)
-            process(L, u);
-    }
-}
-
-static void run_timers(struct uloop *L)
-{
-    struct sk_timer *t;
-    int guard = 0;
-
-    while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
-        struct uconn *u = (struct uconn *)((char *)t - offsetof(struct uconn, timer));
-        int64_t due = sk__ev_due(&u->c, u->fat);
-        if (!due) {
-            sk__timer_del(&L->timers, t);
-            continue;
-        }
-        if (due > L->now) {
-            sk__timer_set(&L->timers, t, due);
-            continue;
-        }
-        sk__timer_del(&L->timers, t);
-        if (u->fat && L->now - u->c.last_ms >= SK_EV_SHRINK_MS) {
-            hub_enter(L);
-            sk__ev_shrink(&u->c);
-            if (!u->send_armed)
-                sk_buf_shrink(&u->wbuf, SK_EV_KEEP_BUF);
-            hub_leave(L);
-            u->fat = 0; /* finish() flags it again if still (or again) large */
-        }
-        if (!sk__ev_expired(&u->c, L->now)) {
-            arm_timer(L, u);
-            continue;
-        }
-        int r = sk__conn_expire(&u->c, L->now, 0);
-        if (r < 0)
-            close_conn(L, u, r);
-        else
-            process(L, u);
-    }
-}
-
-static void flush_counters(struct uloop *L)
-{
-    sk__ev_flush_counters(L->srv, &L->bytes_in, &L->bytes_out);
-}
-
-static void bury(struct uloop *L)
-{
-    struct uconn *u;
-    while ((u = L->dead) != NULL) {
-        L->dead = u->next_dead;
-        sk_buf_free(&u->wbuf);
-        free(u);
-    }
-}
-
-static void on_cqe(struct uloop *L, uint64_t ud, int res, unsigned flags)
-{
-    struct sk_server *srv = L->srv;
-
-    switch (ud & TAG_MASK) {
-    case TAG_RECV:
-        on_recv(L, (struct uconn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK), res, flags);
-        return;
-    case TAG_SEND: on_send(L, (struct uconn *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK), res); return;
+    switch (op) {
+    case SK_UD_RECV: on_recv(U, sk__ud_conn(cqe->user_data), cqe->res, cqe->flags); return;
+    case SK_UD_SEND: on_send(U, sk__ud_conn(cqe->user_data), cqe->res); return;
+    case SK_UD_IGNORE:
+    case SK_UD_OPS: return;
     default: break;
     }
-    if (ud == UD_IGNORE)
+    U->armed &= ~(1u << op);
+    U->inflight--;
+    if (cqe->res == -ECANCELED)
         return;
-    L->armed &= ~(1u << (ud >> 3));
-    L->inflight--;
-    if (res == -ECANCELED)
-        return;
-    switch (ud) {
-    case UD_LISTEN:
-        if (L->watch_lfd && !L->stopping)
-            accept_batch(L);
+    switch (op) {
+    case SK_UD_LISTEN:
+        if (U->watch_lfd && !L->stopping) {
+            sk__ev_accept(L);
+            if (!L->stopping)
+                poll_fd(U, L->lfd, SK_UD_LISTEN); /* level-triggered in effect */
+        }
         break;
-    case UD_STOP:
-        if (!L->finishing)
-            begin_stop(L);
+    case SK_UD_STOP:
+        if (!U->finishing)
+            sk__ev_begin_stop(L);
         break;
-    case UD_WAKE:
-        take_remote(L); /* during the final drain too: it only moves lists */
+    case SK_UD_WAKE:
+        sk__ev_take_remote(L); /* during the final drain too: it only moves lists */
+        if (!U->finishing)
+            poll_fd(U, L->wake_fd, SK_UD_WAKE);
         break;
-    case UD_STDIN: {
+    case SK_UD_STDIN: {
         /* Only loop 0 watches the terminal: a plain counter will do. */
         static unsigned failed_polls;
         if (L->stopping)
             break;
-        if (res > 0 && sk__ev_stdin_stop(srv)) {
-            begin_stop(L);
+        if (cqe->res > 0 && sk__ev_stdin(L))
             break;
-        }
         /* A bare Enter, input for another job, or a poll the terminal
          * failed (EINVAL, around a job-control switch): watch on, unless it
          * keeps failing. */
-        failed_polls = res < 0 ? failed_polls + 1 : 0;
+        failed_polls = cqe->res < 0 ? failed_polls + 1 : 0;
         if (failed_polls < 100)
-            poll_fd(L, STDIN_FILENO, UD_STDIN);
+            poll_fd(U, STDIN_FILENO, SK_UD_STDIN);
         break;
     }
     default: break;
     }
 }
 
-static void loop_run(struct uloop *L)
+static void reap(struct uloop *U)
 {
-    struct sk_server *srv = L->srv;
-
-    this_loop = L;
-    L->now = sk_now_ms();
-    for (;;) {
-        if (!L->stopping && srv->stop)
-            begin_stop(L);
-        if (L->stopping && (L->nconns == 0 || L->now >= L->stop_at))
-            break;
-        int cap = L->stopping ? (int)SK_MAX(0, L->stop_at - L->now) : -1;
-        int ms = sk__timer_wait_ms(&L->timers, L->now, cap);
-        struct __kernel_timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-        struct io_uring_cqe *cqe;
-        int r = io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, ms >= 0 ? &ts : NULL, NULL);
-        L->now = sk_now_ms();
-        if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-            sk_log(SK_LOG_ERROR, "io_uring: %s", sk_strerror(r));
-            L->err = r;
-            sk_server_stop(srv);
-            break;
-        }
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&L->ring, head, cqe)
-        {
-            n++;
-            on_cqe(L, cqe->user_data, cqe->res, cqe->flags);
-        }
-        io_uring_cq_advance(&L->ring, n);
-        run_pending(L);
-        run_timers(L);
-        run_pending(L);
-        flush_counters(L);
-        bury(L);
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+    io_uring_for_each_cqe(&U->ring, head, cqe)
+    {
+        n++;
+        on_cqe(U, cqe);
     }
-    while (L->nconns > 0)
-        close_conn(L, L->conns[L->nconns - 1], -ETIMEDOUT);
-    run_pending(L);
-    flush_counters(L);
-    L->finishing = 1;
-    unpoll(L, UD_WAKE);
-    unpoll(L, UD_LISTEN);
-    unpoll(L, UD_STOP);
-    unpoll(L, UD_STDIN);
-    /* Let the cancellations complete before the memory they name goes. */
-    int64_t until = sk_now_ms() + 1000;
-    while (L->inflight > 0 && sk_now_ms() < until) {
-        struct __kernel_timespec ts = {.tv_nsec = 50 * 1000000L};
-        struct io_uring_cqe *cqe;
-        io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, &ts, NULL);
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&L->ring, head, cqe)
-        {
-            n++;
-            on_cqe(L, cqe->user_data, cqe->res, cqe->flags);
-        }
-        io_uring_cq_advance(&L->ring, n);
-    }
-    bury(L);
+    io_uring_cq_advance(&U->ring, n);
 }
 
-static int ring_init(struct uloop *L)
+/* One submit_and_wait carries every send and receive the previous
+ * completions produced. */
+static int u_poll(struct sk__ev_loop *L, int ms)
+{
+    struct uloop *U = (struct uloop *)L;
+    struct __kernel_timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    struct io_uring_cqe *cqe;
+
+    int r = io_uring_submit_and_wait_timeout(&U->ring, &cqe, 1, ms >= 0 ? &ts : NULL, NULL);
+    L->now = sk_now_ms();
+    if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+        return r;
+    reap(U);
+    return 0;
+}
+
+/* Let the cancellations complete before the memory they name goes. */
+static void u_drain(struct sk__ev_loop *L)
+{
+    struct uloop *U = (struct uloop *)L;
+
+    U->finishing = 1;
+    unpoll(U, SK_UD_WAKE);
+    unpoll(U, SK_UD_LISTEN);
+    unpoll(U, SK_UD_STOP);
+    unpoll(U, SK_UD_STDIN);
+    int64_t until = sk_now_ms() + 1000;
+    while (U->inflight > 0 && sk_now_ms() < until) {
+        struct __kernel_timespec ts = {.tv_nsec = 50 * 1000000L};
+        struct io_uring_cqe *cqe;
+        io_uring_submit_and_wait_timeout(&U->ring, &cqe, 1, &ts, NULL);
+        reap(U);
+    }
+}
+
+static int ring_init(struct uloop *U)
 {
     struct io_uring_params p = {0};
     int r;
 
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    r = io_uring_queue_init_params(RING_ENTRIES, &L->ring, &p);
+    r = io_uring_queue_init_params(RING_ENTRIES, &U->ring, &p);
     if (r == -EINVAL) { /* an older kernel: plain flags */
         memset(&p, 0, sizeof(p));
-        r = io_uring_queue_init_params(RING_ENTRIES, &L->ring, &p);
+        r = io_uring_queue_init_params(RING_ENTRIES, &U->ring, &p);
     }
     if (r < 0)
         return r;
-    L->ring_ok = 1;
-    io_uring_register_ring_fd(&L->ring); /* saves a file lookup per enter; optional */
+    U->ring_ok = 1;
+    io_uring_register_ring_fd(&U->ring); /* saves a file lookup per enter; optional */
     struct rlimit rl;
     unsigned nfixed = FIXED_MAX;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nfixed)
         nfixed = (unsigned)rl.rlim_cur;
-    if (io_uring_register_files_sparse(&L->ring, nfixed) == 0) /* optional too */
-        L->nfixed = nfixed;
-    L->buf_size = SK_MIN((size_t)BUF_SIZE, L->srv->lim.in_max);
+    if (io_uring_register_files_sparse(&U->ring, nfixed) == 0) /* optional too */
+        U->nfixed = nfixed;
+    U->buf_size = SK_MIN((size_t)BUF_SIZE, U->base.srv->lim.in_max);
     size_t ring_bytes = NBUFS * sizeof(struct io_uring_buf);
     void *m = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return -errno;
-    L->br = m;
-    if (!(L->bufs = malloc(NBUFS * L->buf_size)))
+    U->br = m;
+    if (!(U->bufs = malloc(NBUFS * U->buf_size)))
         return -ENOMEM;
     struct io_uring_buf_reg reg = {
         .ring_addr = (uint64_t)(uintptr_t)m, .ring_entries = NBUFS, .bgid = BGID};
-    if ((r = io_uring_register_buf_ring(&L->ring, &reg, 0)) < 0)
+    if ((r = io_uring_register_buf_ring(&U->ring, &reg, 0)) < 0)
         return r;
-    io_uring_buf_ring_init(L->br);
+    io_uring_buf_ring_init(U->br);
     for (unsigned i = 0; i < NBUFS; i++)
-        io_uring_buf_ring_add(L->br, L->bufs + (size_t)i * L->buf_size, (unsigned)L->buf_size,
+        io_uring_buf_ring_add(U->br, U->bufs + (size_t)i * U->buf_size, (unsigned)U->buf_size,
                               (unsigned short)i, io_uring_buf_ring_mask(NBUFS), (int)i);
-    io_uring_buf_ring_advance(L->br, NBUFS);
+    io_uring_buf_ring_advance(U->br, NBUFS);
     return 0;
 }
 
-/* Everything that must happen on the loop's own thread (the ring is
- * single-issuer). */
-static int loop_start(struct uloop *L)
+/* On the loop's own thread (the ring is single-issuer). */
+static int u_start(struct sk__ev_loop *L)
 {
-    int r = ring_init(L);
+    struct uloop *U = (struct uloop *)L;
+    int r = ring_init(U);
     if (r < 0)
         return r;
-    poll_fd(L, L->lfd, UD_LISTEN);
-    L->watch_lfd = 1;
+    poll_fd(U, L->lfd, SK_UD_LISTEN);
+    U->watch_lfd = 1;
     if (L->srv->stop_fd >= 0)
-        poll_fd(L, L->srv->stop_fd, UD_STOP);
+        poll_fd(U, L->srv->stop_fd, SK_UD_STOP);
     if (L->index == 0 && L->srv->stdin_stop)
-        poll_fd(L, STDIN_FILENO, UD_STDIN);
+        poll_fd(U, STDIN_FILENO, SK_UD_STDIN);
     if (L->wake_fd >= 0)
-        poll_fd(L, L->wake_fd, UD_WAKE);
+        poll_fd(U, L->wake_fd, SK_UD_WAKE);
     return 0;
 }
 
-static int loop_main(void *arg)
+static int u_init(struct sk__ev_loop *L, const void *unused)
 {
-    struct uloop *L = arg;
-    int r = loop_start(L);
-    if (r < 0) {
-        sk_log(SK_LOG_ERROR, "io_uring setup: %s", sk_strerror(r));
-        L->err = r;
-        sk_server_stop(L->srv);
-        return r;
-    }
-    loop_run(L);
-    return L->err;
-}
-
-static void loop_clear(void *arg)
-{
-    struct uloop *L = arg;
-    L->lfd = -1;
-    L->wake_fd = -1;
-}
-
-static void loop_free(void *arg)
-{
-    struct uloop *L = arg;
-    if (L->ring_ok)
-        io_uring_queue_exit(&L->ring);
-    if (L->br)
-        munmap(L->br, NBUFS * sizeof(struct io_uring_buf));
-    free(L->bufs);
-    if (L->own_lfd && L->lfd >= 0)
-        close(L->lfd);
-    if (L->wake_fd >= 0)
-        close(L->wake_fd);
-    free(L->conns);
-    sk__timer_heap_free(&L->timers);
-}
-
-static int loop_init(void *arg, struct sk_server *srv, unsigned index, unsigned nloops,
-                     const void *unused)
-{
-    struct uloop *L = arg;
     (void)unused;
-    L->srv = srv;
-    L->index = index;
-    L->nloops = nloops;
-    L->lfd = srv->lfd;
-    L->wake_fd = -1;
-    L->lock_hub = (srv->svc->flags & SK_SVC_HUB) != 0;
-    sk__timer_heap_init(&L->timers);
-    if (index > 0 && sk_addr_family(&srv->addr) != AF_UNIX) {
-        if ((L->lfd = sk_server_listener(srv)) < 0)
-            return L->lfd;
-        L->own_lfd = 1;
-    }
-    int r = sk_sock_set_nonblock(L->lfd, 1);
-    if (r < 0)
-        return r;
-    if (nloops > 1 && L->lock_hub && (L->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-        return -errno;
+    L->name = "io_uring";
     return 0;
 }
 
-static const struct sk__ev_driver uring_driver = {
-    .size = sizeof(struct uloop),
-    .clear = loop_clear,
-    .init = loop_init,
-    .run = loop_main,
-    .free = loop_free,
+static void u_free(struct sk__ev_loop *L)
+{
+    struct uloop *U = (struct uloop *)L;
+    if (U->ring_ok)
+        io_uring_queue_exit(&U->ring);
+    if (U->br)
+        munmap(U->br, NBUFS * sizeof(struct io_uring_buf));
+    free(U->bufs);
+}
+
+static const struct sk__ev_backend uring_backend = {
+    .loop_size = sizeof(struct uloop),
+    .conn_size = sizeof(struct uconn),
+    .init = u_init,
+    .start = u_start,
+    .poll = u_poll,
+    .unwatch = u_unwatch,
+    .attach = u_attach,
+    .detach = u_detach,
+    .send = u_send,
+    .apply = u_apply,
+    .drain = u_drain,
+    .free = u_free,
 };
 
 static int uring_run(struct sk_server *srv)
 {
-    return sk__ev_run(srv, &uring_driver, NULL);
+    return sk__ev_run(srv, &uring_backend, NULL);
 }
 
 static int uring_available(char *why, size_t len)

@@ -1,5 +1,6 @@
 /*
- * util.c - bounded number parsing, string replacement, the monotonic clock, and logging.
+ * util.c - bounded number parsing, string replacement, the monotonic clock,
+ * logging, and JSON string literals.
  */
 #include "sockit/util.h"
 
@@ -134,22 +135,44 @@ static size_t iso_time(char *buf, size_t size)
     return n + (m > 0 ? SK_MIN((size_t)m, size - n - 1) : 0);
 }
 
+/* One byte of a JSON string's contents in out (at most 6 bytes, no NUL):
+ * '"' and '\\' escaped, control bytes as \\u00XX. Returns the length. The
+ * one escaping rule behind sk_json_escape() and sk_json_str(). */
+static size_t json_char(unsigned char c, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c == '"' || c == '\\') {
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (c < 0x20) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[c >> 4];
+        out[5] = hex[c & 15];
+        return 6;
+    }
+    out[0] = (char)c;
+    return 1;
+}
+
 const char *sk_json_escape(const char *s, char *buf, size_t size)
 {
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf[n++] = '\\';
-            buf[n++] = (char)*p;
-        } else if (*p < 0x20) {
-            n += (size_t)snprintf(buf + n, size - n, "\\u%04x", *p);
-        } else {
-            buf[n++] = (char)*p;
-        }
-    }
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 7 < size; p++)
+        n += json_char(*p, buf + n);
     if (size)
         buf[n] = '\0';
     return buf;
+}
+
+void sk_json_str(FILE *f, const char *s)
+{
+    char e[6];
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        fwrite(e, 1, json_char(*p, e), f);
+    fputc('"', f);
 }
 
 /* Write one finished line (line[len] is where the newline goes). One write

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SOCKIT, SANITIZER_RE, run
+from conftest import SOCKIT, SOCKIT_TSAN, SANITIZER_RE, run
 
 
 def chat_models():
@@ -311,6 +311,39 @@ def test_one_room_across_event_loops(server, model):
     finally:
         for p in peers:
             p.close()
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", EVENT_MODELS)
+def test_one_room_across_event_loops_under_threadsanitizer(server, model):
+    """The event loop core's hub wake-ups across loops (a remote list per
+    loop under the hub lock, an eventfd to signal it) under ThreadSanitizer:
+    everyone talks at once over three loops, every line reaches every other
+    peer, and the run ends without a report."""
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    srv = server("chat", "--model", model, "-p", "0", "--workers", "3", binary=SOCKIT_TSAN,
+                 env=env)
+    peers = [Peer(srv) for _ in range(9)]
+    try:
+        for i, p in enumerate(peers):
+            p.join(f"t{i}")
+        for k in range(3):
+            for i, p in enumerate(peers):
+                p.send(f"{k} from t{i}")
+        for i, p in enumerate(peers):
+            deadline = time.monotonic() + 20
+            while sum(1 for l in p.lines if l.startswith(b"<t")) < 3 * 8:
+                assert time.monotonic() < deadline, p.lines
+                p.pump(0.5)
+            got = sorted(l for l in p.lines if l.startswith(b"<t"))
+            assert got == sorted(f"<t{j}> {k} from t{j}".encode()
+                                 for j in range(9) if j != i for k in range(3))
+    finally:
+        for p in peers:
+            p.close()
+    rc = srv.stop()
+    assert not SANITIZER_RE.search(srv.stderr), srv.stderr
+    assert rc == 0, srv.stderr
 
 
 @pytest.mark.parametrize("model", MODEL_PARAMS)

@@ -1,6 +1,7 @@
-/* test_evloop.c - the helpers the event loops share (src/model/evloop.c):
+/* test_evloop.c - the per-connection helpers every model shares (src/model/drive.c):
  * deadlines, expiry, the close decision, backpressure and feeding a
- * service, table-driven on a connection that has no socket. */
+ * service, table-driven on a connection that has no socket; flushing and
+ * its accounting over a socketpair; rate-limited logging. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,11 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static struct sk_server srv;
 
@@ -58,8 +63,8 @@ static void test_due_and_expired(void **unused)
         srv.lim.idle_timeout_ms = rows[i].idle;
         c.last_ms = rows[i].last;
         c.deadline_ms = rows[i].deadline;
-        assert_int_equal(sk__ev_due(&c, rows[i].fat), rows[i].due);
-        assert_int_equal(sk__ev_expired(&c, rows[i].now), rows[i].expired);
+        assert_int_equal(sk__conn_due(&c, rows[i].fat), rows[i].due);
+        assert_int_equal(sk__conn_expired(&c, rows[i].now), rows[i].expired);
         conn_free(&c);
     }
 }
@@ -88,7 +93,7 @@ static void test_can_close(void **unused)
         c.deadline_ms = rows[i].deadline;
         assert_int_equal(sk_buf_append(&c.in, rows[i].in, strlen(rows[i].in)), 0);
         assert_int_equal(
-            sk__ev_can_close(&c, rows[i].pend, rows[i].eof, rows[i].held, rows[i].stopping),
+            sk__conn_can_close(&c, rows[i].pend, rows[i].eof, rows[i].held, rows[i].stopping),
             rows[i].close);
         conn_free(&c);
     }
@@ -129,7 +134,7 @@ static void test_feed(void **unused)
         sk_buf_init(&fly, 16);
         assert_int_equal(sk_buf_append(&fly, "x", rows[i].inflight), 0);
         srv.lim.out_high = rows[i].out_high;
-        int r = sk__ev_feed(&c, rows[i].input, strlen(rows[i].input), &fly, &held);
+        int r = sk__conn_feed(&c, rows[i].input, strlen(rows[i].input), &fly, &held);
         assert_int_equal(r, rows[i].err);
         assert_int_equal(held, rows[i].held);
         assert_int_equal(sk_buf_len(&c.out), strlen(rows[i].out));
@@ -141,10 +146,76 @@ static void test_feed(void **unused)
             sk_buf_consume(&c.out, sk_buf_len(&c.out));
             srv.lim.out_high = 64;
             sk_buf_consume(&fly, sk_buf_len(&fly));
-            assert_int_equal(sk__ev_feed(&c, NULL, 0, &fly, &held), 0);
+            assert_int_equal(sk__conn_feed(&c, NULL, 0, &fly, &held), 0);
             assert_null(memchr(sk_buf_data(&c.in), '\n', sk_buf_len(&c.in)));
         }
         sk_buf_free(&fly);
+        conn_free(&c);
+    }
+}
+
+/* At most one line a second per condition, however many threads ask; the
+ * refused ones are counted for the next line. */
+static void test_rate_limit(void **unused)
+{
+    (void)unused;
+    struct sk__ratelimit rl = {0};
+    uint64_t skipped = 99;
+
+    assert_int_equal(sk__rate_ok(&rl, &skipped), 1); /* the first line goes out */
+    assert_int_equal(skipped, 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sk__rate_ok(&rl, &skipped), 0);  /* within the second */
+    atomic_store(&rl.last, atomic_load(&rl.last) - 1000); /* a second later */
+    assert_int_equal(sk__rate_ok(&rl, &skipped), 1);
+    assert_int_equal(skipped, 5);
+    assert_int_equal(sk__rate_ok(&rl, NULL), 0);
+}
+
+/* Flushing: out, then the file, to the socket; every byte counted once in
+ * the connection and in the caller's total, with the time of the send. */
+static void test_flush(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *out, *file;
+    } rows[] = {
+        {"hello", ""},
+        {"", "from a file"},
+        {"head ", "and body"},
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        int sv[2];
+        char got[64] = "";
+        uint64_t total = 7;
+        conn_init(&c);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        c.fd = sv[0];
+        assert_int_equal(sk_buf_append(&c.out, rows[i].out, strlen(rows[i].out)), 0);
+        size_t flen = strlen(rows[i].file);
+        if (flen) {
+            FILE *f = tmpfile();
+            assert_non_null(f);
+            assert_int_equal(fwrite(rows[i].file, 1, flen, f), flen);
+            fflush(f);
+            c.file.fd = dup(fileno(f));
+            c.file.off = 0;
+            c.file.len = flen;
+            fclose(f);
+        }
+        assert_int_equal(sk__conn_flush(&c, 1234, &total), 0);
+        size_t want = strlen(rows[i].out) + flen;
+        assert_int_equal(read(sv[1], got, sizeof(got) - 1), (ssize_t)want);
+        assert_int_equal(strncmp(got, rows[i].out, strlen(rows[i].out)), 0);
+        assert_string_equal(got + strlen(rows[i].out), rows[i].file);
+        assert_int_equal(c.bytes_out, want);
+        assert_int_equal(total, 7 + want);
+        assert_int_equal(c.last_ms, 1234);
+        assert_int_equal(sk_buf_len(&c.out), 0);
+        assert_int_equal(c.file.fd, -1); /* the file is closed once sent */
+        close(sv[0]);
+        close(sv[1]);
         conn_free(&c);
     }
 }
@@ -155,6 +226,8 @@ int main(void)
         cmocka_unit_test(test_due_and_expired),
         cmocka_unit_test(test_can_close),
         cmocka_unit_test(test_feed),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

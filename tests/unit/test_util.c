@@ -97,11 +97,38 @@ static void test_log_line_shapes(void **unused)
     }
 }
 
+/* JSON string literals, as every --json output writes them (the same
+ * escaping as sk_json_escape(), with quotes and never cut). */
+static void test_json_str(void **unused)
+{
+    (void)unused;
+    static const struct {
+        const char *in, *out;
+    } rows[] = {
+        {"", "\"\""},
+        {"plain", "\"plain\""},
+        {"a\"b\\c", "\"a\\\"b\\\\c\""},               /* quote and backslash escaped */
+        {"tab\there\n", "\"tab\\u0009here\\u000a\""}, /* control bytes as \\u */
+        {"caf\xc3\xa9", "\"caf\xc3\xa9\""},           /* UTF-8 passes through */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        sk_json_str(f, rows[i].in);
+        fclose(f);
+        assert_string_equal(buf, rows[i].out);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_set),
         cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_json_str),
         cmocka_unit_test(test_log_line_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,141 @@
+/*
+ * drive.c - what every model does to one connection the same way, written
+ * once for the blocking driver (blocking.c), the event loop core (evloop.c)
+ * and the datagram models (udp*.c): handing input to the service with
+ * backpressure, flushing output and counting it, deadlines (idle timeout,
+ * service deadline, stop bound), when a connection may close, the unread
+ * check, and rate-limited logging (the terminal's stop line is
+ * sk__server_terminal_line(), server.c).
+ */
+#include "internal.h"
+
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
+                  char *held)
+{
+    const struct sk_service *svc = c->srv->svc;
+    int from_in = p == NULL, err = 0;
+    size_t used = 0;
+
+    if (from_in) {
+        p = sk_buf_data(&c->in);
+        n = sk_buf_len(&c->in);
+    }
+    while (used < n) {
+        if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
+            used = n; /* the service is done with this peer */
+            break;
+        }
+        if (sk__conn_backpressured(c, inflight)) {
+            *held = 1; /* resume once output drains */
+            break;
+        }
+        ssize_t r = svc->data(c, p + used, n - used);
+        if (r < 0) {
+            err = (int)r;
+            break;
+        }
+        if (r == 0) {
+            if (n - used >= c->in.max)
+                err = -EMSGSIZE;
+            break;
+        }
+        used += (size_t)r < n - used ? (size_t)r : n - used;
+    }
+    if (from_in) {
+        sk_buf_consume(&c->in, used);
+    } else if (used < n && !err) {
+        int r = sk_buf_append(&c->in, p + used, n - used);
+        if (r < 0)
+            err = r == -ENOBUFS ? -EMSGSIZE : r;
+    }
+    return err;
+}
+
+int64_t sk__conn_due(const struct sk_conn *c, int fat)
+{
+    int64_t due = 0;
+    if (c->srv->lim.idle_timeout_ms > 0)
+        due = c->last_ms + c->srv->lim.idle_timeout_ms;
+    if (c->deadline_ms && (!due || c->deadline_ms < due))
+        due = c->deadline_ms;
+    if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
+        due = c->last_ms + SK_EV_SHRINK_MS;
+    return due;
+}
+
+int sk__conn_expired(const struct sk_conn *c, int64_t now)
+{
+    int idle = c->srv->lim.idle_timeout_ms;
+    return (c->deadline_ms && c->deadline_ms <= now) || (idle > 0 && now - c->last_ms >= idle);
+}
+
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
+{
+    int64_t t = sk__conn_due(c, 0);
+
+    if (stop_at && (!t || stop_at < t))
+        t = stop_at;
+    if (!t)
+        return -1;
+    return t <= now ? 0 : (int)SK_MIN(t - now, 60 * 60 * 1000);
+}
+
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
+{
+    struct sk_server *srv = c->srv;
+
+    if (stop_at && now >= stop_at)
+        return -ETIMEDOUT;
+    if (c->deadline_ms && now >= c->deadline_ms) {
+        c->deadline_ms = 0;
+        if (!srv->svc->timeout)
+            return -ETIMEDOUT;
+        sk__hub_lock(srv);
+        srv->svc->timeout(c);
+        sk__hub_unlock(srv);
+        c->last_ms = now;
+        return 0;
+    }
+    if (srv->lim.idle_timeout_ms > 0 && now - c->last_ms >= srv->lim.idle_timeout_ms)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+void sk__conn_eof(struct sk_conn *c, int64_t now)
+{
+    if (c->deadline_ms && c->deadline_ms > now)
+        c->deadline_ms = now;
+}
+
+int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping)
+{
+    if (eof && !pend && !c->deadline_ms && !held)
+        return 1;
+    /* Stopping with nothing in flight: no reason to wait for the bound. */
+    return stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !sk__conn_unread(c->fd);
+}
+
+int sk__conn_unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped)
+{
+    int64_t now = sk_now_ms(), prev = atomic_load(&rl->last);
+    if (now - prev >= 1000 && atomic_compare_exchange_strong(&rl->last, &prev, now)) {
+        uint64_t was = atomic_exchange(&rl->skipped, 0);
+        if (skipped)
+            *skipped = was;
+        return 1;
+    }
+    atomic_fetch_add(&rl->skipped, 1);
+    return 0;
+}
