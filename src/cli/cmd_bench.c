@@ -45,7 +45,7 @@ enum {
     OPT_RATES,
 };
 
-static const struct option opts[] = {
+static const struct option bench_longs[] = {
     {"connections", required_argument, NULL, 'c'},
     {"threads", required_argument, NULL, 't'},
     {"size", required_argument, NULL, 's'},
@@ -78,6 +78,7 @@ static const struct option opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:m:H:u46qh", bench_longs, 0};
 
 static void help(void)
 {
@@ -141,7 +142,7 @@ static void help(void)
 
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set, timeout_set, json_stream, find_max;
+    int json, quiet, family, dur_set, timeout_set, size_set, json_stream, find_max;
     const char *unix_path, *models, *conns, *out, *path, *rates;
     const char *method, *body_file, *urls_file, *hgrm, *slo_text;
     const char *headers[MAX_HEADERS];
@@ -175,7 +176,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     uint64_t sz;
     char *end;
     const char *why;
-    while ((c = getopt_long(argc, argv, "c:t:s:d:n:P:m:H:u46qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, sk_cli_opts_bench.shorts, sk_cli_opts_bench.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             if (parse_u(cmd, "-c", optarg, 1, 1000000, &v))
@@ -191,6 +194,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (sk_parse_size(optarg, 16u << 20, &sz) < 0 || sz == 0)
                 return sk_cli_usage(cmd, "-s: '%s' is not a size from 1 byte to 16M", optarg);
             a->cfg.msg_size = (size_t)sz;
+            a->size_set = 1;
             break;
         case 'd':
             if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0)
@@ -273,7 +277,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             a->slo_text = optarg;
             break;
         case 'h': help(); return -1;
-        default: fprintf(stderr, "Try 'sockit bench --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (a->cfg.count && !a->dur_set)
@@ -351,11 +355,12 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         sk_bench_report_json(stdout, &a->cfg, res);
     } else if (a->quiet) {
         char p50[32], p99[32];
-        printf("%.1f req/s, p50 %s, p99 %s, %llu errors\n",
+        unsigned long long errs = sk_bench_errors_total(res);
+        printf("%.1f req/s, p50 %s, p99 %s, %llu error%s\n",
                res->elapsed_s > 0 ? (double)res->requests / res->elapsed_s : 0.0,
                sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 50), p50, sizeof(p50)),
-               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)),
-               (unsigned long long)sk_bench_errors_total(res));
+               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)), errs,
+               SK_CLI_S(errs));
     } else {
         sk_bench_report_text(stdout, &a->cfg, res);
     }
@@ -371,8 +376,9 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         return sk_cli_fail(cmd, "no reply came back%s", why);
     }
     if (res->errors[SK_BERR_MISMATCH])
-        return sk_cli_fail(cmd, "%llu replies differed from what was sent",
-                           (unsigned long long)res->errors[SK_BERR_MISMATCH]);
+        return sk_cli_fail(
+            cmd, "%llu %s from what was sent", (unsigned long long)res->errors[SK_BERR_MISMATCH],
+            res->errors[SK_BERR_MISMATCH] == 1 ? "reply differed" : "replies differed");
     return SK_EXIT_OK;
 }
 
@@ -623,6 +629,11 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     }
     if (a.json_stream && a.quiet)
         return sk_cli_usage(cmd, "--json-stream prints JSON: no -q");
+    if (http && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request's size is its "
+                                 "head and --body)");
+    if (!http && a.path)
+        return sk_cli_usage(cmd, "--path is for http (the path goes in the URL)");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
@@ -841,6 +852,10 @@ static int bench_models(const char *cmd, int argc, char **argv)
     }
     if (a.unix_path)
         return sk_cli_usage(cmd, "--unix is not for 'bench models'");
+    if (a.cfg.kind == SK_BENCH_HTTP && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+    if (a.cfg.kind != SK_BENCH_HTTP && a.path)
+        return sk_cli_usage(cmd, "--path is for http");
     if (a.cfg.count && !a.dur_set)
         return sk_cli_usage(cmd, "bench models runs for a duration (-d), not -n");
     const struct sk_service *svc = sk_service_find(svc_name);
