@@ -108,12 +108,49 @@ struct sk_bench_cfg {
     /* HTTP: the request line's target and the Host header. */
     const char *http_host;
     const char *http_path;
+    /* HTTP requests beyond the default GET (all optional; see sk_bench_http_head). */
+    const char *http_method;         /* NULL: GET, or POST when there is a body */
+    const char *const *http_headers; /* "Name: value" lines, replacing a default of that name */
+    unsigned http_nheaders;
+    const char *http_body; /* sent with a Content-Length; NULL: none */
+    size_t http_body_len;
+    const char *const *http_paths; /* request targets used in turn; NULL: http_path */
+    unsigned http_npaths;
+    int http_close; /* a new connection per request (Connection: close) */
     /* Called about once a second while the run goes on, from the thread that
      * called sk_bench_run(), then once with done set; NULL: no progress. */
     void (*progress)(const struct sk_bench_progress *p, void *arg);
     void *progress_arg;
     const char *label; /* what is loaded, for reports */
+    /* One JSON object per line, once a second while running (NULL: none). */
+    FILE *json_stream;
+    /* Local addresses to connect from, connection i from sources[i % n]
+     * (bound with IP_BIND_ADDRESS_NO_PORT, so each address has its own
+     * ephemeral ports toward the target). None given and more than
+     * SK_BENCH_PORTS_PER_SOURCE connections to an IPv4 loopback target:
+     * 127.0.0.1, 127.0.0.2, ... as many as needed. */
+    const struct sk_addr *sources;
+    unsigned nsources;
+    int64_t ramp_ms; /* open the connections evenly over this long, then run duration_ms;
+                      * replies during the ramp are not counted (a warm-up) */
 };
+
+#define SK_BENCH_PORTS_PER_SOURCE 25000u /* of the 28k of the default ephemeral range */
+#define SK_BENCH_SOURCES_MAX 4096
+
+/* Parse a --source list: "A" or "A-B" (IPv4 addresses, A <= B), several
+ * separated by commas, into out[0..max). Returns the count, or -EINVAL with
+ * *why set. Pure. */
+int sk_bench_source_parse(const char *s, struct sk_addr *out, unsigned max, const char **why);
+
+/* The head of the HTTP request cfg describes, for one request target: the
+ * request line, Host, User-Agent, Accept (each unless cfg->http_headers has
+ * that name), cfg's headers, Content-Length when there is a body,
+ * Connection: close with http_close, and the blank line. Writes it into
+ * buf[0..cap) and returns its length, -EMSGSIZE when it does not fit, or
+ * -EINVAL for a method that is not an HTTP token or a header that is not
+ * "Name: value" on one line. Pure. */
+long sk_bench_http_head(const struct sk_bench_cfg *cfg, const char *path, char *buf, size_t cap);
 
 /* Defaults: 10 connections, 1 thread, 64 B messages, 10 s, pipeline 1. */
 void sk_bench_cfg_init(struct sk_bench_cfg *cfg);
@@ -125,7 +162,9 @@ struct sk_bench_result {
     uint64_t starved;  /* connections that waited for a reply all run long */
     uint64_t errors[SK_BERR_N];
     double elapsed_s;
-    struct sk_hist hist; /* latency */
+    unsigned nsources;        /* local addresses the connections came from (0: the default) */
+    struct sk_hist hist;      /* latency (open loop: from each request's intended send time) */
+    struct sk_hist hist_sent; /* latency from when each request was actually written */
 };
 
 /* Run the load; fills res. Returns 0, or a negative errno when the load
@@ -138,11 +177,107 @@ void sk_bench_interrupt(void);
 /* True once sk_bench_interrupt() was called (it stays so for the process). */
 int sk_bench_interrupted(void);
 
-/* Raise RLIMIT_NOFILE so that at least need descriptors are available.
- * Returns 0 or -EMFILE when the hard limit is too low. */
+/* Raise RLIMIT_NOFILE so that at least need descriptors are available,
+ * raising the hard limit too when allowed (CAP_SYS_RESOURCE). Returns 0, or
+ * -EMFILE when it could not (the soft limit is then the hard one). *got (may
+ * be NULL) gets the soft limit in force afterwards. */
+int sk_bench_raise_nofile2(uint64_t need, uint64_t *got);
 int sk_bench_raise_nofile(uint64_t need);
 
 uint64_t sk_bench_errors_total(const struct sk_bench_result *res);
+
+/* ---- capacity: the highest open-loop rate that meets a goal ---- */
+
+#define SK_BENCH_SLO_MAX 4
+
+/* A service level objective: each listed latency percentile at most its
+ * bound, and at most max_errors errors. */
+struct sk_bench_slo {
+    double pct[SK_BENCH_SLO_MAX]; /* e.g. 99, 99.9 */
+    int64_t max_ns[SK_BENCH_SLO_MAX];
+    unsigned n;
+    uint64_t max_errors; /* 0 unless errors=N is given */
+};
+
+/* Parse "p99=5ms[,p50=1ms][,errors=0]": percentiles pNN or pNN.N in (0, 100),
+ * bounds with a unit (us, ms or s), at least one percentile, each key once.
+ * Returns 0, or -EINVAL with *why set to a phrase saying what is wrong. Pure. */
+int sk_bench_slo_parse(const char *s, struct sk_bench_slo *out, const char **why);
+
+/* Does a run meet the goal at the target rate? Its latencies (from intended
+ * send times), its errors, and its achieved rate at least 90% of target (a
+ * server that falls behind fails even before its latencies show it). Returns
+ * 1 or 0, with *why saying what failed. */
+int sk_bench_slo_check(const struct sk_bench_slo *slo, double target,
+                       const struct sk_bench_result *res, const char **why);
+
+/* One step of the search. Step 0 is the closed-loop probe (target 0). */
+struct sk_bench_step {
+    double target, achieved; /* requests/s */
+    int64_t p50_ns, p99_ns;
+    uint64_t requests, errors;
+    int pass;
+    const char *why; /* what failed, or "" */
+};
+
+/* Search the open-loop rate for the highest that meets slo: a closed-loop
+ * probe of base (its achieved rate X bounds what this load can offer), then
+ * X itself, then up by half while it passes (at most 3 times), or bisection
+ * between the highest pass and the lowest failure until they are within 5%
+ * or max_steps open-loop steps have run. Each step runs base->duration_ms,
+ * so the search takes at most (max_steps + 1) times that. on_step (may be
+ * NULL) is called after every step. *best gets the highest passing rate (0:
+ * none passed). Returns 0 or a negative errno from sk_bench_run. */
+int sk_bench_find_max(const struct sk_bench_cfg *base, const struct sk_bench_slo *slo,
+                      unsigned max_steps,
+                      void (*on_step)(void *arg, const struct sk_bench_step *st), void *arg,
+                      double *best);
+
+/* ---- streams (iperf-style bulk throughput): `sockit bench stream` ---- */
+
+enum sk_stream_dir {
+    SK_STREAM_SEND, /* write only (against discard) */
+    SK_STREAM_RECV, /* read only (against chargen) */
+    SK_STREAM_BOTH, /* write and read back (against echo) */
+};
+
+struct sk_stream_cfg {
+    struct sk_addr addr;
+    unsigned conns; /* streams at once */
+    enum sk_stream_dir dir;
+    int udp;     /* datagrams of `size` bytes with a sequence number (send, both) */
+    size_t size; /* bytes per write (TCP) or per datagram (UDP) */
+    int64_t duration_ms;
+};
+
+/* What one stream did. */
+struct sk_stream_conn {
+    int ok; /* it connected */
+    uint64_t bytes_sent, bytes_recv;
+    uint32_t rtt_us, rttvar_us; /* TCP_INFO at the end (0 for UDP and Unix sockets) */
+    uint32_t retrans;           /* TCP_INFO total retransmits */
+    /* UDP --both: datagrams sent, echoed back, lost (never came back),
+     * reordered (came back after a later one) and duplicated. */
+    uint64_t dg_sent, dg_recv, dg_lost, dg_reordered, dg_dup;
+};
+
+struct sk_stream_result {
+    double elapsed_s;
+    uint64_t bytes_sent, bytes_recv;
+    unsigned connected;
+    double fairness;            /* Jain's index over the streams' throughputs (1: all equal) */
+    struct sk_stream_conn *per; /* cfg->conns entries, allocated by sk_stream_run */
+};
+
+/* Jain's fairness index of x[0..n): (sum x)^2 / (n * sum x^2), in [1/n, 1];
+ * 1 for n == 0 or all zeros. Pure. */
+double sk_jain_index(const double *x, size_t n);
+
+/* Run the streams for cfg->duration_ms in one epoll loop; fills res (free
+ * res->per with free()). Returns 0 or a negative errno when the run could not
+ * start; streams that fail to connect are counted (ok == 0). A UDP run waits
+ * up to 200 ms after the end for late echoes before counting losses. */
+int sk_stream_run(const struct sk_stream_cfg *cfg, struct sk_stream_result *res);
 
 /* ---- reports ---- */
 
@@ -161,12 +296,15 @@ const char *sk_bench_fmt_ns(int64_t ns, char *buf, size_t len);
 struct sk_bench_point {
     const char *model;
     unsigned conns;
+    double rate;    /* the offered open-loop rate (0: closed loop) */
     int ok;         /* the server started and the load ran */
     char note[128]; /* why not, when !ok */
     double rps;
     int64_t p50_ns, p99_ns;
     double cpu_us_per_req; /* server user+system CPU per reply */
     long peak_rss_kb;
+    long base_rss_kb;   /* the server's resident set before the load */
+    double kb_per_conn; /* (peak - base) / conns */
     uint64_t requests, errors;
     uint64_t starved; /* connections that never got a reply */
 };
@@ -177,6 +315,10 @@ struct sk_bench_models_cfg {
     const char *const *models; /* NULL-terminated */
     const unsigned *conns;     /* connection counts to sweep */
     size_t nconns;
+    /* --rates: when not NULL, rates[i] is the open-loop rate of the points
+     * at index i (nconns of them, conns[i] all the same): the sweep is over
+     * the offered rate, and the chart draws latency against load. */
+    const double *rates;
     struct sk_bench_cfg load;       /* everything but addr and conns */
     const char *const *server_args; /* extra arguments for every `sockit serve` */
     unsigned nserver_args;

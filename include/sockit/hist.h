@@ -14,6 +14,7 @@
 #define SOCKIT_HIST_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define SK_HIST_SUB_BITS 7
 #define SK_HIST_SUB (1u << SK_HIST_SUB_BITS) /* 128 sub-buckets per power of two */
@@ -49,6 +50,16 @@ int64_t sk_hist_percentile(const struct sk_hist *h, double p);
 
 /* Mean in ns (0 when empty). */
 double sk_hist_mean(const struct sk_hist *h);
+
+/* Write the percentile distribution in HdrHistogram's text format (.hgrm,
+ * what its plotter loads): a header, one line per reporting step ("Value
+ * Percentile TotalCount 1/(1-Percentile)", five steps per halving of the
+ * distance to 100%, as HdrHistogram's outputPercentileDistribution(f, 5)),
+ * the 100% line, and the #[Mean/Max/Buckets] footer. Values are divided by
+ * unit_ns (1e6: milliseconds, as wrk2 writes them) and are those
+ * sk_hist_percentile() gives at each line's percentile. Returns 0 or
+ * -EIO when writing failed. */
+int sk_hist_write_hgrm(FILE *f, const struct sk_hist *h, double unit_ns);
 
 /* Bucket index of a value and the lowest/highest value of a bucket (for
  * tests and for anyone who walks the buckets). */

@@ -86,7 +86,7 @@ static double nice_linear(double max, struct axis *a)
     return step;
 }
 
-static void frame(FILE *f, int left, const char *title, const char *ylabel)
+static void frame(FILE *f, int left, const char *title, const char *ylabel, const char *xlabel)
 {
     fprintf(f, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#333'/>\n", left,
             TOP, PANEL_W, PANEL_H);
@@ -94,10 +94,8 @@ static void frame(FILE *f, int left, const char *title, const char *ylabel)
             left + PANEL_W / 2, TOP - 12);
     esc(f, title);
     fputs("</text>\n", f);
-    fprintf(f,
-            "<text x='%d' y='%d' text-anchor='middle' font-size='13'>connections (log "
-            "scale)</text>\n",
-            left + PANEL_W / 2, TOP + PANEL_H + 42);
+    fprintf(f, "<text x='%d' y='%d' text-anchor='middle' font-size='13'>%s</text>\n",
+            left + PANEL_W / 2, TOP + PANEL_H + 42, xlabel);
     fprintf(f,
             "<text transform='translate(%d,%d) rotate(-90)' text-anchor='middle' "
             "font-size='13'>",
@@ -106,14 +104,22 @@ static void frame(FILE *f, int left, const char *title, const char *ylabel)
     fputs("</text>\n", f);
 }
 
-static void x_ticks(FILE *f, int left, const struct axis *x, const unsigned *conns, size_t n)
+/* The x value of point i: its connections, or with --rates its offered rate. */
+static double x_of(const struct sk_bench_models_cfg *cfg, size_t i)
 {
-    for (size_t i = 0; i < n; i++) {
-        double px = ax_pos(x, conns[i], left + 20, left + PANEL_W - 20);
+    return cfg->rates ? cfg->rates[i] : (double)cfg->conns[i];
+}
+
+static void x_ticks(FILE *f, int left, const struct axis *x, const struct sk_bench_models_cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->nconns; i++) {
+        double px = ax_pos(x, x_of(cfg, i), left + 20, left + PANEL_W - 20);
+        char lab[32];
+        fmt_count(x_of(cfg, i), lab, sizeof(lab));
         fprintf(f, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ddd'/>\n", px, TOP, px,
                 TOP + PANEL_H);
-        fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle' font-size='12'>%u</text>\n", px,
-                TOP + PANEL_H + 18, conns[i]);
+        fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle' font-size='12'>%s</text>\n", px,
+                TOP + PANEL_H + 18, lab);
     }
 }
 
@@ -124,13 +130,15 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
     if (nc == 0 || nmodels == 0)
         return -EINVAL;
     /* Axes from the data. */
-    unsigned cmin = cfg->conns[0], cmax = cfg->conns[0];
+    double cmin = x_of(cfg, 0), cmax = x_of(cfg, 0);
     double rmax = 0, lmin = 0, lmax = 0;
     for (size_t i = 0; i < nc; i++) {
-        if (cfg->conns[i] < cmin)
-            cmin = cfg->conns[i];
-        if (cfg->conns[i] > cmax)
-            cmax = cfg->conns[i];
+        if (x_of(cfg, i) < cmin)
+            cmin = x_of(cfg, i);
+        if (x_of(cfg, i) > cmax)
+            cmax = x_of(cfg, i);
+        if (cfg->rates && x_of(cfg, i) > rmax)
+            rmax = x_of(cfg, i); /* achieved against offered: the same scale */
     }
     for (size_t i = 0; i < nmodels * nc; i++) {
         const struct sk_bench_point *p = &points[i];
@@ -146,11 +154,16 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         if (us > lmax)
             lmax = us;
     }
-    struct axis x = {log10((double)cmin), log10((double)cmax), 1};
-    if (cmin == cmax) {
+    /* Connections on a log axis; offered rates (--rates) on a linear one
+     * from 0, where the knee of the hockey stick shows. */
+    struct axis x = {log10(cmin), log10(cmax), 1};
+    if (cfg->rates) {
+        x = (struct axis){0, cmax * 1.05, 0};
+    } else if (cmin == cmax) {
         x.lo -= 1;
         x.hi += 1;
     }
+    const char *xlabel = cfg->rates ? "offered rate (requests/s)" : "connections (log scale)";
     struct axis yr;
     double rstep = nice_linear(rmax, &yr);
     struct axis yl = {0, 1, 1};
@@ -185,7 +198,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
     }
 
     /* Panel 1: requests/s, linear. */
-    frame(f, LEFT1, "throughput", "requests per second");
+    frame(f, LEFT1, cfg->rates ? "achieved rate" : "throughput", "requests per second", xlabel);
     for (double v = 0; v <= yr.hi + rstep / 2; v += rstep) {
         double py = ax_pos(&yr, v, TOP + PANEL_H, TOP);
         char lab[32];
@@ -195,10 +208,11 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
         fprintf(f, "<text x='%d' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n", LEFT1 - 6,
                 py + 4, lab);
     }
-    x_ticks(f, LEFT1, &x, cfg->conns, nc);
+    x_ticks(f, LEFT1, &x, cfg);
 
     /* Panel 2: p99, log. */
-    frame(f, LEFT2, "p99 latency", "p99 latency (log scale)");
+    frame(f, LEFT2, cfg->rates ? "p99 latency against load" : "p99 latency",
+          "p99 latency (log scale)", xlabel);
     /* Decades, and 2x and 5x between them when the axis spans few decades. */
     static const double steps[] = {1, 2, 5};
     int few = yl.hi - yl.lo <= 2.01;
@@ -216,7 +230,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                     LEFT2 - 6, py + 4, lab);
         }
     }
-    x_ticks(f, LEFT2, &x, cfg->conns, nc);
+    x_ticks(f, LEFT2, &x, cfg);
 
     /* One line per model in each panel. */
     for (size_t mi = 0; mi < nmodels; mi++) {
@@ -233,7 +247,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                 const struct sk_bench_point *p = &points[mi * nc + ci];
                 if (!p->ok || p->requests == 0)
                     continue;
-                double px = ax_pos(&x, p->conns, left + 20, left + PANEL_W - 20);
+                double px = ax_pos(&x, x_of(cfg, ci), left + 20, left + PANEL_W - 20);
                 double us = (double)p->p99_ns / 1e3;
                 double py = panel ? ax_pos(&yl, us < 1 ? 1 : us, TOP + PANEL_H, TOP)
                                   : ax_pos(&yr, p->rps, TOP + PANEL_H, TOP);
@@ -244,7 +258,7 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                 const struct sk_bench_point *p = &points[mi * nc + ci];
                 if (!p->ok || p->requests == 0)
                     continue;
-                double px = ax_pos(&x, p->conns, left + 20, left + PANEL_W - 20);
+                double px = ax_pos(&x, x_of(cfg, ci), left + 20, left + PANEL_W - 20);
                 double us = (double)p->p99_ns / 1e3;
                 double py = panel ? ax_pos(&yl, us < 1 ? 1 : us, TOP + PANEL_H, TOP)
                                   : ax_pos(&yr, p->rps, TOP + PANEL_H, TOP);

@@ -7,6 +7,8 @@
  */
 #include "sockit/hist.h"
 
+#include <errno.h>
+#include <math.h>
 #include <string.h>
 
 void sk_hist_init(struct sk_hist *h)
@@ -119,4 +121,50 @@ int64_t sk_hist_percentile(const struct sk_hist *h, double p)
 double sk_hist_mean(const struct sk_hist *h)
 {
     return h->count ? h->sum / (double)h->count : 0.0;
+}
+
+/* The value a bucket stands for, as sk_hist_percentile() reports it. */
+static int64_t bucket_value(const struct sk_hist *h, unsigned i)
+{
+    int64_t lo = sk_hist_bucket_low(i), hi = sk_hist_bucket_high(i);
+    int64_t v = lo + (hi - lo) / 2;
+    return v < h->min ? h->min : v > h->max ? h->max : v;
+}
+
+int sk_hist_write_hgrm(FILE *f, const struct sk_hist *h, double unit_ns)
+{
+    fprintf(f, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+    double sd = 0;
+    if (h->count) {
+        /* HdrHistogram's percentile iterator: report at each level reached,
+         * then step the level by 100 / (5 * 2^(floor(log2(100 / (100 - level))) + 1)). */
+        double level = 0, mean = sk_hist_mean(h), var = 0;
+        uint64_t seen = 0;
+        for (unsigned i = 0; i < SK_HIST_BUCKETS; i++) {
+            if (!h->b[i])
+                continue;
+            double d = (double)bucket_value(h, i) - mean;
+            var += d * d * (double)h->b[i];
+            seen += h->b[i];
+            double pct = 100.0 * (double)seen / (double)h->count;
+            while (level <= pct) {
+                fprintf(f, "%12.3f %2.12f %10llu %14.2f\n", (double)bucket_value(h, i) / unit_ns,
+                        level / 100.0, (unsigned long long)seen, 1.0 / (1.0 - level / 100.0));
+                double ticks = 5.0 * exp2(floor(log2(100.0 / (100.0 - level))) + 1);
+                level += 100.0 / ticks;
+                if (seen == h->count)
+                    break; /* the last bucket reports once, then the 100% line */
+            }
+        }
+        sd = sqrt(var / (double)h->count);
+        fprintf(f, "%12.3f %2.12f %10llu\n", (double)h->max / unit_ns, 1.0,
+                (unsigned long long)h->count);
+    }
+    fprintf(f, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", sk_hist_mean(h) / unit_ns,
+            sd / unit_ns);
+    fprintf(f, "#[Max     = %12.3f, Total count    = %12llu]\n",
+            (double)(h->count ? h->max : 0) / unit_ns, (unsigned long long)h->count);
+    fprintf(f, "#[Buckets = %12d, SubBuckets     = %12u]\n", SK_HIST_TOP_BIT - SK_HIST_SUB_BITS + 1,
+            2 * SK_HIST_SUB);
+    return ferror(f) ? -EIO : 0;
 }

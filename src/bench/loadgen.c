@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -65,6 +66,11 @@ int sk_bench_interrupted(void)
 }
 
 enum { CS_IDLE, CS_CONNECTING, CS_OPEN };
+
+/* A request: when it was due (closed loop: issued) and when it was written. */
+struct qent {
+    int64_t due, sent;
+};
 enum { B_HEAD, B_LEN, B_CHUNKED, B_EOF };
 
 struct conn {
@@ -79,9 +85,11 @@ struct conn {
     uint64_t rx_total;  /* echo: bytes received and checked since connect */
     int msg_bad;        /* echo: the message being received differs */
     /* Issued, unanswered requests: their timestamps, oldest first. */
-    int64_t *q;
+    struct qent *q;
     uint32_t qhead, qlen, qcap;
     uint32_t inflight; /* of those, how many were written */
+    uint32_t reqi;     /* HTTP: the next request (of the rotated targets) to write */
+    uint32_t src;      /* index in the source addresses */
     uint64_t replies;  /* over the whole run */
     int dirty;         /* in the worker's list of connections to write to */
     int64_t last_io;   /* last progress, for --timeout: connect start, the first request
@@ -105,8 +113,14 @@ struct worker {
     struct conn *c;
     unsigned n;      /* connections */
     const char *out; /* the shared send buffer */
-    size_t period;   /* of the stream in out */
-    size_t msg;      /* request (echo message / HTTP request) length */
+    const struct sk_addr *sources;
+    unsigned nsources;
+    unsigned first;       /* the index of this worker's first connection in the run */
+    size_t period;        /* of the stream in out */
+    size_t msg;           /* request (echo message / HTTP request) length */
+    const size_t *reqlen; /* HTTP: the length of each rotated request, in stream order */
+    uint32_t nreq;
+    int head_method; /* HTTP HEAD: responses have no body */
     char *rx;        /* read buffer */
     char *txb;       /* UDP: the datagrams being sent */
     uint32_t *dirty; /* connections that got replies in this round */
@@ -114,9 +128,10 @@ struct worker {
     size_t rxcap;
     uint64_t budget; /* requests this thread may still issue (count mode) */
     uint64_t outstanding_budget;
-    int counted;        /* count mode */
-    int64_t t0, end_at; /* start and deadline (0: none) */
-    int64_t t_end;      /* when this worker stopped */
+    int counted;          /* count mode */
+    int64_t t0, end_at;   /* start and deadline (0: none) */
+    int64_t t_end;        /* when this worker stopped */
+    int64_t measure_from; /* the end of the --ramp: replies before it are not counted */
     /* open loop */
     int64_t interval_ns; /* between two due requests of this thread */
     int64_t next_due;
@@ -126,7 +141,10 @@ struct worker {
     atomic_uint_fast64_t pub_requests, pub_errors; /* for the progress line */
     atomic_int done;
     int64_t last_progress;
-    struct sk_hist hist;
+    struct sk_hist hist, hist_sent;
+    /* --json-stream: this second's latencies, handed over under ilock each tick. */
+    struct sk_hist *ihist, *ipub;
+    pthread_mutex_t ilock;
     int err;           /* a fatal error of the harness */
     atomic_int *abort; /* this run is abandoned (a thread could not start) */
 };
@@ -146,7 +164,7 @@ static int q_push(struct conn *c, int64_t t)
 {
     if (c->qlen == c->qcap) {
         uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
-        int64_t *nq = malloc(sizeof(*nq) * ncap);
+        struct qent *nq = malloc(sizeof(*nq) * ncap);
         if (!nq)
             return -ENOMEM;
         for (uint32_t i = 0; i < c->qlen; i++)
@@ -156,14 +174,14 @@ static int q_push(struct conn *c, int64_t t)
         c->qcap = ncap;
         c->qhead = 0;
     }
-    c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = t;
+    c->q[(c->qhead + c->qlen) & (c->qcap - 1)] = (struct qent){t, t};
     c->qlen++;
     return 0;
 }
 
-static int64_t q_pop(struct conn *c)
+static struct qent q_pop(struct conn *c)
 {
-    int64_t t = c->q[c->qhead];
+    struct qent t = c->q[c->qhead];
     c->qhead = (c->qhead + 1) & (c->qcap - 1);
     c->qlen--;
     return t;
@@ -189,6 +207,7 @@ static void conn_close(struct worker *w, struct conn *c, int64_t now)
     c->state = CS_IDLE;
     c->out_armed = 0;
     c->inflight = 0; /* written but unanswered requests are written again */
+    c->reqi = 0;
     c->tx_total = c->tx_want = c->rx_total = 0;
     c->msg_bad = 0;
     c->body = B_HEAD;
@@ -307,8 +326,14 @@ static void send_more(struct worker *w, struct conn *c, int64_t now)
     if (!w->interval_ns && before > w->cfg->pipeline / 2)
         return;
     while (c->inflight < c->qlen && c->inflight < w->cfg->pipeline) {
+        c->q[(c->qhead + c->inflight) & (c->qcap - 1)].sent = now;
         c->inflight++;
-        c->tx_want += w->msg;
+        if (w->nreq) {
+            c->tx_want += w->reqlen[c->reqi];
+            c->reqi = c->reqi + 1 == w->nreq ? 0 : c->reqi + 1;
+        } else {
+            c->tx_want += w->msg;
+        }
     }
     if (before == 0 && c->inflight > 0)
         c->last_io = now;
@@ -344,6 +369,19 @@ static void conn_start(struct worker *w, struct conn *c, int64_t now)
         w->errors[SK_BERR_CONNECT]++;
         c->retry_at = now + RETRY_NS;
         return;
+    }
+    if (w->nsources) {
+        /* The port is chosen at connect(), per 4-tuple: each source address
+         * brings its own ephemeral range. */
+        const struct sk_addr *src = &w->sources[c->src];
+        int one = 1;
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        if (bind(fd, &src->u.sa, src->len) < 0) {
+            w->errors[SK_BERR_CONNECT]++;
+            close(fd);
+            c->retry_at = now + RETRY_NS;
+            return;
+        }
     }
     if (!is_udp(w) && sk_addr_family(a) != AF_UNIX) {
         int one = 1;
@@ -407,12 +445,20 @@ static void conn_established(struct worker *w, struct conn *c, int64_t now)
 /* One reply is complete. */
 static void complete(struct worker *w, struct conn *c, int64_t now)
 {
-    int64_t t = q_pop(c);
+    struct qent t = q_pop(c);
     c->inflight--;
     c->last_io = now; /* bytes alone are no progress: a reply must complete */
-    sk_hist_record(&w->hist, now - t);
-    w->requests++;
     c->replies++;
+    if (now < w->measure_from) { /* the ramp is a warm-up: not measured */
+        if (!w->interval_ns)
+            issue_closed(w, c, now);
+        return;
+    }
+    sk_hist_record(&w->hist, now - t.due);
+    sk_hist_record(&w->hist_sent, now - t.sent);
+    if (w->ihist)
+        sk_hist_record(w->ihist, now - t.due);
+    w->requests++;
     if (!w->interval_ns)
         issue_closed(w, c, now);
 }
@@ -486,6 +532,8 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
             n -= (size_t)h;
             if (c->resp.status < 200 && c->resp.status != 101)
                 continue; /* an interim response: the real one follows */
+            if (w->head_method)
+                c->resp.no_body = 1;
             if (c->resp.no_body || c->resp.content_length == 0) {
                 /* complete below */
             } else if (c->resp.chunked) {
@@ -506,7 +554,7 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
         if (c->resp.status < 200 || c->resp.status >= 400)
             w->errors[SK_BERR_STATUS]++;
         complete(w, c, now);
-        if (c->resp.close)
+        if (c->resp.close || w->cfg->http_close)
             return 1;
     }
     return 0;
@@ -714,6 +762,12 @@ static void tick(struct worker *w, int64_t now)
         errs += w->errors[k];
     atomic_store_explicit(&w->pub_requests, w->requests, memory_order_relaxed);
     atomic_store_explicit(&w->pub_errors, errs, memory_order_relaxed);
+    if (w->ihist && w->ihist->count) {
+        pthread_mutex_lock(&w->ilock);
+        sk_hist_merge(w->ipub, w->ihist);
+        pthread_mutex_unlock(&w->ilock);
+        sk_hist_init(w->ihist);
+    }
 }
 
 /* Open loop: issue every request that is due, round-robin over the
@@ -758,9 +812,14 @@ static void *worker_main(void *arg)
     int64_t to = (int64_t)w->cfg->timeout_ms * 1000000LL;
 
     w->last_progress = now;
-    for (unsigned i = 0; i < w->n; i++)
-        conn_start(w, &w->c[i], now);
-    w->next_due = w->t0;
+    for (unsigned i = 0; i < w->n; i++) {
+        if (w->cfg->ramp_ms > 0) /* tick() opens it when its turn comes */
+            w->c[i].retry_at = w->t0 + (int64_t)((double)w->cfg->ramp_ms * 1e6 *
+                                                 (double)(w->first + i) / (double)w->cfg->conns);
+        else
+            conn_start(w, &w->c[i], now);
+    }
+    w->next_due = w->t0 + w->cfg->ramp_ms * 1000000LL; /* the schedule starts after the ramp */
     while (!finished(w, now)) {
         int64_t wait = next_tick - now;
         if (w->interval_ns && (!w->counted || w->budget > 0) && w->next_due - now < wait)
@@ -818,6 +877,21 @@ static void *worker_main(void *arg)
 
 /* ---- setup ---- */
 
+/* --json-stream: what the last second brought. */
+static void stream_line(FILE *f, double t, uint64_t reqs, uint64_t errs, double span,
+                        const struct sk_hist *h)
+{
+    fprintf(f,
+            "{\"t\": %.3f, \"requests\": %llu, \"requests_per_s\": %.1f, \"errors\": %llu, "
+            "\"latency_us\": {\"count\": %llu, \"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, "
+            "\"max\": %.3f}}\n",
+            t, (unsigned long long)reqs, span > 0 ? (double)reqs / span : 0.0,
+            (unsigned long long)errs, (unsigned long long)h->count,
+            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
+            (double)sk_hist_percentile(h, 99) / 1e3, (double)(h->count ? h->max : 0) / 1e3);
+    fflush(f);
+}
+
 void sk_bench_cfg_init(struct sk_bench_cfg *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -832,22 +906,81 @@ void sk_bench_cfg_init(struct sk_bench_cfg *cfg)
     cfg->http_path = "/";
 }
 
-int sk_bench_raise_nofile(uint64_t need)
+int sk_bench_raise_nofile2(uint64_t need, uint64_t *got)
 {
     struct rlimit rl;
+    int r = 0;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return -errno;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_cur == RLIM_INFINITY)
-        return 0;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        goto out;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        /* Try the hard limit too (allowed with CAP_SYS_RESOURCE, up to
+         * fs.nr_open); else go as far as the hard limit allows. */
+        struct rlimit up = {need, need};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+            goto out;
+        }
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
-        return -EMFILE;
+        r = -EMFILE;
+        goto out;
     }
     rl.rlim_cur = need;
-    return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        r = -errno;
+out:
+    if (got) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        *got = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    }
+    return r;
+}
+
+int sk_bench_raise_nofile(uint64_t need)
+{
+    return sk_bench_raise_nofile2(need, NULL);
+}
+
+int sk_bench_source_parse(const char *s, struct sk_addr *out, unsigned max, const char **why)
+{
+    unsigned n = 0;
+    char part[64];
+    if (!*s)
+        return *why = "no address", -EINVAL;
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(part))
+            return *why = "an empty or overlong part", -EINVAL;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        char *dash = strchr(part, '-');
+        if (dash)
+            *dash = '\0';
+        struct in_addr a, b;
+        if (inet_pton(AF_INET, part, &a) != 1 || (dash && inet_pton(AF_INET, dash + 1, &b) != 1))
+            return *why = "not an IPv4 address (A or A-B)", -EINVAL;
+        if (!dash)
+            b = a;
+        uint32_t lo = ntohl(a.s_addr), hi = ntohl(b.s_addr);
+        if (lo > hi)
+            return *why = "a range A-B with A after B", -EINVAL;
+        if ((uint64_t)hi - lo + 1 > (uint64_t)(max - n))
+            return *why = "too many addresses", -EINVAL;
+        for (uint64_t v = lo; v <= hi; v++) {
+            memset(&out[n], 0, sizeof(out[n]));
+            out[n].u.in4.sin_family = AF_INET;
+            out[n].u.in4.sin_addr.s_addr = htonl((uint32_t)v);
+            out[n].len = sizeof(out[n].u.in4);
+            n++;
+        }
+        p += len;
+        if (!*p)
+            break;
+        p++;
+    }
+    return (int)n;
 }
 
 uint64_t sk_bench_errors_total(const struct sk_bench_result *res)
@@ -858,29 +991,75 @@ uint64_t sk_bench_errors_total(const struct sk_bench_result *res)
     return t;
 }
 
-/* The shared send buffer: the echo pattern, or the request repeated, long
+/* HTTP: the requests for every target in turn (each a head and the body),
+ * repeated so that any window of CHUNK bytes from any request's start is
+ * contiguous; *reqlen gets each request's length. */
+static char *make_http_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg,
+                           size_t **reqlen, uint32_t *nreq)
+{
+    const char *one[1] = {cfg->http_path};
+    const char *const *paths = cfg->http_npaths ? cfg->http_paths : one;
+    uint32_t n = cfg->http_npaths ? cfg->http_npaths : 1;
+    char *heads = NULL, *out = NULL;
+    size_t *lens = calloc(n, sizeof(*lens)), *hl = calloc(n, sizeof(*hl));
+    size_t cycle = 0, hcap = 0, hoff = 0;
+    if (!lens || !hl)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        if (hcap - hoff < 8192) {
+            char *nb = realloc(heads, hcap + 65536);
+            if (!nb)
+                goto fail;
+            heads = nb;
+            hcap += 65536;
+        }
+        long h = sk_bench_http_head(cfg, paths[i], heads + hoff, hcap - hoff);
+        if (h < 0)
+            goto fail;
+        hl[i] = (size_t)h;
+        hoff += (size_t)h;
+        lens[i] = (size_t)h + (cfg->http_body ? cfg->http_body_len : 0);
+        cycle += lens[i];
+    }
+    size_t copies = CHUNK / cycle + 2;
+    out = malloc(copies * cycle);
+    if (!out)
+        goto fail;
+    size_t pos = 0;
+    hoff = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(out + pos, heads + hoff, hl[i]);
+        hoff += hl[i];
+        if (cfg->http_body && cfg->http_body_len)
+            memcpy(out + pos + hl[i], cfg->http_body, cfg->http_body_len);
+        pos += lens[i];
+    }
+    for (size_t k = 1; k < copies; k++)
+        memcpy(out + k * cycle, out, cycle);
+    free(heads);
+    free(hl);
+    *period = cycle;
+    *msg = lens[0];
+    *reqlen = lens;
+    *nreq = n;
+    return out;
+fail:
+    free(heads);
+    free(hl);
+    free(lens);
+    free(out);
+    return NULL;
+}
+
+/* The shared send buffer: the echo pattern, or the requests repeated, long
  * enough that any window of CHUNK bytes (or one message) at any phase is
  * contiguous. */
-static char *make_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg)
+static char *make_out(const struct sk_bench_cfg *cfg, size_t *period, size_t *msg, size_t **reqlen,
+                      uint32_t *nreq)
 {
     char *out;
-    if (cfg->kind == SK_BENCH_HTTP) {
-        char req[4096];
-        int n = snprintf(req, sizeof(req),
-                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sockit-bench/1\r\n"
-                         "Accept: */*\r\n\r\n",
-                         cfg->http_path, cfg->http_host);
-        if (n < 0 || (size_t)n >= sizeof(req))
-            return NULL;
-        size_t copies = CHUNK / (size_t)n + 2;
-        out = malloc(copies * (size_t)n);
-        if (!out)
-            return NULL;
-        for (size_t i = 0; i < copies; i++)
-            memcpy(out + i * (size_t)n, req, (size_t)n);
-        *period = *msg = (size_t)n;
-        return out;
-    }
+    if (cfg->kind == SK_BENCH_HTTP)
+        return make_http_out(cfg, period, msg, reqlen, nreq);
     size_t extra = cfg->msg_size > CHUNK ? cfg->msg_size : CHUNK;
     size_t len = PATTERN_PERIOD + extra;
     out = malloc(len);
@@ -913,10 +1092,32 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     if (T > cfg->conns)
         T = cfg->conns;
     memset(res, 0, sizeof(*res));
+    /* Past one address's ephemeral ports toward a loopback target: spread
+     * the connections over 127.0.0.1, 127.0.0.2, ... */
+    const struct sk_addr *sources = cfg->sources;
+    unsigned nsources = cfg->nsources;
+    struct sk_addr *auto_src = NULL;
+    if (!nsources && cfg->kind != SK_BENCH_UDP_ECHO && sk_addr_family(&cfg->addr) == AF_INET &&
+        (ntohl(cfg->addr.u.in4.sin_addr.s_addr) >> 24) == 127 &&
+        cfg->conns > SK_BENCH_PORTS_PER_SOURCE) {
+        nsources = (cfg->conns + SK_BENCH_PORTS_PER_SOURCE - 1) / SK_BENCH_PORTS_PER_SOURCE;
+        auto_src = calloc(nsources, sizeof(*auto_src));
+        if (!auto_src)
+            return -ENOMEM;
+        for (unsigned i = 0; i < nsources; i++) {
+            auto_src[i].u.in4.sin_family = AF_INET;
+            auto_src[i].u.in4.sin_addr.s_addr = htonl(0x7f000001u + i);
+            auto_src[i].len = sizeof(auto_src[i].u.in4);
+        }
+        sources = auto_src;
+    }
+    res->nsources = nsources;
     sk_hist_init(&res->hist);
+    sk_hist_init(&res->hist_sent);
 
-    size_t period, msg;
-    char *out = make_out(cfg, &period, &msg);
+    size_t period = 1, msg = 0, *reqlen = NULL;
+    uint32_t nreq = 0;
+    char *out = make_out(cfg, &period, &msg, &reqlen, &nreq);
     struct worker *w = calloc(T, sizeof(*w));
     struct conn *conns = calloc(cfg->conns, sizeof(*conns));
     int rc = 0;
@@ -940,17 +1141,25 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     for (unsigned t = 0; t < T; t++) {
         struct worker *x = &w[t];
         x->cfg = cfg;
+        pthread_mutex_init(&x->ilock, NULL);
         x->abort = &run_abort;
         x->ep = -1;
         x->out = out;
         x->period = period;
         x->msg = msg;
+        x->reqlen = reqlen;
+        x->nreq = nreq;
+        x->sources = sources;
+        x->nsources = nsources;
+        x->first = ci;
+        x->head_method = cfg->http_method && strcmp(cfg->http_method, "HEAD") == 0;
         x->n = cfg->conns / T + (t < cfg->conns % T);
         x->c = conns + ci;
         for (unsigned i = 0; i < x->n; i++) {
             x->c[i].fd = -1;
             x->c[i].idx = i;
             x->c[i].off = (uint32_t)(((uint64_t)(ci + i) * 997u) % period);
+            x->c[i].src = nsources ? (ci + i) % nsources : 0;
             if (cfg->kind == SK_BENCH_HTTP)
                 x->c[i].off = 0;
         }
@@ -960,7 +1169,8 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             x->budget = cfg->count / T + (t < cfg->count % T);
         }
         x->t0 = t0;
-        x->end_at = cfg->duration_ms > 0 ? t0 + cfg->duration_ms * 1000000LL : 0;
+        x->measure_from = t0 + cfg->ramp_ms * 1000000LL;
+        x->end_at = cfg->duration_ms > 0 ? t0 + (cfg->ramp_ms + cfg->duration_ms) * 1000000LL : 0;
         if (cfg->count && cfg->duration_ms <= 0)
             x->end_at = 0;
         if (cfg->rate > 0) {
@@ -990,6 +1200,17 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             goto out;
         }
         sk_hist_init(&x->hist);
+        sk_hist_init(&x->hist_sent);
+        if (cfg->json_stream) {
+            x->ihist = malloc(sizeof(*x->ihist));
+            x->ipub = malloc(sizeof(*x->ipub));
+            if (!x->ihist || !x->ipub) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            sk_hist_init(x->ihist);
+            sk_hist_init(x->ipub);
+        }
     }
     /* Worker threads never take the signals meant for the command. */
     sigset_t all, old;
@@ -1006,8 +1227,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     /* The calling thread reports progress while the workers run. */
-    int64_t last_print = t0;
-    uint64_t reqs = 0, errs = 0;
+    int64_t last_print = t0, next_stream = t0 + 1000000000LL;
+    uint64_t reqs = 0, errs = 0, stream_reqs = 0, stream_errs = 0;
+    struct sk_hist *sec = cfg->json_stream ? malloc(sizeof(*sec)) : NULL;
     for (;;) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -1020,6 +1242,20 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
             errs += atomic_load_explicit(&w[t].pub_errors, memory_order_relaxed);
         }
         int64_t now = sk_now_ns();
+        if (sec && running && now >= next_stream) {
+            sk_hist_init(sec);
+            for (unsigned t = 0; t < started; t++) {
+                pthread_mutex_lock(&w[t].ilock);
+                sk_hist_merge(sec, w[t].ipub);
+                sk_hist_init(w[t].ipub);
+                pthread_mutex_unlock(&w[t].ilock);
+            }
+            stream_line(cfg->json_stream, (double)(now - t0) / 1e9, reqs - stream_reqs,
+                        errs - stream_errs, (double)(now - next_stream) / 1e9 + 1.0, sec);
+            stream_reqs = reqs;
+            stream_errs = errs;
+            next_stream += 1000000000LL;
+        }
         if (cfg->progress && running && now - last_print >= 1000000000LL) {
             struct sk_bench_progress p = {(double)(now - t0) / 1e9, reqs, errs, 0};
             cfg->progress(&p, cfg->progress_arg);
@@ -1028,6 +1264,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         if (!running)
             break;
     }
+    free(sec);
     if (cfg->progress && last_print != t0) {
         struct sk_bench_progress p = {(double)(sk_now_ns() - t0) / 1e9, reqs, errs, 1};
         cfg->progress(&p, cfg->progress_arg);
@@ -1044,12 +1281,15 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         for (int k = 0; k < SK_BERR_N; k++)
             res->errors[k] += x->errors[k];
         sk_hist_merge(&res->hist, &x->hist);
+        sk_hist_merge(&res->hist_sent, &x->hist_sent);
         if (x->t_end > t_end)
             t_end = x->t_end;
         if (x->err && !rc)
             rc = x->err;
     }
-    res->elapsed_s = (double)(t_end - t0) / 1e9;
+    res->elapsed_s = (double)(t_end - t0 - cfg->ramp_ms * 1000000LL) / 1e9;
+    if (res->elapsed_s < 0)
+        res->elapsed_s = 0;
     for (unsigned i = 0; i < cfg->conns; i++)
         if (conns[i].replies == 0 && conns[i].qlen > 0)
             res->starved++;
@@ -1061,6 +1301,10 @@ out:
             free(w[t].rx);
             free(w[t].txb);
             free(w[t].dirty);
+            free(w[t].ihist);
+            free(w[t].ipub);
+            if (w[t].cfg)
+                pthread_mutex_destroy(&w[t].ilock);
         }
     if (conns)
         for (unsigned i = 0; i < cfg->conns; i++) {
@@ -1072,5 +1316,7 @@ out:
     free(conns);
     free(w);
     free(out);
+    free(reqlen);
+    free(auto_src);
     return rc;
 }

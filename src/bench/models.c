@@ -82,19 +82,26 @@ static double group_cpu_s(pid_t pgid)
 }
 
 /* VmHWM of a process in KiB (0 when unknown). */
-static long vm_hwm_kb(pid_t pid)
+/* A "NAME: N kB" field of /proc/PID/status (VmHWM, VmRSS), 0 if absent. */
+static long status_kb(pid_t pid, const char *field)
 {
-    char path[64], line[256];
+    char path[64], line[256], fmt[48];
     long kb = 0;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
     FILE *f = fopen(path, "re");
     if (!f)
         return 0;
     while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+        if (sscanf(line, fmt, &kb) == 1)
             break;
     fclose(f);
     return kb;
+}
+
+static long vm_hwm_kb(pid_t pid)
+{
+    return status_kb(pid, "VmHWM");
 }
 
 static void read_note(int fd, char *note, size_t len)
@@ -286,7 +293,12 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
         free(res);
         return;
     }
+    /* The resident set before any connection: what each one adds is
+     * (peak - base) / conns. */
+    pt->base_rss_kb = status_kb(ch.pid, "VmRSS");
     load.conns = conns;
+    if (cfg->rates)
+        load.rate = pt->rate;
     if (load.threads > conns)
         load.threads = conns;
     load.progress = NULL;
@@ -314,6 +326,8 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
         pt->p99_ns = sk_hist_percentile(&res->hist, 99);
         pt->cpu_us_per_req = res->requests ? cpu * 1e6 / (double)res->requests : 0;
         pt->peak_rss_kb = ru.ru_maxrss > hwm ? ru.ru_maxrss : hwm;
+        if (pt->base_rss_kb > 0 && pt->peak_rss_kb > pt->base_rss_kb)
+            pt->kb_per_conn = (double)(pt->peak_rss_kb - pt->base_rss_kb) / conns;
         if (res->requests == 0) {
             read_note(ch.err, pt->note, sizeof(pt->note));
             if (!pt->note[0])
@@ -342,6 +356,7 @@ int sk_bench_models_run(const struct sk_bench_models_cfg *cfg, struct sk_bench_p
             struct sk_bench_point *pt = &points[mi * cfg->nconns + ci];
             pt->model = cfg->models[mi];
             pt->conns = cfg->conns[ci];
+            pt->rate = cfg->rates ? cfg->rates[ci] : cfg->load.rate;
             if (sk_bench_interrupted()) {
                 snprintf(pt->note, sizeof(pt->note), "interrupted");
                 continue;

@@ -51,7 +51,13 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
         fprintf(f, ", pipeline %u", cfg->pipeline);
     if (cfg->rate > 0)
         fprintf(f, ", open loop at %.0f/s", cfg->rate);
-    fprintf(f, ", %.2f s\n\n", res->elapsed_s);
+    fprintf(f, ", %.2f s\n", res->elapsed_s);
+    /* The achieved rate beside the target: an open loop the server (or this
+     * machine) could not keep up with says so here. */
+    if (cfg->rate > 0)
+        fprintf(f, "  rate: target %.0f/s, achieved %.1f/s\n", cfg->rate,
+                per_s((double)res->requests, res->elapsed_s));
+    fputc('\n', f);
     fprintf(f, "  %-10s %14s %14s\n", "", "total", "per second");
     fprintf(f, "  %-10s %14" PRIu64 " %14.1f\n", unit, res->requests,
             per_s((double)res->requests, res->elapsed_s));
@@ -61,18 +67,26 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
             per_s((double)res->bytes_out / 1e6, res->elapsed_s));
     fprintf(f, "\n  latency%s   %9s %9s %9s %9s %9s %9s\n", cfg->rate > 0 ? "*" : " ", "mean",
             "p50", "p90", "p99", "p99.9", "max");
-    if (h->count)
-        fprintf(f, "             %9s %9s %9s %9s %9s %9s\n",
-                sk_bench_fmt_ns((int64_t)sk_hist_mean(h), a, sizeof(a)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 50), b, sizeof(b)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 90), c, sizeof(c)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 99), d, sizeof(d)),
-                sk_bench_fmt_ns(sk_hist_percentile(h, 99.9), e, sizeof(e)),
-                sk_bench_fmt_ns(h->max, g, sizeof(g)));
-    else
-        fprintf(f, "             (no replies)\n");
+    /* Open loop: the corrected latencies (from the intended send time) and,
+     * below them, the uncorrected ones (from the actual send time). */
+    for (int row = 0; row < (cfg->rate > 0 ? 2 : 1); row++) {
+        const struct sk_hist *x = row ? &res->hist_sent : h;
+        if (!x->count) {
+            fprintf(f, "             (no replies)\n");
+            break;
+        }
+        fprintf(f, "  %-11s%9s %9s %9s %9s %9s %9s\n",
+                cfg->rate > 0 ? (row ? "uncorrected" : "corrected") : "",
+                sk_bench_fmt_ns((int64_t)sk_hist_mean(x), a, sizeof(a)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 50), b, sizeof(b)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 90), c, sizeof(c)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 99), d, sizeof(d)),
+                sk_bench_fmt_ns(sk_hist_percentile(x, 99.9), e, sizeof(e)),
+                sk_bench_fmt_ns(x->max, g, sizeof(g)));
+    }
     if (cfg->rate > 0)
-        fprintf(f, "  * measured from each request's intended send time\n");
+        fprintf(f, "  * corrected: from each request's intended send time; uncorrected: from when "
+                   "it was written\n");
     if (res->starved)
         fprintf(f,
                 "\n  %llu of %u connection%s never got a reply (the server did not serve "
@@ -83,6 +97,17 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
                 k + 1 < SK_BERR_N ? "," : "\n");
+}
+
+static void json_lat(FILE *f, const char *key, const struct sk_hist *h)
+{
+    fprintf(f,
+            "\"%s\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
+            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
+            key, h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
+            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
+            (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
+            (double)h->max / 1e3);
 }
 
 void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
@@ -106,13 +131,9 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
             res->bytes_in, res->bytes_out, per_s((double)res->bytes_in / 1e6, res->elapsed_s));
     fprintf(f, "\"connects\": %" PRIu64 ", \"starved_connections\": %" PRIu64 ", ", res->connects,
             res->starved);
-    fprintf(f,
-            "\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, "
-            "\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p99_9\": %.3f, \"max\": %.3f}, ",
-            h->count, h->count ? (double)h->min / 1e3 : 0.0, sk_hist_mean(h) / 1e3,
-            (double)sk_hist_percentile(h, 50) / 1e3, (double)sk_hist_percentile(h, 90) / 1e3,
-            (double)sk_hist_percentile(h, 99) / 1e3, (double)sk_hist_percentile(h, 99.9) / 1e3,
-            (double)h->max / 1e3);
+    json_lat(f, "latency_us", h);
+    if (cfg->rate > 0)
+        json_lat(f, "latency_uncorrected_us", &res->hist_sent);
     fprintf(f, "\"errors\": {");
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, "\"%s\": %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
@@ -173,30 +194,41 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
             cfg->service);
     if (l->kind != SK_BENCH_HTTP)
         fprintf(f, "%zu-byte messages, ", l->msg_size);
-    fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point\n", l->threads,
+    fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point", l->threads,
             l->threads == 1 ? "" : "s", l->pipeline, (double)l->duration_ms / 1000);
-    fprintf(f, "%-10s %7s %12s %9s %9s %10s %8s %8s  %s\n", "model", "conns", "req/s", "p50", "p99",
-            "cpu/req", "peakRSS", "errors", "");
+    /* --rates: the second column is the offered rate, at one connection count. */
+    if (cfg->rates && cfg->nconns)
+        fprintf(f, ", %u connections, open loop", cfg->conns[0]);
+    fputc('\n', f);
+    fprintf(f, "%-10s %9s %12s %9s %9s %10s %8s %8s %8s  %s\n", "model",
+            cfg->rates ? "offered/s" : "conns", "req/s", "p50", "p99", "cpu/req", "peakRSS",
+            "KB/conn", "errors", "");
     for (size_t ci = 0; ci < cfg->nconns; ci++) {
         for (size_t mi = 0; mi < nmodels; mi++) {
             const struct sk_bench_point *p = &points[mi * cfg->nconns + ci];
             if (!p->ok) {
-                fprintf(f, "%-10s %7u %12s %9s %9s %10s %8s %8s  %s\n", p->model, p->conns, "-",
-                        "-", "-", "-", "-", "-", p->note);
+                fprintf(f, "%-10s %9.0f %12s %9s %9s %10s %8s %8s %8s  %s\n", p->model,
+                        cfg->rates ? p->rate : (double)p->conns, "-", "-", "-", "-", "-", "-", "-",
+                        p->note);
                 continue;
             }
             char cpu[32];
             snprintf(cpu, sizeof(cpu), "%.2fus", p->cpu_us_per_req);
-            fprintf(f, "%-10s %7u %12.0f %9s %9s %10s %8s %8llu  %s\n", p->model, p->conns, p->rps,
+            char per[32];
+            snprintf(per, sizeof(per), "%.2f", p->kb_per_conn);
+            fprintf(f, "%-10s %9.0f %12.0f %9s %9s %10s %8s %8s %8llu  %s\n", p->model,
+                    cfg->rates ? p->rate : (double)p->conns, p->rps,
                     sk_bench_fmt_ns(p->p50_ns, a, sizeof(a)),
                     sk_bench_fmt_ns(p->p99_ns, b, sizeof(b)), p->requests ? cpu : "-",
-                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), (unsigned long long)p->errors, p->note);
+                    fmt_kb(p->peak_rss_kb, c, sizeof(c)), p->kb_per_conn > 0 ? per : "-",
+                    (unsigned long long)p->errors, p->note);
         }
         if (ci + 1 < cfg->nconns && nmodels > 1)
             fputc('\n', f);
     }
     fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
-               "peakRSS: its largest resident set.\n");
+               "peakRSS: its largest resident set; KB/conn: (peakRSS - RSS before the load) / "
+               "conns.\n");
     long w, s2;
     fastest(cfg, points, nmodels, &w, &s2);
     if (w >= 0 && s2 >= 0 && points[s2].rps > 0)
@@ -226,15 +258,18 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             fprintf(f, "%s\n  {\"model\": ", first ? "" : ",");
             first = 0;
             sk_json_str(f, p->model);
-            fprintf(f, ", \"conns\": %u, \"ok\": %s", p->conns, p->ok ? "true" : "false");
+            fprintf(f, ", \"conns\": %u, \"rate\": %.1f, \"ok\": %s", p->conns, p->rate,
+                    p->ok ? "true" : "false");
             if (p->ok)
                 fprintf(f,
                         ", \"requests\": %llu, \"requests_per_s\": %.3f, \"p50_us\": %.3f, "
                         "\"p99_us\": %.3f, \"cpu_us_per_request\": %.4f, "
-                        "\"peak_rss_kb\": %ld, \"errors\": %llu, \"starved\": %llu",
+                        "\"peak_rss_kb\": %ld, \"base_rss_kb\": %ld, \"kb_per_conn\": %.3f, "
+                        "\"errors\": %llu, \"starved\": %llu",
                         (unsigned long long)p->requests, p->rps, (double)p->p50_ns / 1e3,
-                        (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb,
-                        (unsigned long long)p->errors, (unsigned long long)p->starved);
+                        (double)p->p99_ns / 1e3, p->cpu_us_per_req, p->peak_rss_kb, p->base_rss_kb,
+                        p->kb_per_conn, (unsigned long long)p->errors,
+                        (unsigned long long)p->starved);
             fprintf(f, ", \"note\": ");
             sk_json_str(f, p->note);
             fputc('}', f);

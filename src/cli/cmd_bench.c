@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,16 @@ enum {
     OPT_OUT,
     OPT_PATH,
     OPT_SERVER_ARG,
+    OPT_BODY,
+    OPT_URLS,
+    OPT_NO_KEEPALIVE,
+    OPT_HGRM,
+    OPT_JSON_STREAM,
+    OPT_FIND_MAX,
+    OPT_SLO,
+    OPT_SOURCE,
+    OPT_RAMP,
+    OPT_RATES,
 };
 
 static const struct option bench_longs[] = {
@@ -52,10 +63,22 @@ static const struct option bench_longs[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"path", required_argument, NULL, OPT_PATH},
     {"server-arg", required_argument, NULL, OPT_SERVER_ARG},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"urls", required_argument, NULL, OPT_URLS},
+    {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
+    {"hgrm", required_argument, NULL, OPT_HGRM},
+    {"json-stream", no_argument, NULL, OPT_JSON_STREAM},
+    {"find-max", no_argument, NULL, OPT_FIND_MAX},
+    {"slo", required_argument, NULL, OPT_SLO},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"ramp", required_argument, NULL, OPT_RAMP},
+    {"rates", required_argument, NULL, OPT_RATES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:u46qh", bench_longs, 0};
+const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:m:H:u46qh", bench_longs, 0};
 
 static void help(void)
 {
@@ -63,6 +86,7 @@ static void help(void)
            "       sockit bench echo --unix PATH [OPTIONS]   echo over a Unix socket\n"
            "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
            "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
+           "       sockit bench stream HOST PORT [OPTIONS]   bulk throughput (--help for its own)\n"
            "Load a server and report throughput, latency percentiles and errors. Every\n"
            "echoed byte is checked; HTTP responses are parsed.\n\n"
            "Load:\n"
@@ -78,15 +102,33 @@ static void help(void)
            "  --timeout DUR        a request unanswered this long is an error (default 5s;\n"
            "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
            "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
+           "HTTP requests:\n"
+           "  -m, --method METHOD  request method (default GET, POST with --body)\n"
+           "  -H, --header 'N: V'  add a header, replacing a default of that name (repeatable)\n"
+           "  --body FILE|@-       send FILE's bytes (@-: standard input) with Content-Length\n"
+           "  --urls FILE          request these URLs in turn (one a line, same host and port;\n"
+           "                       with --urls the URL operand may be left out)\n"
+           "  --no-keepalive       a new connection for every request (Connection: close)\n"
+           "Capacity:\n"
+           "  --find-max           search --rate for the highest rate meeting --slo (each\n"
+           "                       step runs -d, default 2s; at most 11 steps)\n"
+           "  --slo GOAL           e.g. p99=5ms or p99=5ms,p50=1ms,errors=0 (errors: 0)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
+           "  --source A[-B],...   connect from these IPv4 addresses in turn (default: past\n"
+           "                       25000 connections to 127.x, 127.0.0.1, .2, ... as needed)\n"
+           "  --ramp DUR           open the connections evenly over DUR, then run -d\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
+           "  --hgrm FILE          the latency distribution in HdrHistogram's .hgrm format\n"
+           "  --json-stream        one JSON line a second on standard output while running\n"
            "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
+           "  --rates R,R,...      sweep these open-loop rates at one connection count instead:\n"
+           "                       latency against load (SERVICE-rates.svg)\n"
            "  --out DIR            where the SVG (and PNG) chart goes (default bench-out)\n"
            "  --path PATH          HTTP path to request (default /)\n"
            "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n\n"
@@ -94,10 +136,18 @@ static void help(void)
            "echoed data differed, or the load could not run; 2 bad arguments.\n");
 }
 
+#define MAX_HEADERS 64
+#define MAX_BODY (16u << 20)
+#define MAX_URLS 100000
+
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set, timeout_set, size_set;
-    const char *unix_path, *models, *conns, *out, *path;
+    int json, quiet, family, dur_set, timeout_set, size_set, json_stream, find_max;
+    const char *unix_path, *models, *conns, *out, *path, *rates;
+    const char *method, *body_file, *urls_file, *hgrm, *slo_text;
+    const char *headers[MAX_HEADERS];
+    unsigned nheaders;
+    struct sk_bench_slo slo;
     const char *server_args[32];
     unsigned nserver_args;
 };
@@ -125,6 +175,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     int64_t v;
     uint64_t sz;
     char *end;
+    const char *why;
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_bench.shorts, sk_cli_opts_bench.longs, NULL)) !=
            -1) {
@@ -181,6 +232,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
         case 'q': a->quiet = 1; break;
         case OPT_MODELS: a->models = optarg; break;
         case OPT_CONNS: a->conns = optarg; break;
+        case OPT_RATES: a->rates = optarg; break;
         case OPT_OUT: a->out = optarg; break;
         case OPT_PATH:
             if (optarg[0] != '/' || strpbrk(optarg, " \r\n"))
@@ -192,6 +244,37 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (a->nserver_args >= SK_ARRAY_LEN(a->server_args))
                 return sk_cli_usage(cmd, "too many --server-arg");
             a->server_args[a->nserver_args++] = optarg;
+            break;
+        case 'm': a->method = optarg; break;
+        case 'H':
+            if (a->nheaders >= MAX_HEADERS)
+                return sk_cli_usage(cmd, "-H: at most %d headers", MAX_HEADERS);
+            a->headers[a->nheaders++] = optarg;
+            break;
+        case OPT_BODY: a->body_file = optarg; break;
+        case OPT_URLS: a->urls_file = optarg; break;
+        case OPT_NO_KEEPALIVE: a->cfg.http_close = 1; break;
+        case OPT_HGRM: a->hgrm = optarg; break;
+        case OPT_JSON_STREAM: a->json_stream = 1; break;
+        case OPT_FIND_MAX: a->find_max = 1; break;
+        case OPT_SOURCE: {
+            static struct sk_addr sources[SK_BENCH_SOURCES_MAX];
+            int n = sk_bench_source_parse(optarg, sources, SK_BENCH_SOURCES_MAX, &why);
+            if (n < 0)
+                return sk_cli_usage(cmd, "--source %s: %s", optarg, why);
+            a->cfg.sources = sources;
+            a->cfg.nsources = (unsigned)n;
+            break;
+        }
+        case OPT_RAMP:
+            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600000)
+                return sk_cli_usage(cmd, "--ramp: '%s' is not a duration up to 1h", optarg);
+            a->cfg.ramp_ms = v;
+            break;
+        case OPT_SLO:
+            if (sk_bench_slo_parse(optarg, &a->slo, &why) < 0)
+                return sk_cli_usage(cmd, "--slo %s: %s", optarg, why);
+            a->slo_text = optarg;
             break;
         case 'h': help(); return -1;
         default: return sk_cli_bad_option(cmd, c, argv);
@@ -312,6 +395,209 @@ static void print_progress(const struct sk_bench_progress *p, void *arg)
     fflush(stderr);
 }
 
+/* The whole of FILE (or standard input for "@-"), at most max bytes. */
+static int read_all(const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "@-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return -errno;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    int r = 0;
+    while (b) {
+        if (n == cap) {
+            if (cap > max) {
+                r = -EFBIG;
+                break;
+            }
+            char *nb = realloc(b, cap * 2);
+            if (!nb)
+                break;
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                r = -EIO;
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!b)
+        return -ENOMEM;
+    if (!r && n > max)
+        r = -EFBIG;
+    if (r < 0) {
+        free(b);
+        return r;
+    }
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+/* --urls FILE: one URL (or /path) a line, blank lines and #comments
+ * skipped; every URL names the same host and port. The paths go into
+ * paths[] (pointing into *text, which the caller frees). The first URL's
+ * host and port are the target when there is no URL operand. */
+static int read_urls(const char *cmd, const char *file, char **text, const char ***paths,
+                     unsigned *npaths, char *host, size_t hl, char *port, size_t pl,
+                     int have_target)
+{
+    size_t len;
+    int r = read_all(file, 64u << 20, text, &len);
+    if (r < 0)
+        return sk_cli_usage(cmd, "--urls %s: %s", file, sk_strerror(r));
+    char *t = realloc(*text, len + 1);
+    if (!t)
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    t[len] = '\0';
+    *text = t;
+    const char **v = malloc(sizeof(*v) * MAX_URLS);
+    if (!v)
+        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    *paths = v;
+    unsigned n = 0, lineno = 0;
+    for (char *line = t, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\r' || line[l - 1] == ' ' || line[l - 1] == '\t'))
+            line[--l] = '\0';
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (!*line || *line == '#')
+            continue;
+        if (n == MAX_URLS)
+            return sk_cli_usage(cmd, "--urls %s: more than %d URLs", file, MAX_URLS);
+        if (line[0] == '/') {
+            if (!have_target)
+                return sk_cli_usage(cmd,
+                                    "--urls %s:%u: the first URL names the host and port "
+                                    "(http://HOST:PORT/PATH) when there is no URL operand",
+                                    file, lineno);
+            if (strpbrk(line, " \t"))
+                return sk_cli_usage(cmd, "--urls %s:%u: spaces in the path", file, lineno);
+            v[n++] = line;
+            continue;
+        }
+        char h[256], pt[16], path[2048];
+        const char *why;
+        if (parse_url(line, h, sizeof(h), pt, sizeof(pt), path, sizeof(path), &why) < 0)
+            return sk_cli_usage(cmd, "--urls %s:%u: %s", file, lineno, why);
+        if (!have_target && n == 0) {
+            snprintf(host, hl, "%s", h);
+            snprintf(port, pl, "%s", pt);
+            have_target = 1;
+        } else if (strcmp(h, host) != 0 || strcmp(pt, port) != 0) {
+            return sk_cli_usage(cmd,
+                                "--urls %s:%u: %s:%s is not the target %s:%s (one host "
+                                "and port per run)",
+                                file, lineno, h, pt, host, port);
+        }
+        /* The path starts where the authority ends, in the line itself. */
+        const char *rest = strstr(line, "://");
+        rest = rest ? rest + 3 : line;
+        const char *slash = strchr(rest, '/');
+        v[n++] = slash ? slash : "/";
+    }
+    if (n == 0)
+        return sk_cli_usage(cmd, "--urls %s: no URL in the file", file);
+    *npaths = n;
+    return 0;
+}
+
+struct find_out {
+    int json, quiet;
+    unsigned n;
+    struct sk_bench_step steps[16];
+};
+
+static void on_step(void *arg, const struct sk_bench_step *st)
+{
+    struct find_out *o = arg;
+    if (o->n < SK_ARRAY_LEN(o->steps))
+        o->steps[o->n++] = *st;
+    if (o->json)
+        return;
+    char a[32], b[32], t[32];
+    if (st->target > 0)
+        snprintf(t, sizeof(t), "%.0f", st->target);
+    else
+        snprintf(t, sizeof(t), "closed");
+    printf("  %10s %12.1f %9s %9s %8llu  %s%s%s\n", t, st->achieved,
+           sk_bench_fmt_ns(st->p50_ns, a, sizeof(a)), sk_bench_fmt_ns(st->p99_ns, b, sizeof(b)),
+           (unsigned long long)st->errors,
+           st->target > 0 ? (st->pass ? "meets the goal" : "fails: ") : "probe (closed loop)",
+           st->target > 0 && !st->pass ? st->why : "", "");
+    fflush(stdout);
+}
+
+static int find_max(const char *cmd, struct args *a)
+{
+    struct find_out o = {.json = a->json, .quiet = a->quiet};
+    unsigned max_steps = 10;
+    if (!a->json) {
+        printf("sockit bench %s --find-max --slo %s: %.1f s per step, at most %u steps\n",
+               a->cfg.kind == SK_BENCH_HTTP ? "http" : "echo", a->slo_text,
+               (double)a->cfg.duration_ms / 1000, max_steps + 1);
+        printf("  %10s %12s %9s %9s %8s  %s\n", "target/s", "achieved/s", "p50", "p99", "errors",
+               "verdict");
+        fflush(stdout);
+    }
+    double best = 0;
+    int r = sk_bench_find_max(&a->cfg, &a->slo, max_steps, on_step, &o, &best);
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s", sk_strerror(r));
+    if (a->json) {
+        printf("{\"target\": ");
+        sk_json_str(stdout, a->cfg.label ? a->cfg.label : "");
+        printf(", \"slo\": ");
+        sk_json_str(stdout, a->slo_text);
+        printf(", \"connections\": %u, \"step_s\": %.3f, \"steps\": [", a->cfg.conns,
+               (double)a->cfg.duration_ms / 1000);
+        for (unsigned i = 0; i < o.n; i++) {
+            const struct sk_bench_step *st = &o.steps[i];
+            printf("%s{\"target\": %.1f, \"achieved\": %.1f, \"p50_us\": %.3f, \"p99_us\": "
+                   "%.3f, \"requests\": %llu, \"errors\": %llu, \"pass\": %s, \"why\": ",
+                   i ? ", " : "", st->target, st->achieved, (double)st->p50_ns / 1e3,
+                   (double)st->p99_ns / 1e3, (unsigned long long)st->requests,
+                   (unsigned long long)st->errors, st->target > 0 && st->pass ? "true" : "false");
+            sk_json_str(stdout, st->why ? st->why : "");
+            printf("}");
+        }
+        printf("], \"max_rate\": %.1f}\n", best);
+    } else if (best > 0) {
+        printf("max rate meeting %s: %.0f requests/s\n", a->slo_text, best);
+    } else {
+        printf("no rate met %s\n", a->slo_text);
+    }
+    fflush(stdout);
+    if (got_signal)
+        return sk_cli_fail(cmd, "interrupted");
+    return best > 0 ? SK_EXIT_OK : sk_cli_fail(cmd, "no rate tried met %s", a->slo_text);
+}
+
+/* Raise RLIMIT_NOFILE for need descriptors; say what we got when the
+ * default would not have done. */
+static int raise_nofile(const char *cmd, uint64_t need)
+{
+    struct rlimit before;
+    uint64_t got = 0;
+    getrlimit(RLIMIT_NOFILE, &before);
+    int r = sk_bench_raise_nofile2(need, &got);
+    if (before.rlim_cur != RLIM_INFINITY && need > before.rlim_cur)
+        fprintf(stderr, "sockit: %s: descriptor limit %llu (was %llu%s)\n", cmd,
+                (unsigned long long)got, (unsigned long long)before.rlim_cur,
+                r < 0 ? "; the hard limit, which we may not raise" : "");
+    return r;
+}
+
 static void install_signals(void)
 {
     struct sigaction sa = {0};
@@ -334,27 +620,72 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
         return sk_cli_usage(cmd, "-u is for echo");
     if (a.unix_path && a.cfg.kind == SK_BENCH_UDP_ECHO)
         return sk_cli_usage(cmd, "--unix with -u is not supported (Unix stream sockets only)");
-    if (a.models || a.conns || a.out || a.nserver_args)
-        return sk_cli_usage(cmd,
-                            "--models, --conns, --out and --server-arg are for 'bench models'");
+    if (a.models || a.conns || a.out || a.nserver_args || a.rates)
+        return sk_cli_usage(
+            cmd, "--models, --conns, --rates, --out and --server-arg are for 'bench models'");
+    if (!http && (a.method || a.nheaders || a.body_file || a.urls_file || a.cfg.http_close))
+        return sk_cli_usage(cmd, "-m, -H, --body, --urls and --no-keepalive are for 'bench http'");
+    if (a.cfg.http_close && a.cfg.pipeline > 1)
+        return sk_cli_usage(cmd, "--no-keepalive sends one request per connection: no -P");
+    if (a.slo_text && !a.find_max)
+        return sk_cli_usage(cmd, "--slo goes with --find-max");
+    if (a.find_max) {
+        if (!a.slo_text)
+            return sk_cli_usage(cmd, "--find-max needs a goal: --slo p99=5ms[,errors=0]");
+        if (a.cfg.rate > 0 || a.cfg.count)
+            return sk_cli_usage(cmd, "--find-max chooses the rate itself: no --rate, no -n");
+        if (a.hgrm || a.json_stream)
+            return sk_cli_usage(cmd, "--hgrm and --json-stream are for a single run, not "
+                                     "--find-max");
+        if (!a.dur_set)
+            a.cfg.duration_ms = 2000;
+    }
+    if (a.json_stream && a.quiet)
+        return sk_cli_usage(cmd, "--json-stream prints JSON: no -q");
     if (http && a.size_set)
-        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request's size is its "
+                                 "head and --body)");
     if (!http && a.path)
         return sk_cli_usage(cmd, "--path is for http (the path goes in the URL)");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
     int nargs = argc - optind;
+    char *urls_text = NULL, *body = NULL;
+    const char **paths = NULL;
     if (http) {
-        if (nargs != 1)
+        if (nargs > 1 || (nargs == 0 && !a.urls_file))
             return sk_cli_usage(cmd,
                                 nargs ? "one URL, please" : "which URL? (http://HOST:PORT/PATH)");
-        if (parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path, sizeof(path),
-                      &why) < 0)
+        if (nargs == 1 && parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path,
+                                    sizeof(path), &why) < 0)
             return sk_cli_usage(cmd, "%s: %s", argv[optind], why);
+        if (a.urls_file &&
+            (r = read_urls(cmd, a.urls_file, &urls_text, &paths, &a.cfg.http_npaths, host,
+                           sizeof(host), port, sizeof(port), nargs == 1)) != 0) {
+            free(urls_text);
+            free(paths);
+            return r;
+        }
+        a.cfg.http_paths = paths;
         if (a.path)
             snprintf(path, sizeof(path), "%s", a.path);
-        snprintf(label, sizeof(label), "%s", argv[optind]);
+        if (nargs == 1)
+            snprintf(label, sizeof(label), "%s", argv[optind]);
+        else
+            snprintf(label, sizeof(label), "http://%s%s%s:%s (%u URLs from %s)",
+                     strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+                     a.cfg.http_npaths, a.urls_file);
+        if (a.body_file && (r = read_all(a.body_file, MAX_BODY, &body, &a.cfg.http_body_len)) < 0) {
+            free(urls_text);
+            free(paths);
+            return sk_cli_usage(cmd, "--body %s: %s", a.body_file,
+                                r == -EFBIG ? "larger than 16M" : sk_strerror(r));
+        }
+        a.cfg.http_body = body;
+        a.cfg.http_method = a.method;
+        a.cfg.http_headers = a.headers;
+        a.cfg.http_nheaders = a.nheaders;
     } else if (a.unix_path) {
         if (nargs != 0)
             return sk_cli_usage(cmd, "--unix PATH takes no HOST PORT");
@@ -390,20 +721,73 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     a.cfg.http_host = hosthdr;
     a.cfg.http_path = path;
     a.cfg.label = label;
+    int rc = SK_EXIT_OK;
+    if (http) {
+        char probe[16384];
+        long h = sk_bench_http_head(&a.cfg, path, probe, sizeof(probe));
+        if (h == -EINVAL) {
+            rc = sk_cli_usage(
+                cmd, "%s",
+                a.method && a.method[strspn(a.method,
+                                            "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]
+                    ? "-m: a method is a token (e.g. GET, POST, PURGE)"
+                    : "-H: a header is 'Name: value' on one line");
+            goto done;
+        }
+    }
     if (a.cfg.threads > a.cfg.conns)
         a.cfg.threads = a.cfg.conns;
-    if (!a.quiet && !a.json && isatty(STDERR_FILENO))
+    if (a.json_stream) {
+        a.json = 1; /* the last line is the summary object */
+        a.cfg.json_stream = stdout;
+    }
+    if (!a.quiet && !a.json && !a.find_max && isatty(STDERR_FILENO))
         a.cfg.progress = print_progress;
-    if (sk_bench_raise_nofile((uint64_t)a.cfg.conns + 64) < 0)
-        return sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
-                           a.cfg.conns);
+    if (a.cfg.sources && a.unix_path) {
+        rc = sk_cli_usage(cmd, "--source is for TCP and UDP over IPv4, not --unix");
+        goto done;
+    }
+    if (a.cfg.sources && sk_addr_family(&a.cfg.addr) != AF_INET) {
+        rc = sk_cli_usage(cmd, "--source gives IPv4 addresses: the target is not IPv4");
+        goto done;
+    }
+    if (raise_nofile(cmd, a.cfg.conns + 64ull) < 0) {
+        rc = sk_cli_fail(cmd, "-c %u: more connections than the descriptor limit allows",
+                         a.cfg.conns);
+        goto done;
+    }
     install_signals();
+    if (a.find_max) {
+        rc = find_max(cmd, &a);
+        goto done;
+    }
+    FILE *hf = NULL;
+    if (a.hgrm && !(hf = fopen(a.hgrm, "w"))) {
+        rc = sk_cli_fail(cmd, "--hgrm %s: %s", a.hgrm, sk_strerror(-errno));
+        goto done;
+    }
     struct sk_bench_result *res = malloc(sizeof(*res));
-    if (!res)
-        return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+    if (!res) {
+        if (hf)
+            fclose(hf);
+        rc = sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
+        goto done;
+    }
     r = sk_bench_run(&a.cfg, res);
-    int rc = finish(cmd, &a, res, r);
+    if (hf) {
+        int w = r < 0 ? 0 : sk_hist_write_hgrm(hf, &res->hist, 1e6);
+        if (fclose(hf) != 0 && w == 0)
+            w = -EIO;
+        if (w < 0)
+            sk_cli_fail(cmd, "--hgrm %s: %s", a.hgrm, sk_strerror(w));
+    }
+    rc = finish(cmd, &a, res, r);
     free(res);
+done:
+    free(urls_text);
+    free(paths);
+    free(body);
     return rc;
 }
 
@@ -546,13 +930,42 @@ static int bench_models(const char *cmd, int argc, char **argv)
     } else {
         conns[nc++] = a.cfg.conns;
     }
+    /* --rates: the sweep is over the offered rate at one connection count. */
+    double rates[32];
+    if (a.rates) {
+        if (nc != 1 || a.cfg.rate > 0) {
+            free(mcopy);
+            return sk_cli_usage(cmd, "--rates sweeps the rate at one connection count: one -c "
+                                     "or --conns value, no --rate");
+        }
+        char *rc2 = strdup(a.rates), *parts[33];
+        int n = rc2 ? split(rc2, parts, 32) : -1;
+        for (int i = 0; i < n; i++) {
+            char *end;
+            errno = 0;
+            rates[i] = strtod(parts[i], &end);
+            if (errno || end == parts[i] || *end || !(rates[i] > 0) || rates[i] > 1e9) {
+                sk_cli_usage(cmd, "--rates: '%s' is not a rate in requests/s", parts[i]);
+                free(rc2);
+                free(mcopy);
+                return SK_EXIT_USAGE;
+            }
+            conns[i] = conns[0];
+        }
+        free(rc2);
+        if (n <= 0) {
+            free(mcopy);
+            return sk_cli_usage(cmd, "--rates: a comma-separated list, please");
+        }
+        nc = (size_t)n;
+    }
     unsigned maxc = 0;
     for (size_t i = 0; i < nc; i++)
         maxc = SK_MAX(maxc, conns[i]);
     /* Our sockets, and the server's (it inherits the limit): each side needs
      * one descriptor per connection and a few more. sk_bench_raise_nofile()
      * raises the limit as far as the hard limit allows even when it fails. */
-    if (sk_bench_raise_nofile(maxc + 128ull) < 0) {
+    if (raise_nofile(cmd, maxc + 128ull) < 0) {
         free(mcopy);
         return sk_cli_fail(cmd, "--conns %u: more than the descriptor limit allows", maxc);
     }
@@ -571,6 +984,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
     mc.models = (const char *const *)names;
     mc.conns = conns;
     mc.nconns = nc;
+    mc.rates = a.rates ? rates : NULL;
     a.cfg.http_host = "127.0.0.1";
     a.cfg.http_path = a.path ? a.path : "/";
     mc.load = a.cfg;
@@ -596,8 +1010,9 @@ static int bench_models(const char *cmd, int argc, char **argv)
 
     const char *dir = a.out ? a.out : "bench-out";
     char svg[4200], png[4200];
-    snprintf(svg, sizeof(svg), "%s/%s%s.svg", dir, udp ? "udp-" : "", svc_name);
-    snprintf(png, sizeof(png), "%s/%s%s.png", dir, udp ? "udp-" : "", svc_name);
+    const char *suffix = a.rates ? "-rates" : "";
+    snprintf(svg, sizeof(svg), "%s/%s%s%s.svg", dir, udp ? "udp-" : "", svc_name, suffix);
+    snprintf(png, sizeof(png), "%s/%s%s%s.png", dir, udp ? "udp-" : "", svc_name, suffix);
     if ((r = mkdir_p(dir)) < 0) {
         rc = sk_cli_fail(cmd, "--out %s: %s", dir, sk_strerror(r));
         goto out;
@@ -631,11 +1046,222 @@ out:
     return rc;
 }
 
+static const struct option stream_opts[] = {
+    {"connections", required_argument, NULL, 'c'},
+    {"size", required_argument, NULL, 's'},
+    {"duration", required_argument, NULL, 'd'},
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"send", no_argument, NULL, 'S'},
+    {"recv", no_argument, NULL, 'R'},
+    {"both", no_argument, NULL, 'B'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void stream_help(void)
+{
+    printf("Usage: sockit bench stream HOST PORT [OPTIONS]\n"
+           "       sockit bench stream --unix PATH [OPTIONS]\n"
+           "Bulk throughput over N streams at once (iperf-style): --send against serve\n"
+           "discard, --recv against serve chargen, --both against serve echo.\n\n"
+           "  -c, --connections N  streams at once (default 1)\n"
+           "  --send | --recv | --both   direction (default --send)\n"
+           "  -s, --size SIZE      bytes per write (default 128K; UDP: per datagram, 1400)\n"
+           "  -d, --duration DUR   run this long (default 10s)\n"
+           "  -u, --udp            UDP datagrams with sequence numbers (--send, --both;\n"
+           "                       --both counts lost, reordered and duplicated echoes)\n"
+           "  --unix PATH          a Unix stream socket ('@name': abstract)\n"
+           "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
+           "  --json               one JSON object\n"
+           "  -q, --quiet          the total line only\n\n"
+           "Reports total and per-stream throughput, Jain's fairness index over the\n"
+           "streams, and per TCP stream the TCP_INFO round-trip time and retransmits.\n"
+           "Exit status: 0 data moved; 1 no stream connected or nothing moved; 2 bad\n"
+           "arguments.\n");
+}
+
+static const char *dir_name(enum sk_stream_dir d)
+{
+    return d == SK_STREAM_SEND ? "send" : d == SK_STREAM_RECV ? "recv" : "both";
+}
+
+static uint64_t stream_bytes(const struct sk_stream_cfg *cfg, const struct sk_stream_conn *pc)
+{
+    return cfg->dir == SK_STREAM_SEND ? pc->bytes_sent : pc->bytes_recv;
+}
+
+static void stream_report(const struct sk_stream_cfg *cfg, const struct sk_stream_result *res,
+                          const char *label, int json, int quiet)
+{
+    double el = res->elapsed_s > 0 ? res->elapsed_s : 1;
+    uint64_t total = cfg->dir == SK_STREAM_SEND ? res->bytes_sent : res->bytes_recv;
+    int udp_both = cfg->udp && cfg->dir == SK_STREAM_BOTH;
+    const char *proto = cfg->udp ? "udp" : sk_addr_family(&cfg->addr) == AF_UNIX ? "unix" : "tcp";
+    if (json) {
+        printf("{\"kind\": \"stream\", \"target\": ");
+        sk_json_str(stdout, label);
+        printf(", \"proto\": \"%s\", \"direction\": \"%s\", \"streams\": %u, "
+               "\"connected\": %u, \"size\": %zu, \"elapsed_s\": %.6f, \"bytes_sent\": %llu, "
+               "\"bytes_recv\": %llu, \"mbit_per_s\": %.3f, \"fairness\": %.6f, \"per_stream\": [",
+               proto, dir_name(cfg->dir), cfg->conns, res->connected, cfg->size, res->elapsed_s,
+               (unsigned long long)res->bytes_sent, (unsigned long long)res->bytes_recv,
+               (double)total * 8 / el / 1e6, res->fairness);
+        for (unsigned i = 0; i < cfg->conns; i++) {
+            const struct sk_stream_conn *pc = &res->per[i];
+            printf("%s{\"ok\": %s, \"bytes_sent\": %llu, \"bytes_recv\": %llu, "
+                   "\"mbit_per_s\": %.3f, \"rtt_us\": %u, \"rttvar_us\": %u, \"retrans\": %u",
+                   i ? ", " : "", pc->ok ? "true" : "false", (unsigned long long)pc->bytes_sent,
+                   (unsigned long long)pc->bytes_recv, (double)stream_bytes(cfg, pc) * 8 / el / 1e6,
+                   pc->rtt_us, pc->rttvar_us, pc->retrans);
+            if (cfg->udp)
+                printf(", \"datagrams_sent\": %llu, \"datagrams_recv\": %llu, \"lost\": %llu, "
+                       "\"reordered\": %llu, \"duplicated\": %llu",
+                       (unsigned long long)pc->dg_sent, (unsigned long long)pc->dg_recv,
+                       (unsigned long long)pc->dg_lost, (unsigned long long)pc->dg_reordered,
+                       (unsigned long long)pc->dg_dup);
+            printf("}");
+        }
+        printf("]}\n");
+        return;
+    }
+    if (quiet) {
+        printf("%.1f Mbit/s over %u stream%s, fairness %.3f\n", (double)total * 8 / el / 1e6,
+               res->connected, res->connected == 1 ? "" : "s", res->fairness);
+        return;
+    }
+    printf("sockit bench stream %s (%s, %s, %u stream%s, %zu-byte %s, %.2f s)\n", label, proto,
+           dir_name(cfg->dir), cfg->conns, cfg->conns == 1 ? "" : "s", cfg->size,
+           cfg->udp ? "datagrams" : "writes", res->elapsed_s);
+    if (udp_both)
+        printf("  %6s %10s %10s %10s %10s %8s %10s %6s\n", "stream", "MB", "Mbit/s", "sent",
+               "echoed", "lost", "reordered", "dup");
+    else if (cfg->udp || sk_addr_family(&cfg->addr) == AF_UNIX)
+        printf("  %6s %10s %10s\n", "stream", "MB", "Mbit/s");
+    else
+        printf("  %6s %10s %10s %9s %9s %8s\n", "stream", "MB", "Mbit/s", "rtt", "rttvar",
+               "retrans");
+    for (unsigned i = 0; i < cfg->conns; i++) {
+        const struct sk_stream_conn *pc = &res->per[i];
+        double mb = (double)stream_bytes(cfg, pc) / 1e6;
+        if (!pc->ok) {
+            printf("  %6u  (did not connect)\n", i + 1);
+            continue;
+        }
+        printf("  %6u %10.1f %10.1f", i + 1, mb, mb * 8 / el);
+        if (udp_both)
+            printf(" %10llu %10llu %7.2f%% %10llu %6llu\n", (unsigned long long)pc->dg_sent,
+                   (unsigned long long)pc->dg_recv,
+                   pc->dg_sent ? 100.0 * (double)pc->dg_lost / (double)pc->dg_sent : 0.0,
+                   (unsigned long long)pc->dg_reordered, (unsigned long long)pc->dg_dup);
+        else if (cfg->udp || sk_addr_family(&cfg->addr) == AF_UNIX)
+            printf("\n");
+        else
+            printf(" %7uus %7uus %8u\n", pc->rtt_us, pc->rttvar_us, pc->retrans);
+    }
+    printf("  %6s %10.1f %10.1f\n", "total", (double)total / 1e6, (double)total * 8 / el / 1e6);
+    printf("  fairness (Jain's index over the streams): %.3f\n", res->fairness);
+}
+
+static int bench_stream(const char *cmd, int argc, char **argv)
+{
+    struct sk_stream_cfg cfg = {0};
+    cfg.conns = 1;
+    cfg.duration_ms = 10000;
+    cfg.dir = SK_STREAM_SEND;
+    int json = 0, quiet = 0, family = 0, c, size_set = 0, dirs = 0;
+    const char *unix_path = NULL, *why = "";
+    int64_t v;
+    uint64_t sz;
+    while ((c = getopt_long(argc, argv, "c:s:d:u46qh", stream_opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (parse_u(cmd, "-c", optarg, 1, 100000, &v))
+                return SK_EXIT_USAGE;
+            cfg.conns = (unsigned)v;
+            break;
+        case 's':
+            if (sk_parse_size(optarg, 16u << 20, &sz) < 0 || sz == 0)
+                return sk_cli_usage(cmd, "-s: '%s' is not a size from 1 byte to 16M", optarg);
+            cfg.size = (size_t)sz;
+            size_set = 1;
+            break;
+        case 'd':
+            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0)
+                return sk_cli_usage(cmd, "-d: '%s' is not a duration (e.g. 10s, 500ms)", optarg);
+            cfg.duration_ms = v;
+            break;
+        case 'u': cfg.udp = 1; break;
+        case 'S': cfg.dir = SK_STREAM_SEND, dirs++; break;
+        case 'R': cfg.dir = SK_STREAM_RECV, dirs++; break;
+        case 'B': cfg.dir = SK_STREAM_BOTH, dirs++; break;
+        case OPT_UNIX: unix_path = optarg; break;
+        case OPT_JSON: json = 1; break;
+        case '4': family = AF_INET; break;
+        case '6': family = AF_INET6; break;
+        case 'q': quiet = 1; break;
+        case 'h': stream_help(); return SK_EXIT_OK;
+        default: fprintf(stderr, "Try 'sockit bench stream --help'.\n"); return SK_EXIT_USAGE;
+        }
+    }
+    if (dirs > 1)
+        return sk_cli_usage(cmd, "one of --send, --recv and --both");
+    if (!size_set)
+        cfg.size = cfg.udp ? 1400 : 128 * 1024;
+    if (cfg.udp && (cfg.size < 8 || cfg.size > 65507))
+        return sk_cli_usage(cmd, "-s: UDP datagrams carry 8 to 65507 bytes (the first 8 are a "
+                                 "sequence number)");
+    if (cfg.udp && cfg.dir == SK_STREAM_RECV)
+        return sk_cli_usage(cmd, "-u with --recv: UDP chargen answers one datagram per datagram, "
+                                 "which is no stream (use --both against echo)");
+    if (unix_path && cfg.udp)
+        return sk_cli_usage(cmd, "--unix with -u is not supported (Unix stream sockets only)");
+    int nargs = argc - optind;
+    char label[600];
+    if (unix_path) {
+        if (nargs != 0)
+            return sk_cli_usage(cmd, "--unix PATH takes no HOST PORT");
+        if (sk_addr_unix(unix_path, &cfg.addr, &why) < 0)
+            return sk_cli_usage(cmd, "--unix %s: %s", unix_path, why);
+        snprintf(label, sizeof(label), "unix:%s", unix_path);
+    } else {
+        if (nargs != 2)
+            return sk_cli_usage(cmd, "HOST and PORT, please (or --unix PATH)");
+        uint16_t pn = 0;
+        if (sk_port_parse(argv[optind + 1], &pn, &why) < 0 || pn == 0)
+            return sk_cli_usage(cmd, "port '%s': %s", argv[optind + 1], pn == 0 ? "port 0" : why);
+        int r = sk_resolve_one(argv[optind], argv[optind + 1], family,
+                               cfg.udp ? SOCK_DGRAM : SOCK_STREAM, 0, &cfg.addr);
+        if (r < 0)
+            return sk_cli_fail(cmd, "%s port %s: %s", argv[optind], argv[optind + 1],
+                               sk_strerror(r));
+        char s[SK_ADDR_STRLEN];
+        sk_addr_format(&cfg.addr, s, sizeof(s));
+        snprintf(label, sizeof(label), "%s", s);
+    }
+    if (sk_bench_raise_nofile((uint64_t)cfg.conns + 64) < 0)
+        return sk_cli_fail(cmd, "-c %u: more streams than the descriptor limit allows", cfg.conns);
+    install_signals();
+    struct sk_stream_result res;
+    int r = sk_stream_run(&cfg, &res);
+    if (r < 0)
+        return sk_cli_fail(cmd, "%s", sk_strerror(r));
+    stream_report(&cfg, &res, label, json, quiet);
+    fflush(stdout);
+    uint64_t total = cfg.dir == SK_STREAM_SEND ? res.bytes_sent : res.bytes_recv;
+    free(res.per);
+    if (total == 0)
+        return sk_cli_fail(cmd, "no data moved");
+    return SK_EXIT_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return sk_cli_usage("bench", "echo, http or models?");
+            return sk_cli_usage("bench", "echo, http, models or stream?");
         help();
         return SK_EXIT_OK;
     }
@@ -646,5 +1272,7 @@ int cmd_bench(int argc, char **argv)
         return bench_load("bench http", argc - 1, argv + 1, 1);
     if (strcmp(sub, "models") == 0)
         return bench_models("bench models", argc - 1, argv + 1);
-    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http or models)", sub);
+    if (strcmp(sub, "stream") == 0)
+        return bench_stream("bench stream", argc - 1, argv + 1);
+    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models or stream)", sub);
 }

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "sockit/addr.h"
+#include "sockit/bench.h"
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/resolve.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -403,6 +405,24 @@ static void listening_line(const struct sk_server *srv, const char *kind, int we
     fflush(stdout);
 }
 
+/* One descriptor per connection: raise the soft RLIMIT_NOFILE to the hard
+ * limit (and the hard limit too when --max-conns asks for more and we may),
+ * and say what we got (-v; a warning when it is below --max-conns). */
+static void raise_nofile(unsigned max_conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    uint64_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : (uint64_t)rl.rlim_max, got = 0;
+    if (max_conns && max_conns + 64ull > want)
+        want = max_conns + 64ull;
+    if (sk_bench_raise_nofile2(want, &got) < 0)
+        sk_log(SK_LOG_WARN, "descriptor limit %llu: fewer than --max-conns %u needs",
+               (unsigned long long)got, max_conns);
+    else
+        sk_log(SK_LOG_DEBUG, "descriptor limit %llu", (unsigned long long)got);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -524,6 +544,8 @@ int cmd_serve(int argc, char **argv)
         rc = r == -EINVAL ? sk_cli_usage(cmd, "%s", err) : sk_cli_fail(cmd, "%s", err);
         goto out;
     }
+
+    raise_nofile(srv.lim.max_conns);
 
     const char *why = NULL;
     if (unix_path) {

@@ -1,5 +1,5 @@
 /* test_hist.c - the latency histogram: percentiles against a sorted array
- * (within 1%), merging, bounds and bucket layout. */
+ * (within 1%), merging, bounds and bucket layout, the .hgrm export. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +181,77 @@ static void buckets_tile_the_range(void **state)
     }
 }
 
+/* The .hgrm text: HdrHistogram's header, percentile levels stepping as its
+ * iterator does (0, 0.1, ..., 0.5, 0.55, ... 0.9, 0.9125, ...), cumulative
+ * counts that never fall, values that agree with sk_hist_percentile() at
+ * each level, the 100% line without the inverse column, and the footer. */
+static void hgrm_shape_and_agreement(void **state)
+{
+    (void)state;
+    struct sk_hist *h = new_hist();
+    uint32_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 1103515245u + 12345u;
+        sk_hist_record(h, 1000 + (int64_t)(x >> 8) % 5000000);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(sk_hist_write_hgrm(f, h, 1e6), 0);
+    fclose(f);
+    static const char hdr[] = "       Value     Percentile TotalCount 1/(1-Percentile)\n\n";
+    assert_true(strncmp(buf, hdr, strlen(hdr)) == 0);
+    char *line = buf + strlen(hdr);
+    double last_pct = -1, last_val = -1;
+    unsigned long long last_cnt = 0;
+    int rows = 0, saw_final = 0, saw_half = 0, saw_ninety = 0;
+    while (*line && *line != '#') {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        double v, p, inv;
+        unsigned long long cnt;
+        int n = sscanf(line, "%lf %lf %llu %lf", &v, &p, &cnt, &inv);
+        if (p >= 1.0) {
+            assert_int_equal(n, 3);
+            assert_true(fabs(v - (double)h->max / 1e6) < 1e-3);
+            assert_int_equal(cnt, h->count);
+            saw_final = 1;
+        } else {
+            assert_int_equal(n, 4);
+            assert_true(fabs(inv - 1.0 / (1.0 - p)) < 0.01);
+            /* The value agrees with the summary's percentile at that level. */
+            if (p > 0)
+                assert_true(fabs(v - (double)sk_hist_percentile(h, p * 100) / 1e6) < 1e-3);
+            saw_half |= fabs(p - 0.5) < 1e-9;
+            saw_ninety |= fabs(p - 0.9) < 1e-9;
+        }
+        assert_true(p > last_pct);
+        assert_true(v >= last_val);
+        assert_true(cnt >= last_cnt);
+        last_pct = p, last_val = v, last_cnt = cnt;
+        rows++;
+        line = nl + 1;
+    }
+    assert_true(saw_final && saw_half && saw_ninety);
+    assert_true(rows > 40);
+    assert_non_null(strstr(line, "#[Mean    = "));
+    assert_non_null(strstr(line, "#[Max     = "));
+    assert_non_null(strstr(line, "Total count    =        20000]"));
+    assert_non_null(strstr(line, "#[Buckets = "));
+    free(buf);
+
+    /* Empty: the header and the footer only. */
+    sk_hist_init(h);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(sk_hist_write_hgrm(f, h, 1e6), 0);
+    fclose(f);
+    assert_true(strncmp(buf + strlen(hdr), "#[Mean", 6) == 0);
+    free(buf);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +259,7 @@ int main(void)
         cmocka_unit_test(merge_equals_recording_all),
         cmocka_unit_test(bounds_and_empty),
         cmocka_unit_test(buckets_tile_the_range),
+        cmocka_unit_test(hgrm_shape_and_agreement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
