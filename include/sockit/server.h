@@ -9,6 +9,7 @@
 #ifndef SOCKIT_SERVER_H
 #define SOCKIT_SERVER_H
 
+#include "sockit/acl.h"
 #include "sockit/addr.h"
 #include "sockit/conn.h"
 #include "sockit/service.h"
@@ -36,6 +37,7 @@ struct sk_stats {
     atomic_uint_fast64_t accepted; /* connections (or datagrams) taken */
     atomic_uint_fast64_t active;   /* connections open now */
     atomic_uint_fast64_t rejected; /* refused by --max-conns */
+    atomic_uint_fast64_t denied;   /* refused by --allow/--deny (connections or datagrams) */
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t errors; /* connections closed on an error */
@@ -63,6 +65,7 @@ struct sk_server {
     unsigned unix_mode; /* chmod the Unix socket file to this (0: umask's) */
     unsigned workers;   /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
+    struct sk_acl acl;        /* --allow/--deny: checked before the service sees a byte */
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd;              /* eventfd, readable once a stop was requested */
@@ -113,6 +116,13 @@ void sk_server_close(struct sk_server *srv);
  * model spins. A connection over --max-conns is accepted, logged, closed and
  * counted in st->rejected; -EAGAIN is returned for it too. */
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock);
+
+/* The source check every model shares (--allow/--deny): 1 when peer may
+ * be served, else 0, with the refusal counted in st->denied and logged at
+ * most once a second with the count of those refused in between. Called by
+ * sk__server_accept() for every stream model and for each datagram by the
+ * datagram models (a denied source gets no reply). */
+int sk__server_admit(struct sk_server *srv, const struct sk_addr *peer);
 
 /* For event loops sharing one listener (--workers N): whether the calling
  * loop, which serves mine connections, should accept the next one now. It

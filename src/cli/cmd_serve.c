@@ -38,6 +38,8 @@ enum {
     OPT_UNIX_MODE,
     OPT_LOG_TIME,
     OPT_JSON_LOG,
+    OPT_ALLOW,
+    OPT_DENY,
     OPT_SERVICE_BASE = 1000,
 };
 
@@ -49,6 +51,8 @@ static const struct option common_opts[] = {
     {"udp", no_argument, NULL, 'u'},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"allow", required_argument, NULL, OPT_ALLOW},
+    {"deny", required_argument, NULL, OPT_DENY},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"max-input", required_argument, NULL, OPT_MAX_INPUT},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
@@ -166,6 +170,11 @@ static void help(const struct sk_service *svc)
            "                       0: the model's default)\n"
            "  --max-conns N        connections served at once (default 10000; 0: no limit).\n"
            "                       Excess connections are accepted, logged and closed.\n"
+           "  --allow CIDR         serve only sources in CIDR (a.b.c.d[/N], v6[/N]);\n"
+           "                       repeatable: any --allow leaves out all other sources\n"
+           "  --deny CIDR          never serve sources in CIDR (repeatable; wins over\n"
+           "                       --allow). Refused before the service sees a byte;\n"
+           "                       logged at most once a second, with a count\n"
            "  --idle-timeout SECS  close connections silent this long (default 300; 0: never)\n"
            "  --max-input SIZE     per-connection input buffer (default 64k); UDP: each\n"
            "                       datagram buffer (larger datagrams are logged, dropped)\n"
@@ -477,6 +486,16 @@ int cmd_serve(int argc, char **argv)
                 goto out;
             srv.lim.max_conns = (unsigned)v;
             break;
+        case OPT_ALLOW:
+        case OPT_DENY: {
+            const char *why = "out of memory";
+            if (sk_acl_add(&srv.acl, c == OPT_ALLOW, optarg, &why) < 0) {
+                rc = sk_cli_usage(cmd, "%s '%s': %s", c == OPT_ALLOW ? "--allow" : "--deny", optarg,
+                                  why);
+                goto out;
+            }
+            break;
+        }
         case OPT_IDLE:
             if (parse_secs(cmd, "--idle-timeout", optarg, &srv.lim.idle_timeout_ms))
                 goto out;

@@ -243,6 +243,7 @@ void sk_server_close(struct sk_server *srv)
     else
         free(srv->st);
     pthread_mutex_destroy(&srv->hub_lock);
+    sk_acl_free(&srv->acl);
     srv->stop_fd = -1;
     srv->svc_state = NULL;
     srv->st = NULL;
@@ -291,6 +292,29 @@ static int accept_on(int lfd, struct sk_addr *pa, int nonblock)
     return -e;
 }
 
+int sk__server_admit(struct sk_server *srv, const struct sk_addr *peer)
+{
+    static struct sk__ratelimit rl;
+    uint64_t more = 0;
+
+    if (!sk_acl_active(&srv->acl) || sk_acl_permits(&srv->acl, peer))
+        return 1;
+    atomic_fetch_add(&srv->st->denied, 1);
+    if (sk__rate_ok(&rl, &more)) {
+        char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN];
+        sk_addr_format(peer, a, sizeof(a));
+        if (sk_log_flags & SK_LOGF_JSON)
+            sk_log_event(SK_LOG_WARN, "deny", ", \"peer\": \"%s\", \"refused_since\": %llu",
+                         sk_json_escape(a, e, sizeof(e)), (unsigned long long)more);
+        else
+            sk_log(
+                SK_LOG_WARN,
+                "access denied to %s (--allow/--deny); %llu more refused since the last such line",
+                a, (unsigned long long)more);
+    }
+    return 0;
+}
+
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
 {
     static struct sk__ratelimit reject_rl;
@@ -326,6 +350,10 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     }
     if (fd < 0)
         return fd;
+    if (!sk__server_admit(srv, pa)) {
+        close(fd); /* before the service, or any counter of served ones, sees it */
+        return -EAGAIN;
+    }
     uint64_t prev = atomic_fetch_add(&srv->st->active, 1);
     if (srv->lim.max_conns && prev >= srv->lim.max_conns) {
         atomic_fetch_sub(&srv->st->active, 1);
