@@ -93,6 +93,25 @@ void sk_server_init(struct sk_server *srv);
  * address that could not be bound. */
 int sk_server_bind(struct sk_server *srv);
 
+/* Socket activation (systemd's protocol): the first passed descriptor. */
+#define SK_LISTEN_FDS_START 3
+
+/* Take the listening sockets systemd passed (LISTEN_FDS from fd 3, when
+ * LISTEN_PID is this process) instead of sk_server_bind(): each must be a
+ * socket of srv->socktype, listening when a stream one; their addresses
+ * fill srv->addr and srv->more[]. The variables are unset (children do not
+ * see them). Returns how many were taken, 0 when none were passed to this
+ * process, or a negative errno with err saying why. */
+int sk_server_adopt_systemd(struct sk_server *srv, char *err, size_t errlen);
+
+/* One connection passed in on fd (inetd, Accept=yes): instead of
+ * sk_server_bind(), set srv up to serve it and fill *peer (-ENOTSOCK or
+ * -ENOTCONN when fd is not a connected socket). Then
+ * sk_server_serve_conn() serves it to the end with the blocking driver
+ * (checked by --allow/--deny first: -EACCES) and closes fd. */
+int sk_server_adopt_conn(struct sk_server *srv, int fd, struct sk_addr *peer);
+int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *peer);
+
 /* Another descriptor for srv->lfd (a duplicate: the loops of --workers
  * share the kernel's accept queue), owned by the caller. */
 int sk_server_listener(struct sk_server *srv);

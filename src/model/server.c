@@ -128,6 +128,20 @@ static int listener_set(struct sk_server *srv)
     return 0;
 }
 
+static int stop_ready(struct sk_server *srv)
+{
+    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->stop_fd < 0)
+        return -errno;
+    pthread_mutex_lock(&reserve_lock);
+    if (reserve_fd < 0)
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&reserve_lock);
+    return 0;
+}
+
+static int listeners_ready(struct sk_server *srv);
+
 /*
  * No listener is bound with SO_REUSEPORT: the kernel lets any socket of the
  * same user that sets it join a reuseport group, so a second server on the
@@ -153,17 +167,116 @@ int sk_server_bind(struct sk_server *srv)
     }
     if (sk_addr_family(&srv->addr) == AF_UNIX)
         srv->unix_owned = 1;
+    return listeners_ready(srv);
+}
+
+/* Listeners are in lfds[]: what models wait on, the stop eventfd and the
+ * reserve descriptor. */
+static int listeners_ready(struct sk_server *srv)
+{
+    int r;
+
     srv->lfd = srv->lfds[0];
     if (srv->nlfd > 1 && srv->socktype == SOCK_STREAM && (r = listener_set(srv)) < 0)
         return r;
-    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (srv->stop_fd < 0)
-        return -errno;
-    pthread_mutex_lock(&reserve_lock);
-    if (reserve_fd < 0)
-        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_unlock(&reserve_lock);
+    return stop_ready(srv);
+}
+
+/* Is fd a socket of type socktype, listening when a stream one? Its
+ * address goes to *a. 0 or a negative errno with err saying why. */
+static int check_passed(int fd, int socktype, struct sk_addr *a, char *err, size_t errlen)
+{
+    int type = 0, acc = 0;
+    socklen_t len = sizeof(type);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "descriptor %d is not a socket: %s", fd, sk_strerror(-e));
+        return -e;
+    }
+    if (type != socktype) {
+        snprintf(err, errlen, "descriptor %d is a %s socket, not a %s one (see -u)", fd,
+                 type == SOCK_STREAM  ? "stream"
+                 : type == SOCK_DGRAM ? "datagram"
+                                      : "other",
+                 socktype == SOCK_STREAM ? "stream" : "datagram");
+        return -EPROTOTYPE;
+    }
+    len = sizeof(acc);
+    if (socktype == SOCK_STREAM &&
+        (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc)) {
+        snprintf(err, errlen, "descriptor %d is not a listening socket (Accept=yes wants --inetd)",
+                 fd);
+        return -EINVAL;
+    }
+    int r = sk_sock_local(fd, a);
+    if (r < 0) {
+        snprintf(err, errlen, "descriptor %d: %s", fd, sk_strerror(r));
+        return r;
+    }
     return 0;
+}
+
+int sk_server_adopt_systemd(struct sk_server *srv, char *err, size_t errlen)
+{
+    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+    char *end;
+
+    err[0] = '\0';
+    if (!pid || !nfds)
+        return 0;
+    errno = 0;
+    unsigned long p = strtoul(pid, &end, 10), n;
+    if (errno || *end || end == pid || p != (unsigned long)getpid())
+        return 0; /* meant for another process (the one that exec'ed us) */
+    errno = 0;
+    n = strtoul(nfds, &end, 10);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (errno || *end || end == nfds || n == 0 || n > SK_SERVER_MAX_ADDRS) {
+        snprintf(err, errlen, "LISTEN_FDS=%s: want 1..%d sockets", nfds, SK_SERVER_MAX_ADDRS);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int fd = SK_LISTEN_FDS_START + (int)i, r;
+        struct sk_addr a;
+        if ((r = check_passed(fd, srv->socktype, &a, err, errlen)) < 0)
+            return r;
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            return -errno;
+        srv->lfds[srv->nlfd++] = fd;
+        if (i == 0)
+            srv->addr = a;
+        else
+            srv->more[srv->nmore++] = a;
+    }
+    int r = listeners_ready(srv);
+    return r < 0 ? r : (int)n;
+}
+
+int sk_server_adopt_conn(struct sk_server *srv, int fd, struct sk_addr *peer)
+{
+    int r = stop_ready(srv);
+    if (r < 0)
+        return r;
+    memset(peer, 0, sizeof(*peer));
+    peer->len = sizeof(peer->u);
+    if (getpeername(fd, &peer->u.sa, &peer->len) < 0)
+        return -errno; /* ENOTSOCK, ENOTCONN: not a connection */
+    sk_sock_local(fd, &srv->addr);
+    return 0;
+}
+
+int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *peer)
+{
+    if (!sk__server_admit(srv, peer)) {
+        close(fd);
+        return -EACCES;
+    }
+    atomic_fetch_add(&srv->st->active, 1);
+    atomic_fetch_add(&srv->st->accepted, 1);
+    return sk__serve_blocking(srv, fd, peer);
 }
 
 int sk_server_listener(struct sk_server *srv)
