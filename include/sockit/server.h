@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct sk_model;
+struct sk__perip;
 
 /* Addresses one server listens on at most (the default: 127.0.0.1 and ::1). */
 #define SK_SERVER_MAX_ADDRS 4
@@ -31,6 +32,8 @@ struct sk_limits {
     size_t out_max;      /* per-connection output buffer hard maximum */
     size_t out_high;     /* stop reading while more than this is queued */
     int drain_ms;        /* on stop, how long connections may finish */
+    unsigned max_per_ip; /* connections open at once per source address; 0 = no limit */
+    unsigned ip_rate;    /* new connections per second per source address; 0 = no limit */
 };
 
 struct sk_stats {
@@ -66,6 +69,7 @@ struct sk_server {
     unsigned workers;   /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
     struct sk_acl acl;        /* --allow/--deny: checked before the service sees a byte */
+    struct sk__perip *perip;  /* --max-per-ip/--accept-rate counts (shared with forked workers) */
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd;              /* eventfd, readable once a stop was requested */

@@ -42,6 +42,8 @@ enum {
     OPT_ALLOW,
     OPT_DENY,
     OPT_INETD,
+    OPT_MAX_PER_IP,
+    OPT_ACCEPT_RATE,
     OPT_SERVICE_BASE = 1000,
 };
 
@@ -56,6 +58,8 @@ static const struct option common_opts[] = {
     {"allow", required_argument, NULL, OPT_ALLOW},
     {"deny", required_argument, NULL, OPT_DENY},
     {"inetd", no_argument, NULL, OPT_INETD},
+    {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"accept-rate", required_argument, NULL, OPT_ACCEPT_RATE},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"max-input", required_argument, NULL, OPT_MAX_INPUT},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
@@ -178,6 +182,10 @@ static void help(const struct sk_service *svc)
            "  --deny CIDR          never serve sources in CIDR (repeatable; wins over\n"
            "                       --allow). Refused before the service sees a byte;\n"
            "                       logged at most once a second, with a count\n"
+           "  --max-per-ip N       connections open at once from one source address\n"
+           "                       (default 0: no limit); excess ones are closed\n"
+           "  --accept-rate N      new connections per second from one source address\n"
+           "                       (as many in a burst; default 0: no limit)\n"
            "  --inetd              serve the one connection on standard input (inetd,\n"
            "                       systemd Accept=yes), then exit. Without it, sockets\n"
            "                       passed by systemd (LISTEN_FDS) are served instead of\n"
@@ -534,6 +542,16 @@ int cmd_serve(int argc, char **argv)
             break;
         }
         case OPT_INETD: inetd = 1; break;
+        case OPT_MAX_PER_IP:
+            if (parse_count(cmd, "--max-per-ip", optarg, 10000000, &v))
+                goto out;
+            srv.lim.max_per_ip = (unsigned)v;
+            break;
+        case OPT_ACCEPT_RATE:
+            if (parse_count(cmd, "--accept-rate", optarg, 10000000, &v))
+                goto out;
+            srv.lim.ip_rate = (unsigned)v;
+            break;
         case OPT_IDLE:
             if (parse_secs(cmd, "--idle-timeout", optarg, &srv.lim.idle_timeout_ms))
                 goto out;

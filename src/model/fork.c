@@ -117,6 +117,7 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
         sk_log(SK_LOG_WARN, "cannot fork for a connection: %s", sk_strerror(err));
     close(fd);
     atomic_fetch_add(&srv->st->errors, 1);
+    sk__perip_release(srv, peer);
     atomic_fetch_sub(&srv->st->active, 1);
     usleep(10 * 1000); /* out of processes: do not spin on the backlog */
 }

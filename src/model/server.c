@@ -130,6 +130,9 @@ static int listener_set(struct sk_server *srv)
 
 static int stop_ready(struct sk_server *srv)
 {
+    int r = sk__perip_init(srv);
+    if (r < 0)
+        return r;
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->stop_fd < 0)
         return -errno;
@@ -141,6 +144,7 @@ static int stop_ready(struct sk_server *srv)
 }
 
 static int listeners_ready(struct sk_server *srv);
+static int perip_admit(struct sk_server *srv, const struct sk_addr *peer);
 
 /*
  * No listener is bound with SO_REUSEPORT: the kernel lets any socket of the
@@ -274,6 +278,10 @@ int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *pe
         close(fd);
         return -EACCES;
     }
+    if (!perip_admit(srv, peer)) {
+        close(fd);
+        return -EACCES;
+    }
     atomic_fetch_add(&srv->st->active, 1);
     atomic_fetch_add(&srv->st->accepted, 1);
     return sk__serve_blocking(srv, fd, peer);
@@ -357,6 +365,7 @@ void sk_server_close(struct sk_server *srv)
         free(srv->st);
     pthread_mutex_destroy(&srv->hub_lock);
     sk_acl_free(&srv->acl);
+    sk__perip_free(srv);
     srv->stop_fd = -1;
     srv->svc_state = NULL;
     srv->st = NULL;
@@ -428,6 +437,34 @@ int sk__server_admit(struct sk_server *srv, const struct sk_addr *peer)
     return 0;
 }
 
+/* --max-per-ip, --accept-rate: 1 when peer may open another connection
+ * (then counted for it), else 0, the refusal counted as rejected and logged
+ * at most once a second with the count of those refused in between. */
+static int perip_admit(struct sk_server *srv, const struct sk_addr *peer)
+{
+    static struct sk__ratelimit rl;
+    uint64_t more = 0;
+    char a[SK_ADDR_STRLEN], why[96];
+
+    int r = sk__perip_admit(srv, peer);
+    if (r == SK_PERIP_OK)
+        return 1;
+    atomic_fetch_add(&srv->st->rejected, 1);
+    if (sk__rate_ok(&rl, &more)) {
+        if (r == SK_PERIP_MAX)
+            snprintf(why, sizeof(why), "max-per-ip %u reached", srv->lim.max_per_ip);
+        else if (r == SK_PERIP_RATE)
+            snprintf(why, sizeof(why), "accept-rate %u/s exceeded", srv->lim.ip_rate);
+        else
+            snprintf(why, sizeof(why), "too many source addresses at once");
+        sk_addr_format(peer, a, sizeof(a));
+        sk_log(SK_LOG_WARN,
+               "%s: closing connection from %s; %llu more refused since the last such line", why, a,
+               (unsigned long long)more);
+    }
+    return 0;
+}
+
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
 {
     static struct sk__ratelimit reject_rl;
@@ -482,6 +519,11 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
                 sk_log(SK_LOG_WARN, "max-conns %u reached: closing connection from %s",
                        srv->lim.max_conns, a);
         }
+        close(fd);
+        return -EAGAIN;
+    }
+    if (!perip_admit(srv, pa)) {
+        atomic_fetch_sub(&srv->st->active, 1);
         close(fd);
         return -EAGAIN;
     }
@@ -642,6 +684,7 @@ void sk__conn_close(struct sk_conn *c, int err)
     }
     c->fd = -1;
     c->opened = 0;
+    sk__perip_release(srv, &c->peer);
     if (!srv->active_by_parent)
         atomic_fetch_sub(&srv->st->active, 1);
 }

@@ -119,3 +119,78 @@ def test_bad_prefix_is_a_usage_error(bad):
     p = run("serve", "echo", "--allow", bad)
     assert p.returncode == 2
     assert "--allow" in p.stderr and bad in p.stderr
+
+
+# ---- --max-per-ip and --accept-rate ----
+
+LIMIT_MODELS = [m for m in ("epoll", "thread", "fork", "prefork", "pool", "uring", "poll")
+                if m in MODELS]
+
+
+def held(s, src, n):
+    """n connections from src, each checked to be served (an echo round
+    trip) or refused (closed without data); returns (open sockets, refused)."""
+    kept, refused = [], 0
+    for i in range(n):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.settimeout(10)
+        c.bind((src, 0))
+        c.connect(("127.0.0.1", s.port))
+        try:
+            c.sendall(b"m%d\n" % i)
+            got = c.recv(100)
+        except OSError:
+            got = b""
+        if got == b"m%d\n" % i:
+            kept.append(c)
+        else:
+            refused += 1
+            c.close()
+    return kept, refused
+
+
+@pytest.mark.parametrize("model", LIMIT_MODELS)
+def test_max_per_ip_bounds_each_source(server, model):
+    s = server("echo", "--model", model, "--max-per-ip", "2", "--workers", "4")
+    kept, refused = held(s, "127.0.0.1", 4)
+    try:
+        assert (len(kept), refused) == (2, 2)
+        # Another source has its own count.
+        other, refused2 = held(s, "127.0.0.2", 2)
+        assert (len(other), refused2) == (2, 0)
+        for c in other:
+            c.close()
+        # A closed connection frees its place for the same source.
+        kept.pop().close()
+        again = []
+        deadline = time.monotonic() + 10
+        while not again and time.monotonic() < deadline:
+            again, _ = held(s, "127.0.0.1", 1)
+            if not again:
+                time.sleep(0.05)  # the server may not have seen the close yet
+        assert len(again) == 1
+        kept += again
+    finally:
+        for c in kept:
+            c.close()
+    s.stop()
+    assert "max-per-ip 2 reached: closing connection from 127.0.0.1:" in s.stderr
+
+
+@pytest.mark.parametrize("model", LIMIT_MODELS)
+def test_accept_rate_bounds_new_connections_per_source(server, model):
+    s = server("echo", "--model", model, "--accept-rate", "3")
+    served = refused = 0
+    t0 = time.monotonic()
+    for i in range(8):  # a burst: 3 pass, then 3 a second
+        r = talk(s, "127.0.0.1", b"r%d\n" % i)
+        served += r == b"r%d\n" % i
+        refused += r == b""
+    took = time.monotonic() - t0
+    assert served + refused == 8
+    assert 3 <= served <= 3 + int(3 * took) + 1, (served, refused, took)
+    assert talk(s, "127.0.0.2") == b"ping\n"  # another source: its own bucket
+    time.sleep(1.1)
+    assert talk(s, "127.0.0.1") == b"ping\n"  # refilled
+    s.stop()
+    assert "accept-rate 3/s exceeded: closing connection from 127.0.0.1:" in s.stderr
