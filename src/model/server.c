@@ -500,7 +500,7 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     }
     if (fd < 0)
         return fd;
-    if (!sk__server_admit(srv, pa)) {
+    if (sk_acl_active(&srv->acl) && !sk__server_admit(srv, pa)) {
         close(fd); /* before the service, or any counter of served ones, sees it */
         return -EAGAIN;
     }
@@ -522,7 +522,7 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
         close(fd);
         return -EAGAIN;
     }
-    if (!perip_admit(srv, pa)) {
+    if (srv->perip && !perip_admit(srv, pa)) {
         atomic_fetch_sub(&srv->st->active, 1);
         close(fd);
         return -EAGAIN;
@@ -684,7 +684,8 @@ void sk__conn_close(struct sk_conn *c, int err)
     }
     c->fd = -1;
     c->opened = 0;
-    sk__perip_release(srv, &c->peer);
+    if (srv->perip)
+        sk__perip_release(srv, &c->peer);
     if (!srv->active_by_parent)
         atomic_fetch_sub(&srv->st->active, 1);
 }
