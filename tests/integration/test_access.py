@@ -1,13 +1,15 @@
 """Access control under every model: --allow/--deny CIDR (deny wins, IPv4
 and IPv6), checked before the service sees a byte; refusals logged at most
 once a second with a count; UDP: a denied source gets no reply."""
+import os
 import re
+import signal
 import socket
 import time
 
 import pytest
 
-from conftest import available_models, recv_until_close, run
+from conftest import available_models, child_pids, recv_until_close, run
 
 MODELS = available_models("tcp")
 UDP_MODELS = available_models("udp")
@@ -194,3 +196,24 @@ def test_accept_rate_bounds_new_connections_per_source(server, model):
     assert talk(s, "127.0.0.1") == b"ping\n"  # refilled
     s.stop()
     assert "accept-rate 3/s exceeded: closing connection from 127.0.0.1:" in s.stderr
+
+
+def test_fork_child_killed_mid_connection_frees_its_place(server):
+    s = server("echo", "--model", "fork", "--max-per-ip", "1")
+    kept, _ = held(s, "127.0.0.1", 1)
+    assert len(kept) == 1
+    kids = []
+    deadline = time.monotonic() + 10
+    while not kids and time.monotonic() < deadline:
+        kids = child_pids(s.pid)
+        time.sleep(0.05)
+    assert len(kids) == 1
+    os.kill(kids[0], signal.SIGKILL)  # dies without closing its connection itself
+    kept[0].close()
+    again = []
+    while not again and time.monotonic() < deadline:
+        again, _ = held(s, "127.0.0.1", 1)
+        if not again:
+            time.sleep(0.05)
+    assert len(again) == 1  # the parent released the killed child's count
+    again[0].close()
