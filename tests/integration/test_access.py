@@ -198,17 +198,30 @@ def test_accept_rate_bounds_new_connections_per_source(server, model):
     assert "accept-rate 3/s exceeded: closing connection from 127.0.0.1:" in s.stderr
 
 
-def test_fork_child_killed_mid_connection_frees_its_place(server):
-    s = server("echo", "--model", "fork", "--max-per-ip", "1")
+def busy_child(pid, deadline):
+    """A child of pid with a socket open (with --workers 1: the one serving)."""
+    while time.monotonic() < deadline:
+        for k in child_pids(pid):
+            try:
+                fds = os.listdir(f"/proc/{k}/fd")
+            except FileNotFoundError:
+                continue
+            if len(fds) and any(os.readlink(f"/proc/{k}/fd/{f}").startswith("socket:")
+                                for f in fds if os.path.exists(f"/proc/{k}/fd/{f}")):
+                return k
+        time.sleep(0.05)
+    return None
+
+
+@pytest.mark.parametrize("model", [m for m in ("fork", "prefork") if m in MODELS])
+def test_worker_killed_mid_connection_frees_its_place(server, model):
+    s = server("echo", "--model", model, "--max-per-ip", "1", "--workers", "1")
     kept, _ = held(s, "127.0.0.1", 1)
     assert len(kept) == 1
-    kids = []
     deadline = time.monotonic() + 10
-    while not kids and time.monotonic() < deadline:
-        kids = child_pids(s.pid)
-        time.sleep(0.05)
-    assert len(kids) == 1
-    os.kill(kids[0], signal.SIGKILL)  # dies without closing its connection itself
+    kid = busy_child(s.pid, deadline)
+    assert kid
+    os.kill(kid, signal.SIGKILL)  # dies without closing its connection itself
     kept[0].close()
     again = []
     while not again and time.monotonic() < deadline:
