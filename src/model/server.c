@@ -235,6 +235,9 @@ int sk_server_adopt_systemd(struct sk_server *srv, char *err, size_t errlen)
         return 0; /* meant for another process (the one that exec'ed us) */
     errno = 0;
     n = strtoul(nfds, &end, 10);
+    const char *names = getenv("LISTEN_FDNAMES");
+    if (names)
+        sk_log(SK_LOG_DEBUG, "socket activation: LISTEN_FDS=%s, LISTEN_FDNAMES=%s", nfds, names);
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");

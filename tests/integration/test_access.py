@@ -1,6 +1,7 @@
 """Access control under every model: --allow/--deny CIDR (deny wins, IPv4
 and IPv6), checked before the service sees a byte; refusals logged at most
 once a second with a count; UDP: a denied source gets no reply."""
+import json
 import os
 import re
 import signal
@@ -94,6 +95,15 @@ def test_refusals_are_logged_once_a_second_with_a_count(server):
     # Six refused: each is either a line or counted in the next one's number.
     assert 2 <= len(lines) <= 6, s.stderr
     assert len(lines) + sum(int(n) for n in lines) == 6, s.stderr
+
+
+def test_json_log_deny_event(server):
+    s = server("echo", "--json-log", "--deny", "127.0.0.2")
+    assert talk(s, "127.0.0.2") == b""
+    s.stop()
+    ev = [json.loads(l) for l in s.stderr.splitlines() if '"deny"' in l]
+    assert len(ev) == 1, s.stderr
+    assert ev[0]["peer"].startswith("127.0.0.2:") and ev[0]["refused_since"] == 0
 
 
 @pytest.mark.parametrize("model", UDP_MODELS)

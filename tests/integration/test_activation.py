@@ -131,6 +131,23 @@ def test_systemd_two_sockets_v4_and_v6(procs):
 
 
 @need_ssa
+def test_systemd_unix_socket_and_names(procs, tmp_path):
+    path = str(tmp_path / "echo.sock")
+    p = procs([SSA, "-l", path, "--fdname=echo", SOCKIT, "serve", "echo", "-v"])
+    p.wait_stderr(rb"as 3")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(path)
+        c.sendall(b"unix\n")
+        assert recv_exactly(c, 5) == b"unix\n"
+    assert p.stop() == 0
+    assert f"unix:{path}" in p.out.decode()
+    assert b"LISTEN_FDS=1, LISTEN_FDNAMES=echo" in p.err
+    # The socket file is systemd's: sockit leaves it in place.
+    assert os.path.exists(path)
+
+
+@need_ssa
 @pytest.mark.parametrize("model", UDP_MODELS)
 def test_systemd_datagram_socket(procs, model):
     port = free_port()
