@@ -27,8 +27,14 @@
  *   APC (up to ST), and two-character escapes (ESC followed by one byte);
  * - other C0 controls, DEL and C1 controls (U+0080..U+009F) are removed,
  *   except TAB, which becomes one space;
- * - Unicode bidirectional overrides and isolates (U+202A..U+202E,
- *   U+2066..U+2069) are removed, so a line cannot reorder what follows it.
+ * - Unicode bidirectional controls (marks U+200E, U+200F, U+061C,
+ *   embeddings and overrides U+202A..U+202E, isolates U+2066..U+2069) are
+ *   removed, so a line cannot reorder what follows it; so are the invisible
+ *   characters that let two lines look alike: zero-width space, joiners and
+ *   word joiner (U+200B..U+200D, U+2060..U+2064), the BOM (U+FEFF), soft
+ *   hyphen, U+180E, U+206A..U+206F, U+FFF9..U+FFFB, the tag characters
+ *   (U+E0000..U+E007F), and the line and paragraph separators U+2028 and
+ *   U+2029 (a line break to some terminals).
  * out receives at most outmax bytes and never a partial UTF-8 character;
  * outmax >= 3 * n is always enough. Returns the bytes written. No NUL is
  * appended.
@@ -41,6 +47,15 @@ int sk_chat_nick_check(const char *nick, size_t n, const char **why);
 
 /* Do two nicknames name the same person (ASCII case-insensitive)? 1 or 0. */
 int sk_chat_nick_equal(const char *a, const char *b);
+/* The confusable skeleton of nick[0..n) into out (at most outmax bytes; no
+ * NUL): ASCII case-folded, then 'i' (so 'I'), 'l' (so 'L'), '1' and '|'
+ * become 'l'; '0' becomes 'o'; '5' becomes 's'; "rn" becomes 'm'; "vv"
+ * becomes 'w'. Returns the length. Two nicknames with one skeleton read
+ * alike ("aIice", "al1ce", "alice"). */
+size_t sk_chat_nick_skeleton(const char *nick, size_t n, char *out, size_t outmax);
+/* Do two NUL-terminated nicknames share a skeleton (could one pass for the
+ * other)? 1 or 0. */
+int sk_chat_nick_confusable(const char *a, const char *b);
 
 enum sk_chat_kind {
     SK_CHAT_TEXT,    /* a message: arg is the text (a leading "//" sends "/") */

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* ---- connecting ---- */
 
@@ -30,6 +31,13 @@
  * resolver's). */
 int sk_client_connect(const char *host, const char *port, int family, int socktype, int timeout_ms,
                       struct sk_addr *peer);
+
+/* The same from a local address: src_host (an address or a name; NULL: any)
+ * and src_port (NULL: any), per target family (a target whose family the
+ * source lacks is skipped). */
+int sk_client_connect_from(const char *host, const char *port, int family, int socktype,
+                           int timeout_ms, const char *src_host, const char *src_port,
+                           struct sk_addr *peer);
 
 /* Connect to a Unix socket path ('@name': abstract). For SOCK_DGRAM the
  * socket is first bound to an autobound abstract address so replies can come
@@ -51,6 +59,15 @@ struct sk_relay_opts {
     size_t bufsize;              /* each direction's buffer (0: 64 KiB) */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
     struct sk_tls *tls;          /* stream: TLS over fd, its handshake done (tls.h); NULL: none */
+    int crlf;                    /* each '\n' of input goes out as "\r\n" (nc -C) */
+    int send_only;               /* what the peer sends is read and dropped; end once input
+                                    ended and was sent */
+    int recv_only;               /* in_fd is never read and nothing is sent (no half-close) */
+    int no_shutdown;             /* stream: input EOF does not half-close; wait for the peer */
+    struct sk_hexdump *hex;      /* dump both directions here; NULL: no dump */
+    int quit_after_ms;           /* > 0: end this long after input ended and was sent (nc -q) */
+    int interval_ms;             /* > 0: input goes out a line (datagram) at a time, this far
+                                    apart (nc -i) */
 };
 
 struct sk_relay_stats {
@@ -58,6 +75,7 @@ struct sk_relay_stats {
     uint64_t dgrams_sent, dgrams_received;
     int peer_closed;  /* the peer ended the stream */
     int idle_timeout; /* ended by the idle timeout */
+    int in_eof;       /* in_fd reached its end (or was < 0) */
 };
 
 /* Copy in_fd to the connected socket fd and fd to out_fd until the peer
@@ -73,6 +91,145 @@ struct sk_relay_stats {
  * Returns 0, or a negative error (a reset, a write to out_fd that failed, ECONNREFUSED reported
  * for a datagram, an SK_ETLS* error: see sk_tls_why()). */
 int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st);
+
+/* ---- listen mode (sockit listen) ---- */
+
+/* Wait for a connection on any of the n (at most 8) listening sockets and
+ * accept it; timeout_ms <= 0 waits until *stop is set. Returns the
+ * connection's descriptor (blocking, close-on-exec) with its address in
+ * *peer, -ECANCELED when stopped, -ETIMEDOUT, or another negative errno. */
+int sk_listen_accept(const int *lfds, unsigned n, int timeout_ms, volatile sig_atomic_t *stop,
+                     struct sk_addr *peer);
+
+/* UDP listen mode over n (at most 8) bound datagram sockets: every datagram,
+ * from any peer, goes to o->out_fd as it is; each read of o->in_fd (a line
+ * from a terminal) goes as one datagram to the peer heard from last, over
+ * the socket it came in on. Input read before any peer was heard waits (no
+ * more input is read meanwhile). Runs until *o->stop, or nothing moved for
+ * o->idle_timeout_ms (> 0); input EOF does not end it. Uses o->in_fd,
+ * out_fd, idle_timeout_ms, stop, crlf, send_only, recv_only, hex. The last
+ * peer goes to *last_peer (len 0: none). Returns 0 or a negative error. */
+int sk_listen_udp(const int *fds, unsigned n, const struct sk_relay_opts *o,
+                  struct sk_relay_stats *st, struct sk_addr *last_peer);
+
+/* ---- port scans (sockit connect -z) ---- */
+
+/* "80" or "20-25" into *lo..*hi (1..65535, lo <= hi). Pure. Returns 0, or
+ * -EINVAL with a sentence in *why. */
+int sk_port_range_parse(const char *s, uint16_t *lo, uint16_t *hi, const char **why);
+
+/* Try a TCP connection to target at each of the n ports, at most parallel
+ * at once, each given timeout_ms; result[i] is 0 (it accepted; the
+ * connection is closed at once), -ECONNREFUSED, -ETIMEDOUT or another
+ * negative errno. Returns how many ports were tried (fewer when *stop was
+ * set) or -ENOMEM. */
+int sk_scan(const struct sk_addr *target, const uint16_t *ports, size_t n, int timeout_ms,
+            unsigned parallel, volatile sig_atomic_t *stop, int *result);
+
+/* ---- proxies (connect --proxy) ----
+ *
+ * The pure parts are table-tested and fuzzed; sk_proxy_connect() drives them
+ * over a socket. */
+
+enum { SK_PROXY_SOCKS5 = 1, SK_PROXY_HTTP };
+
+struct sk_proxy {
+    int kind;       /* SK_PROXY_* */
+    char host[256]; /* without brackets */
+    char port[8];
+};
+
+/* "socks5://HOST:PORT" or "http://HOST:PORT" ([v6]:PORT; a trailing '/'
+ * allowed; no user:password@). Returns 0, or -EINVAL with *why. */
+int sk_proxy_url_parse(const char *url, struct sk_proxy *out, const char **why);
+
+/* The greeting offering "no authentication" only. Returns its length (3). */
+size_t sk_socks5_greeting(uint8_t out[3]);
+
+/* The server's method choice: 2 (bytes used) when "no authentication" was
+ * chosen, -EACCES when it refused every method, -EAGAIN (need more), -EPROTO. */
+int sk_socks5_method_reply(const uint8_t *p, size_t n);
+
+/* A CONNECT request for host (an IPv4 or IPv6 address as such, anything else
+ * as a name the proxy resolves, at most 255 bytes) and port into out (at
+ * least 262 bytes). Returns its length, -EINVAL or -ENOSPC. */
+ssize_t sk_socks5_request(const char *host, uint16_t port, uint8_t *out, size_t n);
+
+/* The reply to CONNECT: its length when complete (*rep the reply code,
+ * 0 = succeeded), -EAGAIN or -EPROTO. */
+int sk_socks5_reply(const uint8_t *p, size_t n, int *rep);
+
+/* A SOCKS5 reply code as a negative errno (0 for success). */
+int sk_socks5_error(int rep);
+
+#define SK_HTTP_CONNECT_HEAD_MAX 8192
+
+/* "CONNECT host:port HTTP/1.1" with its Host header and the empty line.
+ * Returns the length, or -ENOSPC. */
+ssize_t sk_http_connect_request(const char *host, uint16_t port, char *out, size_t n);
+
+/* The proxy's response head: its length up to and with the empty line when
+ * complete (*status the code), -EAGAIN, -EPROTO (not "HTTP/1.x NNN"), or
+ * -E2BIG past SK_HTTP_CONNECT_HEAD_MAX. Bytes after the head are the
+ * tunnel's. */
+int sk_http_connect_response(const char *p, size_t n, int *status);
+
+/* Over fd, connected to the proxy, ask for a tunnel to host:port, all within
+ * timeout_ms (< 0: no limit). Reads nothing past the proxy's answer. Returns
+ * 0, or a negative error with a sentence in why (a refusal is the proxy's
+ * code: -ECONNREFUSED, -EACCES, ...). */
+int sk_proxy_connect(int fd, const struct sk_proxy *px, const char *host, uint16_t port,
+                     int timeout_ms, char *why, size_t whylen);
+
+/* ---- sockit nc: netcat-openbsd's command line ---- */
+
+#define SK_NC_MAX_OPERANDS 64
+
+struct sk_nc_opts {
+    int listen, keep, udp, unix_sock, zero, verbose, numeric, help;
+    int family;         /* 0, 4 or 6 */
+    int crlf;           /* -C */
+    int no_stdin;       /* -d */
+    int shutdown;       /* -N: half-close at stdin's EOF (nc's default: not) */
+    int wait_ms;        /* -w (-1: none) */
+    int quit_ms;        /* -q (-1: none, nc's default: wait for the peer) */
+    int interval_ms;    /* -i */
+    int proxy_kind;     /* -X: SK_PROXY_SOCKS5 (also -x's default) or SK_PROXY_HTTP */
+    const char *port;   /* -p: the source port, or with -l the port to listen on */
+    const char *source; /* -s: the source address, or with -l the address */
+    const char *proxy;  /* -x ADDR[:PORT] */
+    const char *operands[SK_NC_MAX_OPERANDS];
+    int noperands;
+};
+
+/* argv (argv[0] is "nc") as netcat-openbsd takes it: bundled flags (-lvk),
+ * values glued or separate (-w1, -w 1), operands anywhere, "--". Pure; the
+ * strings point into argv. Returns 0; -ENOTSUP for a flag of nc that sockit
+ * does not carry (-r, -t, -b, -D, -X 4 ...; its name goes to bad); -EINVAL
+ * for what nc would refuse too (a bad value: the flag goes to bad; a wrong
+ * number of operands for the mode); -E2BIG for too many operands. */
+int sk_nc_parse(int argc, char *const *argv, struct sk_nc_opts *o, char *bad, size_t badlen);
+
+/* ---- hex dumps (connect --hex, listen --hex) ---- */
+
+enum { SK_HEX_SENT = 0, SK_HEX_RECEIVED = 1 };
+#define SK_HEX_LINE_MAX 96
+
+/* One line of a dump, hexdump -C's shape with the direction first:
+ * "> 00000010  68 65 6c 6c 6f 0a ...  |hello.|\n" ('>' sent, '<' received);
+ * at most 16 bytes of p (n > 16 is cut to 16). Pure. Writes at most size
+ * bytes with a NUL; returns the line's length (at most SK_HEX_LINE_MAX - 1). */
+size_t sk_hex_line(char *out, size_t size, int dir, uint64_t offset, const void *p, size_t n);
+
+/* A dump written to fd, an offset per direction (each starts at 0). */
+struct sk_hexdump {
+    int fd;
+    uint64_t off[2]; /* [SK_HEX_SENT], [SK_HEX_RECEIVED] */
+};
+
+/* Dump n bytes of p as lines (a short last line), offsets continuing.
+ * Returns 0 or the negative errno of the write. */
+int sk_hexdump(struct sk_hexdump *h, int dir, const void *p, size_t n);
 
 /* ---- the echo client ---- */
 
@@ -90,7 +247,11 @@ struct sk_echo_opts {
     int retries;     /* UDP: resend a request this many times */
     int pause_ms;    /* TCP: a reply that is not an echo ends after this quiet time */
     int linger_ms;   /* UDP scripted: after the last request, count stragglers */
-    int quiet;       /* scripted: print only the summary */
+    int quiet;       /* scripted: 1: print only the summary and lost requests; 2: nothing */
+    int blank_ends;  /* interactive: an empty line ends the session (input is a terminal);
+                        otherwise it is sent as a message like any other */
+    int tty_safe;    /* interactive: out is a terminal; replies are written with control and
+                        escape sequences (C0, C1, ESC, OSC) shown as \xNN, not obeyed */
     volatile sig_atomic_t *stop;
     struct sk_tls *tls; /* TCP: TLS over fd, its handshake done (tls.h); NULL: none */
 };
@@ -104,6 +265,7 @@ struct sk_echo_stats {
     uint64_t duplicate;     /* UDP: replies to a request already answered */
     uint64_t foreign;       /* UDP: datagrams from another address, ignored */
     uint64_t mismatched;    /* replies that did not echo the request */
+    uint64_t interrupted;   /* requests whose reply was still awaited when stopped */
     uint64_t rtt_n;
     double rtt_min, rtt_max, rtt_sum, rtt_sum2; /* milliseconds */
 };

@@ -30,6 +30,7 @@ struct sk_conn;
 enum {
     SK_CONN_END = 1u << 0,   /* close once everything queued is sent */
     SK_CONN_ABORT = 1u << 1, /* close as soon as possible, drop queued output */
+    SK_CONN_HOLD = 1u << 2,  /* the service is still answering: no data() call yet */
 };
 
 /* Pending file output (sendfile), sent after `out` drains. fd < 0: none. */
@@ -83,6 +84,14 @@ void sk_conn_end(struct sk_conn *c);
 
 /* Close soon, dropping what is queued (a stalled reader, a protocol error). */
 void sk_conn_abort(struct sk_conn *c);
+
+/* Hold further input (on != 0): the service is still producing its answer to
+ * what it consumed, in steps from its timeout callback (a long directory
+ * listing made a bounded slice at a time), and the model calls no data()
+ * until it is released (on == 0), as under backpressure; input already
+ * read stays queued. A deadline set while holding keeps the connection
+ * open after the peer's EOF. */
+void sk_conn_hold(struct sk_conn *c, int on);
 
 /* Ask for the service's timeout callback at now + ms (ms <= 0 clears it). */
 void sk_conn_set_deadline(struct sk_conn *c, int64_t ms);

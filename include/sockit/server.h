@@ -34,6 +34,7 @@ struct sk_limits {
     int drain_ms;        /* on stop, how long connections may finish */
     unsigned max_per_ip; /* connections open at once per source address; 0 = no limit */
     unsigned ip_rate;    /* new connections per second per source address; 0 = no limit */
+    unsigned udp_rate;   /* UDP: replies per second per source address; 0 = no limit */
 };
 
 struct sk_stats {
@@ -81,6 +82,8 @@ struct sk_server {
     /* Set in a fork model's per-connection child: the parent uncounts
      * st->active when it reaps the child, so sk__conn_close() does not. */
     int active_by_parent;
+    /* UDP: which datagrams may be answered (src/model/udp_guard.c). */
+    struct sk__udp_guard *udp_guard;
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */

@@ -25,6 +25,11 @@ int sk_sock_listen(const struct sk_addr *a, int type, int backlog, unsigned flag
 /* A connected socket. timeout_ms < 0 waits as long as the kernel does. */
 int sk_sock_connect(const struct sk_addr *a, int type, int timeout_ms, unsigned flags);
 
+/* The same from the local address src (bound first, SO_REUSEADDR); NULL: the
+ * kernel picks. */
+int sk_sock_connect_from(const struct sk_addr *a, const struct sk_addr *src, int type,
+                         int timeout_ms, unsigned flags);
+
 int sk_sock_set_nonblock(int fd, int on);
 int sk_sock_set_nodelay(int fd, int on);
 

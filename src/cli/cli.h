@@ -8,6 +8,7 @@
 #ifndef SOCKIT_CLI_H
 #define SOCKIT_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 enum {
@@ -28,6 +29,35 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * Returns SK_EXIT_USAGE. */
 int sk_cli_bad_option(const char *cmd, int c, char **argv);
 
+/* A command's options: the getopt optstring and the getopt_long table that
+ * its parser uses, shared with the shell completion (completion.c) so both
+ * come from one place. n: the table's length, or 0 when a zero entry ends it. */
+struct sk_cli_opts {
+    const char *shorts;
+    const struct option *longs;
+    size_t n;
+};
+
+extern const struct sk_cli_opts sk_cli_opts_hostname, sk_cli_opts_resolve, sk_cli_opts_reverse,
+    sk_cli_opts_addrinfo, sk_cli_opts_ip, sk_cli_opts_service, sk_cli_opts_byteorder,
+    sk_cli_opts_sockopt, sk_cli_opts_ifaces, sk_cli_opts_serve, sk_cli_opts_connect,
+    sk_cli_opts_echo_client, sk_cli_opts_chat, sk_cli_opts_p2p, sk_cli_opts_ping, sk_cli_opts_bench,
+    sk_cli_opts_cert, sk_cli_opts_listen;
+
+/* One command of `sockit`: what `sockit --help` lists, what runs it, and
+ * its options (NULL: only --help). */
+struct sk_cli_cmd {
+    const char *name;
+    const char *group;
+    const char *args;
+    const char *summary;
+    int (*fn)(int argc, char **argv);
+    const struct sk_cli_opts *opts;
+};
+
+/* `sockit completion bash|zsh` over the command table. (completion.c) */
+int sk_cli_completion(int argc, char **argv, const struct sk_cli_cmd *cmds, size_t n);
+
 /* Before an element of a JSON array on stdout: ",\n " unless *first, which
  * it then clears. */
 void sk_cli_json_sep(int *first);
@@ -35,6 +65,9 @@ void sk_cli_json_sep(int *first);
 /* A failed operand as an array element on stdout, after sk_cli_json_sep():
  * {"KEY": IN, "error": WHY}. */
 void sk_cli_json_error(const char *key, const char *in, const char *why, int *first);
+
+/* The plural ending for a count: "1 byte", "2 bytes". */
+#define SK_CLI_S(n) ((n) == 1 ? "" : "s")
 
 /* ---- the TLS client options (cmd_tls.c) ---- */
 
@@ -92,6 +125,79 @@ int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tl
                      const char *host, int timeout_ms, int verbose, struct sk_tls_ctx **ctx,
                      struct sk_tls **conn);
 
+/* ---- listening addresses (cmd_serve.c) ---- */
+
+struct sk_server;
+
+/* -b HOST (NULL or "localhost": both 127.0.0.1 and ::1, as family allows)
+ * and PORT (a number or a service name) into srv's addresses, srv->socktype
+ * set. Returns 0, or the exit code after a one-line error. */
+int sk_cli_listen_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
+                            const char *port, int family);
+
+/* ---- the relay options connect and listen share (cmd_listen.c) ---- */
+
+struct sk_relay_opts;
+
+enum {
+    SK_CLI_RELAY_HEX = 0x1100,
+    SK_CLI_RELAY_SRC_PORT,
+    SK_CLI_RELAY_SEND_ONLY,
+    SK_CLI_RELAY_RECV_ONLY,
+    SK_CLI_RELAY_NO_SHUTDOWN,
+    SK_CLI_RELAY_QUIT_AFTER,
+    SK_CLI_RELAY_INTERVAL,
+};
+/* Their short forms: -C, -s ADDR, -N, -o FILE (add "Cs:No:" to getopt's). */
+// clang-format off
+#define SK_CLI_RELAY_OPTIONS                                                                       \
+    {"hex", no_argument, NULL, SK_CLI_RELAY_HEX},                                                  \
+    {"output", required_argument, NULL, 'o'},                                                      \
+    {"crlf", no_argument, NULL, 'C'},                                                              \
+    {"send-only", no_argument, NULL, SK_CLI_RELAY_SEND_ONLY},                                      \
+    {"recv-only", no_argument, NULL, SK_CLI_RELAY_RECV_ONLY},                                      \
+    {"shutdown", no_argument, NULL, 'N'},                                                          \
+    {"no-shutdown", no_argument, NULL, SK_CLI_RELAY_NO_SHUTDOWN},                                  \
+    {"quit-after", required_argument, NULL, SK_CLI_RELAY_QUIT_AFTER},                              \
+    {"interval", required_argument, NULL, SK_CLI_RELAY_INTERVAL}
+/* connect only: where the connection starts from (listen is bound by -b/-p). */
+#define SK_CLI_SOURCE_OPTIONS                                                                      \
+    {"source", required_argument, NULL, 's'},                                                      \
+    {"source-port", required_argument, NULL, SK_CLI_RELAY_SRC_PORT}
+#define SK_CLI_RELAY_HELP                                                                          \
+    "  --hex              hex dump of both directions on stderr ('>' sent, '<' received)\n"        \
+    "  -o, --output FILE  the hex dump to FILE instead (implies --hex)\n"                          \
+    "  -C, --crlf         send each line end of standard input as CRLF\n"                          \
+    "  --send-only        only send: what arrives is dropped; end once input is sent\n"           \
+    "  --recv-only        only receive: standard input is not read, nothing is sent\n"            \
+    "  -N, --shutdown     half-close the socket when standard input ends (default)\n"              \
+    "  --no-shutdown      keep the sending side open at input's end; wait for the peer\n"     \
+    "  --quit-after SECS  end SECS after standard input ended (nc -q)\n"                       \
+    "  --interval SECS    send standard input a line at a time, SECS apart (nc -i)\n"
+// clang-format on
+
+struct sk_cli_relay {
+    int hex, crlf, send_only, recv_only, no_shutdown, dump_fd, quit_after_ms, interval_ms;
+    const char *out_file, *src, *src_port;
+    struct sk_hexdump *hd;
+};
+
+/* Take option c when it is a relay option: returns 1, else 0. -s and
+ * --source-port are taken only when with_source. */
+int sk_cli_relay_opt(struct sk_cli_relay *r, int c, const char *arg, int with_source);
+
+/* Check the options (a usage line and SK_EXIT_USAGE), open -o, and set the
+ * relay's fields; returns 0 or an exit code. sk_cli_relay_end() releases. */
+int sk_cli_relay_start(const char *cmd, struct sk_cli_relay *r, struct sk_relay_opts *ro);
+void sk_cli_relay_end(struct sk_cli_relay *r);
+
+/* `connect -z HOST PORT[-PORT]...` (cmd_scan.c): args[0] the host, the rest
+ * ports and ranges; wait_ms <= 0: 3 s per port. Exit 0 when one accepted. */
+int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms, int verbose,
+                int json, int nc_style);
+
+/* nc_style: nothing on stdout; with verbose netcat-openbsd's lines on stderr. */
+
 #define SK_VERSION "0.1.0"
 
 /* Commands (one file per group under src/cli/). */
@@ -112,5 +218,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
+int cmd_listen(int argc, char **argv);
+int cmd_nc(int argc, char **argv);
 
 #endif

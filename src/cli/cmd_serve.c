@@ -34,6 +34,7 @@ enum {
     OPT_MAX_INPUT,
     OPT_MAX_OUTPUT,
     OPT_DRAIN,
+    OPT_UDP_RATE,
     OPT_LIST,
     OPT_JSON,
     OPT_UNIX_MODE,
@@ -64,6 +65,7 @@ static const struct option common_opts[] = {
     {"max-input", required_argument, NULL, OPT_MAX_INPUT},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"udp-rate", required_argument, NULL, OPT_UDP_RATE},
     {"list", no_argument, NULL, OPT_LIST},
     {"json", no_argument, NULL, OPT_JSON},
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
@@ -195,6 +197,8 @@ static void help(const struct sk_service *svc)
            "                       datagram buffer (larger datagrams are logged, dropped)\n"
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
+           "  --udp-rate N         UDP: at most N replies a second to one source address\n"
+           "                       (default 0: no limit)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
            "  --log-time           an ISO 8601 local time on each log line (always when\n"
@@ -378,8 +382,8 @@ static int port_number(const char *port, int dgram, uint16_t *out, const char **
 
 /* -b (or the default: 127.0.0.1 and ::1, both loopback addresses, whatever
  * /etc/hosts says "localhost" is) and the port into srv's addresses. */
-static int set_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
-                         const char *port, int family)
+int sk_cli_listen_addresses(const char *cmd, struct sk_server *srv, const char *bind_host,
+                            const char *port, int family)
 {
     const char *why = NULL;
     char num[8];
@@ -481,7 +485,8 @@ int cmd_serve(int argc, char **argv)
     const char *model_name = NULL, *bind_host = NULL, *port = NULL, *unix_path = NULL;
     const struct sk_service *svc = NULL;
     struct sk_server srv;
-    int family = AF_UNSPEC, quiet = 0, idle_given = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
+    int family = AF_UNSPEC, quiet = 0, idle_given = 0, udp_rate_given = 0, verbose = 0,
+        rc = SK_EXIT_FAIL, c, r;
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
     int inetd = 0, activated = 0, conn_fd = -1;
     struct sk_addr conn_peer;
@@ -561,6 +566,12 @@ int cmd_serve(int argc, char **argv)
             if (parse_secs(cmd, "--drain", optarg, &srv.lim.drain_ms))
                 goto out;
             break;
+        case OPT_UDP_RATE:
+            if (parse_count(cmd, "--udp-rate", optarg, 10000000, &v))
+                goto out;
+            srv.lim.udp_rate = (unsigned)v;
+            udp_rate_given = 1;
+            break;
         case OPT_MAX_INPUT:
             if (parse_bytes(cmd, "--max-input", optarg, &srv.lim.in_max))
                 goto out;
@@ -631,6 +642,10 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_usage(cmd, "service %s does not speak %s", svc->name, dgram ? "UDP" : "TCP");
         goto out;
     }
+    if (udp_rate_given && !dgram) {
+        rc = sk_cli_usage(cmd, "--udp-rate is for datagram servers (--udp)");
+        goto out;
+    }
     if (model_name) {
         srv.model = sk_model_find(model_name, srv.socktype);
         if (!srv.model) {
@@ -697,7 +712,7 @@ int cmd_serve(int argc, char **argv)
             goto out;
         }
     } else {
-        if ((rc = set_addresses(cmd, &srv, bind_host, port ? port : "0", family)) != 0)
+        if ((rc = sk_cli_listen_addresses(cmd, &srv, bind_host, port ? port : "0", family)) != 0)
             goto out;
         rc = SK_EXIT_FAIL;
     }
@@ -763,3 +778,8 @@ out:
     sk_server_close(&srv);
     return rc;
 }
+
+/* serve's own options for the shell completion (main.c); the services' come
+ * from their tables. */
+const struct sk_cli_opts sk_cli_opts_serve = {":p:b:46uqvh", common_opts,
+                                              sizeof(common_opts) / sizeof(common_opts[0])};

@@ -28,6 +28,23 @@
 int sk_client_connect(const char *host, const char *port, int family, int socktype, int timeout_ms,
                       struct sk_addr *peer)
 {
+    return sk_client_connect_from(host, port, family, socktype, timeout_ms, NULL, NULL, peer);
+}
+
+/* The source address for a target of family fam: src_host (numeric or a
+ * name of that family) and src_port, or the wildcard with src_port. */
+static int source_for(int fam, int socktype, const char *src_host, const char *src_port,
+                      struct sk_addr *out)
+{
+    const char *any = fam == AF_INET6 ? "::" : "0.0.0.0";
+    return sk_resolve_one(src_host ? src_host : any, src_port ? src_port : "0", fam, socktype, 1,
+                          out);
+}
+
+int sk_client_connect_from(const char *host, const char *port, int family, int socktype,
+                           int timeout_ms, const char *src_host, const char *src_port,
+                           struct sk_addr *peer)
+{
     struct sk_resolve_opts ro = {.family = family, .socktype = socktype};
     struct sk_addrinfo *ai = NULL;
     int n = sk_resolve(host, port, &ro, &ai, NULL, 0);
@@ -37,7 +54,14 @@ int sk_client_connect(const char *host, const char *port, int family, int sockty
     for (int i = 0; i < n; i++) {
         if (ai[i].socktype && ai[i].socktype != socktype)
             continue;
-        r = sk_sock_connect(&ai[i].addr, socktype, timeout_ms, 0);
+        struct sk_addr src;
+        if (src_host || src_port) {
+            int fam = sk_addr_family(&ai[i].addr);
+            if ((r = source_for(fam, socktype, src_host, src_port, &src)) < 0)
+                continue; /* no source address of this family */
+        }
+        r = sk_sock_connect_from(&ai[i].addr, src_host || src_port ? &src : NULL, socktype,
+                                 timeout_ms, 0);
         if (r >= 0) {
             if (peer)
                 *peer = ai[i].addr;
@@ -86,6 +110,32 @@ static size_t out_chunk(int fd)
     return 4096;
 }
 
+/* -C: each '\n' of the n bytes at p becomes "\r\n", in place (p has room
+ * for 2n bytes). Returns the new length. */
+static size_t crlf_expand(char *p, size_t n)
+{
+    size_t lf = 0;
+    for (size_t i = 0; i < n; i++)
+        lf += p[i] == '\n';
+    size_t j = n + lf;
+    for (size_t i = n; i-- > 0;) {
+        p[--j] = p[i];
+        if (p[i] == '\n')
+            p[--j] = '\r';
+    }
+    return n + lf;
+}
+
+/* n bytes arrived at the tail of down: dump them, keep them for out_fd
+ * (unless --send-only drops them). */
+static void received(const struct sk_relay_opts *o, struct sk_buf *down, size_t n)
+{
+    if (o->hex && n)
+        sk_hexdump(o->hex, SK_HEX_RECEIVED, sk_buf_tail(down), n);
+    if (!o->send_only)
+        sk_buf_commit(down, n);
+}
+
 static int64_t remaining(int64_t deadline, int64_t now)
 {
     return deadline <= now ? 0 : deadline - now;
@@ -103,9 +153,13 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
     struct sk_tls *tls = dgram ? NULL : o->tls;
     size_t chunk = out_chunk(o->out_fd);
-    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0;
+    int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0, quit_at = 0, next_tx = 0;
 
     memset(st, 0, sizeof(*st));
+    if (o->in_fd < 0 || o->recv_only)
+        in_eof = 1;
+    if (o->recv_only || o->no_shutdown)
+        shut = 1; /* never half-closed: the peer's close ends the relay */
     if (dgram && cap < DGRAM_BUF)
         cap = DGRAM_BUF;
     sk_buf_init(&up, cap);
@@ -137,6 +191,18 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 shut_ev = 0;
             }
         }
+        if (o->quit_after_ms > 0 && in_eof && (shut || dgram) && sk_buf_len(&up) == 0) {
+            if (!quit_at)
+                quit_at = now + o->quit_after_ms;
+            if (now >= quit_at) {
+                r = 0;
+                break;
+            }
+        }
+        if (o->send_only && in_eof && (shut || dgram) && sk_buf_len(&up) == 0) {
+            r = 0; /* everything went out; what comes back is not wanted */
+            break;
+        }
         int64_t wait = -1;
         if (sock_eof && sk_buf_len(&down) == 0) {
             /* The peer ended its side. It may only have half-closed and
@@ -160,6 +226,12 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             }
             wait = left;
         }
+        /* --interval: the next line waits for its time. */
+        int tx_ok = !next_tx || now >= next_tx;
+        if (!tx_ok && sk_buf_len(&up))
+            wait = wait < 0 ? remaining(next_tx, now) : SK_MIN(wait, remaining(next_tx, now));
+        if (quit_at)
+            wait = wait < 0 ? remaining(quit_at, now) : SK_MIN(wait, remaining(quit_at, now));
         if (o->idle_timeout_ms > 0) {
             int64_t left = remaining(last + o->idle_timeout_ms, now);
             if (left == 0) {
@@ -172,9 +244,11 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
 
         /* Interest follows buffer space: that is the backpressure. A
          * datagram is taken whole, so those sides wait for an empty buffer. */
-        int want_in = !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > 0);
+        int want_in =
+            !in_eof && (dgram ? sk_buf_len(&up) == 0 : sk_buf_room(&up) > (o->crlf ? 1u : 0u));
         int want_rx = !sock_eof && (dgram ? sk_buf_len(&down) == 0 : sk_buf_room(&down) > 0);
-        short sock_ev = (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) ? tx_ev : 0) | shut_ev);
+        short sock_ev =
+            (short)((want_rx ? rx_ev : 0) | (sk_buf_len(&up) && tx_ok ? tx_ev : 0) | shut_ev);
         /* Plaintext TLS already decrypted is never signalled by poll. */
         int tls_buffered = tls && want_rx && sk_tls_pending(tls) > 0;
         if (tls_buffered)
@@ -198,10 +272,15 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
 
         if (p[0].revents) {
             ssize_t got;
+            size_t room = dgram ? DGRAM_MAX : sk_buf_room(&up);
+            if (o->crlf)
+                room = room / 2 ? room / 2 : 1; /* room for a '\r' before each '\n' */
             if (p[0].revents & POLLNVAL)
                 got = 0;
             else
-                got = sk_read(o->in_fd, sk_buf_tail(&up), dgram ? DGRAM_MAX : sk_buf_room(&up));
+                got = sk_read(o->in_fd, sk_buf_tail(&up), room);
+            if (got > 0 && o->crlf)
+                got = (ssize_t)crlf_expand(sk_buf_tail(&up), (size_t)got);
             if (got < 0 && got != -EAGAIN) {
                 r = (int)got;
                 break;
@@ -213,9 +292,18 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 sk_buf_commit(&up, (size_t)got);
             }
         }
-        if (sk_buf_len(&up) && (p[1].revents & (tls ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
-            ssize_t w = tls ? sk_tls_write(tls, sk_buf_data(&up), sk_buf_len(&up))
-                            : sk_send(fd, sk_buf_data(&up), sk_buf_len(&up));
+        if (sk_buf_len(&up) && tx_ok &&
+            (p[1].revents & (tls ? tx_ev | POLLERR | POLLHUP : POLLOUT))) {
+            size_t len = sk_buf_len(&up);
+            if (o->interval_ms > 0 && !dgram) {
+                const char *nl = memchr(sk_buf_data(&up), '\n', len);
+                if (nl)
+                    len = (size_t)(nl - (const char *)sk_buf_data(&up)) + 1;
+            }
+            ssize_t w =
+                tls ? sk_tls_write(tls, sk_buf_data(&up), len) : sk_send(fd, sk_buf_data(&up), len);
+            if (o->interval_ms > 0 && w == (ssize_t)len)
+                next_tx = sk_now_ms() + o->interval_ms; /* a line (or datagram) went */
             if (w == -EAGAIN && tls)
                 tx_ev = sk_tls_want(tls);
             else if (tls)
@@ -229,6 +317,8 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 }
                 break;
             }
+            if (w > 0 && o->hex)
+                sk_hexdump(o->hex, SK_HEX_SENT, sk_buf_data(&up), (size_t)w);
             if (w > 0) {
                 st->sent += (uint64_t)w;
                 last = eof_progress = sk_now_ms();
@@ -251,7 +341,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                 sock_eof = 1;
                 eof_progress = sk_now_ms();
             } else if (got > 0) {
-                sk_buf_commit(&down, (size_t)got);
+                received(o, &down, (size_t)got);
                 st->received += (uint64_t)got;
                 last = sk_now_ms();
             }
@@ -266,7 +356,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
                     sock_eof = 1;
                     eof_progress = sk_now_ms();
                 } else if (got >= 0) {
-                    sk_buf_commit(&down, (size_t)got);
+                    received(o, &down, (size_t)got);
                     st->received += (uint64_t)got;
                     last = sk_now_ms();
                     quiet_since = 0;
@@ -287,6 +377,7 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
         }
     }
 out:
+    st->in_eof = in_eof;
     sk_buf_free(&up);
     sk_buf_free(&down);
     return r;

@@ -116,7 +116,8 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
     *held = sk_buf_len(&c->in) > 0 && sk_conn_pending(c) > 0;
     if (sk_conn_pending(c))
         *events |= POLLOUT;
-    if (!eof && !sk__conn_backpressured(c, NULL) && sk_buf_len(&c->in) < c->in.max)
+    if (!eof && !sk__conn_backpressured(c, NULL) && !(c->flags & SK_CONN_HOLD) &&
+        sk_buf_len(&c->in) < c->in.max)
         *events |= POLLIN;
     return 0;
 }

@@ -32,8 +32,8 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             used = n; /* the service is done with this peer */
             break;
         }
-        if (sk__conn_backpressured(c, inflight)) {
-            *held = 1; /* resume once output drains */
+        if (sk__conn_backpressured(c, inflight) || (c->flags & SK_CONN_HOLD)) {
+            *held = 1; /* resume once output drains (or the service releases input) */
             break;
         }
         ssize_t r = svc->data(c, p + used, n - used);
@@ -43,7 +43,10 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
         }
         if (r == 0) {
             /* Input full and the service waits for no output to drain. */
-            if (n - used >= c->in.max && !sk_conn_pending(c) && !(inflight && sk_buf_len(inflight)))
+            if (c->flags & SK_CONN_HOLD)
+                *held = 1; /* the service waits: offered again once released */
+            else if (n - used >= c->in.max && !sk_conn_pending(c) &&
+                     !(inflight && sk_buf_len(inflight)))
                 err = -EMSGSIZE;
             break;
         }

@@ -187,7 +187,8 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
         return 1;
     unsigned want = pend ? SK_EV_WANT_WRITE : 0;
-    if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && sk_buf_len(&c->in) < c->in.max)
+    if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && !(c->flags & SK_CONN_HOLD) &&
+        sk_buf_len(&c->in) < c->in.max)
         want |= SK_EV_WANT_READ;
     ec->want = (unsigned char)want;
     return 0;

@@ -134,7 +134,9 @@ static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total
  * c->in? */
 static inline int sk__conn_holding(const struct sk_conn *c, char held)
 {
-    return held && sk_buf_len(&c->in) > 0;
+    /* A service that holds input itself (sk_conn_hold) resumes through its
+     * deadline: that one fires. */
+    return held && sk_buf_len(&c->in) > 0 && !(c->flags & SK_CONN_HOLD);
 }
 
 /* The earliest moment something may be due on c (idle timeout, service

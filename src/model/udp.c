@@ -2,7 +2,8 @@
  * udp.c - the part every datagram model shares: workers on each address's
  * socket (more workers on duplicates of it), waiting for input or a stop,
  * and one datagram -> the service's datagram callback -> its reply, with
- * truncated datagrams detected, logged and dropped.
+ * truncated datagrams detected, logged and dropped, and replies only where
+ * udp_guard.c allows them.
  */
 #include "udp.h"
 
@@ -56,6 +57,17 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
     struct worker *w = calloc(n, sizeof(*w));
     if (!w)
         return -ENOMEM;
+    struct sk_addr self[SK_SERVER_MAX_ADDRS];
+    size_t nself = 0;
+    self[nself++] = srv->addr;
+    for (unsigned i = 0; i < srv->nmore && nself < SK_SERVER_MAX_ADDRS; i++) {
+        self[nself] = srv->more[i];
+        sk_addr_set_port(&self[nself++], sk_addr_port(&srv->addr));
+    }
+    if ((r = sk__udp_guard_new(self, nself, srv->lim.udp_rate, &srv->udp_guard)) < 0) {
+        free(w);
+        return r;
+    }
     for (unsigned i = 0; i < n; i++) {
         w[i].srv = srv;
         w[i].loop = loop;
@@ -91,6 +103,8 @@ out:
     for (unsigned i = nl; i < n; i++)
         close(w[i].fd);
     free(w);
+    sk__udp_guard_free(srv->udp_guard);
+    srv->udp_guard = NULL;
     return r;
 }
 
@@ -107,7 +121,7 @@ size_t sk__udp_bufsize(const struct sk_server *srv)
 ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
                        size_t len, int truncated, char *out, size_t outmax)
 {
-    static struct sk__ratelimit trunc_rl, err_rl;
+    static struct sk__ratelimit trunc_rl, err_rl, bad_rl, rate_rl;
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
@@ -126,9 +140,29 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
         }
         return -1;
     }
+    const char *why = srv->udp_guard ? sk__udp_guard_refuse(srv->udp_guard, from) : NULL;
+    if (why) {
+        /* A forged source would make us a reflector or start a loop. */
+        atomic_fetch_add(&srv->st->rejected, 1);
+        if (sk__rate_ok(&bad_rl, &skipped)) {
+            sk_addr_format(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN, "datagram from %s not answered: %s%s", a, why,
+                   skipped ? " (more since the last line)" : "");
+        }
+        return -1;
+    }
     ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
     if (r == SK_NO_REPLY)
         return -1;
+    if (r >= 0 && srv->udp_guard && !sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms())) {
+        atomic_fetch_add(&srv->st->rejected, 1);
+        if (sk__rate_ok(&rate_rl, &skipped)) {
+            sk_addr_format_host(from, a, sizeof(a));
+            sk_log(SK_LOG_WARN, "replies to %s over --udp-rate %u/s: dropped%s", a,
+                   srv->lim.udp_rate, skipped ? " (more since the last line)" : "");
+        }
+        return -1;
+    }
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
         if (sk__rate_ok(&err_rl, &skipped)) {

@@ -10,6 +10,7 @@
 
 #include "sockit/server.h"
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The largest datagram a reply may be (and the reply buffers' size). */
@@ -40,6 +41,25 @@ size_t sk__udp_bufsize(const struct sk_server *srv);
  * reply length in out (0: an empty datagram), or -1 for no reply. */
 ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
                        size_t len, int truncated, char *out, size_t outmax);
+
+/* Which datagrams may be answered (udp_guard.c). */
+struct sk__udp_guard;
+
+/* A guard for a server bound to the nself addresses self (one port), with
+ * at most rate replies per second to one source address (0: no limit).
+ * Returns 0 or -ENOMEM. */
+int sk__udp_guard_new(const struct sk_addr *self, size_t nself, unsigned rate,
+                      struct sk__udp_guard **out);
+void sk__udp_guard_free(struct sk__udp_guard *g);
+
+/* Why a datagram from `from` must not be answered (a sentence), or NULL:
+ * an unspecified, broadcast or multicast source, a source port below 1024
+ * or 2049, or the server's own address and port. Pure; any thread. */
+const char *sk__udp_guard_refuse(const struct sk__udp_guard *g, const struct sk_addr *from);
+
+/* May one more reply go to from's address at now_ms (--udp-rate)? 1 or 0.
+ * Takes a token from the address's bucket; thread-safe. */
+int sk__udp_guard_allow(struct sk__udp_guard *g, const struct sk_addr *from, int64_t now_ms);
 
 /* Account a reply of n bytes sent, or log a failed send to peer. */
 void sk__udp_sent(struct sk_server *srv, size_t n);

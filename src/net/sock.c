@@ -25,7 +25,10 @@ int sk_sock_set_nonblock(int fd, int on)
     return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
-int sk_sock_set_nodelay(int fd, int on) { return set_int(fd, IPPROTO_TCP, TCP_NODELAY, on); }
+int sk_sock_set_nodelay(int fd, int on)
+{
+    return set_int(fd, IPPROTO_TCP, TCP_NODELAY, on);
+}
 
 /* A Unix socket file nobody listens on is left over from a dead server. */
 static void remove_stale_unix(const struct sk_addr *a, int type)
@@ -58,8 +61,8 @@ int sk_sock_listen(const struct sk_addr *a, int type, int backlog, unsigned flag
             goto err;
         if ((flags & SK_SOCK_REUSEPORT) && (r = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
             goto err;
-        if (family == AF_INET6 && (r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-                                               (flags & SK_SOCK_V6ONLY) ? 1 : 0)) < 0)
+        if (family == AF_INET6 &&
+            (r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, (flags & SK_SOCK_V6ONLY) ? 1 : 0)) < 0)
             goto err;
     }
     if (bind(fd, &a->u.sa, a->len) < 0) {
@@ -78,11 +81,25 @@ err:
 
 int sk_sock_connect(const struct sk_addr *a, int type, int timeout_ms, unsigned flags)
 {
+    return sk_sock_connect_from(a, NULL, type, timeout_ms, flags);
+}
+
+int sk_sock_connect_from(const struct sk_addr *a, const struct sk_addr *src, int type,
+                         int timeout_ms, unsigned flags)
+{
     int fd = socket(a->u.sa.sa_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int r;
+    int r, one = 1;
 
     if (fd < 0)
         return -errno;
+    if (src) {
+        /* A fixed source port may still be in TIME_WAIT from the last run. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, &src->u.sa, src->len) < 0) {
+            r = -errno;
+            goto err;
+        }
+    }
     if (connect(fd, &a->u.sa, a->len) < 0) {
         if (errno != EINPROGRESS && errno != EAGAIN) {
             r = -errno;

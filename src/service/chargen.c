@@ -7,7 +7,9 @@
  * the output has been sent, so a slow reader is never sent more than one
  * batch ahead. Over UDP each datagram is answered with a datagram of between
  * 1 and 512 characters of the same pattern (the RFC asks for a random
- * length), each answer starting at the next line.
+ * length), each answer starting at the next line; the length is also
+ * bounded by the request's (or one line, 74 bytes, for a shorter one), so
+ * chargen amplifies no forged request more than that.
  */
 #include "sockit/service.h"
 
@@ -91,14 +93,18 @@ static ssize_t chargen_datagram(void *state, const struct sk_addr *from, const c
     struct chargen *g = state;
     (void)from;
     (void)in;
-    (void)n;
     uint64_t k = atomic_fetch_add(&g->dgrams, 1);
-    /* A length that wanders over 1..512 (splitmix64 of the count). */
+    /* A length that wanders over 1..512 (splitmix64 of the count), but never
+     * past the request's own length or one line, whichever is more: a forged
+     * small request cannot buy a reply many times its size. */
+    size_t most = n > LINE_BYTES ? n : LINE_BYTES;
+    if (most > DGRAM_MAX)
+        most = DGRAM_MAX;
     uint64_t z = (k + 1) * 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
-    size_t len = 1 + (size_t)(z % DGRAM_MAX);
+    size_t len = 1 + (size_t)(z % most);
     if (len > outmax)
         len = outmax;
     for (size_t i = 0; i < len; i++)

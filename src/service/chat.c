@@ -34,6 +34,10 @@
 #define DEFAULT_MAX_CLIENTS 1000
 #define DEFAULT_MAX_QUEUE (256 * 1024)
 #define DEFAULT_STALL_MS 1000
+#define DEFAULT_FLOOD_LINES 2000              /* lines a second a member may send */
+#define DEFAULT_FLOOD_BYTES (2 * 1024 * 1024) /* bytes a second */
+#define FLOOD_BURST_MS 2000                   /* a full budget: this long of sending */
+#define DEFAULT_FLOOD_MS 4000 /* out of budget this long: refused; twice: Excess Flood */
 #define LIST_NAMES_MAX 30 /* the welcome names at most this many */
 
 struct member {
@@ -47,6 +51,14 @@ struct member {
     int is_operator;    /* the server's own terminal */
     int64_t over_since; /* ms when the queue was first seen over --max-queue; 0: not over */
     uint64_t seen_out;  /* c->bytes_out then: any change means it is reading */
+    /* flood control: token buckets in thousandths of a line and of a byte */
+    int64_t lines_milli, bytes_milli, refilled_ms;
+    int64_t flood_since; /* ms when it last ran out of budget; 0: within budget */
+    int64_t resume_ms;   /* input held until then (the next line fits) */
+    int woke_early;      /* the deadline came early: the peer closed its side */
+    uint64_t refused;    /* lines not relayed, not yet told */
+    int64_t refused_told_ms;
+    uint64_t missed;    /* lines it read too slowly to be given (told when there is room) */
     char reason[96];    /* why it left, announced when the connection closes */
 };
 
@@ -55,6 +67,10 @@ struct chat {
     unsigned max_clients;
     size_t max_queue;
     int stall_ms;
+    unsigned flood_lines; /* 0: no limit */
+    size_t flood_bytes;   /* 0: no limit */
+    size_t flood_burst;   /* bytes a member may send at once (set at start) */
+    int flood_ms;         /* --flood-time */
     char *log_path;
     FILE *log;
     char *operator_nick;
@@ -75,6 +91,9 @@ static int chat_create(void **state)
     st->max_clients = DEFAULT_MAX_CLIENTS;
     st->max_queue = DEFAULT_MAX_QUEUE;
     st->stall_ms = DEFAULT_STALL_MS;
+    st->flood_lines = DEFAULT_FLOOD_LINES;
+    st->flood_bytes = DEFAULT_FLOOD_BYTES;
+    st->flood_ms = DEFAULT_FLOOD_MS;
     *state = st;
     return 0;
 }
@@ -118,6 +137,30 @@ static int chat_option(void *state, const char *name, const char *value, char *e
         st->stall_ms = (int)n;
         return 0;
     }
+    if (strcmp(name, "flood-lines") == 0) {
+        if (sk_parse_i64(value, 0, 1000000, &n) < 0) {
+            snprintf(err, len, "--flood-lines: '%s' is not a number in 0..1000000", value);
+            return -EINVAL;
+        }
+        st->flood_lines = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(name, "flood-bytes") == 0) {
+        if (sk_parse_size(value, 1ULL << 30, &size) < 0 || (size && size < 1024)) {
+            snprintf(err, len, "--flood-bytes: '%s' is not 0 or a size from 1k to 1G", value);
+            return -EINVAL;
+        }
+        st->flood_bytes = (size_t)size;
+        return 0;
+    }
+    if (strcmp(name, "flood-time") == 0) {
+        if (sk_parse_duration_ms(value, &n) < 0 || n < 100 || n > 3600 * 1000) {
+            snprintf(err, len, "--flood-time: '%s' is not a duration from 100ms to an hour", value);
+            return -EINVAL;
+        }
+        st->flood_ms = (int)n;
+        return 0;
+    }
     if (strcmp(name, "log") == 0)
         return sk_str_set(&st->log_path, value);
     if (strcmp(name, "operator") == 0) {
@@ -144,6 +187,15 @@ static int chat_start(void *state, struct sk_server *srv, char *err, size_t len)
     /* A queue bound past the hard maximum could never be reached. */
     if (st->max_queue > srv->lim.out_max)
         st->max_queue = srv->lim.out_max;
+    /* A burst is two seconds' worth, but never more than half a reader's
+     * output queue: one sender's burst alone cannot fill anyone's queue. A
+     * line longer than the burst could never be sent. */
+    st->flood_burst = SK_MIN(st->flood_bytes * FLOOD_BURST_MS / 1000, srv->lim.out_max / 2);
+    if (st->flood_bytes && st->flood_burst < st->max_line + 2) {
+        snprintf(err, len, "--flood-bytes %zu allows no burst of one --max-line (%zu)",
+                 st->flood_bytes, st->max_line);
+        return -EINVAL;
+    }
     st->scratch_len = 3 * st->max_line + 256;
     st->scratch = malloc(st->scratch_len);
     st->clean = malloc(3 * st->max_line + 4);
@@ -248,6 +300,24 @@ static void deliver(struct chat *st, struct member *m, const char *text, size_t 
         drop(m, "dropped: not reading (output queue full)");
         return;
     }
+    size_t room = m->c->out.max - sk_buf_len(&m->c->out);
+    if (m->missed && room >= n + el + 128) {
+        char note[128];
+        int k = snprintf(note, sizeof(note),
+                         "*** %llu line%s not given to you: you read slower than the room "
+                         "talks.%s",
+                         (unsigned long long)m->missed, m->missed == 1 ? "" : "s", eol);
+        if (sk_conn_write(m->c, note, (size_t)k) == 0)
+            m->missed = 0;
+        room = m->c->out.max - sk_buf_len(&m->c->out);
+    }
+    if (room < n + el) {
+        /* Full, but it reads (else stalled() had dropped it): it misses this
+         * line rather than the room losing a reader that keeps up with a
+         * fair share. */
+        m->missed++;
+        return;
+    }
     if (sk_conn_write(m->c, text, n) < 0 || sk_conn_write(m->c, eol, el) < 0)
         drop(m, "dropped: not reading (output queue full)");
 }
@@ -302,6 +372,17 @@ static struct member *find_nick(struct chat *st, const char *nick)
     return NULL;
 }
 
+/* A member other than m whose nickname reads like nick ("aIice" beside
+ * "alice"), or NULL. */
+static const struct member *find_lookalike(const struct chat *st, const struct member *m,
+                                           const char *nick)
+{
+    for (const struct member *o = st->head; o; o = o->next)
+        if (o != m && o->named && sk_chat_nick_confusable(o->nick, nick))
+            return o;
+    return NULL;
+}
+
 static unsigned named_count(const struct chat *st)
 {
     unsigned n = 0;
@@ -348,7 +429,7 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     memcpy(nick, name, n);
     nick[n] = '\0';
     struct member *other = find_nick(st, nick);
-    if (other == m && strcmp(m->nick, nick) == 0) {
+    if (other == m && memcmp(m->nick, nick, n + 1) == 0) {
         tell(st, m, "*** You are already %s.", nick);
         return;
     }
@@ -356,7 +437,14 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         tell(st, m, "*** The nickname %s is taken. Choose another:", other->nick);
         return;
     }
-    if (st->operator_nick && !m->is_operator && sk_chat_nick_equal(st->operator_nick, nick)) {
+    const struct member *look = find_lookalike(st, m, nick);
+    if (look) {
+        tell(st, m,
+             "*** The nickname %s looks too much like %s, who is here. Choose another:", nick,
+             look->nick);
+        return;
+    }
+    if (st->operator_nick && !m->is_operator && sk_chat_nick_confusable(st->operator_nick, nick)) {
         tell(st, m, "*** The nickname %s is reserved for the operator. Choose another:", nick);
         return;
     }
@@ -531,6 +619,86 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
     }
 }
 
+/* ---- flood control ---- */
+
+/*
+ * Each member has two token buckets, lines and bytes a second (--flood-lines,
+ * --flood-bytes), each holding FLOOD_BURST_MS worth. A line that does not fit
+ * is delayed: the member's input is held (TCP slows its sender down) until
+ * it fits. A member that stays out of budget (its buckets never get back to
+ * half full: it never pauses) for --flood-time has its lines that do not fit
+ * refused instead, and is told so at most once a second; one still at it
+ * after twice --flood-time is disconnected with "Excess Flood", as IRC
+ * servers do.
+ */
+enum { FLOOD_OK, FLOOD_WAIT, FLOOD_REFUSE, FLOOD_KILL };
+
+static void refill(const struct chat *st, struct member *m, int64_t now)
+{
+    int64_t dt = now - m->refilled_ms;
+    int64_t lcap = (int64_t)st->flood_lines * FLOOD_BURST_MS;
+    int64_t bcap = (int64_t)st->flood_burst * 1000;
+    if (m->refilled_ms == 0) { /* a new member starts with a full budget */
+        m->lines_milli = lcap;
+        m->bytes_milli = bcap;
+    } else if (dt > 0) {
+        m->lines_milli = SK_MIN(lcap, m->lines_milli + dt * (int64_t)st->flood_lines);
+        m->bytes_milli = SK_MIN(bcap, m->bytes_milli + dt * (int64_t)st->flood_bytes);
+    }
+    m->refilled_ms = now;
+}
+
+/* May m send a line of n bytes now? Takes its cost when it may (and when it
+ * is refused: a flooder's buckets stay empty); sets m->resume_ms on WAIT. */
+static int flood_check(const struct chat *st, struct member *m, size_t n, int64_t now)
+{
+    if (m->is_operator || (!st->flood_lines && !st->flood_bytes))
+        return FLOOD_OK;
+    refill(st, m, now);
+    int64_t lneed = st->flood_lines ? 1000 : 0, bneed = st->flood_bytes ? (int64_t)n * 1000 : 0;
+    int64_t lcap = (int64_t)st->flood_lines * FLOOD_BURST_MS;
+    int64_t bcap = (int64_t)st->flood_burst * 1000;
+    /* Half a budget saved up: it has paused, whatever it did before. */
+    if ((!lneed || m->lines_milli * 2 >= lcap) && (!bneed || m->bytes_milli * 2 >= bcap))
+        m->flood_since = 0;
+    if (m->lines_milli >= lneed && m->bytes_milli >= bneed) {
+        m->lines_milli -= lneed;
+        m->bytes_milli -= bneed;
+        return FLOOD_OK;
+    }
+    if (m->flood_since == 0)
+        m->flood_since = now;
+    int64_t over = now - m->flood_since;
+    if (over >= 2 * (int64_t)st->flood_ms)
+        return FLOOD_KILL;
+    if (over >= st->flood_ms || m->woke_early) {
+        m->lines_milli = SK_MAX(0, m->lines_milli - lneed);
+        m->bytes_milli = SK_MAX(0, m->bytes_milli - bneed);
+        return FLOOD_REFUSE;
+    }
+    int64_t wait = 1;
+    if (st->flood_lines && m->lines_milli < lneed)
+        wait = SK_MAX(wait, (lneed - m->lines_milli + st->flood_lines - 1) / st->flood_lines);
+    if (st->flood_bytes && m->bytes_milli < bneed)
+        wait = SK_MAX(wait, (bneed - m->bytes_milli + (int64_t)st->flood_bytes - 1) /
+                                (int64_t)st->flood_bytes);
+    m->resume_ms = now + wait;
+    return FLOOD_WAIT;
+}
+
+static void tell_refused(struct chat *st, struct member *m, int64_t now, int force)
+{
+    if (!m->refused || (!force && now - m->refused_told_ms < 1000))
+        return;
+    tell(st, m,
+         "*** Flood control: %llu line%s not sent (at most %u lines and %zu bytes a "
+         "second). Slow down or you will be disconnected.",
+         (unsigned long long)m->refused, m->refused == 1 ? "" : "s", st->flood_lines,
+         st->flood_bytes);
+    m->refused = 0;
+    m->refused_told_ms = now;
+}
+
 /* ---- callbacks ---- */
 
 static int chat_open(struct sk_conn *c)
@@ -591,9 +759,42 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
             tell(st, m, "*** Line too long (more than %zu bytes): not sent.", st->max_line);
             continue;
         }
+        int64_t now = sk_now_ms();
+        switch (flood_check(st, m, len, now)) {
+        case FLOOD_WAIT:
+            /* Delayed: this line and what follows wait for the budget. */
+            used -= len + 1 + m->crlf;
+            sk_conn_hold(c, 1);
+            sk_conn_set_deadline(c, m->resume_ms - now);
+            return (ssize_t)used;
+        case FLOOD_REFUSE:
+            m->refused++;
+            tell_refused(st, m, now, 0);
+            continue;
+        case FLOOD_KILL:
+            tell_refused(st, m, now, 1);
+            tell(st, m, "*** Excess Flood: disconnected.");
+            snprintf(m->reason, sizeof(m->reason), "Excess Flood");
+            m->leaving = 1;
+            sk_conn_end(c);
+            return (ssize_t)n;
+        default: break;
+        }
         handle_line(st, m, start, len);
     }
     return (ssize_t)used;
+}
+
+/* The budget of a delayed member has refilled (or its peer closed its side:
+ * then the deadline comes early and what it still sent beyond its budget is
+ * refused, not waited for). */
+static void chat_timeout(struct sk_conn *c)
+{
+    struct member *m = c->ctx;
+
+    if (sk_now_ms() < m->resume_ms)
+        m->woke_early = 1;
+    sk_conn_hold(c, 0);
 }
 
 static void chat_close(struct sk_conn *c)
@@ -623,6 +824,9 @@ static const struct sk_service_opt chat_opts[] = {
     {"max-clients", 1, "N", "people in the room at once (default 1000)"},
     {"max-queue", 1, "SIZE", "unsent output a client may have before it counts as stalled (256k)"},
     {"stall", 1, "SECS", "drop a client over --max-queue that reads nothing for SECS (1)"},
+    {"flood-lines", 1, "N", "lines a second one member may send (2000; 0: no limit)"},
+    {"flood-bytes", 1, "SIZE", "bytes a second one member may send (2M; 0: no limit)"},
+    {"flood-time", 1, "SECS", "over budget this long: lines refused; twice: disconnected (4)"},
     {"log", 1, "FILE", "append a timestamped transcript to FILE"},
     {"operator", 1, "NICK", "the server's terminal takes part in the chat as NICK"},
     {0},
@@ -641,5 +845,6 @@ const struct sk_service sk_service_chat = {
     .destroy = chat_destroy,
     .open = chat_open,
     .data = chat_data,
+    .timeout = chat_timeout,
     .close = chat_close,
 };

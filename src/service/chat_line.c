@@ -135,9 +135,22 @@ static size_t skip_escape(const unsigned char *s, size_t n, size_t i)
     return i; /* a lone ESC: drop it, keep what follows */
 }
 
-static int is_bidi_control(int32_t cp)
+/* Characters that move or hide text without showing themselves: the whole
+ * bidi control set (marks, embeddings, overrides, isolates, U+061C), zero-width
+ * and other invisible format characters, the byte order mark, the line and
+ * paragraph separators (a line break to some terminals and editors), the
+ * interlinear annotation controls and the tag characters. */
+static int is_invisible(int32_t cp)
 {
-    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+    return cp == 0x00ad ||                   /* soft hyphen */
+           cp == 0x061c ||                   /* arabic letter mark */
+           cp == 0x180e ||                   /* mongolian vowel separator */
+           (cp >= 0x200b && cp <= 0x200f) || /* ZWSP, ZWNJ, ZWJ, LRM, RLM */
+           (cp >= 0x2028 && cp <= 0x202e) || /* LS, PS, LRE, RLE, PDF, LRO, RLO */
+           (cp >= 0x2060 && cp <= 0x206f) || /* word joiner .. isolates .. deprecated */
+           cp == 0xfeff ||                   /* BOM, zero-width no-break space */
+           (cp >= 0xfff9 && cp <= 0xfffb) || /* interlinear annotation */
+           (cp >= 0xe0000 && cp <= 0xe007f); /* tags */
 }
 
 size_t sk_chat_sanitize(const char *in, size_t n, char *outp, size_t outmax)
@@ -179,7 +192,7 @@ size_t sk_chat_sanitize(const char *in, size_t n, char *outp, size_t outmax)
             continue;
         } else if (cp >= 0x80 && cp <= 0x9f) {
             /* other C1 controls: dropped */
-        } else if (!is_bidi_control(cp)) {
+        } else if (!is_invisible(cp)) {
             emit(&o, s + i, len);
         }
         i += len;
@@ -225,6 +238,47 @@ int sk_chat_nick_equal(const char *a, const char *b)
         if (!*a)
             return 1;
     }
+}
+
+/* The skeleton of one ASCII nickname character (case-folded). */
+static char skeleton_char(unsigned char c)
+{
+    c = fold(c);
+    switch (c) {
+    case 'i':
+    case '1':
+    case '|': return 'l';
+    case '0': return 'o';
+    case '5': return 's';
+    default: return (char)c;
+    }
+}
+
+size_t sk_chat_nick_skeleton(const char *nick, size_t n, char *out, size_t outmax)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < outmax; i++) {
+        char a = skeleton_char((unsigned char)nick[i]);
+        char b = i + 1 < n ? skeleton_char((unsigned char)nick[i + 1]) : '\0';
+        if (a == 'r' && b == 'n') { /* "rn" reads as "m" */
+            out[k++] = 'm';
+            i++;
+        } else if (a == 'v' && b == 'v') { /* "vv" reads as "w" */
+            out[k++] = 'w';
+            i++;
+        } else {
+            out[k++] = a;
+        }
+    }
+    return k;
+}
+
+int sk_chat_nick_confusable(const char *a, const char *b)
+{
+    char sa[SK_CHAT_NICK_MAX * 2], sb[SK_CHAT_NICK_MAX * 2];
+    size_t na = sk_chat_nick_skeleton(a, strlen(a), sa, sizeof(sa));
+    size_t nb = sk_chat_nick_skeleton(b, strlen(b), sb, sizeof(sb));
+    return na == nb && memcmp(sa, sb, na) == 0;
 }
 
 static int is_space(char c)

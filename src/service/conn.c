@@ -67,6 +67,14 @@ void sk_conn_abort(struct sk_conn *c)
     wake(c);
 }
 
+void sk_conn_hold(struct sk_conn *c, int on)
+{
+    if (on)
+        c->flags |= SK_CONN_HOLD;
+    else
+        c->flags &= ~SK_CONN_HOLD;
+}
+
 void sk_conn_set_deadline(struct sk_conn *c, int64_t ms)
 {
     c->deadline_ms = ms > 0 ? sk_now_ms() + ms : 0;

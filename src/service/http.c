@@ -35,6 +35,7 @@
 #define MAX_HEAD 32768
 #define MAX_HEADERS 100
 #define LOG_LINE_MAX 2048
+#define LISTING_MAX 10000
 #define MIN_OUTPUT 4096 /* --max-output below this is refused at start */
 
 static const char status_200[] = "HTTP/1.1 200 OK\r\nServer: sockit\r\nDate: ";
@@ -64,15 +65,6 @@ const char *sk__http_date(void)
     return clk.date;
 }
 
-/* Per-connection state. */
-struct http_conn {
-    int64_t skip; /* request body bytes still to discard */
-    int seen;     /* a byte of a request arrived */
-    char peer[SK_ADDR_STRLEN];
-    /* Where the request head being read was left. */
-    struct sk_http_parse_state ps;
-};
-
 /* ---- options and life cycle ---- */
 
 static int http_create(void **state)
@@ -82,6 +74,7 @@ static int http_create(void **state)
         return -ENOMEM;
     h->root_fd = -1;
     h->listing = -1;
+    h->listing_max = LISTING_MAX;
     h->header_timeout_ms = HEADER_TIMEOUT_MS;
     h->log.fd = -1;
     h->body = strdup("Hello, World!");
@@ -113,6 +106,15 @@ static int http_option(void *state, const char *name, const char *value, char *e
     }
     if (strcmp(name, "listing") == 0 || strcmp(name, "no-listing") == 0) {
         h->listing = name[0] == 'l';
+        return 0;
+    }
+    if (strcmp(name, "listing-max") == 0) {
+        int64_t v;
+        if (sk_parse_i64(value, 1, 10000000, &v) < 0) {
+            snprintf(err, len, "--listing-max: '%s' is not a count from 1 to 10000000", value);
+            return -EINVAL;
+        }
+        h->listing_max = (size_t)v;
         return 0;
     }
     if (strcmp(name, "dotfiles") == 0) {
@@ -169,8 +171,8 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
     struct sk__http *h = state;
     int r;
 
-    if (!h->root && (h->listing >= 0 || h->dotfiles)) {
-        snprintf(err, len, "--listing, --no-listing and --dotfiles need --root");
+    if (!h->root && (h->listing >= 0 || h->dotfiles || h->listing_max != LISTING_MAX)) {
+        snprintf(err, len, "--listing, --no-listing, --listing-max and --dotfiles need --root");
         return -EINVAL;
     }
     if (h->root) {
@@ -345,7 +347,7 @@ static size_t escape(char *o, size_t room, const char *s, size_t n)
 static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx,
                         time_t now)
 {
-    struct http_conn *hc = c->ctx;
+    struct sk__http_conn *hc = c->ctx;
     char line[LOG_LINE_MAX];
 
     if (!hc->peer[0] && sk_addr_format_host(&c->peer, hc->peer, sizeof(hc->peer)) < 0)
@@ -365,7 +367,8 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
     sk__http_log_line(&h->log, line, k + (size_t)n, now);
 }
 
-static void finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx, time_t now)
+void sk__http_finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx,
+                     time_t now)
 {
     if (c->flags & SK_CONN_ABORT) {
         /* The response did not fit the output queue (sk_conn_write failed):
@@ -399,11 +402,13 @@ static void finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_
 static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
 {
     struct sk__http *h = sk_conn_service_state(c);
-    struct http_conn *hc = c->ctx;
+    struct sk__http_conn *hc = c->ctx;
     size_t used = 0;
     int answered = 0;
     time_t now = time(NULL);
 
+    if (hc->listing)
+        return 0; /* held: the listing in the making answers first */
     hc->seen = 1;
     clock_tick(now);
     while (used < n) {
@@ -430,14 +435,16 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         if (hl < 0) {
             tx.keep = 0;
             sk__http_error(c, &tx, (int)-hl, NULL);
-            finish(c, h, &tx, now);
+            sk__http_finish(c, h, &tx, now);
             return (ssize_t)n;
         }
         used += (size_t)hl;
         if (r.content_length > 0)
             hc->skip = r.content_length;
         respond(c, h, &tx);
-        finish(c, h, &tx, now);
+        if (tx.deferred)
+            return (ssize_t)used; /* a listing made in slices: finished from the timeout */
+        sk__http_finish(c, h, &tx, now);
         answered = 1;
     }
     if (c->deadline_ms)
@@ -458,21 +465,32 @@ static int http_open(struct sk_conn *c)
 static void http_timeout(struct sk_conn *c)
 {
     struct sk__http *h = sk_conn_service_state(c);
+    struct sk__http_conn *hc = c->ctx;
+
+    if (hc->listing) {
+        struct sk__http_tx tx;
+        if (sk__http_listing_step(c, h, &tx)) {
+            sk__http_finish(c, h, &tx, time(NULL));
+            sk__http_listing_free(hc);
+        }
+        return;
+    }
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
 
-    if (!((struct http_conn *)c->ctx)->seen) {
+    if (!((struct sk__http_conn *)c->ctx)->seen) {
         sk_conn_end(c); /* nothing of a request came: close without an answer, as nginx */
         return;
     }
     clock_tick(now);
     sk__http_error(c, &tx, 408, NULL);
-    finish(c, h, &tx, now);
+    sk__http_finish(c, h, &tx, now);
 }
 
 static void http_close(struct sk_conn *c)
 {
     struct sk__http *h = sk_conn_service_state(c);
+    sk__http_listing_free(c->ctx);
     sk__http_log_flush(&h->log);
 }
 
@@ -481,6 +499,7 @@ static const struct sk_service_opt http_opts[] = {
     {"body", 1, "TEXT", "the answer without --root (default \"Hello, World!\")"},
     {"listing", 0, NULL, "list directories without index.html (default with --root)"},
     {"no-listing", 0, NULL, "do not list directories (403 instead)"},
+    {"listing-max", 1, "N", "a listing shows at most N entries (10000), then says it stops"},
     {"dotfiles", 0, NULL, "serve names starting with '.' (hidden: 404 by default)"},
     {"access-log", 1, "FILE", "common log format to FILE (default: standard output)"},
     {"no-access-log", 0, NULL, "no access log (-q also turns off the one on stdout)"},
@@ -493,7 +512,7 @@ const struct sk_service sk_service_http = {
     .summary = "HTTP/1.1: Hello, World! for every GET, or static files with --root",
     .flags = SK_SVC_STREAM,
     .opts = http_opts,
-    .conn_size = sizeof(struct http_conn),
+    .conn_size = sizeof(struct sk__http_conn),
     .create = http_create,
     .option = http_option,
     .start = http_start,

@@ -13,6 +13,8 @@
  */
 #include "http_internal.h"
 
+#include "sockit/util.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -187,7 +189,86 @@ static int put_href(struct sk_buf *b, const char *s)
     return r;
 }
 
-static int listing_html(struct sk_buf *b, const char *rel, struct entry *v, size_t nv)
+/*
+ * A listing is made in bounded slices so that a directory of 100,000
+ * entries never stalls the loop: each slice works for at most SLICE_NS,
+ * then the connection's input is held and its deadline (1 ms on) brings the
+ * next one through the timeout callback. Slices read names and their
+ * metadata (readdir, fstatat), sort them (one slice: at most --listing-max
+ * names), and format rows; the page goes to a memory file once it passes
+ * one output queue's worth, so memory stays bounded by the cap. The last
+ * slice queues the head (with its Content-Length) and the body.
+ */
+#define SLICE_NS (2 * 1000 * 1000)
+#define CHECK_EVERY 32
+#define SPILL ((size_t)256 << 10) /* page bytes kept in memory before the memfd */
+#define RUN 2048                  /* entries sorted at once while reading */
+
+struct sk__http_listing {
+    DIR *d;
+    char *rel;
+    struct entry *v;
+    size_t n, cap, next; /* entries read; next to format */
+    int formatting, truncated;
+    /* the sort: runs of RUN entries sorted as they are read, then merged
+     * bottom-up a slice at a time (v and tmp swap after each pass) */
+    struct entry *tmp;
+    size_t sorted, width, lo, i, j, k;
+    int merging;
+    struct sk_buf page; /* formatted, not yet in the memfd */
+    int mfd;            /* -1 until the page spills */
+    size_t spilled;     /* bytes in the memfd */
+    /* what the response and its log line need of the request */
+    struct sk__http_tx tx;
+    struct sk_http_req req;
+    char line[2048]; /* the request line, for the access log */
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Merge sorted runs until the budget ends: 1 once all is sorted, 0 for
+ * more, -ENOMEM. Runs of L->width entries are merged pairwise from v into
+ * tmp; after each pass the arrays swap and the width doubles. */
+static int merge_some(struct sk__http_listing *L, int64_t until)
+{
+    size_t n = L->n;
+    while (L->width < n) {
+        if (!L->tmp && !(L->tmp = malloc(n * sizeof(*L->tmp))))
+            return -ENOMEM;
+        while (L->lo < n) {
+            size_t mid = SK_MIN(L->lo + L->width, n), hi = SK_MIN(L->lo + 2 * L->width, n);
+            if (!L->merging) {
+                L->i = L->lo;
+                L->j = mid;
+                L->k = L->lo;
+                L->merging = 1;
+            }
+            while (L->k < hi) {
+                if ((L->k & 255) == 255 && now_ns() > until)
+                    return 0;
+                if (L->j >= hi || (L->i < mid && by_kind_then_name(&L->v[L->i], &L->v[L->j]) <= 0))
+                    L->tmp[L->k++] = L->v[L->i++];
+                else
+                    L->tmp[L->k++] = L->v[L->j++];
+            }
+            L->merging = 0;
+            L->lo = hi;
+        }
+        struct entry *t = L->v;
+        L->v = L->tmp;
+        L->tmp = t;
+        L->width *= 2;
+        L->lo = 0;
+    }
+    return 1;
+}
+
+static int listing_top(struct sk_buf *b, const char *rel)
 {
     int r = sk_buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                              "<meta name=\"viewport\" content=\"width=device-width\">"
@@ -209,26 +290,39 @@ static int listing_html(struct sk_buf *b, const char *rel, struct entry *v, size
     if (rel[0])
         r = r ? r
               : sk_buf_printf(b, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
-    for (size_t i = 0; i < nv && r == 0; i++) {
-        char when[32] = "-";
-        time_t t = (time_t)v[i].mtime;
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        r = sk_buf_printf(b, "<tr><td><a href=\"");
-        r = r ? r : put_href(b, v[i].name);
-        r = r ? r : sk_buf_printf(b, "%s\">", v[i].dir ? "/" : "");
-        r = r ? r : put_html(b, v[i].name);
-        if (v[i].dir)
-            r = r ? r
-                  : sk_buf_printf(b, "/</a></td><td class=\"n\">-</td><td>%s</td></tr>\n", when);
-        else
-            r = r ? r
-                  : sk_buf_printf(b, "</a></td><td class=\"n\">%lld</td><td>%s</td></tr>\n",
-                                  (long long)v[i].size, when);
-    }
-    r = r ? r : sk_buf_printf(b, "</table>\n<hr><address>sockit</address>\n</body></html>\n");
     return r;
+}
+
+static int listing_row(struct sk_buf *b, const struct entry *e)
+{
+    char when[32] = "-";
+    time_t t = (time_t)e->mtime;
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    int r = sk_buf_printf(b, "<tr><td><a href=\"");
+    r = r ? r : put_href(b, e->name);
+    r = r ? r : sk_buf_printf(b, "%s\">", e->dir ? "/" : "");
+    r = r ? r : put_html(b, e->name);
+    if (e->dir)
+        r = r ? r : sk_buf_printf(b, "/</a></td><td class=\"n\">-</td><td>%s</td></tr>\n", when);
+    else
+        r = r ? r
+              : sk_buf_printf(b, "</a></td><td class=\"n\">%lld</td><td>%s</td></tr>\n",
+                              (long long)e->size, when);
+    return r;
+}
+
+static int listing_bottom(struct sk_buf *b, const struct sk__http_listing *L, size_t max)
+{
+    int r = sk_buf_printf(b, "</table>\n");
+    if (L->truncated)
+        r = r ? r
+              : sk_buf_printf(b,
+                              "<p>This directory has more entries: the listing stops at %zu "
+                              "(--listing-max).</p>\n",
+                              max);
+    return r ? r : sk_buf_printf(b, "<hr><address>sockit</address>\n</body></html>\n");
 }
 
 /* What a request for name in the listed directory rel would be served: its
@@ -257,126 +351,223 @@ static int would_serve(const struct sk__http *h, int dfd, const char *rel, const
     return faccessat(dfd, name, S_ISDIR(st->st_mode) ? R_OK | X_OK : R_OK, AT_EACCESS) == 0;
 }
 
-/* Read the directory rel (fd is consumed) into a sorted vector of what
- * would be served. */
-static int read_dir(const struct sk__http *h, int fd, const char *rel, struct entry **out,
-                    size_t *nout)
+/* Read one entry's name and metadata; 0 (stored or skipped) or -errno. */
+static int add_entry(struct sk__http_listing *L, const struct sk__http *h, const char *nm)
 {
-    int dotfiles = h->dotfiles;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = -errno;
-        close(fd);
-        return e;
+    if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (nm[0] == '.' && !h->dotfiles))
+        return 0;
+    /* A link is listed as what it leads to, and only when that is served:
+     * one that leaves the root is refused (403). */
+    struct stat st;
+    if (!would_serve(h, dirfd(L->d), L->rel, nm, &st))
+        return 0;
+    int is_dir = S_ISDIR(st.st_mode);
+    if (L->n == L->cap) {
+        size_t nc = L->cap ? L->cap * 2 : 64;
+        struct entry *nv = realloc(L->v, nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        L->v = nv;
+        L->cap = nc;
     }
-    struct entry *v = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0;
-    struct dirent *de;
-    errno = 0;
-    while ((de = readdir(d)) != NULL) {
-        const char *nm = de->d_name;
-        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || (nm[0] == '.' && !dotfiles))
-            continue;
-        /* A link is listed as what it leads to, and only when that is
-         * served: one that leaves the root is refused (403). */
-        struct stat st;
-        if (!would_serve(h, dirfd(d), rel, nm, &st))
-            continue;
-        int is_dir = S_ISDIR(st.st_mode);
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            struct entry *nv = realloc(v, nc * sizeof(*v));
-            if (!nv) {
-                r = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        v[n].name = strdup(nm);
-        if (!v[n].name) {
-            r = -ENOMEM;
-            break;
-        }
-        v[n].dir = is_dir;
-        v[n].size = (int64_t)st.st_size;
-        v[n].mtime = (int64_t)st.st_mtim.tv_sec;
-        n++;
-    }
-    closedir(d);
-    if (r == 0 && n > 1) /* an empty directory has no vector at all */
-        qsort(v, n, sizeof(*v), by_kind_then_name);
-    *out = v;
-    *nout = n;
-    return r;
+    struct entry *e = &L->v[L->n];
+    if (!(e->name = strdup(nm)))
+        return -ENOMEM;
+    e->dir = is_dir;
+    e->size = (int64_t)st.st_size;
+    e->mtime = (int64_t)st.st_mtim.tv_sec;
+    L->n++;
+    return 0;
 }
 
-static void free_entries(struct entry *v, size_t n)
+/* Move the page's bytes into the memory file. */
+static int spill(struct sk__http_listing *L)
 {
-    for (size_t i = 0; i < n; i++)
-        free(v[i].name);
-    free(v);
+    if (L->mfd < 0 && (L->mfd = memfd_create("sockit-listing", MFD_CLOEXEC)) < 0)
+        return -errno;
+    const char *p = sk_buf_data(&L->page);
+    size_t n = sk_buf_len(&L->page), off = 0;
+    while (off < n) {
+        ssize_t w = write(L->mfd, p + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -EIO;
+        off += (size_t)w;
+    }
+    L->spilled += n;
+    sk_buf_clear(&L->page);
+    return 0;
 }
 
-static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx,
-                          int fd, const char *rel)
+void sk__http_listing_free(struct sk__http_conn *hc)
 {
-    struct entry *v = NULL;
-    size_t nv = 0;
-    struct sk_buf b;
-    int head = tx->req->method == SK_HTTP_HEAD;
+    struct sk__http_listing *L = hc->listing;
+    if (!L)
+        return;
+    if (L->d)
+        closedir(L->d);
+    for (size_t i = 0; i < L->n; i++)
+        free(L->v[i].name);
+    free(L->v); /* tmp only holds copies of v's entries */
+    free(L->tmp);
+    free(L->rel);
+    sk_buf_free(&L->page);
+    if (L->mfd >= 0)
+        close(L->mfd);
+    free(L);
+    hc->listing = NULL;
+}
 
-    int r = read_dir(h, fd, rel, &v, &nv);
-    if (r < 0) {
-        free_entries(v, nv);
-        sk__http_error(c, tx, status_of_errno(r), NULL);
-        return;
-    }
-    sk_buf_init(&b, (size_t)256 << 20);
-    r = listing_html(&b, rel, v, nv);
-    free_entries(v, nv);
-    if (r < 0) {
-        sk_buf_free(&b);
-        sk__http_error(c, tx, 500, NULL);
-        return;
-    }
-    size_t len = sk_buf_len(&b);
+/* The page is complete: queue the head and the body (tx says what went). */
+static void deliver(struct sk_conn *c, struct sk__http_listing *L, struct sk__http_tx *tx)
+{
+    int head = L->req.method == SK_HTTP_HEAD, r = 0;
+    size_t len = L->spilled + sk_buf_len(&L->page);
+
     tx->status = 200;
     tx->bytes = head ? 0 : len;
     if (sk__http_head(c, tx, "text/html; charset=utf-8", (int64_t)len,
                       "Cache-Control: no-cache\r\n") < 0) {
-        sk_buf_free(&b);
+        r = -ENOBUFS;
+    } else if (!head) {
+        if (L->mfd < 0 && len <= c->out.max - sk_buf_len(&c->out)) {
+            r = sk_conn_write(c, sk_buf_data(&L->page), len);
+        } else if ((r = spill(L)) == 0) {
+            /* Larger than the output queue: hand it over as a memory file. */
+            r = sk_conn_sendfile(c, L->mfd, 0, len);
+            if (r == 0)
+                L->mfd = -1; /* the connection owns it now */
+        }
+    }
+    if (r < 0)
         sk_conn_abort(c);
+}
+
+int sk__http_listing_step(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx)
+{
+    struct sk__http_conn *hc = c->ctx;
+    struct sk__http_listing *L = hc->listing;
+    int64_t until = now_ns() + SLICE_NS;
+    int r = 0;
+
+    *tx = L->tx;
+    tx->req = &L->req;
+    tx->deferred = 0;
+
+    for (unsigned k = 1; r == 0; k++) {
+        if (k % CHECK_EVERY == 0 && now_ns() > until)
+            break;
+        if (L->d) {
+            errno = 0;
+            struct dirent *de = L->n < h->listing_max ? readdir(L->d) : NULL;
+            if (de) {
+                r = add_entry(L, h, de->d_name);
+                if (r == 0 && L->n - L->sorted == RUN) {
+                    qsort(L->v + L->sorted, RUN, sizeof(*L->v), by_kind_then_name);
+                    L->sorted += RUN;
+                }
+                continue;
+            }
+            if (errno) {
+                r = -errno;
+                break;
+            }
+            /* At the cap: does the directory have more to show? */
+            while (L->n >= h->listing_max && !L->truncated && (de = readdir(L->d)) != NULL)
+                L->truncated = de->d_name[0] != '.' ||
+                               (h->dotfiles && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."));
+            closedir(L->d);
+            L->d = NULL;
+            if (L->n - L->sorted > 1) /* never qsort(NULL, 0, ...): an empty directory */
+                qsort(L->v + L->sorted, L->n - L->sorted, sizeof(*L->v), by_kind_then_name);
+            L->sorted = L->n;
+            L->width = RUN;
+            continue;
+        }
+        if (!L->formatting) {
+            r = merge_some(L, until);
+            if (r <= 0)
+                break; /* the budget is spent (0), or no memory */
+            r = 0;
+            L->formatting = 1;
+            r = listing_top(&L->page, L->rel);
+            continue;
+        }
+        if (L->next == L->n) {
+            r = listing_bottom(&L->page, L, h->listing_max);
+            if (r == 0) {
+                deliver(c, L, tx);
+                sk_conn_hold(c, 0);
+                sk_conn_set_deadline(c, 0);
+                return 1;
+            }
+            break;
+        }
+        r = listing_row(&L->page, &L->v[L->next++]);
+        if (r == 0 && sk_buf_len(&L->page) >= SPILL)
+            r = spill(L);
+    }
+    if (r < 0) {
+        tx->keep = 0;
+        sk_conn_hold(c, 0);
+        sk_conn_set_deadline(c, 0);
+        sk__http_error(c, tx, r == -ENOMEM || r == -ENOBUFS ? 500 : status_of_errno(r), NULL);
+        return 1;
+    }
+    sk_conn_set_deadline(c, 1); /* the next slice, after the loop's other work */
+    return 0;
+}
+
+/* Start a listing of the directory fd (consumed): the first slice runs now,
+ * a small directory is answered at once; otherwise tx->deferred is set and
+ * the rest follows from the timeout callback. */
+static void serve_listing(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx,
+                          int fd, const char *rel)
+{
+    struct sk__http_conn *hc = c->ctx;
+    struct sk__http_listing *L = calloc(1, sizeof(*L));
+    int r = L ? 0 : -ENOMEM;
+
+    if (L) {
+        L->mfd = -1;
+        sk_buf_init(&L->page, (size_t)1 << 30); /* spilled at SPILL: never near this */
+        L->rel = strdup(rel);
+        L->d = fdopendir(fd);
+        r = !L->rel ? -ENOMEM : !L->d ? -errno : 0;
+    }
+    if (!L || !L->d)
+        close(fd);
+    if (r < 0) {
+        if (L) {
+            hc->listing = L;
+            sk__http_listing_free(hc);
+        }
+        sk__http_error(c, tx, r == -ENOMEM ? 500 : status_of_errno(r), NULL);
         return;
     }
-    if (!head) {
-        size_t room = c->out.max - sk_buf_len(&c->out);
-        if (len <= room) {
-            r = sk_conn_write(c, sk_buf_data(&b), len);
-        } else {
-            /* Larger than the output queue: hand it over as a memory file. */
-            int mfd = memfd_create("sockit-listing", MFD_CLOEXEC);
-            size_t off = 0;
-            r = mfd < 0 ? -errno : 0;
-            while (r == 0 && off < len) {
-                ssize_t w = write(mfd, sk_buf_data(&b) + off, len - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    r = -EIO;
-                else
-                    off += (size_t)w;
-            }
-            if (r == 0)
-                r = sk_conn_sendfile(c, mfd, 0, len);
-            else if (mfd >= 0)
-                close(mfd);
-        }
-        if (r < 0)
-            sk_conn_abort(c);
+    /* Keep what the head and the log line need once the input has moved on. */
+    const struct sk_http_req *q = tx->req;
+    L->tx = *tx;
+    L->req.method = q->method;
+    L->req.minor = q->minor;
+    L->req.keep_alive = q->keep_alive;
+    size_t ln = q->line.n < sizeof(L->line) ? q->line.n : sizeof(L->line);
+    memcpy(L->line, q->line.p, ln);
+    L->req.line.p = L->line;
+    L->req.line.n = ln;
+    hc->listing = L;
+    sk_conn_hold(c, 1);
+    struct sk__http_tx done;
+    if (sk__http_listing_step(c, h, &done)) {
+        /* A small directory: answered in the first slice. */
+        tx->status = done.status;
+        tx->bytes = done.bytes;
+        tx->keep = done.keep;
+        sk__http_listing_free(hc);
+        return;
     }
-    sk_buf_free(&b);
+    tx->deferred = 1;
 }
 
 /* 301 to "/rel/" (percent-encoded) keeping the query. */
@@ -442,6 +633,12 @@ void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk_
     if (fstat(fd, &st) < 0) {
         close(fd);
         sk__http_error(c, tx, 500, NULL);
+        return;
+    }
+    if (S_ISREG(st.st_mode) && dir) {
+        /* "/file.txt/" names a directory that is not there (nginx: 404). */
+        close(fd);
+        sk__http_error(c, tx, 404, NULL);
         return;
     }
     if (S_ISREG(st.st_mode)) {

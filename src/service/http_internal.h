@@ -41,6 +41,7 @@ struct sk__http {
     char *body;
     size_t body_len;
     int listing; /* -1: default (on with --root) */
+    size_t listing_max; /* entries a listing shows at most */
     int dotfiles;
     char *log_path;
     int log_off;
@@ -58,6 +59,7 @@ struct sk__http_tx {
     int status;
     int keep;       /* the connection stays open after this response */
     uint64_t bytes; /* body bytes sent (0 for HEAD) */
+    int deferred;   /* answered later, in steps (a listing): finish then */
 };
 
 /* Queue the status line and header fields of tx->status: Server, Date,
@@ -73,6 +75,31 @@ int sk__http_error(struct sk_conn *c, struct sk__http_tx *tx, int status, const 
 
 /* The current Date value (IMF-fixdate) of the calling thread's clock. */
 const char *sk__http_date(void);
+
+/* Per-connection state. */
+struct sk__http_listing;
+struct sk__http_conn {
+    int64_t skip; /* request body bytes still to discard */
+    int seen;     /* a byte of a request arrived */
+    char peer[SK_ADDR_STRLEN];
+    struct sk__http_listing *listing; /* a directory listing in the making */
+    /* Where the request head being read was left. */
+    struct sk_http_parse_state ps;
+};
+
+/* Log tx and end the connection unless it is kept alive. now: time(NULL). */
+void sk__http_finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx,
+                     time_t now);
+
+/* The next bounded slice of the listing in the making (from the timeout
+ * callback). Returns 0 while more follow (the deadline is armed for the
+ * next), or 1 once the response (or an error) is queued and the input
+ * released: tx then describes it for sk__http_finish(), and points into the
+ * listing, freed after that with sk__http_listing_free(). */
+int sk__http_listing_step(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx);
+
+/* Free a listing left unfinished (the connection closed). */
+void sk__http_listing_free(struct sk__http_conn *hc);
 
 /* Serve tx->req from h->root: file, index.html, listing or an error. */
 void sk__http_serve_file(struct sk_conn *c, const struct sk__http *h, struct sk__http_tx *tx);

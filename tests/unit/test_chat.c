@@ -408,6 +408,44 @@ static void stalled_reader(void **state)
     room_free(r);
 }
 
+/* Flood control: a burst of two seconds' worth goes through, the rest is
+ * held (input kept, the member's deadline armed); released early (its peer
+ * closed), what was beyond the budget is refused with a notice. Another
+ * member, within its own budget, is not held. */
+static void flood_budget(void **state)
+{
+    (void)state;
+    static const char *const opts[] = {"flood-lines", "10", "flood-time", "1", NULL};
+    struct room *r = room_new(opts);
+    named(r, 0, "alice");
+    named(r, 1, "bob");
+    forget(r, 0);
+    forget(r, 1);
+    char lines[30 * 4 + 1];
+    for (unsigned i = 0; i < 30; i++)
+        memcpy(lines + 4 * i, (char[]){'l', (char)('0' + i / 10), (char)('0' + i % 10), '\n'}, 4);
+    lines[30 * 4] = '\0';
+    feed(r, 0, lines, strlen(lines));
+    const char *got = take(r, 1);
+    HAS(got, "<alice> l18\n"); /* 20 = 2 s x 10 lines a second, the nickname one of them */
+    HASNT(got, "l19");
+    assert_true(r->c[0].flags & SK_CONN_HOLD); /* the rest waits ... */
+    assert_true(r->c[0].deadline_ms > 0);      /* ... for the budget */
+    assert_int_equal(sk_buf_len(&r->c[0].in), 11 * 4);
+    /* bob, within his budget, is not held. */
+    say(r, 1, "hi\n");
+    assert_false(r->c[1].flags & SK_CONN_HOLD);
+    HAS(take(r, 0), "<bob> hi\n");
+    /* The deadline comes early (the peer closed): the rest is refused. */
+    sk_service_chat.timeout(&r->c[0]);
+    assert_false(r->c[0].flags & SK_CONN_HOLD);
+    feed(r, 0, "", 0);
+    assert_int_equal(sk_buf_len(&r->c[0].in), 0);
+    assert_null(strstr(take(r, 1), "l19"));
+    HAS(take(r, 0), "*** Flood control: 1 line not sent (at most 10 lines");
+    room_free(r);
+}
+
 static void room_full(void **state)
 {
     (void)state;
@@ -496,6 +534,7 @@ int main(void)
         cmocka_unit_test(long_lines),
         cmocka_unit_test(stalled_reader),
         cmocka_unit_test(burst_within_stall_time),
+        cmocka_unit_test(flood_budget),
         cmocka_unit_test(room_full),
         cmocka_unit_test(transcript),
         cmocka_unit_test(options),

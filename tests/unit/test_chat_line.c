@@ -75,6 +75,29 @@ static void sanitize_table(void **state)
          "b\xe2\x81\xa6"
          "c",
          0, "abc"},
+        /* the rest of the bidi controls: LRM, RLM, ALM, PDF, PDI */
+        {"a\xe2\x80\x8e"
+         "b\xe2\x80\x8f"
+         "c\xd8\x9c"
+         "d\xe2\x80\xac"
+         "e\xe2\x81\xa9"
+         "f",
+         0, "abcdef"},
+        /* zero-width space, non-joiner, joiner, word joiner, BOM, soft hyphen */
+        {"a\xe2\x80\x8b"
+         "b\xe2\x80\x8c"
+         "c\xe2\x80\x8d"
+         "d\xe2\x81\xa0"
+         "e\xef\xbb\xbf"
+         "f\xc2\xad"
+         "g",
+         0, "abcdefg"},
+        /* line and paragraph separators */
+        {"one\xe2\x80\xa8two\xe2\x80\xa9three", 0, "onetwothree"},
+        /* tag characters (U+E0041), U+180E, interlinear annotation U+FFF9 */
+        {"x\xf3\xa0\x81\x81y\xe1\xa0\x8ez\xef\xbf\xb9!", 0, "xyz!"},
+        /* look-alike but visible characters stay: U+2027, U+2030, U+FEFE */
+        {"\xe2\x80\xa7\xe2\x80\xb0\xef\xbb\xbe", 0, "\xe2\x80\xa7\xe2\x80\xb0\xef\xbb\xbe"},
     };
     char out[256];
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -137,6 +160,32 @@ static void nick_table(void **state)
     assert_false(sk_chat_nick_equal("alice", "alicee"));
 }
 
+static void nick_skeleton_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b;
+        int alike;
+    } t[] = {
+        {"alice", "alice", 1}, {"alice", "ALICE", 1}, {"alice", "aIice", 1}, /* capital i for l */
+        {"alice", "al1ce", 1},                                               /* one for i */
+        {"alice", "a1ice", 1}, {"alice", "a|ice", 1}, {"bob", "b0b", 1},     {"BOB", "b0B", 1},
+        {"emma", "ernma", 1}, /* rn reads as m */
+        {"emma", "ernrna", 1}, {"wes", "vves", 1},    {"sam", "5am", 1},     {"alice", "alicia", 0},
+        {"alice", "alic", 0},  {"bob", "bab", 0},     {"mary", "marry", 0},  {"emma", "enna", 0},
+        {"x", "y", 0},         {"[x]", "{x}", 0},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (sk_chat_nick_confusable(t[i].a, t[i].b) != t[i].alike ||
+            sk_chat_nick_confusable(t[i].b, t[i].a) != t[i].alike)
+            fail_msg("case %zu: %s / %s", i, t[i].a, t[i].b);
+    char out[SK_CHAT_NICK_MAX];
+    size_t n = sk_chat_nick_skeleton("ArnIe0", 6, out, sizeof(out));
+    assert_int_equal(n, 5);
+    assert_memory_equal(out, "amleo", 5);
+    assert_int_equal(sk_chat_nick_skeleton("abcdef", 6, out, 3), 3); /* bounded */
+}
+
 static void parse_table(void **state)
 {
     (void)state;
@@ -185,9 +234,8 @@ static void parse_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sanitize_table),
-        cmocka_unit_test(sanitize_bounded),
-        cmocka_unit_test(nick_table),
+        cmocka_unit_test(sanitize_table), cmocka_unit_test(sanitize_bounded),
+        cmocka_unit_test(nick_table),     cmocka_unit_test(nick_skeleton_table),
         cmocka_unit_test(parse_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "client/tty_escape.h"
 #include "sockit/client.h"
 #include "sockit/sock.h"
+#include "sockit/util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -127,6 +131,254 @@ static void relay_stream_table(void **state)
         free(down);
         free(c.data);
         free(p.got.data);
+    }
+}
+
+/* The peer of the options table: reads `expect` bytes (or to EOF), then
+ * looks 200 ms for the relay's half-close, answers `reply` and closes. */
+struct opt_peer {
+    int fd;
+    size_t expect;
+    const char *reply;
+    struct collector got;
+    int saw_eof;
+};
+
+static void *opt_peer_run(void *arg)
+{
+    struct opt_peer *p = arg;
+    char buf[4096];
+    while (p->got.n < p->expect) {
+        ssize_t r = sk_read(p->fd, buf, sizeof(buf));
+        if (r <= 0)
+            break;
+        p->got.data = realloc(p->got.data, p->got.n + (size_t)r);
+        memcpy(p->got.data + p->got.n, buf, (size_t)r);
+        p->got.n += (size_t)r;
+    }
+    struct pollfd pf = {.fd = p->fd, .events = POLLIN};
+    if (poll(&pf, 1, 200) == 1 && recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT) == 0)
+        p->saw_eof = 1;
+    sk_write_all(p->fd, p->reply, strlen(p->reply));
+    close(p->fd);
+    return NULL;
+}
+
+/* -C, --send-only, --recv-only, --no-shutdown: what reaches the peer, what
+ * reaches the output, and whether the peer saw the half-close. */
+static void relay_options_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *in, *peer_gets, *reply, *out;
+        int crlf, send_only, recv_only, no_shutdown, peer_eof;
+    } cases[] = {
+        {"default", "a\nb\n", "a\nb\n", "R", "R", 0, 0, 0, 0, 1},
+        {"crlf", "a\nb\nc", "a\r\nb\r\nc", "R", "R", 1, 0, 0, 0, 1},
+        {"crlf empty lines", "\n\n", "\r\n\r\n", "", "", 1, 0, 0, 0, 1},
+        {"no-shutdown", "hello", "hello", "R", "R", 0, 0, 0, 1, 0},
+        {"send-only", "hello", "hello", "dropped", "", 0, 1, 0, 0, 1},
+        {"recv-only", "hello", "", "R", "R", 0, 0, 1, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        int in[2], out[2], sp[2];
+        assert_int_equal(pipe(in), 0);
+        assert_int_equal(pipe(out), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        struct feeder f = {.fd = in[1], .data = cases[k].in, .n = strlen(cases[k].in)};
+        struct collector c = {.fd = out[0]};
+        struct opt_peer p = {
+            .fd = sp[1], .expect = strlen(cases[k].peer_gets), .reply = cases[k].reply};
+        pthread_t tf, tc, tp;
+        pthread_create(&tf, NULL, feed, &f);
+        pthread_create(&tc, NULL, collect, &c);
+        pthread_create(&tp, NULL, opt_peer_run, &p);
+        struct sk_relay_opts o = {
+            .in_fd = in[0],
+            .out_fd = out[1],
+            .socktype = SOCK_STREAM,
+            .crlf = cases[k].crlf,
+            .send_only = cases[k].send_only,
+            .recv_only = cases[k].recv_only,
+            .no_shutdown = cases[k].no_shutdown,
+        };
+        struct sk_relay_stats st;
+        assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+        pthread_join(tp, NULL); /* before closing: send-only ends first */
+        close(out[1]);
+        close(sp[0]);
+        pthread_join(tf, NULL);
+        pthread_join(tc, NULL);
+        print_message("case %s\n", cases[k].name);
+        assert_int_equal(p.got.n, strlen(cases[k].peer_gets));
+        if (p.got.n)
+            assert_memory_equal(p.got.data, cases[k].peer_gets, p.got.n);
+        assert_int_equal(p.saw_eof, cases[k].peer_eof);
+        assert_int_equal(c.n, strlen(cases[k].out));
+        if (c.n)
+            assert_memory_equal(c.data, cases[k].out, c.n);
+        close(in[0]);
+        close(out[0]);
+        free(c.data);
+        free(p.got.data);
+    }
+}
+
+/* --quit-after (nc -q): input ended, the peer stays: the relay ends on its
+ * own, without a half-close; what came before is out. */
+static void relay_quit_after_input_ended(void **state)
+{
+    (void)state;
+    int in[2], out[2], sp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sk_write_all(in[1], "hi", 2);
+    close(in[1]);
+    sk_write_all(sp[1], "answer", 6);
+    struct sk_relay_opts o = {.in_fd = in[0],
+                              .out_fd = out[1],
+                              .socktype = SOCK_STREAM,
+                              .no_shutdown = 1,
+                              .quit_after_ms = 100};
+    struct sk_relay_stats st;
+    assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+    assert_false(st.peer_closed);
+    assert_true(st.in_eof);
+    assert_int_equal(st.sent, 2);
+    close(out[1]);
+    char buf[16];
+    assert_int_equal(read(out[0], buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "answer", 6);
+    assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), 2); /* "hi", no EOF */
+    assert_int_equal(recv(sp[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+    close(in[0]);
+    close(out[0]);
+    close(sp[0]);
+    close(sp[1]);
+}
+
+/* --interval (nc -i): input goes out a line at a time, the lines apart. */
+struct paced {
+    int fd;
+    int n;
+    char lines[4][64];
+    int64_t at[4];
+};
+
+static void *paced_peer(void *arg)
+{
+    struct paced *p = arg;
+    char buf[64];
+    ssize_t r;
+    while (p->n < 4 && (r = recv(p->fd, buf, sizeof(buf) - 1, 0)) > 0) {
+        buf[r] = '\0';
+        snprintf(p->lines[p->n], sizeof(p->lines[0]), "%s", buf);
+        p->at[p->n++] = sk_now_ms();
+    }
+    close(p->fd);
+    return NULL;
+}
+
+static void relay_interval_sends_lines_apart(void **state)
+{
+    (void)state;
+    int in[2], out[2], sp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sk_write_all(in[1], "a\nb\nc", 5);
+    close(in[1]);
+    struct paced p = {.fd = sp[1]};
+    pthread_t t;
+    pthread_create(&t, NULL, paced_peer, &p);
+    struct sk_relay_opts o = {
+        .in_fd = in[0], .out_fd = out[1], .socktype = SOCK_STREAM, .interval_ms = 150};
+    struct sk_relay_stats st;
+    assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.lines[0], "a\n");
+    assert_string_equal(p.lines[1], "b\n");
+    assert_string_equal(p.lines[2], "c"); /* the last, without its line end */
+    assert_true(p.at[1] - p.at[0] >= 140);
+    assert_true(p.at[2] - p.at[1] >= 140);
+    close(in[0]);
+    close(out[0]);
+    close(out[1]);
+    close(sp[0]);
+}
+
+/* -C through a small buffer: every line end doubled, none lost at the
+ * buffer's edge. */
+static void relay_crlf_small_buffer(void **state)
+{
+    (void)state;
+    enum { LINES = 5000 };
+    char *in_data = malloc(2 * LINES), *want = malloc(3 * LINES);
+    for (size_t i = 0; i < LINES; i++) {
+        in_data[2 * i] = (char)('a' + i % 26);
+        in_data[2 * i + 1] = '\n';
+        memcpy(want + 3 * i, (char[]){(char)('a' + i % 26), '\r', '\n'}, 3);
+    }
+    int in[2], out[2], sp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    struct feeder f = {.fd = in[1], .data = in_data, .n = 2 * LINES};
+    struct collector c = {.fd = out[0]};
+    struct peer p = {.fd = sp[1], .reply = "", .reply_n = 0};
+    pthread_t tf, tc, tp;
+    pthread_create(&tf, NULL, feed, &f);
+    pthread_create(&tc, NULL, collect, &c);
+    pthread_create(&tp, NULL, stream_peer, &p);
+    struct sk_relay_opts o = {
+        .in_fd = in[0], .out_fd = out[1], .socktype = SOCK_STREAM, .bufsize = 101, .crlf = 1};
+    struct sk_relay_stats st;
+    assert_int_equal(sk_relay(sp[0], &o, &st), 0);
+    close(out[1]);
+    pthread_join(tf, NULL);
+    pthread_join(tc, NULL);
+    pthread_join(tp, NULL);
+    assert_int_equal(p.got.n, 3 * LINES);
+    assert_memory_equal(p.got.data, want, 3 * LINES);
+    close(in[0]);
+    close(out[0]);
+    close(sp[0]);
+    free(in_data);
+    free(want);
+    free(c.data);
+    free(p.got.data);
+}
+
+/* connect -z's operands: a port or a range, nothing else. */
+static void port_range_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int ok;
+        unsigned lo, hi;
+    } cases[] = {
+        {"80", 1, 80, 80},    {"20-25", 1, 20, 25},  {"1-65535", 1, 1, 65535}, {"7-7", 1, 7, 7},
+        {"0", 0, 0, 0},       {"0-10", 0, 0, 0},     {"25-20", 0, 0, 0},       {"", 0, 0, 0},
+        {"-", 0, 0, 0},       {"-5", 0, 0, 0},       {"5-", 0, 0, 0},          {"65536", 0, 0, 0},
+        {"1-65536", 0, 0, 0}, {"http", 0, 0, 0},     {"1--2", 0, 0, 0},        {" 80", 0, 0, 0},
+        {"80 ", 0, 0, 0},     {"12345678", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint16_t lo = 0, hi = 0;
+        const char *why = NULL;
+        int r = sk_port_range_parse(cases[i].in, &lo, &hi, &why);
+        print_message("%s\n", cases[i].in);
+        if (cases[i].ok) {
+            assert_int_equal(r, 0);
+            assert_int_equal(lo, cases[i].lo);
+            assert_int_equal(hi, cases[i].hi);
+        } else {
+            assert_int_equal(r, -EINVAL);
+            assert_non_null(why);
+        }
     }
 }
 
@@ -262,13 +514,69 @@ static void echo_client_accepts_a_prefixed_echo(void **state)
     assert_int_equal(st.mismatched, 0);
 }
 
+/* What reaches a terminal of a server's bytes: text as it is, every command
+ * to the terminal shown as \xNN (issue 11, item 14). */
+static void tty_escape_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n; /* 0: strlen(in) */
+        int lines;
+        const char *want;
+    } cases[] = {
+        {"plain text", 0, 1, "plain text"},
+        {"two\nlines\r\n", 0, 1, "two\nlines\n"},
+        {"tab\there", 0, 1, "tab\there"},
+        {"tab\there", 0, 0, "tab\\x09here"},
+        {"a\\b", 0, 1, "a\\b"},
+        {"a\\b", 0, 0, "a\\\\b"},
+        {"\x1b]0;title\x07", 0, 1, "\\x1b]0;title\\x07"},               /* OSC: title */
+        {"\x1b[2J\x1b[H", 0, 1, "\\x1b[2J\\x1b[H"},                     /* clear screen */
+        {"\x1b]8;;http://x/\x1b\\", 0, 1, "\\x1b]8;;http://x/\\x1b\\"}, /* OSC 8 */
+        {"\xc2\x9b"
+         "31m",
+         0, 1, "\\xc2\\x9b31m"}, /* C1 CSI as UTF-8 */
+        {"\x9b"
+         "31m",
+         0, 1, "\\x9b31m"},               /* C1 CSI as a raw byte */
+        {"\xc2\x85", 0, 1, "\\xc2\\x85"}, /* NEL */
+        {"\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 0, 1,
+         "\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}, /* NBSP, e-acute, euro, emoji */
+        {"\xc0\xaf", 0, 1, "\\xc0\\xaf"},                 /* overlong '/' */
+        {"\xed\xa0\x80", 0, 1, "\\xed\\xa0\\x80"},        /* a surrogate */
+        {"\xe2\x82", 0, 1, "\\xe2\\x82"},                 /* cut short */
+        {"nul\0in", 6, 1, "nul\\x00in"},
+        {"del\x7f", 0, 1, "del\\x7f"},
+        {"lone\rcr", 0, 1, "lone\\x0dcr"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        size_t n = cases[i].n ? cases[i].n : strlen(cases[i].in);
+        sk__tty_escape(f, cases[i].in, n, cases[i].lines);
+        fclose(f);
+        if (strcmp(buf, cases[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, buf, cases[i].want);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(relay_stream_table),
+        cmocka_unit_test(relay_options_table),
+        cmocka_unit_test(port_range_table),
+        cmocka_unit_test(relay_crlf_small_buffer),
+        cmocka_unit_test(relay_quit_after_input_ended),
+        cmocka_unit_test(relay_interval_sends_lines_apart),
         cmocka_unit_test(relay_datagrams_keep_boundaries),
         cmocka_unit_test(echo_client_generated_over_socketpair),
         cmocka_unit_test(echo_client_accepts_a_prefixed_echo),
+        cmocka_unit_test(tty_escape_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

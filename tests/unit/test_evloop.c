@@ -153,11 +153,13 @@ static void test_feed(void **unused)
         size_t out_high, inflight;
         const char *out, *left;
         int held, err;
+        unsigned flags;
     } rows[] = {
-        {"ab\ncd\nef", 64, 0, "ab\ncd\n", "ef", 0, 0},        /* the rest is kept */
-        {"ab\ncd\n", 2, 0, "ab\n", "cd\n", 1, 0},             /* backpressure after one line */
-        {"ab\ncd\n", 0, 1, "", "ab\ncd\n", 1, 0},             /* a send in flight counts */
-        {"0123456789abcdefXYZ", 64, 0, "", "", 0, -EMSGSIZE}, /* no line within in_max */
+        {"ab\ncd\nef", 64, 0, "ab\ncd\n", "ef", 0, 0, 0},        /* the rest is kept */
+        {"ab\ncd\n", 2, 0, "ab\n", "cd\n", 1, 0, 0},             /* backpressure after one line */
+        {"ab\ncd\n", 0, 1, "", "ab\ncd\n", 1, 0, 0},             /* a send in flight counts */
+        {"0123456789abcdefXYZ", 64, 0, "", "", 0, -EMSGSIZE, 0}, /* no line within in_max */
+        {"ab\ncd\n", 64, 0, "", "ab\ncd\n", 1, 0, SK_CONN_HOLD}, /* the service holds input */
     };
     srv.svc = &line_svc;
     for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
@@ -165,6 +167,7 @@ static void test_feed(void **unused)
         struct sk_buf fly;
         char held = 0;
         conn_init(&c);
+        c.flags = rows[i].flags;
         sk_buf_init(&fly, 16);
         assert_int_equal(sk_buf_append(&fly, "x", rows[i].inflight), 0);
         srv.lim.out_high = rows[i].out_high;
@@ -177,6 +180,7 @@ static void test_feed(void **unused)
             assert_int_equal(sk_buf_len(&c.in), strlen(rows[i].left));
             assert_memory_equal(sk_buf_data(&c.in), rows[i].left, strlen(rows[i].left));
             /* Feeding from c->in (p == NULL) once the output drained. */
+            c.flags = 0;
             sk_buf_consume(&c.out, sk_buf_len(&c.out));
             srv.lim.out_high = 64;
             sk_buf_consume(&fly, sk_buf_len(&fly));
