@@ -9,6 +9,7 @@
 #ifndef SOCKIT_SERVER_H
 #define SOCKIT_SERVER_H
 
+#include "sockit/acl.h"
 #include "sockit/addr.h"
 #include "sockit/conn.h"
 #include "sockit/service.h"
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 struct sk_model;
+struct sk__perip;
 
 /* Addresses one server listens on at most (the default: 127.0.0.1 and ::1). */
 #define SK_SERVER_MAX_ADDRS 4
@@ -31,6 +33,8 @@ struct sk_limits {
     size_t out_high;     /* stop reading while more than this is queued: derived from
                           * out_max by sk_limits_settle() */
     int drain_ms;        /* on stop, how long connections may finish */
+    unsigned max_per_ip; /* connections open at once per source address; 0 = no limit */
+    unsigned ip_rate;    /* new connections per second per source address; 0 = no limit */
     unsigned udp_rate;   /* UDP: replies per second per source address; 0 = no limit */
 };
 
@@ -38,6 +42,7 @@ struct sk_stats {
     atomic_uint_fast64_t accepted; /* connections (or datagrams) taken */
     atomic_uint_fast64_t active;   /* connections open now */
     atomic_uint_fast64_t rejected; /* refused by --max-conns */
+    atomic_uint_fast64_t denied;   /* refused by --allow/--deny (connections or datagrams) */
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t errors; /* connections closed on an error */
@@ -65,6 +70,8 @@ struct sk_server {
     unsigned unix_mode; /* chmod the Unix socket file to this (0: umask's) */
     unsigned workers;   /* event loops / processes / threads; 0 = model default */
     struct sk_limits lim;
+    struct sk_acl acl;        /* --allow/--deny: checked before the service sees a byte */
+    struct sk__perip *perip;  /* --max-per-ip/--accept-rate counts (shared with forked workers) */
     pthread_mutex_t hub_lock; /* serialises hub services' callbacks */
     atomic_int stop;          /* set by sk_server_stop(), also from a signal handler (lock-free) */
     int stop_fd;              /* eventfd, readable once a stop was requested */
@@ -94,6 +101,25 @@ void sk_server_init(struct sk_server *srv);
  * sk_server_listener()). Returns 0, or a negative errno with srv->addr the
  * address that could not be bound. */
 int sk_server_bind(struct sk_server *srv);
+
+/* Socket activation (systemd's protocol): the first passed descriptor. */
+#define SK_LISTEN_FDS_START 3
+
+/* Take the listening sockets systemd passed (LISTEN_FDS from fd 3, when
+ * LISTEN_PID is this process) instead of sk_server_bind(): each must be a
+ * socket of srv->socktype, listening when a stream one; their addresses
+ * fill srv->addr and srv->more[]. The variables are unset (children do not
+ * see them). Returns how many were taken, 0 when none were passed to this
+ * process, or a negative errno with err saying why. */
+int sk_server_adopt_systemd(struct sk_server *srv, char *err, size_t errlen);
+
+/* One connection passed in on fd (inetd, Accept=yes): instead of
+ * sk_server_bind(), set srv up to serve it and fill *peer (-ENOTSOCK or
+ * -ENOTCONN when fd is not a connected socket). Then
+ * sk_server_serve_conn() serves it to the end with the blocking driver
+ * (checked by --allow/--deny first: -EACCES) and closes fd. */
+int sk_server_adopt_conn(struct sk_server *srv, int fd, struct sk_addr *peer);
+int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *peer);
 
 /* Another descriptor for srv->lfd (a duplicate: the loops of --workers
  * share the kernel's accept queue), owned by the caller. */
@@ -151,6 +177,13 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen);
  * model spins. A connection over --max-conns is accepted, logged, closed and
  * counted in st->rejected; -EAGAIN is returned for it too. */
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock);
+
+/* The source check every model shares (--allow/--deny): 1 when peer may
+ * be served, else 0, with the refusal counted in st->denied and logged at
+ * most once a second with the count of those refused in between. Called by
+ * sk__server_accept() for every stream model and for each datagram by the
+ * datagram models (a denied source gets no reply). */
+int sk__server_admit(struct sk_server *srv, const struct sk_addr *peer);
 
 /* For event loops sharing one listener (--workers N): whether the calling
  * loop, which serves mine connections, should accept the next one now. It

@@ -15,6 +15,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -34,6 +35,9 @@ enum {
     OPT_UNIX_MODE,
     OPT_LOG_TIME,
     OPT_JSON_LOG,
+    OPT_ALLOW,
+    OPT_DENY,
+    OPT_INETD,
     OPT_SERVER_BASE = 500, /* + the index in sk_server_opts */
     OPT_SERVICE_BASE = 1000,
 };
@@ -44,6 +48,9 @@ static const struct option common_opts[] = {
     {"bind", required_argument, NULL, 'b'},
     {"unix", required_argument, NULL, OPT_UNIX},
     {"udp", no_argument, NULL, 'u'},
+    {"allow", required_argument, NULL, OPT_ALLOW},
+    {"deny", required_argument, NULL, OPT_DENY},
+    {"inetd", no_argument, NULL, OPT_INETD},
     {"list", no_argument, NULL, OPT_LIST},
     {"json", no_argument, NULL, OPT_JSON},
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
@@ -166,7 +173,16 @@ static void help(const struct sk_service *svc)
            "  -4, -6               IPv4 or IPv6 only (of --bind's name or of localhost)\n"
            "  --unix PATH          listen on a Unix socket instead ('@name': abstract)\n"
            "  --unix-mode MODE     permissions of the --unix socket file (octal, e.g. 660)\n"
-           "  -u, --udp            serve datagrams (UDP) instead of a stream\n");
+           "  -u, --udp            serve datagrams (UDP) instead of a stream\n"
+           "  --allow CIDR         serve only sources in CIDR (a.b.c.d[/N], v6[/N]);\n"
+           "                       repeatable: any --allow leaves out all other sources\n"
+           "  --deny CIDR          never serve sources in CIDR (repeatable; wins over\n"
+           "                       --allow). Refused before the service sees a byte;\n"
+           "                       logged at most once a second, with a count\n"
+           "  --inetd              serve the one connection on standard input (inetd,\n"
+           "                       systemd Accept=yes), then exit. Without it, sockets\n"
+           "                       passed by systemd (LISTEN_FDS) are served instead of\n"
+           "                       binding (-p, -b and --unix do not apply then)\n");
     print_opts(sk_server_opts);
     printf("  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
@@ -423,6 +439,34 @@ static void raise_nofile(unsigned max_conns)
         sk_log(SK_LOG_DEBUG, "descriptor limit %llu", (unsigned long long)got);
 }
 
+/* --inetd: the connection is standard input. It moves to a descriptor of
+ * its own; standard input and output become /dev/null (nothing this
+ * command prints may reach the client), and so does standard error when it
+ * is the connection too (inetd passes the socket as 0, 1 and 2). Returns
+ * the connection's descriptor or a negative errno. */
+static int take_inetd_conn(struct sk_server *srv, struct sk_addr *peer)
+{
+    int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3), r;
+    if (fd < 0)
+        return -errno;
+    if ((r = sk_server_adopt_conn(srv, fd, peer)) < 0) {
+        close(fd);
+        return r;
+    }
+    struct stat st;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) {
+        close(fd);
+        return -errno;
+    }
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    if (fstat(STDERR_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
+        dup2(null, STDERR_FILENO);
+    close(null);
+    return fd;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -431,6 +475,8 @@ int cmd_serve(int argc, char **argv)
     struct sk_server srv;
     int family = AF_UNSPEC, quiet = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
+    int inetd = 0, activated = 0, conn_fd = -1;
+    struct sk_addr conn_peer;
     char err[256] = "";
 
     /* The service comes first so its options can be known. */
@@ -466,6 +512,17 @@ int cmd_serve(int argc, char **argv)
         case 'u': srv.socktype = SOCK_DGRAM; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
+        case OPT_ALLOW:
+        case OPT_DENY: {
+            const char *why = "out of memory";
+            if (sk_acl_add(&srv.acl, c == OPT_ALLOW, optarg, &why) < 0) {
+                rc = sk_cli_usage(cmd, "%s '%s': %s", c == OPT_ALLOW ? "--allow" : "--deny", optarg,
+                                  why);
+                goto out;
+            }
+            break;
+        }
+        case OPT_INETD: inetd = 1; break;
         case OPT_LIST: list = 1; break;
         case OPT_JSON: json = 1; break;
         case OPT_LOG_TIME: log_time = 1; break;
@@ -547,8 +604,31 @@ int cmd_serve(int argc, char **argv)
 
     raise_nofile(srv.lim.max_conns);
 
+    if (inetd && (unix_path || port || bind_host)) {
+        rc = sk_cli_usage(cmd, "--inetd serves the connection on standard input: "
+                               "-p, -b and --unix do not apply");
+        goto out;
+    }
+    if (inetd) {
+        if ((conn_fd = take_inetd_conn(&srv, &conn_peer)) < 0) {
+            rc = sk_cli_fail(cmd, "--inetd: standard input is not a connected socket: %s",
+                             sk_strerror(conn_fd));
+            goto out;
+        }
+        activated = 1;
+    } else if ((r = sk_server_adopt_systemd(&srv, err, sizeof(err))) != 0) {
+        if (r < 0 || unix_path || port || bind_host) {
+            rc = r < 0 ? sk_cli_fail(cmd, "socket activation: %s", err[0] ? err : sk_strerror(r))
+                       : sk_cli_usage(cmd, "sockets passed by systemd (LISTEN_FDS): "
+                                           "-p, -b and --unix do not apply");
+            goto out;
+        }
+        activated = 1;
+    }
     const char *why = NULL;
-    if (unix_path) {
+    if (activated) {
+        /* listening on what systemd passed */
+    } else if (unix_path) {
         struct stat st;
         if (sk_addr_unix(unix_path, &srv.addr, &why) < 0) {
             rc = sk_cli_usage(cmd, "--unix %s: %s", unix_path, why);
@@ -564,7 +644,7 @@ int cmd_serve(int argc, char **argv)
             goto out;
         rc = SK_EXIT_FAIL;
     }
-    if ((r = sk_server_bind(&srv)) < 0) {
+    if (!activated && (r = sk_server_bind(&srv)) < 0) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(&srv.addr, a, sizeof(a));
         if (unix_path)
@@ -596,7 +676,13 @@ int cmd_serve(int argc, char **argv)
     listening_line(&srv, unix_path ? (dgram ? "unix-dgram" : "unix") : (dgram ? "udp" : "tcp"),
                    strcmp(svc->name, "http") == 0 && !dgram, root_given);
 
-    r = sk_server_run(&srv);
+    if (conn_fd >= 0) {
+        sk_server_serve_conn(&srv, conn_fd, &conn_peer); /* closes it */
+        conn_fd = -1;
+        r = 0;
+    } else {
+        r = sk_server_run(&srv);
+    }
     the_server = NULL;
     if (r < 0) {
         rc = sk_cli_fail(cmd, "model %s: %s", srv.model->name, sk_strerror(r));
@@ -613,6 +699,8 @@ int cmd_serve(int argc, char **argv)
     fflush(stdout);
     rc = SK_EXIT_OK;
 out:
+    if (conn_fd >= 0)
+        close(conn_fd);
     free(opts);
     sk_server_close(&srv);
     return rc;

@@ -138,6 +138,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
             sk_log(SK_LOG_WARN, "no eventfd for a new connection: %s", sk_strerror(err));
             close(fd);
             atomic_fetch_add(&srv->st->errors, 1);
+            sk__perip_release(srv, peer);
             if (!srv->active_by_parent)
                 atomic_fetch_sub(&srv->st->active, 1);
             return err;

@@ -243,6 +243,7 @@ static void refuse(struct sk__ev_loop *L, int fd, const struct sk_addr *peer, co
         sk_log(SK_LOG_WARN, "%s: closing connection from %s (descriptor %d)", why, a, fd);
     }
     close(fd);
+    sk__perip_release(L->srv, peer);
     atomic_fetch_sub(&L->srv->st->active, 1);
     atomic_fetch_add(&L->srv->st->rejected, 1);
 }

@@ -34,6 +34,7 @@
 
 struct children {
     pid_t *pid;
+    struct sk_addr *peer; /* each child's client (released if the child is killed) */
     size_t n, cap;
 };
 
@@ -53,15 +54,25 @@ static int children_reserve(struct children *ch)
     if (!p)
         return -ENOMEM;
     ch->pid = p;
+    struct sk_addr *a = realloc(ch->peer, cap * sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    ch->peer = a;
     ch->cap = cap;
     return 0;
 }
 
-static void children_remove(struct children *ch, pid_t pid)
+/* Forget child pid; one that did not exit on its own (killed by a signal)
+ * never released its client's --max-per-ip count: release it here. */
+static void children_remove(struct sk_server *srv, struct children *ch, pid_t pid, int killed)
 {
     for (size_t i = 0; i < ch->n; i++) {
         if (ch->pid[i] == pid) {
-            ch->pid[i] = ch->pid[--ch->n];
+            if (killed && srv->perip)
+                sk__perip_release(srv, &ch->peer[i]);
+            ch->n--;
+            ch->pid[i] = ch->pid[ch->n];
+            ch->peer[i] = ch->peer[ch->n];
             return;
         }
     }
@@ -74,7 +85,7 @@ static void reap(struct sk_server *srv, struct children *ch)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        children_remove(ch, pid);
+        children_remove(srv, ch, pid, WIFSIGNALED(status));
         atomic_fetch_sub(&srv->st->active, 1);
         if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
             atomic_fetch_add(&srv->st->errors, 1);
@@ -107,6 +118,7 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
         if (pid == 0)
             serve_child(srv, fd, peer, old_mask);
         if (pid > 0) {
+            ch->peer[ch->n] = *peer;
             ch->pid[ch->n++] = pid;
             close(fd);
             return;
@@ -117,6 +129,7 @@ static void spawn(struct sk_server *srv, struct children *ch, int fd, const stru
         sk_log(SK_LOG_WARN, "cannot fork for a connection: %s", sk_strerror(err));
     close(fd);
     atomic_fetch_add(&srv->st->errors, 1);
+    sk__perip_release(srv, peer);
     atomic_fetch_sub(&srv->st->active, 1);
     usleep(10 * 1000); /* out of processes: do not spin on the backlog */
 }
@@ -157,7 +170,7 @@ static void wind_down(struct sk_server *srv, struct children *ch, const sigset_t
             if (pid < 0 && errno != EINTR)
                 break;
             if (pid > 0) {
-                children_remove(ch, pid);
+                children_remove(srv, ch, pid, WIFSIGNALED(status));
                 atomic_fetch_sub(&srv->st->active, 1);
             }
         }
@@ -189,6 +202,7 @@ static int fork_run(struct sk_server *srv)
     wind_down(srv, &ch, &wait_mask);
     sk__sigchld_restore(&old_sa, &old_mask);
     free(ch.pid);
+    free(ch.peer);
     return err;
 }
 

@@ -185,6 +185,17 @@ struct sk__ratelimit {
  * be NULL) set to how many were refused since the last one; else 0. */
 int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped);
 
+/* Per source address limits (perip.c): --max-per-ip and --accept-rate.
+ * sk__perip_init() makes the shared table when either is set (before any
+ * worker is forked); sk__perip_admit() counts a new connection from peer
+ * or says why not; sk__perip_release() uncounts it when it ends. Unix
+ * peers are never limited. */
+enum { SK_PERIP_OK, SK_PERIP_MAX, SK_PERIP_RATE, SK_PERIP_FULL };
+int sk__perip_init(struct sk_server *srv);
+void sk__perip_free(struct sk_server *srv);
+int sk__perip_admit(struct sk_server *srv, const struct sk_addr *peer);
+void sk__perip_release(struct sk_server *srv, const struct sk_addr *peer);
+
 /* Fault injection for tests (fault.c): 1 when SOCKIT_FAULT names this
  * point and its failure is due, else 0. */
 #define SK_FAULT_WAIT_POLL "wait-poll"

@@ -41,7 +41,8 @@ struct prefork {
     struct sk_server *srv;
     unsigned n;
     struct slot *slot;
-    atomic_int *busy; /* shared with the workers: serving a connection now */
+    atomic_int *busy;     /* shared with the workers: serving a connection now */
+    struct sk_addr *peer; /* shared: whom (released if the worker dies serving it) */
     sigset_t old_mask;
 };
 
@@ -67,6 +68,7 @@ static void worker_main(struct prefork *pf, unsigned i)
             sk_log(SK_LOG_ERROR, "worker %u: accept: %s", i, sk_strerror(fd));
             _exit(1);
         }
+        pf->peer[i] = peer;
         atomic_store(&pf->busy[i], 1);
         sk__serve_blocking(srv, fd, &peer);
         atomic_store(&pf->busy[i], 0);
@@ -104,6 +106,8 @@ static void reap(struct prefork *pf, int blocking)
                 continue;
             pf->slot[i].pid = 0;
             if (atomic_exchange(&pf->busy[i], 0)) {
+                if (srv->perip)
+                    sk__perip_release(srv, &pf->peer[i]);
                 atomic_fetch_sub(&srv->st->active, 1); /* died mid-connection */
                 atomic_fetch_add(&srv->st->errors, 1);
             }
@@ -193,6 +197,13 @@ static int prefork_run(struct sk_server *srv)
         return -ENOMEM;
     }
     pf.busy = m;
+    pf.peer = mmap(NULL, pf.n * sizeof(*pf.peer), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (pf.peer == MAP_FAILED) {
+        free(pf.slot);
+        munmap(m, pf.n * sizeof(atomic_int));
+        return -ENOMEM;
+    }
 
     sk__sigchld_catch(on_sigchld, &old_sa, &pf.old_mask, &wait_mask);
     sk_sock_set_nonblock(srv->lfd, 1);
@@ -220,6 +231,7 @@ out:
     wind_down(&pf, &wait_mask);
     sk__sigchld_restore(&old_sa, &pf.old_mask);
     munmap(m, pf.n * sizeof(atomic_int));
+    munmap(pf.peer, pf.n * sizeof(*pf.peer));
     free(pf.slot);
     return err;
 }

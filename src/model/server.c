@@ -128,6 +128,24 @@ static int listener_set(struct sk_server *srv)
     return 0;
 }
 
+static int stop_ready(struct sk_server *srv)
+{
+    int r = sk__perip_init(srv);
+    if (r < 0)
+        return r;
+    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->stop_fd < 0)
+        return -errno;
+    pthread_mutex_lock(&reserve_lock);
+    if (reserve_fd < 0)
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&reserve_lock);
+    return 0;
+}
+
+static int listeners_ready(struct sk_server *srv);
+static int perip_admit(struct sk_server *srv, const struct sk_addr *peer);
+
 /*
  * No listener is bound with SO_REUSEPORT: the kernel lets any socket of the
  * same user that sets it join a reuseport group, so a second server on the
@@ -153,17 +171,123 @@ int sk_server_bind(struct sk_server *srv)
     }
     if (sk_addr_family(&srv->addr) == AF_UNIX)
         srv->unix_owned = 1;
+    return listeners_ready(srv);
+}
+
+/* Listeners are in lfds[]: what models wait on, the stop eventfd and the
+ * reserve descriptor. */
+static int listeners_ready(struct sk_server *srv)
+{
+    int r;
+
     srv->lfd = srv->lfds[0];
     if (srv->nlfd > 1 && srv->socktype == SOCK_STREAM && (r = listener_set(srv)) < 0)
         return r;
-    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (srv->stop_fd < 0)
-        return -errno;
-    pthread_mutex_lock(&reserve_lock);
-    if (reserve_fd < 0)
-        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_unlock(&reserve_lock);
+    return stop_ready(srv);
+}
+
+/* Is fd a socket of type socktype, listening when a stream one? Its
+ * address goes to *a. 0 or a negative errno with err saying why. */
+static int check_passed(int fd, int socktype, struct sk_addr *a, char *err, size_t errlen)
+{
+    int type = 0, acc = 0;
+    socklen_t len = sizeof(type);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "descriptor %d is not a socket: %s", fd, sk_strerror(-e));
+        return -e;
+    }
+    if (type != socktype) {
+        snprintf(err, errlen, "descriptor %d is a %s socket, not a %s one (see -u)", fd,
+                 type == SOCK_STREAM  ? "stream"
+                 : type == SOCK_DGRAM ? "datagram"
+                                      : "other",
+                 socktype == SOCK_STREAM ? "stream" : "datagram");
+        return -EPROTOTYPE;
+    }
+    len = sizeof(acc);
+    if (socktype == SOCK_STREAM &&
+        (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc)) {
+        snprintf(err, errlen, "descriptor %d is not a listening socket (Accept=yes wants --inetd)",
+                 fd);
+        return -EINVAL;
+    }
+    int r = sk_sock_local(fd, a);
+    if (r < 0) {
+        snprintf(err, errlen, "descriptor %d: %s", fd, sk_strerror(r));
+        return r;
+    }
     return 0;
+}
+
+int sk_server_adopt_systemd(struct sk_server *srv, char *err, size_t errlen)
+{
+    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+    char *end;
+
+    err[0] = '\0';
+    if (!pid || !nfds)
+        return 0;
+    errno = 0;
+    unsigned long p = strtoul(pid, &end, 10), n;
+    if (errno || *end || end == pid || p != (unsigned long)getpid())
+        return 0; /* meant for another process (the one that exec'ed us) */
+    errno = 0;
+    n = strtoul(nfds, &end, 10);
+    const char *names = getenv("LISTEN_FDNAMES");
+    if (names)
+        sk_log(SK_LOG_DEBUG, "socket activation: LISTEN_FDS=%s, LISTEN_FDNAMES=%s", nfds, names);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (errno || *end || end == nfds || n == 0 || n > SK_SERVER_MAX_ADDRS) {
+        snprintf(err, errlen, "LISTEN_FDS=%s: want 1..%d sockets", nfds, SK_SERVER_MAX_ADDRS);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int fd = SK_LISTEN_FDS_START + (int)i, r;
+        struct sk_addr a;
+        if ((r = check_passed(fd, srv->socktype, &a, err, errlen)) < 0)
+            return r;
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            return -errno;
+        srv->lfds[srv->nlfd++] = fd;
+        if (i == 0)
+            srv->addr = a;
+        else
+            srv->more[srv->nmore++] = a;
+    }
+    int r = listeners_ready(srv);
+    return r < 0 ? r : (int)n;
+}
+
+int sk_server_adopt_conn(struct sk_server *srv, int fd, struct sk_addr *peer)
+{
+    int r = stop_ready(srv);
+    if (r < 0)
+        return r;
+    memset(peer, 0, sizeof(*peer));
+    peer->len = sizeof(peer->u);
+    if (getpeername(fd, &peer->u.sa, &peer->len) < 0)
+        return -errno; /* ENOTSOCK, ENOTCONN: not a connection */
+    sk_sock_local(fd, &srv->addr);
+    return 0;
+}
+
+int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *peer)
+{
+    if (!sk__server_admit(srv, peer)) {
+        close(fd);
+        return -EACCES;
+    }
+    if (!perip_admit(srv, peer)) {
+        close(fd);
+        return -EACCES;
+    }
+    atomic_fetch_add(&srv->st->active, 1);
+    atomic_fetch_add(&srv->st->accepted, 1);
+    return sk__serve_blocking(srv, fd, peer);
 }
 
 int sk_server_listener(struct sk_server *srv)
@@ -243,6 +367,8 @@ void sk_server_close(struct sk_server *srv)
     else
         free(srv->st);
     pthread_mutex_destroy(&srv->hub_lock);
+    sk_acl_free(&srv->acl);
+    sk__perip_free(srv);
     srv->stop_fd = -1;
     srv->svc_state = NULL;
     srv->st = NULL;
@@ -291,6 +417,57 @@ static int accept_on(int lfd, struct sk_addr *pa, int nonblock)
     return -e;
 }
 
+int sk__server_admit(struct sk_server *srv, const struct sk_addr *peer)
+{
+    static struct sk__ratelimit rl;
+    uint64_t more = 0;
+
+    if (!sk_acl_active(&srv->acl) || sk_acl_permits(&srv->acl, peer))
+        return 1;
+    atomic_fetch_add(&srv->st->denied, 1);
+    if (sk__rate_ok(&rl, &more)) {
+        char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN];
+        sk_addr_format(peer, a, sizeof(a));
+        if (sk_log_flags & SK_LOGF_JSON)
+            sk_log_event(SK_LOG_WARN, "deny", ", \"peer\": \"%s\", \"refused_since\": %llu",
+                         sk_json_escape(a, e, sizeof(e)), (unsigned long long)more);
+        else
+            sk_log(
+                SK_LOG_WARN,
+                "access denied to %s (--allow/--deny); %llu more refused since the last such line",
+                a, (unsigned long long)more);
+    }
+    return 0;
+}
+
+/* --max-per-ip, --accept-rate: 1 when peer may open another connection
+ * (then counted for it), else 0, the refusal counted as rejected and logged
+ * at most once a second with the count of those refused in between. */
+static int perip_admit(struct sk_server *srv, const struct sk_addr *peer)
+{
+    static struct sk__ratelimit rl;
+    uint64_t more = 0;
+    char a[SK_ADDR_STRLEN], why[96];
+
+    int r = sk__perip_admit(srv, peer);
+    if (r == SK_PERIP_OK)
+        return 1;
+    atomic_fetch_add(&srv->st->rejected, 1);
+    if (sk__rate_ok(&rl, &more)) {
+        if (r == SK_PERIP_MAX)
+            snprintf(why, sizeof(why), "max-per-ip %u reached", srv->lim.max_per_ip);
+        else if (r == SK_PERIP_RATE)
+            snprintf(why, sizeof(why), "accept-rate %u/s exceeded", srv->lim.ip_rate);
+        else
+            snprintf(why, sizeof(why), "too many source addresses at once");
+        sk_addr_format(peer, a, sizeof(a));
+        sk_log(SK_LOG_WARN,
+               "%s: closing connection from %s; %llu more refused since the last such line", why, a,
+               (unsigned long long)more);
+    }
+    return 0;
+}
+
 int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int nonblock)
 {
     static struct sk__ratelimit reject_rl;
@@ -326,6 +503,10 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
     }
     if (fd < 0)
         return fd;
+    if (sk_acl_active(&srv->acl) && !sk__server_admit(srv, pa)) {
+        close(fd); /* before the service, or any counter of served ones, sees it */
+        return -EAGAIN;
+    }
     uint64_t prev = atomic_fetch_add(&srv->st->active, 1);
     if (srv->lim.max_conns && prev >= srv->lim.max_conns) {
         atomic_fetch_sub(&srv->st->active, 1);
@@ -341,6 +522,11 @@ int sk__server_accept(struct sk_server *srv, int lfd, struct sk_addr *peer, int 
                 sk_log(SK_LOG_WARN, "max-conns %u reached: closing connection from %s",
                        srv->lim.max_conns, a);
         }
+        close(fd);
+        return -EAGAIN;
+    }
+    if (srv->perip && !perip_admit(srv, pa)) {
+        atomic_fetch_sub(&srv->st->active, 1);
         close(fd);
         return -EAGAIN;
     }
@@ -501,6 +687,8 @@ void sk__conn_close(struct sk_conn *c, int err)
     }
     c->fd = -1;
     c->opened = 0;
+    if (srv->perip)
+        sk__perip_release(srv, &c->peer);
     if (!srv->active_by_parent)
         atomic_fetch_sub(&srv->st->active, 1);
 }

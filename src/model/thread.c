@@ -106,6 +106,7 @@ static void spawn(struct crew *crew, int fd, const struct sk_addr *peer)
         sk_log(SK_LOG_WARN, "cannot start a thread for a connection: %s", sk_strerror(r));
     close(fd);
     atomic_fetch_add(&srv->st->errors, 1);
+    sk__perip_release(srv, peer);
     atomic_fetch_sub(&srv->st->active, 1);
 }
 

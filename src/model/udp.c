@@ -125,6 +125,8 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
+    if (sk_acl_active(&srv->acl) && !sk__server_admit(srv, from))
+        return -1; /* a denied source gets no reply */
     atomic_fetch_add(&srv->st->accepted, 1);
     atomic_fetch_add_explicit(&srv->st->bytes_in, len > n ? len : n, memory_order_relaxed);
     if (truncated || len > n) {
