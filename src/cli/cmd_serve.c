@@ -11,6 +11,7 @@
 #include "sockit/server.h"
 #include "sockit/service.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -38,6 +39,11 @@ enum {
     OPT_UNIX_MODE,
     OPT_LOG_TIME,
     OPT_JSON_LOG,
+    OPT_TLS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CLIENT_CA,
+    OPT_HANDSHAKE_TIMEOUT,
     OPT_SERVICE_BASE = 1000,
 };
 
@@ -58,6 +64,11 @@ static const struct option common_opts[] = {
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
     {"log-time", no_argument, NULL, OPT_LOG_TIME},
     {"json-log", no_argument, NULL, OPT_JSON_LOG},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -171,6 +182,12 @@ static void help(const struct sk_service *svc)
            "                       datagram buffer (larger datagrams are logged, dropped)\n"
            "  --max-output SIZE    per-connection output queue (default 1M)\n"
            "  --drain SECS         on stop, time for connections to finish (default 2)\n"
+           "  --tls                TLS on every connection (stream services); without\n"
+           "                       --tls-cert an ephemeral self-signed certificate for the\n"
+           "                       bound addresses and host name (its sha256 is printed)\n"
+           "  --tls-cert FILE      certificate (PEM, may hold a chain), with --tls-key FILE\n"
+           "  --tls-client-ca FILE require client certificates signed by these CAs\n"
+           "  --handshake-timeout SECS  close a TLS handshake not done by then (default 10)\n"
            "  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
            "  --log-time           an ISO 8601 local time on each log line (always when\n"
@@ -411,16 +428,70 @@ static void listening_line(const struct sk_server *srv, const char *kind, int we
         sk_addr_format(&srv->more[i], a, sizeof(a));
         printf(" and %s", a);
     }
-    printf(" (%s, model %s)", kind, srv->model->name);
+    printf(" (%s, model %s)", srv->tls ? "tls" : kind, srv->model->name);
+    char fp[SK_TLS_FP_STRLEN];
+    if (srv->tls && sk_tls_ctx_fingerprint(srv->tls, fp, sizeof(fp)) > 0)
+        printf(" %s", fp);
     if (web && sk_addr_family(&srv->addr) != AF_UNIX) {
         sk_addr_format(&srv->addr, a, sizeof(a));
-        printf(": http://%s/%s", a,
+        printf(": %s://%s/%s", srv->tls ? "https" : "http", a,
                root_given ? "" : " answers Hello, World! (--root DIR serves files)");
     }
     if (srv->stdin_stop)
         printf("; q or Ctrl-D stops");
     printf("\n");
     fflush(stdout);
+}
+
+/* serve --tls and its options. */
+struct serve_tls {
+    int on, timeout_given;
+    struct sk_tls_server_opts o;
+};
+
+static int tls_check(const char *cmd, const struct serve_tls *t, int dgram)
+{
+    const char *opt = t->o.cert_file     ? "--tls-cert"
+                      : t->o.key_file    ? "--tls-key"
+                      : t->o.client_ca   ? "--tls-client-ca"
+                      : t->timeout_given ? "--handshake-timeout"
+                                         : NULL;
+    if (!t->on && opt)
+        return sk_cli_usage(cmd, "%s goes with --tls", opt);
+    if (t->on && dgram)
+        return sk_cli_usage(cmd,
+                            "--tls is for stream services (no TLS over UDP: DTLS is not here)");
+    if (!t->o.cert_file != !t->o.key_file)
+        return sk_cli_usage(cmd, "--tls-cert and --tls-key go together");
+    return 0;
+}
+
+/* The server context, after binding: an ephemeral certificate names the
+ * bound addresses and the host name. */
+static int tls_setup(const char *cmd, struct sk_server *srv, struct serve_tls *t)
+{
+    char addrs[SK_SERVER_MAX_ADDRS][SK_ADDR_STRLEN], host[256], why[256] = "";
+    const char *names[SK_SERVER_MAX_ADDRS + 2];
+    size_t n = 0;
+
+    if (sk_addr_family(&srv->addr) != AF_UNIX) {
+        for (unsigned i = 0; i <= srv->nmore && i < SK_SERVER_MAX_ADDRS; i++) {
+            const struct sk_addr *a = i == 0 ? &srv->addr : &srv->more[i - 1];
+            if (sk_addr_format_host(a, addrs[n], sizeof(addrs[n])) >= 0 &&
+                sk_tls_name_check(addrs[n]) == 0)
+                names[n] = addrs[n], n++;
+        }
+    }
+    if (gethostname(host, sizeof(host)) == 0 && sk_tls_name_check(host) == 0)
+        names[n++] = host;
+    names[n++] = "localhost";
+    t->o.names = names;
+    t->o.nnames = n;
+    t->o.alpn = strcmp(srv->svc->name, "http") == 0 ? "http/1.1" : NULL;
+    int r = sk_tls_server_ctx(&t->o, &srv->tls, why, sizeof(why));
+    if (r < 0)
+        return sk_cli_fail(cmd, "--tls: %s", why[0] ? why : sk_strerror(r));
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -431,6 +502,7 @@ int cmd_serve(int argc, char **argv)
     struct sk_server srv;
     int family = AF_UNSPEC, quiet = 0, idle_given = 0, verbose = 0, rc = SK_EXIT_FAIL, c, r;
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
+    struct serve_tls tls = {0};
     char err[256] = "";
     int64_t v;
 
@@ -499,6 +571,15 @@ int cmd_serve(int argc, char **argv)
         case OPT_JSON: json = 1; break;
         case OPT_LOG_TIME: log_time = 1; break;
         case OPT_JSON_LOG: json_log = 1; break;
+        case OPT_TLS: tls.on = 1; break;
+        case OPT_TLS_CERT: tls.o.cert_file = optarg; break;
+        case OPT_TLS_KEY: tls.o.key_file = optarg; break;
+        case OPT_TLS_CLIENT_CA: tls.o.client_ca = optarg; break;
+        case OPT_HANDSHAKE_TIMEOUT:
+            if (parse_secs(cmd, "--handshake-timeout", optarg, &srv.handshake_ms))
+                goto out;
+            tls.timeout_given = 1;
+            break;
         case OPT_UNIX_MODE:
             if (parse_mode(optarg, &srv.unix_mode) < 0) {
                 sk_cli_usage(cmd, "--unix-mode: '%s' is not an octal mode (e.g. 600, 660, 0666)",
@@ -575,6 +656,9 @@ int cmd_serve(int argc, char **argv)
         rc = sk_cli_fail(cmd, "no model here can carry %s", svc->name);
         goto out;
     }
+    if ((rc = tls_check(cmd, &tls, dgram)) != 0)
+        goto out;
+    rc = SK_EXIT_FAIL;
     if (!idle_given && svc->idle_timeout_ms)
         srv.lim.idle_timeout_ms = svc->idle_timeout_ms < 0 ? 0 : svc->idle_timeout_ms;
     if (quiet)
@@ -614,6 +698,9 @@ int cmd_serve(int argc, char **argv)
                             bind_host ? bind_host : "localhost", port ? port : "0", sk_strerror(r));
         goto out;
     }
+    if (tls.on && (rc = tls_setup(cmd, &srv, &tls)) != 0)
+        goto out;
+    rc = SK_EXIT_FAIL;
     srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */
     if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
         rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));

@@ -158,7 +158,9 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     size_t pend = sk__ev_pending(ec);
     if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
         return 1;
-    unsigned want = pend ? SK_EV_WANT_WRITE : 0;
+    unsigned want = sk__conn_wants_write(c, pend) || (ec->sending && sk_buf_len(ec->sending))
+                        ? SK_EV_WANT_WRITE
+                        : 0;
     if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && sk_buf_len(&c->in) < c->in.max)
         want |= SK_EV_WANT_READ;
     ec->want = (unsigned char)want;
@@ -196,10 +198,32 @@ static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     sk__ev_settle(L, ec, 0);
 }
 
-void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+int sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     ec->eof = 1;
     sk__conn_eof(&ec->c, L->now);
+    return ec->c.tls ? sk__tls_eof(&ec->c) : 0;
+}
+
+struct tls_input {
+    struct sk__ev_loop *L;
+    struct sk__ev_conn *ec;
+};
+
+static int tls_deliver(void *arg, const char *p, size_t n)
+{
+    const struct tls_input *ti = arg;
+    return sk__ev_input(ti->L, ti->ec, p, n);
+}
+
+int sk__ev_tls_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, char *buf, size_t n, size_t cap)
+{
+    struct tls_input ti = {L, ec};
+    int eof = 0;
+    int r = sk__tls_recv(&ec->c, buf, n, cap, &eof, tls_deliver, &ti);
+    if (r == 0 && eof)
+        r = sk__ev_eof(L, ec);
+    return r;
 }
 
 /* ---- accepting ---- */

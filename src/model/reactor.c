@@ -133,7 +133,12 @@ static int do_read(struct rloop *R, struct rconn *rc)
     size_t room = R->scratch_len;
     ssize_t n;
 
-    if (have) {
+    if (c->tls) {
+        /* Ciphertext into the scratch buffer, so little that its plaintext
+         * and a record held from before fit in what in has left. */
+        size_t left = c->in.max - have, rec = 17 * 1024;
+        room = SK_MIN(room, left > 2 * rec ? left - rec : 4096);
+    } else if (have) {
         room = SK_MIN(room, c->in.max - have);
         if (room == 0)
             return -EMSGSIZE;
@@ -147,11 +152,9 @@ static int do_read(struct rloop *R, struct rconn *rc)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EAGAIN ? 0 : -errno;
-    if (n == 0) {
-        sk__ev_eof(&R->base, &rc->base);
-        return 0;
-    }
-    return sk__ev_input(&R->base, &rc->base, dst, (size_t)n);
+    if (n == 0)
+        return sk__ev_eof(&R->base, &rc->base);
+    return sk__ev_recv(&R->base, &rc->base, dst, (size_t)n, room);
 }
 
 static void handle(struct rloop *R, struct rconn *rc, unsigned ev)
