@@ -62,9 +62,10 @@ struct sk_conn {
     int64_t open_ms; /* monotonic ms when it was set up (the close log's duration) */
     void *ctx;       /* the service's per-connection state: svc->conn_size bytes, zeroed */
     const struct sk_conn_ops *ops;
-    void *model_data;         /* the model's own per-connection pointer */
-    int opened;               /* open() was called: close() is due */
-    struct sk__tls_conn *tls; /* the model's TLS transport, NULL for plain TCP */
+    void *model_data; /* the model's own per-connection pointer */
+    int opened;       /* open() was called: close() is due */
+    /* The model's TLS transport (serve --tls), NULL for plain TCP. */
+    struct sk__tls_conn *tls;
 };
 
 /* Queue bytes for the peer. Returns 0, or -ENOBUFS when the output buffer
