@@ -202,10 +202,18 @@ static inline int sk__ev_recv(struct sk__ev_loop *L, struct sk__ev_conn *ec, cha
     return sk__ev_input(L, ec, buf, n);
 }
 
-/* Output queued on ec, including what the kernel is sending. */
+/* Output queued on ec, including what the kernel is sending; with tls (a
+ * constant where it is called, so a plain connection pays nothing) also
+ * the transport's ciphertext. */
+static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls)
+{
+    return sk_conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
+           (tls ? sk__tls_queued(&ec->c) : 0);
+}
+
 static inline size_t sk__ev_pending(const struct sk__ev_conn *ec)
 {
-    return sk__conn_queued(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0);
+    return sk__ev_pending_as(ec, ec->c.tls != NULL);
 }
 
 #endif

@@ -144,11 +144,10 @@ static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
 }
 
 /* Send c->out, then c->file, until done or the socket would block; sent
- * bytes are accounted (sk__conn_sent). 0 or -errno. */
-static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+ * bytes are accounted (sk__conn_sent). 0 or -errno. A plain connection's
+ * (sk__conn_flush() below chooses between it and the transport). */
+static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
 {
-    if (c->tls)
-        return sk__tls_flush(c, now, total);
     while (sk_buf_len(&c->out) > 0) {
         size_t len = sk_buf_len(&c->out);
         ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);
@@ -181,6 +180,12 @@ static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total
         }
     }
     return 0;
+}
+
+/* The same for any connection: through the TLS transport when it has one. */
+static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    return c->tls ? sk__tls_flush(c, now, total) : sk__conn_flush_plain(c, now, total);
 }
 
 /* The earliest moment something may be due on c (idle timeout, service

@@ -191,36 +191,38 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 
     if (u->send_armed)
         return 0;
-    if (c->tls) {
+    if (sk_buf_len(&u->wbuf) == 0) {
         /* TLS: the ciphertext goes, made from out and the file (read
-         * through TLS) into wbuf when no send is in flight. */
-        if (sk_buf_len(&u->wbuf) == 0) {
+         * through TLS) into wbuf. */
+        if (c->tls) {
             int r = sk__tls_fill(c, &u->wbuf, SK_TLS_WIRE, L->now, &L->bytes_out);
             if (r < 0)
                 return r;
+        } else {
+            if (sk_buf_len(&c->out) == 0 && c->file.fd >= 0) {
+                size_t want = SK_MIN((size_t)FILE_CHUNK, SK_MIN(c->file.len, c->out.max));
+                int r = sk_buf_reserve(&c->out, want);
+                if (r < 0)
+                    return r;
+                ssize_t n = pread(c->file.fd, sk_buf_tail(&c->out), want, c->file.off);
+                if (n < 0)
+                    return -errno;
+                if (n == 0)
+                    return -EIO; /* the file shrank under us */
+                sk_buf_commit(&c->out, (size_t)n);
+                c->file.off += n;
+                c->file.len -= (size_t)n;
+                if (c->file.len == 0) {
+                    close(c->file.fd);
+                    c->file.fd = -1;
+                }
+            }
+            if (sk_buf_len(&c->out) > 0) {
+                struct sk_buf t = u->wbuf; /* swap: the service goes on appending to out */
+                u->wbuf = c->out;
+                c->out = t;
+            }
         }
-    } else if (sk_buf_len(&u->wbuf) == 0 && sk_buf_len(&c->out) == 0 && c->file.fd >= 0) {
-        size_t want = SK_MIN((size_t)FILE_CHUNK, SK_MIN(c->file.len, c->out.max));
-        int r = sk_buf_reserve(&c->out, want);
-        if (r < 0)
-            return r;
-        ssize_t n = pread(c->file.fd, sk_buf_tail(&c->out), want, c->file.off);
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO; /* the file shrank under us */
-        sk_buf_commit(&c->out, (size_t)n);
-        c->file.off += n;
-        c->file.len -= (size_t)n;
-        if (c->file.len == 0) {
-            close(c->file.fd);
-            c->file.fd = -1;
-        }
-    }
-    if (!c->tls && sk_buf_len(&u->wbuf) == 0 && sk_buf_len(&c->out) > 0) {
-        struct sk_buf t = u->wbuf; /* swap: the service goes on appending to out */
-        u->wbuf = c->out;
-        c->out = t;
     }
     if (sk_buf_len(&u->wbuf) > 0) {
         struct io_uring_sqe *sqe = get_sqe(U);
