@@ -4,7 +4,8 @@
 #   make test       deps, then unit + integration tests under ASan/UBSan
 #   make demo       deps, build, then the model comparison tour
 #   make install    PREFIX=/usr/local DESTDIR=
-#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; fails on any finding
+#   make fuzz-smoke every target for 10 s after a self-test of the harness (CI)
 #   make format     clang-format -i over the sources
 #   make tsan       thread models under ThreadSanitizer
 
@@ -49,13 +50,16 @@ REL_DIR  := build
 ASAN_DIR := build/asan
 TSAN_DIR := build/tsan
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g
+# float-cast-overflow: gcc leaves it out of "undefined" (the corpus replay must
+# catch what the clang fuzz build does, e.g. a double out of uint64_t's range).
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-               -fno-sanitize-recover=undefined
+               -fsanitize=float-cast-overflow -fno-sanitize-recover=all
 TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=thread
 
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
-.PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay \
+.PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay fuzz-smoke \
+        fuzz-bins \
         deps tsan tsan-unit bench check-ci
 .DEFAULT_GOAL := all
 
@@ -70,6 +74,10 @@ $(REL_DIR)/libsockit.a: $(call objs,$(REL_DIR),$(LIB_SRC))
 	ar rcs $@ $^
 $(REL_DIR)/sockit: $(call objs,$(REL_DIR),$(CLI_SRC)) $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The head parsers fed a 32 KiB head one byte at a time (docs/BENCHMARKS.md).
+$(REL_DIR)/parse_trickle: bench/parse_trickle.c $(REL_DIR)/libsockit.a
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_DIR)/libsockit.a $(LIBS)
 
 # ---- AddressSanitizer + UndefinedBehaviorSanitizer ----
 $(ASAN_DIR)/obj/%.o: src/%.c
@@ -99,6 +107,27 @@ $(TSAN_DIR)/sockit: $(call objs,$(TSAN_DIR),$(CLI_SRC)) $(TSAN_DIR)/libsockit.a
 $(TSAN_DIR)/tests/%: tests/unit/%.c $(TSAN_DIR)/libsockit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< $(TSAN_DIR)/libsockit.a -lcmocka $(LIBS)
+
+# ---- libFuzzer (clang): every sanitizer report is fatal, so it is a finding ----
+FUZZ_CC     ?= clang
+FUZZ_DIR    := build/fuzz
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=all
+$(FUZZ_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/libsockit.a: $(call objs,$(FUZZ_DIR),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_DIR)/bin/%: fuzz/%.c $(FUZZ_DIR)/libsockit.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libsockit.a $(LIBS)
+# The harness's self-test targets (fuzz/selftest/): planted bugs, no library.
+$(FUZZ_DIR)/selftest/%: fuzz/selftest/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $<
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(FUZZ_SRC))
+fuzz-bins: $(patsubst %,$(FUZZ_DIR)/bin/%,$(FUZZ_TARGETS))
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(ASAN_DIR)/fuzz/%,$(FUZZ_SRC))
@@ -141,6 +170,9 @@ bench: all
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@scripts/fuzz.sh --selftest 10
 
 MAN_PARTS := $(sort $(wildcard docs/man/*.roff))
 docs/sockit.1: $(MAN_PARTS)

@@ -1,11 +1,44 @@
 /* fuzz_bench_http.c - the load generator's HTTP response parsing: any bytes
  * must give a head length within the input, "need more", or an error; the
  * chunked skipper must never consume more than it is given. Input is also
- * replayed as a stream of responses, the way the load generator reads it. */
+ * replayed as a stream of responses, the way the load generator reads it.
+ * The resumable head parser fed in splits derived from the input (and one
+ * byte at a time), from two copies of the buffer in turn, must answer as one
+ * whole call does, and never earlier with another answer. */
 #include "sockit/bench.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+static void resumed(const char *p, const char *q, size_t n, uint32_t seed, int bytewise)
+{
+    struct sk_http_resp whole, r;
+    memset(&whole, 0, sizeof(whole));
+    memset(&r, 0, sizeof(r));
+    int want = sk_http_resp_parse(p, n, &whole);
+    struct sk_http_resp_state st;
+    memset(&st, 0, sizeof(st));
+    int got = 0, flip = 0;
+    size_t k = 0;
+    while (got == 0 && k < n) {
+        if (bytewise) {
+            k++;
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            k += 1 + (seed >> 16) % (n - k < 97 ? n - k : 97);
+        }
+        got = sk_http_resp_parse_resume(flip ? q : p, k, &r, &st);
+        flip = !flip;
+    }
+    if (got != want || (got > 0 && memcmp(&r, &whole, sizeof(r)) != 0))
+        abort();
+    if (got != 0) {
+        static const struct sk_http_resp_state zero;
+        if (memcmp(&st, &zero, sizeof(st)) != 0)
+            abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -13,7 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size;
     struct sk_http_resp r;
 
+    char *copy = malloc(size ? size : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, size);
+    uint32_t seed = 2166136261u;
+    for (size_t i = 0; i < size; i++)
+        seed = (seed ^ data[i]) * 16777619u;
+
     for (int responses = 0; responses < 64 && n > 0; responses++) {
+        resumed(p, copy + (p - (const char *)data), n, seed + (uint32_t)responses, 0);
+        resumed(p, copy + (p - (const char *)data), n, 0, 1);
         int h = sk_http_resp_parse(p, n, &r);
         if (h <= 0)
             break;
@@ -52,5 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size && !done; i++)
         if (sk_http_chunked_feed(&c, (const char *)data + i, 1, &done) < 0)
             break;
+    free(copy);
     return 0;
 }

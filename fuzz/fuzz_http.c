@@ -1,8 +1,11 @@
 /* fuzz_http.c - the HTTP request parser and the helpers that read request
  * fields (dates, ranges, media types) must accept or reject any input, never
- * read past it, and return slices that lie inside it. The same bytes then go
- * through the whole http service (Hello, World! mode, no sockets), cut into
- * pieces the way a model might deliver them. */
+ * read past it, and return slices that lie inside it. The resumable parser
+ * fed in splits derived from the input (and one byte at a time), from two
+ * copies of the buffer in turn, must answer exactly as one whole call does,
+ * and never earlier with another answer. The same bytes then go through the
+ * whole http service (Hello, World! mode, no sockets), cut into pieces the
+ * way a model might deliver them. */
 #include "sockit/http.h"
 #include "sockit/server.h"
 #include "sockit/service.h"
@@ -15,6 +18,59 @@ static void inside(const uint8_t *d, size_t n, struct sk_http_str s)
 {
     if (s.p && ((const uint8_t *)s.p < d || (const uint8_t *)s.p + s.n > d + n))
         abort();
+}
+
+/* Two parses of the same head, a at base pa and b at base pb, must agree. */
+static void same(ssize_t ra, const struct sk_http_req *a, const char *pa, ssize_t rb,
+                 const struct sk_http_req *b, const char *pb)
+{
+    if (ra != rb)
+        abort();
+    if (ra <= 0)
+        return;
+    const struct sk_http_str *x[] = {
+        &a->mtok, &a->target, &a->line, &a->host, &a->range, &a->if_range, &a->if_modified_since};
+    const struct sk_http_str *y[] = {
+        &b->mtok, &b->target, &b->line, &b->host, &b->range, &b->if_range, &b->if_modified_since};
+    for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++)
+        if (!x[i]->p != !y[i]->p ||
+            (x[i]->p && (x[i]->p - pa != y[i]->p - pb || x[i]->n != y[i]->n)))
+            abort();
+    if (a->method != b->method || a->minor != b->minor || a->keep_alive != b->keep_alive ||
+        a->content_length != b->content_length || a->transfer_encoding != b->transfer_encoding ||
+        a->nheaders != b->nheaders)
+        abort();
+}
+
+/* Feed p[0..n) (and its copy q) to the resumable parser: prefixes ending at
+ * split points drawn from seed, or every length when step is 1. */
+static void resumed(const char *p, const char *q, size_t n, const struct sk_http_limits *lim,
+                    uint32_t seed, int bytewise)
+{
+    struct sk_http_req whole, r;
+    ssize_t want = sk_http_parse(p, n, lim, &whole);
+    struct sk_http_parse_state st = {0};
+    ssize_t got = 0;
+    size_t k = 0;
+    int flip = 0;
+    const char *base = p;
+    while (got == 0 && k < n) {
+        if (bytewise) {
+            k++;
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            k += 1 + (seed >> 16) % (n - k < 97 ? n - k : 97);
+        }
+        base = flip ? q : p; /* the buffer may move between calls */
+        flip = !flip;
+        got = sk_http_parse_resume(base, k, lim, &r, &st);
+    }
+    same(want, &whole, p, got, &r, base);
+    if (got != 0) {
+        static const struct sk_http_parse_state zero;
+        if (memcmp(&st, &zero, sizeof(st)) != 0)
+            abort(); /* ready for the next head */
+    }
 }
 
 /* One server for the whole run; a fresh connection per input. */
@@ -80,6 +136,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sk_http_limits lim = {.max_line = 512, .max_head = 2048, .max_headers = 32};
     struct sk_http_req r;
     size_t off = 0;
+
+    /* Resumed in random splits and byte by byte, from every head start. */
+    char *copy = malloc(size ? size : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, size);
+    uint32_t seed = 2166136261u;
+    for (size_t i = 0; i < size; i++)
+        seed = (seed ^ data[i]) * 16777619u;
+    for (int i = 0; i < 64 && off <= size; i++) {
+        resumed(p + off, copy + off, size - off, &lim, seed + (uint32_t)i, 0);
+        resumed(p + off, copy + off, size - off, &lim, 0, 1);
+        ssize_t n = sk_http_parse(p + off, size - off, &lim, &r);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    free(copy);
+    off = 0;
 
     /* Parse pipelined requests one after another, as the service does. */
     for (int i = 0; i < 64 && off < size; i++) {

@@ -1,6 +1,8 @@
 /* fuzz_path.c - sk_http_path() must never produce a path that climbs out of
  * the root: no leading '/', no ".." segment, no NUL inside, no dot-file
- * segment unless allowed, and it must stay within its output buffer. */
+ * segment unless allowed, and it must stay within its output buffer. The
+ * mapping is idempotent: "/" + a result that needs no escaping (only
+ * RFC 3986 pchars and '/') maps to that same result. */
 #include "sockit/http.h"
 
 #include <stdint.h>
@@ -28,14 +30,34 @@ static void check(const char *out, int r, int dotfiles)
     }
 }
 
+static void idempotent(const char *out, int r, unsigned flags)
+{
+    char in[520], again[512];
+    int dir;
+    if (r < 0)
+        return;
+    for (int i = 0; i < r; i++) { /* unreserved, sub-delims, ':', '@', '/' */
+        unsigned char c = (unsigned char)out[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("-._~!$&'()*+,;=:@/", c)))
+            return;
+    }
+    in[0] = '/';
+    memcpy(in + 1, out, (size_t)r);
+    if (sk_http_path(in, (size_t)r + 1, flags, again, sizeof(again), &dir) != r ||
+        memcmp(again, out, (size_t)r + 1) != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char out[512];
     int dir;
     for (int dot = 0; dot < 2; dot++) {
-        int r = sk_http_path((const char *)data, size, dot ? SK_HTTP_PATH_DOTFILES : 0, out,
-                             sizeof(out), &dir);
+        unsigned flags = dot ? SK_HTTP_PATH_DOTFILES : 0;
+        int r = sk_http_path((const char *)data, size, flags, out, sizeof(out), &dir);
         check(out, r, dot);
+        idempotent(out, r, flags);
     }
     char tiny[4];
     int r = sk_http_path((const char *)data, size, 0, tiny, sizeof(tiny), &dir);

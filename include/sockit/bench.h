@@ -39,6 +39,25 @@ struct sk_http_resp {
 #define SK_HTTP_HEAD_MAX 65536
 int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out);
 
+/* Where a response head that is still arriving was left (offsets only, so
+ * the buffer may move). Zero it before a head's first call;
+ * sk_http_resp_parse_resume() zeroes it again when it returns non-zero.
+ * Its fields are the parser's own. */
+struct sk_http_resp_state {
+    size_t at, scanned; /* the line being read, how far its end was searched */
+    int stage;          /* 0: the status line, 1: header fields */
+    int keep, close;
+    struct sk_http_resp resp;
+};
+
+/* sk_http_resp_parse() resuming where the previous call on the same head
+ * stopped: p[0..n) is that head with bytes appended. Each complete line is
+ * read once over all calls, so a head fed a byte at a time costs linear
+ * time; the result equals one sk_http_resp_parse() over the same bytes.
+ * *out is written only when the head is complete. */
+int sk_http_resp_parse_resume(const char *p, size_t n, struct sk_http_resp *out,
+                              struct sk_http_resp_state *st);
+
 /* Incremental chunked-body skipper: feed bytes, it says how many it took and
  * whether the body (with its trailers) ended. Zero it to start. */
 struct sk_http_chunked {

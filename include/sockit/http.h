@@ -59,9 +59,38 @@ struct sk_http_req {
  * needed (n is still within the limits), or minus an HTTP status for a
  * request that can never be valid: -400 malformed, -414 request line too
  * long, -431 head too large or too many fields, -505 unsupported version.
+ * The limits count from p[0] (leading empty lines included), so a buffer of
+ * max_head bytes always gets an answer.
  * On 0 or an error, req->line and req->mtok may still be set (for logging). */
 ssize_t sk_http_parse(const char *p, size_t n, const struct sk_http_limits *lim,
                       struct sk_http_req *req);
+
+/* Where a head that is still arriving was left: offsets into the head, so
+ * the caller's buffer may move between calls. Zero it before a head's first
+ * call; sk_http_parse_resume() zeroes it again when it returns non-zero.
+ * Its fields are the parser's own. */
+struct sk_http_span {
+    size_t off, n;
+};
+struct sk_http_parse_state {
+    size_t at, scanned; /* the line being read, how far its end was searched */
+    size_t start;       /* offset of the request line */
+    int stage;          /* 0: empty lines before it, 1: the request line, 2: fields */
+    int method, minor, transfer_encoding;
+    unsigned conn, nheaders;
+    int64_t content_length;
+    unsigned have; /* which spans below are set, one bit each in their order */
+    struct sk_http_span mtok, target, line, host, if_modified_since, range, if_range;
+};
+
+/* sk_http_parse() that resumes where the previous call on the same head
+ * stopped (picohttpparser's last_len idea): each call reads only the bytes
+ * that arrived since, so a head fed one byte at a time costs linear time.
+ * p[0..n) is the same head as before with bytes appended (it may have moved).
+ * Returns and fills req as sk_http_parse() does; the result equals that of
+ * one sk_http_parse() call over the same bytes. */
+ssize_t sk_http_parse_resume(const char *p, size_t n, const struct sk_http_limits *lim,
+                             struct sk_http_req *req, struct sk_http_parse_state *st);
 
 /* The method token to enum sk_http_method (case-sensitive, as HTTP is). */
 int sk_http_method_of(const char *p, size_t n);

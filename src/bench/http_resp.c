@@ -2,96 +2,35 @@
  * http_resp.c - the HTTP/1.x response parsing the load generator needs: the
  * head (status line and the headers that frame the body and the connection)
  * and an incremental chunked-body skipper. Pure functions: no I/O, no
- * allocation, never a read past the bytes given.
+ * allocation, never a read past the bytes given. The head parser resumes
+ * where it stopped (net/head.h scans the lines, shared with the request
+ * parser of the http service).
  */
 #include "sockit/bench.h"
 
+#include "net/head.h"
+
 #include <errno.h>
 #include <string.h>
-
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* Case-insensitive compare of name[0..n) with a lower-case literal. */
-static int name_is(const char *name, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (n != l)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)name[i]) != lit[i])
-            return 0;
-    return 1;
-}
-
-static int is_tchar(int c)
-{
-    if (c >= '0' && c <= '9')
-        return 1;
-    if ((c | 32) >= 'a' && (c | 32) <= 'z')
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 /* Does the comma-separated list v[0..n) hold the token tok (lower-case)?
  * last: only as the final element (for Transfer-Encoding). */
 static int list_has(const char *v, size_t n, const char *tok, int last)
 {
-    size_t i = 0, tl = strlen(tok);
+    size_t i = 0, tn;
+    const char *t;
     int found = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < n && v[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-            e--;
-        if (e == s)
-            continue;
-        found = name_is(v + s, e - s, tok);
+    while (sk__head_list_next(v, n, &i, &t, &tn)) {
+        found = sk__head_ieq(t, tn, tok);
         if (found && !last)
             return 1;
-        (void)tl;
     }
     return found;
 }
 
-int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out)
+/* The status line p[0..ll): HTTP/1.D SP DDD [SP reason]. */
+static int status_line(const char *p, size_t ll, struct sk_http_resp_state *st)
 {
-    static const char proto[] = "HTTP/1.";
-    size_t pre = n < 7 ? n : 7;
-
-    if (memcmp(p, proto, pre) != 0)
-        return -EBADMSG;
-    /* Find the end of the head: an empty line (CRLF CRLF, or bare LFs). */
-    const char *end = NULL;
-    for (const char *q = p; (q = memchr(q, '\n', (size_t)(p + n - q))) != NULL; q++) {
-        const char *nx = q + 1;
-        if (nx < p + n && *nx == '\n') {
-            end = nx + 1;
-            break;
-        }
-        if (nx + 1 < p + n && nx[0] == '\r' && nx[1] == '\n') {
-            end = nx + 2;
-            break;
-        }
-        if (nx >= p + n || (nx + 1 >= p + n && *nx == '\r'))
-            break;
-    }
-    if (!end)
-        return n > SK_HTTP_HEAD_MAX ? -EMSGSIZE : 0;
-    if ((size_t)(end - p) > SK_HTTP_HEAD_MAX)
-        return -EMSGSIZE;
-
-    /* Status line: HTTP/1.D SP DDD [SP reason] EOL */
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t ll = (size_t)(eol - p);
-    if (ll > 0 && p[ll - 1] == '\r')
-        ll--;
     if (ll < 12 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
         return -EBADMSG;
     for (int i = 9; i < 12; i++)
@@ -99,67 +38,105 @@ int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out)
             return -EBADMSG;
     if (ll > 12 && p[12] != ' ')
         return -EBADMSG;
-    memset(out, 0, sizeof(*out));
-    out->minor = p[7] - '0';
-    out->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-    if (out->status < 100)
+    struct sk_http_resp *r = &st->resp;
+    r->minor = p[7] - '0';
+    r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    if (r->status < 100)
         return -EBADMSG;
-    out->content_length = -1;
-    out->no_body = out->status < 200 || out->status == 204 || out->status == 304;
-    int keep = out->minor >= 1, close = 0;
+    r->content_length = -1;
+    r->no_body = r->status < 200 || r->status == 204 || r->status == 304;
+    st->keep = r->minor >= 1;
+    return 0;
+}
 
-    /* Header fields until the empty line. */
-    for (const char *l = eol + 1; l < end;) {
-        const char *le = memchr(l, '\n', (size_t)(end - l));
-        const char *next = le + 1;
-        if (le > l && le[-1] == '\r')
-            le--;
-        if (le == l)
-            break; /* the empty line */
-        const char *colon = memchr(l, ':', (size_t)(le - l));
-        if (!colon || colon == l)
+/* One header field line p[0..n). */
+static int field(const char *p, size_t n, struct sk_http_resp_state *st)
+{
+    struct sk__head_field f;
+    struct sk_http_resp *r = &st->resp;
+    if (sk__head_field(p, n, &f) < 0)
+        return -EBADMSG;
+    const char *v = f.value;
+    size_t vl = f.value_n;
+    if (sk__head_ieq(f.name, f.name_n, "content-length")) {
+        if (vl == 0 || vl > 18)
             return -EBADMSG;
-        for (const char *c = l; c < colon; c++)
-            if (!is_tchar((unsigned char)*c))
+        int64_t cl = 0;
+        for (size_t i = 0; i < vl; i++) {
+            if (v[i] < '0' || v[i] > '9')
                 return -EBADMSG;
-        size_t nl = (size_t)(colon - l);
-        const char *v = colon + 1, *ve = le;
-        while (v < ve && (*v == ' ' || *v == '\t'))
-            v++;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-            ve--;
-        size_t vl = (size_t)(ve - v);
-        if (name_is(l, nl, "content-length")) {
-            if (vl == 0 || vl > 18)
-                return -EBADMSG;
-            int64_t cl = 0;
-            for (size_t i = 0; i < vl; i++) {
-                if (v[i] < '0' || v[i] > '9')
-                    return -EBADMSG;
-                cl = cl * 10 + (v[i] - '0');
-            }
-            if (out->content_length >= 0 && out->content_length != cl)
-                return -EBADMSG;
-            out->content_length = cl;
-        } else if (name_is(l, nl, "transfer-encoding")) {
-            if (list_has(v, vl, "chunked", 1))
-                out->chunked = 1;
-            else
-                close = 1; /* another coding: the body runs until close */
-        } else if (name_is(l, nl, "connection")) {
-            if (list_has(v, vl, "close", 0))
-                close = 1;
-            if (list_has(v, vl, "keep-alive", 0))
-                keep = 1;
+            cl = cl * 10 + (v[i] - '0');
         }
-        l = next;
+        if (r->content_length >= 0 && r->content_length != cl)
+            return -EBADMSG;
+        r->content_length = cl;
+    } else if (sk__head_ieq(f.name, f.name_n, "transfer-encoding")) {
+        if (list_has(v, vl, "chunked", 1))
+            r->chunked = 1;
+        else
+            st->close = 1; /* another coding: the body runs until close */
+    } else if (sk__head_ieq(f.name, f.name_n, "connection")) {
+        if (list_has(v, vl, "close", 0))
+            st->close = 1;
+        if (list_has(v, vl, "keep-alive", 0))
+            st->keep = 1;
     }
-    if (out->chunked)
-        out->content_length = -1; /* chunked framing wins over Content-Length */
-    if (!out->no_body && !out->chunked && out->content_length < 0)
-        close = 1; /* the body is delimited by the end of the connection */
-    out->close = close || !keep;
-    return (int)(end - p);
+    return 0;
+}
+
+/* Read on from where st stands; each complete line is read once. */
+static int resume(const char *p, size_t n, struct sk_http_resp_state *st)
+{
+    static const char proto[] = "HTTP/1.";
+    struct sk__head_scan sc = {st->at, st->scanned};
+    size_t b, e;
+
+    if (st->stage == 0 && memcmp(p, proto, n < 7 ? n : 7) != 0)
+        return -EBADMSG;
+    for (;;) {
+        st->at = sc.line;
+        if (!sk__head_line(&sc, p, n, &b, &e)) {
+            st->scanned = sc.scanned;
+            return n > SK_HTTP_HEAD_MAX ? -EMSGSIZE : 0;
+        }
+        if (sc.line > SK_HTTP_HEAD_MAX)
+            return -EMSGSIZE;
+        int rc;
+        if (st->stage == 0) {
+            rc = status_line(p, e, st);
+            st->stage = 1;
+        } else if (e == b) {
+            break; /* the empty line */
+        } else {
+            rc = field(p + b, e - b, st);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    struct sk_http_resp *r = &st->resp;
+    if (r->chunked)
+        r->content_length = -1; /* chunked framing wins over Content-Length */
+    if (!r->no_body && !r->chunked && r->content_length < 0)
+        st->close = 1; /* the body is delimited by the end of the connection */
+    r->close = st->close || !st->keep;
+    return (int)sc.line;
+}
+
+int sk_http_resp_parse_resume(const char *p, size_t n, struct sk_http_resp *out,
+                              struct sk_http_resp_state *st)
+{
+    int rc = resume(p, n, st);
+    if (rc > 0)
+        *out = st->resp;
+    if (rc != 0)
+        memset(st, 0, sizeof(*st));
+    return rc;
+}
+
+int sk_http_resp_parse(const char *p, size_t n, struct sk_http_resp *out)
+{
+    struct sk_http_resp_state st = {0};
+    return sk_http_resp_parse_resume(p, n, out, &st);
 }
 
 enum {

@@ -92,6 +92,8 @@ struct conn {
     struct sk_http_resp resp;
     char *hbuf; /* an incomplete head carried over to the next read */
     uint32_t hlen, hcap;
+    /* Where the response head being read was left. */
+    struct sk_http_resp_state rs;
 };
 
 struct worker {
@@ -188,6 +190,7 @@ static void conn_close(struct worker *w, struct conn *c, int64_t now)
     c->msg_bad = 0;
     c->body = B_HEAD;
     c->hlen = 0;
+    memset(&c->rs, 0, sizeof(c->rs));
     c->retry_at = now;
 }
 
@@ -460,7 +463,7 @@ static int http_input(struct worker *w, struct conn *c, const char *p, size_t n,
         } else {
             if (c->inflight == 0)
                 return -EPROTO; /* a response nobody asked for */
-            int h = sk_http_resp_parse(p, n, &c->resp);
+            int h = sk_http_resp_parse_resume(p, n, &c->resp, &c->rs);
             if (h < 0)
                 return h;
             if (h == 0) {

@@ -104,11 +104,17 @@ int sk_parse_size(const char *s, uint64_t max, uint64_t *out)
     else
         return -EINVAL;
     double bytes = v * mult;
-    if (bytes != (double)(uint64_t)bytes && mult == 1)
+    /* Compare before converting: a double at or above 2^64 ("1e100") has no
+     * uint64_t value, and (double)max may round up to 2^64. */
+    const double two64 = 18446744073709551616.0;
+    if (mult == 1 && bytes < two64 && bytes != (double)(uint64_t)bytes)
         return -EINVAL; /* "1.5" bytes */
-    if (bytes > (double)max)
+    if (bytes >= two64 || bytes > (double)max)
         return -ERANGE;
-    *out = (uint64_t)bytes;
+    uint64_t n = (uint64_t)bytes;
+    if (n > max)
+        return -ERANGE;
+    *out = n;
     return 0;
 }
 

@@ -65,6 +65,8 @@ const char *sk__http_date(void)
 struct http_conn {
     int64_t skip; /* request body bytes still to discard */
     char peer[SK_ADDR_STRLEN];
+    /* Where the request head being read was left. */
+    struct sk_http_parse_state ps;
 };
 
 /* ---- options and life cycle ---- */
@@ -384,7 +386,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         if (c->file.fd >= 0 || sk_buf_len(&c->out) > c->srv->lim.out_high)
             break; /* the rest once the output has drained */
         struct sk_http_req r;
-        ssize_t hl = sk_http_parse(p + used, n - used, &h->lim, &r);
+        ssize_t hl = sk_http_parse_resume(p + used, n - used, &h->lim, &r, &hc->ps);
         if (hl == 0) {
             /* A head still arriving: its clock starts with its first byte. */
             if (answered || !c->deadline_ms)

@@ -11,36 +11,10 @@
  */
 #include "sockit/http.h"
 
+#include "net/head.h"
+
 #include <errno.h>
 #include <string.h>
-
-/* tchar of RFC 9110 5.6.2. */
-static const unsigned char tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-};
-
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
-/* Case-insensitive equality of p[0..n) with the lowercase literal s. */
-static int ieq(const char *p, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\0' || lower((unsigned char)p[i]) != s[i])
-            return 0;
-    return s[n] == '\0';
-}
 
 int sk_http_method_of(const char *p, size_t n)
 {
@@ -79,51 +53,43 @@ static int64_t parse_length(const char *p, size_t n)
 static unsigned connection_tokens(const char *p, size_t n)
 {
     unsigned bits = 0;
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < n && p[i] != ',' && p[i] != ' ' && p[i] != '\t')
-            i++;
-        if (ieq(p + s, i - s, "close"))
+    size_t i = 0, tn;
+    const char *tok;
+    while (sk__head_list_next(p, n, &i, &tok, &tn)) {
+        if (sk__head_ieq(tok, tn, "close"))
             bits |= 1;
-        else if (ieq(p + s, i - s, "keep-alive"))
+        else if (sk__head_ieq(tok, tn, "keep-alive"))
             bits |= 2;
     }
     return bits;
 }
 
-/* The end of the line starting at p[i]: returns the index of its '\n', or
- * n when there is none yet. *end is the index one past the line's content
- * (before a CR). */
-static size_t line_end(const char *p, size_t i, size_t n, size_t *end)
+/* The bits of sk_http_parse_state.have, in the order of its spans. */
+enum { H_MTOK = 1, H_TARGET = 2, H_LINE = 4, H_HOST = 8, H_IMS = 16, H_RANGE = 32, H_IFR = 64 };
+
+static void span(struct sk_http_parse_state *st, unsigned bit, struct sk_http_span *sp, size_t off,
+                 size_t n)
 {
-    const char *nl = memchr(p + i, '\n', n - i);
-    if (!nl)
-        return n;
-    size_t e = (size_t)(nl - p);
-    *end = (e > i && p[e - 1] == '\r') ? e - 1 : e;
-    return e;
+    st->have |= bit;
+    sp->off = off;
+    sp->n = n;
 }
 
-static ssize_t request_line(const char *p, size_t s, size_t e, struct sk_http_req *r)
+static ssize_t request_line(const char *p, size_t s, size_t e, struct sk_http_parse_state *st)
 {
     size_t i = s;
-    while (i < e && tchar[(unsigned char)p[i]])
+    while (i < e && sk__tchar[(unsigned char)p[i]])
         i++;
-    r->mtok.p = p + s;
-    r->mtok.n = i - s;
+    span(st, H_MTOK, &st->mtok, s, i - s);
     if (i == s || i >= e || p[i] != ' ')
         return -400;
-    r->method = sk_http_method_of(p + s, i - s);
+    st->method = sk_http_method_of(p + s, i - s);
     size_t t = ++i;
     while (i < e && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
         i++;
     if (i == t || i >= e || p[i] != ' ')
         return -400;
-    r->target.p = p + t;
-    r->target.n = i - t;
+    span(st, H_TARGET, &st->target, t, i - t);
     i++;
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT */
     if (e - i != 8 || memcmp(p + i, "HTTP/", 5) != 0 || p[i + 5] < '0' || p[i + 5] > '9' ||
@@ -131,129 +97,171 @@ static ssize_t request_line(const char *p, size_t s, size_t e, struct sk_http_re
         return -400;
     if (p[i + 5] != '1')
         return -505;
-    r->minor = p[i + 7] == '0' ? 0 : 1;
+    st->minor = p[i + 7] == '0' ? 0 : 1;
     return 0;
+}
+
+/* One header field line p[b..e): checked, counted, and remembered when it is
+ * one the service reads. */
+static ssize_t field(const char *p, size_t b, size_t e, struct sk_http_parse_state *st)
+{
+    struct sk__head_field f;
+    if (sk__head_field(p + b, e - b, &f) < 0)
+        return -400; /* includes obs-fold and space before the colon */
+    for (size_t k = 0; k < f.value_n; k++) {
+        unsigned char ch = (unsigned char)f.value[k];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return -400;
+    }
+    size_t vo = (size_t)(f.value - p), vn = f.value_n;
+    switch (f.name_n) {
+    case 4:
+        if (sk__head_ieq(f.name, 4, "host")) {
+            if (st->have & H_HOST)
+                return -400;
+            span(st, H_HOST, &st->host, vo, vn);
+        }
+        break;
+    case 5:
+        if (sk__head_ieq(f.name, 5, "range"))
+            span(st, H_RANGE, &st->range, vo, vn);
+        break;
+    case 8:
+        if (sk__head_ieq(f.name, 8, "if-range"))
+            span(st, H_IFR, &st->if_range, vo, vn);
+        break;
+    case 10:
+        if (sk__head_ieq(f.name, 10, "connection"))
+            st->conn |= connection_tokens(f.value, vn);
+        break;
+    case 14:
+        if (sk__head_ieq(f.name, 14, "content-length")) {
+            int64_t len = parse_length(f.value, vn);
+            if (len < 0 || (st->content_length >= 0 && st->content_length != len))
+                return -400;
+            st->content_length = len;
+        }
+        break;
+    case 17:
+        if (sk__head_ieq(f.name, 17, "transfer-encoding"))
+            st->transfer_encoding = 1;
+        else if (sk__head_ieq(f.name, 17, "if-modified-since"))
+            span(st, H_IMS, &st->if_modified_since, vo, vn);
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* Read on from where st stands. Every complete line is read exactly once
+ * over all the calls for one head; an incomplete one is only measured. The
+ * limits are checked so that a prefix of the input never gives an answer
+ * the whole would not. */
+static ssize_t resume(const char *p, size_t n, const struct sk_http_limits *lim,
+                      struct sk_http_parse_state *st)
+{
+    struct sk__head_scan sc = {st->at, st->scanned};
+    size_t b, e;
+
+    if (st->stage == 0) {
+        size_t i = st->at;
+        while (i < n && (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')))
+            i++;
+        st->at = st->start = i;
+        /* A request line starting at the head's last byte cannot end in
+         * it: 431 whether or not a CR there turns out to start a CRLF. */
+        if (i + 1 >= lim->max_head)
+            return -431;
+        if (i == n || (i + 1 == n && p[i] == '\r'))
+            return 0; /* a CR that may start a CRLF */
+        st->stage = 1;
+        sc.line = i;
+        sc.scanned = 0;
+    }
+    if (st->stage == 1) {
+        if (!sk__head_line(&sc, p, n, &b, &e)) {
+            st->scanned = sc.scanned;
+            /* The request line is still arriving; a CR at the end may be
+             * its line end's. */
+            size_t len = n - st->start - (p[n - 1] == '\r');
+            return (len > lim->max_line || n >= lim->max_head) ? -414 : 0;
+        }
+        span(st, H_LINE, &st->line, b, e - b);
+        if (e - b > lim->max_line || sc.line > lim->max_head)
+            return -414;
+        if (memchr(p + b, '\r', e - b))
+            return -400; /* a bare CR inside the line */
+        ssize_t rc = request_line(p, b, e, st);
+        if (rc < 0)
+            return rc;
+        st->stage = 2;
+    }
+    for (;;) {
+        st->at = sc.line;
+        st->scanned = sc.scanned;
+        if (!sk__head_line(&sc, p, n, &b, &e)) {
+            st->scanned = sc.scanned;
+            return n >= lim->max_head ? -431 : 0;
+        }
+        if (sc.line > lim->max_head)
+            return -431;
+        if (e == b) /* the empty line: the head is complete */
+            break;
+        if (++st->nheaders > lim->max_headers)
+            return -431;
+        ssize_t rc = field(p, b, e, st);
+        if (rc < 0)
+            return rc;
+    }
+    if (st->minor == 1 && !(st->have & H_HOST))
+        return -400; /* RFC 9112 3.2: a 1.1 request must carry Host */
+    return (ssize_t)sc.line;
+}
+
+static struct sk_http_str str(const char *p, const struct sk_http_parse_state *st, unsigned bit,
+                              const struct sk_http_span *sp)
+{
+    struct sk_http_str s = {NULL, 0};
+    if (st->have & bit) {
+        s.p = p + sp->off;
+        s.n = sp->n;
+    }
+    return s;
+}
+
+ssize_t sk_http_parse_resume(const char *p, size_t n, const struct sk_http_limits *lim,
+                             struct sk_http_req *r, struct sk_http_parse_state *st)
+{
+    if (st->stage == 0 && st->at == 0) { /* a new head */
+        memset(st, 0, sizeof(*st));
+        st->minor = 1;
+        st->method = SK_HTTP_OTHER;
+        st->content_length = -1;
+    }
+    ssize_t rc = resume(p, n, lim, st);
+    r->method = st->method;
+    r->mtok = str(p, st, H_MTOK, &st->mtok);
+    r->target = str(p, st, H_TARGET, &st->target);
+    r->line = str(p, st, H_LINE, &st->line);
+    r->minor = st->minor;
+    r->keep_alive = rc > 0 && !(st->conn & 1) && (st->minor == 1 || (st->conn & 2));
+    r->content_length = st->content_length;
+    r->transfer_encoding = st->transfer_encoding;
+    r->nheaders = st->nheaders;
+    r->host = str(p, st, H_HOST, &st->host);
+    r->if_modified_since = str(p, st, H_IMS, &st->if_modified_since);
+    r->range = str(p, st, H_RANGE, &st->range);
+    r->if_range = str(p, st, H_IFR, &st->if_range);
+    if (rc != 0)
+        memset(st, 0, sizeof(*st));
+    return rc;
 }
 
 ssize_t sk_http_parse(const char *p, size_t n, const struct sk_http_limits *lim,
                       struct sk_http_req *r)
 {
-    size_t i = 0, e = 0, nl;
-    unsigned conn = 0;
-
-    r->method = SK_HTTP_OTHER;
-    r->mtok.p = r->target.p = r->line.p = NULL;
-    r->mtok.n = r->target.n = r->line.n = 0;
-    r->minor = 1;
-    r->keep_alive = 0;
-    r->content_length = -1;
-    r->transfer_encoding = 0;
-    r->nheaders = 0;
-    r->host.p = r->if_modified_since.p = r->range.p = r->if_range.p = NULL;
-    r->host.n = r->if_modified_since.n = r->range.n = r->if_range.n = 0;
-
-    while (i < n && (p[i] == '\n' || (p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))))
-        i++;
-    size_t start = i;
-    if (i == n)
-        return n >= lim->max_head ? -431 : 0;
-
-    nl = line_end(p, i, n, &e);
-    if (nl == n) /* the request line is still arriving */
-        return (n - start > lim->max_line || n >= lim->max_head) ? -414 : 0;
-    r->line.p = p + start;
-    r->line.n = e - start;
-    if (e - start > lim->max_line)
-        return -414;
-    if (memchr(p + start, '\r', e - start))
-        return -400; /* a bare CR inside the line */
-    ssize_t rc = request_line(p, start, e, r);
-    if (rc < 0)
-        return rc;
-    i = nl + 1;
-
-    for (;;) {
-        if (i - start > lim->max_head)
-            return -431;
-        nl = line_end(p, i, n, &e);
-        if (nl == n)
-            return n >= lim->max_head ? -431 : 0;
-        if (nl + 1 - start > lim->max_head)
-            return -431;
-        if (e == i) { /* the empty line: the head is complete */
-            i = nl + 1;
-            break;
-        }
-        if (++r->nheaders > lim->max_headers)
-            return -431;
-        size_t s = i;
-        while (i < e && tchar[(unsigned char)p[i]])
-            i++;
-        if (i == s || i >= e || p[i] != ':')
-            return -400; /* includes obs-fold and space before the colon */
-        size_t name_n = i - s;
-        i++;
-        while (i < e && (p[i] == ' ' || p[i] == '\t'))
-            i++;
-        size_t vs = i, ve = e;
-        while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
-            ve--;
-        for (size_t k = vs; k < ve; k++) {
-            unsigned char ch = (unsigned char)p[k];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return -400;
-        }
-        const char *name = p + s, *v = p + vs;
-        size_t vn = ve - vs;
-        switch (name_n) {
-        case 4:
-            if (ieq(name, 4, "host")) {
-                if (r->host.p)
-                    return -400;
-                r->host.p = v;
-                r->host.n = vn;
-            }
-            break;
-        case 5:
-            if (ieq(name, 5, "range")) {
-                r->range.p = v;
-                r->range.n = vn;
-            }
-            break;
-        case 8:
-            if (ieq(name, 8, "if-range")) {
-                r->if_range.p = v;
-                r->if_range.n = vn;
-            }
-            break;
-        case 10:
-            if (ieq(name, 10, "connection"))
-                conn |= connection_tokens(v, vn);
-            break;
-        case 14:
-            if (ieq(name, 14, "content-length")) {
-                int64_t len = parse_length(v, vn);
-                if (len < 0 || (r->content_length >= 0 && r->content_length != len))
-                    return -400;
-                r->content_length = len;
-            }
-            break;
-        case 17:
-            if (ieq(name, 17, "transfer-encoding"))
-                r->transfer_encoding = 1;
-            else if (ieq(name, 17, "if-modified-since")) {
-                r->if_modified_since.p = v;
-                r->if_modified_since.n = vn;
-            }
-            break;
-        default: break;
-        }
-        i = nl + 1;
-    }
-    if (r->minor == 1 && !r->host.p)
-        return -400; /* RFC 9112 3.2: a 1.1 request must carry Host */
-    r->keep_alive = !(conn & 1) && (r->minor == 1 || (conn & 2));
-    return (ssize_t)i;
+    struct sk_http_parse_state st = {0};
+    return sk_http_parse_resume(p, n, lim, r, &st);
 }
 
 /* ---- dates ---- */
@@ -416,7 +424,7 @@ int sk_http_range(const char *p, size_t n, uint64_t size, uint64_t *first, uint6
 
     while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
-    if (n < 6 || !ieq(p, 6, "bytes="))
+    if (n < 6 || !sk__head_ieq(p, 6, "bytes="))
         return 0;
     i = 6;
     while (i < n && (p[i] == ' ' || p[i] == '\t'))

@@ -109,6 +109,44 @@ static void head_too_long(void **state)
     free(p);
 }
 
+/* Parse in[0..n) resumed after a split at k (the rest from a moved copy)
+ * and one byte at a time: the same answer as whole, and no earlier call
+ * answers differently. */
+static void split_one(size_t i, const char *in, size_t n)
+{
+    struct sk_http_resp whole, r;
+    memset(&whole, 0, sizeof(whole));
+    int want = sk_http_resp_parse(in, n, &whole);
+    char *moved = malloc(n ? n : 1);
+    assert_non_null(moved);
+    memcpy(moved, in, n);
+    for (size_t k = 0; k <= n + 1; k++) {
+        struct sk_http_resp_state st;
+        memset(&st, 0, sizeof(st));
+        memset(&r, 0, sizeof(r));
+        int got = 0;
+        if (k <= n) /* k == n + 1: one byte at a time */
+            got = sk_http_resp_parse_resume(in, k, &r, &st);
+        for (size_t m = k <= n ? n : 1; got == 0 && m <= n; m++)
+            got = sk_http_resp_parse_resume(moved, m, &r, &st);
+        if (got != want)
+            fail_msg("case %zu split %zu: returned %d, want %d", i, k, got, want);
+        if (got > 0)
+            assert_memory_equal(&r, &whole, sizeof(r));
+    }
+    free(moved);
+}
+
+static void head_split_points(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+        split_one(i, heads[i].in, strlen(heads[i].in));
+    /* Pipelined: the first head ends where the whole says. */
+    const char *two = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    split_one(99, two, strlen(two));
+}
+
 /* Feed a chunked body whole, then byte by byte; both must end at the same
  * place with the same verdict. */
 static long feed_all(const char *body, size_t n, size_t step, int *done)
@@ -177,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(head_table),
+        cmocka_unit_test(head_split_points),
         cmocka_unit_test(head_too_long),
         cmocka_unit_test(chunked_table),
     };

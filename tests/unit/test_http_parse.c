@@ -11,6 +11,8 @@
 #include "sockit/http.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -35,98 +37,212 @@ static ssize_t parse_guarded(const char *s, size_t n, const struct sk_http_limit
     return sk_http_parse(at, n, l, r);
 }
 
+static const struct req_case {
+    const char *in;
+    ssize_t want; /* >0: the head is that long (-1: all of in); 0: incomplete; <0: -status */
+    int method, minor, keep;
+    const char *target;
+} reqs[] = {
+    {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
+    {"GET / HTTP/1.1\nHost: a\n\n", -1, SK_HTTP_GET, 1, 1, "/"},
+    {"HEAD /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_HEAD, 1, 1, "/x?y=1"},
+    {"GET / HTTP/1.0\r\n\r\n", -1, SK_HTTP_GET, 0, 0, "/"},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", -1, SK_HTTP_GET, 0, 1, "/"},
+    {"GET / HTTP/1.0\r\nConnection: Keep-Alive, foo\r\n\r\n", -1, SK_HTTP_GET, 0, 1, "/"},
+    {"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", -1, SK_HTTP_GET, 1, 0, "/"},
+    {"GET / HTTP/1.1\r\nHost: a\r\nconnection:  upgrade ,CLOSE \r\n\r\n", -1, SK_HTTP_GET, 1, 0,
+     "/"},
+    {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
+    {"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
+    {"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 48, SK_HTTP_POST, 1, 1, "/f"},
+    {"BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_OTHER, 1, 1, "/pot"},
+    {"GET http://h/p HTTP/1.1\r\nHost: h\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "http://h/p"},
+    {"GET / HTTP/1.1\r\nHost: a\r\nX: \x80\xff obs-text\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
+    /* incomplete */
+    {"", 0, 0, 0, 0, NULL},
+    {"\r\n", 0, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1", 0, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\n", 0, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\n\r", 0, 0, 0, 0, NULL},
+    /* malformed: 400 */
+    {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET /\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / http/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {" GET / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\n: v\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01z\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rz\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\n\r\n", -400, 0, 0, 0, NULL}, /* 1.1 without Host */
+    {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", -400, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", -400, 0, 0, 0,
+     NULL},
+    {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", -400, 0, 0, 0,
+     NULL},
+    /* versions */
+    {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", -505, 0, 0, 0, NULL},
+    {"GET / HTTP/0.9\r\n\r\n", -505, 0, 0, 0, NULL},
+    /* limits: a 65-byte request line, a head over 256 bytes, nine fields */
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", -414, 0, 0, 0,
+     NULL},
+    {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -414, 0, 0, 0,
+     NULL},
+    {"GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\nI: "
+     "1\r\n\r\n",
+     -431, 0, 0, 0, NULL},
+    {"GET / HTTP/1.1\r\nA: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "\r\n\r\n",
+     -431, 0, 0, 0, NULL},
+};
+
 static void request_table(void **state)
 {
     (void)state;
-    static const struct {
-        const char *in;
-        ssize_t want; /* >0: the head is that long (-1: all of in); 0: incomplete; <0: -status */
-        int method, minor, keep;
-        const char *target;
-    } t[] = {
-        {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
-        {"GET / HTTP/1.1\nHost: a\n\n", -1, SK_HTTP_GET, 1, 1, "/"},
-        {"HEAD /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_HEAD, 1, 1, "/x?y=1"},
-        {"GET / HTTP/1.0\r\n\r\n", -1, SK_HTTP_GET, 0, 0, "/"},
-        {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", -1, SK_HTTP_GET, 0, 1, "/"},
-        {"GET / HTTP/1.0\r\nConnection: Keep-Alive, foo\r\n\r\n", -1, SK_HTTP_GET, 0, 1, "/"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", -1, SK_HTTP_GET, 1, 0, "/"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nconnection:  upgrade ,CLOSE \r\n\r\n", -1, SK_HTTP_GET, 1, 0,
-         "/"},
-        {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
-        {"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
-        {"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 48, SK_HTTP_POST, 1, 1,
-         "/f"},
-        {"BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", -1, SK_HTTP_OTHER, 1, 1, "/pot"},
-        {"GET http://h/p HTTP/1.1\r\nHost: h\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "http://h/p"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: \x80\xff obs-text\r\n\r\n", -1, SK_HTTP_GET, 1, 1, "/"},
-        /* incomplete */
-        {"", 0, 0, 0, 0, NULL},
-        {"\r\n", 0, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1", 0, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\n", 0, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\n\r", 0, 0, 0, 0, NULL},
-        /* malformed: 400 */
-        {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET /\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / http/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {" GET / HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\rX\r\nHost: a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\n: v\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01z\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: a\rz\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\n\r\n", -400, 0, 0, 0, NULL}, /* 1.1 without Host */
-        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", -400, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", -400, 0, 0,
-         0, NULL},
-        {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", -400, 0, 0, 0,
-         NULL},
-        /* versions */
-        {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", -505, 0, 0, 0, NULL},
-        {"GET / HTTP/0.9\r\n\r\n", -505, 0, 0, 0, NULL},
-        /* limits: a 65-byte request line, a head over 256 bytes, nine fields */
-        {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", -414, 0, 0, 0,
-         NULL},
-        {"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -414, 0, 0, 0,
-         NULL},
-        {"GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\nI: "
-         "1\r\n\r\n",
-         -431, 0, 0, 0, NULL},
-        {"GET / HTTP/1.1\r\nA: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-         "\r\n\r\n",
-         -431, 0, 0, 0, NULL},
-    };
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
         struct sk_http_req r;
-        size_t n = strlen(t[i].in);
-        ssize_t want = t[i].want == -1 ? (ssize_t)n : t[i].want;
-        ssize_t got = parse_guarded(t[i].in, n, &lim, &r);
+        size_t n = strlen(reqs[i].in);
+        ssize_t want = reqs[i].want == -1 ? (ssize_t)n : reqs[i].want;
+        ssize_t got = parse_guarded(reqs[i].in, n, &lim, &r);
         if (got != want)
-            fail_msg("case %zu (%s): got %zd, want %zd", i, t[i].in, got, want);
+            fail_msg("case %zu (%s): got %zd, want %zd", i, reqs[i].in, got, want);
         if (want > 0) {
-            assert_int_equal(r.method, t[i].method);
-            assert_int_equal(r.minor, t[i].minor);
-            assert_int_equal(r.keep_alive, t[i].keep);
-            assert_int_equal(r.target.n, strlen(t[i].target));
-            assert_memory_equal(r.target.p, t[i].target, r.target.n);
+            assert_int_equal(r.method, reqs[i].method);
+            assert_int_equal(r.minor, reqs[i].minor);
+            assert_int_equal(r.keep_alive, reqs[i].keep);
+            assert_int_equal(r.target.n, strlen(reqs[i].target));
+            assert_memory_equal(r.target.p, reqs[i].target, r.target.n);
             /* Every shorter prefix is incomplete, never an error. */
             for (size_t k = 0; k < (size_t)want; k++) {
-                ssize_t p = parse_guarded(t[i].in, k, &lim, &r);
+                ssize_t p = parse_guarded(reqs[i].in, k, &lim, &r);
                 if (p != 0)
                     fail_msg("case %zu prefix %zu: got %zd, want 0", i, k, p);
             }
+        }
+    }
+}
+
+/* The same head parsed whole and resumed: equal results, with every slice
+ * at the same offset. */
+static void same_req(const char *what, size_t k, const char *a, ssize_t ra,
+                     const struct sk_http_req *x, const char *b, ssize_t rb,
+                     const struct sk_http_req *y)
+{
+    if (ra != rb)
+        fail_msg("%s split %zu: got %zd, want %zd", what, k, rb, ra);
+    if (ra <= 0)
+        return;
+    const struct sk_http_str *sx[] = {
+        &x->mtok, &x->target, &x->line, &x->host, &x->if_modified_since, &x->range, &x->if_range};
+    const struct sk_http_str *sy[] = {
+        &y->mtok, &y->target, &y->line, &y->host, &y->if_modified_since, &y->range, &y->if_range};
+    for (size_t i = 0; i < sizeof(sx) / sizeof(sx[0]); i++) {
+        assert_int_equal(!sx[i]->p, !sy[i]->p);
+        if (sx[i]->p) {
+            assert_int_equal(sx[i]->p - a, sy[i]->p - b);
+            assert_int_equal(sx[i]->n, sy[i]->n);
+        }
+    }
+    assert_int_equal(x->method, y->method);
+    assert_int_equal(x->minor, y->minor);
+    assert_int_equal(x->keep_alive, y->keep_alive);
+    assert_int_equal(x->content_length, y->content_length);
+    assert_int_equal(x->transfer_encoding, y->transfer_encoding);
+    assert_int_equal(x->nheaders, y->nheaders);
+}
+
+/* Feed in[0..n) as two calls split at k, the second from a moved copy of
+ * the buffer (the state holds offsets only); then one byte at a time. Each
+ * must end as the whole does, and no earlier call may answer differently. */
+static void split_one(const char *what, const char *in, size_t n, const struct sk_http_limits *l)
+{
+    struct sk_http_req whole, r;
+    ssize_t want = sk_http_parse(in, n, l, &whole);
+    char *moved = malloc(n ? n : 1);
+    assert_non_null(moved);
+    memcpy(moved, in, n);
+    for (size_t k = 0; k <= n; k++) {
+        struct sk_http_parse_state st = {0};
+        const char *base = in;
+        ssize_t got = sk_http_parse_resume(in, k, l, &r, &st);
+        if (got == 0) {
+            base = moved;
+            got = sk_http_parse_resume(moved, n, l, &r, &st);
+        }
+        same_req(what, k, in, want, &whole, base, got, &r);
+        if (got != 0) {
+            struct sk_http_parse_state zero = {0};
+            assert_memory_equal(&st, &zero, sizeof(st)); /* ready for the next head */
+        }
+    }
+    struct sk_http_parse_state st = {0};
+    ssize_t got = 0;
+    size_t k;
+    for (k = 1; k <= n && got == 0; k++)
+        got = sk_http_parse_resume(moved, k, l, &r, &st);
+    same_req(what, k - 1, in, want, &whole, moved, got, &r);
+    free(moved);
+}
+
+static void split_points(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+        split_one(reqs[i].in, reqs[i].in, strlen(reqs[i].in), &lim);
+    /* Limits met exactly, and passed by one, with empty lines first. */
+    static const char *more[] = {
+        "\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\nRange: bytes=1-\r\nIf-Range: x\r\n\r\n",
+        "\r\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "\n\rGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1\r\r\nHost: a\r\n\r\n",
+        "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: "
+        "a\r\n\r\n",
+        "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: "
+        "a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: "
+        "1\r\nG: "
+        "1\r\nH: 1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        split_one(more[i], more[i], strlen(more[i]), &lim);
+    /* Empty lines up to max_head (256), then a CR that may or may not start
+     * one more: a prefix ending in that CR must not answer otherwise than
+     * the whole does. */
+    for (size_t lead = 250; lead <= 257; lead++) {
+        static const char req[] = "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        char blank[300];
+        size_t n = lead + sizeof(req) - 1;
+        memset(blank, '\n', lead);
+        memcpy(blank + lead, req, sizeof(req) - 1);
+        split_one("blank, CR", blank, n, &lim);
+        blank[lead + 1] = '\n'; /* the CR starts a CRLF after all */
+        split_one("blank, CRLF", blank, n, &lim);
+    }
+    /* Heads right at max_head (256) and one byte over, with leading CRLFs. */
+    char big[300];
+    for (size_t pad = 0; pad < 4; pad++) {
+        for (size_t total = 250; total <= 260; total++) {
+            size_t n = 0;
+            for (size_t j = 0; j < pad; j++)
+                n += (size_t)sprintf(big + n, "\r\n");
+            n += (size_t)sprintf(big + n, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+            while (n < total - 4)
+                big[n++] = 'x';
+            memcpy(big + n, "\r\n\r\n", 4);
+            split_one("big", big, total, &lim);
+            split_one("big, all but its end", big, total - 1, &lim);
         }
     }
 }
@@ -298,9 +414,9 @@ static void mime(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(request_table), cmocka_unit_test(fields), cmocka_unit_test(pipelined),
-        cmocka_unit_test(methods),       cmocka_unit_test(dates),  cmocka_unit_test(ranges),
-        cmocka_unit_test(mime),
+        cmocka_unit_test(request_table), cmocka_unit_test(split_points), cmocka_unit_test(fields),
+        cmocka_unit_test(pipelined),     cmocka_unit_test(methods),      cmocka_unit_test(dates),
+        cmocka_unit_test(ranges),        cmocka_unit_test(mime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
