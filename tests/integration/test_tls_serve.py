@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import SOCKIT, SOCKIT_RELEASE, available_models, proc_status_kb, recv_exactly, run
+from conftest import SANITIZER_RE, SOCKIT, SOCKIT_RELEASE, SOCKIT_TSAN, available_models, proc_status_kb, recv_exactly, run
 from test_chat import Peer
 
 MODELS = available_models("tcp")
@@ -246,6 +246,43 @@ def test_chat_over_tls(server, model):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model,workers", [("epoll", "3"), ("uring", "2"), ("thread", "0"),
+                                           ("pool", "8")])
+def test_chat_over_tls_under_threadsanitizer(server, model, workers):
+    """Hub writes from other threads and loops land in out of a TLS
+    connection that its owner encrypts: every line reaches every other peer,
+    and ThreadSanitizer reports nothing."""
+    if model not in HUB_MODELS:
+        pytest.skip(f"{model} not available here")
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    s = tls_server(server, "chat", model, "--workers", workers, binary=SOCKIT_TSAN, env=env)
+    peers = []
+    try:
+        for i in range(6):
+            p = Peer(s)
+            p.s = client_ctx().wrap_socket(p.s)
+            peers.append(p)
+            p.join(f"t{i}")
+        for k in range(2):
+            for i, p in enumerate(peers):
+                p.send(f"{k} from t{i}")
+        for i, p in enumerate(peers):
+            deadline = time.monotonic() + 30
+            while sum(1 for l in p.lines if l.startswith(b"<t")) < 2 * 5:
+                assert time.monotonic() < deadline, p.lines
+                p.pump(0.5)
+            got = sorted(l for l in p.lines if l.startswith(b"<t"))
+            assert got == sorted(f"<t{j}> {k} from t{j}".encode()
+                                 for j in range(6) if j != i for k in range(2))
+    finally:
+        for p in peers:
+            p.close()
+    s.stop()
+    assert not SANITIZER_RE.search(s.stderr), s.stderr
+    assert s.proc.returncode != 66
 
 
 # ---- files, curl, pins ----
