@@ -51,7 +51,8 @@ struct sk_service {
     /* Instance life cycle. create() makes the default configuration;
      * option() applies one option (value NULL for flags) and on error
      * returns a negative errno with a sentence in err; start() runs once the
-     * server is bound, before any connection, and may refuse likewise. */
+     * server is bound, before any connection, and may refuse likewise
+     * (-ERANGE: a server limit the service cannot work with, a usage error). */
     int (*create)(void **state);
     int (*option)(void *state, const char *name, const char *value, char *err, size_t errlen);
     int (*start)(void *state, struct sk_server *srv, char *err, size_t errlen);

@@ -703,7 +703,11 @@ int cmd_serve(int argc, char **argv)
     rc = SK_EXIT_FAIL;
     srv.stdin_stop = isatty(STDIN_FILENO); /* start() may take the terminal */
     if (svc->start && (r = svc->start(srv.svc_state, &srv, err, sizeof(err))) < 0) {
-        rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        /* -ERANGE: a limit outside what the service can work with (exit 2). */
+        if (r == -ERANGE)
+            rc = sk_cli_usage(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
+        else
+            rc = sk_cli_fail(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
         goto out;
     }
 

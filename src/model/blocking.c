@@ -3,8 +3,11 @@
  * prefork, thread, pool): one connection on one thread, read -> service ->
  * write, with poll() only to bound waits (idle timeout, deadlines, stop).
  * On stop a connection with nothing in flight (no queued output, no input
- * unread or unconsumed, no service deadline) closes at once; the others get
- * srv->lim.drain_ms, as under the event models.
+ * unread or unconsumed) closes at once, even with a service deadline armed
+ * (http's header clock runs from accept); the others get srv->lim.drain_ms,
+ * as under the event models. Input left unconsumed while output is queued
+ * is held: the service deadline waits (sk__conn_due) until the output
+ * drained and the input was fed again.
  */
 #include "internal.h"
 
@@ -119,10 +122,13 @@ static void blocking_wake(struct sk_conn *c)
 
 static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake};
 
-/* What the next poll should wait for, and whether the connection is over.
- * For hub services the caller holds the hub lock: c->out and c->flags may be
- * changed by other connections' callbacks. */
-static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *err)
+/* What the next poll should wait for (*events), whether input is held back
+ * (*held: left unconsumed while output is queued; it is fed again once
+ * nothing is queued, so service deadlines wait meanwhile), and whether the
+ * connection is over (returns 1). For hub services the caller holds the hub
+ * lock: c->out and c->flags may be changed by other connections' callbacks. */
+static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *held,
+                         int *err)
 {
     struct sk_server *srv = c->srv;
 
@@ -136,8 +142,8 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
         /* Input held back by backpressure can go on now. After EOF the
          * service may have armed its deadline again for what is left: it is
          * due at once all the same. */
-        char held = 0;
-        if (sk_buf_len(&c->in) && (*err = sk__conn_feed(c, NULL, 0, NULL, &held)) < 0)
+        char stalled = 0; /* the events below stand for it */
+        if (sk_buf_len(&c->in) && (*err = sk__conn_feed(c, NULL, 0, NULL, &stalled)) < 0)
             return 1;
         if (eof)
             sk__conn_eof(c, sk_now_ms());
@@ -147,9 +153,10 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
             return 1;
     }
     *events = 0;
+    *held = sk_buf_len(&c->in) > 0 && sk__conn_queued(c) > 0;
     if (sk__conn_wants_write(c, sk__conn_queued(c)))
         *events |= POLLOUT;
-    if (!eof && !sk__conn_backpressured(c, NULL))
+    if (!eof && !sk__conn_backpressured(c, NULL) && sk_buf_len(&c->in) < c->in.max)
         *events |= POLLIN;
     return 0;
 }
@@ -184,8 +191,9 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     }
     for (;;) {
         short events = 0;
+        int held = 0;
         sk__hub_lock(srv);
-        int done = blocking_step(&c, eof, stop_at != 0, &events, &err);
+        int done = blocking_step(&c, eof, stop_at != 0, &events, &held, &err);
         sk__hub_unlock(srv);
         if (done)
             break;
@@ -197,7 +205,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
             {.fd = w.fd, .events = POLLIN},
         };
         int64_t now = sk_now_ms();
-        int n = poll(p, 3, sk__conn_timeout_ms(&c, now, stop_at));
+        int n = poll(p, 3, sk__conn_timeout_ms(&c, now, stop_at, held));
         if (n < 0 && errno != EINTR) {
             err = -errno;
             break;
@@ -213,8 +221,8 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
         /* Deadlines are due whether or not poll() also reported events: a
          * socket that keeps reporting POLLHUP (the peer reset it after its
          * EOF) must not keep a due deadline from firing (that was a spin). */
-        if (n <= 0 || sk__conn_timeout_ms(&c, now, stop_at) == 0) {
-            if ((err = sk__conn_expire(&c, now, stop_at)) < 0)
+        if (n <= 0 || sk__conn_timeout_ms(&c, now, stop_at, held) == 0) {
+            if ((err = sk__conn_expire(&c, now, stop_at, held)) < 0)
                 break;
             if (n <= 0)
                 continue;
@@ -253,10 +261,19 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
             {.fd = watch_stdin ? STDIN_FILENO : -1, .events = POLLIN},
         };
         int n = mask ? ppoll(p, 3, &(struct timespec){.tv_sec = 1}, mask) : poll(p, 3, 1000);
+        if (sk__fault(SK_FAULT_WAIT_POLL)) {
+            n = -1;
+            errno = ENOMEM;
+        }
         if (n <= 0 && mask && (n == 0 || errno == EINTR))
             return -EINTR; /* a signal, or a quiet second: the caller looks around */
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
+            /* The wait is broken: stop the whole server, so that a model
+             * joining its workers finds them told to stop (not hung). */
+            sk_log(SK_LOG_ERROR, "waiting for connections: %s: stopping", sk_strerror(-errno));
+            sk_server_stop(srv);
             return 0;
+        }
         if (n <= 0)
             continue;
         if (p[2].revents && sk__server_terminal_line(srv))

@@ -26,6 +26,7 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
         p = sk_buf_data(&c->in);
         n = sk_buf_len(&c->in);
     }
+    *held = 0;
     while (used < n) {
         if (c->flags & (SK_CONN_END | SK_CONN_ABORT)) {
             used = n; /* the service is done with this peer */
@@ -41,7 +42,8 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             break;
         }
         if (r == 0) {
-            if (n - used >= c->in.max)
+            /* Input full and the service waits for no output to drain. */
+            if (n - used >= c->in.max && !sk_conn_pending(c) && !(inflight && sk_buf_len(inflight)))
                 err = -EMSGSIZE;
             break;
         }
@@ -57,12 +59,12 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
     return err;
 }
 
-int64_t sk__conn_due(const struct sk_conn *c, int fat)
+int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
 {
     int64_t due = 0;
     if (c->srv->lim.idle_timeout_ms > 0)
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && (!due || c->deadline_ms < due))
+    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;
@@ -71,17 +73,18 @@ int64_t sk__conn_due(const struct sk_conn *c, int fat)
     return due;
 }
 
-int sk__conn_expired(const struct sk_conn *c, int64_t now)
+int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
 {
     int idle = c->srv->lim.idle_timeout_ms;
     if (c->tls && c->tls->hs_due && c->tls->hs_due <= now)
         return 1;
-    return (c->deadline_ms && c->deadline_ms <= now) || (idle > 0 && now - c->last_ms >= idle);
+    return (c->deadline_ms && !sk__conn_holding(c, held) && c->deadline_ms <= now) ||
+           (idle > 0 && now - c->last_ms >= idle);
 }
 
-int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 {
-    int64_t t = sk__conn_due(c, 0);
+    int64_t t = sk__conn_due(c, 0, held);
 
     if (stop_at && (!t || stop_at < t))
         t = stop_at;
@@ -90,7 +93,7 @@ int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at)
     return t <= now ? 0 : (int)SK_MIN(t - now, 60 * 60 * 1000);
 }
 
-int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 {
     struct sk_server *srv = c->srv;
 
@@ -98,7 +101,7 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at)
         return -ETIMEDOUT;
     if (c->tls && c->tls->hs_due && now >= c->tls->hs_due)
         return sk__tls_timeout(c);
-    if (c->deadline_ms && now >= c->deadline_ms) {
+    if (c->deadline_ms && !sk__conn_holding(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;
@@ -124,7 +127,7 @@ int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, 
     if (eof && !pend && !c->deadline_ms && !held)
         return 1;
     /* Stopping with nothing in flight: no reason to wait for the bound. */
-    return stopping && !pend && !sk_buf_len(&c->in) && !c->deadline_ms && !sk__conn_unread(c->fd);
+    return stopping && !pend && !sk_buf_len(&c->in) && !sk__conn_unread(c->fd);
 }
 
 int sk__conn_unread(int fd)

@@ -70,12 +70,40 @@ void sk__ev_take_remote(struct sk__ev_loop *L)
 
 /* ---- one connection ---- */
 
-/* Lazy: only ever moved earlier here; a timer that fires early re-arms. */
-static void arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+/* The loop cannot go on watching ec (what failed: its timer, its
+ * interest): log it (at most once a second) and return err, to close ec
+ * with. Never inlined: its line buffer would cost every step a stack
+ * guard. */
+__attribute__((noinline, cold)) static int conn_lost(const struct sk__ev_conn *ec, const char *what,
+                                                     int err)
 {
-    int64_t due = sk__conn_due(&ec->c, ec->fat);
+    static struct sk__ratelimit rl;
+    if (sk__rate_ok(&rl, NULL)) {
+        char a[SK_ADDR_STRLEN];
+        sk_addr_format(&ec->c.peer, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "connection %llu from %s: %s: %s: closing",
+               (unsigned long long)ec->c.id, a, what, sk_strerror(err));
+    }
+    return err;
+}
+
+/* Set ec's timer to due: 0, or -errno when it cannot be (ec must close:
+ * its timeouts would never fire). Off the per-request path. */
+__attribute__((noinline)) static int set_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec,
+                                               int64_t due)
+{
+    int r = sk__fault(SK_FAULT_TIMER) ? -ENOMEM : sk__timer_set(&L->timers, &ec->timer, due);
+    return r < 0 ? conn_lost(ec, "cannot arm its timer", r) : 0;
+}
+
+/* Lazy: only ever moved earlier here; a timer that fires early re-arms.
+ * 0, or -errno (set_timer). */
+static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    int64_t due = sk__conn_due(&ec->c, ec->fat, ec->held);
     if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at))
-        sk__timer_set(&L->timers, &ec->timer, due);
+        return set_timer(L, ec, due);
+    return 0;
 }
 
 /* Mark ec closed. Another loop's hub callback reads the mark in wake()
@@ -175,15 +203,16 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     return ec->c.tls ? step_as(L, ec, 1) : step_as(L, ec, 0);
 }
 
-/* Outside the hub lock: close, or apply what ec wants and re-arm its timer. */
+/* Outside the hub lock: close, or apply what ec wants and re-arm its timer;
+ * a connection whose interest or timer cannot be set is closed. */
 static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
 {
-    if (r != 0) {
+    if (r == 0 && (r = L->be->apply(L, ec)) < 0)
+        r = conn_lost(ec, "cannot change what it is watched for", r);
+    if (r == 0)
+        r = arm_timer(L, ec);
+    if (r != 0)
         close_conn(L, ec, r > 0 ? 0 : r);
-        return;
-    }
-    L->be->apply(L, ec);
-    arm_timer(L, ec);
 }
 
 void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
@@ -343,7 +372,8 @@ static void run_timers(struct sk__ev_loop *L)
 
     while ((t = sk__timer_top(&L->timers)) != NULL && t->at <= L->now && guard++ < 4096) {
         struct sk__ev_conn *ec = SK_LIST_ENTRY(t, struct sk__ev_conn, timer);
-        int64_t due = sk__conn_due(&ec->c, ec->fat);
+        int held = ec->held;
+        int64_t due = sk__conn_due(&ec->c, ec->fat, held);
         if (!due) {
             sk__timer_del(&L->timers, t);
             continue;
@@ -362,11 +392,13 @@ static void run_timers(struct sk__ev_loop *L)
             sk__ev_hub_leave(L);
             ec->fat = 0; /* finish() flags it again if still (or again) large */
         }
-        if (!sk__conn_expired(&ec->c, L->now)) {
-            arm_timer(L, ec);
+        if (!sk__conn_expired(&ec->c, L->now, held)) {
+            int r = arm_timer(L, ec);
+            if (r < 0)
+                close_conn(L, ec, r);
             continue;
         }
-        int r = sk__conn_expire(&ec->c, L->now, 0);
+        int r = sk__conn_expire(&ec->c, L->now, 0, held);
         if (r < 0)
             close_conn(L, ec, r);
         else

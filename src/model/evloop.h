@@ -63,7 +63,8 @@ struct sk__ev_conn {
                               * a closed connection is freed only at 0 */
     unsigned char want;      /* SK_EV_WANT_*: set by the core's step */
     char eof;                /* the peer finished sending */
-    char held;               /* input left unfed because of backpressure */
+    char held;               /* input left unfed because of backpressure: while
+                              * in holds some, the service deadline waits */
     char closed;
     char fat; /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
 };
@@ -113,8 +114,9 @@ struct sk__ev_backend {
     /* Send what is queued as far as it goes without blocking. 0 or -errno.
      * NULL: write through at once (sk__conn_flush), as readiness backends do. */
     int (*send)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
-    /* Act on ec->want (watch for input and/or writability). */
-    void (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
+    /* Act on ec->want (watch for input and/or writability). 0, or -errno
+     * when it cannot (the core then closes ec with a log line). */
+    int (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     /* After the last connection closed: let what is in flight complete
      * (may be NULL). */
     void (*drain)(struct sk__ev_loop *L);

@@ -47,8 +47,10 @@ int sk__wait_listener_ex(struct sk_server *srv, int lfd, unsigned flags, const s
 
 /* Hand input to the service: p/n, or c->in when p is NULL; what it leaves
  * is kept in c->in. Stops under backpressure (sk__conn_backpressured, with
- * inflight), setting *held. Returns 0 or -errno (-EMSGSIZE when input
- * outgrows lim.in_max). Hub services: the caller holds srv->hub_lock. */
+ * inflight), setting *held, else clearing it. Returns 0 or -errno
+ * (-EMSGSIZE when input outgrows lim.in_max while the service waits for no
+ * output to drain: a service may leave a full input until its answer has
+ * room). Hub services: the caller holds srv->hub_lock. */
 int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_buf *inflight,
                   char *held);
 
@@ -188,21 +190,41 @@ static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total
     return c->tls ? sk__tls_flush(c, now, total) : sk__conn_flush_plain(c, now, total);
 }
 
-/* The earliest moment something may be due on c (idle timeout, service
- * deadline, and with fat the event loops' buffer release), 0 when nothing
- * is. */
-int64_t sk__conn_due(const struct sk_conn *c, int fat);
+/* The deadlines below take held: whether the model holds input back from
+ * the service (left in c->in, unfed or unconsumed, while output waits to
+ * drain): a flag that holds only while c->in has input (sk__conn_holding),
+ * looked at only when a service deadline is armed, so the rule costs
+ * nothing per request. While held the service deadline waits, in every
+ * model: the service has not seen, or could not yet act on, input that may
+ * complete what it waits for (echo --lines would send half a line as a
+ * bare message). It is fed that input once the output drained and sets its
+ * deadline anew. The idle timeout and the stop bound do not wait. */
 
-/* Is c's idle timeout or service deadline due at now? */
-int sk__conn_expired(const struct sk_conn *c, int64_t now);
+/* Does a model hold input back from c's service: its held flag (the event
+ * loops: set by sk__conn_feed under backpressure), with input still in
+ * c->in? */
+static inline int sk__conn_holding(const struct sk_conn *c, char held)
+{
+    return held && sk_buf_len(&c->in) > 0;
+}
+
+/* The earliest moment something may be due on c (idle timeout, service
+ * deadline unless held, and with fat the event loops' buffer release), 0
+ * when nothing is. */
+int64_t sk__conn_due(const struct sk_conn *c, int fat, int held);
+
+/* Is c's idle timeout or service deadline (unless held) due at now? */
+int sk__conn_expired(const struct sk_conn *c, int64_t now, int held);
 
 /* The poll timeout (ms, -1 = none) until the nearest of a connection's
- * idle deadline, service deadline and stop deadline (0 = none). */
-int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at);
+ * idle deadline, service deadline (unless held) and stop deadline (0 =
+ * none). */
+int sk__conn_timeout_ms(const struct sk_conn *c, int64_t now, int64_t stop_at, int held);
 
-/* Act on expired deadlines at time now: the service's timeout callback,
- * or -ETIMEDOUT when the connection must close (idle, or stop bound). */
-int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at);
+/* Act on expired deadlines at time now: the service's timeout callback
+ * (never while held), or -ETIMEDOUT when the connection must close (idle,
+ * or stop bound). */
+int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held);
 
 /* The peer finished sending (EOF seen at time now): a pending service
  * deadline becomes due at once, since no more input can complete what the
@@ -213,7 +235,8 @@ void sk__conn_eof(struct sk_conn *c, int64_t now);
 
 /* With pend bytes still to send: 1 when c may close now (the peer finished
  * and nothing is pending, held or awaited, or the server is stopping and
- * nothing is in flight, unread by us included), else 0. */
+ * nothing is in flight, unread by us included, even with a service
+ * deadline armed: http's header clock runs from accept), else 0. */
 int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping);
 
 /* Bytes the kernel holds for fd that were not read yet (closing with unread
@@ -224,6 +247,30 @@ int sk__conn_unread(int fd);
 /* 1 when a line may be logged now (claimed atomically), with *skipped (may
  * be NULL) set to how many were refused since the last one; else 0. */
 int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped);
+
+/* Fault injection for tests (fault.c): 1 when SOCKIT_FAULT names this
+ * point and its failure is due, else 0. */
+#define SK_FAULT_WAIT_POLL "wait-poll"
+#define SK_FAULT_TIMER "timer"
+#define SK_FAULT_INTEREST "interest"
+int sk__fault(const char *name);
+
+/* The lingering close (linger.c): how long and how much of the peer's
+ * input is read and discarded after the write side is shut down. */
+#define SK_LINGER_MS 2000
+#define SK_LINGER_BYTES (4u << 20)
+
+/* May the peer of fd still send (input unread, or its end not seen yet)? */
+int sk__peer_sending(int fd);
+
+/* Close fd, whose peer may still be sending: shut down the write side,
+ * read and discard for at most SK_LINGER_MS and SK_LINGER_BYTES (until the
+ * peer's end of stream), then close, so the peer reads everything sent
+ * and a clean end rather than a reset. With wait_inline the caller waits
+ * (a process that ends with the connection); otherwise a thread of this
+ * process does it and the call returns at once. sk__conn_close() calls it
+ * for every model. */
+void sk__linger_close(int fd, int wait_inline);
 
 /* Shared by the models with several workers or children (workers.c). */
 

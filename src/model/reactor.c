@@ -103,12 +103,20 @@ static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     R->fds[ec->c.fd] = NULL;
 }
 
-static void r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+/* 0, or -errno when the poller refuses (the core closes the connection:
+ * it would wait for the wrong events). */
+static int r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
     struct rconn *rc = (struct rconn *)ec;
-    if (ec->want != rc->interest && R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want) == 0)
-        rc->interest = ec->want;
+    if (ec->want == rc->interest)
+        return 0;
+    int r = sk__fault(SK_FAULT_INTEREST) ? -ENOMEM
+                                         : R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want);
+    if (r < 0)
+        return r;
+    rc->interest = ec->want;
+    return 0;
 }
 
 static void r_unwatch(struct sk__ev_loop *L)

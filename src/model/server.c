@@ -254,20 +254,20 @@ void sk_server_close(struct sk_server *srv)
 static int shed_one(int lfd)
 {
     static struct sk__ratelimit rl;
-    int r = -EAGAIN;
+    int r = -EAGAIN, none;
 
     pthread_mutex_lock(&reserve_lock);
-    if (reserve_fd >= 0) {
+    none = reserve_fd < 0;
+    if (!none) {
         close(reserve_fd);
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)
             close(fd);
         reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    } else {
-        /* No reserve: back off briefly so the loop does not spin. */
-        usleep(10 * 1000);
     }
     pthread_mutex_unlock(&reserve_lock);
+    if (none)
+        usleep(10 * 1000); /* no reserve: back off briefly (not holding the lock) */
     if (sk__rate_ok(&rl, NULL))
         sk_log(SK_LOG_WARN, "out of file descriptors: closing new connections");
     return r;
@@ -481,6 +481,11 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
 void sk__conn_close(struct sk_conn *c, int err)
 {
     struct sk_server *srv = c->srv;
+    /* The service ended the connection while the peer may still be sending
+     * (an answer to an oversized request, sent before the rest of it came):
+     * a plain close would reset it and the peer could lose the answer. */
+    int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) &&
+                 !(c->flags & SK_CONN_ABORT) && sk__peer_sending(c->fd);
 
     if (c->opened && srv->svc->close) {
         sk__hub_lock(srv);
@@ -499,8 +504,12 @@ void sk__conn_close(struct sk_conn *c, int err)
     if (c->file.fd >= 0)
         close(c->file.fd);
     c->file.fd = -1;
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) {
+        if (linger)
+            sk__linger_close(c->fd, srv->active_by_parent);
+        else
+            close(c->fd);
+    }
     c->fd = -1;
     c->opened = 0;
     if (!srv->active_by_parent)

@@ -159,8 +159,16 @@ static void u_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 
 static void arm_recv(struct uloop *U, struct uconn *u)
 {
+    /* At most what `in` can still take: a receive completes into a
+     * provided buffer, and what the service leaves of it is appended to
+     * `in`, which only this receive fills (one is armed at a time; the core
+     * wants a read only while `in` has room). */
+    const struct sk_buf *in = &u->base.c.in;
+    size_t len = U->buf_size; /* <= in->max: room enough while in is empty */
+    if (sk_buf_len(in))
+        len = SK_MIN(len, in->max - sk_buf_len(in));
     struct io_uring_sqe *sqe = get_sqe(U);
-    io_uring_prep_recv(sqe, u->base.c.fd, NULL, U->buf_size, 0);
+    io_uring_prep_recv(sqe, u->base.c.fd, NULL, (unsigned)len, 0);
     /* A request/response peer has sent nothing new yet when we re-arm:
      * wait for readiness first rather than try and fail. */
     sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -172,11 +180,12 @@ static void arm_recv(struct uloop *U, struct uconn *u)
     U->inflight++;
 }
 
-static void u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+static int u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct uconn *u = (struct uconn *)ec;
     if ((ec->want & SK_EV_WANT_READ) && !u->recv_armed)
         arm_recv((struct uloop *)L, u);
+    return 0;
 }
 
 /* Start a send of what is queued when none is in flight. At most one send

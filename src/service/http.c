@@ -9,10 +9,11 @@
  *
  * data() parses as many pipelined requests as it is given and answers them
  * in order; it stops early while a file is being sent (the model calls no
- * data() then) or while the output is over the high-water mark. A request
- * head that is still incomplete arms the header deadline (--header-timeout)
- * once, from its first byte; when it passes the peer gets 408 and the
- * connection closes. Idle keep-alive connections are left to --idle-timeout.
+ * data() then) or while the output is over the high-water mark. The header
+ * deadline (--header-timeout) runs from accept for the first request and
+ * from its first byte for a later one; when it passes the peer gets 408 (or
+ * a silent close when it sent nothing at all) and the connection closes.
+ * Idle keep-alive connections are left to --idle-timeout.
  */
 #include "http_internal.h"
 
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 #define MAX_HEAD 32768
 #define MAX_HEADERS 100
 #define LOG_LINE_MAX 2048
+#define MIN_OUTPUT 4096 /* --max-output below this is refused at start */
 
 static const char status_200[] = "HTTP/1.1 200 OK\r\nServer: sockit\r\nDate: ";
 
@@ -64,6 +67,7 @@ const char *sk__http_date(void)
 /* Per-connection state. */
 struct http_conn {
     int64_t skip; /* request body bytes still to discard */
+    int seen;     /* a byte of a request arrived */
     char peer[SK_ADDR_STRLEN];
     /* Where the request head being read was left. */
     struct sk_http_parse_state ps;
@@ -204,6 +208,12 @@ static int http_start(void *state, struct sk_server *srv, char *err, size_t len)
             h->listing = 1;
         sk_log(SK_LOG_INFO, "http: serving %s (%s%s)", h->root_real,
                h->listing ? "listings on" : "no listings", h->dotfiles ? ", dot-files shown" : "");
+    }
+    if (srv->lim.out_max < MIN_OUTPUT) {
+        snprintf(err, len,
+                 "--max-output %zu is below http's minimum of %d bytes (a response head must fit)",
+                 srv->lim.out_max, MIN_OUTPUT);
+        return -ERANGE;
     }
     size_t in_max = srv->lim.in_max;
     h->lim.max_head = SK_MIN((size_t)MAX_HEAD, in_max);
@@ -357,6 +367,27 @@ static void log_request(struct sk_conn *c, struct sk__http *h, const struct sk__
 
 static void finish(struct sk_conn *c, struct sk__http *h, const struct sk__http_tx *tx, time_t now)
 {
+    if (c->flags & SK_CONN_ABORT) {
+        /* The response did not fit the output queue (sk_conn_write failed):
+         * nothing of it goes out and the connection is dropped. Say so, in
+         * the access log (500, no bytes) and the server's log. */
+        static _Atomic int64_t last_log;
+        struct sk__http_tx failed = *tx;
+        failed.status = 500;
+        failed.bytes = 0;
+        int64_t t = sk_now_ms(), prev = atomic_load(&last_log);
+        if (t - prev >= 1000 && atomic_compare_exchange_strong(&last_log, &prev, t)) {
+            char a[SK_ADDR_STRLEN];
+            sk_addr_format(&c->peer, a, sizeof(a));
+            sk_log(SK_LOG_WARN,
+                   "http: a %d response to %s did not fit the output queue (--max-output %zu): "
+                   "connection dropped",
+                   tx->status, a, c->out.max);
+        }
+        if (h->log.fd >= 0)
+            log_request(c, h, &failed, now);
+        return;
+    }
     if (h->log.fd >= 0)
         log_request(c, h, tx, now);
     if (!tx->keep)
@@ -373,6 +404,7 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
     int answered = 0;
     time_t now = time(NULL);
 
+    hc->seen = 1;
     clock_tick(now);
     while (used < n) {
         if (hc->skip) {
@@ -388,7 +420,8 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
         struct sk_http_req r;
         ssize_t hl = sk_http_parse_resume(p + used, n - used, &h->lim, &r, &hc->ps);
         if (hl == 0) {
-            /* A head still arriving: its clock starts with its first byte. */
+            /* A head still arriving: the first one's clock started at
+             * accept, a later one's with its first byte. */
             if (answered || !c->deadline_ms)
                 sk_conn_set_deadline(c, h->header_timeout_ms);
             return (ssize_t)used;
@@ -412,12 +445,26 @@ static ssize_t http_data(struct sk_conn *c, const char *p, size_t n)
     return (ssize_t)used;
 }
 
+/* The header clock starts at accept (nginx's client_header_timeout): a
+ * client that connects and sends nothing does not hold a worker of the
+ * blocking models for the idle timeout. */
+static int http_open(struct sk_conn *c)
+{
+    const struct sk__http *h = sk_conn_service_state(c);
+    sk_conn_set_deadline(c, h->header_timeout_ms);
+    return 0;
+}
+
 static void http_timeout(struct sk_conn *c)
 {
     struct sk__http *h = sk_conn_service_state(c);
     struct sk__http_tx tx = {.req = NULL, .keep = 0};
     time_t now = time(NULL);
 
+    if (!((struct http_conn *)c->ctx)->seen) {
+        sk_conn_end(c); /* nothing of a request came: close without an answer, as nginx */
+        return;
+    }
     clock_tick(now);
     sk__http_error(c, &tx, 408, NULL);
     finish(c, h, &tx, now);
@@ -451,6 +498,7 @@ const struct sk_service sk_service_http = {
     .option = http_option,
     .start = http_start,
     .destroy = http_destroy,
+    .open = http_open,
     .data = http_data,
     .timeout = http_timeout,
     .close = http_close,

@@ -63,8 +63,41 @@ static void test_due_and_expired(void **unused)
         srv.lim.idle_timeout_ms = rows[i].idle;
         c.last_ms = rows[i].last;
         c.deadline_ms = rows[i].deadline;
-        assert_int_equal(sk__conn_due(&c, rows[i].fat), rows[i].due);
-        assert_int_equal(sk__conn_expired(&c, rows[i].now), rows[i].expired);
+        assert_int_equal(sk__conn_due(&c, rows[i].fat, 0), rows[i].due);
+        assert_int_equal(sk__conn_expired(&c, rows[i].now, 0), rows[i].expired);
+        conn_free(&c);
+    }
+}
+
+/* While the model holds input back, the service deadline waits (the input
+ * it has not seen may complete what it waits for); the idle timeout does
+ * not. */
+static void test_deadline_waits_while_held(void **unused)
+{
+    (void)unused;
+    static const struct {
+        int held;
+        const char *in;
+        int64_t due, now;
+        int expired;
+    } rows[] = {
+        {0, "ab", 300, 300, 1},  /* not held: the deadline is due */
+        {1, "ab", 1100, 300, 0}, /* held with input: only the idle timeout */
+        {1, "ab", 1100, 1100, 1},
+        {1, "", 300, 300, 1}, /* the flag without input holds nothing */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        conn_init(&c);
+        srv.lim.idle_timeout_ms = 1000;
+        c.last_ms = 100;
+        c.deadline_ms = 300;
+        assert_int_equal(sk_buf_append(&c.in, rows[i].in, strlen(rows[i].in)), 0);
+        int held = sk__conn_holding(&c, (char)rows[i].held);
+        assert_int_equal(sk__conn_due(&c, 0, held), rows[i].due);
+        assert_int_equal(sk__conn_expired(&c, rows[i].now, held), rows[i].expired);
+        assert_int_equal(sk__conn_timeout_ms(&c, rows[i].now, 0, held),
+                         rows[i].due - rows[i].now > 0 ? rows[i].due - rows[i].now : 0);
         conn_free(&c);
     }
 }
@@ -85,6 +118,7 @@ static void test_can_close(void **unused)
         {0, 1, 0, 0, 50, "", 0},  /* the service awaits its deadline */
         {0, 0, 0, 0, 0, "", 0},   /* an open peer, not stopping */
         {0, 0, 0, 1, 0, "", 1},   /* stopping, nothing in flight */
+        {0, 0, 0, 1, 50, "", 1},  /* ... even with a deadline armed (http from accept) */
         {0, 0, 0, 1, 0, "ab", 0}, /* stopping with input in hand */
     };
     for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
@@ -149,6 +183,38 @@ static void test_feed(void **unused)
             assert_int_equal(sk__conn_feed(&c, NULL, 0, &fly, &held), 0);
             assert_null(memchr(sk_buf_data(&c.in), '\n', sk_buf_len(&c.in)));
         }
+        sk_buf_free(&fly);
+        conn_free(&c);
+    }
+}
+
+/* A full input buffer the service cannot take yet is too big only when no
+ * output is waiting to drain (the service may wait for room to answer). */
+static void test_full_input_waits_for_output(void **unused)
+{
+    (void)unused;
+    static const struct {
+        size_t queued, inflight;
+        int err;
+    } rows[] = {
+        {0, 0, -EMSGSIZE},
+        {3, 0, 0},
+        {0, 2, 0},
+    };
+    srv.svc = &line_svc;
+    srv.lim.out_high = 64;
+    for (size_t i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        struct sk_conn c;
+        struct sk_buf fly;
+        char held = 1;
+        conn_init(&c);
+        sk_buf_init(&fly, 16);
+        assert_int_equal(sk_buf_append(&fly, "xx", rows[i].inflight), 0);
+        assert_int_equal(sk_buf_append(&c.out, "abc", rows[i].queued), 0);
+        assert_int_equal(sk_buf_append(&c.in, "0123456789abcdef", 16), 0);
+        assert_int_equal(sk__conn_feed(&c, NULL, 0, &fly, &held), rows[i].err);
+        assert_int_equal(held, 0);
+        assert_int_equal(sk_buf_len(&c.in), 16);
         sk_buf_free(&fly);
         conn_free(&c);
     }
@@ -224,8 +290,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due_and_expired),
+        cmocka_unit_test(test_deadline_waits_while_held),
         cmocka_unit_test(test_can_close),
         cmocka_unit_test(test_feed),
+        cmocka_unit_test(test_full_input_waits_for_output),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_flush),
     };

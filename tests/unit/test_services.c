@@ -155,6 +155,43 @@ static void discard_swallows_everything(void **state)
     rig_stop(&r);
 }
 
+/* ---- echo --lines: no write result is dropped ---- */
+
+/* An output queue of 16 bytes: what does not fit waits in the input (the
+ * model feeds it again once the output drained); a message larger than the
+ * whole queue is split, its prefix once; a bare message waits likewise. */
+static void echo_lines_wait_for_room(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *input;
+        int pause;             /* the bare-message pause passes after each round */
+        const char *rounds[4]; /* the output after each round; the queue is sent between */
+    } t[] = {
+        {"abc\ndef\nghi\n", 0, {"> abc\n> def\n", "> ghi\n", ""}},
+        {"0123456789abcdefXYZ\n", 0, {"> 0123456789abcd", "efXYZ\n", ""}},
+        {"abcdef\nhello", 1, {"> abcdef\n> hello", ""}},
+        {"abcdefghij\nhello", 1, {"> abcdefghij\n", "> hello", ""}},
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) {
+        const char *opts[] = {"prefix", "> ", NULL};
+        struct rig r;
+        rig_start(&r, "echo", opts);
+        sk_buf_free(&r.c.out);
+        sk_buf_init(&r.c.out, 16);
+        feed(&r, t[i].input, strlen(t[i].input));
+        for (int k = 0; t[i].rounds[k]; k++) {
+            if (t[i].pause && sk_buf_len(&r.c.in))
+                r.srv.svc->timeout(&r.c);
+            assert_true(out_is(&r, t[i].rounds[k]));
+            sk_buf_clear(&r.c.out); /* sent */
+            feed(&r, "", 0);
+        }
+        assert_int_equal(sk_buf_len(&r.c.in), 0);
+        rig_stop(&r);
+    }
+}
+
 /* ---- echo over UDP ---- */
 
 static void echo_datagrams(void **state)
@@ -174,8 +211,8 @@ static void echo_datagrams(void **state)
         {"123456789", 9, -EMSGSIZE}, /* does not fit out: an error, no reply */
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        ssize_t n = r.srv.svc->datagram(r.srv.svc_state, NULL, table[i].in, table[i].n, out,
-                                        sizeof(out));
+        ssize_t n =
+            r.srv.svc->datagram(r.srv.svc_state, NULL, table[i].in, table[i].n, out, sizeof(out));
         assert_int_equal(n, table[i].want);
         if (n > 0)
             assert_memory_equal(out, table[i].in, (size_t)n);
@@ -323,6 +360,7 @@ int main(void)
         cmocka_unit_test(greet_table),
         cmocka_unit_test(greet_full_buffer_is_a_message),
         cmocka_unit_test(discard_swallows_everything),
+        cmocka_unit_test(echo_lines_wait_for_room),
         cmocka_unit_test(echo_datagrams),
         cmocka_unit_test(daytime_one_line_then_close),
         cmocka_unit_test(chargen_lines_and_drain),

@@ -272,15 +272,15 @@ static void test_handshake_deadline(void **unused)
     struct pair P;
     pair_open(&P);
     int64_t due = P.c.open_ms + 500;
-    assert_int_equal(sk__conn_due(&P.c, 0), due);
-    assert_false(sk__conn_expired(&P.c, due - 1));
-    assert_true(sk__conn_expired(&P.c, due));
-    assert_int_equal(sk__conn_expire(&P.c, due - 1, 0), 0);
-    assert_int_equal(sk__conn_expire(&P.c, due, 0), -ETIMEDOUT);
+    assert_int_equal(sk__conn_due(&P.c, 0, 0), due);
+    assert_false(sk__conn_expired(&P.c, due - 1, 0));
+    assert_true(sk__conn_expired(&P.c, due, 0));
+    assert_int_equal(sk__conn_expire(&P.c, due - 1, 0, 0), 0);
+    assert_int_equal(sk__conn_expire(&P.c, due, 0, 0), -ETIMEDOUT);
     /* Done: no handshake deadline any more. */
     assert_int_equal(pump(&P, NULL, NULL), 0);
-    assert_int_equal(sk__conn_due(&P.c, 0), 0);
-    assert_int_equal(sk__conn_expire(&P.c, due + 10000, 0), 0);
+    assert_int_equal(sk__conn_due(&P.c, 0, 0), 0);
+    assert_int_equal(sk__conn_expire(&P.c, due + 10000, 0, 0), 0);
     pair_close(&P);
     srv.handshake_ms = 0;
 }
