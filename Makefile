@@ -187,12 +187,18 @@ install: all
 	install -m 644 $(REL_DIR)/libsockit.a $(DESTDIR)$(PREFIX)/lib/libsockit.a
 	install -m 644 include/sockit/*.h $(DESTDIR)$(PREFIX)/include/sockit/
 	install -m 644 docs/sockit.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	$(REL_DIR)/sockit completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockit
+	$(REL_DIR)/sockit completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockit
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LIBS)|' -e 's|@VERSION@|$(VERSION)|' sockit.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sockit $(DESTDIR)$(PREFIX)/lib/libsockit.a \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/sockit.pc $(DESTDIR)$(PREFIX)/share/man/man1/sockit.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockit \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockit
 	rm -rf $(DESTDIR)$(PREFIX)/include/sockit
 
 format:

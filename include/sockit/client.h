@@ -90,7 +90,11 @@ struct sk_echo_opts {
     int retries;     /* UDP: resend a request this many times */
     int pause_ms;    /* TCP: a reply that is not an echo ends after this quiet time */
     int linger_ms;   /* UDP scripted: after the last request, count stragglers */
-    int quiet;       /* scripted: print only the summary */
+    int quiet;       /* scripted: 1: print only the summary and lost requests; 2: nothing */
+    int blank_ends;  /* interactive: an empty line ends the session (input is a terminal);
+                        otherwise it is sent as a message like any other */
+    int tty_safe;    /* interactive: out is a terminal; replies are written with control and
+                        escape sequences (C0, C1, ESC, OSC) shown as \xNN, not obeyed */
     volatile sig_atomic_t *stop;
     struct sk_tls *tls; /* TCP: TLS over fd, its handshake done (tls.h); NULL: none */
 };
@@ -104,6 +108,7 @@ struct sk_echo_stats {
     uint64_t duplicate;     /* UDP: replies to a request already answered */
     uint64_t foreign;       /* UDP: datagrams from another address, ignored */
     uint64_t mismatched;    /* replies that did not echo the request */
+    uint64_t interrupted;   /* requests whose reply was still awaited when stopped */
     uint64_t rtt_n;
     double rtt_min, rtt_max, rtt_sum, rtt_sum2; /* milliseconds */
 };

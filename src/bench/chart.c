@@ -260,10 +260,12 @@ int sk_bench_chart_svg(FILE *f, const char *title, const struct sk_bench_models_
                             col);
                 esc(f, p->model);
                 char lat[32];
-                fprintf(f, " at %u connections: %.0f req/s, p99 %s", p->conns, p->rps,
+                fprintf(f, " at %u connection%s: %.0f req/s, p99 %s", p->conns,
+                        p->conns == 1 ? "" : "s", p->rps,
                         sk_bench_fmt_ns(p->p99_ns, lat, sizeof(lat)));
                 if (p->starved)
-                    fprintf(f, "; %llu connections never served", (unsigned long long)p->starved);
+                    fprintf(f, "; %llu connection%s never served", (unsigned long long)p->starved,
+                            p->starved == 1 ? "" : "s");
                 fputs("</title></circle>\n", f);
             }
             fputs("</g>\n", f);

@@ -47,6 +47,7 @@
 #define UDP_BATCH 64
 #define SEQ_LEN 8 /* UDP datagrams start with their sequence number */
 #define MAX_EVENTS 256
+#define READS_PER_EVENT 16 /* of at most CHUNK bytes each */
 
 const char *const sk_bench_err_names[SK_BERR_N] = {"connect", "read", "timeout", "status",
                                                    "mismatch"};
@@ -83,7 +84,8 @@ struct conn {
     uint32_t inflight; /* of those, how many were written */
     uint64_t replies;  /* over the whole run */
     int dirty;         /* in the worker's list of connections to write to */
-    int64_t last_io;   /* last progress (or connect start), for --timeout */
+    int64_t last_io;   /* last progress, for --timeout: connect start, the first request
+                        * of an idle connection, a completed reply (a stream), any datagram */
     int64_t retry_at;  /* CS_IDLE: when to connect again */
     /* HTTP response state */
     int body;
@@ -125,7 +127,8 @@ struct worker {
     atomic_int done;
     int64_t last_progress;
     struct sk_hist hist;
-    int err; /* a fatal error of the harness */
+    int err;           /* a fatal error of the harness */
+    atomic_int *abort; /* this run is abandoned (a thread could not start) */
 };
 
 /* ---- helpers ---- */
@@ -406,6 +409,7 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
 {
     int64_t t = q_pop(c);
     c->inflight--;
+    c->last_io = now; /* bytes alone are no progress: a reply must complete */
     sk_hist_record(&w->hist, now - t);
     w->requests++;
     c->replies++;
@@ -534,7 +538,7 @@ static void on_readable_udp(struct worker *w, struct conn *c, int64_t now)
         slots = UDP_BATCH;
     struct mmsghdr mm[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
-    for (;;) {
+    for (int batches = 0; batches < READS_PER_EVENT; batches++) { /* a flood cannot hold us */
         for (unsigned i = 0; i < slots; i++) {
             iov[i].iov_base = w->rx + i * slot;
             iov[i].iov_len = slot;
@@ -602,7 +606,10 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
         mark_dirty(w, c);
         return;
     }
-    for (;;) {
+    /* A bounded number of reads per event (epoll is level-triggered: the
+     * rest is read next round), so a peer that never stops sending cannot
+     * keep the loop from its deadlines. */
+    for (int reads = 0; reads < READS_PER_EVENT; reads++) {
         char *buf = w->rx;
         size_t cap = w->rxcap, have = 0;
         if (c->hlen) {
@@ -633,7 +640,6 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
             return;
         }
         w->bytes_in += (uint64_t)r;
-        c->last_io = now;
         int rc;
         if (is_http(w)) {
             c->hlen = 0;
@@ -730,7 +736,8 @@ static void issue_due(struct worker *w, int64_t now)
 
 static int finished(const struct worker *w, int64_t now)
 {
-    if (atomic_load_explicit(&interrupted, memory_order_relaxed) || w->err)
+    if (atomic_load_explicit(&interrupted, memory_order_relaxed) || w->err ||
+        atomic_load_explicit(w->abort, memory_order_relaxed))
         return 1;
     if (w->end_at && now >= w->end_at)
         return 1;
@@ -914,6 +921,10 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     struct conn *conns = calloc(cfg->conns, sizeof(*conns));
     int rc = 0;
     unsigned started = 0;
+    /* Ends this run only: sk_bench_interrupt() is the user's Ctrl-C and stays
+     * set for the process, so a harness failure must not use it (a later run,
+     * the next point of `bench models`, would report "interrupted"). */
+    atomic_int run_abort = 0;
     if (!out || !w || !conns) {
         rc = -ENOMEM;
         goto out;
@@ -929,6 +940,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
     for (unsigned t = 0; t < T; t++) {
         struct worker *x = &w[t];
         x->cfg = cfg;
+        x->abort = &run_abort;
         x->ep = -1;
         x->out = out;
         x->period = period;
@@ -987,7 +999,7 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         int e = pthread_create(&w[started].tid, NULL, worker_main, &w[started]);
         if (e) {
             rc = -e;
-            sk_bench_interrupt();
+            atomic_store(&run_abort, 1); /* the threads already started stop too */
             break;
         }
     }

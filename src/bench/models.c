@@ -319,8 +319,8 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
             if (!pt->note[0])
                 snprintf(pt->note, sizeof(pt->note), "no reply");
         } else if (res->starved) {
-            snprintf(pt->note, sizeof(pt->note), "%llu of %u connections never served",
-                     (unsigned long long)res->starved, conns);
+            snprintf(pt->note, sizeof(pt->note), "%llu of %u connection%s never served",
+                     (unsigned long long)res->starved, conns, conns == 1 ? "" : "s");
         } else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
             snprintf(pt->note, sizeof(pt->note), "server died of signal %d", WTERMSIG(status));
         } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

@@ -75,9 +75,10 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
         fprintf(f, "  * measured from each request's intended send time\n");
     if (res->starved)
         fprintf(f,
-                "\n  %llu of %u connections never got a reply (the server did not serve "
-                "them)\n",
-                (unsigned long long)res->starved, cfg->conns);
+                "\n  %llu of %u connection%s never got a reply (the server did not serve "
+                "%s)\n",
+                (unsigned long long)res->starved, cfg->conns, cfg->conns == 1 ? "" : "s",
+                res->starved == 1 ? "it" : "them");
     fprintf(f, "\n  errors    ");
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
@@ -93,8 +94,12 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
     fprintf(f, ", \"connections\": %u, \"threads\": %u, ", cfg->conns, cfg->threads);
     if (cfg->kind != SK_BENCH_HTTP)
         fprintf(f, "\"message_size\": %zu, ", cfg->msg_size);
-    fprintf(f, "\"pipeline\": %u, \"rate\": %.3f, \"elapsed_s\": %.6f, ", cfg->pipeline, cfg->rate,
-            res->elapsed_s);
+    fprintf(f, "\"pipeline\": %u, ", cfg->pipeline);
+    if (cfg->rate > 0)
+        fprintf(f, "\"rate\": %.3f, ", cfg->rate);
+    else
+        fprintf(f, "\"rate\": null, "); /* closed loop: no rate was set */
+    fprintf(f, "\"elapsed_s\": %.6f, ", res->elapsed_s);
     fprintf(f, "\"requests\": %" PRIu64 ", \"requests_per_s\": %.3f, ", res->requests,
             per_s((double)res->requests, res->elapsed_s));
     fprintf(f, "\"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64 ", \"mb_in_per_s\": %.3f, ",
@@ -126,6 +131,36 @@ static const char *fmt_kb(long kb, char *buf, size_t len)
     else
         snprintf(buf, len, "%.0fM", (double)kb / 1024);
     return buf;
+}
+
+/* The fastest model (its best point by requests/s) and the best point of
+ * the runner-up model; -1 when there is none. */
+static void fastest(const struct sk_bench_models_cfg *cfg, const struct sk_bench_point *points,
+                    size_t nmodels, long *best, long *second)
+{
+    *best = *second = -1;
+    long per_model[64];
+    size_t nm = nmodels < 64 ? nmodels : 64;
+    for (size_t mi = 0; mi < nm; mi++) {
+        per_model[mi] = -1;
+        for (size_t ci = 0; ci < cfg->nconns; ci++) {
+            long i = (long)(mi * cfg->nconns + ci);
+            if (points[i].ok && points[i].requests > 0 &&
+                (per_model[mi] < 0 || points[i].rps > points[per_model[mi]].rps))
+                per_model[mi] = i;
+        }
+    }
+    for (size_t mi = 0; mi < nm; mi++) {
+        long i = per_model[mi];
+        if (i < 0)
+            continue;
+        if (*best < 0 || points[i].rps > points[*best].rps) {
+            *second = *best;
+            *best = i;
+        } else if (*second < 0 || points[i].rps > points[*second].rps) {
+            *second = i;
+        }
+    }
 }
 
 void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
@@ -162,6 +197,15 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
     }
     fprintf(f, "cpu/req: the server's user+system CPU time per reply (wait4 rusage); "
                "peakRSS: its largest resident set.\n");
+    long w, s2;
+    fastest(cfg, points, nmodels, &w, &s2);
+    if (w >= 0 && s2 >= 0 && points[s2].rps > 0)
+        fprintf(f, "fastest: %s, %.0f req/s at %u conn%s, %.2fx the next (%s, %.0f req/s at %u)\n",
+                points[w].model, points[w].rps, points[w].conns, points[w].conns == 1 ? "" : "s",
+                points[w].rps / points[s2].rps, points[s2].model, points[s2].rps, points[s2].conns);
+    else if (w >= 0)
+        fprintf(f, "fastest: %s, %.0f req/s at %u conn%s (no other model measured)\n",
+                points[w].model, points[w].rps, points[w].conns, points[w].conns == 1 ? "" : "s");
 }
 
 void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
@@ -195,5 +239,21 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
             sk_json_str(f, p->note);
             fputc('}', f);
         }
-    fprintf(f, "\n]}\n");
+    long b, s2;
+    fastest(cfg, points, nmodels, &b, &s2);
+    fprintf(f, "\n], \"fastest\": ");
+    if (b < 0) {
+        fprintf(f, "null}\n");
+        return;
+    }
+    fprintf(f, "{\"model\": ");
+    sk_json_str(f, points[b].model);
+    fprintf(f, ", \"requests_per_s\": %.3f, \"conns\": %u", points[b].rps, points[b].conns);
+    if (s2 >= 0 && points[s2].rps > 0) {
+        fprintf(f, ", \"next\": ");
+        sk_json_str(f, points[s2].model);
+        fprintf(f, ", \"next_requests_per_s\": %.3f, \"ratio\": %.4f", points[s2].rps,
+                points[b].rps / points[s2].rps);
+    }
+    fprintf(f, "}}\n");
 }

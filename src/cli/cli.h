@@ -8,6 +8,7 @@
 #ifndef SOCKIT_CLI_H
 #define SOCKIT_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 enum {
@@ -28,6 +29,35 @@ int sk_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * Returns SK_EXIT_USAGE. */
 int sk_cli_bad_option(const char *cmd, int c, char **argv);
 
+/* A command's options: the getopt optstring and the getopt_long table that
+ * its parser uses, shared with the shell completion (completion.c) so both
+ * come from one place. n: the table's length, or 0 when a zero entry ends it. */
+struct sk_cli_opts {
+    const char *shorts;
+    const struct option *longs;
+    size_t n;
+};
+
+extern const struct sk_cli_opts sk_cli_opts_hostname, sk_cli_opts_resolve, sk_cli_opts_reverse,
+    sk_cli_opts_addrinfo, sk_cli_opts_ip, sk_cli_opts_service, sk_cli_opts_byteorder,
+    sk_cli_opts_sockopt, sk_cli_opts_ifaces, sk_cli_opts_serve, sk_cli_opts_connect,
+    sk_cli_opts_echo_client, sk_cli_opts_chat, sk_cli_opts_p2p, sk_cli_opts_ping, sk_cli_opts_bench,
+    sk_cli_opts_cert;
+
+/* One command of `sockit`: what `sockit --help` lists, what runs it, and
+ * its options (NULL: only --help). */
+struct sk_cli_cmd {
+    const char *name;
+    const char *group;
+    const char *args;
+    const char *summary;
+    int (*fn)(int argc, char **argv);
+    const struct sk_cli_opts *opts;
+};
+
+/* `sockit completion bash|zsh` over the command table. (completion.c) */
+int sk_cli_completion(int argc, char **argv, const struct sk_cli_cmd *cmds, size_t n);
+
 /* Before an element of a JSON array on stdout: ",\n " unless *first, which
  * it then clears. */
 void sk_cli_json_sep(int *first);
@@ -35,6 +65,9 @@ void sk_cli_json_sep(int *first);
 /* A failed operand as an array element on stdout, after sk_cli_json_sep():
  * {"KEY": IN, "error": WHY}. */
 void sk_cli_json_error(const char *key, const char *in, const char *why, int *first);
+
+/* The plural ending for a count: "1 byte", "2 bytes". */
+#define SK_CLI_S(n) ((n) == 1 ? "" : "s")
 
 /* ---- the TLS client options (cmd_tls.c) ---- */
 

@@ -34,7 +34,7 @@ enum {
     OPT_SERVER_ARG,
 };
 
-static const struct option opts[] = {
+static const struct option bench_longs[] = {
     {"connections", required_argument, NULL, 'c'},
     {"threads", required_argument, NULL, 't'},
     {"size", required_argument, NULL, 's'},
@@ -55,6 +55,7 @@ static const struct option opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:u46qh", bench_longs, 0};
 
 static void help(void)
 {
@@ -71,18 +72,18 @@ static void help(void)
            "  -d, --duration DUR   run this long (default 10s, models 2s; e.g. 500ms, 1m)\n"
            "  -n, --requests N     stop after N replies (with -d: whichever comes first)\n"
            "  -P, --pipeline N     requests in flight per connection (default 1; refilled\n"
-        "                       once half are answered)\n"
+           "                       once half are answered)\n"
            "  --rate R             open loop: R requests/s in all, latency measured from\n"
            "                       each request's intended send time\n"
            "  --timeout DUR        a request unanswered this long is an error (default 5s;\n"
-        "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
+           "                       UDP: 200ms, then the datagrams in flight count as lost)\n"
            "  -u, --udp            echo over UDP (connected sockets, sendmmsg/recvmmsg)\n"
            "  --unix PATH          connect to a Unix stream socket ('@name': abstract)\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
-        "  -h, --help           this help\n"
+           "  -h, --help           this help\n"
            "Models (sockit bench models echo|http):\n"
            "  --models A,B,...     models to compare (default: all that can carry SERVICE)\n"
            "  --conns N,N,...      connection counts to sweep (default: -c)\n"
@@ -95,7 +96,7 @@ static void help(void)
 
 struct args {
     struct sk_bench_cfg cfg;
-    int json, quiet, family, dur_set, timeout_set;
+    int json, quiet, family, dur_set, timeout_set, size_set;
     const char *unix_path, *models, *conns, *out, *path;
     const char *server_args[32];
     unsigned nserver_args;
@@ -124,7 +125,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     int64_t v;
     uint64_t sz;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:t:s:d:n:P:u46qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, sk_cli_opts_bench.shorts, sk_cli_opts_bench.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             if (parse_u(cmd, "-c", optarg, 1, 1000000, &v))
@@ -140,6 +143,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             if (sk_parse_size(optarg, 16u << 20, &sz) < 0 || sz == 0)
                 return sk_cli_usage(cmd, "-s: '%s' is not a size from 1 byte to 16M", optarg);
             a->cfg.msg_size = (size_t)sz;
+            a->size_set = 1;
             break;
         case 'd':
             if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0)
@@ -190,7 +194,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
             a->server_args[a->nserver_args++] = optarg;
             break;
         case 'h': help(); return -1;
-        default: fprintf(stderr, "Try 'sockit bench --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (a->cfg.count && !a->dur_set)
@@ -268,11 +272,12 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         sk_bench_report_json(stdout, &a->cfg, res);
     } else if (a->quiet) {
         char p50[32], p99[32];
-        printf("%.1f req/s, p50 %s, p99 %s, %llu errors\n",
+        unsigned long long errs = sk_bench_errors_total(res);
+        printf("%.1f req/s, p50 %s, p99 %s, %llu error%s\n",
                res->elapsed_s > 0 ? (double)res->requests / res->elapsed_s : 0.0,
                sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 50), p50, sizeof(p50)),
-               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)),
-               (unsigned long long)sk_bench_errors_total(res));
+               sk_bench_fmt_ns(sk_hist_percentile(&res->hist, 99), p99, sizeof(p99)), errs,
+               SK_CLI_S(errs));
     } else {
         sk_bench_report_text(stdout, &a->cfg, res);
     }
@@ -288,8 +293,9 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
         return sk_cli_fail(cmd, "no reply came back%s", why);
     }
     if (res->errors[SK_BERR_MISMATCH])
-        return sk_cli_fail(cmd, "%llu replies differed from what was sent",
-                           (unsigned long long)res->errors[SK_BERR_MISMATCH]);
+        return sk_cli_fail(
+            cmd, "%llu %s from what was sent", (unsigned long long)res->errors[SK_BERR_MISMATCH],
+            res->errors[SK_BERR_MISMATCH] == 1 ? "reply differed" : "replies differed");
     return SK_EXIT_OK;
 }
 
@@ -318,6 +324,10 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     if (a.models || a.conns || a.out || a.nserver_args)
         return sk_cli_usage(cmd,
                             "--models, --conns, --out and --server-arg are for 'bench models'");
+    if (http && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+    if (!http && a.path)
+        return sk_cli_usage(cmd, "--path is for http (the path goes in the URL)");
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
@@ -458,6 +468,10 @@ static int bench_models(const char *cmd, int argc, char **argv)
     }
     if (a.unix_path)
         return sk_cli_usage(cmd, "--unix is not for 'bench models'");
+    if (a.cfg.kind == SK_BENCH_HTTP && a.size_set)
+        return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
+    if (a.cfg.kind != SK_BENCH_HTTP && a.path)
+        return sk_cli_usage(cmd, "--path is for http");
     if (a.cfg.count && !a.dur_set)
         return sk_cli_usage(cmd, "bench models runs for a duration (-d), not -n");
     const struct sk_service *svc = sk_service_find(svc_name);

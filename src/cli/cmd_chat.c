@@ -25,7 +25,7 @@ static void chat_help(void)
            "are set apart; control and escape sequences others send are removed.\n\n"
            "Options:\n"
            "  -n, --nick NAME     your nickname (else the server asks for one)\n"
-           "  -t, --timestamps    prefix each line with the time [HH:MM:SS]\n"
+           "  -T, --timestamps    prefix each line with the time [HH:MM:SS] (-t: old spelling)\n"
            "  -4, -6              IPv4 or IPv6 only\n"
            "  -h, --help          this text\n\n"
            "Type /help for the room's commands; /quit or Ctrl-D leaves (exit 0).\n"
@@ -43,7 +43,7 @@ static void p2p_help(void)
            "Options:\n"
            "  -l, --listen PORT   wait for one peer on PORT\n"
            "  -b, --bind ADDR     with --listen: the address to listen on (default localhost)\n"
-           "  -t, --timestamps    prefix each line with the time [HH:MM:SS]\n"
+           "  -T, --timestamps    prefix each line with the time [HH:MM:SS] (-t: old spelling)\n"
            "  -4, -6              IPv4 or IPv6 only\n"
            "  -h, --help          this text\n\n"
            "Exit status: 0 the session ended (either side left), 1 an error (could not\n"
@@ -59,30 +59,35 @@ static int check_port(const char *cmd, const char *port)
     return 0;
 }
 
+static const struct option chat_longs[] = {
+    {"nick", required_argument, NULL, 'n'},
+    {"timestamps", no_argument, NULL, 'T'},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+const struct sk_cli_opts sk_cli_opts_chat = {":n:Tt46h", chat_longs, 0};
+
 int cmd_chat(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"nick", required_argument, NULL, 'n'},
-        {"timestamps", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     struct sk_chat_client_opts o = {.family = AF_UNSPEC};
     const char *cmd = "chat", *why;
     int c;
 
-    while ((c = getopt_long(argc, argv, "n:t46h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, sk_cli_opts_chat.shorts, sk_cli_opts_chat.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'n':
             if (sk_chat_nick_check(optarg, strlen(optarg), &why) < 0)
                 return sk_cli_usage(cmd, "--nick '%s': %s", optarg, why);
             o.nick = optarg;
             break;
-        case 't': o.timestamps = 1; break;
+        case 'T':
+        case 't': /* the old spelling */ o.timestamps = 1; break;
         case '4': o.family = AF_INET; break;
         case '6': o.family = AF_INET6; break;
         case 'h': chat_help(); return SK_EXIT_OK;
-        default: fprintf(stderr, "Try 'sockit chat --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     if (argc - optind != 2)
@@ -97,6 +102,11 @@ int cmd_chat(int argc, char **argv)
         return SK_EXIT_OK;
     if (r == -EINTR)
         return EXIT_SIGNAL;
+    if (r == -EADDRINUSE)
+        return sk_cli_fail(cmd,
+                           "the nickname %s is taken (or not allowed) in %s port %s; choose "
+                           "another with --nick",
+                           o.nick, o.host, o.port);
     if (r == -ECONNABORTED)
         return sk_cli_fail(cmd, "%s port %s: the server closed the connection", o.host, o.port);
     if (r == -ECONNRESET || r == -EPIPE)
@@ -117,31 +127,36 @@ static void print_listening(const struct sk_addr *a, unsigned n)
     fflush(stdout);
 }
 
+static const struct option p2p_longs[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"bind", required_argument, NULL, 'b'},
+    {"timestamps", no_argument, NULL, 'T'},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+const struct sk_cli_opts sk_cli_opts_p2p = {":l:b:Tt46h", p2p_longs, 0};
+
 int cmd_p2p(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"bind", required_argument, NULL, 'b'},
-        {"timestamps", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     struct sk_p2p_opts o = {.family = AF_UNSPEC, .listening = print_listening};
     const char *cmd = "p2p", *bind_host = NULL;
     int c;
 
-    while ((c = getopt_long(argc, argv, "l:b:t46h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, sk_cli_opts_p2p.shorts, sk_cli_opts_p2p.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'l':
             o.listen = 1;
             o.port = optarg;
             break;
         case 'b': bind_host = optarg; break;
-        case 't': o.timestamps = 1; break;
+        case 'T':
+        case 't': /* the old spelling */ o.timestamps = 1; break;
         case '4': o.family = AF_INET; break;
         case '6': o.family = AF_INET6; break;
         case 'h': p2p_help(); return SK_EXIT_OK;
-        default: fprintf(stderr, "Try 'sockit p2p --help'.\n"); return SK_EXIT_USAGE;
+        default: return sk_cli_bad_option(cmd, c, argv);
         }
     }
     int rest = argc - optind;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,12 @@ static void catch_signals(void)
 static int parse_secs(const char *cmd, const char *opt, const char *v, int64_t min_ms, int *out_ms)
 {
     int64_t ms;
-    if (sk_parse_duration_ms(v, &ms) < 0 || ms < min_ms || ms > 86400000LL)
+    if (sk_parse_duration_ms(v, &ms) < 0)
         return sk_cli_usage(cmd, "%s: '%s' is not a duration (e.g. 2, 1.5, 500ms)", opt, v);
+    if (ms < min_ms) /* a duration, but zero where zero means nothing */
+        return sk_cli_usage(cmd, "%s: the time must be more than 0 (e.g. 2, 1.5, 500ms)", opt);
+    if (ms > 86400000LL)
+        return sk_cli_usage(cmd, "%s: '%s' is more than a day", opt, v);
     *out_ms = (int)ms;
     return 0;
 }
@@ -89,37 +94,43 @@ static void connect_help(void)
            "  -4, -6             IPv4 or IPv6 only\n"
            "  --unix PATH        connect to a Unix socket ('@name': abstract namespace)\n"
            "  -w, --wait SECS    connect timeout (TCP); reply wait after input ends (UDP)\n"
-           "  -i, --idle SECS    end when nothing moved either way for SECS (default never)\n"
-           "  -t, --eof-wait SECS  after the peer ends its side, input still flowing is sent\n"
+           "  --idle SECS        end when nothing moved either way for SECS (default never)\n"
+           "  --eof-wait SECS    after the peer ends its side, input still flowing is sent\n"
            "                     on until it ends or stalls this long (default 0.5)\n"
-           "  -v, --verbose      report the connect time and the bytes sent/received on "
-           "stderr\n" SK_CLI_TLS_HELP "  -h, --help         this text\n\n"
+           "  -v, --verbose      report the connect time and the bytes sent/received on stderr\n"
+           "  --json             those reports as JSON objects, one a line (implies "
+           "-v)\n" SK_CLI_TLS_HELP "  -h, --help         this text\n"
+           "Old spellings still accepted: -i for --idle, -t for --eof-wait.\n\n"
            "With TLS nothing is sent before the server's certificate is verified; when\n"
            "standard input ends, close_notify is sent, then the TCP half-close.\n"
            "Exit status: 0 the peer closed (or UDP input ended), 1 connection refused,\n"
            "unresolvable host, reset or another failure, 2 bad arguments.\n");
 }
 
+static const struct option connect_longs[] = {
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, 'U'},
+    {"wait", required_argument, NULL, 'w'},
+    {"idle", required_argument, NULL, 'i'},
+    {"eof-wait", required_argument, NULL, 't'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, 'J'},
+    {"help", no_argument, NULL, 'h'},
+    SK_CLI_TLS_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_connect = {":u46w:i:t:vh", connect_longs, 0};
+
 int cmd_connect(int argc, char **argv)
 {
     const char *cmd = "connect", *unix_path = NULL;
-    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, c;
+    int socktype = SOCK_STREAM, family = AF_UNSPEC, verbose = 0, json = 0, c;
     int wait_ms = -1, idle_ms = 0, eof_wait_ms = 500;
-    static const struct option opts[] = {
-        {"udp", no_argument, NULL, 'u'},
-        {"unix", required_argument, NULL, 'U'},
-        {"wait", required_argument, NULL, 'w'},
-        {"idle", required_argument, NULL, 'i'},
-        {"eof-wait", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        SK_CLI_TLS_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     struct sk_cli_tls tlo = {0};
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":u46w:i:t:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_connect.shorts, sk_cli_opts_connect.longs,
+                            NULL)) != -1) {
         if (sk_cli_tls_opt(&tlo, c, optarg))
             continue;
         switch (c) {
@@ -140,6 +151,7 @@ int cmd_connect(int argc, char **argv)
                 return SK_EXIT_USAGE;
             break;
         case 'v': verbose = 1; break;
+        case 'J': json = verbose = 1; break;
         case 'h': connect_help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
         }
@@ -170,17 +182,23 @@ int cmd_connect(int argc, char **argv)
     int64_t t1 = sk_now_ns();
     char a[SK_ADDR_STRLEN];
     sk_addr_format(&peer, a, sizeof(a));
-    if (verbose)
-        fprintf(stderr, "sockit: connect: connected to %s (%s) in %.3f ms\n", a,
-                socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp")
-                                       : (unix_path ? "unix" : "tcp"),
+    const char *transport =
+        socktype == SOCK_DGRAM ? (unix_path ? "unix-dgram" : "udp") : (unix_path ? "unix" : "tcp");
+    if (json) {
+        fputs("{\"event\": \"connected\", \"peer\": ", stderr);
+        sk_json_str(stderr, a);
+        fprintf(stderr, ", \"transport\": \"%s\", \"connect_ms\": %.3f}\n", transport,
                 (double)(t1 - t0) / 1e6);
+    } else if (verbose) {
+        fprintf(stderr, "sockit: connect: connected to %s (%s) in %.3f ms\n", a, transport,
+                (double)(t1 - t0) / 1e6);
+    }
 
     struct sk_tls_ctx *tctx = NULL;
     struct sk_tls *tls = NULL;
     if (tlo.on) {
         int e = sk_cli_tls_start(cmd, target, &tlo, fd, host, wait_ms > 0 ? wait_ms : 10000,
-                                 verbose, &tctx, &tls);
+                                 verbose && !json, &tctx, &tls);
         if (e) {
             sk_tls_free(tls);
             sk_tls_ctx_free(tctx);
@@ -209,12 +227,33 @@ int cmd_connect(int argc, char **argv)
     sk_tls_free(tls);
     sk_tls_ctx_free(tctx);
     close(fd);
-    if (verbose) {
-        fprintf(stderr, "sockit: connect: sent %" PRIu64 " bytes, received %" PRIu64 " bytes",
+    const char *why = r < 0             ? "error"
+                      : stop_flag       ? "interrupted"
+                      : st.peer_closed  ? "peer closed"
+                      : st.idle_timeout ? "idle timeout"
+                                        : "input ended";
+    if (json) {
+        fprintf(stderr, "{\"event\": \"closed\", \"sent\": %" PRIu64 ", \"received\": %" PRIu64,
                 st.sent, st.received);
         if (socktype == SOCK_DGRAM)
-            fprintf(stderr, " (%" PRIu64 " datagrams sent, %" PRIu64 " received)", st.dgrams_sent,
-                    st.dgrams_received);
+            fprintf(stderr, ", \"datagrams_sent\": %" PRIu64 ", \"datagrams_received\": %" PRIu64,
+                    st.dgrams_sent, st.dgrams_received);
+        fprintf(stderr, ", \"seconds\": %.3f, \"reason\": \"%s\"", (double)(sk_now_ns() - t1) / 1e9,
+                why);
+        if (tlo.on)
+            fprintf(stderr, ", \"tls\": true, \"tls_close_notify\": %s",
+                    truncated ? "false" : "true");
+        if (r < 0) {
+            fputs(", \"error\": ", stderr);
+            sk_json_str(stderr, sk_is_tls_error(r) ? tls_why : sk_strerror(r));
+        }
+        fputs("}\n", stderr);
+    } else if (verbose) {
+        fprintf(stderr, "sockit: connect: sent %" PRIu64 " byte%s, received %" PRIu64 " byte%s",
+                st.sent, SK_CLI_S(st.sent), st.received, SK_CLI_S(st.received));
+        if (socktype == SOCK_DGRAM)
+            fprintf(stderr, " (%" PRIu64 " datagram%s sent, %" PRIu64 " received)", st.dgrams_sent,
+                    SK_CLI_S(st.dgrams_sent), st.dgrams_received);
         fprintf(stderr, " in %.3f s%s%s\n", (double)(sk_now_ns() - t1) / 1e9,
                 st.peer_closed    ? ", closed by the peer"
                 : st.idle_timeout ? ", idle timeout"
@@ -234,7 +273,9 @@ static void echo_help(void)
         "Usage: sockit echo-client [OPTIONS] HOST PORT\n"
         "       sockit echo-client [OPTIONS] --unix PATH\n"
         "Echo client. Interactive (no -m/--count): each line typed is sent and its reply\n"
-        "printed; an empty line, end of input or the --quit word ends the session.\n"
+        "printed; end of input, the --quit word or (at a terminal) an empty line ends the\n"
+        "session. A reply shown on a terminal has its control and escape sequences\n"
+        "escaped (\\xNN); into a pipe it is written byte for byte.\n"
         "Scripted: each message is sent in turn and its reply printed with the round-trip\n"
         "time, then min/avg/max/mdev.\n\n"
         "A TCP reply is complete when what came back ends with the message sent (an echo,\n"
@@ -246,11 +287,12 @@ static void echo_help(void)
         "                     nonce, its sequence number and try, and is checked byte for byte\n"
         "  -s, --size S       size of generated messages with the newline (default 64)\n"
         "  -i, --interval SECS  pause between scripted messages (default 0)\n"
-        "  -n, --no-newline   send messages bare, without '\\n' (the seeds' clients did)\n"
+        "  --no-newline       send messages bare, without '\\n' (the seeds' clients did)\n"
         "  --quit WORD        typing WORD (any case) ends the session; WORD is sent first so\n"
         "                     the server may close too (scripted: sent after the last one)\n"
         "  --prompt TEXT      interactive prompt (default \"> \" on a terminal, none otherwise)\n"
-        "  -t, --timeout SECS wait for a reply (TCP default 5 s; UDP default 1 s per try)\n"
+        "  -w, --timeout SECS wait for a reply, all of it (TCP default 5 s: a reply still\n"
+        "                     coming then is cut off; UDP default 1 s per try)\n"
         "  -r, --retries N    UDP: resend an unanswered request N times (default 0)\n"
         "  --pause SECS       TCP: quiet time that ends a reply that is not an echo (0.2 s)\n"
         "  --linger SECS      UDP scripted: after the last request, keep counting late and\n"
@@ -258,19 +300,74 @@ static void echo_help(void)
         "  -u, --udp          UDP: lost, late, duplicate and foreign replies are counted\n"
         "  -4, -6             IPv4 or IPv6 only\n"
         "  --unix PATH        connect to a Unix stream socket\n"
-        "  -q, --quiet        scripted: print only the statistics\n" SK_CLI_TLS_HELP
-        "  -h, --help         this text\n\n"
+        "  -q, --quiet        scripted: print only the statistics\n"
+        "  --json             scripted: the statistics as one JSON object, no reply "
+        "lines\n" SK_CLI_TLS_HELP "  -h, --help         this text\n"
+        "Old spellings still accepted: -t for -w, -n for --no-newline.\n\n"
         "Exit status: 0 every request was answered (interactive: the session ended\n"
         "normally), 1 a request went unanswered, a reply was not an echo, the server\n"
-        "closed early or could not be reached, 2 bad arguments.\n");
+        "closed early or could not be reached, 2 bad arguments, 130 interrupted (the\n"
+        "request whose reply was awaited is counted as interrupted).\n");
 }
 
-enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX };
+/* The statistics of a scripted run as one JSON object on stdout. */
+static void echo_json(const char *name, const struct sk_echo_opts *o,
+                      const struct sk_echo_stats *st, const char *error)
+{
+    printf("{\"server\": ");
+    sk_json_str(stdout, name);
+    printf(", \"protocol\": \"%s\", \"requests\": %" PRIu64 ", \"answered\": %" PRIu64
+           ", \"lost\": %" PRIu64 ", \"interrupted\": %" PRIu64 ", \"mismatched\": %" PRIu64,
+           o->socktype == SOCK_DGRAM ? "udp" : "stream", st->requests, st->answered, st->lost,
+           st->interrupted, st->mismatched);
+    if (o->socktype == SOCK_DGRAM)
+        printf(", \"retransmitted\": %" PRIu64 ", \"late\": %" PRIu64 ", \"duplicate\": %" PRIu64
+               ", \"foreign\": %" PRIu64,
+               st->retransmitted, st->late, st->duplicate, st->foreign);
+    if (st->rtt_n) {
+        double n = (double)st->rtt_n, avg = st->rtt_sum / n, var = st->rtt_sum2 / n - avg * avg;
+        printf(", \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f, \"mdev\": %.3f}",
+               st->rtt_min, avg, st->rtt_max, var > 0 ? sqrt(var) : 0.0);
+    } else {
+        printf(", \"rtt_ms\": null");
+    }
+    if (error) {
+        printf(", \"error\": ");
+        sk_json_str(stdout, error);
+    }
+    printf("}\n");
+    fflush(stdout);
+}
+
+enum { OPT_QUIT = 256, OPT_PROMPT, OPT_PAUSE, OPT_LINGER, OPT_UNIX, OPT_JSON };
+
+static const struct option echo_client_longs[] = {
+    {"message", required_argument, NULL, 'm'},
+    {"count", required_argument, NULL, 'c'},
+    {"size", required_argument, NULL, 's'},
+    {"interval", required_argument, NULL, 'i'},
+    {"no-newline", no_argument, NULL, 'n'},
+    {"quit", required_argument, NULL, OPT_QUIT},
+    {"prompt", required_argument, NULL, OPT_PROMPT},
+    {"timeout", required_argument, NULL, 't'},
+    {"retries", required_argument, NULL, 'r'},
+    {"pause", required_argument, NULL, OPT_PAUSE},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"udp", no_argument, NULL, 'u'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"quiet", no_argument, NULL, 'q'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    SK_CLI_TLS_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_echo_client = {":m:c:s:i:nw:t:r:u46qh", echo_client_longs, 0};
 
 int cmd_echo_client(int argc, char **argv)
 {
     const char *cmd = "echo-client", *unix_path = NULL, *prompt = NULL;
-    int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, r;
+    int family = AF_UNSPEC, c, prompt_set = 0, timeout_set = 0, json = 0, r;
+    unsigned char given[512] = {0}; /* options seen, by getopt code */
     int64_t v;
     uint64_t sz;
     const char **msgs = NULL;
@@ -284,25 +381,6 @@ int cmd_echo_client(int argc, char **argv)
         .linger_ms = 100,
         .stop = &stop_flag,
     };
-    static const struct option opts[] = {
-        {"message", required_argument, NULL, 'm'},
-        {"count", required_argument, NULL, 'c'},
-        {"size", required_argument, NULL, 's'},
-        {"interval", required_argument, NULL, 'i'},
-        {"no-newline", no_argument, NULL, 'n'},
-        {"quit", required_argument, NULL, OPT_QUIT},
-        {"prompt", required_argument, NULL, OPT_PROMPT},
-        {"timeout", required_argument, NULL, 't'},
-        {"retries", required_argument, NULL, 'r'},
-        {"pause", required_argument, NULL, OPT_PAUSE},
-        {"linger", required_argument, NULL, OPT_LINGER},
-        {"udp", no_argument, NULL, 'u'},
-        {"unix", required_argument, NULL, OPT_UNIX},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        SK_CLI_TLS_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     struct sk_cli_tls tlo = {0};
     struct sk_tls_ctx *tctx = NULL;
     struct sk_tls *tls = NULL;
@@ -312,9 +390,12 @@ int cmd_echo_client(int argc, char **argv)
         return sk_cli_fail(cmd, "%s", sk_strerror(-ENOMEM));
     r = SK_EXIT_USAGE;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:c:s:i:nt:r:u46qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_echo_client.shorts,
+                            sk_cli_opts_echo_client.longs, NULL)) != -1) {
         if (sk_cli_tls_opt(&tlo, c, optarg))
             continue;
+        if (c > 0 && c < (int)sizeof(given))
+            given[c] = 1;
         switch (c) {
         case 'm': msgs[nmsgs++] = optarg; break;
         case 'c':
@@ -347,7 +428,8 @@ int cmd_echo_client(int argc, char **argv)
             prompt = optarg;
             prompt_set = 1;
             break;
-        case 't':
+        case 'w':
+        case 't': /* the old spelling */
             if (parse_secs(cmd, "--timeout", optarg, 1, &o.timeout_ms))
                 goto out;
             timeout_set = 1;
@@ -372,6 +454,7 @@ int cmd_echo_client(int argc, char **argv)
         case '6': family = AF_INET6; break;
         case OPT_UNIX: unix_path = optarg; break;
         case 'q': o.quiet = 1; break;
+        case OPT_JSON: json = 1; break;
         case 'h':
             echo_help();
             r = SK_EXIT_OK;
@@ -412,8 +495,35 @@ int cmd_echo_client(int argc, char **argv)
     o.msgs = msgs;
     o.nmsgs = nmsgs;
     int scripted = nmsgs || o.count;
-    if (!scripted)
+    if (json && !scripted) {
+        sk_cli_usage(cmd, "--json goes with -m or --count (a scripted run)");
+        goto out;
+    }
+    /* An option that would do nothing here is an error, not silently dropped. */
+    const char *idle = NULL;
+    if (given['r'] && o.socktype != SOCK_DGRAM)
+        idle = "--retries is for UDP (-u): a TCP request is not resent";
+    else if (given[OPT_LINGER] && (o.socktype != SOCK_DGRAM || !scripted))
+        idle = "--linger is for UDP scripted runs (-u with -m or --count)";
+    else if (given[OPT_PAUSE] && o.socktype == SOCK_DGRAM)
+        idle = "--pause is for TCP (with -u each datagram is a whole reply)";
+    else if (given['s'] && !o.count)
+        idle = "--size is the size of --count messages (-m sends the message as it is)";
+    else if (given[OPT_PROMPT] && scripted)
+        idle = "--prompt is for interactive use (without -m or --count)";
+    else if ((given['i'] || given['q']) && !scripted)
+        idle = "--interval and --quiet are for scripted runs (-m or --count)";
+    if (idle) {
+        sk_cli_usage(cmd, "%s", idle);
+        goto out;
+    }
+    if (json)
+        o.quiet = 2; /* stdout carries the JSON object only */
+    if (!scripted) {
         o.prompt = prompt_set ? prompt : (isatty(STDIN_FILENO) ? "> " : NULL);
+        o.blank_ends = isatty(STDIN_FILENO);
+        o.tty_safe = isatty(STDOUT_FILENO);
+    }
     const char *host = unix_path ? NULL : argv[optind], *port = unix_path ? NULL : argv[optind + 1];
     if (!unix_path && check_port(cmd, port))
         goto out;
@@ -460,13 +570,18 @@ int cmd_echo_client(int argc, char **argv)
     if (scripted) {
         char a[SK_ADDR_STRLEN];
         sk_addr_format(&peer, a, sizeof(a));
-        sk_echo_report(stdout, a, &o, &st);
+        if (json)
+            echo_json(a, &o, &st, e < 0 && e != -ECONNRESET ? sk_strerror(e) : NULL);
+        else
+            sk_echo_report(stdout, a, &o, &st);
     }
     if (e < 0 && e != -ECONNRESET) {
         sk_cli_fail(cmd, "%s: %s", target, tls_why[0] ? tls_why : sk_strerror(e));
         goto out;
     }
-    if (scripted)
+    if (stop_flag)
+        r = 130; /* interrupted: Ctrl-C or SIGTERM */
+    else if (scripted)
         r = st.answered == st.requests && st.lost == 0 && st.mismatched == 0 &&
                     st.requests == (o.count ? o.count : nmsgs)
                 ? SK_EXIT_OK

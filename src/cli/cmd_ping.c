@@ -9,7 +9,10 @@
 #include "sockit/resolve.h"
 #include "sockit/util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,17 +44,54 @@ static void help(void)
            "  --dgram              only the unprivileged datagram socket\n"
            "  --raw                only a raw socket\n"
            "  -q, --quiet          print only the first line and the statistics\n"
+           "  --json               no lines as replies come; the statistics as one JSON\n"
+           "                       object at the end\n"
            "  -h, --help           this text\n\n"
            "Exit status: 0 at least one reply, 1 no reply or the socket could not be\n"
            "opened (the reason is one line), 2 bad arguments.\n");
 }
 
-enum { OPT_DGRAM = 256, OPT_RAW };
+enum { OPT_DGRAM = 256, OPT_RAW, OPT_JSON };
+
+static void json_report(const char *host, const struct sk_addr *dst, int kind,
+                        const struct sk_ping_stats *st)
+{
+    char a[SK_ADDR_STRLEN];
+    sk_addr_format_host(dst, a, sizeof(a));
+    fputs("{\"host\": ", stdout);
+    sk_json_str(stdout, host);
+    fputs(", \"address\": ", stdout);
+    sk_json_str(stdout, a);
+    double loss = st->transmitted
+                      ? 100.0 * (double)(st->transmitted - st->received) / (double)st->transmitted
+                      : 0.0;
+    printf(", \"socket\": \"%s\", \"transmitted\": %" PRIu64 ", \"received\": %" PRIu64
+           ", \"duplicates\": %" PRIu64 ", \"corrupted\": %" PRIu64
+           ", \"loss_percent\": %.3f, \"time_ms\": %" PRId64,
+           kind == SK_PING_RAW ? "raw" : "dgram", st->transmitted, st->received, st->duplicates,
+           st->corrupted, loss, st->elapsed_ms);
+    if (st->received) {
+        double n = (double)st->received, avg = st->rtt_sum / n, var = st->rtt_sum2 / n - avg * avg;
+        printf(", \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f, \"mdev\": %.3f}}\n",
+               st->rtt_min, avg, st->rtt_max, var > 0 ? sqrt(var) : 0.0);
+    } else {
+        printf(", \"rtt_ms\": null}\n");
+    }
+}
+
+static const struct option ping_longs[] = {
+    {"count", required_argument, NULL, 'c'}, {"interval", required_argument, NULL, 'i'},
+    {"size", required_argument, NULL, 's'},  {"timeout", required_argument, NULL, 'W'},
+    {"dgram", no_argument, NULL, OPT_DGRAM}, {"raw", no_argument, NULL, OPT_RAW},
+    {"quiet", no_argument, NULL, 'q'},       {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_ping = {":c:i:s:W:46qh", ping_longs, 0};
 
 int cmd_ping(int argc, char **argv)
 {
     const char *cmd = "ping";
-    int family = AF_UNSPEC, c;
+    int family = AF_UNSPEC, json = 0, c;
     int64_t v;
     uint64_t sz;
     struct sk_ping_opts o = {
@@ -61,20 +101,10 @@ int cmd_ping(int argc, char **argv)
         .timeout_ms = 10000,
         .stop = &stop_flag,
     };
-    static const struct option opts[] = {
-        {"count", required_argument, NULL, 'c'},
-        {"interval", required_argument, NULL, 'i'},
-        {"size", required_argument, NULL, 's'},
-        {"timeout", required_argument, NULL, 'W'},
-        {"dgram", no_argument, NULL, OPT_DGRAM},
-        {"raw", no_argument, NULL, OPT_RAW},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:i:s:W:46qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_ping.shorts, sk_cli_opts_ping.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             if (sk_parse_i64(optarg, 1, INT64_MAX, &v) < 0)
@@ -101,6 +131,7 @@ int cmd_ping(int argc, char **argv)
         case OPT_DGRAM: o.kind = SK_PING_DGRAM; break;
         case OPT_RAW: o.kind = SK_PING_RAW; break;
         case 'q': o.quiet = 1; break;
+        case OPT_JSON: json = 1; break;
         case 'h': help(); return SK_EXIT_OK;
         default: return sk_cli_bad_option(cmd, c, argv);
         }
@@ -129,8 +160,18 @@ int cmd_ping(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     struct sk_ping_stats st;
-    r = sk_ping_run(fd, kind, &dst, host, &o, stdout, &st);
+    FILE *out = json ? fopen("/dev/null", "w") : stdout; /* JSON: only the object at the end */
+    if (!out) {
+        close(fd);
+        return sk_cli_fail(cmd, "/dev/null: %s", sk_strerror(-errno));
+    }
+    r = sk_ping_run(fd, kind, &dst, host, &o, out, &st);
     close(fd);
+    if (json) {
+        fclose(out);
+        if (r == 0)
+            json_report(host, &dst, kind, &st);
+    }
     if (r < 0)
         return sk_cli_fail(cmd, "%s: %s", host, sk_strerror(r));
     return st.received > 0 ? SK_EXIT_OK : SK_EXIT_FAIL;

@@ -744,3 +744,8 @@ out:
     sk_server_close(&srv);
     return rc;
 }
+
+/* serve's own options for the shell completion (main.c); the services' come
+ * from their tables. */
+const struct sk_cli_opts sk_cli_opts_serve = {":p:b:46uqvh", common_opts,
+                                              sizeof(common_opts) / sizeof(common_opts[0])};

@@ -103,6 +103,15 @@ static void cert_help(void)
            "2 bad arguments.\n");
 }
 
+static const struct option cert_longs[] = {
+    {"name", required_argument, NULL, 'n'},
+    {"days", required_argument, NULL, 'd'},
+    {"out", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_cert = {":n:d:o:h", cert_longs, 0};
+
 int cmd_cert(int argc, char **argv)
 {
     const char *cmd = "cert", *dir = ".";
@@ -110,16 +119,10 @@ int cmd_cert(int argc, char **argv)
     size_t nnames = 0;
     int64_t days = 365;
     int c;
-    static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"days", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:d:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_cert.shorts, sk_cli_opts_cert.longs, NULL)) !=
+           -1) {
         switch (c) {
         case 'n':
             if (nnames == SK_ARRAY_LEN(names))

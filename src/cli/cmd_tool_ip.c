@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- ip ---- */
@@ -64,13 +65,39 @@ static void block_text(const struct sk_ip *ip, const struct sk_ip_notation *n)
     printf("  block size     %s address%s\n", n->size, strcmp(n->size, "1") ? "es" : "");
 }
 
+/* The block size as a JSON number: n->size is a decimal, or "2^N" beyond
+ * 64 bits, written out here in full (JSON numbers have no size limit). */
+static void size_json(const char *size)
+{
+    if (strncmp(size, "2^", 2) != 0) {
+        fputs(size, stdout);
+        return;
+    }
+    int bits = atoi(size + 2);
+    unsigned char d[48] = {1}; /* decimal digits, least significant first */
+    int nd = 1;
+    for (int b = 0; b < bits && b < 128; b++) {
+        int carry = 0;
+        for (int i = 0; i < nd; i++) {
+            int v = d[i] * 2 + carry;
+            d[i] = (unsigned char)(v % 10);
+            carry = v / 10;
+        }
+        if (carry)
+            d[nd++] = (unsigned char)carry;
+    }
+    while (nd > 0)
+        putchar('0' + d[--nd]);
+}
+
 static void block_json(const struct sk_ip *ip, const struct sk_ip_notation *n)
 {
     if (ip->prefix < 0)
         return;
     printf(", \"prefix\": %d, \"netmask\": \"%s\", \"network\": \"%s\", \"last\": \"%s\", "
-           "\"size\": \"%s\"",
-           ip->prefix, n->netmask, n->network, n->last, n->size);
+           "\"size\": ",
+           ip->prefix, n->netmask, n->network, n->last);
+    size_json(n->size);
     if (ip->family == AF_INET)
         printf(", \"first_host\": \"%s\", \"last_host\": \"%s\", \"hosts\": %s", n->first_host,
                n->last_host, n->hosts);
@@ -128,20 +155,22 @@ static void ip_json(const char *in, const struct sk_ip *ip, const struct sk_ip_n
     fputs("}", stdout);
 }
 
+static const struct option ip_longs[] = {
+    {"inet-aton", no_argument, NULL, 'a'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_ip = {":ajh", ip_longs, 0};
+
 int cmd_ip(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"inet-aton", no_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     unsigned flags = 0;
     int json = 0, c, rc = SK_EXIT_OK, first = 1;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":ajh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_ip.shorts, sk_cli_opts_ip.longs, NULL)) != -1) {
         switch (c) {
         case 'a': flags |= SK_IP_ATON; break;
         case 'j': json = 1; break;
@@ -216,19 +245,22 @@ static const char *hton_name(int bits)
     return bits == 16 ? "htons()" : bits == 32 ? "htonl()" : "htobe64()";
 }
 
+static const struct option byteorder_longs[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_byteorder = {":jh", byteorder_longs, 0};
+
 int cmd_byteorder(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     static const int widths[] = {16, 32, 64};
     const char *cmd = argv[0];
     int json = 0, c, rc = SK_EXIT_OK, first = 1;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_byteorder.shorts, sk_cli_opts_byteorder.longs,
+                            NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'h': fputs(byteorder_help, stdout); return SK_EXIT_OK;
@@ -348,19 +380,22 @@ static void serv_print(const struct sk_servq *q, const struct sk_serv *s, int js
         printf("%-12s %s\n", left, right);
 }
 
+static const struct option service_longs[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_service = {":jh", service_longs, 0};
+
 int cmd_service(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     static const char *const both[] = {"tcp", "udp"};
     const char *cmd = argv[0];
     int json = 0, c, rc = SK_EXIT_OK, first = 1;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_service.shorts, sk_cli_opts_service.longs,
+                            NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'h': fputs(service_help, stdout); return SK_EXIT_OK;

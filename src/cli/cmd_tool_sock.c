@@ -91,13 +91,15 @@ static const char *type_name(int k)
     return k == 0 ? "tcp" : "udp";
 }
 
+static const struct option sockopt_longs[] = {
+    {"tcp", no_argument, NULL, 't'},       {"udp", no_argument, NULL, 'u'},
+    {"set", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_sockopt = {":46tus:jh", sockopt_longs, 0};
+
 int cmd_sockopt(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"tcp", no_argument, NULL, 't'},       {"udp", no_argument, NULL, 'u'},
-        {"set", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
-    };
     static const int types[2] = {SOCK_STREAM, SOCK_DGRAM};
     const char *cmd = argv[0];
     struct set_req sets[MAX_SETS];
@@ -107,7 +109,8 @@ int cmd_sockopt(int argc, char **argv)
     const struct sk_sockopt *tab = sk_sockopt_table(&ntab);
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":46tus:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_sockopt.shorts, sk_cli_opts_sockopt.longs,
+                            NULL)) != -1) {
         switch (c) {
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;
@@ -328,20 +331,23 @@ static int wanted(const char *name, int argc, char **argv, int from)
     return 0;
 }
 
+static const struct option ifaces_longs[] = {
+    {"up", no_argument, NULL, 'U'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_ifaces = {":46jh", ifaces_longs, 0};
+
 int cmd_ifaces(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"up", no_argument, NULL, 'U'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     int json = 0, family = AF_UNSPEC, up_only = 0, c, rc = SK_EXIT_OK, first = 1;
     struct sk_iface *v = NULL;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":46jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_ifaces.shorts, sk_cli_opts_ifaces.longs,
+                            NULL)) != -1) {
         switch (c) {
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;

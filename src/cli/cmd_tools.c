@@ -37,20 +37,23 @@ static const char hostname_help[] =
     "Exit status: 0 shown (an unknown FQDN is reported, not an error), 1 the\n"
     "host name or the interfaces could not be read, 2 bad options.\n";
 
+static const struct option hostname_longs[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_hostname = {":46jh", hostname_longs, 0};
+
 int cmd_hostname(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     int json = 0, family = AF_UNSPEC, c, fqdn_err = 0;
     char name[256], fqdn[NI_MAXHOST];
     struct sk_iface *v = NULL;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":46jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_hostname.shorts, sk_cli_opts_hostname.longs,
+                            NULL)) != -1) {
         switch (c) {
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;
@@ -151,19 +154,22 @@ static const char resolve_help[] =
     "\n"
     "Exit status: 0 every name resolved, 1 some did not, 2 bad options or no name.\n";
 
+static const struct option resolve_longs[] = {
+    {"short", no_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_resolve = {":46sjh", resolve_longs, 0};
+
 int cmd_resolve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"short", no_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     int json = 0, brief = 0, family = AF_UNSPEC, c, rc = SK_EXIT_OK, first = 1;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":46sjh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_resolve.shorts, sk_cli_opts_resolve.longs,
+                            NULL)) != -1) {
         switch (c) {
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;
@@ -241,18 +247,21 @@ static const char reverse_help[] =
     "has no name (one line each on stderr; the others are still answered),\n"
     "2 bad options or no address.\n";
 
+static const struct option reverse_longs[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_reverse = {":jh", reverse_longs, 0};
+
 int cmd_reverse(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     int json = 0, c, rc = SK_EXIT_OK, first = 1;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_reverse.shorts, sk_cli_opts_reverse.longs,
+                            NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'h': fputs(reverse_help, stdout); return SK_EXIT_OK;
@@ -311,21 +320,24 @@ static const char addrinfo_help[] =
     "Exit status: 0 shown, 1 the lookup failed (the resolver's reason on one\n"
     "line), 2 bad options or arguments.\n";
 
+static const struct option addrinfo_longs[] = {
+    {"tcp", no_argument, NULL, 't'},
+    {"udp", no_argument, NULL, 'u'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+const struct sk_cli_opts sk_cli_opts_addrinfo = {":46tujh", addrinfo_longs, 0};
+
 int cmd_addrinfo(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"tcp", no_argument, NULL, 't'},
-        {"udp", no_argument, NULL, 'u'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *cmd = argv[0];
     int json = 0, family = AF_UNSPEC, socktype = 0, c;
     struct sk_ai_row *rows;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":46tujh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, sk_cli_opts_addrinfo.shorts, sk_cli_opts_addrinfo.longs,
+                            NULL)) != -1) {
         switch (c) {
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;

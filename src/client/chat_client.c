@@ -12,6 +12,9 @@
  * NO_COLOR is set); "*nick* " starts a private message. It follows its own
  * nickname from "*** Welcome, NICK!" and "*** You are now known as NICK", so
  * it can show what you send as "<NICK> text" (the server sends no echo).
+ * Until it has joined, the prompt says a nickname is asked for; a --nick the
+ * server refuses is said in words at a terminal, and ends a piped session
+ * (the lines that follow are messages, never a nickname by accident).
  */
 #include "client/chat_client.h"
 
@@ -108,16 +111,24 @@ int sk__session_run(struct sk_session *s)
             return -EINTR;
         if (s->err)
             return s->err;
-        int timeout = -1;
+        int timeout = -1, held = 0;
         if (s->quitting) {
             int64_t left = s->quit_deadline - sk_now_ms();
             if (left <= 0)
                 return SK_SESSION_WE_LEFT;
             timeout = (int)left;
         }
+        if (s->hold_until) {
+            int64_t left = s->hold_until - sk_now_ms();
+            if (left > 0 && (timeout < 0 || left < timeout))
+                timeout = (int)left;
+            held = left > 0;
+            if (!held)
+                s->hold_until = 0;
+        }
         struct pollfd p[2] = {
             {.fd = s->fd, .events = POLLIN},
-            {.fd = s->quitting || s->tty.eof ? -1 : s->tty.in_fd, .events = POLLIN},
+            {.fd = s->quitting || s->tty.eof || held ? -1 : s->tty.in_fd, .events = POLLIN},
         };
         int n = poll(p, 2, timeout);
         sk_tty_line_refresh(&s->tty);
@@ -154,10 +165,15 @@ int sk__session_run(struct sk_session *s)
 
 /* ---- the chat room client ---- */
 
+#define NICK_WAIT_MS 2000 /* with --nick, typed lines wait this long for the server's verdict */
+
 struct chat {
     struct sk_session s;
     char nick[SK_CHAT_NICK_MAX + 1];
+    const char *wanted; /* --nick, until the server takes or refuses it */
     int joined;
+    int refused;     /* --nick was refused and input is not a terminal: leave */
+    int say_refused; /* --nick was refused at a terminal: say so, ask for another */
 };
 
 static void set_nick(struct chat *c, const char *p, size_t n)
@@ -168,9 +184,38 @@ static void set_nick(struct chat *c, const char *p, size_t n)
     memcpy(c->nick, p, n);
     c->nick[n] = '\0';
     c->joined = 1;
+    c->wanted = NULL;
+    c->s.hold_until = 0;
     char prompt[SK_CHAT_NICK_MAX + 8];
     snprintf(prompt, sizeof(prompt), "%s> ", c->nick);
     sk_tty_line_set_prompt(&c->s.tty, prompt);
+}
+
+static int has(const char *p, size_t n, const char *word)
+{
+    return memmem(p, n, word, strlen(word)) != NULL;
+}
+
+/* Before we joined, the server asks for a nickname or refuses one: say so
+ * in the prompt. A refused --nick is said in words on a terminal; with input
+ * from a pipe the lines that follow are messages, not nicknames, so the
+ * client leaves rather than let one become the nickname. */
+static void nick_asked(struct chat *c, const char *p, size_t n)
+{
+    int refused =
+        has(p, n, " is taken") || has(p, n, "Invalid nickname") || has(p, n, " is reserved");
+    if (!refused && !has(p, n, "nickname"))
+        return;
+    if (refused && c->wanted) {
+        c->s.hold_until = 0;
+        if (!c->s.tty.tty) {
+            c->refused = 1;
+            c->s.err = -EADDRINUSE;
+            return;
+        }
+        c->say_refused = 1; /* after the server's notice */
+    }
+    sk_tty_line_set_prompt(&c->s.tty, "nickname> ");
 }
 
 /* Follow our nickname from the server's notices. */
@@ -179,6 +224,8 @@ static void track_nick(struct chat *c, const char *p, size_t n)
     static const char welcome[] = "*** Welcome, ", known[] = "*** You are now known as ";
     size_t wl = sizeof(welcome) - 1, kl = sizeof(known) - 1;
 
+    if (!c->joined && !(n > wl && memcmp(p, welcome, wl) == 0))
+        nick_asked(c, p, n);
     if (n > wl && memcmp(p, welcome, wl) == 0) {
         const char *end = memchr(p + wl, '!', n - wl);
         if (end)
@@ -195,6 +242,8 @@ static void chat_remote(struct sk_session *s, const char *p, size_t n)
 
     if (n >= 4 && memcmp(p, "*** ", 4) == 0) {
         track_nick(c, p, n);
+        if (c->refused)
+            return;         /* leaving: the CLI says why */
         color = "\x1b[36m"; /* notices: cyan */
     } else if (n >= 2 && p[0] == '*' && p[1] != ' ' && memchr(p + 1, '*', n - 1)) {
         color = "\x1b[1m"; /* a private message: bold */
@@ -202,6 +251,15 @@ static void chat_remote(struct sk_session *s, const char *p, size_t n)
         color = "\x1b[35m"; /* an action: magenta */
     }
     sk__session_show(s, color, p, n);
+    if (c->say_refused) {
+        char line[SK_CHAT_NICK_MAX + 96];
+        int len =
+            snprintf(line, sizeof(line),
+                     "sockit: chat: the nickname %s is not available; type another one", c->wanted);
+        sk_tty_line_print(&s->tty, line, (size_t)SK_MIN((size_t)len, sizeof(line) - 1));
+        c->say_refused = 0;
+        c->wanted = NULL;
+    }
 }
 
 static void chat_local(struct sk_session *s, const char *p, size_t n)
@@ -266,6 +324,8 @@ int sk_chat_client_run(const struct sk_chat_client_opts *o)
         char line[256];
         int n = snprintf(line, sizeof(line), "/nick %s", o->nick);
         sk__session_send(&c.s, line, (size_t)SK_MIN((size_t)n, sizeof(line) - 1));
+        c.wanted = o->nick;
+        c.s.hold_until = sk_now_ms() + NICK_WAIT_MS;
     }
     r = sk__session_run(&c.s);
     if (r == -EINTR) { /* Ctrl-C: still say goodbye */

@@ -20,7 +20,8 @@ struct sk_session {
     int timestamps;
     int quitting; /* we left: waiting (bounded) for the other side to close */
     int64_t quit_deadline;
-    int err; /* the first send error */
+    int err;            /* the first send error */
+    int64_t hold_until; /* our input is not read before this time (sk_now_ms); 0: no hold */
     char rbuf[65536];
     size_t rlen;
     /* a line from the other side / typed by us (no line end) */

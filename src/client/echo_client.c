@@ -6,7 +6,14 @@
  * When a TCP reply is complete: what came back ends with the message sent
  * (a plain echo, or an echo behind a prefix such as the seeds' "You Send:"),
  * or, for a server that answers something else, nothing more arrived for
- * pause_ms after the first byte, or the server closed the connection.
+ * pause_ms after the first byte, or the server closed the connection. The
+ * whole reply gets timeout_ms at most: an endless one (chargen, a trickle)
+ * is cut off there.
+ *
+ * Reply bytes printed for a person never command the terminal: controls,
+ * escape/OSC sequences and C1 controls are shown as \xNN (tty_safe, and
+ * always in the scripted lines); into a pipe, interactive replies are
+ * written byte for byte.
  *
  * UDP requests are resent up to `retries` times, each try waiting
  * timeout_ms. Generated payloads carry "NONCE:SEQ:TRY:" so every reply names
@@ -18,6 +25,8 @@
  */
 #include "sockit/client.h"
 
+#include "client/tty_escape.h"
+
 #include "sockit/buf.h"
 #include "sockit/sock.h"
 #include "sockit/tls.h"
@@ -26,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +46,7 @@
 #define DGRAM_BUF 65536
 #define REMEMBER_MAX 4096 /* typed/-m messages kept to recognise late replies */
 
-enum reply_kind { R_ECHO, R_OTHER, R_TIMEOUT, R_CLOSED };
+enum reply_kind { R_ECHO, R_OTHER, R_CUT, R_TIMEOUT, R_CLOSED };
 
 struct session {
     int fd;
@@ -130,15 +140,19 @@ static void print_text(FILE *out, const char *p, size_t n)
         n--;
     if (n > 0 && p[n - 1] == '\r')
         n--;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch == '\\')
-            fputs("\\\\", out);
-        else if (ch < 0x20 || ch == 0x7f)
-            fprintf(out, "\\x%02x", ch);
-        else
-            fputc(ch, out);
-    }
+    sk__tty_escape(out, p, n, 0);
+}
+
+/* An interactive reply: as it came (a pipe gets the bytes exactly), or made
+ * harmless for a terminal (tty_safe); a line end is added when missing. */
+static void print_reply(struct session *s, const char *p, size_t n)
+{
+    if (s->o->tty_safe)
+        sk__tty_escape(s->out, p, n, 1);
+    else
+        fwrite(p, 1, n, s->out);
+    if (n == 0 || p[n - 1] != '\n')
+        fputc('\n', s->out);
 }
 
 /* ---- TCP ---- */
@@ -162,11 +176,19 @@ static int tcp_exchange(struct session *s, double *rtt)
         if (o->stop && *o->stop)
             return -EINTR;
         int64_t now = sk_now_ns();
-        int64_t deadline = last_rx ? last_rx + (int64_t)o->pause_ms * 1000000
-                                   : t0 + (int64_t)o->timeout_ms * 1000000;
+        /* The whole reply must come within the timeout: a server that
+         * trickles, or never stops (chargen), is cut off there. */
+        int64_t cap = t0 + (int64_t)o->timeout_ms * 1000000;
+        int64_t deadline = last_rx ? SK_MIN(cap, last_rx + (int64_t)o->pause_ms * 1000000) : cap;
+        if (now >= cap) {
+            *rtt = ms_since(t0);
+            return last_rx ? R_CUT : R_TIMEOUT;
+        }
         if (sent == s->msglen && now >= deadline)
             return last_rx ? R_OTHER : R_TIMEOUT;
-        int wait = sent < s->msglen ? 1000 : (int)((deadline - now + 999999) / 1000000);
+        int wait = (int)((deadline - now + 999999) / 1000000);
+        if (sent < s->msglen)
+            wait = SK_MIN(wait, 1000);
         struct pollfd p = {.fd = s->fd, .events = (short)(rx | (sent < s->msglen ? tx : 0))};
         /* Decrypted TLS bytes waiting inside OpenSSL are never polled. */
         int buffered = tls && sk_tls_pending(tls) > 0;
@@ -241,7 +263,7 @@ static int tcp_request(struct session *s, uint64_t seq, int interactive)
 
     if (kind == R_TIMEOUT || (kind == R_CLOSED && s->reply_total == 0)) {
         st->lost++;
-        if (kind == R_TIMEOUT)
+        if (kind == R_TIMEOUT && (interactive || s->o->quiet < 2))
             fprintf(interactive ? stderr : s->out, "%sseq=%" PRIu64 ": no reply within %d ms\n",
                     interactive ? "sockit: echo-client: " : "", seq, s->o->timeout_ms);
         return kind;
@@ -251,13 +273,18 @@ static int tcp_request(struct session *s, uint64_t seq, int interactive)
     if (kind != R_ECHO)
         st->mismatched++;
     if (interactive) {
-        fwrite(data, 1, len, s->out);
-        if (len == 0 || data[len - 1] != '\n')
-            fputc('\n', s->out);
+        print_reply(s, data, len);
+        if (kind == R_CUT)
+            fprintf(stderr,
+                    "sockit: echo-client: seq=%" PRIu64 ": the reply went on past %d ms; "
+                    "cut off\n",
+                    seq, s->o->timeout_ms);
     } else if (!s->o->quiet) {
-        fprintf(s->out, "%zu bytes from %s: seq=%" PRIu64 " time=%.3f ms", s->reply_total, s->name,
-                seq, rtt);
-        if (kind != R_ECHO && s->generated)
+        fprintf(s->out, "%zu byte%s from %s: seq=%" PRIu64 " time=%.3f ms", s->reply_total,
+                s->reply_total == 1 ? "" : "s", s->name, seq, rtt);
+        if (kind == R_CUT)
+            fprintf(s->out, " (cut off: the reply went on past %d ms)", s->o->timeout_ms);
+        else if (kind != R_ECHO && s->generated)
             fputs(" (not an echo of the request)", s->out);
         if (!s->generated) {
             fputs(": ", s->out);
@@ -396,12 +423,10 @@ static int udp_receive(struct session *s, uint64_t cur, unsigned curtry, int64_t
         s->st->answered++;
         rtt_add(s->st, rtt);
         if (interactive) {
-            fwrite(p, 1, n, s->out);
-            if (n == 0 || p[n - 1] != '\n')
-                fputc('\n', s->out);
+            print_reply(s, p, n);
         } else if (!s->o->quiet) {
-            fprintf(s->out, "%zd bytes from %s: seq=%" PRIu64 " time=%.3f ms", got, s->name, seq,
-                    rtt);
+            fprintf(s->out, "%zd byte%s from %s: seq=%" PRIu64 " time=%.3f ms", got,
+                    got == 1 ? "" : "s", s->name, seq, rtt);
             if (t > 0)
                 fprintf(s->out, " (try %u)", t + 1);
             if (!known)
@@ -478,8 +503,8 @@ static int udp_request(struct session *s, uint64_t seq, int interactive)
         } while (w < 0 && errno == EINTR);
         if (w < 0) {
             r = -errno;
-            if (r != -ECONNREFUSED && r != -ENOBUFS && r != -EAGAIN)
-                return r;
+            if (r != -ENOBUFS && r != -EAGAIN)
+                return r; /* ECONNREFUSED too: an earlier try was refused */
         }
         r = udp_wait(s, seq, t, t0, t0 + (int64_t)o->timeout_ms * 1000000, interactive);
         if (r < 0)
@@ -488,6 +513,8 @@ static int udp_request(struct session *s, uint64_t seq, int interactive)
             return 0;
     }
     s->st->lost++;
+    if (!interactive && o->quiet >= 2)
+        return 0;
     fprintf(interactive ? stderr : s->out, "%sseq=%" PRIu64 ": no reply (lost after %d %s)\n",
             interactive ? "sockit: echo-client: " : "", seq, o->retries + 1,
             o->retries ? "tries" : "try");
@@ -499,11 +526,22 @@ static int udp_request(struct session *s, uint64_t seq, int interactive)
 
 static int request(struct session *s, uint64_t seq, int interactive)
 {
+    int r;
     s->st->requests++;
-    if (s->dgram)
-        return udp_request(s, seq, interactive);
-    int r = tcp_request(s, seq, interactive);
-    return r < 0 ? r : (r == R_CLOSED ? -ECONNRESET : 0);
+    if (s->dgram) {
+        r = udp_request(s, seq, interactive);
+    } else {
+        r = tcp_request(s, seq, interactive);
+        r = r < 0 ? r : (r == R_CLOSED ? -ECONNRESET : 0);
+    }
+    if (r == -EINTR)
+        s->st->interrupted++; /* stopped while its reply was awaited */
+    return r;
+}
+
+static int stopped(const struct session *s)
+{
+    return s->o->stop && *s->o->stop;
 }
 
 static int pause_between(struct session *s, uint64_t last)
@@ -539,8 +577,10 @@ static int interactive(struct session *s, FILE *in)
             line[--n] = '\0';
         if (n > 0 && line[n - 1] == '\r')
             line[--n] = '\0';
-        if (n == 0)
-            break; /* an empty line ends the session, as in the seeds' select client */
+        if (n == 0 && o->blank_ends)
+            break; /* an empty line typed at a terminal ends the session, as in the seeds */
+        if (n == 0 && !o->newline)
+            continue; /* nothing to send */
         int quit = o->quit && strcasecmp(line, o->quit) == 0;
         if ((r = build_text(s, line, (size_t)n)) < 0)
             break;
@@ -575,6 +615,8 @@ static int scripted(struct session *s)
             break;
         if (i > 0 && (r = pause_between(s, i)) < 0)
             break;
+        if (stopped(s))
+            break; /* interrupted in the pause: nothing more is sent */
         if (s->generated)
             r = build_generated(s, i + 1, 0);
         else
@@ -623,6 +665,15 @@ int sk_echo_client(int fd, const struct sk_addr *peer, const struct sk_echo_opts
     sk_buf_init(&s.reply, o->size + (size_t)DGRAM_BUF + 4096);
     if ((r = sk_sock_set_nonblock(fd, 1)) < 0)
         goto out;
+    if (s.dgram) {
+        /* Report ICMP port unreachable on this unconnected socket too, so a
+         * closed port is "Connection refused", not a lost datagram. */
+        int on = 1;
+        if (sk_addr_family(peer) == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+        else if (sk_addr_family(peer) == AF_INET)
+            setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+    }
     if (s.dgram && (r = udp_track(&s, 1)) < 0)
         goto out;
     r = (o->msgs && o->nmsgs) || o->count ? scripted(&s) : interactive(&s, in);
@@ -646,8 +697,10 @@ void sk_echo_report(FILE *out, const char *name, const struct sk_echo_opts *o,
     double loss = st->requests ? 100.0 * (double)st->lost / (double)st->requests : 0.0;
 
     fprintf(out, "--- %s echo statistics ---\n", name);
-    fprintf(out, "%" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " lost (%.1f%%)",
-            st->requests, st->answered, st->lost, loss);
+    fprintf(out, "%" PRIu64 " request%s, %" PRIu64 " answered, %" PRIu64 " lost (%.1f%%)",
+            st->requests, st->requests == 1 ? "" : "s", st->answered, st->lost, loss);
+    if (st->interrupted)
+        fprintf(out, ", %" PRIu64 " interrupted", st->interrupted);
     if (o->socktype == SOCK_DGRAM)
         fprintf(out,
                 ", %" PRIu64 " retransmitted\n%" PRIu64 " late, %" PRIu64 " duplicate, %" PRIu64

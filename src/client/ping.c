@@ -257,7 +257,8 @@ static void receive_one(struct pinger *p)
     size_t data = n - HDR;
     if (data != p->o->size) {
         p->st->corrupted++;
-        fprintf(p->out, "wrong data length: %zu bytes, %zu sent\n", data, p->o->size);
+        fprintf(p->out, "wrong data length: %zu byte%s, %zu sent\n", data, data == 1 ? "" : "s",
+                p->o->size);
     } else {
         for (size_t i = 0; i < data; i++) {
             if (m[HDR + i] != pattern(seq, i)) {

@@ -6,11 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "client/tty_escape.h"
 #include "sockit/client.h"
 #include "sockit/sock.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -262,6 +264,56 @@ static void echo_client_accepts_a_prefixed_echo(void **state)
     assert_int_equal(st.mismatched, 0);
 }
 
+/* What reaches a terminal of a server's bytes: text as it is, every command
+ * to the terminal shown as \xNN (issue 11, item 14). */
+static void tty_escape_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n; /* 0: strlen(in) */
+        int lines;
+        const char *want;
+    } cases[] = {
+        {"plain text", 0, 1, "plain text"},
+        {"two\nlines\r\n", 0, 1, "two\nlines\n"},
+        {"tab\there", 0, 1, "tab\there"},
+        {"tab\there", 0, 0, "tab\\x09here"},
+        {"a\\b", 0, 1, "a\\b"},
+        {"a\\b", 0, 0, "a\\\\b"},
+        {"\x1b]0;title\x07", 0, 1, "\\x1b]0;title\\x07"},               /* OSC: title */
+        {"\x1b[2J\x1b[H", 0, 1, "\\x1b[2J\\x1b[H"},                     /* clear screen */
+        {"\x1b]8;;http://x/\x1b\\", 0, 1, "\\x1b]8;;http://x/\\x1b\\"}, /* OSC 8 */
+        {"\xc2\x9b"
+         "31m",
+         0, 1, "\\xc2\\x9b31m"}, /* C1 CSI as UTF-8 */
+        {"\x9b"
+         "31m",
+         0, 1, "\\x9b31m"},               /* C1 CSI as a raw byte */
+        {"\xc2\x85", 0, 1, "\\xc2\\x85"}, /* NEL */
+        {"\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 0, 1,
+         "\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}, /* NBSP, e-acute, euro, emoji */
+        {"\xc0\xaf", 0, 1, "\\xc0\\xaf"},                 /* overlong '/' */
+        {"\xed\xa0\x80", 0, 1, "\\xed\\xa0\\x80"},        /* a surrogate */
+        {"\xe2\x82", 0, 1, "\\xe2\\x82"},                 /* cut short */
+        {"nul\0in", 6, 1, "nul\\x00in"},
+        {"del\x7f", 0, 1, "del\\x7f"},
+        {"lone\rcr", 0, 1, "lone\\x0dcr"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        size_t n = cases[i].n ? cases[i].n : strlen(cases[i].in);
+        sk__tty_escape(f, cases[i].in, n, cases[i].lines);
+        fclose(f);
+        if (strcmp(buf, cases[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, buf, cases[i].want);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +321,7 @@ int main(void)
         cmocka_unit_test(relay_datagrams_keep_boundaries),
         cmocka_unit_test(echo_client_generated_over_socketpair),
         cmocka_unit_test(echo_client_accepts_a_prefixed_echo),
+        cmocka_unit_test(tty_escape_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
