@@ -26,6 +26,7 @@
 
 struct sk_server;
 struct sk_conn;
+struct sk__tls_conn;
 
 enum {
     SK_CONN_END = 1u << 0,   /* close once everything queued is sent */
@@ -76,6 +77,8 @@ struct sk_conn {
     const struct sk_conn_ops *ops;
     void *model_data; /* the model's own per-connection pointer */
     int opened;       /* open() was called: close() is due */
+    /* The model's TLS transport (serve --tls), NULL for plain TCP. */
+    struct sk__tls_conn *tls;
 };
 
 /* Queue bytes for the peer. Returns 0, or -ENOBUFS when the output buffer

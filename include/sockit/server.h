@@ -21,6 +21,15 @@
 
 struct sk_model;
 struct sk__perip;
+struct sk_tls_ctx;
+
+/* At most one log line a second for a repeated condition, across threads
+ * and (in MAP_SHARED memory) processes: a zeroed struct per condition
+ * (sk__rate_ok()). */
+struct sk__ratelimit {
+    _Atomic int64_t last;         /* monotonic ms of the last line */
+    atomic_uint_fast64_t skipped; /* calls refused since */
+};
 
 /* Addresses one server listens on at most (the default: 127.0.0.1 and ::1). */
 #define SK_SERVER_MAX_ADDRS 4
@@ -45,8 +54,9 @@ struct sk_stats {
     atomic_uint_fast64_t denied;   /* refused by --allow/--deny (connections or datagrams) */
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
-    atomic_uint_fast64_t errors; /* connections closed on an error */
-    atomic_uint_fast64_t ids;    /* the last connection id given (shared by fork's children) */
+    atomic_uint_fast64_t errors;  /* connections closed on an error */
+    atomic_uint_fast64_t ids;     /* the last connection id given (shared by fork's children) */
+    struct sk__ratelimit tls_log; /* failed TLS handshakes: one line a second */
 };
 
 struct sk_server {
@@ -86,6 +96,10 @@ struct sk_server {
     int active_by_parent;
     /* UDP: which datagrams may be answered (src/model/udp_guard.c). */
     struct sk__udp_guard *udp_guard;
+    /* The TLS transport (serve --tls): every stream connection runs TLS over
+     * this server context, its handshake bounded by handshake_ms. NULL: plain. */
+    struct sk_tls_ctx *tls;
+    int handshake_ms;
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */

@@ -12,6 +12,7 @@
 #include "sockit/server.h"
 #include "sockit/service.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -38,6 +39,11 @@ enum {
     OPT_ALLOW,
     OPT_DENY,
     OPT_INETD,
+    OPT_TLS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CLIENT_CA,
+    OPT_HANDSHAKE_TIMEOUT,
     OPT_SERVER_BASE = 500, /* + the index in sk_server_opts */
     OPT_SERVICE_BASE = 1000,
 };
@@ -56,6 +62,11 @@ static const struct option common_opts[] = {
     {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
     {"log-time", no_argument, NULL, OPT_LOG_TIME},
     {"json-log", no_argument, NULL, OPT_JSON_LOG},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -182,7 +193,13 @@ static void help(const struct sk_service *svc)
            "  --inetd              serve the one connection on standard input (inetd,\n"
            "                       systemd Accept=yes), then exit. Without it, sockets\n"
            "                       passed by systemd (LISTEN_FDS) are served instead of\n"
-           "                       binding (-p, -b and --unix do not apply then)\n");
+           "                       binding (-p, -b and --unix do not apply then)\n"
+           "  --tls                TLS on every connection (stream services); without\n"
+           "                       --tls-cert an ephemeral self-signed certificate for the\n"
+           "                       bound addresses and host name (its sha256 is printed)\n"
+           "  --tls-cert FILE      certificate (PEM, may hold a chain), with --tls-key FILE\n"
+           "  --tls-client-ca FILE require client certificates signed by these CAs\n"
+           "  --handshake-timeout SECS  close a TLS handshake not done by then (default 10)\n");
     print_opts(sk_server_opts);
     printf("  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
@@ -409,10 +426,13 @@ static void listening_line(const struct sk_server *srv, const char *kind, int we
         sk_addr_format(&srv->more[i], a, sizeof(a));
         printf(" and %s", a);
     }
-    printf(" (%s, model %s)", kind, srv->model->name);
+    printf(" (%s, model %s)", srv->tls ? "tls" : kind, srv->model->name);
+    char fp[SK_TLS_FP_STRLEN];
+    if (srv->tls && sk_tls_ctx_fingerprint(srv->tls, fp, sizeof(fp)) > 0)
+        printf(" %s", fp);
     if (web && sk_addr_family(&srv->addr) != AF_UNIX) {
         sk_addr_format(&srv->addr, a, sizeof(a));
-        printf(": http://%s/%s", a,
+        printf(": %s://%s/%s", srv->tls ? "https" : "http", a,
                root_given ? "" : " answers Hello, World! (--root DIR serves files)");
     }
     if (srv->stdin_stop)
@@ -467,6 +487,57 @@ static int take_inetd_conn(struct sk_server *srv, struct sk_addr *peer)
     return fd;
 }
 
+/* serve --tls and its options. */
+struct serve_tls {
+    int on, timeout_given;
+    struct sk_tls_server_opts o;
+};
+
+static int tls_check(const char *cmd, const struct serve_tls *t, int dgram)
+{
+    const char *opt = t->o.cert_file     ? "--tls-cert"
+                      : t->o.key_file    ? "--tls-key"
+                      : t->o.client_ca   ? "--tls-client-ca"
+                      : t->timeout_given ? "--handshake-timeout"
+                                         : NULL;
+    if (!t->on && opt)
+        return sk_cli_usage(cmd, "%s goes with --tls", opt);
+    if (t->on && dgram)
+        return sk_cli_usage(cmd,
+                            "--tls is for stream services (no TLS over UDP: DTLS is not here)");
+    if (!t->o.cert_file != !t->o.key_file)
+        return sk_cli_usage(cmd, "--tls-cert and --tls-key go together");
+    return 0;
+}
+
+/* The server context, after binding: an ephemeral certificate names the
+ * bound addresses and the host name. */
+static int tls_setup(const char *cmd, struct sk_server *srv, struct serve_tls *t)
+{
+    char addrs[SK_SERVER_MAX_ADDRS][SK_ADDR_STRLEN], host[256], why[256] = "";
+    const char *names[SK_SERVER_MAX_ADDRS + 2];
+    size_t n = 0;
+
+    if (sk_addr_family(&srv->addr) != AF_UNIX) {
+        for (unsigned i = 0; i <= srv->nmore && i < SK_SERVER_MAX_ADDRS; i++) {
+            const struct sk_addr *a = i == 0 ? &srv->addr : &srv->more[i - 1];
+            if (sk_addr_format_host(a, addrs[n], sizeof(addrs[n])) >= 0 &&
+                sk_tls_name_check(addrs[n]) == 0)
+                names[n] = addrs[n], n++;
+        }
+    }
+    if (gethostname(host, sizeof(host)) == 0 && sk_tls_name_check(host) == 0)
+        names[n++] = host;
+    names[n++] = "localhost";
+    t->o.names = names;
+    t->o.nnames = n;
+    t->o.alpn = strcmp(srv->svc->name, "http") == 0 ? "http/1.1" : NULL;
+    int r = sk_tls_server_ctx(&t->o, &srv->tls, why, sizeof(why));
+    if (r < 0)
+        return sk_cli_fail(cmd, "--tls: %s", why[0] ? why : sk_strerror(r));
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -477,6 +548,7 @@ int cmd_serve(int argc, char **argv)
     int list = 0, json = 0, log_time = 0, json_log = 0, root_given = 0;
     int inetd = 0, activated = 0, conn_fd = -1;
     struct sk_addr conn_peer;
+    struct serve_tls tls = {0};
     char err[256] = "";
 
     /* The service comes first so its options can be known. */
@@ -527,6 +599,23 @@ int cmd_serve(int argc, char **argv)
         case OPT_JSON: json = 1; break;
         case OPT_LOG_TIME: log_time = 1; break;
         case OPT_JSON_LOG: json_log = 1; break;
+        case OPT_TLS: tls.on = 1; break;
+        case OPT_TLS_CERT: tls.o.cert_file = optarg; break;
+        case OPT_TLS_KEY: tls.o.key_file = optarg; break;
+        case OPT_TLS_CLIENT_CA: tls.o.client_ca = optarg; break;
+        case OPT_HANDSHAKE_TIMEOUT: {
+            int64_t ms;
+            if (sk_parse_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 3600 * 1000) {
+                sk_cli_usage(cmd,
+                             "--handshake-timeout: '%s' is not a duration up to an hour (e.g. "
+                             "10, 500ms)",
+                             optarg);
+                goto out;
+            }
+            srv.handshake_ms = (int)ms;
+            tls.timeout_given = 1;
+            break;
+        }
         case OPT_UNIX_MODE:
             if (parse_mode(optarg, &srv.unix_mode) < 0) {
                 sk_cli_usage(cmd, "--unix-mode: '%s' is not an octal mode (e.g. 600, 660, 0666)",
@@ -586,6 +675,9 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if ((rc = check_combination(cmd, unix_path, port, bind_host, family, srv.unix_mode)) != 0)
+        goto out;
+    rc = SK_EXIT_FAIL;
+    if ((rc = tls_check(cmd, &tls, srv.socktype == SOCK_DGRAM)) != 0)
         goto out;
     rc = SK_EXIT_FAIL;
     if (quiet)
@@ -655,6 +747,9 @@ int cmd_serve(int argc, char **argv)
                             bind_host ? bind_host : "localhost", port ? port : "0", sk_strerror(r));
         goto out;
     }
+    if (tls.on && (rc = tls_setup(cmd, &srv, &tls)) != 0)
+        goto out;
+    rc = SK_EXIT_FAIL;
     if ((r = sk_server_start_service(&srv, err, sizeof(err))) < 0) {
         /* -ERANGE: a limit outside what the service can work with (exit 2). */
         if (r == -ERANGE)

@@ -36,8 +36,48 @@ static int flush_some(struct sk_conn *c)
     return r;
 }
 
+/* TLS: plaintext arrived; keep it in c->in (fed below) and count it. */
+static int tls_keep(void *arg, const char *p, size_t n)
+{
+    struct sk_conn *c = arg;
+    int r = sk_buf_append(&c->in, p, n);
+    if (r < 0)
+        return r == -ENOBUFS ? -EMSGSIZE : r;
+    uint64_t got = 0;
+    sk__conn_received(c, n, sk_now_ms(), &got);
+    atomic_fetch_add_explicit(&c->srv->st->bytes_in, got, memory_order_relaxed);
+    return 0;
+}
+
+static int tls_read_some(struct sk_conn *c, int *eof)
+{
+    char buf[READ_CHUNK];
+    ssize_t n = sk_read(c->fd, buf, sizeof(buf));
+    if (n == -EAGAIN)
+        return 0;
+    if (n < 0)
+        return (int)n;
+    if (n == 0) {
+        *eof = 1;
+        sk__conn_eof(c, sk_now_ms());
+        return sk__tls_eof(c);
+    }
+    int r = sk__tls_recv(c, buf, (size_t)n, sizeof(buf), eof, tls_keep, c);
+    if (r < 0)
+        return r;
+    if (*eof)
+        sk__conn_eof(c, sk_now_ms());
+    char held = 0;
+    sk__hub_lock(c->srv);
+    r = sk_buf_len(&c->in) ? sk__conn_feed(c, NULL, 0, NULL, &held) : 0;
+    sk__hub_unlock(c->srv);
+    return r;
+}
+
 static int read_some(struct sk_conn *c, int *eof)
 {
+    if (c->tls)
+        return tls_read_some(c, eof);
     int r = sk_buf_reserve(&c->in, READ_CHUNK);
     if (r == -ENOBUFS)
         r = sk_buf_reserve(&c->in, sk_buf_room(&c->in) ? 0 : 1);
@@ -94,7 +134,7 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
 
     if (c->flags & SK_CONN_ABORT)
         return 1;
-    if (sk_conn_pending(c) == 0) {
+    if (sk__conn_queued(c) == 0) {
         if (c->flags & SK_CONN_END)
             return 1;
         if (srv->svc->drain && !eof && (*err = srv->svc->drain(c)) < 0)
@@ -109,12 +149,12 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
             sk__conn_eof(c, sk_now_ms());
         if (c->flags & SK_CONN_ABORT)
             return 1;
-        if (sk__conn_can_close(c, sk_conn_pending(c), eof, 0, stopping))
+        if (sk__conn_can_close(c, sk__conn_queued(c), eof, 0, stopping))
             return 1;
     }
     *events = 0;
-    *held = sk_buf_len(&c->in) > 0 && sk_conn_pending(c) > 0;
-    if (sk_conn_pending(c))
+    *held = sk_buf_len(&c->in) > 0 && sk__conn_queued(c) > 0;
+    if (sk__conn_wants_write(c, sk__conn_queued(c)))
         *events |= POLLOUT;
     if (!eof && !sk__conn_backpressured(c, NULL) && !(c->flags & SK_CONN_HOLD) &&
         sk_buf_len(&c->in) < c->in.max)

@@ -71,12 +71,16 @@ int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;
+    if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
+        due = c->tls->hs_due;
     return due;
 }
 
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
 {
     int idle = c->srv->lim.idle_timeout_ms;
+    if (c->tls && c->tls->hs_due && c->tls->hs_due <= now)
+        return 1;
     return (c->deadline_ms && !sk__conn_holding(c, held) && c->deadline_ms <= now) ||
            (idle > 0 && now - c->last_ms >= idle);
 }
@@ -98,6 +102,8 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
 
     if (stop_at && now >= stop_at)
         return -ETIMEDOUT;
+    if (c->tls && c->tls->hs_due && now >= c->tls->hs_due)
+        return sk__tls_timeout(c);
     if (c->deadline_ms && !sk__conn_holding(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)

@@ -147,8 +147,10 @@ static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
 /* Move ec forward as far as it goes without blocking: flush, close when
  * ended, feed held input once output drained, let a source queue more.
  * Hub lock held (hub services). Returns 0 with ec->want set, 1 to close
- * normally, or -errno to close on an error. */
-static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+ * normally, or -errno to close on an error. Specialised for plain and TLS
+ * connections (tls is a constant), so the plain step is what it was. */
+static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
+                                                         struct sk__ev_conn *ec, const int tls)
 {
     struct sk_conn *c = &ec->c;
     const struct sk_service *svc = L->srv->svc;
@@ -156,12 +158,13 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     for (int round = 0; round < 16; round++) {
         if (c->flags & SK_CONN_ABORT)
             return 1;
-        if (sk__ev_pending(ec)) {
+        if (sk__ev_pending_as(ec, tls)) {
             int r = L->be->send ? L->be->send(L, ec)
-                                : sk__conn_flush(c, L->now, &L->bytes_out); /* write through */
+                    : tls       ? sk__tls_flush(c, L->now, &L->bytes_out)
+                          : sk__conn_flush_plain(c, L->now, &L->bytes_out); /* write through */
             if (r < 0)
                 return r;
-            if (sk__ev_pending(ec))
+            if (sk__ev_pending_as(ec, tls))
                 break; /* writability or a completion brings us back */
         }
         if (c->flags & SK_CONN_END)
@@ -171,27 +174,34 @@ static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
             int r = sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
             if (r < 0)
                 return r;
-            if (sk__ev_pending(ec) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+            if (sk__ev_pending_as(ec, tls) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
                 continue;
         }
         if (svc->drain && !ec->eof) {
             int r = svc->drain(c);
             if (r < 0)
                 return r;
-            if (sk__ev_pending(ec) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+            if (sk__ev_pending_as(ec, tls) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
                 continue;
         }
         break;
     }
-    size_t pend = sk__ev_pending(ec);
+    size_t pend = sk__ev_pending_as(ec, tls);
     if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
         return 1;
-    unsigned want = pend ? SK_EV_WANT_WRITE : 0;
+    /* Under TLS plaintext waits for the handshake: only what can go counts. */
+    int wr = tls ? sk__tls_wants_write(c) || (ec->sending && sk_buf_len(ec->sending)) : pend != 0;
+    unsigned want = wr ? SK_EV_WANT_WRITE : 0;
     if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && !(c->flags & SK_CONN_HOLD) &&
         sk_buf_len(&c->in) < c->in.max)
         want |= SK_EV_WANT_READ;
     ec->want = (unsigned char)want;
     return 0;
+}
+
+static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    return ec->c.tls ? step_as(L, ec, 1) : step_as(L, ec, 0);
 }
 
 /* Outside the hub lock: close, or apply what ec wants and re-arm its timer;
@@ -226,10 +236,32 @@ static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     sk__ev_settle(L, ec, 0);
 }
 
-void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+int sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     ec->eof = 1;
     sk__conn_eof(&ec->c, L->now);
+    return ec->c.tls ? sk__tls_eof(&ec->c) : 0;
+}
+
+struct tls_input {
+    struct sk__ev_loop *L;
+    struct sk__ev_conn *ec;
+};
+
+static int tls_deliver(void *arg, const char *p, size_t n)
+{
+    const struct tls_input *ti = arg;
+    return sk__ev_input(ti->L, ti->ec, p, n);
+}
+
+int sk__ev_tls_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, char *buf, size_t n, size_t cap)
+{
+    struct tls_input ti = {L, ec};
+    int eof = 0;
+    int r = sk__tls_recv(&ec->c, buf, n, cap, &eof, tls_deliver, &ti);
+    if (r == 0 && eof)
+        r = sk__ev_eof(L, ec);
+    return r;
 }
 
 /* ---- accepting ---- */

@@ -187,13 +187,35 @@ static inline int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, co
     return sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
 }
 
-/* The peer finished sending. */
-void sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec);
+/* The peer finished sending: 0, or an error to close with (the stream
+ * ended inside a TLS handshake). */
+int sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec);
 
-/* Output queued on ec, including what the kernel is sending. */
+/* n bytes arrived in buf (cap bytes) for ec: sk__ev_input(), or under TLS
+ * the ciphertext's plaintext through it (buf is reused for it). */
+int sk__ev_tls_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, char *buf, size_t n,
+                     size_t cap);
+
+static inline int sk__ev_recv(struct sk__ev_loop *L, struct sk__ev_conn *ec, char *buf, size_t n,
+                              size_t cap)
+{
+    if (ec->c.tls)
+        return sk__ev_tls_input(L, ec, buf, n, cap);
+    return sk__ev_input(L, ec, buf, n);
+}
+
+/* Output queued on ec, including what the kernel is sending; with tls (a
+ * constant where it is called, so a plain connection pays nothing) also
+ * the transport's ciphertext. */
+static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls)
+{
+    return sk_conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
+           (tls ? sk__tls_queued(&ec->c) : 0);
+}
+
 static inline size_t sk__ev_pending(const struct sk__ev_conn *ec)
 {
-    return sk_conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0);
+    return sk__ev_pending_as(ec, ec->c.tls != NULL);
 }
 
 #endif

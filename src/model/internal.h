@@ -81,9 +81,74 @@ static inline void sk__conn_received(struct sk_conn *c, size_t n, int64_t now, u
     *total += n;
 }
 
+/* ---- the TLS transport (transport.c), between the socket and the service ----
+ *
+ * With srv->tls every stream connection carries a struct sk__tls_conn: a
+ * TLS connection over memory (tls.h), so no model hands OpenSSL a
+ * descriptor. Input: the model reads ciphertext as usual and gives it to
+ * sk__tls_recv(), which hands the plaintext on through the model's own
+ * input path. Output: the service's plaintext (out, then a file read in
+ * chunks, since sendfile cannot encrypt) is encrypted only while the
+ * ciphertext waiting to go is under a bound (sk__tls_fill), so backpressure
+ * stays on out as without TLS; sk__conn_flush() sends the ciphertext
+ * (readiness and blocking models), io_uring sends it from its own buffer.
+ * Plain connections pay one pointer test on these paths. */
+struct sk__tls_conn {
+    struct sk_tls *t;
+    struct sk_buf wire; /* ciphertext taken from TLS, not yet sent */
+    int64_t hs_due;     /* the handshake must be done by then; 0 once done */
+    char shut;          /* close_notify queued */
+};
+
+#define SK_TLS_WIRE (64 * 1024) /* ciphertext made ahead of the socket at most */
+
+/* Set up c->tls for a new connection of a --tls server (before open()).
+ * 0 or -ENOMEM. */
+int sk__tls_open(struct sk_conn *c);
+void sk__tls_close(struct sk_conn *c);
+
+/* n ciphertext bytes arrived in buf (cap bytes, reused for plaintext once
+ * they are taken): run the handshake, then hand each piece of plaintext to
+ * deliver(arg, p, len). *eof is set at the peer's close_notify. 0 or a
+ * negative error (a failed handshake is logged, rate-limited). */
+int sk__tls_recv(struct sk_conn *c, char *buf, size_t n, size_t cap, int *eof,
+                 int (*deliver)(void *arg, const char *p, size_t len), void *arg);
+
+/* The peer's stream ended: an error while the handshake is unfinished. */
+int sk__tls_eof(struct sk_conn *c);
+
+/* The handshake bound passed: logged (rate-limited); returns -ETIMEDOUT. */
+int sk__tls_timeout(struct sk_conn *c);
+
+/* Encrypt queued output (out, then the file) and move ciphertext into wire
+ * until it holds upto bytes or nothing is left; plaintext is accounted as
+ * sent (sk__conn_sent) when encrypted. Queues close_notify once the service
+ * ended and everything went. 0 or -errno. */
+int sk__tls_fill(struct sk_conn *c, struct sk_buf *wire, size_t upto, int64_t now, uint64_t *total);
+
+/* Send c->tls->wire, refilled, until done or the socket would block. */
+int sk__tls_flush(struct sk_conn *c, int64_t now, uint64_t *total);
+
+size_t sk__tls_queued(const struct sk_conn *c);
+int sk__tls_wants_write(const struct sk_conn *c);
+
+/* Output queued on c: the service's, and ciphertext not yet sent. */
+static inline size_t sk__conn_queued(const struct sk_conn *c)
+{
+    return sk_conn_pending(c) + (c->tls ? sk__tls_queued(c) : 0);
+}
+
+/* With pend queued: whether the socket's writability matters (under TLS
+ * plaintext waits for the handshake, and only ciphertext can be sent). */
+static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
+{
+    return c->tls ? sk__tls_wants_write(c) : pend != 0;
+}
+
 /* Send c->out, then c->file, until done or the socket would block; sent
- * bytes are accounted (sk__conn_sent). 0 or -errno. */
-static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+ * bytes are accounted (sk__conn_sent). 0 or -errno. A plain connection's
+ * (sk__conn_flush() below chooses between it and the transport). */
+static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
 {
     while (sk_buf_len(&c->out) > 0) {
         size_t len = sk_buf_len(&c->out);
@@ -117,6 +182,12 @@ static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total
         }
     }
     return 0;
+}
+
+/* The same for any connection: through the TLS transport when it has one. */
+static inline int sk__conn_flush(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    return c->tls ? sk__tls_flush(c, now, total) : sk__conn_flush_plain(c, now, total);
 }
 
 /* The deadlines below take held: whether the model holds input back from
@@ -174,13 +245,7 @@ int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, 
  * input would reset the connection and lose what was sent). */
 int sk__conn_unread(int fd);
 
-/* At most one log line a second for a repeated condition, across threads
- * and (in MAP_SHARED memory) processes: a zeroed struct per condition. */
-struct sk__ratelimit {
-    _Atomic int64_t last;         /* monotonic ms of the last line */
-    atomic_uint_fast64_t skipped; /* calls refused since */
-};
-
+/* (struct sk__ratelimit is in server.h: the shared counters hold one.) */
 /* 1 when a line may be logged now (claimed atomically), with *skipped (may
  * be NULL) set to how many were refused since the last one; else 0. */
 int sk__rate_ok(struct sk__ratelimit *rl, uint64_t *skipped);

@@ -155,11 +155,29 @@ static int do_read(struct rloop *R, struct rconn *rc)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EAGAIN ? 0 : -errno;
-    if (n == 0) {
-        sk__ev_eof(&R->base, &rc->base);
-        return 0;
-    }
+    if (n == 0)
+        return sk__ev_eof(&R->base, &rc->base);
     return sk__ev_input(&R->base, &rc->base, dst, (size_t)n);
+}
+
+/* The same under TLS: ciphertext into the scratch buffer, so little that its
+ * plaintext and a record held from before fit in what in has left, then
+ * its plaintext through the transport. */
+static int tls_read(struct rloop *R, struct rconn *rc)
+{
+    struct sk_conn *c = &rc->base.c;
+    size_t left = c->in.max - sk_buf_len(&c->in), rec = 17 * 1024;
+    size_t room = SK_MIN(R->scratch_len, left > 2 * rec ? left - rec : 4096);
+    ssize_t n;
+
+    do
+        n = recv(c->fd, R->scratch, room, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    if (n == 0)
+        return sk__ev_eof(&R->base, &rc->base);
+    return sk__ev_tls_input(&R->base, &rc->base, R->scratch, (size_t)n, room);
 }
 
 static void handle(struct rloop *R, struct rconn *rc, unsigned ev)
@@ -168,7 +186,7 @@ static void handle(struct rloop *R, struct rconn *rc, unsigned ev)
 
     sk__ev_hub_enter(&R->base);
     if ((ev & (SK_EV_IN | SK_EV_ERR)) && (rc->interest & SK_EV_IN))
-        r = do_read(R, rc);
+        r = rc->base.c.tls ? tls_read(R, rc) : do_read(R, rc);
     else if ((ev & SK_EV_ERR) && !(rc->interest & SK_EV_OUT))
         r = -ECONNRESET; /* a hang-up while we wait for nothing from it */
     sk__ev_settle(&R->base, &rc->base, r);

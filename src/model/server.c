@@ -10,6 +10,7 @@
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -366,6 +367,8 @@ void sk_server_close(struct sk_server *srv)
         munmap(srv->st, sizeof(struct sk_stats));
     else
         free(srv->st);
+    sk_tls_ctx_free(srv->tls);
+    srv->tls = NULL;
     pthread_mutex_destroy(&srv->hub_lock);
     sk_acl_free(&srv->acl);
     sk__perip_free(srv);
@@ -633,6 +636,13 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
     c->last_ms = c->open_ms = sk_now_ms();
     if (conn_events())
         log_open(c);
+    if (srv->tls && srv->socktype == SOCK_STREAM) {
+        int r = sk__tls_open(c);
+        if (r < 0) {
+            sk__conn_close(c, r);
+            return r;
+        }
+    }
     if (svc->conn_size) {
         c->ctx = calloc(1, svc->conn_size);
         if (!c->ctx) {
@@ -674,6 +684,7 @@ void sk__conn_close(struct sk_conn *c, int err)
         log_close(c, err);
     free(c->ctx);
     c->ctx = NULL;
+    sk__tls_close(c);
     sk_buf_free(&c->in);
     sk_buf_free(&c->out);
     if (c->file.fd >= 0)

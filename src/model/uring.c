@@ -200,28 +200,38 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 
     if (u->send_armed)
         return 0;
-    if (sk_buf_len(&u->wbuf) == 0 && sk_buf_len(&c->out) == 0 && c->file.fd >= 0) {
-        size_t want = SK_MIN((size_t)FILE_CHUNK, SK_MIN(c->file.len, c->out.max));
-        int r = sk_buf_reserve(&c->out, want);
-        if (r < 0)
-            return r;
-        ssize_t n = pread(c->file.fd, sk_buf_tail(&c->out), want, c->file.off);
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO; /* the file shrank under us */
-        sk_buf_commit(&c->out, (size_t)n);
-        c->file.off += n;
-        c->file.len -= (size_t)n;
-        if (c->file.len == 0) {
-            close(c->file.fd);
-            c->file.fd = -1;
+    if (sk_buf_len(&u->wbuf) == 0) {
+        /* TLS: the ciphertext goes, made from out and the file (read
+         * through TLS) into wbuf. */
+        if (c->tls) {
+            int r = sk__tls_fill(c, &u->wbuf, SK_TLS_WIRE, L->now, &L->bytes_out);
+            if (r < 0)
+                return r;
+        } else {
+            if (sk_buf_len(&c->out) == 0 && c->file.fd >= 0) {
+                size_t want = SK_MIN((size_t)FILE_CHUNK, SK_MIN(c->file.len, c->out.max));
+                int r = sk_buf_reserve(&c->out, want);
+                if (r < 0)
+                    return r;
+                ssize_t n = pread(c->file.fd, sk_buf_tail(&c->out), want, c->file.off);
+                if (n < 0)
+                    return -errno;
+                if (n == 0)
+                    return -EIO; /* the file shrank under us */
+                sk_buf_commit(&c->out, (size_t)n);
+                c->file.off += n;
+                c->file.len -= (size_t)n;
+                if (c->file.len == 0) {
+                    close(c->file.fd);
+                    c->file.fd = -1;
+                }
+            }
+            if (sk_buf_len(&c->out) > 0) {
+                struct sk_buf t = u->wbuf; /* swap: the service goes on appending to out */
+                u->wbuf = c->out;
+                c->out = t;
+            }
         }
-    }
-    if (sk_buf_len(&u->wbuf) == 0 && sk_buf_len(&c->out) > 0) {
-        struct sk_buf t = u->wbuf; /* swap: the service goes on appending to out */
-        u->wbuf = c->out;
-        c->out = t;
     }
     if (sk_buf_len(&u->wbuf) > 0) {
         struct io_uring_sqe *sqe = get_sqe(U);
@@ -273,10 +283,10 @@ static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
     if (res > 0 && has_buf) {
         if (u->nrecv < FIXED_AFTER && ++u->nrecv == FIXED_AFTER)
             register_file(U, u);
-        r = sk__ev_input(L, &u->base, U->bufs + (size_t)bid * U->buf_size, (size_t)res);
+        r = sk__ev_recv(L, &u->base, U->bufs + (size_t)bid * U->buf_size, (size_t)res, U->buf_size);
         give_back(U, bid);
     } else if (res == 0) {
-        sk__ev_eof(L, &u->base);
+        r = sk__ev_eof(L, &u->base);
     } else if (res == -ENOBUFS || res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
         if (has_buf)
             give_back(U, bid); /* no data this time: receive again */
@@ -298,7 +308,10 @@ static void on_send(struct uloop *U, struct uconn *u, int res)
     sk__ev_hub_enter(L);
     if (res >= 0) {
         sk_buf_consume(&u->wbuf, (size_t)res);
-        sk__conn_sent(&u->base.c, (size_t)res, L->now, &L->bytes_out);
+        if (u->base.c.tls)
+            u->base.c.last_ms = L->now; /* plaintext was counted when encrypted */
+        else
+            sk__conn_sent(&u->base.c, (size_t)res, L->now, &L->bytes_out);
     } else if (res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
         r = res;
     }
