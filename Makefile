@@ -58,7 +58,7 @@ TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=thread
 
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
-.PHONY: all test unit integration demo install uninstall clean format fuzz fuzz-replay fuzz-smoke \
+.PHONY: all test unit integration demo install uninstall clean format format-check fuzz fuzz-replay fuzz-smoke \
         fuzz-bins \
         deps tsan tsan-unit bench check-ci check-layers
 .DEFAULT_GOAL := all
@@ -205,8 +205,14 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockit
 	rm -rf $(DESTDIR)$(PREFIX)/include/sockit
 
+FORMAT_SRC = $$(find src include tests/unit fuzz bench -name '*.[ch]')
 format:
-	clang-format -i $$(find src include tests/unit fuzz bench -name '*.[ch]')
+	clang-format -i $(FORMAT_SRC)
+
+# CI: the tree is as `make format` leaves it (clang-format --dry-run names
+# each file and line that would change).
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

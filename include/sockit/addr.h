@@ -65,7 +65,10 @@ uint16_t sk_addr_port(const struct sk_addr *a);
 void sk_addr_set_port(struct sk_addr *a, uint16_t port);
 
 /* Address family (AF_INET, AF_INET6, AF_UNIX). */
-static inline int sk_addr_family(const struct sk_addr *a) { return a->u.sa.sa_family; }
+static inline int sk_addr_family(const struct sk_addr *a)
+{
+    return a->u.sa.sa_family;
+}
 
 /* Same family, address and port (or path). */
 int sk_addr_equal(const struct sk_addr *a, const struct sk_addr *b);

@@ -27,8 +27,14 @@ void sk_buf_init(struct sk_buf *b, size_t max);
 void sk_buf_free(struct sk_buf *b);
 
 /* Pointer to, and count of, the unread bytes. */
-static inline char *sk_buf_data(const struct sk_buf *b) { return b->data + b->off; }
-static inline size_t sk_buf_len(const struct sk_buf *b) { return b->len - b->off; }
+static inline char *sk_buf_data(const struct sk_buf *b)
+{
+    return b->data + b->off;
+}
+static inline size_t sk_buf_len(const struct sk_buf *b)
+{
+    return b->len - b->off;
+}
 
 /* Make room for at least n more bytes after the end, moving the unread bytes
  * to the front or growing as needed. Returns 0, -ENOBUFS when the unread bytes
@@ -37,8 +43,14 @@ int sk_buf_reserve(struct sk_buf *b, size_t n);
 
 /* Free space after the end (valid until the next call that changes b), for
  * reading straight into the buffer; sk_buf_commit() then accounts n bytes. */
-static inline char *sk_buf_tail(const struct sk_buf *b) { return b->data + b->len; }
-static inline size_t sk_buf_room(const struct sk_buf *b) { return b->cap - b->len; }
+static inline char *sk_buf_tail(const struct sk_buf *b)
+{
+    return b->data + b->len;
+}
+static inline size_t sk_buf_room(const struct sk_buf *b)
+{
+    return b->cap - b->len;
+}
 void sk_buf_commit(struct sk_buf *b, size_t n);
 
 /* Append n bytes. Returns 0, -ENOBUFS or -ENOMEM (nothing appended then). */
@@ -54,7 +66,10 @@ int sk_buf_vprintf(struct sk_buf *b, const char *fmt, va_list ap)
 void sk_buf_consume(struct sk_buf *b, size_t n);
 
 /* Forget all bytes, keeping the memory. */
-static inline void sk_buf_clear(struct sk_buf *b) { b->off = b->len = 0; }
+static inline void sk_buf_clear(struct sk_buf *b)
+{
+    b->off = b->len = 0;
+}
 
 /* Give back memory over keep bytes when the buffer is empty (idle
  * connections should not hold large buffers). */

@@ -27,7 +27,7 @@ int sk_ip4_parse(const char *s, struct in_addr *out, const char **why)
     for (;;) {
         if (*p < '0' || *p > '9')
             return fail(why, *p == '\0' || *p == '.' ? "empty part in dotted address"
-                                                      : "not a dotted-quad IPv4 address");
+                                                     : "not a dotted-quad IPv4 address");
         if (*p == '0' && p[1] >= '0' && p[1] <= '9')
             return fail(why, "leading zero in a part (ambiguous: octal to inet_aton)");
         unsigned part = 0;
@@ -42,7 +42,8 @@ int sk_ip4_parse(const char *s, struct in_addr *out, const char **why)
         if (*p == '\0')
             break;
         if (*p != '.' || parts == 4)
-            return fail(why, parts == 4 ? "more than four parts" : "not a dotted-quad IPv4 address");
+            return fail(why,
+                        parts == 4 ? "more than four parts" : "not a dotted-quad IPv4 address");
         p++;
     }
     if (parts != 4)
@@ -195,12 +196,8 @@ int sk_addr_format_host(const struct sk_addr *a, char *buf, size_t size)
     int n;
 
     switch (a->u.sa.sa_family) {
-    case AF_INET:
-        inet_ntop(AF_INET, &a->u.in4.sin_addr, tmp, sizeof(tmp));
-        break;
-    case AF_INET6:
-        inet_ntop(AF_INET6, &a->u.in6.sin6_addr, tmp, sizeof(tmp));
-        break;
+    case AF_INET: inet_ntop(AF_INET, &a->u.in4.sin_addr, tmp, sizeof(tmp)); break;
+    case AF_INET6: inet_ntop(AF_INET6, &a->u.in6.sin6_addr, tmp, sizeof(tmp)); break;
     case AF_UNIX: {
         size_t off = offsetof(struct sockaddr_un, sun_path);
         size_t len = a->len > off ? a->len - off : 0;
@@ -214,8 +211,7 @@ int sk_addr_format_host(const struct sk_addr *a, char *buf, size_t size)
         }
         break;
     }
-    default:
-        snprintf(tmp, sizeof(tmp), "(family %d)", a->u.sa.sa_family);
+    default: snprintf(tmp, sizeof(tmp), "(family %d)", a->u.sa.sa_family);
     }
     n = snprintf(buf, size, "%s", tmp);
     return (size_t)n >= size ? -ENOSPC : n;
@@ -228,17 +224,10 @@ int sk_addr_format(const struct sk_addr *a, char *buf, size_t size)
 
     sk_addr_format_host(a, host, sizeof(host));
     switch (a->u.sa.sa_family) {
-    case AF_INET:
-        n = snprintf(buf, size, "%s:%u", host, sk_addr_port(a));
-        break;
-    case AF_INET6:
-        n = snprintf(buf, size, "[%s]:%u", host, sk_addr_port(a));
-        break;
-    case AF_UNIX:
-        n = snprintf(buf, size, "unix:%s", host);
-        break;
-    default:
-        n = snprintf(buf, size, "%s", host);
+    case AF_INET: n = snprintf(buf, size, "%s:%u", host, sk_addr_port(a)); break;
+    case AF_INET6: n = snprintf(buf, size, "[%s]:%u", host, sk_addr_port(a)); break;
+    case AF_UNIX: n = snprintf(buf, size, "unix:%s", host); break;
+    default: n = snprintf(buf, size, "%s", host);
     }
     return (size_t)n >= size ? -ENOSPC : n;
 }
@@ -271,7 +260,6 @@ int sk_addr_equal(const struct sk_addr *a, const struct sk_addr *b)
     case AF_INET6:
         return a->u.in6.sin6_port == b->u.in6.sin6_port &&
                memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
-    default:
-        return a->len == b->len && memcmp(&a->u, &b->u, a->len) == 0;
+    default: return a->len == b->len && memcmp(&a->u, &b->u, a->len) == 0;
     }
 }

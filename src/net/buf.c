@@ -55,7 +55,10 @@ int sk_buf_reserve(struct sk_buf *b, size_t n)
     return 0;
 }
 
-void sk_buf_commit(struct sk_buf *b, size_t n) { b->len += n; }
+void sk_buf_commit(struct sk_buf *b, size_t n)
+{
+    b->len += n;
+}
 
 int sk_buf_append(struct sk_buf *b, const void *p, size_t n)
 {

@@ -78,7 +78,7 @@ int sk_reverse(const struct sk_addr *a, char *host, size_t hostlen, char *serv, 
                int flags)
 {
     errno = 0;
-    int g = getnameinfo(&a->u.sa, a->len, host, (socklen_t)hostlen, serv, (socklen_t)servlen,
-                        flags);
+    int g =
+        getnameinfo(&a->u.sa, a->len, host, (socklen_t)hostlen, serv, (socklen_t)servlen, flags);
     return g ? sk_gai_error(g) : 0;
 }

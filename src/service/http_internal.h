@@ -40,7 +40,7 @@ struct sk__http {
     int root_fd;     /* O_PATH descriptor of the root, or -1 */
     char *body;
     size_t body_len;
-    int listing; /* -1: default (on with --root) */
+    int listing;          /* -1: default (on with --root) */
     unsigned listing_max; /* entries a listing shows at most */
     int dotfiles;
     char *log_path;
