@@ -43,7 +43,6 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_CLIENT_CA,
-    OPT_HANDSHAKE_TIMEOUT,
     OPT_SERVER_BASE = 500, /* + the index in sk_server_opts */
     OPT_SERVICE_BASE = 1000,
 };
@@ -66,7 +65,6 @@ static const struct option common_opts[] = {
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
-    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -198,8 +196,7 @@ static void help(const struct sk_service *svc)
            "                       --tls-cert an ephemeral self-signed certificate for the\n"
            "                       bound addresses and host name (its sha256 is printed)\n"
            "  --tls-cert FILE      certificate (PEM, may hold a chain), with --tls-key FILE\n"
-           "  --tls-client-ca FILE require client certificates signed by these CAs\n"
-           "  --handshake-timeout SECS  close a TLS handshake not done by then (default 10)\n");
+           "  --tls-client-ca FILE require client certificates signed by these CAs\n");
     print_opts(sk_server_opts);
     printf("  -q, --quiet          log only errors;  -v, --verbose: log each connection\n"
            "                       (open, and close with duration and bytes each way)\n"
@@ -489,17 +486,19 @@ static int take_inetd_conn(struct sk_server *srv, struct sk_addr *peer)
 
 /* serve --tls and its options. */
 struct serve_tls {
-    int on, timeout_given;
+    int on;
     struct sk_tls_server_opts o;
 };
 
-static int tls_check(const char *cmd, const struct serve_tls *t, int dgram)
+/* handshake_ms: --handshake-timeout, from the server's option table (0: not
+ * given). */
+static int tls_check(const char *cmd, const struct serve_tls *t, int dgram, int handshake_ms)
 {
-    const char *opt = t->o.cert_file     ? "--tls-cert"
-                      : t->o.key_file    ? "--tls-key"
-                      : t->o.client_ca   ? "--tls-client-ca"
-                      : t->timeout_given ? "--handshake-timeout"
-                                         : NULL;
+    const char *opt = t->o.cert_file   ? "--tls-cert"
+                      : t->o.key_file  ? "--tls-key"
+                      : t->o.client_ca ? "--tls-client-ca"
+                      : handshake_ms   ? "--handshake-timeout"
+                                       : NULL;
     if (!t->on && opt)
         return sk_cli_usage(cmd, "%s goes with --tls", opt);
     if (t->on && dgram)
@@ -603,19 +602,6 @@ int cmd_serve(int argc, char **argv)
         case OPT_TLS_CERT: tls.o.cert_file = optarg; break;
         case OPT_TLS_KEY: tls.o.key_file = optarg; break;
         case OPT_TLS_CLIENT_CA: tls.o.client_ca = optarg; break;
-        case OPT_HANDSHAKE_TIMEOUT: {
-            int64_t ms;
-            if (sk_parse_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > 3600 * 1000) {
-                sk_cli_usage(cmd,
-                             "--handshake-timeout: '%s' is not a duration up to an hour (e.g. "
-                             "10, 500ms)",
-                             optarg);
-                goto out;
-            }
-            srv.handshake_ms = (int)ms;
-            tls.timeout_given = 1;
-            break;
-        }
         case OPT_UNIX_MODE:
             if (parse_mode(optarg, &srv.unix_mode) < 0) {
                 sk_cli_usage(cmd, "--unix-mode: '%s' is not an octal mode (e.g. 600, 660, 0666)",
@@ -677,7 +663,7 @@ int cmd_serve(int argc, char **argv)
     if ((rc = check_combination(cmd, unix_path, port, bind_host, family, srv.unix_mode)) != 0)
         goto out;
     rc = SK_EXIT_FAIL;
-    if ((rc = tls_check(cmd, &tls, srv.socktype == SOCK_DGRAM)) != 0)
+    if ((rc = tls_check(cmd, &tls, srv.socktype == SOCK_DGRAM, srv.handshake_ms)) != 0)
         goto out;
     rc = SK_EXIT_FAIL;
     if (quiet)

@@ -80,6 +80,13 @@ const struct sk_service_opt sk_server_opts[] = {
      .arg = "N",
      .help = "new connections per second from one source address (as many in a burst; "
              "default 0: no limit)"},
+    {.name = "handshake-timeout",
+     .type = SK_OPT_DURATION,
+     .offset = offsetof(struct sk_server, handshake_ms),
+     .min = 1,
+     .max = 3600 * 1000,
+     .arg = "SECS",
+     .help = "with --tls: close a connection whose handshake is not done by then (default 10)"},
     {.name = "udp-rate",
      .type = SK_OPT_UINT,
      .offset = offsetof(struct sk_server, lim.udp_rate),
