@@ -89,6 +89,9 @@ struct sk_chatb_cfg {
     double rate;             /* messages a second, all senders together */
     int64_t duration_ms;     /* sending lasts this long */
     int64_t join_ms;         /* every member must have joined within this (default 30 s) */
+    unsigned joining;        /* members joining at once (default 8: ngircd listens with a
+                              * backlog of 10; inspircd completes registrations on a
+                              * once-a-second tick, so more at once join faster there) */
     int64_t drain_ms;        /* after sending, wait up to this for the last deliveries (2 s) */
     size_t pad;              /* padding bytes per message */
     int irc;                 /* speak IRC */
@@ -118,8 +121,8 @@ struct sk_chatb_result {
     struct sk_hist hist; /* delivery latency: intended send time to receipt */
 };
 
-/* Run: connect and join every member (at most 8 joining at once: some IRC servers listen with a
- * backlog of 10), send for duration_ms, wait for the last deliveries (up to drain_ms, or until
+/* Run: connect and join every member (at most cfg->joining at once), send
+ * for duration_ms, wait for the last deliveries (up to drain_ms, or until
  * every expected one came), then fill res. Returns 0; -ETIMEDOUT when not
  * every member joined within join_ms (res->joined and res->why say how
  * far it got); -E2BIG when the receipts to track would take more than

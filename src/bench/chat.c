@@ -2,7 +2,7 @@
  * chat.c - `sockit bench chat`: the chat load generator, one epoll loop on
  * one thread over every member.
  *
- * Three phases. Joining: members connect nonblocking, at most JOINING_MAX
+ * Three phases. Joining: members connect nonblocking, at most cfg->joining
  * at once (so no listen backlog is the test), say their nickname (IRC:
  * NICK/USER, then JOIN once 001 came) and count as joined on sockit chat's
  * "*** Welcome, NICK!" or IRC's 366 (end of the channel's names). Sending:
@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOINING_MAX 8 /* ngircd listens with a backlog of 10 */
 #define MAX_EVENTS 256
 #define READS_PER_EVENT 4
 #define SCRATCH (64 * 1024)
@@ -78,6 +77,7 @@ void sk_chatb_cfg_init(struct sk_chatb_cfg *cfg)
     cfg->rate = 100;
     cfg->duration_ms = 5000;
     cfg->join_ms = 30000;
+    cfg->joining = 8;
     cfg->drain_ms = 2000;
     cfg->channel = "#bench";
     cfg->nick_prefix = "b";
@@ -498,8 +498,8 @@ int sk_chatb_run(const struct sk_chatb_cfg *cfg, struct sk_chatb_result *res)
 {
     memset(res, 0, sizeof(*res));
     sk_hist_init(&res->hist);
-    if (cfg->members < 2 || cfg->senders == 0 || cfg->senders > cfg->members || cfg->rate <= 0 ||
-        cfg->duration_ms <= 0)
+    if (cfg->members < 2 || cfg->joining == 0 || cfg->senders == 0 || cfg->senders > cfg->members ||
+        cfg->rate <= 0 || cfg->duration_ms <= 0)
         return -EINVAL;
     struct run r = {.cfg = cfg, .res = res, .ep = -1};
     int rc = setup(&r);
@@ -509,7 +509,7 @@ int sk_chatb_run(const struct sk_chatb_cfg *cfg, struct sk_chatb_result *res)
     /* Joining. */
     int64_t start = sk_now_ns(), join_end = start + cfg->join_ms * 1000000LL;
     while (res->joined < cfg->members && !r.failed && !sk_bench_interrupted()) {
-        while (r.opened < cfg->members && r.joining < JOINING_MAX && !r.failed) {
+        while (r.opened < cfg->members && r.joining < cfg->joining && !r.failed) {
             rc = open_member(&r, r.opened++);
             if (rc < 0)
                 goto out;

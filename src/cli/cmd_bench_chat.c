@@ -25,6 +25,7 @@ enum {
     OPT_IRC,
     OPT_CHANNEL,
     OPT_JOIN_TIMEOUT,
+    OPT_JOINING,
     OPT_DRAIN,
     OPT_PAD,
     OPT_JSON,
@@ -38,6 +39,7 @@ static const struct option chat_longs[] = {
     {"irc", no_argument, NULL, OPT_IRC},
     {"channel", required_argument, NULL, OPT_CHANNEL},
     {"join-timeout", required_argument, NULL, OPT_JOIN_TIMEOUT},
+    {"joining", required_argument, NULL, OPT_JOINING},
     {"drain", required_argument, NULL, OPT_DRAIN},
     {"pad", required_argument, NULL, OPT_PAD},
     {"json", no_argument, NULL, OPT_JSON},
@@ -61,6 +63,8 @@ static void chat_help(void)
            "                       PING answered (default: sockit chat's line protocol)\n"
            "  --channel NAME       the IRC channel (default #bench)\n"
            "  --join-timeout DUR   every member joined within this (default 30s)\n"
+           "  --joining N          members joining at once (default 8; the server's listen\n"
+           "                       backlog is not the test)\n"
            "  --drain DUR          after sending, wait this long at most for the last\n"
            "                       deliveries (default 2s)\n"
            "  --pad N              padding bytes per message (default 0)\n"
@@ -188,6 +192,11 @@ int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
             if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600 * 1000)
                 return sk_cli_usage(cmd, "--join-timeout: '%s' is not a duration up to 1h", optarg);
             cfg.join_ms = v;
+            break;
+        case OPT_JOINING:
+            if (sk_parse_i64(optarg, 1, 10000, &v) < 0)
+                return sk_cli_usage(cmd, "--joining: '%s' is not a number in 1..10000", optarg);
+            cfg.joining = (unsigned)v;
             break;
         case OPT_DRAIN:
             if (sk_parse_duration_ms(optarg, &v) < 0 || v < 0 || v > 600 * 1000)
