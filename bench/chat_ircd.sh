@@ -119,9 +119,11 @@ start_sockit() { # PORT MODEL
 point() {
     name=$1 port=$2 joining=$3 rate=$4
     shift 4
+    npoint=$((npoint + 1))
+    sleep 1 # the previous point's members leave
     c0=$(cpu_ticks "$PID")
     if ! "$SOCKIT" bench chat 127.0.0.1 "$port" "$@" --members "$MEMBERS" --senders "$SENDERS" \
-        --rate "$rate" -d "${SECS}s" --joining "$joining" --join-timeout 120s --json \
+        --rate "$rate" -d "${SECS}s" --joining "$joining" --join-timeout 120s --nick-prefix "p${npoint}n" --json \
         >"$TMP/point.json" 2>"$TMP/point.err"; then
         printf '%-14s %7s  failed: %s\n' "$name" "$rate" "$(head -1 "$TMP/point.err")"
         return 0
@@ -141,6 +143,7 @@ EOF
 printf '%s members, %s senders, %ss per point; %s\n' "$MEMBERS" "$SENDERS" "$SECS" "$(uname -r)"
 printf '%-14s %7s %13s %10s %10s %9s %8s\n' server "msg/s" "deliveries/s" "p50 ms" "p99 ms" missing "cpu us/d"
 : >"$TMP/all.txt"
+npoint=0
 for srv in ngircd inspircd sockit-epoll sockit-uring; do
     port=$(free_port)
     case $srv in

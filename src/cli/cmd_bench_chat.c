@@ -10,6 +10,7 @@
 #include "sockit/resolve.h"
 #include "sockit/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -28,6 +29,7 @@ enum {
     OPT_JOINING,
     OPT_DRAIN,
     OPT_PAD,
+    OPT_NICK_PREFIX,
     OPT_JSON,
 };
 
@@ -42,6 +44,7 @@ static const struct option chat_longs[] = {
     {"joining", required_argument, NULL, OPT_JOINING},
     {"drain", required_argument, NULL, OPT_DRAIN},
     {"pad", required_argument, NULL, OPT_PAD},
+    {"nick-prefix", required_argument, NULL, OPT_NICK_PREFIX},
     {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -68,6 +71,8 @@ static void chat_help(void)
            "  --drain DUR          after sending, wait this long at most for the last\n"
            "                       deliveries (default 2s)\n"
            "  --pad N              padding bytes per message (default 0)\n"
+           "  --nick-prefix P      nicknames are P0, P1, ... (default b; a letter, then\n"
+           "                       letters and digits, at most 16)\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "  --json               one JSON object\n"
            "  -q, --quiet          the summary line only\n\n"
@@ -208,6 +213,18 @@ int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
                 return sk_cli_usage(cmd, "--pad: '%s' is not a number in 0..3000", optarg);
             cfg.pad = (size_t)v;
             break;
+        case OPT_NICK_PREFIX: {
+            size_t k = strlen(optarg), ok = k >= 1 && k <= 16 && isalpha((unsigned char)optarg[0]);
+            for (size_t i = 1; ok && i < k; i++)
+                ok = isalnum((unsigned char)optarg[i]) != 0;
+            if (!ok)
+                return sk_cli_usage(cmd,
+                                    "--nick-prefix: '%s' is not a letter followed by at most "
+                                    "15 letters and digits",
+                                    optarg);
+            cfg.nick_prefix = optarg;
+            break;
+        }
         case OPT_IRC: cfg.irc = 1; break;
         case OPT_CHANNEL:
             if (!strchr("#&", optarg[0]) || optarg[0] == '\0' || strlen(optarg) > 50 ||
