@@ -6,6 +6,7 @@
 # on this machine:
 #
 #   bench/chat_ircd.sh [SECONDS]       (default 5 per point)
+#   bench/chat_ircd.sh --ngircd-conf PORT DIR   print the ngircd configuration
 #
 #   env: MEMBERS=1000 SENDERS=10 RATES="200 500 1000 2000 4000" SOCKIT=build/sockit
 #
@@ -29,6 +30,36 @@
 # ngircd's there, as a ratio.
 set -eu
 cd "$(dirname "$0")/.."
+# ngircd_conf PORT DIR: the anchor's ngircd configuration (also what
+# tests/integration/test_bench_chat.py runs ngircd with, through
+# `chat_ircd.sh --ngircd-conf PORT DIR`).
+ngircd_conf() {
+    cat <<EOF
+[Global]
+Name = bench.local
+Info = sockit bench anchor
+Listen = 127.0.0.1
+Ports = $1
+MotdPhrase = bench
+PidFile = $2/ngircd.pid
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+MaxPenaltyTime = 0
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+EOF
+}
+if [ "${1:-}" = --ngircd-conf ]; then
+    ngircd_conf "$2" "$3"
+    exit 0
+fi
 SECS=${1:-5}
 MEMBERS=${MEMBERS:-1000}
 SENDERS=${SENDERS:-10}
@@ -66,27 +97,7 @@ stop() {
 }
 
 start_ngircd() {
-    cat >"$TMP/ngircd.conf" <<EOF
-[Global]
-Name = bench.local
-Info = sockit bench anchor
-Listen = 127.0.0.1
-Ports = $1
-MotdPhrase = bench
-PidFile = $TMP/ngircd.pid
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-MaxPenaltyTime = 0
-PingTimeout = 600
-PongTimeout = 600
-[Options]
-DNS = no
-Ident = no
-PAM = no
-EOF
+    ngircd_conf "$1" "$TMP" >"$TMP/ngircd.conf"
     ngircd -n -f "$TMP/ngircd.conf" >"$TMP/ngircd.log" 2>&1 &
     PID=$!
 }

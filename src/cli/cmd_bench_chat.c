@@ -157,6 +157,27 @@ static void report(const struct sk_chatb_cfg *cfg, const struct sk_chatb_result 
         printf("  note         %s\n", res->why);
 }
 
+/* optarg as a whole number in [min, max] into *v; else the usage line. */
+static int num_arg(const char *cmd, const char *opt, int64_t min, int64_t max, int64_t *v)
+{
+    if (sk_parse_i64(optarg, min, max, v) == 0)
+        return 0;
+    sk_cli_usage(cmd, "%s: '%s' is not a number in %lld..%lld", opt, optarg, (long long)min,
+                 (long long)max);
+    return -1;
+}
+
+/* optarg as a duration in [min_ms, max_ms] (max given as words for the
+ * message) into *v; else the usage line. */
+static int dur_arg(const char *cmd, const char *opt, int64_t min_ms, int64_t max_ms,
+                   const char *max_words, int64_t *v)
+{
+    if (sk_parse_duration_ms(optarg, v) == 0 && *v >= min_ms && *v <= max_ms)
+        return 0;
+    sk_cli_usage(cmd, "%s: '%s' is not a duration up to %s (e.g. 5s)", opt, optarg, max_words);
+    return -1;
+}
+
 int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
 {
     struct sk_chatb_cfg cfg;
@@ -169,13 +190,13 @@ int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":d:46qh", chat_longs, NULL)) != -1) {
         switch (c) {
         case OPT_MEMBERS:
-            if (sk_parse_i64(optarg, 2, 100000, &v) < 0)
-                return sk_cli_usage(cmd, "--members: '%s' is not a number in 2..100000", optarg);
+            if (num_arg(cmd, "--members", 2, 100000, &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.members = (unsigned)v;
             break;
         case OPT_SENDERS:
-            if (sk_parse_i64(optarg, 1, 100000, &v) < 0)
-                return sk_cli_usage(cmd, "--senders: '%s' is not a number in 1..100000", optarg);
+            if (num_arg(cmd, "--senders", 1, 100000, &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.senders = (unsigned)v;
             break;
         case OPT_RATE: {
@@ -189,28 +210,28 @@ int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
             break;
         }
         case 'd':
-            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600 * 1000)
-                return sk_cli_usage(cmd, "-d: '%s' is not a duration up to 1h (e.g. 5s)", optarg);
+            if (dur_arg(cmd, "-d", 1, 3600 * 1000, "1h", &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.duration_ms = v;
             break;
         case OPT_JOIN_TIMEOUT:
-            if (sk_parse_duration_ms(optarg, &v) < 0 || v <= 0 || v > 3600 * 1000)
-                return sk_cli_usage(cmd, "--join-timeout: '%s' is not a duration up to 1h", optarg);
+            if (dur_arg(cmd, "--join-timeout", 1, 3600 * 1000, "1h", &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.join_ms = v;
             break;
         case OPT_JOINING:
-            if (sk_parse_i64(optarg, 1, 10000, &v) < 0)
-                return sk_cli_usage(cmd, "--joining: '%s' is not a number in 1..10000", optarg);
+            if (num_arg(cmd, "--joining", 1, 10000, &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.joining = (unsigned)v;
             break;
         case OPT_DRAIN:
-            if (sk_parse_duration_ms(optarg, &v) < 0 || v < 0 || v > 600 * 1000)
-                return sk_cli_usage(cmd, "--drain: '%s' is not a duration up to 10m", optarg);
+            if (dur_arg(cmd, "--drain", 0, 600 * 1000, "10m", &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.drain_ms = v;
             break;
         case OPT_PAD:
-            if (sk_parse_i64(optarg, 0, 3000, &v) < 0)
-                return sk_cli_usage(cmd, "--pad: '%s' is not a number in 0..3000", optarg);
+            if (num_arg(cmd, "--pad", 0, 3000, &v) < 0)
+                return SK_EXIT_USAGE;
             cfg.pad = (size_t)v;
             break;
         case OPT_NICK_PREFIX: {

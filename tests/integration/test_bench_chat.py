@@ -157,24 +157,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-NGIRCD_CONF = """[Global]
-Name = bench.test
-Info = sockit bench test
-Listen = 127.0.0.1
-Ports = {port}
-MotdPhrase = test
-PidFile = {dir}/ngircd.pid
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-MaxPenaltyTime = 0
-[Options]
-DNS = no
-Ident = no
-PAM = no
-"""
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+
+
+def ngircd_conf(port, directory):
+    """The anchor's own ngircd configuration (bench/chat_ircd.sh)."""
+    p = subprocess.run(["sh", os.path.join(ROOT, "bench/chat_ircd.sh"), "--ngircd-conf",
+                        str(port), str(directory)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0 and "MaxPenaltyTime = 0" in p.stdout, p.stdout + p.stderr
+    return p.stdout
 
 
 def test_irc_against_ngircd(tmp_path):
@@ -184,7 +175,7 @@ def test_irc_against_ngircd(tmp_path):
         pytest.skip("ngircd is not installed")
     port = free_port()
     conf = tmp_path / "ngircd.conf"
-    conf.write_text(NGIRCD_CONF.format(port=port, dir=tmp_path))
+    conf.write_text(ngircd_conf(port, tmp_path))
     proc = subprocess.Popen([ngircd, "-n", "-f", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
