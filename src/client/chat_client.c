@@ -341,11 +341,9 @@ static int complete_room(void *arg, const char *line, size_t pos, size_t *from, 
         if (j == wl)
             match[nm++] = c->known[i];
     }
-    *from = (size_t)(w - line);
-    if (nm == 0 || replmax <= SK_CHAT_ROOM_MAX) {
-        memcpy(repl, w, SK_MIN(wl, replmax));
-        return (int)SK_MIN(wl, replmax); /* nothing known starts so */
-    }
+    *from = pos; /* unless a completion replaces the word: nothing changes */
+    if (nm == 0 || replmax < SK_CHAT_ROOM_MAX)
+        return 0; /* nothing known starts so */
     /* As far as every match agrees (the first one's spelling). */
     size_t common = strlen(match[0]);
     for (unsigned i = 1; i < nm; i++) {
@@ -361,10 +359,9 @@ static int complete_room(void *arg, const char *line, size_t pos, size_t *from, 
             used += (size_t)snprintf(list + used, sizeof(list) - used, " %s", match[i]);
         sk_tty_line_print(&c->s.tty, list, used);
     }
-    if (common < wl + skip) { /* keep what was typed */
-        memcpy(repl, w, wl);
-        return (int)wl;
-    }
+    if (common < wl + skip)
+        return 0; /* keep what was typed */
+    *from = (size_t)(w - line);
     memcpy(repl, match[0], common);
     return (int)common;
 }
