@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import SEEDS, SOCKIT
+from conftest import SANITIZER_RE, SEEDS, SOCKIT, SOCKIT_TSAN
 from test_chat import MODEL_PARAMS, MODELS, NcPeer, Peer
 from test_chat_tty import last, needs_chat, tmux  # noqa: F401 (tmux is a fixture)
 
@@ -209,6 +209,48 @@ def test_nc_and_the_seed_client_in_the_lobby_as_before(server, model):
         seed.wait()
         nc.close()
         close_all(ps)
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", [m for m in ("epoll", "thread") if m in MODELS] or MODEL_PARAMS)
+def test_rooms_across_threads_under_threadsanitizer(server, model):
+    """Rooms opened, joined, emptied and freed from several threads (three
+    event loops, or a thread per member) under ThreadSanitizer: every line
+    reaches exactly the others in its room, and the run ends without a
+    report."""
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    srv = server("chat", "--model", model, "-p", "0", "--workers", "3", binary=SOCKIT_TSAN,
+                 env=env)
+    ps = [Peer(srv) for _ in range(9)]
+    try:
+        for i, p in enumerate(ps):
+            p.join(f"t{i}")
+        for rnd in range(2):                    # the second round re-creates the rooms
+            for i, p in enumerate(ps):
+                p.send(f"/join #r{rnd}{i % 3}")
+            for p in ps:                        # all in: every room is complete
+                p.expect("*** You are now in #r")
+            for i, p in enumerate(ps):
+                p.send(f"{rnd} from t{i}")
+            for i, p in enumerate(ps):
+                want = sorted(f"<t{j}> {rnd} from t{j}".encode()
+                              for j in range(9) if j != i and j % 3 == i % 3)
+                deadline = time.monotonic() + 20
+                while len([l for l in p.lines if f"> {rnd} from".encode() in l]) < len(want):
+                    assert time.monotonic() < deadline, p.lines
+                    p.pump(0.5)
+                got = sorted(l for l in p.lines if f"> {rnd} from".encode() in l)
+                assert got == want
+                p.pos = len(p.lines)
+            for p in ps:
+                p.send("/part")
+            for p in ps:
+                p.expect("*** You are now in #lobby")
+    finally:
+        close_all(ps)
+    rc = srv.stop()
+    assert not SANITIZER_RE.search(srv.stderr), srv.stderr
+    assert rc == 0, srv.stderr
 
 
 @needs_chat
