@@ -6,6 +6,7 @@
 #include "sockit/conn.h"
 
 #include "sockit/server.h"
+#include "sockit/sock.h"
 #include "sockit/util.h"
 
 #include "internal.h"
@@ -97,4 +98,26 @@ void *sk_conn_service_state(const struct sk_conn *c)
 int sk_conn_backpressured(const struct sk_conn *c)
 {
     return sk__conn_backpressured(c, NULL); /* the one test the models use */
+}
+
+char **sk_conn_spawn_env(const struct sk_conn *c)
+{
+    return sk_spawn_env(&c->peer, NULL, c->fd);
+}
+
+int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp)
+{
+    struct sk_server *srv = c->srv;
+
+    if (!srv->conn_process || c->tls || c->fd < 0 || sk_conn_pending(c) > 0)
+        return -EOPNOTSUPP;
+    sp->fd[0] = sp->fd[1] = c->fd;
+    if (sp->fd[2] == SK_SPAWN_STDOUT)
+        sp->fd[2] = c->fd;
+    int fd = c->fd;
+    c->fd = -1;                  /* the program's now: closed below, never shut down by us */
+    sk_sock_set_nonblock(fd, 0); /* programs expect blocking standard I/O */
+    int r = sk_spawn_run(sp, c->id, fd, srv->stop_fd, srv->lim.drain_ms);
+    c->flags |= SK_CONN_END;
+    return r;
 }
