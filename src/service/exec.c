@@ -157,11 +157,14 @@ static int exec_open(struct sk_conn *c)
     free(envp);
     if (r < 0)
         return r;
-    /* TODO(upstream): hand fds[1] (read) and fds[0] (write) to the model. */
-    (void)fds;
-    return -EOPNOTSUPP;
+    /* The connection owns the pipes from here on, even on failure. */
+    if ((r = sk_conn_upstream_fds(c, fds[1], fds[0])) < 0)
+        return r;
+    return sk_conn_upstream_pipe(c);
 }
 
+/* Piped from open() on: input reaches data() only if the upstream could
+ * not be set up, and then goes nowhere. */
 static ssize_t exec_data(struct sk_conn *c, const char *p, size_t n)
 {
     (void)c;
