@@ -158,9 +158,9 @@ static int exec_open(struct sk_conn *c)
     if (r < 0)
         return r;
     /* The connection owns the pipes from here on, even on failure. */
-    if ((r = sk_conn_upstream_fds(c, fds[1], fds[0])) < 0)
+    if ((r = sk_conn_upstream_fds(c, fds[1], fds[0])) < 0 || (r = sk_conn_upstream_pipe(c)) < 0)
         return r;
-    return sk_conn_upstream_pipe(c);
+    return sk_conn_upstream_end_at_eof(c);
 }
 
 /* Piped from open() on: input reaches data() only if the upstream could

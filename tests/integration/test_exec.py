@@ -163,6 +163,26 @@ def test_program_exit_closes_connection(exec_server, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_program_exit_frees_the_connection_while_client_stays(exec_server, model):
+    # inetd's rule: the program's exit closes the connection, not only its
+    # sending side. With --max-conns 1, a second client is served while the
+    # first still holds its socket open (and sends nothing).
+    srv, _ = exec_server(model, "sh", "-c", "echo bye", "@M@", opts=["--max-conns", "1"])
+    first = srv.connect()
+    try:
+        assert recv_until_close(first, timeout=5) == b"bye\n"
+        deadline = time.monotonic() + 5
+        while True:
+            with srv.connect() as second:
+                if recv_until_close(second, timeout=5) == b"bye\n":
+                    break
+            assert time.monotonic() < deadline, "the first connection is still held"
+            time.sleep(0.05)
+    finally:
+        first.close()
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_program_that_never_reads_memory_bounded(exec_server, model):
     srv, word = exec_server(model, "sh", "-c", "sleep 30", "@M@")
     rss0 = proc_status_kb(srv.pid)
