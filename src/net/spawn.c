@@ -7,8 +7,10 @@
  * every signal blocked around it so no handler of ours runs in the child;
  * the child resets every disposition, joins a process group of its own,
  * asks for SIGTERM when the starting thread ends, places its descriptors
- * and execs. A failed exec leaves its errno in our memory (vfork shares it)
- * and the starter reaps the child at once and returns the error.
+ * and execs. A failed exec writes its errno to a close-on-exec pipe (EOF
+ * there means the exec succeeded; this works where vfork() is a plain fork,
+ * as under ThreadSanitizer), and the starter reaps the child at once and
+ * returns the error.
  *
  * Ending: one reaper thread per process (started by the first spawn, again
  * in a forked process) polls a pidfd per child, so a child is reaped the
@@ -168,8 +170,8 @@ char **sk_spawn_env(const struct sk_addr *peer, const struct sk_addr *local, int
  * system calls). */
 struct plan {
     const struct sk_spawn *sp;
-    int target[3];    /* the descriptors that become 0, 1, 2 */
-    volatile int err; /* the child's exec errno, in our memory */
+    int target[3]; /* the descriptors that become 0, 1, 2 */
+    int report;    /* close-on-exec pipe: the exec's errno, or EOF once it succeeded */
 };
 
 static void child_exec(struct plan *p)
@@ -201,9 +203,28 @@ static void child_exec(struct plan *p)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(p->sp->file, p->sp->argv, p->sp->envp ? p->sp->envp : environ);
-fail:
-    p->err = errno ? errno : ENOEXEC;
+fail:;
+    int e = errno ? errno : ENOEXEC;
+    ssize_t w = write(p->report, &e, sizeof(e));
+    (void)w;
     _exit(127);
+}
+
+/* vfork() and the child's exec, in a frame of their own (nothing here is
+ * kept in a register across the vfork). Returns the pid or -errno. */
+static __attribute__((noinline)) pid_t start_child(struct plan *p)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t child = vfork();
+    if (child == 0)
+        child_exec(p);
+    int e = errno;
+    if (child > 0)
+        setpgid(child, child); /* where vfork() is a fork (ThreadSanitizer): no race */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return child < 0 ? -e : child;
 }
 
 static int set_nonblock(int fd)
@@ -217,7 +238,6 @@ static int spawn_raw(const struct sk_spawn *sp, int mine[3], pid_t *pid, int *pi
 {
     struct plan p = {.sp = sp, .target = {-1, -1, -1}};
     int theirs[3] = {-1, -1, -1}, err = 0;
-    sigset_t all, old;
 
     mine[0] = mine[1] = mine[2] = -1;
     for (int i = 0; i < 3; i++) {
@@ -247,18 +267,28 @@ static int spawn_raw(const struct sk_spawn *sp, int mine[3], pid_t *pid, int *pi
         }
         p.target[i] = theirs[i] >= 0 ? theirs[i] : f;
     }
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t child = vfork();
-    if (child == 0)
-        child_exec(&p);
-    if (child < 0)
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) {
         err = -errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err == 0 && p.err) {
-        err = -p.err;
-        waitpid(child, NULL, 0);
+        goto out;
     }
+    p.report = report[1];
+    pid_t child = start_child(&p);
+    if (child < 0)
+        err = child;
+    close(report[1]);
+    if (err == 0) {
+        int e = 0;
+        ssize_t n;
+        do
+            n = read(report[0], &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)sizeof(e)) {
+            err = -e;
+            waitpid(child, NULL, 0);
+        }
+    }
+    close(report[0]);
     if (err == 0) {
         int fd = (int)syscall(SYS_pidfd_open, child, 0);
         if (fd < 0) {
