@@ -368,8 +368,9 @@ static void errlog_read(struct errlog *e)
 
 struct sk_child {
     pid_t pid;
-    int pidfd;    /* -1 once reaped */
-    int released; /* the connection gave it up */
+    int pidfd;      /* -1 once reaped */
+    int released;   /* the connection gave it up */
+    int group_told; /* reaped, and its group was sent SIGTERM */
     int64_t kill_at;
     struct errlog err;
     struct sk_child *next;
@@ -401,7 +402,15 @@ static void poke(void)
 /* SIGTERM to ch's group now, SIGKILL at the bound. Lock held. */
 static void terminate(struct sk_child *ch, int grace_ms)
 {
-    if (ch->pidfd < 0 || ch->kill_at)
+    if (ch->pidfd < 0) {
+        /* It is gone, but children it left in its group are told once (its
+         * pid names the group for as long as the group has members). */
+        if (!ch->group_told)
+            kill(-ch->pid, SIGTERM);
+        ch->group_told = 1;
+        return;
+    }
+    if (ch->kill_at)
         return;
     if (kill(-ch->pid, SIGTERM) < 0)
         kill(ch->pid, SIGTERM);
