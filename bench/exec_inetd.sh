@@ -7,6 +7,9 @@
 # reads them back, shuts its side, waits for the close. The servers take turns
 # for ROUNDS rounds of SECS seconds, so a busy machine slows them alike; the
 # medians and their ratios are printed. Every server is stopped by PID.
+# With perf, each server then runs once more under `perf stat -e task-clock`
+# (inherited by every process it starts, the programs included): CPU time
+# per connection, which a busy machine does not change much.
 #
 #   bench/exec_inetd.sh [SECS] [ROUNDS] [THREADS]     (default 3 3 4)
 set -eu
@@ -98,3 +101,36 @@ awk -v names="$names" '
             printf " %8.2fx\n", ("inetd" in med && med["inetd"]) ? med[m] / med["inetd"] : 0
         }
     }' "$tmp/results"
+
+command -v perf >/dev/null || exit 0
+for p in $pids; do kill "$p" 2>/dev/null || true; done
+sleep 0.5
+echo
+echo "CPU per connection (server and its programs, perf stat -e task-clock, one ${SECS} s run each):"
+cpu_run() { # NAME PORT COMMAND...
+    n=$1 port=$2
+    shift 2
+    perf stat -e task-clock -x, -o "$tmp/perf.$n" "$@" >/dev/null 2>&1 &
+    ppid=$!
+    pids="$pids $ppid"
+    sleep 0.7
+    c=$("$tmp/conn_rate" 127.0.0.1 "$port" "$SECS" "$THREADS" | awk '{print $2 * '"$SECS"'}')
+    kill $(pgrep -P "$ppid") 2>/dev/null || true
+    wait "$ppid" 2>/dev/null || true
+    ms=$(awk -F, '/task-clock/ {print $1}' "$tmp/perf.$n")
+    awk -v n="$n" -v ms="$ms" -v c="$c" 'BEGIN { printf "  %-14s %8.0f conns %9.3f ms CPU each\n", n, c, ms / c }'
+}
+for m in fork epoll uring; do
+    case " $names " in *" sockit-$m "*) ;; *) continue ;; esac
+    p=$(free_port)
+    cpu_run "sockit-$m" "$p" "$SOCKIT" serve exec --model "$m" -b 127.0.0.1 -p "$p" -q -- /bin/cat
+done
+case " $names " in *" ncat "*)
+    p=$(free_port)
+    cpu_run ncat "$p" ncat -l -k --exec /bin/cat 127.0.0.1 "$p" ;;
+esac
+case " $names " in *" inetd "*)
+    p=$(free_port)
+    echo "127.0.0.1:$p stream tcp nowait.100000 root /bin/cat cat" >"$tmp/inetd2.conf"
+    cpu_run inetd "$p" "$INETD" -d "$tmp/inetd2.conf" ;;
+esac
