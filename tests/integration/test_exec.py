@@ -5,6 +5,7 @@ models its pipes are the connection's upstream, driven by the model. Every
 program a test starts carries a marker word in its argv, so a test can find
 any that outlived its connection or server (and kill it by PID)."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -132,11 +133,18 @@ def exchange(s, data, timeout=20):
 @pytest.mark.parametrize("model", MODELS)
 def test_cat_byte_exact_both_ways(exec_server, model):
     srv, word = exec_server(model, "sh", "-c", "cat; :", "@M@")
+    total = 0
     for n in (1, 65536 + 7, 3 * 1024 * 1024 + 1):
         payload = os.urandom(n)
         with srv.connect() as s:
             assert exchange(s, payload) == payload, (model, n)
+        total += n
     assert wait_gone(word), "a program outlived its connection"
+    # The totals count what went each way, also where the program had the
+    # socket itself (fork: the kernel's counts).
+    assert srv.stop() == 0
+    m = re.search(r"(\d+) bytes in, (\d+) bytes out", srv.stdout_rest)
+    assert m and int(m.group(1)) == total and int(m.group(2)) == total, srv.stdout_rest
 
 
 @pytest.mark.parametrize("model", MODELS)
