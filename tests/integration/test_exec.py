@@ -347,3 +347,14 @@ def test_usage_errors():
     p = subprocess.run([SOCKIT, "serve", "exec", "--stderr", "tty", "--", "cat"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2 and "log, socket or null" in p.stderr
+
+
+@pytest.mark.parametrize("model", [m for m in ("fork", "epoll") if m in MODELS])
+def test_tls_runs_the_program_on_pipes(exec_server, model):
+    # Under TLS the program cannot have the socket (it would see ciphertext):
+    # even under fork it runs on pipes, through the transport.
+    srv, _ = exec_server(model, "sh", "-c", 'echo "hi $PROTO"; cat; :', "@M@", opts=["--tls"])
+    p = subprocess.run([SOCKIT, "connect", "--tls", "--insecure", srv.host, str(srv.port)],
+                       input=b"secret\n", capture_output=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"hi TCP\nsecret\n"
