@@ -239,6 +239,7 @@ static int tls_setup(struct listen_cli *lc, const struct sk_cli_tls *tlo, const 
     return 0;
 }
 
+/* The first line. With --broker (srv->model set) it names the model. */
 static void listening_line(const struct sk_server *srv, const struct listen_cli *lc)
 {
     char a[SK_ADDR_STRLEN], fp[128];
@@ -249,11 +250,14 @@ static void listening_line(const struct sk_server *srv, const struct listen_cli 
         sk_addr_format(&srv->more[i], a, sizeof(a));
         fprintf(stderr, " and %s", a);
     }
-    fprintf(stderr, " (%s)",
+    fprintf(stderr, " (%s",
             lc->socktype == SOCK_DGRAM              ? "udp"
             : sk_addr_family(&srv->addr) == AF_UNIX ? (lc->tctx ? "unix, tls" : "unix")
             : lc->tctx                              ? "tcp, tls"
                                                     : "tcp");
+    if (srv->model)
+        fprintf(stderr, ", broker, model %s", srv->model->name);
+    fprintf(stderr, ")");
     if (lc->tctx && sk_tls_ctx_fingerprint(lc->tctx, fp, sizeof(fp)) > 0)
         fprintf(stderr, ": certificate %s", fp);
     fprintf(stderr, "\n");
@@ -261,9 +265,9 @@ static void listening_line(const struct sk_server *srv, const struct listen_cli 
 
 /* --broker: the broker service (a hub) under the event core, until a
  * signal. The listeners are srv's, bound already. */
-static int run_broker(const char *cmd, struct sk_server *srv)
+static int run_broker(const char *cmd, struct sk_server *srv, const struct listen_cli *lc)
 {
-    char err[256] = "", a[SK_ADDR_STRLEN];
+    char err[256] = "";
     int r;
 
     srv->svc = sk_service_find("broker");
@@ -272,14 +276,7 @@ static int run_broker(const char *cmd, struct sk_server *srv)
     if ((r = sk_server_configure(srv, NULL, err, sizeof(err))) < 0 ||
         (r = sk_server_start_service(srv, err, sizeof(err))) < 0)
         return sk_cli_fail(cmd, "--broker: %s", err[0] ? err : sk_strerror(r));
-    sk_addr_format(&srv->addr, a, sizeof(a));
-    fprintf(stderr, "sockit: listen: listening on %s", a);
-    for (unsigned i = 0; i < srv->nmore; i++) {
-        sk_addr_format(&srv->more[i], a, sizeof(a));
-        fprintf(stderr, " and %s", a);
-    }
-    fprintf(stderr, " (%s, broker, model %s)\n",
-            sk_addr_family(&srv->addr) == AF_UNIX ? "unix" : "tcp", srv->model->name);
+    listening_line(srv, lc);
     broker_srv = srv;
     r = sk_server_run(srv);
     broker_srv = NULL;
@@ -415,7 +412,7 @@ int cmd_listen(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (broker) {
-        rc = run_broker(cmd, &srv);
+        rc = run_broker(cmd, &srv, &lc);
         goto out;
     }
     listening_line(&srv, &lc);

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "stall.h"
+
 #define DEFAULT_MAX_QUEUE (256 * 1024)
 #define DEFAULT_STALL_MS 2000
 
@@ -95,21 +97,6 @@ static void drop(struct member *m, const char *why)
     sk_conn_abort(m->c);
 }
 
-/* Over max_queue with no progress for stall_ms. */
-static int stalled(const struct broker *b, struct member *m, size_t pending)
-{
-    if (pending <= b->max_queue) {
-        m->over_since = 0;
-        return 0;
-    }
-    int64_t now = sk_now_ms();
-    if (m->over_since == 0 || sk_conn_bytes_sent(m->c) != m->seen_out) {
-        m->over_since = now;
-        m->seen_out = sk_conn_bytes_sent(m->c);
-    }
-    return now - m->over_since >= b->stall_ms;
-}
-
 static ssize_t broker_data(struct sk_conn *c, const char *p, size_t n)
 {
     struct broker *b = sk_conn_service_state(c);
@@ -117,7 +104,8 @@ static ssize_t broker_data(struct sk_conn *c, const char *p, size_t n)
     for (struct member *m = b->head; m; m = m->next) {
         if (m->c == c || m->dropped || sk_conn_closing(m->c))
             continue;
-        if (stalled(b, m, sk_conn_pending(m->c) + n))
+        if (sk__stalled(&m->over_since, &m->seen_out, sk_conn_bytes_sent(m->c),
+                        sk_conn_pending(m->c) + n, b->max_queue, b->stall_ms))
             drop(m, "not reading (output queue full)");
         else if (sk_conn_write(m->c, p, n) < 0)
             drop(m, "output over --max-output");

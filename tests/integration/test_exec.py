@@ -15,7 +15,8 @@ import uuid
 
 import pytest
 
-from conftest import SOCKIT, available_models, proc_state, proc_status_kb, recv_until_close
+from conftest import (SOCKIT, available_models, child_pids, proc_state, proc_status_kb,
+                      recv_until_close)
 
 MODELS = available_models("tcp", "exec")
 # One model of each path: the socket itself (fork), pipes driven by the
@@ -63,24 +64,12 @@ def wait_gone(word, timeout=8):
 
 
 def descendants(pid):
-    """Every process below pid (from /proc), with its state."""
-    parent = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        parent[int(d)] = (int(fields[1]), fields[0])
+    """Every process below pid, with its state (R, S, Z, ...)."""
     out, todo = {}, [pid]
     while todo:
-        p = todo.pop()
-        for c, (pp, st) in parent.items():
-            if pp == p and c not in out:
-                out[c] = st
+        for c in child_pids(todo.pop()):
+            if c not in out:
+                out[c] = proc_state(c)
                 todo.append(c)
     return out
 

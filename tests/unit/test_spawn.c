@@ -174,21 +174,31 @@ static void exec_failure_is_returned(void **state)
     sk_spawn_shutdown(100);
 }
 
-static void release_terminates_the_group(void **state)
+/* sh -c script with its standard output on a pipe (*out), once it wrote
+ * its first line (into buf). */
+static struct sk_child *start_sh(char *script, uint64_t id, int *out, char *buf, size_t len)
 {
-    (void)state;
-    /* The program's own child (sleep) is in its group: both go. */
-    char *argv[] = {"sh", "-c", "sleep 100 & echo $!; wait", NULL};
+    char *argv[] = {"sh", "-c", script, NULL};
     struct sk_spawn sp = {
         .file = "/bin/sh", .argv = argv, .fd = {SK_SPAWN_NULL, SK_SPAWN_PIPE, SK_SPAWN_NULL}};
     struct sk_child *ch;
     int fds[3];
-    assert_int_equal(sk_spawn_start(&sp, 3, &ch, fds), 0);
-    char buf[32] = "";
+    assert_int_equal(sk_spawn_start(&sp, id, &ch, fds), 0);
     struct pollfd p = {.fd = fds[1], .events = POLLIN};
     assert_int_equal(poll(&p, 1, 5000), 1);
-    ssize_t n = read(fds[1], buf, sizeof(buf) - 1);
-    assert_true(n > 0);
+    memset(buf, 0, len);
+    assert_true(read(fds[1], buf, len - 1) > 0);
+    *out = fds[1];
+    return ch;
+}
+
+static void release_terminates_the_group(void **state)
+{
+    (void)state;
+    /* The program's own child (sleep) is in its group: both go. */
+    char buf[32];
+    int out;
+    struct sk_child *ch = start_sh("sleep 100 & echo $!; wait", 3, &out, buf, sizeof(buf));
     pid_t sleeper = (pid_t)atoi(buf);
     assert_true(sleeper > 0);
     assert_int_equal(kill(sleeper, 0), 0);
@@ -200,30 +210,24 @@ static void release_terminates_the_group(void **state)
     while (kill(sleeper, 0) == 0 && sk_now_ms() < deadline)
         usleep(10 * 1000); /* not our child: init reaps it */
     assert_int_not_equal(kill(sleeper, 0), 0);
-    close(fds[1]);
+    close(out);
     sk_spawn_shutdown(100);
 }
 
 static void shutdown_kills_what_ignores_sigterm(void **state)
 {
     (void)state;
-    char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done", NULL};
-    struct sk_spawn sp = {
-        .file = "/bin/sh", .argv = argv, .fd = {SK_SPAWN_NULL, SK_SPAWN_PIPE, SK_SPAWN_NULL}};
-    struct sk_child *ch;
-    int fds[3];
-    assert_int_equal(sk_spawn_start(&sp, 4, &ch, fds), 0);
     char buf[16];
-    struct pollfd p = {.fd = fds[1], .events = POLLIN};
-    assert_int_equal(poll(&p, 1, 5000), 1);
-    assert_true(read(fds[1], buf, sizeof(buf)) > 0);
+    int out;
+    struct sk_child *ch = start_sh("trap '' TERM; echo ready; while :; do sleep 0.05; done", 4,
+                                   &out, buf, sizeof(buf));
     pid_t pid = sk_child_pid(ch);
     int64_t t0 = sk_now_ms();
     sk_spawn_shutdown(200); /* not released: shutdown terminates it, then kills */
     assert_true(sk_now_ms() - t0 < 3000);
     assert_int_equal(sk_spawn_live(), 0);
     assert_int_not_equal(kill(pid, 0), 0);
-    close(fds[1]);
+    close(out);
 }
 
 static void stderr_to_stdout_and_given_descriptors(void **state)
