@@ -169,20 +169,20 @@ def test_with_nc_clients(broker):
 @pytest.mark.skipif(not shutil.which("ncat"), reason="needs ncat")
 def test_with_ncat_clients(broker):
     b = broker()
+    py = b.connect()
+    wait_members(b, [py])
     talker = subprocess.Popen(["ncat", "127.0.0.1", str(b.port)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    py = b.connect()
     try:
-        time.sleep(0.3)
+        # ncat's line reaching us says it is connected; then ours reaches it.
+        talker.stdin.write(b"from ncat\n")
+        talker.stdin.flush()
+        assert recv_exactly(py, 10) == b"from ncat\n"
         py.sendall(b"to ncat\n")
-        talker.stdout.flush()
         sel = selectors.DefaultSelector()
         sel.register(talker.stdout, selectors.EVENT_READ)
         assert sel.select(10)
         assert os.read(talker.stdout.fileno(), 100) == b"to ncat\n"
-        talker.stdin.write(b"from ncat\n")
-        talker.stdin.flush()
-        assert recv_exactly(py, 10) == b"from ncat\n"
     finally:
         py.close()
         talker.kill()
