@@ -387,7 +387,7 @@ int sk__up_settle(struct sk_conn *c, int client_eof, size_t client_pend, int64_t
     struct sk__upstream *up = c->up;
     int r;
 
-    for (int round = 0; up && up->early && round < 8; round++) {
+    for (int round = 0; up && up->early && round < 64; round++) {
         /* A result known at once (a Unix socket), reported from the loop. */
         up->early = 0;
         if ((r = connected(c, up, up->early_err)) < 0)
@@ -432,6 +432,27 @@ int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t 
         *used = n; /* nobody reads it any more */
         return 0;
     }
+    size_t direct = 0;
+    if (!sk_buf_len(&up->out) && up->wfd >= 0 && !up->connecting) {
+        /* Nothing queued: straight from the caller's buffer, no copy. */
+        ssize_t w;
+        do
+            w = up->wsock ? send(up->wfd, p, n, MSG_NOSIGNAL) : write(up->wfd, p, n);
+        while (w < 0 && errno == EINTR);
+        /* An error comes again from flush_up() below, which knows what to
+         * make of it (EPIPE after the upstream's EOF). */
+        if (w > 0) {
+            direct = (size_t)w;
+            up->sent += (uint64_t)w;
+            c->last_ms = now;
+            p += direct;
+            n -= direct;
+        }
+        if (n == 0) {
+            *used = direct;
+            return 0;
+        }
+    }
     size_t room = up->out.max - sk_buf_len(&up->out);
     size_t take = n < room ? n : room;
     if (take) {
@@ -439,7 +460,7 @@ int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t 
         if (r < 0)
             return r;
     }
-    *used = take;
+    *used = direct + take;
     return flush_up(c, up, now); /* write through: one write per read */
 }
 
