@@ -212,6 +212,12 @@ int sk_conn_upstream_backpressured(const struct sk_conn *c);
  * bounded, and kept across a failover). Returns 0 or -ENOTCONN. */
 int sk_conn_upstream_pipe(struct sk_conn *c);
 
+/* Piped: the upstream's end ends the connection (once everything it sent
+ * went), instead of being passed on as a half-close while the client may
+ * still send: a program's exit closes its connection (serve exec, inetd's
+ * rule). Returns 0 or -ENOTCONN. */
+int sk_conn_upstream_end_at_eof(struct sk_conn *c);
+
 /* Through the service: shut the upstream's write side once what is queued
  * for it went (the client's half-close passed on by hand). */
 void sk_conn_upstream_shutdown(struct sk_conn *c);

@@ -151,6 +151,7 @@ struct sk__upstream {
     char wr_dead;    /* it stopped taking input after its EOF (EPIPE): that direction is over */
     char cl_shut;    /* piped: its EOF was passed on to the client */
     char shut_req;   /* through the service: sk_conn_upstream_shutdown() */
+    char end_at_eof; /* piped: its EOF ends the connection (sk_conn_upstream_end_at_eof) */
     int early_err;
     int64_t connect_due;
     char bulk_up, bulk_cl;   /* piped: that direction carried bulk (a read of SK_UP_BULK or

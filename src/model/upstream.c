@@ -189,6 +189,14 @@ int sk_conn_upstream_pipe(struct sk_conn *c)
     return 0;
 }
 
+int sk_conn_upstream_end_at_eof(struct sk_conn *c)
+{
+    if (!c->up)
+        return -ENOTCONN;
+    c->up->end_at_eof = 1;
+    return 0;
+}
+
 void sk_conn_upstream_shutdown(struct sk_conn *c)
 {
     if (c->up)
@@ -547,8 +555,10 @@ int sk__up_settle(struct sk_conn *c, int client_eof, size_t client_pend, int64_t
     /* The upstream's EOF goes on once everything it sent went. */
     if (up->rd_eof && !up->cl_shut && !client_pend && !sk_buf_len(&up->in)) {
         up->cl_shut = 1;
-        if (c->tls)
-            c->flags |= SK_CONN_END; /* no half-close under TLS: close_notify, then close */
+        /* No half-close under TLS (close_notify, then close), nor where the
+         * service asked for the end (sk_conn_upstream_end_at_eof). */
+        if (c->tls || up->end_at_eof)
+            c->flags |= SK_CONN_END;
         else
             shutdown(c->fd, SHUT_WR);
     }
