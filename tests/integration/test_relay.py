@@ -341,9 +341,12 @@ def test_descriptors_stable_after_200_connections(server, model):
     assert fd_count(echo.pid) <= before + 2
 
 
-def test_stop_with_open_tunnels_is_clean(server, peers):
+@pytest.mark.parametrize("model", ["prefork", "thread", "epoll", "uring"])
+def test_stop_with_open_tunnels_is_clean(server, peers, model):
+    if model not in MODELS:
+        pytest.skip(f"{model} not available")
     p = peers(lambda c: time.sleep(3))
-    relay = server("relay", "--model", "epoll", "--to", f"127.0.0.1:{p.port}")
+    relay = server("relay", "--model", model, "--to", f"127.0.0.1:{p.port}")
     socks = [relay.connect() for _ in range(5)]
     for s in socks:
         s.sendall(b"x")
