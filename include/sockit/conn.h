@@ -51,6 +51,10 @@ struct sk_conn_ops {
     /* The core is about to close fd, one of c's upstream descriptors: stop
      * watching it (an event loop's poller, an io_uring poll in flight). */
     void (*up_forget)(struct sk_conn *c, int fd);
+    /* The model sends the client's output with sk__conn_flush_plain() and
+     * lets sk__up_splice_in() read the client: a piped upstream may move
+     * bulk data with splice() (readiness models and the blocking driver). */
+    int splice;
 };
 
 /*
