@@ -29,18 +29,25 @@ def marker():
 
 
 def procs_with(word):
-    """PIDs of programs (not sockit itself) whose command line holds word."""
-    found = []
+    """PIDs of programs (not sockit itself) whose command line holds word,
+    or whose environment has SOCKIT_TEST_MARK=word (inherited from the
+    server: a plain `cat` carries it too)."""
+    found, mark = [], b"SOCKIT_TEST_MARK=" + word.encode()
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == os.getpid():
             continue
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
+            if argv[0].endswith(b"sockit"):
+                continue
+            if word.encode() not in argv:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if mark not in f.read().split(b"\0"):
+                        continue
         except OSError:
             continue
-        if word.encode() in argv and not argv[0].endswith(b"sockit"):
-            found.append(int(d))
+        found.append(int(d))
     return found
 
 
@@ -85,7 +92,8 @@ def exec_server(server):
         words.append(word)
         # sh -c SCRIPT NAME: NAME is $0, visible in the command line.
         args = [a.replace("@M@", word) for a in cmd]
-        s = server("exec", "--model", model, "-p", "0", *opts, "--", *args)
+        env = dict(os.environ, SOCKIT_TEST_MARK=word)
+        s = server("exec", "--model", model, "-p", "0", *opts, "--", *args, env=env)
         servers.append(s)
         return s, word
 
@@ -223,7 +231,7 @@ def test_stderr_modes(exec_server, model):
 def test_200_concurrent_clients_no_zombie_none_left_after_sigterm(exec_server, model):
     if model not in MODELS:
         pytest.skip(f"{model} not available")
-    srv, word = exec_server(model, "sh", "-c", "cat; :", "@M@", opts=["--max-conns", "400"])
+    srv, word = exec_server(model, "cat", opts=["--max-conns", "400"])
     socks = []
     try:
         for i in range(200):
