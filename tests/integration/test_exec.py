@@ -281,12 +281,26 @@ def test_sigterm_reaches_the_program_group(exec_server, model):
 
 
 def test_max_conns_bounds_children(exec_server):
-    srv, word = exec_server("epoll" if "epoll" in MODELS else MODELS[-1], "sh", "-c",
-                            "cat; :", "@M@", opts=["--max-conns", "3"])
+    srv, word = exec_server("epoll" if "epoll" in MODELS else MODELS[-1], "cat",
+                            opts=["--max-conns", "3"])
     socks = [srv.connect() for _ in range(6)]
     try:
-        time.sleep(0.5)
-        assert len(procs_with(word)) <= 3
+        # Three are served (each with its cat), three are turned away.
+        deadline = time.monotonic() + 5
+        while len(procs_with(word)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert len(procs_with(word)) == 3
+        closed = 0
+        for s in socks:
+            s.settimeout(0.2)
+            try:
+                closed += s.recv(1) == b""
+            except ConnectionResetError:
+                closed += 1
+            except socket.timeout:
+                pass  # served: cat waits for input
+        assert closed == 3
     finally:
         for s in socks:
             s.close()
