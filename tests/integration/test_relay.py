@@ -422,3 +422,21 @@ def test_max_conns_bounds_the_tunnels(server, peers):
     assert p.accepted == 2
     for s in held:
         s.close()
+
+
+@pytest.mark.parametrize("model", ["thread", "epoll", "uring"])
+def test_close_log_counts_both_sides(server, model):
+    """-v/--json-log: the client's bytes and the upstream's, each way."""
+    import json
+    echo = server("echo")
+    relay = server("relay", "--json-log", "--model", model, "--to", f"127.0.0.1:{echo.port}")
+    data = random.randbytes(100_000)  # bulk: spliced where the model allows
+    assert exchange(relay.addr, data) == data
+    time.sleep(0.2)
+    relay.stop()
+    closes = [json.loads(line) for line in relay.stderr.splitlines()
+              if line.startswith("{") and '"close"' in line]
+    assert len(closes) == 1, relay.stderr
+    c = closes[0]
+    assert (c["bytes_in"], c["bytes_out"]) == (len(data), len(data)), c
+    assert (c["upstream_bytes_out"], c["upstream_bytes_in"]) == (len(data), len(data)), c
