@@ -24,6 +24,13 @@ LISTEN_RE = re.compile(r"listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[0-9.]+)|unix
                        r":?(?P<port>\d+)?")
 
 
+def pytest_configure(config):
+    # `make test` runs the suite INTEGRATION_JOBS tests at a time (pytest-xdist),
+    # then the tests marked serial alone: those that load the whole machine or
+    # judge timing that other tests running beside them would disturb.
+    config.addinivalue_line("markers", "serial: run alone, after the parallel part")
+
+
 def run(*args, input=None, timeout=20, env=None):
     """Run sockit with args; returns CompletedProcess (text)."""
     p = subprocess.run([SOCKIT, *args], input=input, capture_output=True, text=True,
