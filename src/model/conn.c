@@ -86,7 +86,7 @@ void sk_conn_set_deadline(struct sk_conn *c, int64_t ms)
 
 size_t sk_conn_pending(const struct sk_conn *c)
 {
-    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0);
+    return sk__conn_pending(c);
 }
 
 void *sk_conn_service_state(const struct sk_conn *c)

@@ -62,6 +62,9 @@ struct sk__ev_conn {
     unsigned inflight;       /* backend: operations the kernel still holds;
                               * a closed connection is freed only at 0 */
     unsigned char want;      /* SK_EV_WANT_*: set by the core's step */
+    unsigned char armed;     /* backend: the SK_EV_WANT_* it acts on now (its poller
+                              * interest; io_uring: a receive, a send in flight);
+                              * apply() is called only when want differs */
     char eof;                /* the peer finished sending */
     char held;               /* input left unfed because of backpressure: while
                               * in holds some, the service deadline waits */
@@ -114,8 +117,9 @@ struct sk__ev_backend {
     /* Send what is queued as far as it goes without blocking. 0 or -errno.
      * NULL: write through at once (sk__conn_flush), as readiness backends do. */
     int (*send)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
-    /* Act on ec->want (watch for input and/or writability). 0, or -errno
-     * when it cannot (the core then closes ec with a log line). */
+    /* Act on ec->want (watch for input and/or writability), called when it
+     * differs from ec->armed. 0, or -errno when it cannot (the core then
+     * closes ec with a log line). */
     int (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     /* After the last connection closed: let what is in flight complete
      * (may be NULL). */
@@ -209,7 +213,7 @@ static inline int sk__ev_recv(struct sk__ev_loop *L, struct sk__ev_conn *ec, cha
  * the transport's ciphertext. */
 static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls)
 {
-    return sk_conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
+    return sk__conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
            (tls ? sk__tls_queued(&ec->c) : 0);
 }
 

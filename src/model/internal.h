@@ -132,10 +132,16 @@ int sk__tls_flush(struct sk_conn *c, int64_t now, uint64_t *total);
 size_t sk__tls_queued(const struct sk_conn *c);
 int sk__tls_wants_write(const struct sk_conn *c);
 
+/* sk_conn_pending(), inline for the models' per-request path. */
+static inline size_t sk__conn_pending(const struct sk_conn *c)
+{
+    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0);
+}
+
 /* Output queued on c: the service's, and ciphertext not yet sent. */
 static inline size_t sk__conn_queued(const struct sk_conn *c)
 {
-    return sk_conn_pending(c) + (c->tls ? sk__tls_queued(c) : 0);
+    return sk__conn_pending(c) + (c->tls ? sk__tls_queued(c) : 0);
 }
 
 /* With pend queued: whether the socket's writability matters (under TLS
@@ -213,7 +219,19 @@ static inline int sk__conn_holding(const struct sk_conn *c, char held)
 /* The earliest moment something may be due on c (idle timeout, service
  * deadline unless held, and with fat the event loops' buffer release), 0
  * when nothing is. */
-int64_t sk__conn_due(const struct sk_conn *c, int fat, int held);
+static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
+{
+    int64_t due = 0;
+    if (c->srv->lim.idle_timeout_ms > 0)
+        due = c->last_ms + c->srv->lim.idle_timeout_ms;
+    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
+        due = c->deadline_ms;
+    if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
+        due = c->last_ms + SK_EV_SHRINK_MS;
+    if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
+        due = c->tls->hs_due;
+    return due;
+}
 
 /* Is c's idle timeout or service deadline (unless held) due at now? */
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held);
@@ -239,11 +257,19 @@ void sk__conn_eof(struct sk_conn *c, int64_t now);
  * and nothing is pending, held or awaited, or the server is stopping and
  * nothing is in flight, unread by us included, even with a service
  * deadline armed: http's header clock runs from accept), else 0. */
-int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping);
-
 /* Bytes the kernel holds for fd that were not read yet (closing with unread
  * input would reset the connection and lose what was sent). */
 int sk__conn_unread(int fd);
+
+/* Inline: asked after every step of every connection. */
+static inline int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held,
+                                     int stopping)
+{
+    if (eof && !pend && !c->deadline_ms && !held)
+        return 1;
+    /* Stopping with nothing in flight: no reason to wait for the bound. */
+    return stopping && !pend && !sk_buf_len(&c->in) && !sk__conn_unread(c->fd);
+}
 
 /* (struct sk__ratelimit is in server.h: the shared counters hold one.) */
 /* 1 when a line may be logged now (claimed atomically), with *skipped (may
@@ -280,10 +306,10 @@ int sk__peer_sending(int fd);
  * the peer may still send (one peek), read and discard for at most
  * SK_LINGER_MS and SK_LINGER_BYTES (until the peer's end of stream), then
  * close, so the peer reads everything sent and a clean end rather than a
- * reset. A peer that already finished is closed at once. With wait_inline the caller waits
- * (a process that ends with the connection); otherwise a thread of this
- * process does it and the call returns at once. sk__conn_close() calls it
- * for every model. */
+ * reset. A peer that already finished is closed at once. With wait_inline
+ * the caller waits (a process that ends with the connection); otherwise a
+ * thread of this process does it and the call returns at once.
+ * sk__conn_close() calls it for every model. */
 void sk__linger_close(int fd, int wait_inline);
 
 /* Shared by the models with several workers or children (workers.c). */

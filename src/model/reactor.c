@@ -40,8 +40,7 @@ _Static_assert((int)SK_EV_WANT_READ == (int)SK_EV_IN && (int)SK_EV_WANT_WRITE ==
                "a connection's wants are the poller's interest bits");
 
 struct rconn {
-    struct sk__ev_conn base;
-    unsigned interest; /* SK_EV_* registered with the poller */
+    struct sk__ev_conn base; /* base.armed: the SK_EV_* registered with the poller */
 };
 
 struct rloop {
@@ -90,7 +89,7 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     int r = R->ops->add(R->poller, ec->c.fd, SK_EV_IN);
     if (r < 0)
         return r;
-    rc->interest = SK_EV_IN;
+    ec->armed = SK_EV_IN;
     R->fds[ec->c.fd] = rc;
     return 0;
 }
@@ -98,8 +97,7 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
-    struct rconn *rc = (struct rconn *)ec;
-    R->ops->del(R->poller, ec->c.fd, rc->interest);
+    R->ops->del(R->poller, ec->c.fd, ec->armed);
     R->fds[ec->c.fd] = NULL;
 }
 
@@ -108,14 +106,11 @@ static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 static int r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
-    struct rconn *rc = (struct rconn *)ec;
-    if (ec->want == rc->interest)
-        return 0;
     int r = sk__fault(SK_FAULT_INTEREST) ? -ENOMEM
-                                         : R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want);
+                                         : R->ops->mod(R->poller, ec->c.fd, ec->armed, ec->want);
     if (r < 0)
         return r;
-    rc->interest = ec->want;
+    ec->armed = ec->want;
     return 0;
 }
 
@@ -185,9 +180,9 @@ static void handle(struct rloop *R, struct rconn *rc, unsigned ev)
     int r = 0;
 
     sk__ev_hub_enter(&R->base);
-    if ((ev & (SK_EV_IN | SK_EV_ERR)) && (rc->interest & SK_EV_IN))
+    if ((ev & (SK_EV_IN | SK_EV_ERR)) && (rc->base.armed & SK_EV_IN))
         r = rc->base.c.tls ? tls_read(R, rc) : do_read(R, rc);
-    else if ((ev & SK_EV_ERR) && !(rc->interest & SK_EV_OUT))
+    else if ((ev & SK_EV_ERR) && !(rc->base.armed & SK_EV_OUT))
         r = -ECONNRESET; /* a hang-up while we wait for nothing from it */
     sk__ev_settle(&R->base, &rc->base, r);
 }
@@ -203,7 +198,11 @@ static int r_poll(struct sk__ev_loop *L, int ms)
         return n;
     for (int i = 0; i < n; i++) {
         int fd = ev[i].fd;
-        if (R->watch_lfd && fd == L->lfd)
+        /* Connections first: the listener and the loop's own descriptors
+         * are never in fds. */
+        if ((size_t)fd < R->nfds && R->fds[fd])
+            handle(R, R->fds[fd], ev[i].ev);
+        else if (R->watch_lfd && fd == L->lfd)
             sk__ev_accept(L);
         else if (R->watch_stop && fd == L->srv->stop_fd)
             sk__ev_begin_stop(L);
@@ -211,8 +210,6 @@ static int r_poll(struct sk__ev_loop *L, int ms)
             sk__ev_stdin(L);
         else if (L->wake_fd >= 0 && fd == L->wake_fd)
             sk__ev_take_remote(L);
-        else if ((size_t)fd < R->nfds && R->fds[fd])
-            handle(R, R->fds[fd], ev[i].ev);
     }
     return 0;
 }

@@ -56,8 +56,7 @@
 
 struct uconn {
     struct sk__ev_conn base;
-    struct sk_buf wbuf; /* bytes of the send in flight (base.sending points here) */
-    char recv_armed, send_armed;
+    struct sk_buf wbuf;  /* bytes of the send in flight (base.sending points here) */
     char fixed;          /* c.fd is also registered in the ring's file table, at index c.fd */
     unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
 };
@@ -151,9 +150,9 @@ static void u_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     if (u->fixed)
         io_uring_register_files_update(&U->ring, (unsigned)ec->c.fd, &none, 1);
     u->fixed = 0;
-    if (u->recv_armed)
+    if (ec->armed & SK_EV_WANT_READ)
         cancel(U, u, SK_UD_RECV);
-    if (u->send_armed)
+    if (ec->armed & SK_EV_WANT_WRITE)
         cancel(U, u, SK_UD_SEND);
 }
 
@@ -175,7 +174,7 @@ static void arm_recv(struct uloop *U, struct uconn *u)
     sqe->flags |= IOSQE_BUFFER_SELECT | (u->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_RECV));
-    u->recv_armed = 1;
+    u->base.armed |= SK_EV_WANT_READ; /* a receive in flight */
     u->base.inflight++;
     U->inflight++;
 }
@@ -183,7 +182,7 @@ static void arm_recv(struct uloop *U, struct uconn *u)
 static int u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct uconn *u = (struct uconn *)ec;
-    if ((ec->want & SK_EV_WANT_READ) && !u->recv_armed)
+    if ((ec->want & SK_EV_WANT_READ) && !(ec->armed & SK_EV_WANT_READ))
         arm_recv((struct uloop *)L, u);
     return 0;
 }
@@ -198,7 +197,7 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     struct uconn *u = (struct uconn *)ec;
     struct sk_conn *c = &ec->c;
 
-    if (u->send_armed)
+    if (ec->armed & SK_EV_WANT_WRITE)
         return 0;
     if (sk_buf_len(&u->wbuf) == 0) {
         /* TLS: the ciphertext goes, made from out and the file (read
@@ -239,7 +238,7 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
         if (u->fixed)
             sqe->flags |= IOSQE_FIXED_FILE;
         io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_SEND));
-        u->send_armed = 1;
+        ec->armed |= SK_EV_WANT_WRITE; /* a send in flight */
         ec->inflight++;
         U->inflight++;
     }
@@ -272,7 +271,7 @@ static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
     unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
     int r = 0;
 
-    u->recv_armed = 0;
+    u->base.armed &= (unsigned char)~SK_EV_WANT_READ;
     u->base.inflight--;
     if (u->base.closed) {
         if (has_buf)
@@ -301,7 +300,7 @@ static void on_send(struct uloop *U, struct uconn *u, int res)
     struct sk__ev_loop *L = &U->base;
     int r = 0;
 
-    u->send_armed = 0;
+    u->base.armed &= (unsigned char)~SK_EV_WANT_WRITE;
     u->base.inflight--;
     if (u->base.closed)
         return;
