@@ -5,6 +5,7 @@ interactive echo client driven through tmux as a person would."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import SEEDS, SOCKIT, SANITIZER_RE, run
+from conftest import SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, run
 
 RELEASE = os.environ.get("SOCKIT_RELEASE") or SOCKIT
 
@@ -346,6 +347,42 @@ def test_connect_backpressure_keeps_memory_bounded():
     assert got == total
     assert proc.returncode == 0
     assert rss_kb < 16 * 1024, f"RSS {rss_kb} KiB while stdout was blocked"
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed")
+def test_connect_writes_stdout_in_what_it_received_not_in_pages(tmp_path):
+    """Bulk data from the peer goes to stdout in writes as large as what
+    arrived, as netcat writes it: sockit used to write 4 KiB at a time, twice
+    netcat's system calls for a bulk `connect`/`listen` (release build under
+    strace, its writes to descriptor 1 counted)."""
+    total = 4 * 1024 * 1024
+
+    def handler(conn, res):
+        conn.sendall(os.urandom(total))
+
+    srv = PyServer(handler)
+    trace = tmp_path / "trace"
+    proc = subprocess.Popen(["strace", "-qq", "-e", "trace=write", "-o", str(trace), SOCKIT_RELEASE,
+                             "connect", "127.0.0.1", str(srv.port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        got = 0
+        while True:
+            b = proc.stdout.read(1 << 20)
+            if not b:
+                break
+            got += len(b)
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    srv.join()
+    assert got == total and proc.returncode == 0, proc.stderr.read()
+    writes = [t for t in trace.read_text().splitlines() if t.startswith("write(1,")]
+    # At 4 KiB a write this was 1024; what arrives at once is mostly 64 KiB.
+    assert len(writes) <= total // 16384, f"{len(writes)} writes for {total} bytes"
 
 
 def test_connect_udp_lines_are_datagrams():
