@@ -299,6 +299,15 @@ int sk__fault(const char *name);
 #define SK_LINGER_MS 2000
 #define SK_LINGER_BYTES (4u << 20)
 
+/* Can io_uring carry a model here (uring_probe.c, for both io_uring
+ * models)? 0 when SOCKIT_URING_REFUSE (a test hook) is not set and the
+ * kernel sets up a ring that supports the nops opcodes ops[] and, with
+ * buf_ring, provided buffer rings; else -errno and the reason in why
+ * ("this kernel's io_uring lacks " the text lacks). Built with liburing
+ * only. */
+int sk__uring_probe(const int *ops, size_t nops, int buf_ring, const char *lacks, char *why,
+                    size_t len);
+
 /* May the peer of fd still send (input unread, or its end not seen yet)? */
 int sk__peer_sending(int fd);
 

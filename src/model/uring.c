@@ -515,51 +515,10 @@ static int uring_run(struct sk_server *srv)
 
 static int uring_available(char *why, size_t len)
 {
-    const char *hook = getenv("SOCKIT_URING_REFUSE");
-    if (hook && *hook && strcmp(hook, "0") != 0) {
-        snprintf(why, len, "io_uring refused (SOCKIT_URING_REFUSE is set)");
-        return -EPERM;
-    }
-    struct io_uring ring;
-    int r = io_uring_queue_init(2, &ring, 0);
-    if (r < 0) {
-        int disabled = 0;
-        FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-        if (f) {
-            if (fscanf(f, "%d", &disabled) != 1)
-                disabled = 0;
-            fclose(f);
-        }
-        snprintf(why, len, "the kernel refuses io_uring: %s%s", sk_strerror(r),
-                 disabled ? " (sysctl kernel.io_uring_disabled is set)" : "");
-        return r;
-    }
-    struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
-    int ok = probe && io_uring_opcode_supported(probe, IORING_OP_RECV) &&
-             io_uring_opcode_supported(probe, IORING_OP_SEND) &&
-             io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
-    if (probe)
-        io_uring_free_probe(probe);
-    /* Provided buffer rings arrived in Linux 5.19. */
-    if (ok) {
-        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) {
-            ok = 0;
-        } else {
-            struct io_uring_buf_reg reg = {
-                .ring_addr = (uint64_t)(uintptr_t)m, .ring_entries = 1, .bgid = BGID};
-            ok = io_uring_register_buf_ring(&ring, &reg, 0) == 0;
-            munmap(m, 4096);
-        }
-    }
-    io_uring_queue_exit(&ring);
-    if (!ok) {
-        snprintf(why, len,
-                 "this kernel's io_uring lacks send/recv or provided buffer rings "
-                 "(Linux 5.19 or later needed)");
-        return -ENOSYS;
-    }
-    return 0;
+    static const int ops[] = {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ASYNC_CANCEL};
+    return sk__uring_probe(ops, sizeof(ops) / sizeof(ops[0]), 1,
+                           "send/recv or provided buffer rings (Linux 5.19 or later needed)", why,
+                           len);
 }
 
 #else /* !SK_HAVE_URING */
