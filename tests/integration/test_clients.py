@@ -14,22 +14,9 @@ import time
 
 import pytest
 
-from conftest import SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, run
+from conftest import SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, closed_port, free_port, run
 
 RELEASE = os.environ.get("SOCKIT_RELEASE") or SOCKIT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def closed_port():
-    """A port on which nothing listens (bound, never listening)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
 
 
 class PyServer:

@@ -15,14 +15,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_RE, SOCKIT, run
-
-
-def closed_port():
-    """A port nothing listens on (bound, never listening: refused)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
+from conftest import SANITIZER_RE, SOCKIT, closed_port, run
 
 
 # ---- -z ----
