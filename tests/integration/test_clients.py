@@ -297,6 +297,18 @@ def test_connect_unix_socket(tmp_path):
     assert got["data"] == data and p.stdout == data[::-1]
 
 
+def read_to_end(proc, timeout=20):
+    """Read proc's stdout (bytes) to its end, wait for proc; the byte count."""
+    got = 0
+    while True:
+        b = proc.stdout.read(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    proc.wait(timeout)
+    return got
+
+
 def test_connect_backpressure_keeps_memory_bounded():
     """A server sending 64 MiB to a client whose stdout is not read: sockit
     must stop reading the socket, not buffer it all (release build, RSS)."""
@@ -319,13 +331,7 @@ def test_connect_backpressure_keeps_memory_bounded():
         time.sleep(1.0)  # nobody reads stdout meanwhile
         with open(f"/proc/{proc.pid}/status") as f:
             rss_kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        got = 0
-        while True:
-            b = proc.stdout.read(1 << 20)
-            if not b:
-                break
-            got += len(b)
-        proc.wait(20)
+        got = read_to_end(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -354,13 +360,7 @@ def test_connect_writes_stdout_in_what_it_received_not_in_pages(tmp_path):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
-        got = 0
-        while True:
-            b = proc.stdout.read(1 << 20)
-            if not b:
-                break
-            got += len(b)
-        proc.wait(20)
+        got = read_to_end(proc)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
