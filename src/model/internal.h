@@ -311,14 +311,13 @@ int sk__uring_probe(const int *ops, size_t nops, int buf_ring, const char *lacks
 /* May the peer of fd still send (input unread, or its end not seen yet)? */
 int sk__peer_sending(int fd);
 
-/* Close fd, which the service ended: shut down the write side, and when
- * the peer may still send (one peek), read and discard for at most
- * SK_LINGER_MS and SK_LINGER_BYTES (until the peer's end of stream), then
- * close, so the peer reads everything sent and a clean end rather than a
- * reset. A peer that already finished is closed at once. With wait_inline
- * the caller waits (a process that ends with the connection); otherwise a
- * thread of this process does it and the call returns at once.
- * sk__conn_close() calls it for every model. */
+/* Close fd, whose peer may still be sending: shut down the write side,
+ * read and discard for at most SK_LINGER_MS and SK_LINGER_BYTES (until the
+ * peer's end of stream), then close, so the peer reads everything sent
+ * and a clean end rather than a reset. With wait_inline the caller waits
+ * (a process that ends with the connection); otherwise a thread of this
+ * process does it and the call returns at once. sk__conn_close() calls it
+ * for every model. */
 void sk__linger_close(int fd, int wait_inline);
 
 /* Shared by the models with several workers or children (workers.c). */

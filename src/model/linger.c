@@ -228,8 +228,6 @@ int sk__peer_sending(int fd)
 
 void sk__linger_close(int fd, int wait_inline)
 {
-    /* The write side first, then one look: a peer still open has had no
-     * reason to end yet, and now has one. */
     shutdown(fd, SHUT_WR);
     if (!sk__peer_sending(fd)) { /* it may be over already */
         close(fd);

@@ -667,11 +667,11 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
 void sk__conn_close(struct sk_conn *c, int err)
 {
     struct sk_server *srv = c->srv;
-    /* The service ended the connection, and the peer may still be sending
+    /* The service ended the connection while the peer may still be sending
      * (an answer to an oversized request, sent before the rest of it came):
-     * a plain close would reset it and the peer could lose the answer.
-     * sk__linger_close() looks once, after shutting down the write side. */
-    int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) && !(c->flags & SK_CONN_ABORT);
+     * a plain close would reset it and the peer could lose the answer. */
+    int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) &&
+                 !(c->flags & SK_CONN_ABORT) && sk__peer_sending(c->fd);
 
     if (c->opened && srv->svc->close) {
         sk__hub_lock(srv);
