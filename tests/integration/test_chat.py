@@ -33,6 +33,9 @@ MODEL_PARAMS = MODELS or [pytest.param(None, marks=pytest.mark.skip(
 ONE_MODEL = MODELS[:1] or MODEL_PARAMS
 
 
+Peer = ChatPeer  # (conftest) the name other test files imported from here
+
+
 class NcPeer(ChatPeer):
     """A chat client that is an nc process, read without blocking."""
 
