@@ -228,3 +228,139 @@ def test_chat_verification_failure_is_one_line_and_sends_nothing(pki, s_server, 
     time.sleep(0.2)
     got = srv.stop()
     assert "SECRET" not in got and "/nick" not in got, got
+
+
+# ---- bench over TLS ----
+
+def bench(*args, timeout=60):
+    rc, out, err = sockit("bench", *args, timeout=timeout)
+    return rc, out, err
+
+
+def bench_json(*args):
+    import json
+    rc, out, err = bench(*args, "--json")
+    return rc, json.loads(out.strip().splitlines()[-1]), err
+
+
+def test_bench_https_against_serve_http_tls(server):
+    s = tls_server(server, "http", None, "-q")
+    url = f"https://127.0.0.1:{s.port}/"
+    rc, d, err = bench_json("http", url, "--pin", s.fp, "-c", "4", "-n", "300")
+    assert rc == 0, err
+    assert d["requests"] == 300, d
+    assert d["errors_total"] == 0, d
+    assert d["tls"]["handshakes"] == 4 and d["tls"]["first_failure"] is None, d
+    # Keep-alive: one handshake per connection; --no-keepalive: one per request.
+    rc, d, err = bench_json("http", url, "--pin", s.fp, "-c", "2", "-n", "40", "--no-keepalive")
+    assert rc == 0, err
+    assert d["requests"] == 40 and d["errors_total"] == 0, d
+    assert d["tls"]["handshakes"] >= 40, d
+
+
+def test_bench_https_pin_and_ca_failures_are_counted_and_named(server, pki):  # noqa: F811
+    s = tls_server(server, "http", None, "-q", "--tls-cert", str(pki / "good.pem"), "--tls-key",
+                   str(pki / "good.key"))
+    url = f"https://127.0.0.1:{s.port}/"
+    rc, d, err = bench_json("http", url, "--ca", str(pki / "ca.pem"), "-c", "2", "-n", "20")
+    assert rc == 0 and d["requests"] == 20 and d["errors_total"] == 0, (d, err)
+    for opts, reason in ((["--pin", "sha256:" + "AB" * 32], "pin mismatch"),
+                         (["--tls"], "unknown CA"),
+                         (["--ca", str(pki / "otherca.pem")], "unknown CA")):
+        rc, d, err = bench_json("http", url, *opts, "-c", "2", "-d", "300ms")
+        assert rc == 1, err
+        assert d["requests"] == 0 and d["errors"]["tls"] >= 2, d
+        assert reason in d["tls"]["first_failure"], d
+        assert err.startswith("sockit: bench http: no reply came back; errors: tls "), err
+        assert f"(first: certificate verification failed: {reason}" in err, err
+        assert len(err.splitlines()) == 1, err
+
+
+def test_bench_echo_tls_byte_checked(server):
+    s = tls_server(server, "echo", None)
+    rc, d, err = bench_json("echo", "127.0.0.1", str(s.port), "--pin", s.fp, "-c", "3", "-n",
+                            "600", "-s", "3000", "-P", "2")
+    assert rc == 0, err
+    assert d["requests"] == 600 and d["errors_total"] == 0, d
+    assert d["bytes_in"] == 600 * 3000, d
+    # The system's store does not know the ephemeral certificate.
+    rc, out, err = bench("echo", "127.0.0.1", str(s.port), "--tls", "-c", "1", "-d", "300ms",
+                         "-q")
+    assert rc == 1 and "self-signed certificate" in err, err
+
+
+def test_bench_tls_handshake_bounded_by_timeout(server):
+    """A server that never answers the ClientHello (plain discard): each
+    handshake ends at --timeout as a tls error, and the run ends on time."""
+    s = server("discard", "-p", "0", "-b", "127.0.0.1")
+    t0 = time.monotonic()
+    rc, d, err = bench_json("echo", "127.0.0.1", str(s.port), "--tls", "--insecure", "-c", "2",
+                            "-d", "1s", "--timeout", "200ms")
+    assert time.monotonic() - t0 < 15
+    assert rc == 1 and d["requests"] == 0 and d["errors"]["tls"] >= 2, (d, err)
+    assert d["tls"]["first_failure"] == "the TLS handshake timed out", d
+
+
+def test_bench_tls_bad_arguments_exit_2():
+    for args, why in ((["echo", "127.0.0.1", "7", "-u", "--tls"], "TLS is for TCP"),
+                      (["http", "https://127.0.0.1:1/", "--pin", "nonsense"], "--pin nonsense"),
+                      (["http", "ftp://127.0.0.1/"], "only http:// and https://"),
+                      (["models", "echo", "--tls", "--insecure"], "only --tls")):
+        rc, out, err = bench(*args)
+        assert rc == 2 and why in err, (args, err)
+
+
+def test_bench_models_tls():
+    import json
+    rc, out, err = sockit("bench", "models", "http", "--tls", "--models", "epoll", "-c", "2",
+                          "-d", "300ms", "--json", "--out", "/tmp/sockit-test-tls-models",
+                          timeout=60)
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["tls"] is True
+    (p,) = d["points"]
+    assert p["ok"] and p["requests"] > 0 and p["errors"] == 0, p
+    shutil.rmtree("/tmp/sockit-test-tls-models", ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_bench_https_against_nginx(tmp_path):
+    import socket
+    rc, out, err = sockit("cert", "--name", "127.0.0.1", "--out", str(tmp_path))
+    assert rc == 0, err
+    fp = out.strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "n").mkdir()
+    t = tmp_path
+    (t / "nginx.conf").write_text(f"""worker_processes 1; daemon off; master_process off;
+error_log {t}/n/error.log crit; pid {t}/n/nginx.pid;
+events {{ worker_connections 256; }}
+http {{ access_log off; client_body_temp_path {t}/n; proxy_temp_path {t}/n;
+  fastcgi_temp_path {t}/n; uwsgi_temp_path {t}/n; scgi_temp_path {t}/n;
+  server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {t}/cert.pem;
+    ssl_certificate_key {t}/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
+    location / {{ default_type text/plain; return 200 "Hello, World!"; }} }} }}
+""")
+    ng = subprocess.Popen(["nginx", "-c", str(t / "nginx.conf"), "-p", str(t / "n")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and ng.poll() is None, "nginx did not start"
+                time.sleep(0.05)
+        url = f"https://127.0.0.1:{port}/"
+        rc, d, err = bench_json("http", url, "--pin", fp, "-c", "4", "-n", "200")
+        assert rc == 0 and d["requests"] == 200 and d["errors_total"] == 0, (d, err)
+        rc, d, err = bench_json("http", url, "--pin", fp, "-c", "2", "-n", "20",
+                                "--no-keepalive")
+        assert rc == 0 and d["requests"] == 20 and d["errors_total"] == 0, (d, err)
+        assert d["tls"]["handshakes"] >= 20, d
+    finally:
+        ng.kill()
+        ng.wait(timeout=10)
