@@ -364,3 +364,22 @@ http {{ access_log off; client_body_temp_path {t}/n; proxy_temp_path {t}/n;
     finally:
         ng.kill()
         ng.wait(timeout=10)
+
+
+def test_serve_tls_session_resumes_by_ticket(server):
+    """The server sends one ticket per handshake (not OpenSSL's two); a
+    client that keeps it resumes, and resuming gives it a fresh one."""
+    import socket
+    s = tls_server(server, "echo", None)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    sess = None
+    for i in range(3):
+        with ctx.wrap_socket(socket.create_connection(s.addr, timeout=10),
+                             session=sess) as c:
+            c.sendall(b"ping\n")
+            assert c.recv(16) == b"ping\n"  # the ticket came before the echo
+            assert c.session_reused == (i > 0), i
+            assert c.session is not None and c.session.has_ticket
+            sess = c.session
