@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SANITIZER_RE, SOCKIT
 from test_chat import MODELS
-from test_chat_tty import last, tmux  # noqa: F401 (the tmux fixture)
+from test_chat_tty import last, p2p_talk_and_leave, tmux  # noqa: F401 (the tmux fixture)
 from test_tls import FAILURES, openssl_fp, pki, s_server  # noqa: F401 (fixtures)
 from test_tls_serve import fp_of, tls_server
 
@@ -87,20 +87,7 @@ def test_p2p_both_ends_tls_pinned_in_tmux(tmux):  # noqa: F811
     tmux.start("c", [SOCKIT, "p2p", "127.0.0.1", port, "--pin", fp])
     tmux.wait_text("c", f"*** connected with 127.0.0.1:{port} (tls)")
     tmux.wait_text("l", "*** connected with 127.0.0.1:")
-    tmux.type("l", "half a li")
-    tmux.wait("l", lambda ls: last(ls) == "p2p> half a li")
-    tmux.type("c", "over tls \x1b[2J")
-    tmux.keys("c", "Enter")
-    lines = tmux.wait("l", lambda ls: any("<peer> over tls" in l for l in ls))
-    assert last(lines) == "p2p> half a li"
-    tmux.type("l", "ne")
-    tmux.keys("l", "Enter")
-    tmux.wait_text("c", "<peer> half a line")
-    tmux.keys("c", "C-d")
-    lines = tmux.wait_text("c", "EXIT=0")
-    assert any("*** you left" in l for l in lines)
-    lines = tmux.wait_text("l", "EXIT=0")
-    assert any("*** the peer left" in l for l in lines)
+    p2p_talk_and_leave(tmux, "C-d")
 
 
 def test_p2p_wrong_pin_is_one_line_and_sends_nothing(p2p_listener):
