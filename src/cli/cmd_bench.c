@@ -508,11 +508,14 @@ static int read_urls(const char *cmd, const char *file, char **text, const char 
             snprintf(port, pl, "%s", pt);
             *https = tls;
             have_target = 1;
-        } else if (strcmp(h, host) != 0 || strcmp(pt, port) != 0 || tls != *https) {
+        } else if (strcmp(h, host) != 0 || strcmp(pt, port) != 0) {
             return sk_cli_usage(cmd,
-                                "--urls %s:%u: %s:%s is not the target %s:%s (one scheme, "
-                                "host and port per run)",
+                                "--urls %s:%u: %s:%s is not the target %s:%s (one host "
+                                "and port per run)",
                                 file, lineno, h, pt, host, port);
+        } else if (tls != *https) {
+            return sk_cli_usage(cmd, "--urls %s:%u: %s, not %s as the target (one scheme per run)",
+                                file, lineno, tls ? "https" : "http", *https ? "https" : "http");
         }
         /* The path starts where the authority ends, in the line itself. */
         const char *rest = strstr(line, "://");

@@ -370,3 +370,10 @@ def test_serve_tls_session_resumes_by_ticket(server):
             assert c.session_reused == (i > 0), i
             assert c.session is not None and c.session.has_ticket
             sess = c.session
+
+
+def test_bench_urls_one_scheme_per_run(tmp_path):
+    urls = tmp_path / "urls"
+    urls.write_text("https://127.0.0.1:1/a\nhttp://127.0.0.1:1/b\n")
+    rc, out, err = bench("http", "--urls", str(urls), "--insecure")
+    assert rc == 2 and ":2: http, not https as the target (one scheme per run)" in err, err
