@@ -72,6 +72,7 @@ struct sk_service_env {
     int stop_fd;   /* readable once the server was asked to stop: poll it, never read it */
     int terminal;  /* stdin is a terminal the service may take */
     int log_level; /* what sk_log() (util.h) prints: SK_LOG_ERROR under -q */
+    int drain_ms;  /* how long connections may finish once a stop was requested (--drain) */
     /* set by start() */
     int took_terminal; /* the service reads the terminal now: a line typed there no
                         * longer stops the server */
@@ -97,6 +98,11 @@ struct sk_service {
      * with a negative errno and a sentence in err (-ERANGE: a server limit
      * the service cannot work with, a usage error). */
     int (*create)(void **state);
+    /* Optional: the operands after `--` on the command line (serve exec's
+     * program and its arguments), argv NULL-terminated, before start().
+     * Returns 0 or a negative errno with a sentence in err (a usage error).
+     * A service without it takes no operands. */
+    int (*args)(void *state, int argc, char **argv, char *err, size_t errlen);
     int (*start)(void *state, struct sk_service_env *env, char *err, size_t errlen);
     void (*destroy)(void *state);
 
@@ -114,6 +120,22 @@ struct sk_service {
     int (*drain)(struct sk_conn *c);
     ssize_t (*timeout)(struct sk_conn *c, const char *p, size_t n);
     void (*close)(struct sk_conn *c);
+
+    /* Upstream callbacks (conn.h: sk_conn_upstream_*), each optional, each
+     * run from the connection's loop like the ones above:
+     * up_connected() gets the result of sk_conn_upstream_connect(): 0, or
+     * -errno once the failed socket is closed (the service may connect
+     * again or end the connection; without the callback an error aborts the
+     * connection). It returns 0, or a negative errno to close the
+     * connection. up_data() is given what the upstream sent (through the
+     * service only, not piped) and returns how much it consumed, like
+     * data(), or a negative errno to close. up_eof() runs when the upstream
+     * finished sending (through the service only; piped, the model passes
+     * the half-close on); without it the connection ends after its output
+     * (sk_conn_end()). Returns 0 or a negative errno to close. */
+    int (*up_connected)(struct sk_conn *c, int err);
+    ssize_t (*up_data)(struct sk_conn *c, const char *p, size_t n);
+    int (*up_eof)(struct sk_conn *c);
 
     /* Datagram callback: the reply to one datagram written to out (at most
      * outmax bytes). Returns the reply length (0: an empty datagram, as the
