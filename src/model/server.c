@@ -673,6 +673,7 @@ void sk__conn_close(struct sk_conn *c, int err)
     int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) &&
                  !(c->flags & SK_CONN_ABORT) && sk__peer_sending(c->fd);
 
+    sk__up_free(c); /* first: a child reading its stdin sees EOF */
     if (c->opened && srv->svc->close) {
         sk__hub_lock(srv);
         srv->svc->close(c);
