@@ -184,7 +184,10 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
         }
         if (c->flags & SK_CONN_END)
             return 1;
-        if (ec->held && sk_buf_len(&c->in) && !sk__up_blocks_client(c)) {
+        /* Input held back, or left unconsumed by the service when it
+         * switched to piped (a SOCKS client's first tunnel bytes): on. */
+        if ((ec->held || (c->up && c->up->piped)) && sk_buf_len(&c->in) &&
+            !sk__up_blocks_client(c)) {
             ec->held = 0;
             int r = sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
             if (r < 0)
