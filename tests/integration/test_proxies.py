@@ -343,3 +343,27 @@ def test_http_proxy_head_split_and_early_bytes(server, echo, model):
     want = b"HTTP/1.1 200 Connection established\r\n\r\nearly"
     assert recv_exactly(s, len(want)) == want
     s.close()
+
+
+# ---- bench --proxy -------------------------------------------------------
+
+def test_bench_through_proxies(server, echo, web):
+    """Load through each proxy: every echoed byte checked, no error; a
+    tunnel the proxy refuses is counted as a connect error."""
+    socks = server("socks", "-p", "0")
+    http = server("http-proxy", "-p", "0")
+    for url in (f"socks5://127.0.0.1:{socks.port}", f"http://127.0.0.1:{http.port}"):
+        p = run("bench", "echo", "127.0.0.1", str(echo.port), "-c", "4", "-n", "400", "-d", "10s",
+                "-q", "--proxy", url, timeout=30)
+        assert p.returncode == 0, (url, p.stdout, p.stderr)
+        assert " 0 errors" in p.stdout, p.stdout
+        p = run("bench", "http", f"http://localhost:{web.port}/", "-c", "2", "-n", "100", "-d",
+                "10s", "-q", "--proxy", url, timeout=30)
+        assert p.returncode == 0, (url, p.stdout, p.stderr)
+        assert " 0 errors" in p.stdout, p.stdout
+    p = run("bench", "echo", "127.0.0.1", str(closed_port()), "-c", "1", "-d", "300ms", "-q",
+            "--proxy", f"socks5://127.0.0.1:{socks.port}", timeout=30)
+    assert p.returncode == 1
+    assert "errors: connect" in p.stderr, p.stderr
+    p = run("bench", "echo", "127.0.0.1", "7", "-u", "--proxy", "socks5://127.0.0.1:1080")
+    assert p.returncode == 2 and "--proxy is for TCP" in p.stderr
