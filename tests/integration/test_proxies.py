@@ -4,6 +4,7 @@ real clients (curl --socks5, --socks5-hostname, --proxy with -p, sockit
 connect --proxy) and the edge cases from Python sockets: authentication,
 IPv6 and name destinations, refusals (--allow-dest, a closed port, an
 unsupported command or address type), garbage."""
+import os
 import socket
 import struct
 import subprocess
@@ -11,7 +12,8 @@ import threading
 
 import pytest
 
-from conftest import SANITIZER_RE, Server, available_models, recv_exactly, recv_until_close, run
+from conftest import (SANITIZER_RE, SOCKIT_TSAN, Server, available_models, recv_exactly,
+                      recv_until_close, run)
 
 MODELS = available_models("tcp")
 SIZES = [1, 1000, 1 << 20]
@@ -132,6 +134,30 @@ def test_http_connect_tunnel_every_model(server, echo, model):
         assert status == 200, head
         round_trip(s, size)
     assert px.alive()
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", [m for m in ("thread", "pool", "epoll") if m in MODELS])
+def test_tunnels_under_tsan(server, echo, model):
+    """Concurrent tunnels, names looked up on their own threads, under
+    ThreadSanitizer (the server fixture fails on any report)."""
+    px = server("socks", "-p", "0", "--model", model, "--workers", "2", binary=SOCKIT_TSAN)
+    errors = []
+
+    def one(i):
+        try:
+            s, rep = socks_open(px.addr, ("localhost", "127.0.0.1", "::1")[i % 3], echo.port)
+            assert rep == 0
+            round_trip(s, 20000)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
 
 
 # ---- real clients --------------------------------------------------------
