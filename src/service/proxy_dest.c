@@ -91,6 +91,8 @@ int sk__dest_go(struct sk_conn *c, struct sk__dest *d, const struct sk__dest_rul
         return e;
     d->started_ms = sk_now_ms();
     d->wait_ms = POLL_FIRST_MS;
+    /* The armed deadline also keeps the connection open after the client's
+     * EOF (a request, its bytes and a half-close sent in one go). */
     sk_conn_set_deadline(c, d->wait_ms);
     return 0;
 }

@@ -257,6 +257,24 @@ def test_socks_whole_request_in_one_segment(server, echo, model):
     s.close()
 
 
+@pytest.mark.parametrize("model", [m for m in ("fork", "thread", "epoll", "uring") if m in MODELS])
+def test_half_closed_client_by_name(server, echo, model):
+    """A request for a name, the tunnel's bytes and the half-close sent in
+    one go: the answer still comes back while the name is looked up."""
+    for service in ("socks", "http-proxy"):
+        px = server(service, "-p", "0", "--model", model)
+        s = socket.create_connection(px.addr, timeout=10)
+        if service == "socks":
+            s.sendall(b"\x05\x01\x00\x05\x01\x00" + socks_addr("localhost") +
+                      struct.pack(">H", echo.port) + b"one shot")
+            want = b"\x05\x00\x05\x00\x00\x01" + bytes(6) + b"one shot"
+        else:
+            s.sendall(f"CONNECT localhost:{echo.port} HTTP/1.1\r\nHost: x\r\n\r\none shot".encode())
+            want = b"HTTP/1.1 200 Connection established\r\n\r\none shot"
+        s.shutdown(socket.SHUT_WR)
+        assert recv_until_close(s) == want, service
+
+
 def test_socks_refusals(server, echo):
     px = server("socks", "-p", "0", "--allow-dest", "127.0.0.0/8", "--allow-dest", "::1")
     # A port nothing listens on: connection refused (5).
