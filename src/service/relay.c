@@ -166,6 +166,16 @@ static int relay_open(struct sk_conn *c)
     return sk_conn_upstream_pipe(c);
 }
 
+/* Never called: the tunnel is piped from open() on, so the model hands
+ * the client's bytes to the upstream, not here. */
+static ssize_t relay_data(struct sk_conn *c, const char *p, size_t n)
+{
+    (void)c;
+    (void)p;
+    (void)n;
+    return -ENOTCONN;
+}
+
 static int relay_connected(struct sk_conn *c, int err)
 {
     struct relay *r = sk_conn_service_state(c);
@@ -218,5 +228,6 @@ const struct sk_service sk_service_relay = {
     .start = relay_start,
     .destroy = relay_destroy,
     .open = relay_open,
+    .data = relay_data,
     .up_connected = relay_connected,
 };

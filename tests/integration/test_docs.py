@@ -14,7 +14,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 MAN = os.path.join(ROOT, "docs/sockit.1")
 
 # Man sections (.SH) that document `serve` beside its own.
-SERVE_SECTIONS = {"SERVE", "EVENT-DRIVEN MODELS", "UDP SERVERS", "HTTP SERVICE", "PROXY SERVERS"}
+SERVE_SECTIONS = {"SERVE", "EVENT-DRIVEN MODELS", "UDP SERVERS", "HTTP SERVICE"}
 # Sections whose text applies to every command (-h, --help, --version).
 COMMON_SECTIONS = {"DESCRIPTION", "OPTIONS", "EXIT STATUS"}
 
