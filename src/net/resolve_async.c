@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct sk_resolve_job {
     atomic_int refs; /* the caller and the thread */
     atomic_int done; /* result and addrs are set (release/acquire) */
     int result;      /* sk_resolve()'s: a count or a negative error */
+    long delay_ms;   /* the test hook's, read by the caller */
     struct sk_addrinfo *addrs;
     char host[256];
     char port[8];
@@ -34,11 +36,32 @@ static void job_unref(struct sk_resolve_job *j)
     }
 }
 
+/* SOCKIT_RESOLVE_DELAY_MS, read once, on a caller's thread (0: none). */
+static long delay_ms(void)
+{
+    static atomic_long cached = -1;
+    long v = atomic_load(&cached);
+    if (v < 0) {
+        const char *e = getenv("SOCKIT_RESOLVE_DELAY_MS");
+        v = e ? strtol(e, NULL, 10) : 0;
+        if (v < 0 || v > 60000)
+            v = 0;
+        atomic_store(&cached, v);
+    }
+    return v;
+}
+
 static void *lookup(void *arg)
 {
     struct sk_resolve_job *j = arg;
     struct sk_resolve_opts o = {.family = AF_UNSPEC, .socktype = SOCK_STREAM};
+    long delay = j->delay_ms;
 
+    if (delay) {
+        struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = delay % 1000 * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
     j->result = sk_resolve(j->host, j->port, &o, &j->addrs, NULL, 0);
     atomic_store_explicit(&j->done, 1, memory_order_release);
     atomic_fetch_sub(&inflight, 1);
@@ -66,6 +89,7 @@ int sk_resolve_start(const char *host, uint16_t port, struct sk_resolve_job **jo
     }
     memcpy(j->host, host, hl + 1);
     snprintf(j->port, sizeof(j->port), "%u", port);
+    j->delay_ms = delay_ms();
     atomic_init(&j->refs, 2);
     atomic_init(&j->done, 0);
     int e = pthread_attr_init(&attr);

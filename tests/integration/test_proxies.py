@@ -278,6 +278,48 @@ def test_half_closed_client_by_name(server, echo, model):
         assert recv_until_close(s) == want, service
 
 
+@pytest.mark.parametrize("service", ["socks", "http-proxy"])
+def test_slow_lookup_stalls_no_one_else(server, echo, service):
+    """With lookups made slow (the test hook SOCKIT_RESOLVE_DELAY_MS), a
+    client waiting for its name does not hold up a client giving an
+    address on the same event loop; --connect-timeout bounds the wait."""
+    env = {**os.environ, "SOCKIT_RESOLVE_DELAY_MS": "4000"}
+    px = server(service, "-p", "0", "--model", "epoll", "--workers", "1",
+                "--connect-timeout", "2", env=env)
+
+    def request(host):
+        if service == "socks":
+            s = socket.create_connection(px.addr, timeout=10)
+            s.sendall(b"\x05\x01\x00\x05\x01\x00" + socks_addr(host) +
+                      struct.pack(">H", echo.port))
+            assert recv_exactly(s, 2) == b"\x05\x00"
+            return s
+        s = socket.create_connection(px.addr, timeout=10)
+        s.sendall(f"CONNECT {host}:{echo.port} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return s
+
+    slow = request("localhost")
+    fast = request("127.0.0.1")
+    if service == "socks":
+        assert socks_reply(fast) == 0
+    else:
+        want = b"HTTP/1.1 200 Connection established\r\n\r\n"
+        assert recv_exactly(fast, len(want)) == want
+    round_trip(fast, 1000)
+    # The slow one is still waiting for its name: nothing has come back yet.
+    slow.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        slow.recv(1)
+    slow.setblocking(True)
+    slow.settimeout(10)
+    # Then its lookup outlives --connect-timeout: host unreachable (4), 504.
+    if service == "socks":
+        assert socks_reply(slow) == 4
+    else:
+        assert recv_until_close(slow).startswith(b"HTTP/1.1 504 ")
+    slow.close()
+
+
 def test_socks_refusals(server, echo):
     px = server("socks", "-p", "0", *QUICK, "--allow-dest", "127.0.0.0/8", "--allow-dest", "::1")
     # A port nothing listens on: connection refused (5).
