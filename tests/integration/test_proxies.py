@@ -203,6 +203,15 @@ def test_curl_proxytunnel(server, web):
     assert "Allow: CONNECT" in p.stdout
 
 
+def test_curl_https_proxy(server, web):
+    """serve http-proxy --tls: curl's HTTPS proxy (TLS to the proxy, the
+    tunnel inside it)."""
+    px = server("http-proxy", "-p", "0", "--tls", *QUICK)
+    p = curl("-p", "--proxy", f"https://127.0.0.1:{px.port}", "--proxy-insecure",
+             f"http://localhost:{web.port}/")
+    assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
+
+
 def test_sockit_connect_through_both(server, echo):
     socks = server("socks", "-p", "0", *QUICK)
     http = server("http-proxy", "-p", "0", *QUICK)
