@@ -55,14 +55,15 @@ eport=$(sockit_port "$tmp/echo.out")
 
 $SOCKIT serve relay --model "$model" -p 0 -b 127.0.0.1 -q --to "127.0.0.1:$eport" \
     >"$tmp/relay.out" 2>&1 &
-pids="$pids $!"
+rpid=$!
+pids="$pids $rpid"
 rport=$(sockit_port "$tmp/relay.out")
 
 hport=$(free_port)
 cat >"$tmp/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 10000
+    maxconn 2000
 defaults
     mode tcp
     timeout connect 5s
@@ -73,11 +74,13 @@ listen relay
     server echo 127.0.0.1:$eport
 EOF
 haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.out" 2>&1 &
-pids="$pids $!"
+hpid=$!
+pids="$pids $hpid"
 
 sport=$(free_port)
-socat "TCP-LISTEN:$sport,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$eport" &
-pids="$pids $!"
+socat "TCP-LISTEN:$sport,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$eport" 2>/dev/null &
+spid=$!
+pids="$pids $spid"
 sleep 0.5
 
 json() { # KEY: read one JSON object from stdin, print KEY as an integer
@@ -89,25 +92,45 @@ msgs() { # PORT
 stream() { # PORT
     $SOCKIT bench stream 127.0.0.1 "$1" -c 1 --both -d "${secs}s" --json 2>/dev/null | json mbit_per_s
 }
+# CPU time (clock ticks) of a relay process and of its reaped children
+# (socat's per-connection processes), from /proc/PID/stat.
+ticks() { # PID
+    sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
+}
+hz=$(getconf CLK_TCK)
+
+# run FUNCTION PORT PID: the figure, and the figure per CPU-second the relay
+# spent on it (what the relay costs, which the machine's other load does not
+# change much, unlike the figure itself).
+run() {
+    t0=$(ticks "$3")
+    v=$($1 "$2")
+    t1=$(ticks "$3")
+    echo "$v $(/usr/bin/python3 -c "print('%.0f' % ($v * $secs * $hz / max($t1 - $t0, 1)))")"
+}
 ratio() { /usr/bin/python3 -c "print('%.2f' % ($1 / max($2, 1)))"; }
 
-best() { # FUNCTION PORT...: the best of reps runs per port, alternating; prints them in order
-    fn=$1
-    shift
-    b1=0 b2=0 b3=0
+# The best of reps runs of FUNCTION against each relay, alternating.
+best() { # FUNCTION
+    b1=0 b2=0 b3=0 e1=0 e2=0 e3=0
     for _ in $(seq "$reps"); do
-        v=$($fn "$1"); [ "$v" -gt "$b1" ] && b1=$v
-        v=$($fn "$2"); [ "$v" -gt "$b2" ] && b2=$v
-        v=$($fn "$3"); [ "$v" -gt "$b3" ] && b3=$v
+        set -- $(run "$1" "$rport" "$rpid") "$1"; [ "$1" -gt "$b1" ] && b1=$1; [ "$2" -gt "$e1" ] && e1=$2; f=$3
+        set -- $(run "$f" "$hport" "$hpid") "$f"; [ "$1" -gt "$b2" ] && b2=$1; [ "$2" -gt "$e2" ] && e2=$2
+        set -- $(run "$f" "$sport" "$spid") "$f"; [ "$1" -gt "$b3" ] && b3=$1; [ "$2" -gt "$e3" ] && e3=$2
+        set -- "$f"
     done
-    echo "$b1 $b2 $b3"
+    echo "$b1 $b2 $b3 $e1 $e2 $e3"
 }
 
-echo "relay (model $model), haproxy (mode tcp, nbthread 1), socat (fork) in front of serve echo"
-set -- $(best msgs "$rport" "$hport" "$sport")
-printf '%-22s %12s %12s %12s %10s %10s\n' load relay haproxy socat "r/haproxy" "r/socat"
-printf '%-22s %12s %12s %12s %10s %10s\n' "64 B x 50 conns msg/s" "$1" "$2" "$3" \
-    "$(ratio "$1" "$2")" "$(ratio "$1" "$3")"
-set -- $(best stream "$rport" "$hport" "$sport")
-printf '%-22s %12s %12s %12s %10s %10s\n' "1 stream both Mbit/s" "$1" "$2" "$3" \
-    "$(ratio "$1" "$2")" "$(ratio "$1" "$3")"
+row() { # LABEL A B C
+    printf '%-30s %11s %11s %11s %10s %8s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")"
+}
+
+echo "relay (model $model), haproxy (mode tcp, nbthread 1), socat (fork) in front of serve echo; best of $reps"
+printf '%-30s %11s %11s %11s %10s %8s\n' load relay haproxy socat "r/haproxy" "r/socat"
+set -- $(best msgs)
+row "64 B x 50 conns, msg/s" "$1" "$2" "$3"
+row "  msg per relay CPU-second" "$4" "$5" "$6"
+set -- $(best stream)
+row "1 stream both ways, Mbit/s" "$1" "$2" "$3"
+row "  Mbit per relay CPU-second" "$4" "$5" "$6"

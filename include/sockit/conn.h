@@ -50,6 +50,10 @@ struct sk_conn_ops {
     /* The core is about to close fd, one of c's upstream descriptors: stop
      * watching it (an event loop's poller, an io_uring poll in flight). */
     void (*up_forget)(struct sk_conn *c, int fd);
+    /* The model sends the client's output with sk__conn_flush_plain() and
+     * lets sk__up_splice_in() read the client: a piped upstream may move
+     * bulk data with splice() (readiness models and the blocking driver). */
+    int splice;
 };
 
 /*
@@ -207,6 +211,12 @@ int sk_conn_upstream_backpressured(const struct sk_conn *c);
  * allowed while connecting (what the client sends meanwhile is queued,
  * bounded, and kept across a failover). Returns 0 or -ENOTCONN. */
 int sk_conn_upstream_pipe(struct sk_conn *c);
+
+/* Piped: the upstream's end ends the connection (once everything it sent
+ * went), instead of being passed on as a half-close while the client may
+ * still send: a program's exit closes its connection (serve exec, inetd's
+ * rule). Returns 0 or -ENOTCONN. */
+int sk_conn_upstream_end_at_eof(struct sk_conn *c);
 
 /* Through the service: shut the upstream's write side once what is queued
  * for it went (the client's half-close passed on by hand). */

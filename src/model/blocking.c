@@ -78,6 +78,20 @@ static int read_some(struct sk_conn *c, int *eof)
 {
     if (c->tls)
         return tls_read_some(c, eof);
+    if (c->up) {
+        /* Piped bulk goes by splice() straight on to the upstream. */
+        uint64_t got = 0;
+        int r = sk__up_splice_in(c, sk_now_ms(), eof, &got);
+        if (got)
+            atomic_fetch_add_explicit(&c->srv->st->bytes_in, got, memory_order_relaxed);
+        if (r < 0)
+            return r;
+        if (r > 0) {
+            if (*eof)
+                sk__conn_eof(c, sk_now_ms());
+            return 0;
+        }
+    }
     int r = sk_buf_reserve(&c->in, READ_CHUNK);
     if (r == -ENOBUFS)
         r = sk_buf_reserve(&c->in, sk_buf_room(&c->in) ? 0 : 1);
@@ -120,7 +134,8 @@ static void blocking_wake(struct sk_conn *c)
     (void)r; /* a full counter is still readable: the wake-up is not lost */
 }
 
-static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake};
+static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake, .splice = 1};
+static const struct sk_conn_ops plain_ops = {.splice = 1};
 
 /* What the next poll should wait for (*events), whether input is held back
  * (*held: left unconsumed while output is queued; it is fed again once
@@ -223,6 +238,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     int hub = (srv->svc->flags & SK_SVC_HUB) != 0;
 
     sk_sock_set_nonblock(fd, 1);
+    c.ops = &plain_ops;
     if (hub) {
         w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (w.fd < 0) {

@@ -60,6 +60,11 @@ static void up_forget(struct sk_conn *c, int fd)
 
 static const struct sk_conn_ops hub_ops = {.wake = wake, .up_forget = up_forget};
 static const struct sk_conn_ops plain_ops = {.up_forget = up_forget};
+/* Backends that send by write-through (the reactor) let a piped upstream
+ * splice: the client's output goes out through sk__conn_flush_plain(). */
+static const struct sk_conn_ops hub_splice_ops = {
+    .wake = wake, .up_forget = up_forget, .splice = 1};
+static const struct sk_conn_ops splice_ops = {.up_forget = up_forget, .splice = 1};
 
 void sk__ev_take_remote(struct sk__ev_loop *L)
 {
@@ -333,7 +338,10 @@ static void new_conn(struct sk__ev_loop *L, int fd, const struct sk_addr *peer)
     sk__list_init(&ec->link);
     sk__list_init(&ec->pending);
     sk__list_init(&ec->remote);
-    ec->c.ops = L->lock_hub ? &hub_ops : &plain_ops;
+    if (L->be->send)
+        ec->c.ops = L->lock_hub ? &hub_ops : &plain_ops;
+    else
+        ec->c.ops = L->lock_hub ? &hub_splice_ops : &splice_ops;
     ec->c.model_data = ec;
     int r = sk__conn_open(L->srv, &ec->c, fd, peer); /* on failure: closed, released */
     if (r == 0 && (r = L->be->attach(L, ec)) < 0) {

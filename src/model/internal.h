@@ -151,8 +151,13 @@ struct sk__upstream {
     char wr_dead;    /* it stopped taking input after its EOF (EPIPE): that direction is over */
     char cl_shut;    /* piped: its EOF was passed on to the client */
     char shut_req;   /* through the service: sk_conn_upstream_shutdown() */
+    char end_at_eof; /* piped: its EOF ends the connection (sk_conn_upstream_end_at_eof) */
     int early_err;
     int64_t connect_due;
+    char bulk_up, bulk_cl;   /* piped: that direction carried bulk (a read of SK_UP_BULK or
+                              * more), so it is spliced from now on where the model allows */
+    int p2c[2], c2p[2];      /* splice pipes upstream -> client, client -> upstream (-1: none) */
+    size_t p2c_len, c2p_len; /* bytes in them */
     struct sk_buf out;       /* queued for the upstream */
     struct sk_buf in;        /* from the upstream, left by up_data() */
     uint64_t sent, received; /* bytes to and from the upstream */
@@ -181,8 +186,19 @@ int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t 
 /* Client input waits while the upstream's queue is over the high-water mark. */
 static inline int sk__up_blocks_client(const struct sk_conn *c)
 {
-    return c->up && c->up->piped && sk_buf_len(&c->up->out) > c->srv->lim.out_high;
+    return c->up && c->up->piped && sk_buf_len(&c->up->out) + c->up->c2p_len > c->srv->lim.out_high;
 }
+
+#define SK_UP_BULK (16 * 1024) /* a read this large makes its direction spliced */
+
+/* Piped, bulk, nothing queued, splice allowed: read the client with
+ * splice() into a pipe and on to the upstream. Returns 1 when it took the
+ * read (*eof set at the client's end; received bytes counted in *total),
+ * 0 when the caller reads as usual, or -errno. */
+int sk__up_splice_in(struct sk_conn *c, int64_t now, int *eof, uint64_t *total);
+
+/* Send what was spliced from the upstream for the client (before out). */
+int sk__up_flush_pipe(struct sk_conn *c, int64_t now, uint64_t *total);
 
 /* May c close by the usual rules (1), or does the upstream keep it open (0:
  * connecting, piped)? stopping: is the upstream idle? */
@@ -214,6 +230,11 @@ static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
  * (sk__conn_flush() below chooses between it and the transport). */
 static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
 {
+    if (c->up && c->up->p2c_len) {
+        int r = sk__up_flush_pipe(c, now, total);
+        if (r < 0 || c->up->p2c_len)
+            return r;
+    }
     while (sk_buf_len(&c->out) > 0) {
         size_t len = sk_buf_len(&c->out);
         ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);

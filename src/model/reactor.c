@@ -230,6 +230,12 @@ static int do_read(struct rloop *R, struct rconn *rc)
     size_t room = R->scratch_len;
     ssize_t n;
 
+    if (c->up) {
+        /* Piped bulk goes by splice() straight on to the upstream. */
+        int eof = 0, r = sk__up_splice_in(c, R->base.now, &eof, &R->base.bytes_in);
+        if (r != 0)
+            return r < 0 ? r : eof ? sk__ev_eof(&R->base, &rc->base) : 0;
+    }
     if (have) {
         room = SK_MIN(room, c->in.max - have);
         if (room == 0)

@@ -78,6 +78,7 @@ static struct sk__upstream *up_new(struct sk_conn *c)
     if (!(up = calloc(1, sizeof(*up))))
         return NULL;
     up->rfd = up->wfd = -1;
+    up->p2c[0] = up->p2c[1] = up->c2p[0] = up->c2p[1] = -1;
     sk_buf_init(&up->out, c->srv->lim.out_max);
     sk_buf_init(&up->in, c->srv->lim.in_max);
     c->up = up;
@@ -188,6 +189,14 @@ int sk_conn_upstream_pipe(struct sk_conn *c)
     return 0;
 }
 
+int sk_conn_upstream_end_at_eof(struct sk_conn *c)
+{
+    if (!c->up)
+        return -ENOTCONN;
+    c->up->end_at_eof = 1;
+    return 0;
+}
+
 void sk_conn_upstream_shutdown(struct sk_conn *c)
 {
     if (c->up)
@@ -200,6 +209,12 @@ void sk_conn_upstream_close(struct sk_conn *c)
     if (!up)
         return;
     close_fds(c, up);
+    for (int i = 0; i < 2; i++) {
+        if (up->p2c[i] >= 0)
+            close(up->p2c[i]);
+        if (up->c2p[i] >= 0)
+            close(up->c2p[i]);
+    }
     sk_buf_free(&up->out);
     sk_buf_free(&up->in);
     free(up);
@@ -218,7 +233,7 @@ unsigned sk__up_want(const struct sk_conn *c, size_t client_pend)
     const struct sk__upstream *up = c->up;
     unsigned want = 0;
 
-    if (up->wfd >= 0 && (up->connecting || (sk_buf_len(&up->out) && !up->wr_shut)))
+    if (up->wfd >= 0 && (up->connecting || ((sk_buf_len(&up->out) || up->c2p_len) && !up->wr_shut)))
         want |= SK_UP_W;
     if (up->rfd >= 0 && !up->connecting && !up->rd_eof && !(c->flags & SK_CONN_ABORT)) {
         if (up->piped ? client_pend <= c->srv->lim.out_high
@@ -241,9 +256,39 @@ static int connected(struct sk_conn *c, struct sk__upstream *up, int err)
     return err;
 }
 
-/* Send what is queued for the upstream until done or it would block. */
+/* The upstream stopped taking input: after its EOF (a child that exited)
+ * that direction is over, else it is an error. */
+static int write_failed(struct sk_conn *c, struct sk__upstream *up, int err)
+{
+    if (err != EPIPE || !up->rd_eof)
+        return -err;
+    sk_buf_clear(&up->out);
+    up->c2p_len = 0; /* what the pipe holds goes nowhere: closed with it */
+    shut_write(c, up);
+    up->wr_dead = 1;
+    return 0;
+}
+
+/* Send what is queued for the upstream until done or it would block:
+ * first what was spliced into the pipe, then up->out. */
 static int flush_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
 {
+    while (up->c2p_len && up->wfd >= 0 && !up->connecting) {
+        ssize_t w =
+            splice(up->c2p[0], NULL, up->wfd, NULL, up->c2p_len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : write_failed(c, up, errno);
+        }
+        if (w == 0)
+            return -EIO;
+        up->c2p_len -= (size_t)w;
+        up->sent += (uint64_t)w;
+        c->last_ms = now;
+    }
+    if (up->c2p_len)
+        return 0;
     while (sk_buf_len(&up->out) && up->wfd >= 0 && !up->connecting) {
         size_t len = sk_buf_len(&up->out);
         ssize_t w = up->wsock ? send(up->wfd, sk_buf_data(&up->out), len, MSG_NOSIGNAL)
@@ -253,15 +298,7 @@ static int flush_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
                 continue;
             if (errno == EAGAIN)
                 return 0;
-            if (errno == EPIPE && up->rd_eof) {
-                /* It stopped taking input after it ended (a child that
-                 * exited): client -> upstream is over, not an error. */
-                sk_buf_clear(&up->out);
-                shut_write(c, up);
-                up->wr_dead = 1;
-                return 0;
-            }
-            return -errno;
+            return write_failed(c, up, errno);
         }
         sk_buf_consume(&up->out, (size_t)w);
         up->sent += (uint64_t)w;
@@ -316,9 +353,127 @@ static int feed_service(struct sk_conn *c, struct sk__upstream *up)
     return 0;
 }
 
-static int read_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
+/* May this piped connection move bulk with splice()? Not under TLS (its
+ * bytes pass through OpenSSL) nor where the model sends from its own
+ * buffers (io_uring). */
+static int can_splice(const struct sk_conn *c)
+{
+    return c->ops && c->ops->splice && !c->tls && c->up->piped;
+}
+
+static int new_pipe(int p[2])
+{
+    if (p[0] >= 0)
+        return 0;
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+        p[0] = p[1] = -1;
+        return -errno;
+    }
+    return 0;
+}
+
+/* The upstream ended. */
+static int up_ended(struct sk_conn *c, struct sk__upstream *up)
 {
     const struct sk_service *svc = c->srv->svc;
+    int r;
+
+    up->rd_eof = 1;
+    if (up->rfd != up->wfd) {
+        forget_fd(c, up->rfd);
+        close(up->rfd);
+        up->rfd = -1;
+    }
+    if (up->piped)
+        return 0;
+    if ((r = feed_service(c, up)) < 0 || !c->up)
+        return r;
+    if (svc->up_eof)
+        return svc->up_eof(c);
+    c->flags |= SK_CONN_END;
+    return 0;
+}
+
+/* Bulk from the upstream into the pipe; the model's flush sends it on
+ * (sk__up_flush_pipe, before out). 1 when it took the read, 0 to copy. */
+static int splice_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
+{
+    if (new_pipe(up->p2c) < 0) {
+        up->bulk_up = 0;
+        return 0;
+    }
+    ssize_t n;
+    do
+        n = splice(up->rfd, NULL, up->p2c[1], NULL, UP_READ_CHUNK,
+                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? 1 : -errno;
+    c->last_ms = now;
+    if (n == 0) {
+        int r = up_ended(c, up);
+        return r < 0 ? r : 1;
+    }
+    up->p2c_len += (size_t)n;
+    up->received += (uint64_t)n;
+    return 1;
+}
+
+int sk__up_flush_pipe(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    struct sk__upstream *up = c->up;
+    while (up->p2c_len) {
+        ssize_t w =
+            splice(up->p2c[0], NULL, c->fd, NULL, up->p2c_len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN ? 0 : -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        up->p2c_len -= (size_t)w;
+        sk__conn_sent(c, (size_t)w, now, total);
+    }
+    return 0;
+}
+
+int sk__up_splice_in(struct sk_conn *c, int64_t now, int *eof, uint64_t *total)
+{
+    struct sk__upstream *up = c->up;
+
+    if (!up->bulk_cl || !can_splice(c) || up->c2p_len || sk_buf_len(&up->out) ||
+        sk_buf_len(&c->in) || up->connecting || up->wfd < 0 || up->wr_shut || up->wr_dead ||
+        (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+        return 0;
+    if (new_pipe(up->c2p) < 0) {
+        up->bulk_cl = 0;
+        return 0;
+    }
+    ssize_t n;
+    do
+        n = splice(c->fd, NULL, up->c2p[1], NULL, UP_READ_CHUNK, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? 1 : -errno;
+    if (n == 0) {
+        *eof = 1;
+        return 1;
+    }
+    sk__conn_received(c, (size_t)n, now, total);
+    up->c2p_len += (size_t)n;
+    int r = flush_up(c, up, now);
+    return r < 0 ? r : 1;
+}
+
+static int read_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
+{
+    if (up->piped && up->bulk_up && !up->p2c_len && !sk_buf_len(&c->out) && c->file.fd < 0 &&
+        can_splice(c)) {
+        int r = splice_up(c, up, now);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
     struct sk_buf *dst = up->piped ? &c->out : &up->in;
     size_t room = dst->max - sk_buf_len(dst);
     if (room > UP_READ_CHUNK)
@@ -335,24 +490,12 @@ static int read_up(struct sk_conn *c, struct sk__upstream *up, int64_t now)
     if (n < 0)
         return errno == EAGAIN ? 0 : -errno;
     c->last_ms = now;
-    if (n == 0) {
-        up->rd_eof = 1;
-        if (up->rfd != up->wfd) {
-            forget_fd(c, up->rfd);
-            close(up->rfd);
-        }
-        up->rfd = up->rfd == up->wfd ? up->rfd : -1;
-        if (up->piped)
-            return 0;
-        if ((r = feed_service(c, up)) < 0 || !c->up)
-            return r;
-        if (svc->up_eof)
-            return svc->up_eof(c);
-        c->flags |= SK_CONN_END;
-        return 0;
-    }
+    if (n == 0)
+        return up_ended(c, up);
     sk_buf_commit(dst, (size_t)n);
     up->received += (uint64_t)n;
+    if (n >= SK_UP_BULK)
+        up->bulk_up = 1;
     return up->piped ? 0 : feed_service(c, up);
 }
 
@@ -387,7 +530,7 @@ int sk__up_settle(struct sk_conn *c, int client_eof, size_t client_pend, int64_t
     struct sk__upstream *up = c->up;
     int r;
 
-    for (int round = 0; up && up->early && round < 8; round++) {
+    for (int round = 0; up && up->early && round < 64; round++) {
         /* A result known at once (a Unix socket), reported from the loop. */
         up->early = 0;
         if ((r = connected(c, up, up->early_err)) < 0)
@@ -407,13 +550,15 @@ int sk__up_settle(struct sk_conn *c, int client_eof, size_t client_pend, int64_t
     }
     /* Piped: the client's EOF goes on once everything it sent went. */
     if (client_eof && !up->wr_shut && !up->connecting && !sk_buf_len(&c->in) &&
-        !sk_buf_len(&up->out))
+        !sk_buf_len(&up->out) && !up->c2p_len)
         shut_write(c, up);
     /* The upstream's EOF goes on once everything it sent went. */
     if (up->rd_eof && !up->cl_shut && !client_pend && !sk_buf_len(&up->in)) {
         up->cl_shut = 1;
-        if (c->tls)
-            c->flags |= SK_CONN_END; /* no half-close under TLS: close_notify, then close */
+        /* No half-close under TLS (close_notify, then close), nor where the
+         * service asked for the end (sk_conn_upstream_end_at_eof). */
+        if (c->tls || up->end_at_eof)
+            c->flags |= SK_CONN_END;
         else
             shutdown(c->fd, SHUT_WR);
     }
@@ -432,6 +577,29 @@ int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t 
         *used = n; /* nobody reads it any more */
         return 0;
     }
+    size_t direct = 0;
+    if (n >= SK_UP_BULK)
+        up->bulk_cl = 1;
+    if (!sk_buf_len(&up->out) && !up->c2p_len && up->wfd >= 0 && !up->connecting) {
+        /* Nothing queued: straight from the caller's buffer, no copy. */
+        ssize_t w;
+        do
+            w = up->wsock ? send(up->wfd, p, n, MSG_NOSIGNAL) : write(up->wfd, p, n);
+        while (w < 0 && errno == EINTR);
+        /* An error comes again from flush_up() below, which knows what to
+         * make of it (EPIPE after the upstream's EOF). */
+        if (w > 0) {
+            direct = (size_t)w;
+            up->sent += (uint64_t)w;
+            c->last_ms = now;
+            p += direct;
+            n -= direct;
+        }
+        if (n == 0) {
+            *used = direct;
+            return 0;
+        }
+    }
     size_t room = up->out.max - sk_buf_len(&up->out);
     size_t take = n < room ? n : room;
     if (take) {
@@ -439,7 +607,7 @@ int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t 
         if (r < 0)
             return r;
     }
-    *used = take;
+    *used = direct + take;
     return flush_up(c, up, now); /* write through: one write per read */
 }
 
@@ -447,8 +615,8 @@ int sk__up_may_close(const struct sk_conn *c, int stopping)
 {
     const struct sk__upstream *up = c->up;
     if (stopping)
-        return !up->connecting && !sk_buf_len(&up->out) && !sk_buf_len(&up->in) &&
-               !(up->rfd >= 0 && !up->rd_eof && sk__conn_unread(up->rfd));
+        return !up->connecting && !sk_buf_len(&up->out) && !sk_buf_len(&up->in) && !up->c2p_len &&
+               !up->p2c_len && !(up->rfd >= 0 && !up->rd_eof && sk__conn_unread(up->rfd));
     return !up->connecting && !up->early && !up->piped;
 }
 

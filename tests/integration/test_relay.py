@@ -341,9 +341,12 @@ def test_descriptors_stable_after_200_connections(server, model):
     assert fd_count(echo.pid) <= before + 2
 
 
-def test_stop_with_open_tunnels_is_clean(server, peers):
+@pytest.mark.parametrize("model", ["prefork", "thread", "epoll", "uring"])
+def test_stop_with_open_tunnels_is_clean(server, peers, model):
+    if model not in MODELS:
+        pytest.skip(f"{model} not available")
     p = peers(lambda c: time.sleep(3))
-    relay = server("relay", "--model", "epoll", "--to", f"127.0.0.1:{p.port}")
+    relay = server("relay", "--model", model, "--to", f"127.0.0.1:{p.port}")
     socks = [relay.connect() for _ in range(5)]
     for s in socks:
         s.sendall(b"x")
@@ -359,3 +362,63 @@ def test_usage_errors(server):
     assert p.returncode != 0 and "--to" in p.stderr, p.stderr
     p = run("serve", "relay", "-p", "0", "--to", "nonsense")
     assert p.returncode != 0 and "--to" in p.stderr, p.stderr
+
+
+def test_tls_in_front(server):
+    """serve relay --tls: the transport in front, plain bytes to the upstream."""
+    import ssl
+    echo = server("echo")
+    relay = server("relay", "--tls", "--model", "epoll", "--to", f"127.0.0.1:{echo.port}")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(socket.create_connection(relay.addr, timeout=10))
+    data = random.randbytes(300_000)
+    got = bytearray()
+
+    def reader():
+        while len(got) < len(data):
+            b = s.recv(65536)
+            if not b:
+                return
+            got.extend(b)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(data)
+    t.join(20)
+    s.close()
+    assert bytes(got) == data
+
+
+@pytest.mark.parametrize("model", ["thread", "epoll"])
+def test_idle_timeout_counts_the_upstream_too(server, peers, model):
+    """A silent client whose upstream keeps talking is not idle."""
+    def ticker(c):
+        for _ in range(8):
+            c.sendall(b".")
+            time.sleep(0.2)
+
+    p = peers(ticker)
+    relay = server("relay", "--model", model, "--idle-timeout", "700ms",
+                   "--to", f"127.0.0.1:{p.port}")
+    s = relay.connect()
+    assert recv_until_close(s, timeout=10) == b"." * 8  # past 700 ms, and whole
+    s.close()
+
+
+def test_max_conns_bounds_the_tunnels(server, peers):
+    p = peers(lambda c: time.sleep(1.5))
+    relay = server("relay", "--model", "epoll", "--max-conns", "2",
+                   "--to", f"127.0.0.1:{p.port}")
+    held = [relay.connect() for _ in range(2)]
+    time.sleep(0.3)
+    extra = relay.connect()
+    try:
+        assert recv_until_close(extra, timeout=5) == b""
+    except ConnectionResetError:
+        pass
+    extra.close()
+    assert p.accepted == 2
+    for s in held:
+        s.close()
