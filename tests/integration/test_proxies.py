@@ -1,6 +1,7 @@
 """serve socks (SOCKS5, RFC 1928/1929) and serve http-proxy (CONNECT):
 tunnels under every stream model, byte-exact both ways with half-close,
-real clients (curl --socks5, --socks5-hostname, --proxy with -p, sockit
+real clients (curl --socks5, --socks5-hostname, --proxy with -p, nc -X,
+ncat --proxy, sockit
 connect --proxy) and the edge cases from Python sockets: authentication,
 IPv6 and name destinations, refusals (--allow-dest, a closed port, an
 unsupported command or address type), garbage."""
@@ -210,6 +211,27 @@ def test_curl_https_proxy(server, web):
     p = curl("-p", "--proxy", f"https://127.0.0.1:{px.port}", "--proxy-insecure",
              f"http://localhost:{web.port}/")
     assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
+
+
+def test_nc_and_ncat_through_both(server, echo):
+    """OpenBSD nc (-X 5, -X connect) and ncat (--proxy-type socks5, http):
+    200 kB there and back, byte-exact, ended by the client's half-close."""
+    socks = server("socks", "-p", "0", *QUICK)
+    http = server("http-proxy", "-p", "0", *QUICK)
+    data = bytes(i * 13 % 256 for i in range(200000))
+    clients = [
+        ["nc", "-N", "-X", "5", "-x", f"127.0.0.1:{socks.port}", "localhost", str(echo.port)],
+        ["nc", "-N", "-X", "connect", "-x", f"127.0.0.1:{http.port}", "127.0.0.1",
+         str(echo.port)],
+        ["ncat", "--proxy", f"127.0.0.1:{socks.port}", "--proxy-type", "socks5", "127.0.0.1",
+         str(echo.port)],
+        ["ncat", "--proxy", f"127.0.0.1:{http.port}", "--proxy-type", "http", "127.0.0.1",
+         str(echo.port)],
+    ]
+    for argv in clients:
+        p = subprocess.run(argv, input=data, capture_output=True, timeout=30)
+        assert p.returncode == 0, (argv, p.stderr)
+        assert p.stdout == data, argv
 
 
 def test_sockit_connect_through_both(server, echo):
