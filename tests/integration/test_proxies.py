@@ -1,8 +1,8 @@
 """serve socks (SOCKS5, RFC 1928/1929) and serve http-proxy (CONNECT):
 tunnels under every stream model, byte-exact both ways with half-close,
 real clients (curl --socks5, --socks5-hostname, --proxy with -p, nc -X,
-ncat --proxy, sockit
-connect --proxy) and the edge cases from Python sockets: authentication,
+ncat --proxy, sockit connect --proxy, bench --proxy) and the edge cases
+from Python sockets: authentication,
 IPv6 and name destinations, refusals (--allow-dest, a closed port, an
 unsupported command or address type), garbage."""
 import os
