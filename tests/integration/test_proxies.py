@@ -18,9 +18,6 @@ from conftest import (SANITIZER_RE, SOCKIT_TSAN, Server, available_models, recv_
 
 MODELS = available_models("tcp")
 SIZES = [1, 1000, 1 << 20]
-# Outside the model matrix: epoll, whose stop does not wait (uring's takes about
-# 1 s once it served a connection).
-QUICK = ("--model", "epoll")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +170,7 @@ def curl(*args):
 
 
 def test_curl_socks5_and_hostname(server, web):
-    px = server("socks", "-p", "0", *QUICK)
+    px = server("socks", "-p", "0")
     url = f"http://127.0.0.1:{web.port}/"
     p = curl("--socks5", f"127.0.0.1:{px.port}", url)
     assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
@@ -185,7 +182,7 @@ def test_curl_socks5_and_hostname(server, web):
 
 
 def test_curl_socks5_auth(server, web):
-    px = server("socks", "-p", "0", *QUICK, "--auth", "alice:s3cret")
+    px = server("socks", "-p", "0", "--auth", "alice:s3cret")
     url = f"http://127.0.0.1:{web.port}/"
     p = curl("--socks5", f"alice:s3cret@127.0.0.1:{px.port}", url)
     assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
@@ -194,7 +191,7 @@ def test_curl_socks5_auth(server, web):
 
 
 def test_curl_proxytunnel(server, web):
-    px = server("http-proxy", "-p", "0", *QUICK)
+    px = server("http-proxy", "-p", "0")
     for host in ("127.0.0.1", "localhost"):
         p = curl("-p", "--proxy", f"http://127.0.0.1:{px.port}", f"http://{host}:{web.port}/")
         assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
@@ -207,7 +204,7 @@ def test_curl_proxytunnel(server, web):
 def test_curl_https_proxy(server, web):
     """serve http-proxy --tls: curl's HTTPS proxy (TLS to the proxy, the
     tunnel inside it)."""
-    px = server("http-proxy", "-p", "0", "--tls", *QUICK)
+    px = server("http-proxy", "-p", "0", "--tls")
     p = curl("-p", "--proxy", f"https://127.0.0.1:{px.port}", "--proxy-insecure",
              f"http://localhost:{web.port}/")
     assert p.returncode == 0 and "Hello, World!" in p.stdout, p.stderr
@@ -216,8 +213,8 @@ def test_curl_https_proxy(server, web):
 def test_nc_and_ncat_through_both(server, echo):
     """OpenBSD nc (-X 5, -X connect) and ncat (--proxy-type socks5, http):
     200 kB there and back, byte-exact, ended by the client's half-close."""
-    socks = server("socks", "-p", "0", *QUICK)
-    http = server("http-proxy", "-p", "0", *QUICK)
+    socks = server("socks", "-p", "0")
+    http = server("http-proxy", "-p", "0")
     data = bytes(i * 13 % 256 for i in range(200000))
     clients = [
         ["nc", "-N", "-X", "5", "-x", f"127.0.0.1:{socks.port}", "localhost", str(echo.port)],
@@ -235,8 +232,8 @@ def test_nc_and_ncat_through_both(server, echo):
 
 
 def test_sockit_connect_through_both(server, echo):
-    socks = server("socks", "-p", "0", *QUICK)
-    http = server("http-proxy", "-p", "0", *QUICK)
+    socks = server("socks", "-p", "0")
+    http = server("http-proxy", "-p", "0")
     for url in (f"socks5://127.0.0.1:{socks.port}", f"http://127.0.0.1:{http.port}"):
         for host in ("127.0.0.1", "::1", "localhost"):
             p = run("connect", "--proxy", url, host, str(echo.port), input="through the proxy\n",
@@ -248,7 +245,7 @@ def test_sockit_connect_through_both(server, echo):
 # ---- SOCKS5 edge cases ---------------------------------------------------
 
 def test_socks_auth_required(server, echo):
-    px = server("socks", "-p", "0", *QUICK, "--auth", "user:pass")
+    px = server("socks", "-p", "0", "--auth", "user:pass")
     s, rep = socks_open(px.addr, "127.0.0.1", echo.port, auth=(b"user", b"pass"))
     assert rep == 0
     round_trip(s, 100)
@@ -263,14 +260,14 @@ def test_socks_auth_required(server, echo):
     s.sendall(b"\x05\x01\x00")
     assert recv_until_close(s) == b"\x05\xff"
     # Without --auth, a client offering only username/password is refused too.
-    open_px = server("socks", "-p", "0", *QUICK)
+    open_px = server("socks", "-p", "0")
     s = socket.create_connection(open_px.addr, timeout=10)
     s.sendall(b"\x05\x01\x02")
     assert recv_until_close(s) == b"\x05\xff"
 
 
 def test_socks_ipv6_and_name_destinations(server, echo):
-    px = server("socks", "-p", "0", *QUICK)
+    px = server("socks", "-p", "0")
     for host in ("::1", "localhost"):
         s, rep = socks_open(px.addr, host, echo.port)
         assert rep == 0, host
@@ -352,7 +349,7 @@ def test_slow_lookup_stalls_no_one_else(server, echo, service):
 
 
 def test_socks_refusals(server, echo):
-    px = server("socks", "-p", "0", *QUICK, "--allow-dest", "127.0.0.0/8", "--allow-dest", "::1")
+    px = server("socks", "-p", "0", "--allow-dest", "127.0.0.0/8", "--allow-dest", "::1")
     # A port nothing listens on: connection refused (5).
     s, rep = socks_open(px.addr, "127.0.0.1", closed_port())
     assert rep == 5
@@ -383,7 +380,7 @@ def test_socks_denied_cidr_never_connects(server):
     dest.setblocking(False)
     port = dest.getsockname()[1]
     try:
-        px = server("socks", "-p", "0", *QUICK, "--allow-dest", "10.0.0.0/8", "--allow-dest", "::1/128")
+        px = server("socks", "-p", "0", "--allow-dest", "10.0.0.0/8", "--allow-dest", "::1/128")
         for host in ("127.0.0.1", "localhost"):
             s, rep = socks_open(px.addr, host, port)
             assert rep == 2, host
@@ -395,7 +392,7 @@ def test_socks_denied_cidr_never_connects(server):
 
 
 def test_socks_garbage(server, echo):
-    px = server("socks", "-p", "0", *QUICK)
+    px = server("socks", "-p", "0")
     for junk in (b"GET / HTTP/1.1\r\n\r\n", b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00",
                  b"\x05\x00"):
         s = socket.create_connection(px.addr, timeout=10)
@@ -429,7 +426,7 @@ def http_answer(px, request):
 
 
 def test_http_proxy_refusals(server, echo):
-    px = server("http-proxy", "-p", "0", *QUICK, "--allow-dest", "127.0.0.1/32")
+    px = server("http-proxy", "-p", "0", "--allow-dest", "127.0.0.1/32")
     # A port nothing listens on: 502.
     s, status, head = http_open(px.addr, f"127.0.0.1:{closed_port()}")
     assert status == 502, head
@@ -470,8 +467,8 @@ def test_http_proxy_head_split_and_early_bytes(server, echo, model):
 def test_bench_through_proxies(server, echo, web):
     """Load through each proxy: every echoed byte checked, no error; a
     tunnel the proxy refuses is counted as a connect error."""
-    socks = server("socks", "-p", "0", *QUICK)
-    http = server("http-proxy", "-p", "0", *QUICK)
+    socks = server("socks", "-p", "0")
+    http = server("http-proxy", "-p", "0")
     for url in (f"socks5://127.0.0.1:{socks.port}", f"http://127.0.0.1:{http.port}"):
         p = run("bench", "echo", "127.0.0.1", str(echo.port), "-c", "4", "-n", "400", "-d", "10s",
                 "-q", "--proxy", url, timeout=30)
