@@ -143,6 +143,14 @@ struct sk_bench_cfg {
      * http_close, every request) is a full handshake. NULL: plain. */
     struct sk_tls_ctx *tls;
     const char *tls_name, *tls_sni;
+    /* Optional (stream connections only): run on each new connection to
+     * addr, connected and still blocking, before its first request (bench
+     * --proxy: the proxy's handshake, so addr is the proxy's). It returns 0,
+     * or a negative errno: the connection is closed and counted as a connect
+     * error. It blocks the connection's thread while it runs: keep it
+     * bounded. Called from the load threads, at once from several. */
+    int (*handshake)(int fd, void *arg);
+    void *handshake_arg;
 };
 
 #define SK_BENCH_PORTS_PER_SOURCE 25000u /* of the 28k of the default ephemeral range */

@@ -37,6 +37,7 @@
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <arpa/inet.h>
@@ -397,6 +398,40 @@ static void reconnect(struct worker *w, struct conn *c, int64_t now)
         conn_start(w, c, now);
 }
 
+/* With a handshake (bench --proxy): connect and run it blocking, then go
+ * on as a connection that connected (TLS, if asked, through the tunnel). */
+static void handshake_start(struct worker *w, struct conn *c, int64_t now)
+{
+    const struct sk_addr *a = &w->cfg->addr;
+    int fd = c->fd;
+    int fl = fcntl(fd, F_GETFL);
+    int ms = w->cfg->timeout_ms > 0 ? w->cfg->timeout_ms : 5000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}, zero = {0};
+    int r = fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (r == 0) /* bounds the blocking connect() */
+        r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (r == 0) {
+        do
+            r = connect(fd, &a->u.sa, a->len);
+        while (r < 0 && errno == EINTR);
+    }
+    if (r == 0)
+        r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof(zero));
+    if (r == 0)
+        r = w->cfg->handshake(fd, w->cfg->handshake_arg);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)c->gen << 32 | c->idx};
+    if (r < 0 || fcntl(fd, F_SETFL, fl) < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        w->errors[SK_BERR_CONNECT]++;
+        close(fd);
+        c->fd = -1;
+        c->state = CS_IDLE;
+        c->retry_at = now + RETRY_NS;
+        return;
+    }
+    c->out_armed = 0;
+    connected(w, c, now); /* TLS, if asked, runs inside the tunnel */
+}
+
 static void conn_start(struct worker *w, struct conn *c, int64_t now)
 {
     const struct sk_addr *a = &w->cfg->addr;
@@ -427,6 +462,10 @@ static void conn_start(struct worker *w, struct conn *c, int64_t now)
     c->fd = fd;
     c->gen++;
     c->last_io = now;
+    if (w->cfg->handshake && !is_udp(w)) {
+        handshake_start(w, c, now);
+        return;
+    }
     int r = connect(fd, &a->u.sa, a->len);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)c->gen << 32 | c->idx};
     if (r < 0 && errno == EINPROGRESS) {

@@ -7,6 +7,7 @@
 
 #include "sockit/addr.h"
 #include "sockit/bench.h"
+#include "sockit/client.h"
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/resolve.h"
@@ -45,6 +46,7 @@ enum {
     OPT_SOURCE,
     OPT_RAMP,
     OPT_RATES,
+    OPT_PROXY,
 };
 
 static const struct option bench_longs[] = {
@@ -77,6 +79,7 @@ static const struct option bench_longs[] = {
     {"source", required_argument, NULL, OPT_SOURCE},
     {"ramp", required_argument, NULL, OPT_RAMP},
     {"rates", required_argument, NULL, OPT_RATES},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     {"help", no_argument, NULL, 'h'},
     SK_CLI_TLS_OPTIONS,
     {NULL, 0, NULL, 0},
@@ -124,6 +127,9 @@ static void help(void)
            "                       25000 connections to 127.x, 127.0.0.1, .2, ... as needed)\n"
            "  --ramp DUR           open the connections evenly over DUR, then run -d\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
+           "  --proxy URL          through a proxy: socks5://HOST:PORT or http://HOST:PORT\n"
+           "                       (CONNECT); each connection's handshake runs before its\n"
+           "                       first request, a failed one counts as a connect error\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
@@ -151,7 +157,7 @@ struct args {
     struct sk_bench_cfg cfg;
     int json, quiet, family, dur_set, timeout_set, size_set, json_stream, find_max;
     const char *unix_path, *models, *conns, *out, *path, *rates;
-    const char *method, *body_file, *urls_file, *hgrm, *slo_text;
+    const char *method, *body_file, *urls_file, *hgrm, *slo_text, *proxy_url;
     const char *headers[MAX_HEADERS];
     unsigned nheaders;
     struct sk_bench_slo slo;
@@ -243,6 +249,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
         case OPT_MODELS: a->models = optarg; break;
         case OPT_CONNS: a->conns = optarg; break;
         case OPT_RATES: a->rates = optarg; break;
+        case OPT_PROXY: a->proxy_url = optarg; break;
         case OPT_OUT: a->out = optarg; break;
         case OPT_PATH:
             if (optarg[0] != '/' || strpbrk(optarg, " \r\n"))
@@ -626,6 +633,21 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* bench --proxy: each connection's tunnel to the target. */
+struct bench_proxy {
+    struct sk_proxy px;
+    char host[256];
+    uint16_t port;
+    int timeout_ms;
+};
+
+static int proxy_handshake(int fd, void *arg)
+{
+    const struct bench_proxy *bp = arg;
+    char why[300];
+    return sk_proxy_connect(fd, &bp->px, bp->host, bp->port, bp->timeout_ms, why, sizeof(why));
+}
+
 static int bench_load(const char *cmd, int argc, char **argv, int http)
 {
     struct args a = {0};
@@ -719,7 +741,34 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
         if (sk_port_parse(port, &pn, &why) < 0 || pn == 0)
             return sk_cli_usage(cmd, "port '%s': %s", port, pn == 0 ? "port 0" : why);
     }
-    if (a.unix_path) {
+    struct bench_proxy bp;
+    int rc = SK_EXIT_OK;
+    if (a.proxy_url) {
+        if (a.unix_path || a.cfg.kind == SK_BENCH_UDP_ECHO) {
+            rc = sk_cli_usage(cmd, "--proxy is for TCP: not with --unix or -u");
+            goto done;
+        }
+        if (sk_proxy_url_parse(a.proxy_url, &bp.px, &why) < 0) {
+            rc = sk_cli_usage(cmd, "--proxy %s: %s", a.proxy_url, why);
+            goto done;
+        }
+        snprintf(bp.host, sizeof(bp.host), "%s", host);
+        if (sk_port_parse(port, &bp.port, &why) < 0 || bp.port == 0) {
+            rc = sk_cli_usage(cmd, "port '%s': not a port to tunnel to", port);
+            goto done;
+        }
+        bp.timeout_ms = a.cfg.timeout_ms;
+        r = sk_resolve_one(bp.px.host, bp.px.port, a.family, SOCK_STREAM, 0, &a.cfg.addr);
+        if (r < 0) {
+            rc = sk_cli_fail(cmd, "proxy %s port %s: %s", bp.px.host, bp.px.port, sk_strerror(r));
+            goto done;
+        }
+        a.cfg.handshake = proxy_handshake;
+        a.cfg.handshake_arg = &bp;
+        if (!http)
+            snprintf(label, sizeof(label), "%s%s%s:%s via %s", strchr(host, ':') ? "[" : "", host,
+                     strchr(host, ':') ? "]" : "", port, a.proxy_url);
+    } else if (a.unix_path) {
         if (sk_addr_unix(a.unix_path, &a.cfg.addr, &why) < 0)
             return sk_cli_usage(cmd, "--unix %s: %s", a.unix_path, why);
         if (!http)
@@ -743,7 +792,6 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     a.cfg.http_host = hosthdr;
     a.cfg.http_path = path;
     a.cfg.label = label;
-    int rc = SK_EXIT_OK;
     if (http) {
         char probe[16384];
         long h = sk_bench_http_head(&a.cfg, path, probe, sizeof(probe));
