@@ -245,6 +245,18 @@ def test_bench_https_against_serve_http_tls(server):
     assert d["tls"]["handshakes"] >= 40, d
 
 
+def test_bench_https_through_a_socks_proxy(server):
+    """bench --proxy with https://: the TLS handshake runs inside the tunnel
+    (after the proxy's), every request answered."""
+    s = tls_server(server, "http", None, "-q")
+    socks = server("socks", "-p", "0", "-q")
+    rc, d, err = bench_json("http", f"https://127.0.0.1:{s.port}/", "--pin", s.fp, "-c", "2",
+                            "-n", "100", "--proxy", f"socks5://127.0.0.1:{socks.port}")
+    assert rc == 0, err
+    assert d["requests"] == 100 and d["errors_total"] == 0, d
+    assert d["tls"]["handshakes"] == 2, d
+
+
 def test_bench_https_pin_and_ca_failures_are_counted_and_named(server, pki):  # noqa: F811
     s = tls_server(server, "http", None, "-q", "--tls-cert", str(pki / "good.pem"), "--tls-key",
                    str(pki / "good.key"))
