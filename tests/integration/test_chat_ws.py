@@ -1,0 +1,336 @@
+"""`sockit serve chat` speaks WebSocket (RFC 6455) and serves its web page on
+the chat port: python3-websockets and hand-made frames for the protocol's
+edge cases under every chat model, browser and nc members in one room, the
+rules every member has (stalled readers, flood control), `--tls` giving
+wss:// and https://, and headless Chromium running the built-in page (two
+pages and an nc member see each other; a screenshot is decoded and the drawn
+lines compared with a rendering of the known text)."""
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+import pytest
+import websockets
+
+from test_chat import MODEL_PARAMS, ONE_MODEL, Peer
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_url(srv, scheme="ws"):
+    return f"{scheme}://127.0.0.1:{srv.port}/"
+
+
+def run(coro, timeout=30):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def recv_until(w, pred, timeout=10):
+    """Text frames until one satisfies pred; returns them all."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = await asyncio.wait_for(w.recv(), max(0.1, deadline - time.monotonic()))
+        got.append(msg)
+        if pred(msg):
+            return got
+
+
+async def join(url, nick, **kw):
+    w = await websockets.connect(url, **kw)
+    banner = await asyncio.wait_for(w.recv(), 10)
+    assert banner.startswith("*** Welcome to sockit chat"), banner
+    await w.send(nick)
+    await recv_until(w, lambda m: m.startswith(f"*** Welcome, {nick}!"))
+    return w
+
+
+# ---- a raw WebSocket client over a socket, for what websockets won't send ----
+
+def raw_upgrade(srv, key=None, extra=b""):
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    key = key or base64.b64encode(os.urandom(16))
+    s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n" + extra +
+              b"\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        assert chunk, head
+        head += chunk
+    head, rest = head.split(b"\r\n\r\n", 1)
+    return s, head.decode(), rest, key
+
+
+def frame(opcode, payload, fin=True, mask=True):
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    if n < 126:
+        h = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+    elif n < 65536:
+        h = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+    else:
+        h = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+    if not mask:
+        return h + payload
+    key = os.urandom(4)
+    return h + key + bytes(b ^ key[i & 3] for i, b in enumerate(payload))
+
+
+class FrameReader:
+    def __init__(self, s, rest=b""):
+        self.s, self.buf = s, rest
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError(self.buf)
+            self.buf += chunk
+
+    def next(self):
+        """(fin, opcode, payload) of the next server frame (never masked)."""
+        self._need(2)
+        b0, b1 = self.buf[0], self.buf[1]
+        assert not b1 & 0x80, "a server frame must not be masked"
+        n, at = b1 & 0x7f, 2
+        if n == 126:
+            self._need(4)
+            n, at = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10)
+            n, at = struct.unpack("!Q", self.buf[2:10])[0], 10
+        self._need(at + n)
+        payload, self.buf = self.buf[at:at + n], self.buf[at + n:]
+        return bool(b0 & 0x80), b0 & 0x0f, payload
+
+    def close_code(self):
+        """Read frames up to the close; its status code."""
+        while True:
+            _, op, payload = self.next()
+            if op == 8:
+                return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+
+
+def raw_member(srv, nick):
+    s, head, rest, _ = raw_upgrade(srv)
+    assert head.startswith("HTTP/1.1 101"), head
+    r = FrameReader(s, rest)
+    assert r.next()[2].startswith(b"*** Welcome to sockit chat")
+    s.sendall(frame(1, nick.encode()))
+    while not r.next()[2].startswith(b"*** Welcome, "):
+        pass
+    return s, r
+
+
+def http_get(srv, path, scheme="http", ctx=None):
+    try:
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{srv.port}{path}", timeout=10,
+                                    context=ctx) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+# ---- the protocol under every chat model ----
+
+@pytest.mark.parametrize("model", MODEL_PARAMS)
+def test_websocket_protocol_under_every_model(server, model):
+    srv = server("chat", "--model", model, "-p", "0", "--max-line", "100")
+    nc = Peer(srv)
+    nc.join("ncuser")
+
+    async def browser():
+        w = await join(ws_url(srv), "alice")
+        # Both ways between a browser and a raw TCP member.
+        nc.expect("*** alice joined")
+        await w.send("hello from the browser")
+        nc.expect("<alice> hello from the browser")
+        nc.send("hello from nc")
+        await recv_until(w, lambda m: m == "<ncuser> hello from nc")
+        # Fragmentation: three frames, one line.
+        await w.send(iter(["frag one, ", "two, ", "three"]))
+        nc.expect("<alice> frag one, two, three")
+        # A ping interleaved inside a fragmented message is answered.
+        pong = await w.ping(b"are you there")
+        await asyncio.wait_for(pong, 10)
+        # The commands work as for anyone.
+        await w.send("/who")
+        got = await recv_until(w, lambda m: m.startswith("*** 2 people here:"))
+        assert "alice" in got[-1] and "ncuser" in got[-1]
+        # A message over --max-line (100): closed with 1009.
+        with pytest.raises(websockets.ConnectionClosed):
+            await w.send("x" * 150)
+            await recv_until(w, lambda m: False)
+        assert w.close_code == 1009, w.close_code
+        nc.expect("*** alice left")
+        # The close handshake: the server answers the client's close.
+        w2 = await join(ws_url(srv), "bob")
+        await w2.close(1000, "bye")
+        assert w2.close_code == 1000
+        nc.expect("*** bob left")
+
+    run(browser())
+
+    # Frames websockets will not send.
+    s, r = raw_member(srv, "carol")
+    s.sendall(frame(1, b"unmasked", mask=False))
+    assert r.close_code() == 1002          # client frames must be masked
+    s.close()
+    s, r = raw_member(srv, "dave")
+    s.sendall(frame(1, b"bad \xff\xfe utf-8"))
+    assert r.close_code() == 1007          # invalid UTF-8 in a text frame
+    s.close()
+    s, r = raw_member(srv, "erin")          # UTF-8 split across fragments is fine
+    s.sendall(frame(1, "caf\u00e9 ".encode()[:4], fin=False) +
+              frame(9, b"ping!") + frame(0, "caf\u00e9 ".encode()[4:] + b"ok"))
+    fin, op, payload = r.next()
+    assert (fin, op, payload) == (True, 10, b"ping!")  # the pong, mid-message
+    nc.expect("<erin> caf\u00e9 ok")
+    s.sendall(frame(0, b"a continuation out of nowhere"))
+    assert r.close_code() == 1002
+    s.close()
+    s, r = raw_member(srv, "frank")
+    s.sendall(frame(1, b"x" * 60, fin=False) + frame(0, b"y" * 60))
+    assert r.close_code() == 1009          # the message, not the frame, passes --max-line
+    s.close()
+    nc.send("still here")
+    nc.expect("*** frank left")
+    nc.close()
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_page_404_and_bad_handshakes(server, model):
+    srv = server("chat", "--model", model, "-p", "0")
+    status, headers, body = http_get(srv, "/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b"<title>sockit chat</title>" in body and b"new WebSocket(" in body
+    # Self-contained: nothing fetched from elsewhere.
+    assert not re.search(rb"(src|href)=\"(https?:)?//", body)
+    assert "connect-src 'self'" in headers["Content-Security-Policy"]
+    status, _, _ = http_get(srv, "/index.php")
+    assert status == 404
+    s, head, _, _ = raw_upgrade(srv, key=b"not base64 at all")
+    assert head.startswith("HTTP/1.1 400")
+    s.close()
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    s.sendall(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+    head = s.recv(4096).decode()
+    assert head.startswith("HTTP/1.1 426") and "Sec-WebSocket-Version: 13" in head
+    s.close()
+    # RFC 6455's own example key.
+    s, head, _, _ = raw_upgrade(srv, key=b"dGhlIHNhbXBsZSBub25jZQ==")
+    assert "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    s.close()
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_terminal_members_are_unchanged(server, model):
+    """A member that types (nc, telnet) still gets the banner without
+    typing first, and a first line beginning "GET" that is not "GET " is
+    a nickname attempt as before."""
+    srv = server("chat", "--model", model, "-p", "0")
+    p = Peer(srv)
+    p.expect("Type your nickname")          # silent peers get it after the sniff delay
+    p.send("GET")
+    p.expect("*** Welcome, GET!")
+    q = Peer(srv)
+    q.send("bob")                            # a fast typist: the banner first, then the welcome
+    q.expect("Type your nickname")
+    q.expect("*** Welcome, bob!")
+    p.close()
+    q.close()
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_stalled_browser_is_dropped_like_any_reader(server, model):
+    srv = server("chat", "--model", model, "-p", "0", "--max-queue", "16k")
+    a, b = Peer(srv), Peer(srv)
+    a.join("alice")
+    b.join("bob")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", srv.port))
+    key = base64.b64encode(os.urandom(16))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+              frame(1, b"slowweb"))
+    a.expect("*** slowweb joined")           # then it never reads again
+    line, sent, dropped = "x" * 400, 0, False
+    for _ in range(200):                     # bounded: at most 200 * 50 lines
+        for _ in range(50):
+            a.send(f"{sent} {line}")
+            sent += 1
+        b.expect(f"<alice> {sent - 1} ")
+        if any(b"*** slowweb left" in l for l in b.lines):
+            dropped = True
+            break
+    assert dropped, "the stalled browser was never dropped"
+    note = [l for l in b.lines if b"*** slowweb left" in l]
+    assert len(note) == 1 and b"not reading" in note[0]
+    s.close()
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_browser_flood_is_limited_like_anyone(server, model):
+    srv = server("chat", "--model", model, "-p", "0", "--flood-lines", "20",
+                 "--flood-time", "0.5")
+    nc = Peer(srv)
+    nc.join("ncuser")
+    s, r = raw_member(srv, "flooder")
+    s.settimeout(10)
+    # It keeps flooding (bounded: 15 s) until the server has had enough.
+    deadline, i, code = time.monotonic() + 15, 0, None
+    while time.monotonic() < deadline and not any(b"*** flooder left" in l for l in nc.lines):
+        try:
+            s.sendall(b"".join(frame(1, f"flood {i + k}".encode()) for k in range(20)))
+        except OSError:
+            break
+        i += 20
+        nc.pump(0.01)
+    try:
+        code = r.close_code()
+    except (EOFError, OSError):
+        pass
+    nc.expect("*** flooder left (Excess Flood)")
+    assert code in (1008, None)             # 1008 unless the reset came first
+    got = [l for l in nc.lines if l.startswith(b"<flooder> flood ")]
+    assert 0 < len(got) < i
+    nc.close()
+    s.close()
+
+
+def test_tls_gives_wss_and_https(server):
+    srv = server("chat", "--tls", "-b", "127.0.0.1", "-p", "0")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    status, _, body = http_get(srv, "/", scheme="https", ctx=ctx)
+    assert status == 200 and b"<title>sockit chat</title>" in body
+    async def two():
+        a = await join(ws_url(srv, "wss"), "alice", ssl=ctx)
+        b = await join(ws_url(srv, "wss"), "bob", ssl=ctx)
+        await recv_until(a, lambda m: m == "*** bob joined")
+        await b.send("over wss")
+        await recv_until(a, lambda m: m == "<bob> over wss")
+        await a.close()
+        await b.close()
+
+    run(two())
