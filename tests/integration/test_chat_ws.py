@@ -334,3 +334,226 @@ def test_tls_gives_wss_and_https(server):
         await b.close()
 
     run(two())
+
+
+# ---- headless Chromium running the built-in page ----
+
+def png_pixels(data):
+    """(width, height, rows of RGBA bytes) of an 8-bit RGB or RGBA PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and ctype in (2, 6) and body[12] == 0, body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    bpp = 4 if ctype == 6 else 3
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 0xff
+            elif f == 2:
+                line[i] = (line[i] + b) & 0xff
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xff
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+        if bpp == 3:
+            line = bytearray(b"".join(bytes(line[i:i + 3]) + b"\xff" for i in range(0, stride, 3)))
+        rows.append(bytes(line))
+        prev = line if bpp == 4 else bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    return w, h, rows
+
+
+def crop(rows, x, y, w, h):
+    return [rows[y + j][4 * x:4 * (x + w)] for j in range(h)]
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol (a WebSocket)."""
+
+    def __init__(self, tmp_path):
+        chromium = shutil.which("chromium")
+        if not chromium:
+            pytest.skip("chromium is not installed")
+        # No speculative connections: a socket a browser opens ahead of need
+        # and leaves idle past the chat's banner delay gets the banner (see
+        # sockit(1), serve chat); the page's own connections are tested.
+        prof = tmp_path / "profile"
+        (prof / "Default").mkdir(parents=True, exist_ok=True)
+        (prof / "Default" / "Preferences").write_text(
+            json.dumps({"net": {"network_prediction_options": 2}}))
+        self.proc = subprocess.Popen(
+            [chromium, "--disable-features=NetworkPrediction,Prerender2,PreconnectToSearch,"
+             "SpeculativeServiceWorkerStartup,LoadingPredictorUseLocalPredictions", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
+             f"--user-data-dir={prof}", "--remote-debugging-port=0",
+             "--window-size=900,600", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.url, err, deadline = None, b"", time.monotonic() + 60
+        while time.monotonic() < deadline and self.url is None:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            err += line
+            m = re.search(rb"DevTools listening on (ws://\S+)", line)
+            if m:
+                self.url = m.group(1).decode()
+        if not self.url:
+            self.close()
+            raise AssertionError(f"chromium did not start: {err[-2000:]!r}")
+        self.seq = 0
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the whole tree, by its group
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout=10)
+
+    async def connect(self):
+        self.ws = await websockets.connect(self.url, max_size=None)
+        self.pending = {}
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self):
+        async for msg in self.ws:
+            m = json.loads(msg)
+            fut = self.pending.pop(m.get("id"), None)
+            if fut and not fut.done():
+                fut.set_result(m)
+
+    async def call(self, method, session=None, **params):
+        self.seq += 1
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[self.seq] = fut
+        msg = {"id": self.seq, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        await self.ws.send(json.dumps(msg))
+        m = await asyncio.wait_for(fut, 30)
+        assert "error" not in m, m
+        return m["result"]
+
+    async def page(self, url):
+        t = await self.call("Target.createTarget", url=url)
+        s = (await self.call("Target.attachToTarget", targetId=t["targetId"], flatten=True))
+        return s["sessionId"]
+
+    async def js(self, session, expr):
+        r = await self.call("Runtime.evaluate", session, expression=expr, returnByValue=True,
+                            awaitPromise=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+
+    async def wait_js(self, session, expr, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            # The page may still be loading: an error is "not yet".
+            v = await self.js(session, f"(() => {{ try {{ return {expr}; }} catch (e) {{ return false; }} }})()")
+            if v:
+                return v
+            await asyncio.sleep(0.1)
+        state = await self.js(session, "document.body ? document.body.innerText.slice(-1500) : ''")
+        raise AssertionError(f"not true after {timeout} s: {expr}; the page shows: {state!r}")
+
+
+LOG_TEXT = "Array.from(document.querySelectorAll('#log div')).map(d => d.textContent)"
+
+
+async def page_join(b, s, nick):
+    await b.wait_js(s, "document.getElementById('status').textContent === 'connected'")
+    await b.js(s, f"document.getElementById('nick').value = {json.dumps(nick)};"
+                  "document.getElementById('join').click(); true")
+    await b.wait_js(s, f"document.getElementById('status').textContent === 'connected as {nick}'")
+
+
+async def page_say(b, s, text):
+    await b.js(s, f"document.getElementById('line').value = {json.dumps(text)};"
+                  "document.getElementById('sendbtn').click(); true")
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_chromium_two_pages_and_nc_in_one_room(server, model, tmp_path):
+    srv = server("chat", "--model", model, "-p", "0")
+    nc = Peer(srv)
+    nc.join("ncuser")
+    evil = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
+    b = Browser(tmp_path)
+
+    async def scenario():
+        await b.connect()
+        a = await b.page(f"http://127.0.0.1:{srv.port}/")
+        await page_join(b, a, "alice")
+        c = await b.page(f"http://127.0.0.1:{srv.port}/")
+        await page_join(b, c, "bob")
+        nc.expect("*** bob joined")
+        await page_say(b, a, "hi from alice")
+        await page_say(b, c, "hi from bob")
+        nc.send("hi from nc")
+        nc.send(evil)
+        nc.expect("<alice> hi from alice")
+        nc.expect("<bob> hi from bob")
+        for s, other in ((a, "bob"), (c, "alice")):
+            await b.wait_js(s, f"{LOG_TEXT}.includes('<{other}> hi from {other}')")
+            await b.wait_js(s, f"{LOG_TEXT}.includes('<ncuser> hi from nc')")
+            await b.wait_js(s, f"{LOG_TEXT}.includes({json.dumps('<ncuser> ' + evil)})")
+            # Shown literally: no element was made from it, no script ran.
+            assert await b.js(s, "document.querySelectorAll('#log img, #log b').length") == 0
+            assert await b.js(s, "document.title") == "sockit chat"
+            # The member list shows all three.
+            await b.wait_js(s, "['alice','bob','ncuser'].every(n => Array.from("
+                               "document.querySelectorAll('#members li')).some(l => "
+                               "l.textContent === n))")
+        # The screenshot: the drawn line of nc's message must be pixel for
+        # pixel a rendering of the known text in the same place and style (a
+        # reference line the test adds right below it), and not blank.
+        want = "hi from nc"
+        rects = await b.js(a, f"""(() => {{
+            const log = document.getElementById('log');
+            const line = Array.from(log.children).find(d => d.textContent === '<ncuser> {want}');
+            const ref = line.cloneNode(false);
+            const n = document.createElement('span');
+            n.className = 'nick';
+            n.textContent = '<ncuser>';
+            ref.append(n, document.createTextNode(' ' + {json.dumps(want)}));
+            const other = ref.cloneNode(true);
+            other.lastChild.textContent = ' hi from nd';
+            log.append(ref, other);
+            log.scrollTop = 0;
+            return [line, ref, other].map(e => {{ const r = e.getBoundingClientRect();
+                return [r.x, r.y, r.width, r.height]; }});
+        }})()""")
+        shot = await b.call("Page.captureScreenshot", a, format="png")
+        return rects, base64.b64decode(shot["data"])
+
+    try:
+        rects, png = run(scenario(), timeout=90)
+    finally:
+        b.close()
+    nc.close()
+    width, height, rows = png_pixels(png)
+    (lx, ly, lw, lh), (rx, ry, _, _), (ox, oy, _, _) = rects
+    assert lx == rx == ox and lw > 20 and lh >= 10, rects
+    x, w, h = int(lx), int(lw), int(lh)
+    line, ref, other = (crop(rows, x, int(y), w, h) for y in (ly, ry, oy))
+    dark = sum(1 for r in line for i in range(0, len(r), 4) if r[i] + r[i + 1] + r[i + 2] < 300)
+    assert dark > 30, "nothing drawn where the line is"
+    assert line == ref, "the drawn line differs from a rendering of the known text"
+    assert line != other, "a one-letter difference must show (the comparison is meaningful)"
+    keep = os.environ.get("SOCKIT_KEEP_SCREENSHOT")
+    if keep:
+        with open(keep, "wb") as f:
+            f.write(png)
