@@ -368,10 +368,10 @@ def png_pixels(data):
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+        prev = line  # the next row's filters refer to this one unfiltered
         if bpp == 3:
-            line = bytearray(b"".join(bytes(line[i:i + 3]) + b"\xff" for i in range(0, stride, 3)))
+            line = b"".join(bytes(line[i:i + 3]) + b"\xff" for i in range(0, stride, 3))
         rows.append(bytes(line))
-        prev = line if bpp == 4 else bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
     return w, h, rows
 
 
@@ -477,7 +477,8 @@ async def page_join(b, s, nick):
     await b.wait_js(s, "document.getElementById('status').textContent === 'connected'")
     await b.js(s, f"document.getElementById('nick').value = {json.dumps(nick)};"
                   "document.getElementById('join').click(); true")
-    await b.wait_js(s, f"document.getElementById('status').textContent === 'connected as {nick}'")
+    await b.wait_js(s, "document.getElementById('status').textContent.startsWith("
+                       f"'connected as {nick}')")
 
 
 async def page_say(b, s, text):
@@ -537,6 +538,23 @@ def test_chromium_two_pages_and_nc_in_one_room(server, model, tmp_path):
                 return [r.x, r.y, r.width, r.height]; }});
         }})()""")
         shot = await b.call("Page.captureScreenshot", a, format="png")
+        # Rooms: a topic is text too; the room list offers /join by a click.
+        nc.send("/topic " + evil)
+        rooms = "Array.from(document.querySelectorAll('#rooms li')).map(l => l.textContent)"
+        for s in (a, c):
+            await b.wait_js(s, f"{rooms}.some(t => t.startsWith('#lobby (3)') && "
+                               f"t.endsWith({json.dumps(evil)}))")
+            assert await b.js(s, "document.querySelectorAll('#rooms img, #rooms b').length") == 0
+        await page_say(b, a, "/join #dev")
+        await b.wait_js(c, f"{rooms}.some(t => t.startsWith('#dev (1)'))")
+        await b.js(c, "Array.from(document.querySelectorAll('#rooms li'))"
+                      ".find(l => l.textContent.startsWith('#dev ')).click(); true")
+        await b.wait_js(c, "document.getElementById('status').textContent.endsWith(' in #dev')")
+        await b.wait_js(a, f"{LOG_TEXT}.includes('*** bob joined #dev')")
+        await b.wait_js(a, "Array.from(document.querySelectorAll('#members li'))"
+                           ".map(l => l.textContent).sort().join() === 'alice,bob'")
+        nc.expect("*** bob left for #dev")
+        assert await b.js(a, "document.title") == "sockit chat"
         return rects, base64.b64decode(shot["data"])
 
     try:
@@ -544,6 +562,10 @@ def test_chromium_two_pages_and_nc_in_one_room(server, model, tmp_path):
     finally:
         b.close()
     nc.close()
+    keep = os.environ.get("SOCKIT_KEEP_SCREENSHOT")
+    if keep:
+        with open(keep, "wb") as f:
+            f.write(png)
     width, height, rows = png_pixels(png)
     (lx, ly, lw, lh), (rx, ry, _, _), (ox, oy, _, _) = rects
     assert lx == rx == ox and lw > 20 and lh >= 10, rects
@@ -553,7 +575,3 @@ def test_chromium_two_pages_and_nc_in_one_room(server, model, tmp_path):
     assert dark > 30, "nothing drawn where the line is"
     assert line == ref, "the drawn line differs from a rendering of the known text"
     assert line != other, "a one-letter difference must show (the comparison is meaningful)"
-    keep = os.environ.get("SOCKIT_KEEP_SCREENSHOT")
-    if keep:
-        with open(keep, "wb") as f:
-            f.write(png)
