@@ -25,6 +25,7 @@ import zlib
 import pytest
 import websockets
 
+from conftest import SOCKIT
 from test_chat import MODEL_PARAMS, ONE_MODEL, Peer
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -254,6 +255,29 @@ def test_terminal_members_are_unchanged(server, model):
     q.expect("*** Welcome, bob!")
     p.close()
     q.close()
+
+
+@pytest.mark.parametrize("model", ONE_MODEL)
+def test_browser_and_sockit_chat_client_see_each_other(server, model):
+    srv = server("chat", "--model", model, "-p", "0")
+    cl = subprocess.Popen([SOCKIT, "chat", "127.0.0.1", str(srv.port), "--nick", "carol"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        async def browser():
+            w = await join(ws_url(srv), "alice")
+            cl.stdin.write(b"hello from sockit chat\n")
+            cl.stdin.flush()
+            await recv_until(w, lambda m: m == "<carol> hello from sockit chat", timeout=15)
+            await w.send("hi carol")
+            await asyncio.sleep(0.3)
+            await w.close()
+        run(browser())
+        out, err = cl.communicate(input=b"/quit\n", timeout=15)
+    finally:
+        if cl.poll() is None:
+            cl.kill()
+            cl.wait()
+    assert b"<alice> hi carol" in out, (out, err)
 
 
 @pytest.mark.parametrize("model", ONE_MODEL)
