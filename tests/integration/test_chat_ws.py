@@ -25,8 +25,8 @@ import zlib
 import pytest
 import websockets
 
-from conftest import SOCKIT
-from test_chat import MODEL_PARAMS, ONE_MODEL, Peer
+from conftest import SANITIZER_RE, SOCKIT, SOCKIT_TSAN
+from test_chat import MODEL_PARAMS, MODELS, ONE_MODEL, Peer
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -211,6 +211,50 @@ def test_websocket_protocol_under_every_model(server, model):
     nc.send("still here")
     nc.expect("*** frank left")
     nc.close()
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", [m for m in ("thread", "epoll") if m in MODELS])
+def test_browsers_and_terminals_across_threads_under_threadsanitizer(server, model):
+    """Browsers and line members on several threads (a thread a connection,
+    or three event loops) at once under ThreadSanitizer: every line reaches every other
+    member, and the run ends without a report."""
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
+    extra = ["--workers", "3"] if model != "thread" else []
+    srv = server("chat", "--model", model, "-p", "0", *extra, binary=SOCKIT_TSAN, env=env)
+    peers = [Peer(srv) for _ in range(3)]
+    for i, p in enumerate(peers):
+        p.join(f"t{i}")
+
+    async def talk():
+        webs = [await join(ws_url(srv), f"w{i}") for i in range(3)]
+        for k in range(3):
+            for i, w in enumerate(webs):
+                await w.send(f"{k} from w{i}")
+            for i, p in enumerate(peers):
+                p.send(f"{k} from t{i}")
+        want = {f"<{n}{j}> {k} from {n}{j}" for n in "wt" for j in range(3) for k in range(3)}
+        for i, w in enumerate(webs):
+            got = set()
+            mine = {x for x in want if x.startswith(f"<w{i}>")}
+            while got != want - mine:
+                m = await asyncio.wait_for(w.recv(), 30)
+                if m in want:
+                    got.add(m)
+        for w in webs:
+            await w.close()
+        return want
+
+    want = run(talk(), timeout=90)
+    for i, p in enumerate(peers):
+        mine = {x for x in want if x.startswith(f"<t{i}>")}
+        deadline = time.monotonic() + 30
+        while {l.decode() for l in p.lines} & want != want - mine:
+            assert time.monotonic() < deadline, p.lines
+            p.pump(0.5)
+        p.close()
+    assert srv.stop() == 0
+    assert not SANITIZER_RE.search(srv.stderr), srv.stderr
 
 
 @pytest.mark.parametrize("model", ONE_MODEL)
