@@ -62,12 +62,20 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
     return err;
 }
 
+/* Is the service's deadline armed? Not while input is held back, nor during
+ * a TLS handshake (the peer cannot hear the service yet; the transport moves
+ * the deadline when the handshake ends). */
+static int service_armed(const struct sk_conn *c, int held)
+{
+    return c->deadline_ms && !sk__conn_holding(c, held) && !(c->tls && c->tls->hs_due);
+}
+
 int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
 {
     int64_t due = 0;
     if (c->srv->lim.idle_timeout_ms > 0)
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
+    if (service_armed(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;
@@ -81,7 +89,7 @@ int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
     int idle = c->srv->lim.idle_timeout_ms;
     if (c->tls && c->tls->hs_due && c->tls->hs_due <= now)
         return 1;
-    return (c->deadline_ms && !sk__conn_holding(c, held) && c->deadline_ms <= now) ||
+    return (service_armed(c, held) && c->deadline_ms <= now) ||
            (idle > 0 && now - c->last_ms >= idle);
 }
 
@@ -104,7 +112,7 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
         return -ETIMEDOUT;
     if (c->tls && c->tls->hs_due && now >= c->tls->hs_due)
         return sk__tls_timeout(c);
-    if (c->deadline_ms && !sk__conn_holding(c, held) && now >= c->deadline_ms) {
+    if (service_armed(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;

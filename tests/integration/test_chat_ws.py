@@ -643,3 +643,23 @@ def test_chromium_two_pages_and_nc_in_one_room(server, model, tmp_path):
     assert dark > 30, "nothing drawn where the line is"
     assert line == ref, "the drawn line differs from a rendering of the known text"
     assert line != other, "a one-letter difference must show (the comparison is meaningful)"
+
+
+def test_tls_slow_handshake_still_gets_the_page(server):
+    """The banner's delay counts from the end of the TLS handshake: a client
+    whose handshake starts late (here 0.5 s after connecting, past the
+    200 ms delay) still has its GET answered in HTTP, not after a banner."""
+    srv = server("chat", "--tls", "-b", "127.0.0.1", "-p", "0")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    time.sleep(0.5)
+    with ctx.wrap_socket(raw) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n"), got[:200]
