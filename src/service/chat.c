@@ -1166,7 +1166,8 @@ static const struct sk_service_opt chat_opts[] = {
 
 const struct sk_service sk_service_chat = {
     .name = "chat",
-    .summary = "a multi-client chat with rooms (nicknames, /join, /who, /me, /msg; works with nc)",
+    .summary = "a multi-client chat with rooms (nicknames, /join, /who, /me, /msg; works with nc "
+               "and browsers: a web page and WebSocket on the same port)",
     .flags = SK_SVC_STREAM | SK_SVC_HUB,
     .opts = chat_opts,
     .conn_size = sizeof(struct member),
