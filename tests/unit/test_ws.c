@@ -95,6 +95,17 @@ static void unmask_in_pieces(void **state)
     sk_ws_unmask(split, 3, mask, 0);
     sk_ws_unmask(split + 3, 8, mask, 3);
     assert_memory_equal(split, whole, 11);
+    /* Word-at-a-time and byte-at-a-time agree at every length and phase. */
+    for (size_t n = 0; n <= 40; n++)
+        for (uint64_t off = 0; off < 4; off++) {
+            uint8_t a[40], b[40];
+            for (size_t i = 0; i < n; i++)
+                a[i] = b[i] = (uint8_t)(i * 37 + 11);
+            sk_ws_unmask(a, n, mask, off);
+            for (size_t i = 0; i < n; i++)
+                b[i] ^= mask[(off + i) & 3];
+            assert_memory_equal(a, b, n);
+        }
 }
 
 static void utf8_table(void **state)
