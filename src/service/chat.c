@@ -56,15 +56,13 @@ struct member {
     struct sk_conn *c;
     struct member *prev, *next;
     char nick[SK_CHAT_NICK_MAX + 1];
-    int named;                  /* has joined the room under nick */
-    int crlf;                   /* the last line ended in CRLF: answer likewise */
-    int discarding;             /* inside an over-long line: drop up to the next LF */
-    int leaving;                /* quit or dropped: nothing more is delivered to it */
-    int is_operator;            /* the server's own terminal */
-    struct sk__chat_room *room; /* its room once named; NULL before */
-    struct sk__chat_node node;  /* its place in the room's member list */
-    int64_t over_since;         /* ms when the queue was first seen over --max-queue; 0: not over */
-    uint64_t seen_out;          /* c->bytes_out then: any change means it is reading */
+    int named;          /* has joined the room under nick */
+    int crlf;           /* the last line ended in CRLF: answer likewise */
+    int discarding;     /* inside an over-long line: drop up to the next LF */
+    int leaving;        /* quit or dropped: nothing more is delivered to it */
+    int is_operator;    /* the server's own terminal */
+    int64_t over_since; /* ms when the queue was first seen over --max-queue; 0: not over */
+    uint64_t seen_out;  /* c->bytes_out then: any change means it is reading */
     /* flood control: token buckets in thousandths of a line and of a byte */
     int64_t lines_milli, bytes_milli, refilled_ms;
     int64_t flood_since; /* ms when it last ran out of budget; 0: within budget */
@@ -72,8 +70,12 @@ struct member {
     int woke_early;      /* the deadline came early: the peer closed its side */
     uint64_t refused;    /* lines not relayed, not yet told */
     int64_t refused_told_ms;
-    uint64_t missed;       /* lines it read too slowly to be given (told when there is room) */
-    char reason[96];       /* why it left, announced when the connection closes */
+    uint64_t missed; /* lines it read too slowly to be given (told when there is room) */
+    char reason[96]; /* why it left, announced when the connection closes */
+
+    struct sk__chat_room *room; /* its room once named; NULL before */
+    struct sk__chat_node node;  /* its place in the room's member list */
+
     int greeted;           /* the banner was sent (or it turned out to speak HTTP) */
     struct sk__chat_ws ws; /* a browser's WebSocket (chat_ws.c) */
 };
