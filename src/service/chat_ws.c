@@ -148,14 +148,15 @@ static int http_request(struct sk__chat_ws *w, struct sk_conn *c, const char *p,
     return 0;
 }
 
-/* The end of the head in p[0..n) (the offset after its empty line), or 0. */
-static size_t head_end(const char *p, size_t n)
+/* The end of the head in p[0..n) (the offset after its empty line), or 0.
+ * The scan resumes where the last call stopped (the head stays at the start
+ * of the input until it is whole), so a head trickling in is read once. */
+static size_t head_end(struct sk__head_scan *s, const char *p, size_t n)
 {
-    struct sk__head_scan s = {0};
     size_t b, e;
-    while (sk__head_line(&s, p, n, &b, &e))
+    while (sk__head_line(s, p, n, &b, &e))
         if (e == b && b > 0)
-            return s.line;
+            return s->line;
     return 0;
 }
 
@@ -341,7 +342,7 @@ ssize_t sk__chat_ws_data(struct sk__chat_ws *w, struct sk_conn *c, const char *p
 {
     size_t used = 0;
     if (w->state == SK__WS_HTTP) {
-        size_t end = head_end(p, n);
+        size_t end = head_end(&w->head, p, n);
         if (!end) {
             if (n >= SK_MIN(sk_conn_input_max(c), (size_t)HEAD_MAX))
                 http_answer(w, c, 431, "Request Header Fields Too Large", NULL);

@@ -7,6 +7,7 @@
 #ifndef SOCKIT_CHAT_WS_H
 #define SOCKIT_CHAT_WS_H
 
+#include "net/head.h"
 #include "sockit/conn.h"
 
 #include <stddef.h>
@@ -37,6 +38,7 @@ struct sk__chat_ws {
     int in_msg;   /* inside a fragmented message */
     uint8_t *msg; /* the message being assembled (max_line bytes) */
     size_t msg_len;
+    struct sk__head_scan head; /* how far the HTTP head was scanned */
 };
 
 /* Does a connection whose input so far is p[0..n) speak HTTP? 1: yes

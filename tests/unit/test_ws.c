@@ -266,12 +266,53 @@ static void browser_fed_any_way(void **state)
     free(ws_byte);
 }
 
+/* A line member: nothing at open; the banner comes with its first line, or
+ * when the delay passes in silence (the model calls timeout()). */
+static void banner_waits_for_first_bytes(void **state)
+{
+    (void)state;
+    struct room *r = calloc(1, sizeof(*r));
+    char err[256];
+    assert_non_null(r);
+    sk_server_init(&r->srv);
+    r->srv.svc = &sk_service_chat;
+    assert_int_equal(sk_service_chat.create(&r->srv.svc_state), 0);
+    assert_int_equal(sk_server_start_service(&r->srv, err, sizeof(err)), 0);
+    conn_init(r, 0);
+    assert_int_equal(sk_buf_len(&r->c[0].out), 0);
+    assert_true(sk_conn_has_deadline(&r->c[0]));
+    feed(&r->c[0], "GE", 2, 2); /* could still be "GET ": wait */
+    assert_int_equal(sk_buf_len(&r->c[0].out), 0);
+    feed(&r->c[0], "T\n", 2, 2); /* a nickname attempt after all */
+    char *out = strndup(sk_buf_data(&r->c[0].out), sk_buf_len(&r->c[0].out));
+    char *banner = strstr(out, "Type your nickname"), *welcome = strstr(out, "*** Welcome, GET!");
+    assert_true(banner && welcome && banner < welcome);
+    free(out);
+    conn_init(r, 1);
+    assert_int_equal(sk_service_chat.timeout(&r->c[1], "", 0), 0);
+    assert_true(sk_buf_len(&r->c[1].out) > 0);
+    assert_non_null(
+        memmem(sk_buf_data(&r->c[1].out), sk_buf_len(&r->c[1].out), "Type your nickname", 18));
+    for (int i = 0; i < 2; i++) {
+        sk_service_chat.close(&r->c[i]);
+        free(r->c[i].ctx);
+        sk_buf_free(&r->c[i].in);
+        sk_buf_free(&r->c[i].out);
+    }
+    sk_server_close(&r->srv);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_table),      cmocka_unit_test(header_round_trip),
-        cmocka_unit_test(unmask_in_pieces), cmocka_unit_test(utf8_table),
-        cmocka_unit_test(accept_key),       cmocka_unit_test(browser_fed_any_way),
+        cmocka_unit_test(parse_table),
+        cmocka_unit_test(header_round_trip),
+        cmocka_unit_test(unmask_in_pieces),
+        cmocka_unit_test(utf8_table),
+        cmocka_unit_test(accept_key),
+        cmocka_unit_test(browser_fed_any_way),
+        cmocka_unit_test(banner_waits_for_first_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
