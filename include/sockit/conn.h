@@ -27,6 +27,7 @@
 struct sk_server;
 struct sk_conn;
 struct sk__tls_conn;
+struct sk__upstream;
 
 enum {
     SK_CONN_END = 1u << 0,   /* close once everything queued is sent */
@@ -41,11 +42,18 @@ struct sk_file_seg {
     size_t len;
 };
 
-/* Hooks a model supplies for hub services. */
+/* Hooks a model supplies (each may be NULL). */
 struct sk_conn_ops {
-    /* Output or a flag was set on c by another connection's callback; make
-     * c's owner flush it soon. Called with srv->hub_lock held. */
+    /* Hub services: output or a flag was set on c by another connection's
+     * callback; make c's owner flush it soon. Called with srv->hub_lock held. */
     void (*wake)(struct sk_conn *c);
+    /* The core is about to close fd, one of c's upstream descriptors: stop
+     * watching it (an event loop's poller, an io_uring poll in flight). */
+    void (*up_forget)(struct sk_conn *c, int fd);
+    /* The model sends the client's output with sk__conn_flush_plain() and
+     * lets sk__up_splice_in() read the client: a piped upstream may move
+     * bulk data with splice() (readiness models and the blocking driver). */
+    int splice;
 };
 
 /*
@@ -79,6 +87,8 @@ struct sk_conn {
     int opened;       /* open() was called: close() is due */
     /* The model's TLS transport (serve --tls), NULL for plain TCP. */
     struct sk__tls_conn *tls;
+    /* The upstream (sk_conn_upstream_*() below), NULL until one is opened. */
+    struct sk__upstream *up;
 };
 
 /* Queue bytes for the peer. Returns 0, or -ENOBUFS when the output buffer
@@ -122,6 +132,105 @@ void *sk_conn_service_state(const struct sk_conn *c);
  * that answers many requests from one data() call stops there and returns
  * what it consumed; it is called again once the output drains. */
 int sk_conn_backpressured(const struct sk_conn *c);
+
+/* ---- the upstream: a second descriptor the connection owns ----
+ *
+ * A service may give its connection one upstream: a socket the model
+ * connects to an address (relay, SOCKS, HTTP CONNECT), or descriptors the
+ * service hands over (a child's pipes: exec). The model drives it in the same
+ * loop (event models) or the same poll() (blocking models) as the
+ * connection, under the same idle timeout (activity on either side counts),
+ * and closes it exactly once, at the latest with the connection. The service
+ * never reads, writes or closes an upstream descriptor itself.
+ *
+ * Two ways to use it:
+ *  - through the service (the default): what the upstream sends is handed
+ *    to svc->up_data(), which returns how much it consumed (the rest is
+ *    offered again with more appended, at most --max-input held); the
+ *    service writes to the upstream with sk_conn_upstream_write(). The
+ *    upstream's EOF calls svc->up_eof(). A handshake (SOCKS, HTTP CONNECT),
+ *    a Redis client.
+ *  - piped (after sk_conn_upstream_pipe()): the model moves bytes both ways
+ *    by itself, client -> upstream and upstream -> client, with bounded
+ *    buffers and backpressure (a side is not read while the other's output
+ *    is over the high-water mark, --max-output / 4), and no data() or
+ *    up_data() call any more. Half-close passes through: the client's EOF
+ *    shuts the upstream's write side once what was queued for it went
+ *    (shutdown(SHUT_WR) on a socket, close() on a separate write pipe) while
+ *    upstream -> client goes on, and the other way round (over TLS the
+ *    upstream's EOF ends the connection after the flush instead). The
+ *    connection ends once both directions are done, or at once when either
+ *    side fails (a reset, an error): the client gets a close; the service's
+ *    close() runs as always. If the upstream stops accepting input (EPIPE:
+ *    a child that exited) after its EOF, client -> upstream counts as done.
+ * A service switches from the first to the second at most once (after a
+ * SOCKS reply); input the service left unconsumed then goes on to the
+ * upstream, and upstream bytes up_data() left go on to the client, in order.
+ *
+ * While an upstream is connecting the connection stays open even after the
+ * client's EOF. Every call below runs only from inside the connection's own
+ * service callbacks (open, data, timeout, drain, up_*), on the thread the
+ * model runs them on. The server-wide upstream of a hub service (chat's
+ * Redis) is a later extension of the same machinery (docs/ARCHITECTURE.md).
+ */
+
+/* Connect an upstream socket to `to` (TCP over IPv4/IPv6, or a Unix stream
+ * socket) without blocking, within timeout_ms (<= 0: 10 s). The result comes
+ * later, from the loop: svc->up_connected(c, 0) once connected, or with
+ * -errno (-ECONNREFUSED, -ETIMEDOUT for the timeout, -ENOENT for a missing
+ * Unix path, ...) after the model closed the failed socket; the service may
+ * then connect again (failover: bytes queued for the upstream, written or
+ * piped before, are kept for the next attempt) or end the connection. Never
+ * calls back from inside this call. Returns 0, -EBUSY when an upstream is
+ * already open (close it first), -ENOMEM, or the socket() error. */
+int sk_conn_upstream_connect(struct sk_conn *c, const struct sk_addr *to, int timeout_ms);
+
+/* Hand over an already open pair: rfd is read for what the upstream sends
+ * (a child's stdout), wfd written for what it is sent (its stdin); they may
+ * be the same descriptor (a socketpair), and either may be -1 (that
+ * direction is done from the start). The connection owns both from here on,
+ * even when this fails: it makes them non-blocking and closes them exactly
+ * once. Connected at once: no up_connected() call. Returns 0, -EBUSY (an
+ * upstream is open: both are closed) or -ENOMEM. */
+int sk_conn_upstream_fds(struct sk_conn *c, int rfd, int wfd);
+
+/* Queue bytes for the upstream (through the service; also while it is
+ * connecting). Returns 0, -ENOTCONN with no upstream, -EPIPE once its write
+ * side was shut, or -ENOBUFS when the upstream's queue would pass
+ * --max-output (nothing is queued then). */
+int sk_conn_upstream_write(struct sk_conn *c, const void *p, size_t n);
+
+/* Bytes sk_conn_upstream_write() can still queue (0 without an upstream). */
+size_t sk_conn_upstream_room(const struct sk_conn *c);
+
+/* 1 while more than the high-water mark waits for the upstream (a service
+ * feeding it stops there, as with sk_conn_backpressured()). */
+int sk_conn_upstream_backpressured(const struct sk_conn *c);
+
+/* Switch to piped (above): from now on the model moves the bytes. Also
+ * allowed while connecting (what the client sends meanwhile is queued,
+ * bounded, and kept across a failover). Returns 0 or -ENOTCONN. */
+int sk_conn_upstream_pipe(struct sk_conn *c);
+
+/* Piped: the upstream's end ends the connection (once everything it sent
+ * went), instead of being passed on as a half-close while the client may
+ * still send: a program's exit closes its connection (serve exec, inetd's
+ * rule). Returns 0 or -ENOTCONN. */
+int sk_conn_upstream_end_at_eof(struct sk_conn *c);
+
+/* Through the service: shut the upstream's write side once what is queued
+ * for it went (the client's half-close passed on by hand). */
+void sk_conn_upstream_shutdown(struct sk_conn *c);
+
+/* Close the upstream now, dropping what is queued either way; no callback.
+ * The connection goes on (and may open another upstream). */
+void sk_conn_upstream_close(struct sk_conn *c);
+
+/* Is an upstream open (connecting or connected)? */
+static inline int sk_conn_has_upstream(const struct sk_conn *c)
+{
+    return c->up != NULL;
+}
 
 /* The accessors below are inline (they run per request on the fast paths);
  * they are still the only way a service reads these fields. */

@@ -115,6 +115,22 @@ struct sk_service {
     ssize_t (*timeout)(struct sk_conn *c, const char *p, size_t n);
     void (*close)(struct sk_conn *c);
 
+    /* Upstream callbacks (conn.h: sk_conn_upstream_*), each optional, each
+     * run from the connection's loop like the ones above:
+     * up_connected() gets the result of sk_conn_upstream_connect(): 0, or
+     * -errno once the failed socket is closed (the service may connect
+     * again or end the connection; without the callback an error aborts the
+     * connection). It returns 0, or a negative errno to close the
+     * connection. up_data() is given what the upstream sent (through the
+     * service only, not piped) and returns how much it consumed, like
+     * data(), or a negative errno to close. up_eof() runs when the upstream
+     * finished sending (through the service only; piped, the model passes
+     * the half-close on); without it the connection ends after its output
+     * (sk_conn_end()). Returns 0 or a negative errno to close. */
+    int (*up_connected)(struct sk_conn *c, int err);
+    ssize_t (*up_data)(struct sk_conn *c, const char *p, size_t n);
+    int (*up_eof)(struct sk_conn *c);
+
     /* Datagram callback: the reply to one datagram written to out (at most
      * outmax bytes). Returns the reply length (0: an empty datagram, as the
      * echo of an empty one), SK_NO_REPLY for none, or another negative errno

@@ -78,6 +78,20 @@ static int read_some(struct sk_conn *c, int *eof)
 {
     if (c->tls)
         return tls_read_some(c, eof);
+    if (c->up) {
+        /* Piped bulk goes by splice() straight on to the upstream. */
+        uint64_t got = 0;
+        int r = sk__up_splice_in(c, sk_now_ms(), eof, &got);
+        if (got)
+            atomic_fetch_add_explicit(&c->srv->st->bytes_in, got, memory_order_relaxed);
+        if (r < 0)
+            return r;
+        if (r > 0) {
+            if (*eof)
+                sk__conn_eof(c, sk_now_ms());
+            return 0;
+        }
+    }
     int r = sk_buf_reserve(&c->in, READ_CHUNK);
     if (r == -ENOBUFS)
         r = sk_buf_reserve(&c->in, sk_buf_room(&c->in) ? 0 : 1);
@@ -120,20 +134,33 @@ static void blocking_wake(struct sk_conn *c)
     (void)r; /* a full counter is still readable: the wake-up is not lost */
 }
 
-static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake};
+static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake, .splice = 1};
+static const struct sk_conn_ops plain_ops = {.splice = 1};
 
 /* What the next poll should wait for (*events), whether input is held back
  * (*held: left unconsumed while output is queued; it is fed again once
  * nothing is queued, so service deadlines wait meanwhile), and whether the
  * connection is over (returns 1). For hub services the caller holds the hub
  * lock: c->out and c->flags may be changed by other connections' callbacks. */
-static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, int *held,
-                         int *err)
+static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events, unsigned *upev,
+                         int *held, int *err)
 {
     struct sk_server *srv = c->srv;
 
     if (c->flags & SK_CONN_ABORT)
         return 1;
+    if (c->up) {
+        /* The upstream's step; piped input held back by its full queue
+         * goes on once it drained. */
+        char stalled = 0;
+        if ((*err = sk__up_settle(c, eof, sk__conn_queued(c), sk_now_ms())) < 0)
+            return 1;
+        if (c->up && c->up->piped && sk_buf_len(&c->in) && !sk__up_blocks_client(c) &&
+            (*err = sk__conn_feed(c, NULL, 0, NULL, &stalled)) < 0)
+            return 1;
+        if (c->flags & SK_CONN_ABORT)
+            return 1;
+    }
     if (sk__conn_queued(c) == 0) {
         if (c->flags & SK_CONN_END)
             return 1;
@@ -157,9 +184,49 @@ static int blocking_step(struct sk_conn *c, int eof, int stopping, short *events
     if (sk__conn_wants_write(c, sk__conn_queued(c)))
         *events |= POLLOUT;
     if (!eof && !sk__conn_backpressured(c, NULL) && !(c->flags & SK_CONN_HOLD) &&
-        sk_buf_len(&c->in) < c->in.max)
+        sk_buf_len(&c->in) < c->in.max && !sk__up_blocks_client(c))
         *events |= POLLIN;
+    *upev = c->up ? sk__up_want(c, sk__conn_queued(c)) : 0;
     return 0;
+}
+
+/* The upstream's descriptors in p[0] (rfd, and wfd when it is the same)
+ * and p[1] (a separate wfd), watched as upev says; -1 where nothing is
+ * wanted (a hang-up would be reported for nothing). */
+static void up_pollfds(const struct sk_conn *c, unsigned upev, struct pollfd *p)
+{
+    p[0] = (struct pollfd){.fd = -1};
+    p[1] = (struct pollfd){.fd = -1};
+    if (!c->up)
+        return;
+    int rfd = c->up->rfd, wfd = c->up->wfd;
+    if ((upev & SK_UP_R) && rfd >= 0)
+        p[0] = (struct pollfd){.fd = rfd, .events = POLLIN};
+    if ((upev & SK_UP_W) && wfd >= 0) {
+        if (wfd == rfd) {
+            p[0].fd = wfd;
+            p[0].events |= POLLOUT;
+        } else {
+            p[1] = (struct pollfd){.fd = wfd, .events = POLLOUT};
+        }
+    }
+}
+
+/* What poll() said of the upstream's descriptors, as SK_UP_* bits. */
+static unsigned up_ready(const struct sk_conn *c, const struct pollfd *p)
+{
+    unsigned ev = 0;
+    if (!c->up)
+        return 0;
+    if (p[0].fd >= 0 && p[0].revents) {
+        if ((p[0].events & POLLIN) && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            ev |= SK_UP_R;
+        if ((p[0].events & POLLOUT) && (p[0].revents & (POLLOUT | POLLHUP | POLLERR)))
+            ev |= SK_UP_W;
+    }
+    if (p[1].fd >= 0 && (p[1].revents & (POLLOUT | POLLHUP | POLLERR)))
+        ev |= SK_UP_W;
+    return ev;
 }
 
 int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer)
@@ -171,6 +238,7 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     int hub = (srv->svc->flags & SK_SVC_HUB) != 0;
 
     sk_sock_set_nonblock(fd, 1);
+    c.ops = &plain_ops;
     if (hub) {
         w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (w.fd < 0) {
@@ -193,21 +261,25 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
     }
     for (;;) {
         short events = 0;
+        unsigned upev = 0;
         int held = 0;
         sk__hub_lock(srv);
-        int done = blocking_step(&c, eof, stop_at != 0, &events, &held, &err);
+        int done = blocking_step(&c, eof, stop_at != 0, &events, &upev, &held, &err);
         sk__hub_unlock(srv);
         if (done)
             break;
         /* The stop eventfd stays readable once written: polling it (rather
          * than reading srv->stop) also orders this thread after the stop. */
-        struct pollfd p[3] = {
-            {.fd = fd, .events = events},
+        struct pollfd p[5] = {
+            /* After the client's EOF, with nothing for it, only the upstream
+             * keeps the connection open: a hang-up would spin. */
+            {.fd = events || !eof || !c.up ? fd : -1, .events = events},
             {.fd = stop_at ? -1 : srv->stop_fd, .events = POLLIN},
             {.fd = w.fd, .events = POLLIN},
         };
+        up_pollfds(&c, upev, p + 3);
         int64_t now = sk_now_ms();
-        int n = poll(p, 3, sk__conn_timeout_ms(&c, now, stop_at, held));
+        int n = poll(p, 5, sk__conn_timeout_ms(&c, now, stop_at, held));
         if (n < 0 && errno != EINTR) {
             err = -errno;
             break;
@@ -238,6 +310,16 @@ int sk__serve_blocking(struct sk_server *srv, int fd, const struct sk_addr *peer
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             if ((err = read_some(&c, &eof)) < 0)
+                break;
+        }
+        unsigned ready = up_ready(&c, p + 3);
+        if (ready) {
+            sk__hub_lock(srv);
+            err = sk__up_io(&c, ready, now);
+            if (err == 0 && sk__conn_queued(&c))
+                err = flush_some(&c); /* what it sent goes on at once */
+            sk__hub_unlock(srv);
+            if (err < 0)
                 break;
         }
     }

@@ -32,6 +32,15 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             used = n; /* the service is done with this peer */
             break;
         }
+        if (c->up && c->up->piped) {
+            /* Piped: the bytes go to the upstream, not the service. */
+            size_t took = 0;
+            err = sk__up_take(c, p + used, n - used, c->last_ms, &took);
+            used += took;
+            if (!err && used < n)
+                *held = 1; /* the upstream's queue is full: resume once it drains */
+            break;
+        }
         if (sk__conn_backpressured(c, inflight) || (c->flags & SK_CONN_HOLD)) {
             *held = 1; /* resume once output drains (or the service releases input) */
             break;
@@ -81,6 +90,9 @@ int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
         due = c->last_ms + SK_EV_SHRINK_MS;
     if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
         due = c->tls->hs_due;
+    int64_t up = c->up ? sk__up_due(c) : 0;
+    if (up && (!due || up < due))
+        due = up;
     return due;
 }
 
@@ -88,6 +100,8 @@ int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
 {
     int idle = c->srv->lim.idle_timeout_ms;
     if (c->tls && c->tls->hs_due && c->tls->hs_due <= now)
+        return 1;
+    if (c->up && sk__up_due(c) && sk__up_due(c) <= now)
         return 1;
     return (service_armed(c, held) && c->deadline_ms <= now) ||
            (idle > 0 && now - c->last_ms >= idle);
@@ -112,6 +126,11 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
         return -ETIMEDOUT;
     if (c->tls && c->tls->hs_due && now >= c->tls->hs_due)
         return sk__tls_timeout(c);
+    if (c->up && sk__up_due(c) && now >= sk__up_due(c)) {
+        int r = sk__up_expire(c, now); /* the service hears -ETIMEDOUT */
+        if (r < 0 || !sk__conn_expired(c, now, held))
+            return r;
+    }
     if (service_armed(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
@@ -139,6 +158,8 @@ void sk__conn_eof(struct sk_conn *c, int64_t now)
 
 int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping)
 {
+    if (c->up && !sk__up_may_close(c, stopping))
+        return 0; /* connecting, or piped: it ends when both directions are done */
     if (eof && !pend && !c->deadline_ms && !held)
         return 1;
     /* Stopping with nothing in flight: no reason to wait for the bound. */

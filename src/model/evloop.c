@@ -51,7 +51,20 @@ static void wake(struct sk_conn *c)
     }
 }
 
-static const struct sk_conn_ops hub_ops = {.wake = wake};
+/* The core closes one of c's upstream descriptors: the backend forgets it. */
+static void up_forget(struct sk_conn *c, int fd)
+{
+    struct sk__ev_conn *ec = c->model_data;
+    ec->loop->be->up_forget(ec->loop, ec, fd);
+}
+
+static const struct sk_conn_ops hub_ops = {.wake = wake, .up_forget = up_forget};
+static const struct sk_conn_ops plain_ops = {.up_forget = up_forget};
+/* Backends that send by write-through (the reactor) let a piped upstream
+ * splice: the client's output goes out through sk__conn_flush_plain(). */
+static const struct sk_conn_ops hub_splice_ops = {
+    .wake = wake, .up_forget = up_forget, .splice = 1};
+static const struct sk_conn_ops splice_ops = {.up_forget = up_forget, .splice = 1};
 
 void sk__ev_take_remote(struct sk__ev_loop *L)
 {
@@ -158,6 +171,13 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
     for (int round = 0; round < 16; round++) {
         if (c->flags & SK_CONN_ABORT)
             return 1;
+        if (c->up) {
+            int r = sk__up_settle(c, ec->eof, sk__ev_pending_as(ec, tls), L->now);
+            if (r < 0)
+                return r;
+            if (c->flags & SK_CONN_ABORT)
+                return 1;
+        }
         if (sk__ev_pending_as(ec, tls)) {
             int r = L->be->send ? L->be->send(L, ec)
                     : tls       ? sk__tls_flush(c, L->now, &L->bytes_out)
@@ -169,7 +189,10 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
         }
         if (c->flags & SK_CONN_END)
             return 1;
-        if (ec->held && sk_buf_len(&c->in)) {
+        /* Input held back, or left unconsumed by the service when it
+         * switched to piped (a SOCKS client's first tunnel bytes): on. */
+        if ((ec->held || (c->up && c->up->piped)) && sk_buf_len(&c->in) &&
+            !sk__up_blocks_client(c)) {
             ec->held = 0;
             int r = sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
             if (r < 0)
@@ -187,15 +210,26 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
         break;
     }
     size_t pend = sk__ev_pending_as(ec, tls);
+    if (c->up) {
+        /* Once the client's output went: the upstream's EOF passes on, and
+         * a piped connection whose directions are both done ends. */
+        int r = sk__up_settle(c, ec->eof, pend, L->now);
+        if (r < 0)
+            return r;
+        pend = sk__ev_pending_as(ec, tls);
+        if ((c->flags & SK_CONN_ABORT) || ((c->flags & SK_CONN_END) && !pend))
+            return 1;
+    }
     if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
         return 1;
     /* Under TLS plaintext waits for the handshake: only what can go counts. */
     int wr = tls ? sk__tls_wants_write(c) || (ec->sending && sk_buf_len(ec->sending)) : pend != 0;
     unsigned want = wr ? SK_EV_WANT_WRITE : 0;
     if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && !(c->flags & SK_CONN_HOLD) &&
-        sk_buf_len(&c->in) < c->in.max)
+        sk_buf_len(&c->in) < c->in.max && !sk__up_blocks_client(c))
         want |= SK_EV_WANT_READ;
     ec->want = (unsigned char)want;
+    ec->up_want = c->up ? (unsigned char)sk__up_want(c, pend) : 0;
     return 0;
 }
 
@@ -234,6 +268,13 @@ static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     sk__ev_hub_enter(L);
     sk__ev_settle(L, ec, 0);
+}
+
+void sk__ev_up_ready(struct sk__ev_loop *L, struct sk__ev_conn *ec, unsigned ev)
+{
+    sk__ev_hub_enter(L);
+    ev &= ec->up_want;
+    sk__ev_settle(L, ec, ev ? sk__up_io(&ec->c, ev, L->now) : 0);
 }
 
 int sk__ev_eof(struct sk__ev_loop *L, struct sk__ev_conn *ec)
@@ -297,7 +338,10 @@ static void new_conn(struct sk__ev_loop *L, int fd, const struct sk_addr *peer)
     sk__list_init(&ec->link);
     sk__list_init(&ec->pending);
     sk__list_init(&ec->remote);
-    ec->c.ops = L->lock_hub ? &hub_ops : NULL;
+    if (L->be->send)
+        ec->c.ops = L->lock_hub ? &hub_ops : &plain_ops;
+    else
+        ec->c.ops = L->lock_hub ? &hub_splice_ops : &splice_ops;
     ec->c.model_data = ec;
     int r = sk__conn_open(L->srv, &ec->c, fd, peer); /* on failure: closed, released */
     if (r == 0 && (r = L->be->attach(L, ec)) < 0) {

@@ -62,6 +62,7 @@ struct sk__ev_conn {
     unsigned inflight;       /* backend: operations the kernel still holds;
                               * a closed connection is freed only at 0 */
     unsigned char want;      /* SK_EV_WANT_*: set by the core's step */
+    unsigned char up_want;   /* SK_UP_* for the upstream's descriptors: set by the step */
     char eof;                /* the peer finished sending */
     char held;               /* input left unfed because of backpressure: while
                               * in holds some, the service deadline waits */
@@ -114,9 +115,14 @@ struct sk__ev_backend {
     /* Send what is queued as far as it goes without blocking. 0 or -errno.
      * NULL: write through at once (sk__conn_flush), as readiness backends do. */
     int (*send)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
-    /* Act on ec->want (watch for input and/or writability). 0, or -errno
-     * when it cannot (the core then closes ec with a log line). */
+    /* Act on ec->want (watch for input and/or writability), and on
+     * ec->up_want for the upstream's descriptors (ec->c.up: rfd readable,
+     * wfd writable; readiness reported through sk__ev_up_ready()). 0, or
+     * -errno when it cannot (the core then closes ec with a log line). */
     int (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
+    /* The core is about to close fd, one of ec's upstream descriptors:
+     * stop watching it. */
+    void (*up_forget)(struct sk__ev_loop *L, struct sk__ev_conn *ec, int fd);
     /* After the last connection closed: let what is in flight complete
      * (may be NULL). */
     void (*drain)(struct sk__ev_loop *L);
@@ -186,6 +192,11 @@ static inline int sk__ev_input(struct sk__ev_loop *L, struct sk__ev_conn *ec, co
     }
     return sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
 }
+
+/* ev (SK_UP_*) is ready on ec's upstream: its I/O, then the step (the
+ * whole of an upstream handler; only what ec->up_want still asks for is
+ * acted on). */
+void sk__ev_up_ready(struct sk__ev_loop *L, struct sk__ev_conn *ec, unsigned ev);
 
 /* The peer finished sending: 0, or an error to close with (the stream
  * ended inside a TLS handshake). */

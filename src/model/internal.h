@@ -132,6 +132,88 @@ int sk__tls_flush(struct sk_conn *c, int64_t now, uint64_t *total);
 size_t sk__tls_queued(const struct sk_conn *c);
 int sk__tls_wants_write(const struct sk_conn *c);
 
+/* ---- the upstream (upstream.c): a second descriptor a connection owns ----
+ *
+ * The model watches up->rfd for reading and up->wfd for writing as
+ * sk__up_want() says, calls sk__up_io() with what is ready, and
+ * sk__up_settle() in every step of the connection (after its own I/O); the
+ * rest is upstream.c's. Piped client input goes through sk__up_take() (from
+ * sk__conn_feed()); piped upstream output lands in c->out, so the model's
+ * client flush (plain, TLS, io_uring) sends it. */
+struct sk__upstream {
+    int rfd, wfd;    /* -1: none (closed, or that direction handed over as done) */
+    char connecting; /* a nonblocking connect is in flight on rfd == wfd */
+    char early;      /* a result known at once: early_err, reported by the next settle */
+    char piped;      /* the model moves the bytes (sk_conn_upstream_pipe) */
+    char wsock;      /* wfd is a socket: send(MSG_NOSIGNAL), shutdown */
+    char rd_eof;     /* the upstream finished sending */
+    char wr_shut;    /* its write side was shut (or closed) */
+    char wr_dead;    /* it stopped taking input after its EOF (EPIPE): that direction is over */
+    char cl_shut;    /* piped: its EOF was passed on to the client */
+    char shut_req;   /* through the service: sk_conn_upstream_shutdown() */
+    char end_at_eof; /* piped: its EOF ends the connection (sk_conn_upstream_end_at_eof) */
+    int early_err;
+    int64_t connect_due;
+    char bulk_up, bulk_cl;   /* piped: that direction carried bulk (a read of SK_UP_BULK or
+                              * more), so it is spliced from now on where the model allows */
+    int p2c[2], c2p[2];      /* splice pipes upstream -> client, client -> upstream (-1: none) */
+    size_t p2c_len, c2p_len; /* bytes in them */
+    struct sk_buf out;       /* queued for the upstream */
+    struct sk_buf in;        /* from the upstream, left by up_data() */
+    uint64_t sent, received; /* bytes to and from the upstream */
+};
+
+enum { SK_UP_R = 1u << 0, SK_UP_W = 1u << 1 }; /* rfd readable, wfd writable (or an error) */
+
+/* What to watch: SK_UP_R on rfd, SK_UP_W on wfd, with client_pend bytes
+ * queued for the client (piped: over the high-water mark the upstream is
+ * not read). */
+unsigned sk__up_want(const struct sk_conn *c, size_t client_pend);
+
+/* ev (SK_UP_*) is ready: finish a connect, write, read. 0 or -errno (the
+ * connection closes at once). Hub lock held (hub services). */
+int sk__up_io(struct sk_conn *c, unsigned ev, int64_t now);
+
+/* One step: a result known at once, leftovers passed on once piped,
+ * write-through, the half-close each way, the end of a piped connection
+ * (SK_CONN_END once both directions are done). 0 or -errno. */
+int sk__up_settle(struct sk_conn *c, int client_eof, size_t client_pend, int64_t now);
+
+/* Piped: take up to n client bytes for the upstream (*used), and write
+ * through. 0 or -errno. */
+int sk__up_take(struct sk_conn *c, const char *p, size_t n, int64_t now, size_t *used);
+
+/* Client input waits while the upstream's queue is over the high-water mark. */
+static inline int sk__up_blocks_client(const struct sk_conn *c)
+{
+    return c->up && c->up->piped && sk_buf_len(&c->up->out) + c->up->c2p_len > c->srv->lim.out_high;
+}
+
+#define SK_UP_BULK (16 * 1024) /* a read this large makes its direction spliced */
+
+/* Piped, bulk, nothing queued, splice allowed: read the client with
+ * splice() into a pipe and on to the upstream. Returns 1 when it took the
+ * read (*eof set at the client's end; received bytes counted in *total),
+ * 0 when the caller reads as usual, or -errno. */
+int sk__up_splice_in(struct sk_conn *c, int64_t now, int *eof, uint64_t *total);
+
+/* Send what was spliced from the upstream for the client (before out). */
+int sk__up_flush_pipe(struct sk_conn *c, int64_t now, uint64_t *total);
+
+/* May c close by the usual rules (1), or does the upstream keep it open (0:
+ * connecting, piped)? stopping: is the upstream idle? */
+int sk__up_may_close(const struct sk_conn *c, int stopping);
+
+/* The connect deadline (0: none), and acting on it: -ETIMEDOUT to the
+ * service's up_connected(). */
+int64_t sk__up_due(const struct sk_conn *c);
+int sk__up_expire(struct sk_conn *c, int64_t now);
+
+/* Close the upstream (sk__conn_close()): its descriptors first (before the
+ * service's close()), the rest after the close log line. */
+void sk__up_close_fds(struct sk_conn *c);
+void sk__up_free(struct sk_conn *c);
+
 /* Output queued on c: the service's, and ciphertext not yet sent. */
 static inline size_t sk__conn_queued(const struct sk_conn *c)
 {
@@ -150,6 +232,11 @@ static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
  * (sk__conn_flush() below chooses between it and the transport). */
 static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
 {
+    if (c->up && c->up->p2c_len) {
+        int r = sk__up_flush_pipe(c, now, total);
+        if (r < 0 || c->up->p2c_len)
+            return r;
+    }
     while (sk_buf_len(&c->out) > 0) {
         size_t len = sk_buf_len(&c->out);
         ssize_t w = send(c->fd, sk_buf_data(&c->out), len, MSG_NOSIGNAL);

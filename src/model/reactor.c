@@ -42,6 +42,10 @@ _Static_assert((int)SK_EV_WANT_READ == (int)SK_EV_IN && (int)SK_EV_WANT_WRITE ==
 struct rconn {
     struct sk__ev_conn base;
     unsigned interest; /* SK_EV_* registered with the poller */
+    /* The upstream's descriptors registered with the poller (-1: none):
+     * [0] rfd (and wfd when it is the same), [1] a separate wfd. */
+    int ufd[2];
+    unsigned uint[2];
 };
 
 struct rloop {
@@ -91,6 +95,7 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     if (r < 0)
         return r;
     rc->interest = SK_EV_IN;
+    rc->ufd[0] = rc->ufd[1] = -1;
     R->fds[ec->c.fd] = rc;
     return 0;
 }
@@ -103,20 +108,104 @@ static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     R->fds[ec->c.fd] = NULL;
 }
 
+static void unwatch_up(struct rloop *R, struct rconn *rc, int slot)
+{
+    int fd = rc->ufd[slot];
+    if (fd < 0)
+        return;
+    R->ops->del(R->poller, fd, rc->uint[slot]);
+    R->fds[fd] = NULL;
+    rc->ufd[slot] = -1;
+}
+
+/* Watch fd for in in the upstream's slot (nothing wanted: not at all, as a
+ * hang-up would be reported for nothing). 0 or -errno. */
+static int watch_up(struct rloop *R, struct rconn *rc, int slot, int fd, unsigned in)
+{
+    int r;
+    if (rc->ufd[slot] != fd || !in)
+        unwatch_up(R, rc, slot);
+    if (fd < 0 || !in)
+        return 0;
+    if (rc->ufd[slot] == fd) {
+        if (rc->uint[slot] != in && (r = R->ops->mod(R->poller, fd, rc->uint[slot], in)) < 0)
+            return r;
+        rc->uint[slot] = in;
+        return 0;
+    }
+    if ((r = fds_reserve(R, fd)) < 0 || (r = R->ops->add(R->poller, fd, in)) < 0)
+        return r;
+    rc->ufd[slot] = fd;
+    rc->uint[slot] = in;
+    R->fds[fd] = rc;
+    return 0;
+}
+
+/* The upstream's interest from ec->up_want: rfd (and a shared wfd) in slot
+ * 0, a separate wfd in slot 1. */
+static int apply_up(struct rloop *R, struct rconn *rc)
+{
+    const struct sk__upstream *up = rc->base.c.up;
+    int fd0 = -1, fd1 = -1;
+    unsigned in0 = 0, in1 = 0;
+
+    if (up) {
+        if ((rc->base.up_want & SK_UP_R) && up->rfd >= 0) {
+            fd0 = up->rfd;
+            in0 = SK_EV_IN;
+        }
+        if ((rc->base.up_want & SK_UP_W) && up->wfd >= 0) {
+            if (up->wfd == up->rfd) {
+                fd0 = up->wfd;
+                in0 |= SK_EV_OUT;
+            } else {
+                fd1 = up->wfd;
+                in1 = SK_EV_OUT;
+            }
+        }
+    }
+    int r = watch_up(R, rc, 0, fd0, in0);
+    return r < 0 ? r : watch_up(R, rc, 1, fd1, in1);
+}
+
 /* 0, or -errno when the poller refuses (the core closes the connection:
  * it would wait for the wrong events). */
 static int r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
     struct rconn *rc = (struct rconn *)ec;
-    if (ec->want == rc->interest)
-        return 0;
-    int r = sk__fault(SK_FAULT_INTEREST) ? -ENOMEM
-                                         : R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want);
-    if (r < 0)
-        return r;
-    rc->interest = ec->want;
+    if (ec->want != rc->interest) {
+        int r = sk__fault(SK_FAULT_INTEREST)
+                    ? -ENOMEM
+                    : R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want);
+        if (r < 0)
+            return r;
+        rc->interest = ec->want;
+    }
+    if (ec->c.up || rc->ufd[0] >= 0 || rc->ufd[1] >= 0)
+        return apply_up(R, rc);
     return 0;
+}
+
+static void r_up_forget(struct sk__ev_loop *L, struct sk__ev_conn *ec, int fd)
+{
+    struct rloop *R = (struct rloop *)L;
+    struct rconn *rc = (struct rconn *)ec;
+    for (int slot = 0; slot < 2; slot++)
+        if (rc->ufd[slot] == fd)
+            unwatch_up(R, rc, slot);
+}
+
+/* An upstream descriptor of rc is ready. */
+static void handle_up(struct rloop *R, struct rconn *rc, int fd, unsigned ev)
+{
+    const struct sk__upstream *up = rc->base.c.up;
+    unsigned uev = 0;
+    if (up && fd == up->rfd && (ev & (SK_EV_IN | SK_EV_ERR)))
+        uev |= SK_UP_R;
+    if (up && fd == up->wfd && (ev & (SK_EV_OUT | SK_EV_ERR)))
+        uev |= SK_UP_W;
+    sk__ev_up_ready(&R->base, &rc->base, uev);
 }
 
 static void r_unwatch(struct sk__ev_loop *L)
@@ -141,6 +230,12 @@ static int do_read(struct rloop *R, struct rconn *rc)
     size_t room = R->scratch_len;
     ssize_t n;
 
+    if (c->up) {
+        /* Piped bulk goes by splice() straight on to the upstream. */
+        int eof = 0, r = sk__up_splice_in(c, R->base.now, &eof, &R->base.bytes_in);
+        if (r != 0)
+            return r < 0 ? r : eof ? sk__ev_eof(&R->base, &rc->base) : 0;
+    }
     if (have) {
         room = SK_MIN(room, c->in.max - have);
         if (room == 0)
@@ -211,8 +306,10 @@ static int r_poll(struct sk__ev_loop *L, int ms)
             sk__ev_stdin(L);
         else if (L->wake_fd >= 0 && fd == L->wake_fd)
             sk__ev_take_remote(L);
-        else if ((size_t)fd < R->nfds && R->fds[fd])
+        else if ((size_t)fd < R->nfds && R->fds[fd] && fd == R->fds[fd]->base.c.fd)
             handle(R, R->fds[fd], ev[i].ev);
+        else if ((size_t)fd < R->nfds && R->fds[fd])
+            handle_up(R, R->fds[fd], fd, ev[i].ev);
     }
     return 0;
 }
@@ -267,6 +364,7 @@ static const struct sk__ev_backend reactor_backend = {
     .attach = r_attach,
     .detach = r_detach,
     .apply = r_apply,
+    .up_forget = r_up_forget,
     .free = r_free,
 };
 

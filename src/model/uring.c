@@ -54,8 +54,20 @@
 #define FIXED_MAX 16384 /* registered-file slots per loop (indexed by descriptor) */
 #define FIXED_AFTER 8   /* receives before a connection's descriptor is registered */
 
+/* A poll on an upstream descriptor: slot 0 waits for rfd to be readable,
+ * slot 1 for wfd to be writable (two polls when they are one socket). Its
+ * address is the completion's user_data. */
+struct upoll {
+    struct uconn *u;
+    int fd; /* what it polls; -1 once forgotten (its completion is then no event) */
+    char armed;
+};
+
+_Static_assert(_Alignof(struct upoll) >= SK_UD_OP_MASK + 1, "user_data keeps the op in low bits");
+
 struct uconn {
     struct sk__ev_conn base;
+    struct upoll up[2];
     struct sk_buf wbuf; /* bytes of the send in flight (base.sending points here) */
     char recv_armed, send_armed;
     char fixed;          /* c.fd is also registered in the ring's file table, at index c.fd */
@@ -180,12 +192,70 @@ static void arm_recv(struct uloop *U, struct uconn *u)
     U->inflight++;
 }
 
+/* A single-shot poll on an upstream descriptor; the I/O itself is done
+ * nonblocking by the core when it completes (upstream.c). */
+static void arm_up(struct uloop *U, struct uconn *u, int slot, int fd)
+{
+    struct upoll *p = &u->up[slot];
+    struct io_uring_sqe *sqe = get_sqe(U);
+    io_uring_prep_poll_add(sqe, fd, slot ? POLLOUT : POLLIN);
+    io_uring_sqe_set_data64(sqe, sk__ud_encode(p, SK_UD_UPPOLL));
+    p->u = u;
+    p->fd = fd;
+    p->armed = 1;
+    u->base.inflight++;
+    U->inflight++;
+}
+
 static int u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct uconn *u = (struct uconn *)ec;
+    const struct sk__upstream *up = ec->c.up;
     if ((ec->want & SK_EV_WANT_READ) && !u->recv_armed)
         arm_recv((struct uloop *)L, u);
+    if (up) {
+        /* A poll armed for what is no longer wanted completes and is then
+         * ignored; one still in flight for a forgotten descriptor is
+         * replaced once its cancellation completed. */
+        if ((ec->up_want & SK_UP_R) && up->rfd >= 0 && !u->up[0].armed)
+            arm_up((struct uloop *)L, u, 0, up->rfd);
+        if ((ec->up_want & SK_UP_W) && up->wfd >= 0 && !u->up[1].armed)
+            arm_up((struct uloop *)L, u, 1, up->wfd);
+    }
     return 0;
+}
+
+static void u_up_forget(struct sk__ev_loop *L, struct sk__ev_conn *ec, int fd)
+{
+    struct uconn *u = (struct uconn *)ec;
+    for (int slot = 0; slot < 2; slot++) {
+        struct upoll *p = &u->up[slot];
+        if (!p->armed || p->fd != fd)
+            continue;
+        struct io_uring_sqe *sqe = get_sqe((struct uloop *)L);
+        io_uring_prep_cancel64(sqe, sk__ud_encode(p, SK_UD_UPPOLL), 0);
+        io_uring_sqe_set_data64(sqe, sk__ud_encode(NULL, SK_UD_IGNORE));
+        p->fd = -1;
+    }
+}
+
+static void on_up_poll(struct uloop *U, struct upoll *p, int res)
+{
+    struct uconn *u = p->u;
+    struct sk__ev_loop *L = &U->base;
+    const struct sk__upstream *up = u->base.c.up;
+    int slot = p == &u->up[1], fd = p->fd;
+
+    p->armed = 0;
+    p->fd = -1;
+    u->base.inflight--;
+    U->inflight--;
+    if (u->base.closed)
+        return;
+    unsigned ev = 0;
+    if (res != -ECANCELED && res != 0 && up && fd >= 0 && fd == (slot ? up->wfd : up->rfd))
+        ev = slot ? SK_UP_W : SK_UP_R;
+    sk__ev_up_ready(L, &u->base, ev); /* without an event: the step, which re-arms */
 }
 
 /* Start a send of what is queued when none is in flight. At most one send
@@ -274,6 +344,7 @@ static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
 
     u->recv_armed = 0;
     u->base.inflight--;
+    U->inflight--;
     if (u->base.closed) {
         if (has_buf)
             give_back(U, bid);
@@ -303,6 +374,7 @@ static void on_send(struct uloop *U, struct uconn *u, int res)
 
     u->send_armed = 0;
     u->base.inflight--;
+    U->inflight--;
     if (u->base.closed)
         return;
     sk__ev_hub_enter(L);
@@ -327,6 +399,7 @@ static void on_cqe(struct uloop *U, const struct io_uring_cqe *cqe)
     switch (op) {
     case SK_UD_RECV: on_recv(U, sk__ud_conn(cqe->user_data), cqe->res, cqe->flags); return;
     case SK_UD_SEND: on_send(U, sk__ud_conn(cqe->user_data), cqe->res); return;
+    case SK_UD_UPPOLL: on_up_poll(U, sk__ud_conn(cqe->user_data), cqe->res); return;
     case SK_UD_IGNORE:
     case SK_UD_OPS: return;
     default: break;
@@ -505,6 +578,7 @@ static const struct sk__ev_backend uring_backend = {
     .detach = u_detach,
     .send = u_send,
     .apply = u_apply,
+    .up_forget = u_up_forget,
     .drain = u_drain,
     .free = u_free,
 };

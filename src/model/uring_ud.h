@@ -19,6 +19,7 @@ enum sk__ud_op {
     SK_UD_STOP,       /* ... on the server's stop eventfd */
     SK_UD_WAKE,       /* ... on the loop's hub wake-up eventfd */
     SK_UD_STDIN,      /* ... on a terminal stdin */
+    SK_UD_UPPOLL,     /* a poll on a connection's upstream descriptor (its slot's address) */
     SK_UD_OPS
 };
 

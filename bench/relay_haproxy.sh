@@ -1,0 +1,136 @@
+#!/bin/sh
+# relay_haproxy.sh - `sockit serve relay` beside haproxy (mode tcp, nbthread 1)
+# and `socat TCP-LISTEN:...,fork,reuseaddr`, each in front of the same
+# `sockit serve echo` (issue 14's anchors).
+#
+#   bench/relay_haproxy.sh [SECONDS]      (default 5)
+#
+# Two loads, each run against the three relays one after the other, REPS
+# times (default 3) alternating, keeping each one's best (the other load on
+# a shared machine only ever slows a run down):
+#   - 64 B ping-pong over 50 connections: `sockit bench echo -c 50 -s 64`,
+#     messages/s;
+#   - one bulk stream both ways: `sockit bench stream -c 1 --both`, Mbit/s
+#     (at loopback speeds a run of a few seconds moves several GiB through).
+# The relay runs under MODEL (default epoll; also try MODEL=uring). Prints
+# the figures and the ratios relay/haproxy and relay/socat. Every process
+# started here is stopped by its PID, also on failure.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+reps=${REPS:-3}
+model=${MODEL:-epoll}
+for t in haproxy socat; do
+    command -v $t >/dev/null || { echo "relay_haproxy: $t is not installed (scripts/deps.sh)"; exit 1; }
+done
+make --no-print-directory all >/dev/null
+SOCKIT=./build/sockit
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Start a sockit server; its port from the "listening on" line.
+sockit_port() { # LOGFILE
+    for _ in $(seq 50); do
+        p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
+        [ -n "$p" ] && { echo "$p"; return; }
+        sleep 0.1
+    done
+    echo "relay_haproxy: a server did not start: $(cat "$1")" >&2
+    exit 1
+}
+
+$SOCKIT serve echo --model epoll -p 0 -b 127.0.0.1 -q >"$tmp/echo.out" 2>&1 &
+pids="$pids $!"
+eport=$(sockit_port "$tmp/echo.out")
+
+$SOCKIT serve relay --model "$model" -p 0 -b 127.0.0.1 -q --to "127.0.0.1:$eport" \
+    >"$tmp/relay.out" 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+rport=$(sockit_port "$tmp/relay.out")
+
+hport=$(free_port)
+cat >"$tmp/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 2000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+listen relay
+    bind 127.0.0.1:$hport
+    server echo 127.0.0.1:$eport
+EOF
+haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.out" 2>&1 &
+hpid=$!
+pids="$pids $hpid"
+
+sport=$(free_port)
+socat "TCP-LISTEN:$sport,bind=127.0.0.1,fork,reuseaddr" "TCP:127.0.0.1:$eport" 2>/dev/null &
+spid=$!
+pids="$pids $spid"
+sleep 0.5
+
+json() { # KEY: read one JSON object from stdin, print KEY as an integer
+    /usr/bin/python3 -c "import json,sys; print('%.0f' % json.load(sys.stdin)['$1'])"
+}
+msgs() { # PORT
+    $SOCKIT bench echo 127.0.0.1 "$1" -c 50 -s 64 -d "${secs}s" --json 2>/dev/null | json requests_per_s
+}
+stream() { # PORT
+    $SOCKIT bench stream 127.0.0.1 "$1" -c 1 --both -d "${secs}s" --json 2>/dev/null | json mbit_per_s
+}
+# CPU time (clock ticks) of a relay process and of its reaped children
+# (socat's per-connection processes), from /proc/PID/stat.
+ticks() { # PID
+    sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'
+}
+hz=$(getconf CLK_TCK)
+
+# run FUNCTION PORT PID: the figure, and the figure per CPU-second the relay
+# spent on it (what the relay costs, which the machine's other load does not
+# change much, unlike the figure itself).
+run() {
+    t0=$(ticks "$3")
+    v=$($1 "$2")
+    t1=$(ticks "$3")
+    echo "$v $(/usr/bin/python3 -c "print('%.0f' % ($v * $secs * $hz / max($t1 - $t0, 1)))")"
+}
+ratio() { /usr/bin/python3 -c "print('%.2f' % ($1 / max($2, 1)))"; }
+
+# The best of reps runs of FUNCTION against each relay, alternating.
+best() { # FUNCTION
+    b1=0 b2=0 b3=0 e1=0 e2=0 e3=0
+    for _ in $(seq "$reps"); do
+        set -- $(run "$1" "$rport" "$rpid") "$1"; [ "$1" -gt "$b1" ] && b1=$1; [ "$2" -gt "$e1" ] && e1=$2; f=$3
+        set -- $(run "$f" "$hport" "$hpid") "$f"; [ "$1" -gt "$b2" ] && b2=$1; [ "$2" -gt "$e2" ] && e2=$2
+        set -- $(run "$f" "$sport" "$spid") "$f"; [ "$1" -gt "$b3" ] && b3=$1; [ "$2" -gt "$e3" ] && e3=$2
+        set -- "$f"
+    done
+    echo "$b1 $b2 $b3 $e1 $e2 $e3"
+}
+
+row() { # LABEL A B C
+    printf '%-30s %11s %11s %11s %10s %8s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$3")" "$(ratio "$2" "$4")"
+}
+
+echo "relay (model $model), haproxy (mode tcp, nbthread 1), socat (fork) in front of serve echo; best of $reps"
+printf '%-30s %11s %11s %11s %10s %8s\n' load relay haproxy socat "r/haproxy" "r/socat"
+set -- $(best msgs)
+row "64 B x 50 conns, msg/s" "$1" "$2" "$3"
+row "  msg per relay CPU-second" "$4" "$5" "$6"
+set -- $(best stream)
+row "1 stream both ways, Mbit/s" "$1" "$2" "$3"
+row "  Mbit per relay CPU-second" "$4" "$5" "$6"
