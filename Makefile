@@ -76,6 +76,10 @@ $(REL_DIR)/libsockit.a: $(call objs,$(REL_DIR),$(LIB_SRC))
 $(REL_DIR)/sockit: $(call objs,$(REL_DIR),$(CLI_SRC)) $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The chat's web page is embedded by the assembler (.incbin, chat_page.c).
+$(foreach d,$(REL_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR),$(d)/obj/service/chat_page.o): \
+	src/service/chat_page.html
+
 # The head parsers fed a 32 KiB head one byte at a time (docs/BENCHMARKS.md).
 $(REL_DIR)/parse_trickle: bench/parse_trickle.c $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_DIR)/libsockit.a $(LIBS)

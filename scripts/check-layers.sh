@@ -11,8 +11,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 
 NET='sockit/(acl|addr|buf|error|proxy|relay|resolve|sock|spawn|util)\.h|net/[a-z_]+\.h'
-# The services' own public headers: their pure parsers (http.h, chat.h).
-SERVICE="sockit/(service|conn|http|chat)\.h|$NET|[a-z_]+\.h"
+# The services' own public headers: their pure parsers (http.h, chat.h, ws.h).
+SERVICE="sockit/(service|conn|http|chat|ws)\.h|$NET|[a-z_]+\.h"
 
 bad=0
 check() { # DIR ALLOWED-REGEX WHAT
@@ -33,7 +33,7 @@ out=$(check src/service "$SERVICE" "a service includes only service.h, conn.h, n
 [ -n "$out" ] && bad=1
 out=$(check src/net "$NET" "the net core includes nothing of sockit above it")
 [ -n "$out" ] && bad=1
-out=$(check src/bench "sockit/(bench|hist|tls)\.h|$NET" "bench includes only its own headers, TLS and the net core's")
+out=$(check src/bench "sockit/(bench|chatbench|hist|tls)\.h|$NET" "bench includes only its own headers, TLS and the net core's")
 [ -n "$out" ] && bad=1
 if [ -d src/tls ]; then
     out=$(check src/tls "sockit/tls\.h|$NET" "TLS includes only the net core's headers and its own")
