@@ -206,6 +206,9 @@ int sk_cli_scan(const char *cmd, char **args, int nargs, int family, int wait_ms
 
 #define SK_VERSION "0.1.0"
 
+/* The benchmarks `sockit bench` runs (its dispatch and the shell completion). */
+#define SK_CLI_BENCH_KINDS "echo http models stream chat"
+
 /* Commands (one file per group under src/cli/). */
 int cmd_hostname(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);

@@ -71,7 +71,7 @@ static void print_first_words(FILE *f, const char *indent, const char *assign, c
 {
     fprintf(f, "%sserve) %s", indent, assign);
     print_services(f);
-    fprintf(f, "%s\n%sbench) %secho http models%s\n", end, indent, assign, end);
+    fprintf(f, "%s\n%sbench) %s" SK_CLI_BENCH_KINDS "%s\n", end, indent, assign, end);
     fprintf(f, "%shelp) %s", indent, assign);
     print_commands(f, cmds, n);
     fprintf(f, "%s\n%scompletion) %sbash zsh%s\n", end, indent, assign, end);

@@ -543,7 +543,8 @@ def test_bash_completion_comes_from_the_same_tables_as_help(tmp_path):
     assert "--model" in bash_complete(script, "sockit", "serve", "--mo")
     assert {"echo", "http", "chat"} <= set(bash_complete(script, "sockit", "serve", ""))
     assert "epoll" in bash_complete(script, "sockit", "serve", "echo", "--model", "")
-    assert set(bash_complete(script, "sockit", "bench", "")) == {"echo", "http", "models"}
+    assert set(bash_complete(script, "sockit", "bench", "")) == {"echo", "http", "models", "stream",
+                                                                  "chat"}
     assert "serve" in bash_complete(script, "sockit", "help", "se")
 
 
