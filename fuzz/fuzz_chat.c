@@ -1,9 +1,12 @@
 /* fuzz_chat.c - the chat line functions must take any bytes: the sanitiser
  * never writes past its output, never emits invalid UTF-8 or a control
- * character, and is idempotent; the parser's pointers stay inside the line.
+ * character, and is idempotent; the parser's pointers stay inside the line;
+ * a room name /join accepts is one sk_chat_room_check() accepts.
  * Then the whole service: the input is dealt out in chunks to a room of
  * hand-made connections (as a model would feed them), with connections
- * closing and reopening; nothing may crash, leak or relay a control byte. */
+ * closing and reopening, moving between rooms (at most two besides the
+ * lobby: the limit is reached); nothing may crash, leak or relay a control
+ * byte. */
 #include "sockit/chat.h"
 #include "sockit/server.h"
 #include "sockit/service.h"
@@ -86,6 +89,7 @@ static void fuzz_service(const uint8_t *data, size_t size)
     sk_service_option(&sk_service_chat, srv.svc_state, "max-queue", "1k", err, sizeof(err));
     sk_service_option(&sk_service_chat, srv.svc_state, "stall", "0", err, sizeof(err));
     sk_service_option(&sk_service_chat, srv.svc_state, "max-clients", "2", err, sizeof(err));
+    sk_service_option(&sk_service_chat, srv.svc_state, "max-rooms", "2", err, sizeof(err));
     if (sk_server_start_service(&srv, err, sizeof(err)) < 0)
         abort();
     for (int i = 0; i < ROOM; i++)
@@ -157,6 +161,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why;
     if (sk_chat_nick_check(in, size, &why) == 0 && (size == 0 || size > SK_CHAT_NICK_MAX))
         abort();
+    char room[SK_CHAT_ROOM_MAX + 1];
+    int rl = sk_chat_room_name(in, size, room, &why);
+    if (rl >= 0 &&
+        (rl > SK_CHAT_ROOM_MAX || (size_t)rl != strlen(room) ||
+         sk_chat_room_check(room, (size_t)rl, &why) < 0 || !sk_chat_room_equal(room, room)))
+        abort();
+    if (rl < 0 && sk_chat_room_check(in, size, &why) == 0)
+        abort(); /* a valid name is always accepted as it is */
 done:
     free(out);
     free(again);

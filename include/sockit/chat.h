@@ -45,6 +45,32 @@ size_t sk_chat_sanitize(const char *in, size_t n, char *out, size_t outmax);
  * SK_CHAT_NICK_CHARS)? Returns 0, or -EINVAL with a sentence in *why. */
 int sk_chat_nick_check(const char *nick, size_t n, const char **why);
 
+/* Longest room name, in bytes, the leading '#' included. */
+#define SK_CHAT_ROOM_MAX 33
+
+/* The characters of a room name after its '#', for messages and documentation. */
+#define SK_CHAT_ROOM_CHARS "letters, digits, _ and -"
+
+/* Longest room topic, in bytes (after sanitising). */
+#define SK_CHAT_TOPIC_MAX 200
+
+/* The room everyone starts in (and /part returns to); it always exists. */
+#define SK_CHAT_LOBBY "#lobby"
+
+/* Is name[0..n) a valid room name: '#' and 1..32 characters from
+ * SK_CHAT_ROOM_CHARS? Returns 0, or -EINVAL with a sentence in *why. */
+int sk_chat_room_check(const char *name, size_t n, const char **why);
+
+/* The room /join NAME means: name[0..n) with a '#' put in front when it
+ * has none ("dev" is "#dev"), checked by sk_chat_room_check(), into out (at
+ * least SK_CHAT_ROOM_MAX + 1 bytes, NUL-terminated, the case kept as
+ * written). Returns its length, or -EINVAL with a sentence in *why. */
+int sk_chat_room_name(const char *name, size_t n, char *out, const char **why);
+
+/* Do two NUL-terminated room names name the same room (ASCII
+ * case-insensitive: "#Dev" is "#dev")? 1 or 0. */
+int sk_chat_room_equal(const char *a, const char *b);
+
 /* Do two nicknames name the same person (ASCII case-insensitive)? 1 or 0. */
 int sk_chat_nick_equal(const char *a, const char *b);
 /* The confusable skeleton of nick[0..n) into out (at most outmax bytes; no
@@ -66,6 +92,11 @@ enum sk_chat_kind {
     SK_CHAT_HELP,    /* /help */
     SK_CHAT_QUIT,    /* /quit [REASON]: arg is REASON (may be empty) */
     SK_CHAT_UNKNOWN, /* /something else: target is the command word */
+    SK_CHAT_JOIN,    /* /join ROOM: target is ROOM as typed (may be empty; a leading '#'
+                        may be missing), arg is what follows it */
+    SK_CHAT_PART,    /* /part (or /leave): arg is what follows */
+    SK_CHAT_LIST,    /* /list */
+    SK_CHAT_TOPIC,   /* /topic [TEXT]: arg is TEXT (empty: show the topic) */
 };
 
 /* One parsed line. Pointers point into the parsed line. */
@@ -75,6 +106,7 @@ struct sk_chat_cmd {
     size_t arg_len;
     const char *target;
     size_t target_len;
+    int room; /* SK_CHAT_WHO: 1 for /names (the sender's room), 0 for /who (everyone) */
 };
 
 /* Parse one line (without its line end). Commands are a '/' followed by a

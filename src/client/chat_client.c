@@ -15,6 +15,14 @@
  * Until it has joined, the prompt says a nickname is asked for; a --nick the
  * server refuses is said in words at a terminal, and ends a piped session
  * (the lines that follow are messages, never a nickname by accident).
+ *
+ * Rooms: the client follows its room from "*** You are now in #ROOM" and
+ * shows it in the prompt ("alice #dev> "; in #lobby, where everyone starts,
+ * the prompt stays "alice> " as before rooms). It remembers the rooms it
+ * has heard of (/list replies, "*** NICK joined #ROOM", "*** NICK left for
+ * #ROOM": at most KNOWN_ROOMS, the oldest forgotten first), and Tab after
+ * "/join " completes them: a single match is completed, several are
+ * completed as far as they agree and, when that adds nothing, listed.
  */
 #include "client/chat_client.h"
 
@@ -166,15 +174,59 @@ int sk__session_run(struct sk_session *s)
 /* ---- the chat room client ---- */
 
 #define NICK_WAIT_MS 2000 /* with --nick, typed lines wait this long for the server's verdict */
+#define KNOWN_ROOMS 64    /* rooms remembered for /join completion */
 
 struct chat {
     struct sk_session s;
     char nick[SK_CHAT_NICK_MAX + 1];
-    const char *wanted; /* --nick, until the server takes or refuses it */
+    char room[SK_CHAT_ROOM_MAX + 1]; /* where we are once joined */
+    char known[KNOWN_ROOMS][SK_CHAT_ROOM_MAX + 1];
+    unsigned nknown, known_next; /* a ring: the oldest is overwritten */
+    const char *wanted;          /* --nick, until the server takes or refuses it */
     int joined;
     int refused;     /* --nick was refused and input is not a terminal: leave */
     int say_refused; /* --nick was refused at a terminal: say so, ask for another */
 };
+
+/* "nick> " in the lobby, "nick #room> " elsewhere. */
+static void show_prompt(struct chat *c)
+{
+    char prompt[SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 8];
+    if (c->room[0] && !sk_chat_room_equal(c->room, SK_CHAT_LOBBY))
+        snprintf(prompt, sizeof(prompt), "%s %s> ", c->nick, c->room);
+    else
+        snprintf(prompt, sizeof(prompt), "%s> ", c->nick);
+    sk_tty_line_set_prompt(&c->s.tty, prompt);
+}
+
+/* Remember a room heard of, p[0..n) (ignored unless a valid room name). */
+static void heard_of(struct chat *c, const char *p, size_t n)
+{
+    const char *why;
+    if (sk_chat_room_check(p, n, &why) < 0)
+        return;
+    char name[SK_CHAT_ROOM_MAX + 1];
+    memcpy(name, p, n);
+    name[n] = '\0';
+    for (unsigned i = 0; i < c->nknown; i++)
+        if (sk_chat_room_equal(c->known[i], name))
+            return;
+    memcpy(c->known[c->known_next], name, n + 1);
+    c->known_next = (c->known_next + 1) % KNOWN_ROOMS;
+    if (c->nknown < KNOWN_ROOMS)
+        c->nknown++;
+}
+
+static void set_room(struct chat *c, const char *p, size_t n)
+{
+    const char *why;
+    if (sk_chat_room_check(p, n, &why) < 0)
+        return;
+    memcpy(c->room, p, n);
+    c->room[n] = '\0';
+    heard_of(c, p, n);
+    show_prompt(c);
+}
 
 static void set_nick(struct chat *c, const char *p, size_t n)
 {
@@ -183,12 +235,14 @@ static void set_nick(struct chat *c, const char *p, size_t n)
         return;
     memcpy(c->nick, p, n);
     c->nick[n] = '\0';
+    if (!c->joined) {
+        snprintf(c->room, sizeof(c->room), "%s", SK_CHAT_LOBBY); /* everyone starts there */
+        heard_of(c, SK_CHAT_LOBBY, strlen(SK_CHAT_LOBBY));
+    }
     c->joined = 1;
     c->wanted = NULL;
     c->s.hold_until = 0;
-    char prompt[SK_CHAT_NICK_MAX + 8];
-    snprintf(prompt, sizeof(prompt), "%s> ", c->nick);
-    sk_tty_line_set_prompt(&c->s.tty, prompt);
+    show_prompt(c);
 }
 
 static int has(const char *p, size_t n, const char *word)
@@ -218,6 +272,100 @@ static void nick_asked(struct chat *c, const char *p, size_t n)
     sk_tty_line_set_prompt(&c->s.tty, "nickname> ");
 }
 
+/* The length of the room name at p[0..n) (up to a space, ':', '.', ')'
+ * or the end). */
+static size_t room_word(const char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && p[k] != ' ' && p[k] != ':' && p[k] != '.' && p[k] != ')' && p[k] != '(')
+        k++;
+    return k;
+}
+
+/* Follow our room, and the rooms we hear of, from the server's notices:
+ * "*** You are now in #R: ...", "***   #R (N people)..." (a /list line),
+ * "*** NICK joined #R", "*** NICK left for #R". */
+static void track_rooms(struct chat *c, const char *p, size_t n)
+{
+    static const char now_in[] = "*** You are now in #", listed[] = "***   #";
+    size_t nl = sizeof(now_in) - 1, ll = sizeof(listed) - 1;
+
+    if (n > nl && memcmp(p, now_in, nl) == 0) {
+        set_room(c, p + nl - 1, room_word(p + nl - 1, n - nl + 1));
+        return;
+    }
+    if (n > ll && memcmp(p, listed, ll) == 0) {
+        heard_of(c, p + ll - 1, room_word(p + ll - 1, n - ll + 1));
+        return;
+    }
+    /* "*** NICK joined #R" or "*** NICK left for #R", to the end of the line */
+    const char *nick = p + 4, *end = p + n;
+    const char *sp = memchr(nick, ' ', (size_t)(end - nick));
+    const char *why;
+    if (!sp || sk_chat_nick_check(nick, (size_t)(sp - nick), &why) < 0)
+        return;
+    static const char *const verbs[] = {" joined #", " left for #"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t vl = strlen(verbs[i]);
+        if ((size_t)(end - sp) > vl && memcmp(sp, verbs[i], vl) == 0) {
+            const char *room = sp + vl - 1;
+            if (room_word(room, (size_t)(end - room)) == (size_t)(end - room))
+                heard_of(c, room, (size_t)(end - room));
+        }
+    }
+}
+
+/* Tab after "/join ": complete the room name being typed from the rooms
+ * heard of (see tty_line.h for the convention). */
+static int complete_room(void *arg, const char *line, size_t pos, size_t *from, char *repl,
+                         size_t replmax)
+{
+    struct chat *c = arg;
+    struct sk_chat_cmd cmd;
+
+    sk_chat_parse(line, pos, &cmd);
+    if (cmd.kind != SK_CHAT_JOIN || cmd.arg_len || cmd.target + cmd.target_len != line + pos ||
+        cmd.target == line || (cmd.target[-1] != ' ' && cmd.target[-1] != '\t'))
+        return -1; /* not the room of a /join */
+    const char *w = cmd.target;
+    size_t wl = cmd.target_len, skip = wl && w[0] == '#' ? 0 : 1; /* "dev" means "#dev" */
+    const char *match[KNOWN_ROOMS];
+    unsigned nm = 0;
+    for (unsigned i = 0; i < c->nknown; i++) {
+        const char *k = c->known[i] + skip;
+        if (strlen(k) < wl)
+            continue;
+        size_t j = 0;
+        while (j < wl && (k[j] | 0x20) == (w[j] | 0x20))
+            j++;
+        if (j == wl)
+            match[nm++] = c->known[i];
+    }
+    *from = pos; /* unless a completion replaces the word: nothing changes */
+    if (nm == 0 || replmax < SK_CHAT_ROOM_MAX)
+        return 0; /* nothing known starts so */
+    /* As far as every match agrees (the first one's spelling). */
+    size_t common = strlen(match[0]);
+    for (unsigned i = 1; i < nm; i++) {
+        size_t j = 0;
+        while (j < common && match[i][j] && (match[i][j] | 0x20) == (match[0][j] | 0x20))
+            j++;
+        common = j;
+    }
+    if (nm > 1 && common <= wl + skip) { /* nothing to add: show the choices */
+        char list[KNOWN_ROOMS * (SK_CHAT_ROOM_MAX + 1) + 16];
+        size_t used = (size_t)snprintf(list, sizeof(list), "rooms:");
+        for (unsigned i = 0; i < nm; i++)
+            used += (size_t)snprintf(list + used, sizeof(list) - used, " %s", match[i]);
+        sk_tty_line_print(&c->s.tty, list, used);
+    }
+    if (common < wl + skip)
+        return 0; /* keep what was typed */
+    *from = (size_t)(w - line);
+    memcpy(repl, match[0], common);
+    return (int)common;
+}
+
 /* Follow our nickname from the server's notices. */
 static void track_nick(struct chat *c, const char *p, size_t n)
 {
@@ -242,6 +390,7 @@ static void chat_remote(struct sk_session *s, const char *p, size_t n)
 
     if (n >= 4 && memcmp(p, "*** ", 4) == 0) {
         track_nick(c, p, n);
+        track_rooms(c, p, n);
         if (c->refused)
             return;         /* leaving: the CLI says why */
         color = "\x1b[36m"; /* notices: cyan */
@@ -320,6 +469,8 @@ int sk_chat_client_run(const struct sk_chat_client_opts *o)
         close(fd);
         return r;
     }
+    c.s.tty.complete = complete_room;
+    c.s.tty.complete_arg = &c;
     if (o->nick) {
         char line[256];
         int n = snprintf(line, sizeof(line), "/nick %s", o->nick);

@@ -325,6 +325,28 @@ static void erase_word(struct sk_tty_line *t)
     cut(t, i, t->pos);
 }
 
+/* Tab: the client's completion replaces the word before the cursor, or a
+ * space is typed. */
+static void tab(struct sk_tty_line *t)
+{
+    char repl[256];
+    size_t from = t->pos;
+    int k =
+        t->complete ? t->complete(t->complete_arg, t->line, t->pos, &from, repl, sizeof(repl)) : -1;
+    if (k < 0) {
+        insert(t, ' ');
+        return;
+    }
+    if (from > t->pos || (size_t)k > sizeof(repl) ||
+        t->len - (t->pos - from) + (size_t)k >= sizeof(t->line))
+        return; /* nothing sensible to do: leave the line as it is */
+    cut(t, from, t->pos);
+    memmove(t->line + t->pos + (size_t)k, t->line + t->pos, t->len - t->pos);
+    memcpy(t->line + t->pos, repl, (size_t)k);
+    t->pos += (size_t)k;
+    t->len += (size_t)k;
+}
+
 /* A complete escape sequence: final byte f, parameters in t->param. */
 static void escape_key(struct sk_tty_line *t, unsigned char f)
 {
@@ -389,7 +411,7 @@ static int key(struct sk_tty_line *t, unsigned char c, sk_tty_line_fn *fn, void 
             cut(t, t->pos, next_char(t, t->pos));
         break;
     case 0x1b: t->esc = 1; return 0;
-    case '\t': insert(t, ' '); break;
+    case '\t': tab(t); break;
     default:
         if (c < 0x20)
             return 0; /* other control keys do nothing */

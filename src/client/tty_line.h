@@ -9,7 +9,8 @@
  * Left/Right (Ctrl-B/Ctrl-F), Home/End (Ctrl-A/Ctrl-E), Backspace, Delete,
  * Ctrl-U (erase to the start), Ctrl-K (erase to the end), Ctrl-W (erase a
  * word), Up/Down (history), Ctrl-L (clear the screen), Ctrl-D (delete, or
- * end of input on an empty line); other keys are ignored.
+ * end of input on an empty line), Tab (the client's completion where it
+ * has one, else a space); other keys are ignored.
  * When the input is not a terminal, lines are read as they come and nothing
  * is drawn: the clients then work in pipes and scripts.
  * Single-threaded; one instance per process (it owns the terminal's mode and
@@ -25,6 +26,16 @@
 
 #define SK_TTY_LINE_MAX 4096
 #define SK_TTY_HISTORY 32 /* lines Up and Down recall */
+
+/*
+ * Tab completion: called with the line typed so far up to the cursor,
+ * line[0..pos). Returns -1 where the client completes nothing (Tab then
+ * types a space), else the length k of repl (at most replmax bytes), which
+ * replaces line[*from..pos) (from <= pos). It may print (a list of
+ * candidates) with sk_tty_line_print().
+ */
+typedef int sk_tty_complete_fn(void *arg, const char *line, size_t pos, size_t *from, char *repl,
+                               size_t replmax);
 
 struct sk_tty_line {
     int in_fd, out_fd;
@@ -43,6 +54,8 @@ struct sk_tty_line {
     unsigned hist_n, hist_next, hist_at;        /* hist_at: 0 = the draft */
     char draft[SK_TTY_LINE_MAX];                /* the line before Up was pressed */
     int eof;
+    sk_tty_complete_fn *complete; /* NULL: Tab types a space */
+    void *complete_arg;
 };
 
 /* Called for each complete input line (without its line end). */

@@ -10,7 +10,12 @@
  * sk_conn_abort() and its leave announced, and nobody else waits for it.
  *
  * Protocol (see sockit(1)): the first line (or /nick NAME) picks the
- * nickname; then every line goes to everyone else as "<nick> text". Server
+ * nickname and puts the member in #lobby; then every line goes to everyone
+ * else in the member's room as "<nick> text". /join #room moves it to
+ * another room (created by the first /join, gone with its topic when the
+ * last member leaves, at most --max-rooms of them besides the lobby; the
+ * table is chat_room.c), /part back to #lobby; /msg reaches a member in any
+ * room, /who lists everyone. Server
  * notices start with "*** ", actions with "* ", private messages with
  * "*nick* ". Lines end in CRLF for a client whose last line did, else LF.
  * The transcript (--log) and the operator's terminal (--operator, see
@@ -29,6 +34,7 @@
 #include <time.h>
 
 #include "chat_operator.h"
+#include "chat_room.h"
 
 #define DEFAULT_MAX_LINE 4096
 #define DEFAULT_MAX_CLIENTS 1000
@@ -39,6 +45,7 @@
 #define FLOOD_BURST_MS 2000                   /* a full budget: this long of sending */
 #define DEFAULT_FLOOD_MS 4000 /* out of budget this long: refused; twice: Excess Flood */
 #define LIST_NAMES_MAX 30     /* the welcome names at most this many */
+#define DEFAULT_MAX_ROOMS 256 /* rooms besides #lobby */
 
 struct member {
     struct sk_conn *c;
@@ -60,6 +67,9 @@ struct member {
     int64_t refused_told_ms;
     uint64_t missed; /* lines it read too slowly to be given (told when there is room) */
     char reason[96]; /* why it left, announced when the connection closes */
+
+    struct sk__chat_room *room; /* its room once named; NULL before */
+    struct sk__chat_node node;  /* its place in the room's member list */
 };
 
 struct chat {
@@ -75,6 +85,8 @@ struct chat {
     FILE *log;
     char *operator_nick;
     struct sk_chat_operator *op;
+    unsigned max_rooms;          /* --max-rooms: rooms besides #lobby */
+    struct sk__chat_rooms rooms; /* the lobby and the rooms joined */
     struct member *head;
     unsigned members; /* open connections, named or not */
     char *scratch;    /* one formatted line: 3 * max_line + room */
@@ -94,6 +106,7 @@ static int chat_create(void **state)
     st->flood_lines = DEFAULT_FLOOD_LINES;
     st->flood_bytes = DEFAULT_FLOOD_BYTES;
     st->flood_ms = DEFAULT_FLOOD_MS;
+    st->max_rooms = DEFAULT_MAX_ROOMS;
     *state = st;
     return 0;
 }
@@ -134,6 +147,7 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
                  st->flood_bytes, st->max_line);
         return -EINVAL;
     }
+    sk__chat_rooms_init(&st->rooms, st->max_rooms);
     st->scratch_len = 3 * st->max_line + 256;
     st->scratch = malloc(st->scratch_len);
     st->clean = malloc(3 * st->max_line + 4);
@@ -164,6 +178,7 @@ static void chat_destroy(void *state)
 {
     struct chat *st = state;
     sk__chat_operator_stop(st->op);
+    sk__chat_rooms_free(&st->rooms);
     if (st->log)
         fclose(st->log);
     free(st->log_path);
@@ -280,18 +295,79 @@ static void tell(struct chat *st, struct member *m, const char *fmt, ...)
     deliver(st, m, st->scratch, n);
 }
 
-/* To every named member except `except`. */
-static void broadcast(struct chat *st, struct member *except, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void broadcast(struct chat *st, struct member *except, const char *fmt, ...)
+/* ---- rooms: the hub's delivery and name lookups ---- */
+
+static struct member *node_member(struct sk__chat_node *n)
+{
+    return (struct member *)(void *)((char *)n - offsetof(struct member, node));
+}
+
+/* The members of room r, newest first: for (m = room_first(r); m; m = room_next(r, m)). */
+static struct member *room_first(struct sk__chat_room *r)
+{
+    return r->members.next == &r->members ? NULL : node_member(r->members.next);
+}
+
+static struct member *room_next(struct sk__chat_room *r, struct member *m)
+{
+    return m->node.next == &r->members ? NULL : node_member(m->node.next);
+}
+
+/* Queue text[0..n) (no line end) to every member of room r except `except`
+ * (NULL: to all of them). The one way a line reaches a room. */
+static void room_deliver(struct chat *st, struct sk__chat_room *r, struct member *except,
+                         const char *text, size_t n)
+{
+    for (struct member *m = room_first(r); m; m = room_next(r, m))
+        if (m != except)
+            deliver(st, m, text, n);
+}
+
+/* Format, then room_deliver(). */
+static void room_say(struct chat *st, struct sk__chat_room *r, struct member *except,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void room_say(struct chat *st, struct sk__chat_room *r, struct member *except,
+                     const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     size_t n = vformat(st, fmt, ap);
     va_end(ap);
-    for (struct member *m = st->head; m; m = m->next)
-        if (m != except && m->named)
-            deliver(st, m, st->scratch, n);
+    room_deliver(st, r, except, st->scratch, n);
+}
+
+/* Members of r that have not quit or been dropped. */
+static unsigned room_present(struct sk__chat_room *r)
+{
+    unsigned n = 0;
+    for (struct member *m = room_first(r); m; m = room_next(r, m))
+        n += !m->leaving;
+    return n;
+}
+
+/* "" in the lobby, else "#room " (the transcript's prefix of a line). */
+static const char *room_tag(const struct chat *st, const struct member *m, char *buf, size_t len)
+{
+    if (!m->room || m->room == &st->rooms.lobby)
+        return "";
+    snprintf(buf, len, "%s ", m->room->name);
+    return buf;
+}
+
+/* Put a member that has just been named into the lobby. */
+static void room_enter_lobby(struct chat *st, struct member *m)
+{
+    m->room = &st->rooms.lobby;
+    sk__chat_room_add(m->room, &m->node);
+}
+
+/* Take m out of its room (freed if left empty: not the lobby). */
+static void room_leave(struct chat *st, struct member *m)
+{
+    if (!m->room)
+        return;
+    sk__chat_room_remove(&st->rooms, m->room, &m->node);
+    m->room = NULL;
 }
 
 /* Sanitise text for relaying; returns its length in st->clean. */
@@ -331,16 +407,20 @@ static unsigned named_count(const struct chat *st)
 
 /* ---- commands ---- */
 
-static void welcome(struct chat *st, struct member *m)
+/* The others in m's room, after a colon (", " between them), into
+ * st->clean: ": alice, bob", " (/names lists them)" past LIST_NAMES_MAX, or
+ * "". Returns how many. */
+static unsigned others_in_room(struct chat *st, struct member *m)
 {
-    unsigned others = named_count(st) - 1;
+    struct sk__chat_room *r = m->room;
+    unsigned others = room_present(r) - !m->leaving;
     char *list = st->clean; /* free here: the line was parsed already */
     size_t cap = 3 * st->max_line + 4, used = 0;
 
     list[0] = '\0';
     if (others > 0 && others <= LIST_NAMES_MAX) {
-        for (struct member *o = st->head; o; o = o->next) {
-            if (o == m || !o->named || o->leaving)
+        for (struct member *o = room_first(r); o; o = room_next(r, o)) {
+            if (o == m || o->leaving)
                 continue;
             int w = snprintf(list + used, cap - used, "%s%s", used ? ", " : ": ", o->nick);
             if (w < 0 || (size_t)w >= cap - used)
@@ -348,10 +428,16 @@ static void welcome(struct chat *st, struct member *m)
             used += (size_t)w;
         }
     } else if (others > LIST_NAMES_MAX) {
-        snprintf(list, cap, " (/who lists them)");
+        snprintf(list, cap, " (/names lists them)");
     }
+    return others;
+}
+
+static void welcome(struct chat *st, struct member *m)
+{
+    unsigned others = others_in_room(st, m);
     tell(st, m, "*** Welcome, %s! %u other%s here%s. /help lists the commands.", m->nick, others,
-         others == 1 ? "" : "s", list);
+         others == 1 ? "" : "s", st->clean);
 }
 
 static void set_nick(struct chat *st, struct member *m, const char *name, size_t n)
@@ -389,8 +475,9 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     if (!m->named) {
         memcpy(m->nick, nick, n + 1);
         m->named = 1;
+        room_enter_lobby(st, m);
         welcome(st, m);
-        broadcast(st, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
+        room_say(st, m->room, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
         log_line(st, "*** %s joined", nick);
         return;
     }
@@ -398,27 +485,51 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     memcpy(old, m->nick, sizeof(old));
     memcpy(m->nick, nick, n + 1);
     tell(st, m, "*** You are now known as %s", nick);
-    broadcast(st, m, "*** %s is now known as %s", old, nick);
+    room_say(st, m->room, m, "*** %s is now known as %s", old, nick);
     log_line(st, "*** %s is now known as %s", old, nick);
 }
 
-static void who(struct chat *st, struct member *m)
+/* One name of a /who or /names line into scratch at used; a full line is
+ * sent first (a long room: more lines). Returns the new length. */
+static size_t who_name(struct chat *st, struct member *to, size_t used, const struct member *o,
+                       int with_room)
 {
-    unsigned n = named_count(st);
-    size_t used = 0, cap = st->scratch_len;
+    size_t cap = st->scratch_len;
+    if (used + SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 16 >= cap) {
+        deliver(st, to, st->scratch, used);
+        used = (size_t)snprintf(st->scratch, cap, "***");
+    }
+    int lobby = o->room == &st->rooms.lobby;
+    used +=
+        (size_t)snprintf(st->scratch + used, cap - used, " %s%s%s%s%s", o->nick,
+                         o->is_operator ? "(op)" : "", with_room && !lobby ? "(" : "",
+                         with_room && !lobby ? o->room->name : "", with_room && !lobby ? ")" : "");
+    return used;
+}
+
+/* /who: everyone on the server, a member outside #lobby with its room
+ * ("carol(#dev)"); /names (in_room): the members of m's room. */
+static void who(struct chat *st, struct member *m, int in_room)
+{
+    struct sk__chat_room *r = m->room ? m->room : &st->rooms.lobby;
+    unsigned n = in_room ? room_present(r) : named_count(st);
+    size_t used;
 
     /* Built in scratch directly: the names are plain ASCII. */
-    int w = snprintf(st->scratch, cap, "*** %u %s here:", n, n == 1 ? "person" : "people");
-    used = (size_t)w;
-    for (struct member *o = st->head; o; o = o->next) {
-        if (!o->named || o->leaving)
-            continue;
-        if (used + SK_CHAT_NICK_MAX + 16 >= cap) {
-            deliver(st, m, st->scratch, used); /* a long room: more lines */
-            used = (size_t)snprintf(st->scratch, cap, "***");
-        }
-        used += (size_t)snprintf(st->scratch + used, cap - used, " %s%s", o->nick,
-                                 o->is_operator ? "(op)" : "");
+    if (in_room)
+        used = (size_t)snprintf(st->scratch, st->scratch_len, "*** %u %s in %s:", n,
+                                n == 1 ? "person" : "people", r->name);
+    else
+        used = (size_t)snprintf(st->scratch, st->scratch_len, "*** %u %s here:", n,
+                                n == 1 ? "person" : "people");
+    if (in_room) {
+        for (struct member *o = room_first(r); o; o = room_next(r, o))
+            if (!o->leaving)
+                used = who_name(st, m, used, o, 0);
+    } else {
+        for (struct member *o = st->head; o; o = o->next)
+            if (o->named && !o->leaving)
+                used = who_name(st, m, used, o, 1);
     }
     deliver(st, m, st->scratch, used);
 }
@@ -428,18 +539,28 @@ static void help(struct chat *st, struct member *m)
     static const char *const lines[] = {
         "*** Commands:",
         "***   /nick NAME       take or change your nickname",
-        "***   /who             who is here",
+        "***   /join #ROOM      go to ROOM (created if there is none); /join alone: where you are",
+        "***   /part            leave your room for " SK_CHAT_LOBBY,
+        "***   /list            the rooms, with how many are in each and their topics",
+        "***   /topic [TEXT]    show your room's topic, or set it to TEXT (/topic - clears it)",
+        "***   /names           who is in your room",
+        "***   /who             everyone here, with the room of those not in " SK_CHAT_LOBBY,
         "***   /me ACTION       say what you are doing (* nick ACTION)",
         "***   /msg NICK TEXT   a private message to NICK",
         "***   /quit [REASON]   leave",
         "***   /help            this list",
-        "*** Any other line goes to everyone; start it with // to send a line beginning with /.",
+        "*** Any other line goes to everyone in your room; start it with // to send a line "
+        "beginning with /.",
         NULL,
     };
     for (const char *const *l = lines; *l; l++)
         deliver(st, m, *l, strlen(*l));
     tell(st, m, "*** Nicknames: 1 to %d of %s, unique whatever the case.", SK_CHAT_NICK_MAX,
          SK_CHAT_NICK_CHARS);
+    tell(st, m,
+         "*** Rooms: # and 1 to %d of %s, one room whatever the case; everyone starts in %s; a "
+         "room is gone, with its topic, when its last member leaves.",
+         SK_CHAT_ROOM_MAX - 1, SK_CHAT_ROOM_CHARS, SK_CHAT_LOBBY);
 }
 
 static void quit(struct chat *st, struct member *m, const char *reason, size_t n)
@@ -482,6 +603,124 @@ static void private_msg(struct chat *st, struct member *m, const struct sk_chat_
     tell(st, m, "-> *%s* %.*s", to->nick, (int)cl, st->clean);
 }
 
+/* ---- room commands ---- */
+
+/* What m is told on entering its room: who is there, and the topic. */
+static void tell_room(struct chat *st, struct member *m)
+{
+    unsigned others = others_in_room(st, m);
+    tell(st, m, "*** You are now in %s: %u other%s here%s.", m->room->name, others,
+         others == 1 ? "" : "s", st->clean);
+    if (m->room->topic[0])
+        tell(st, m, "*** Topic of %s: %s", m->room->name, m->room->topic);
+}
+
+/* Move m from its room to r (r != m->room); both rooms hear of it. */
+static void move_to(struct chat *st, struct member *m, struct sk__chat_room *r)
+{
+    char tag[SK_CHAT_ROOM_MAX + 2];
+    room_say(st, m->room, m, "*** %s left for %s", m->nick, r->name);
+    log_line(st, "%s*** %s left for %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
+    room_leave(st, m); /* the old room may be gone now */
+    m->room = r;
+    sk__chat_room_add(r, &m->node);
+    room_say(st, r, m, "*** %s joined %s", m->nick, r->name);
+    log_line(st, "%s*** %s joined %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
+    tell_room(st, m);
+}
+
+/* /join ROOM: to ROOM, created by the first one to join it. */
+static void join_room(struct chat *st, struct member *m, const struct sk_chat_cmd *cmd)
+{
+    char name[SK_CHAT_ROOM_MAX + 1];
+    const char *why;
+    struct sk__chat_room *r;
+
+    if (!cmd->target_len || cmd->arg_len) {
+        tell(st, m, "*** Usage: /join #ROOM (you are in %s)", m->room->name);
+        return;
+    }
+    if (sk_chat_room_name(cmd->target, cmd->target_len, name, &why) < 0) {
+        size_t cl = clean(st, cmd->target, SK_MIN(cmd->target_len, 64));
+        tell(st, m, "*** Invalid room name '%.*s': %s.", (int)cl, st->clean, why);
+        return;
+    }
+    if (sk_chat_room_equal(m->room->name, name)) {
+        tell(st, m, "*** You are in %s already.", m->room->name);
+        return;
+    }
+    int e = sk__chat_room_open(&st->rooms, name, &r);
+    if (e == -ENOSPC) {
+        tell(st, m,
+             "*** Cannot open %s: there are %u rooms besides %s, the most this server keeps. "
+             "Join one of them (/list shows them).",
+             name, st->rooms.max, SK_CHAT_LOBBY);
+        return;
+    }
+    if (e < 0) {
+        tell(st, m, "*** Cannot open %s now: %s.", name, strerror(-e));
+        return;
+    }
+    move_to(st, m, r);
+}
+
+/* /part: back to the lobby. */
+static void part_room(struct chat *st, struct member *m)
+{
+    if (m->room == &st->rooms.lobby) {
+        tell(st, m, "*** You are in %s, which nobody parts (/join #ROOM goes elsewhere).",
+             SK_CHAT_LOBBY);
+        return;
+    }
+    move_to(st, m, &st->rooms.lobby);
+}
+
+/* /list: every room with how many are in it, and its topic. */
+static void list_rooms(struct chat *st, struct member *m)
+{
+    unsigned n = st->rooms.count + 1;
+    tell(st, m, "*** %u room%s:", n, n == 1 ? "" : "s");
+    for (struct sk__chat_room *r = &st->rooms.lobby; r; r = r->next) {
+        unsigned k = room_present(r);
+        tell(st, m, "***   %s (%u %s)%s%s", r->name, k, k == 1 ? "person" : "people",
+             r->topic[0] ? ": " : "", r->topic);
+    }
+}
+
+/* /topic: show it; /topic TEXT: set it (for everyone in the room); "/topic -"
+ * clears it. */
+static void topic(struct chat *st, struct member *m, const char *text, size_t n)
+{
+    struct sk__chat_room *r = m->room;
+    char tag[SK_CHAT_ROOM_MAX + 2];
+
+    if (!n) {
+        if (r->topic[0])
+            tell(st, m, "*** Topic of %s: %s", r->name, r->topic);
+        else
+            tell(st, m, "*** %s has no topic (/topic TEXT sets one).", r->name);
+        return;
+    }
+    if (n == 1 && text[0] == '-') {
+        r->topic[0] = '\0';
+        room_say(st, r, NULL, "*** %s cleared the topic of %s", m->nick, r->name);
+        log_line(st, "%s*** %s cleared the topic", room_tag(st, m, tag, sizeof(tag)), m->nick);
+        return;
+    }
+    size_t cl = clean(st, text, n);
+    if (!cl)
+        return; /* nothing printable */
+    if (cl > SK_CHAT_TOPIC_MAX) {
+        tell(st, m, "*** Topic too long (more than %d bytes): not set.", SK_CHAT_TOPIC_MAX);
+        return;
+    }
+    memcpy(r->topic, st->clean, cl);
+    r->topic[cl] = '\0';
+    room_say(st, r, NULL, "*** %s set the topic of %s: %s", m->nick, r->name, r->topic);
+    log_line(st, "%s*** %s set the topic: %s", room_tag(st, m, tag, sizeof(tag)), m->nick,
+             r->topic);
+}
+
 /* The operator's relay introduces itself with "/operator TOKEN". */
 static int operator_hello(struct chat *st, struct member *m, const char *line, size_t n)
 {
@@ -516,19 +755,23 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
             return;
         case SK_CHAT_ME:
         case SK_CHAT_MSG:
+        case SK_CHAT_JOIN:
+        case SK_CHAT_PART:
+        case SK_CHAT_TOPIC:
             tell(st, m, "*** Choose a nickname first (type it, or /nick NAME):");
             return;
         default: break;
         }
     }
     size_t cl;
+    char tag[SK_CHAT_ROOM_MAX + 2];
     switch (cmd.kind) {
     case SK_CHAT_TEXT:
         cl = clean(st, cmd.arg, cmd.arg_len);
         if (!cl)
             return; /* nothing printable */
-        broadcast(st, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
-        log_line(st, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        room_say(st, m->room, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        log_line(st, "%s<%s> %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_NICK:
         if (!cmd.arg_len)
@@ -536,19 +779,23 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         else
             set_nick(st, m, cmd.arg, cmd.arg_len);
         return;
-    case SK_CHAT_WHO: who(st, m); return;
+    case SK_CHAT_WHO: who(st, m, cmd.room); return;
     case SK_CHAT_ME:
         cl = clean(st, cmd.arg, cmd.arg_len);
         if (!cl) {
             tell(st, m, "*** Usage: /me ACTION");
             return;
         }
-        broadcast(st, m, "* %s %.*s", m->nick, (int)cl, st->clean);
-        log_line(st, "* %s %.*s", m->nick, (int)cl, st->clean);
+        room_say(st, m->room, m, "* %s %.*s", m->nick, (int)cl, st->clean);
+        log_line(st, "%s* %s %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
     case SK_CHAT_HELP: help(st, m); return;
     case SK_CHAT_QUIT: quit(st, m, cmd.arg, cmd.arg_len); return;
+    case SK_CHAT_JOIN: join_room(st, m, &cmd); return;
+    case SK_CHAT_PART: part_room(st, m); return;
+    case SK_CHAT_LIST: list_rooms(st, m); return;
+    case SK_CHAT_TOPIC: topic(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_UNKNOWN:
         cl = clean(st, cmd.target, SK_MIN(cmd.target_len, 64));
         tell(st, m, "*** Unknown command /%.*s (/help lists the commands; // starts a line with /)",
@@ -756,8 +1003,10 @@ static void chat_close(struct sk_conn *c)
     st->members--;
     if (m->named) {
         const char *reason = m->reason[0] ? m->reason : "connection closed";
-        broadcast(st, m, "*** %s left (%s)", m->nick, reason);
-        log_line(st, "*** %s left (%s)", m->nick, reason);
+        char tag[SK_CHAT_ROOM_MAX + 2];
+        room_say(st, m->room, m, "*** %s left (%s)", m->nick, reason);
+        log_line(st, "%s*** %s left (%s)", room_tag(st, m, tag, sizeof(tag)), m->nick, reason);
+        room_leave(st, m);
     }
     m->c = NULL;
 }
@@ -812,6 +1061,13 @@ static const struct sk_service_opt chat_opts[] = {
      .max = 3600 * 1000,
      .arg = "SECS",
      .help = "over budget this long: lines refused; twice: disconnected (4)"},
+    {.name = "max-rooms",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, max_rooms),
+     .min = 0,
+     .max = 100000,
+     .arg = "N",
+     .help = "rooms besides #lobby at once (default 256); a /join past it is refused"},
     {.name = "log",
      .type = SK_OPT_STRING,
      .offset = offsetof(struct chat, log_path),
@@ -828,7 +1084,7 @@ static const struct sk_service_opt chat_opts[] = {
 
 const struct sk_service sk_service_chat = {
     .name = "chat",
-    .summary = "a multi-client chat room (nicknames, /who, /me, /msg; works with nc)",
+    .summary = "a multi-client chat with rooms (nicknames, /join, /who, /me, /msg; works with nc)",
     .flags = SK_SVC_STREAM | SK_SVC_HUB,
     .opts = chat_opts,
     .conn_size = sizeof(struct member),

@@ -1,6 +1,7 @@
 /*
  * chat_line.c - pure functions of the chat line protocol (see chat.h): the
- * terminal-safety sanitiser, nickname rules and the command parser. No
+ * terminal-safety sanitiser, nickname and room name rules and the command
+ * parser. No
  * allocation, no I/O; every read is bounded by the given length.
  */
 #include "sockit/chat.h"
@@ -240,6 +241,60 @@ int sk_chat_nick_equal(const char *a, const char *b)
     }
 }
 
+static int room_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+int sk_chat_room_check(const char *name, size_t n, const char **why)
+{
+    if (n == 0 || name[0] != '#') {
+        *why = "a room name starts with #";
+        return -EINVAL;
+    }
+    if (n == 1) {
+        *why = "a room name has 1 to 32 characters after its #";
+        return -EINVAL;
+    }
+    if (n > SK_CHAT_ROOM_MAX) {
+        *why = "a room name has at most 32 characters after its #";
+        return -EINVAL;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (!room_char((unsigned char)name[i])) {
+            *why = "a room name may use only " SK_CHAT_ROOM_CHARS " after its #";
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int sk_chat_room_name(const char *name, size_t n, char *out, const char **why)
+{
+    size_t k = 0;
+    if (n == 0) {
+        *why = "a room name cannot be empty";
+        return -EINVAL;
+    }
+    if (name[0] != '#')
+        out[k++] = '#';
+    if (n > SK_CHAT_ROOM_MAX - k) {
+        *why = "a room name has at most 32 characters after its #";
+        return -EINVAL;
+    }
+    memcpy(out + k, name, n);
+    k += n;
+    out[k] = '\0';
+    int r = sk_chat_room_check(out, k, why);
+    return r < 0 ? r : (int)k;
+}
+
+int sk_chat_room_equal(const char *a, const char *b)
+{
+    return sk_chat_nick_equal(a, b); /* the same ASCII case folding */
+}
+
 /* The skeleton of one ASCII nickname character (case-folded). */
 static char skeleton_char(unsigned char c)
 {
@@ -332,16 +387,25 @@ void sk_chat_parse(const char *line, size_t n, struct sk_chat_cmd *cmd)
 
     if (word_is(w, wl, "nick"))
         cmd->kind = SK_CHAT_NICK;
-    else if (word_is(w, wl, "who") || word_is(w, wl, "names"))
+    else if (word_is(w, wl, "who"))
         cmd->kind = SK_CHAT_WHO;
+    else if (word_is(w, wl, "names")) {
+        cmd->kind = SK_CHAT_WHO;
+        cmd->room = 1;
+    } else if (word_is(w, wl, "part") || word_is(w, wl, "leave"))
+        cmd->kind = SK_CHAT_PART;
+    else if (word_is(w, wl, "list") || word_is(w, wl, "rooms"))
+        cmd->kind = SK_CHAT_LIST;
+    else if (word_is(w, wl, "topic"))
+        cmd->kind = SK_CHAT_TOPIC;
     else if (word_is(w, wl, "me"))
         cmd->kind = SK_CHAT_ME;
     else if (word_is(w, wl, "help") || word_is(w, wl, "?"))
         cmd->kind = SK_CHAT_HELP;
     else if (word_is(w, wl, "quit") || word_is(w, wl, "exit"))
         cmd->kind = SK_CHAT_QUIT;
-    else if (word_is(w, wl, "msg")) {
-        cmd->kind = SK_CHAT_MSG;
+    else if (word_is(w, wl, "msg") || word_is(w, wl, "join")) {
+        cmd->kind = word_is(w, wl, "msg") ? SK_CHAT_MSG : SK_CHAT_JOIN;
         size_t tl = 0;
         while (tl < rl && !is_space(rest[tl]))
             tl++;

@@ -530,6 +530,119 @@ static void options(void **state)
     sk_server_close(&srv);
 }
 
+/* Rooms: isolation, notices to the room concerned, /msg across rooms,
+ * /names, /who, /list, /topic, a room gone with its last member, the
+ * --max-rooms refusal. */
+static void rooms(void **state)
+{
+    (void)state;
+    static const char *const opts[] = {"max-rooms", "2", NULL};
+    struct room *r = room_new(opts);
+    named(r, 0, "alice");
+    named(r, 1, "bob");
+    named(r, 2, "carol");
+    for (int i = 0; i < 3; i++)
+        forget(r, i);
+
+    say(r, 0, "/join #Dev\n");
+    HAS(take(r, 0), "*** You are now in #Dev: 0 others here.\n");
+    HAS(take(r, 1), "*** alice left for #Dev\n");
+    HAS(take(r, 2), "*** alice left for #Dev\n");
+    forget(r, 0);
+    forget(r, 1);
+    forget(r, 2);
+    say(r, 1, "/join dev\n"); /* the same room, whatever the case, '#' or not */
+    HAS(take(r, 1), "*** You are now in #Dev: 1 other here: alice.\n");
+    HAS(take(r, 0), "*** bob joined #Dev\n");
+    HAS(take(r, 2), "*** bob left for #Dev\n");
+    for (int i = 0; i < 3; i++)
+        forget(r, i);
+
+    /* messages and actions stay in the room */
+    say(r, 0, "in dev\n/me waves\n");
+    assert_string_equal(take(r, 1), "<alice> in dev\n* alice waves\n");
+    assert_string_equal(take(r, 2), "");
+    say(r, 2, "in lobby\n");
+    assert_string_equal(take(r, 0), "");
+    HASNT(take(r, 1), "in lobby");
+    forget(r, 1);
+    /* /msg reaches any room */
+    say(r, 2, "/msg ALICE psst\n");
+    assert_string_equal(take(r, 0), "*carol* psst\n");
+    forget(r, 0);
+    forget(r, 2);
+
+    say(r, 0, "/names\n");
+    HAS(take(r, 0), "*** 2 people in #Dev: bob alice\n");
+    forget(r, 0);
+    say(r, 2, "/names\n");
+    HAS(take(r, 2), "*** 1 person in #lobby: carol\n");
+    forget(r, 2);
+    say(r, 2, "/who\n");
+    HAS(take(r, 2), "*** 3 people here: carol bob(#Dev) alice(#Dev)\n");
+    forget(r, 2);
+
+    /* topics: shown, set for the whole room, bounded */
+    say(r, 0, "/topic\n");
+    HAS(take(r, 0), "*** #Dev has no topic");
+    forget(r, 0);
+    say(r, 0, "/topic  C \x1b[31mand\x1b[0m Rust \n");
+    HAS(take(r, 0), "*** alice set the topic of #Dev: C and Rust\n");
+    HAS(take(r, 1), "*** alice set the topic of #Dev: C and Rust\n");
+    assert_string_equal(take(r, 2), "");
+    forget(r, 0);
+    forget(r, 1);
+    char longtopic[300];
+    memset(longtopic, 'x', sizeof(longtopic));
+    memcpy(longtopic, "/topic ", 7);
+    memcpy(longtopic + 7 + 201, "\n", 2); /* 201 bytes of topic */
+    say(r, 1, longtopic);
+    HAS(take(r, 1), "*** Topic too long (more than 200 bytes): not set.");
+    forget(r, 1);
+    say(r, 2, "/list\n");
+    HAS(take(r, 2), "*** 2 rooms:\n***   #lobby (1 person)\n***   #Dev (2 people): C and Rust\n");
+    forget(r, 2);
+
+    /* room names and the limit */
+    say(r, 2, "/join #no.dots\n");
+    HAS(take(r, 2), "*** Invalid room name '#no.dots': a room name may use only");
+    forget(r, 2);
+    say(r, 2, "/join #lobby\n");
+    HAS(take(r, 2), "*** You are in #lobby already.");
+    forget(r, 2);
+    say(r, 2, "/part\n");
+    HAS(take(r, 2), "nobody parts");
+    forget(r, 2);
+    say(r, 2, "/join #two\n");
+    HAS(take(r, 2), "*** You are now in #two");
+    forget(r, 2);
+    say(r, 2, "/join #three\n"); /* #Dev and #two: the limit */
+    HAS(take(r, 2), "*** Cannot open #three: there are 2 rooms besides #lobby");
+    forget(r, 2);
+    say(r, 2, "/part\n"); /* #two empties: gone */
+    HAS(take(r, 2), "*** You are now in #lobby: 0 others here.");
+    forget(r, 2);
+    say(r, 2, "/join #three\n");
+    HAS(take(r, 2), "*** You are now in #three");
+    forget(r, 2);
+    say(r, 2, "/part\n");
+    forget(r, 2);
+
+    /* a leave is announced in the room concerned only */
+    leave(r, 1);
+    assert_string_equal(take(r, 0), "*** bob left (connection closed)\n");
+    assert_string_equal(take(r, 2), "");
+    /* the last one out: the room goes, its topic with it */
+    say(r, 0, "/part\n");
+    HAS(take(r, 2), "*** alice joined #lobby\n");
+    forget(r, 0);
+    forget(r, 2);
+    say(r, 0, "/join #dev\n");
+    HAS(take(r, 0), "*** You are now in #dev: 0 others here.\n"); /* new, as now written */
+    HASNT(take(r, 0), "Topic");
+    room_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +658,7 @@ int main(void)
         cmocka_unit_test(room_full),
         cmocka_unit_test(transcript),
         cmocka_unit_test(options),
+        cmocka_unit_test(rooms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

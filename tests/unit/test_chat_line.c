@@ -160,6 +160,55 @@ static void nick_table(void **state)
     assert_false(sk_chat_nick_equal("alice", "alicee"));
 }
 
+static void room_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;  /* what /join was given */
+        const char *out; /* the room it means; NULL: refused */
+        int strict;      /* sk_chat_room_check() accepts `in` as it is */
+    } t[] = {
+        {"#lobby", "#lobby", 1},
+        {"#Dev", "#Dev", 1}, /* the case is kept as written */
+        {"dev", "#dev", 0},  /* the '#' may be left out */
+        {"#a", "#a", 1},
+        {"#under_score-dash09", "#under_score-dash09", 1},
+        {"#0123456789abcdef0123456789abcdef", "#0123456789abcdef0123456789abcdef", 1},
+        {"0123456789abcdef0123456789abcdef", "#0123456789abcdef0123456789abcdef", 0},
+        {"#0123456789abcdef0123456789abcdefX", NULL, 0}, /* 33 after the '#' */
+        {"0123456789abcdef0123456789abcdefX", NULL, 0},
+        {"#", NULL, 0},
+        {"", NULL, 0},
+        {"##dev", NULL, 0},
+        {"#d.v", NULL, 0},
+        {"#caf\xc3\xa9", NULL, 0},
+        {"#a b", NULL, 0},
+        {"#a,b", NULL, 0},
+        {"#ctrl\x1b", NULL, 0},
+        {"&dev", NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char out[SK_CHAT_ROOM_MAX + 1];
+        const char *why = NULL;
+        int r = sk_chat_room_name(t[i].in, strlen(t[i].in), out, &why);
+        if (t[i].out) {
+            if (r != (int)strlen(t[i].out) || strcmp(out, t[i].out) != 0)
+                fail_msg("case %zu (%s): %d '%s'", i, t[i].in, r, r >= 0 ? out : "");
+        } else {
+            if (r != -EINVAL || !why)
+                fail_msg("case %zu (%s): %d", i, t[i].in, r);
+        }
+        why = NULL;
+        r = sk_chat_room_check(t[i].in, strlen(t[i].in), &why);
+        if ((r == 0) != t[i].strict || (r < 0 && (r != -EINVAL || !why)))
+            fail_msg("case %zu (%s): check %d", i, t[i].in, r);
+    }
+    assert_true(sk_chat_room_equal("#Dev", "#dEV"));
+    assert_true(sk_chat_room_equal(SK_CHAT_LOBBY, "#LOBBY"));
+    assert_false(sk_chat_room_equal("#dev", "#devs"));
+    assert_false(sk_chat_room_equal("#dev", "#de"));
+}
+
 static void nick_skeleton_table(void **state)
 {
     (void)state;
@@ -205,6 +254,18 @@ static void parse_table(void **state)
         {"/nick", SK_CHAT_NICK, NULL, ""},
         {"/who", SK_CHAT_WHO, NULL, ""},
         {"/names", SK_CHAT_WHO, NULL, ""},
+        {"/join #dev", SK_CHAT_JOIN, "#dev", ""},
+        {"/JOIN   dev  ", SK_CHAT_JOIN, "dev", ""},
+        {"/join #dev key", SK_CHAT_JOIN, "#dev", "key"},
+        {"/join", SK_CHAT_JOIN, "", ""},
+        {"/part", SK_CHAT_PART, NULL, ""},
+        {"/leave now", SK_CHAT_PART, NULL, "now"},
+        {"/list", SK_CHAT_LIST, NULL, ""},
+        {"/rooms", SK_CHAT_LIST, NULL, ""},
+        {"/topic", SK_CHAT_TOPIC, NULL, ""},
+        {"/topic  Rust, and  C  ", SK_CHAT_TOPIC, NULL, "Rust, and  C"},
+        {"/topics", SK_CHAT_UNKNOWN, "topics", ""},
+        {"/joinx #a", SK_CHAT_UNKNOWN, "joinx", "#a"},
         {"/me waves hello", SK_CHAT_ME, NULL, "waves hello"},
         {"/msg bob hi there", SK_CHAT_MSG, "bob", "hi there"},
         {"/msg\tbob\t hi", SK_CHAT_MSG, "bob", "hi"},
@@ -225,6 +286,8 @@ static void parse_table(void **state)
             fail_msg("case %zu (%s): kind %d", i, t[i].line, c.kind);
         if (c.arg_len != strlen(t[i].arg) || memcmp(c.arg, t[i].arg, c.arg_len) != 0)
             fail_msg("case %zu (%s): arg '%.*s'", i, t[i].line, (int)c.arg_len, c.arg);
+        if (c.kind == SK_CHAT_WHO && c.room != (strcmp(t[i].line, "/names") == 0))
+            fail_msg("case %zu (%s): room %d", i, t[i].line, c.room);
         if (t[i].target && (c.target_len != strlen(t[i].target) ||
                             memcmp(c.target, t[i].target, c.target_len) != 0))
             fail_msg("case %zu (%s): target '%.*s'", i, t[i].line, (int)c.target_len, c.target);
@@ -236,7 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sanitize_table), cmocka_unit_test(sanitize_bounded),
         cmocka_unit_test(nick_table),     cmocka_unit_test(nick_skeleton_table),
-        cmocka_unit_test(parse_table),
+        cmocka_unit_test(parse_table),    cmocka_unit_test(room_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,12 +147,50 @@ static void print_keeps_the_prompt(void **state)
     pty_close(p);
 }
 
+/* A completer: after "/join ", a prefix of "#dev" becomes "#dev". */
+static int complete_dev(void *arg, const char *line, size_t pos, size_t *from, char *repl,
+                        size_t replmax)
+{
+    (void)arg;
+    if (pos < 6 || memcmp(line, "/join ", 6) != 0 || pos - 6 > 4 ||
+        memcmp(line + 6, "#dev", pos - 6) != 0)
+        return -1;
+    assert_true(replmax >= 4);
+    *from = 6;
+    memcpy(repl, "#dev", 4);
+    return 4;
+}
+
+static void tab_completion_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *keys;
+        const char *line;
+    } t[] = {
+        {"/join #d\t\r", "/join #dev"},
+        {"/join \t\r", "/join #dev"},
+        {"/join #dx\x1b[D\t\r", "/join #devx"}, /* at the cursor, the rest kept */
+        {"/join #x\t\r", "/join #x "},          /* the client completes nothing: a space */
+        {"a\tb\r", "a b"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct pty *p = pty_open();
+        p->t.complete = complete_dev;
+        assert_int_equal(type(p, t[i].keys), 0);
+        if (p->n != 1 || strcmp(p->got[0], t[i].line) != 0)
+            fail_msg("case %zu: %d lines, '%s'", i, p->n, p->n ? p->got[0] : "");
+        pty_close(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(editing_table),
         cmocka_unit_test(history_and_eof),
         cmocka_unit_test(print_keeps_the_prompt),
+        cmocka_unit_test(tab_completion_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
