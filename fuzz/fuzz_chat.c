@@ -168,7 +168,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          sk_chat_room_check(room, (size_t)rl, &why) < 0 || !sk_chat_room_equal(room, room)))
         abort();
     if (rl < 0 && sk_chat_room_check(in, size, &why) == 0)
-        abort(); /* a valid name is always accepted as it is */
+        abort();   /* a valid name is always accepted as it is */
+    if (rl >= 0) { /* the folded name is one room with the name, and a fixed point */
+        char folded[SK_CHAT_ROOM_MAX + 1], again_f[SK_CHAT_ROOM_MAX + 1];
+        sk_chat_room_fold(room, (size_t)rl, folded);
+        sk_chat_room_fold(folded, (size_t)rl, again_f);
+        if (!sk_chat_room_equal(room, folded) || strcmp(folded, again_f) != 0 ||
+            sk_chat_room_check(folded, (size_t)rl, &why) < 0)
+            abort();
+    }
 done:
     free(out);
     free(again);

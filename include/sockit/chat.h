@@ -71,6 +71,11 @@ int sk_chat_room_name(const char *name, size_t n, char *out, const char **why);
  * case-insensitive: "#Dev" is "#dev")? 1 or 0. */
 int sk_chat_room_equal(const char *a, const char *b);
 
+/* The folded form of name[0..n) into out (at least n + 1 bytes, NUL-terminated):
+ * ASCII letters lowered, so two names of one room fold alike (a key for the
+ * room where one spelling is needed: a table, a channel name). Returns n. */
+size_t sk_chat_room_fold(const char *name, size_t n, char *out);
+
 /* Do two nicknames name the same person (ASCII case-insensitive)? 1 or 0. */
 int sk_chat_nick_equal(const char *a, const char *b);
 /* The confusable skeleton of nick[0..n) into out (at most outmax bytes; no

@@ -29,6 +29,8 @@ static void chat_help(void)
            "  -4, -6              IPv4 or IPv6 only\n"
            "  -h, --help          this text\n\n"
            "Type /help for the room's commands; /quit or Ctrl-D leaves (exit 0).\n"
+           "The prompt names your room outside #lobby (nick #room> ); Tab after /join\n"
+           "completes the rooms heard of (from /list and join notices).\n"
            "Exit status: 0 left, 1 could not connect or the server closed the\n"
            "connection, 2 bad arguments, 130 interrupted.\n");
 }

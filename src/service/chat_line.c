@@ -295,6 +295,14 @@ int sk_chat_room_equal(const char *a, const char *b)
     return sk_chat_nick_equal(a, b); /* the same ASCII case folding */
 }
 
+size_t sk_chat_room_fold(const char *name, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)fold((unsigned char)name[i]);
+    out[n] = '\0';
+    return n;
+}
+
 /* The skeleton of one ASCII nickname character (case-folded). */
 static char skeleton_char(unsigned char c)
 {

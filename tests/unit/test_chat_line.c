@@ -207,6 +207,11 @@ static void room_table(void **state)
     assert_true(sk_chat_room_equal(SK_CHAT_LOBBY, "#LOBBY"));
     assert_false(sk_chat_room_equal("#dev", "#devs"));
     assert_false(sk_chat_room_equal("#dev", "#de"));
+    char f[SK_CHAT_ROOM_MAX + 1];
+    assert_int_equal(sk_chat_room_fold("#Dev_Ops-9", 10, f), 10);
+    assert_string_equal(f, "#dev_ops-9");
+    assert_int_equal(sk_chat_room_fold("#DEV", 3, f), 3); /* bounded by n */
+    assert_string_equal(f, "#de");
 }
 
 static void nick_skeleton_table(void **state)
