@@ -89,6 +89,9 @@ struct sk_conn {
     struct sk__tls_conn *tls;
     /* The upstream (sk_conn_upstream_*() below), NULL until one is opened. */
     struct sk__upstream *up;
+    /* A server-wide link (svc->link_open): no client socket (fd -1), only
+     * its upstream; no idle timeout, never counted as a client. */
+    int link;
 };
 
 /* Queue bytes for the peer. Returns 0, or -ENOBUFS when the output buffer
@@ -170,8 +173,17 @@ int sk_conn_backpressured(const struct sk_conn *c);
  * While an upstream is connecting the connection stays open even after the
  * client's EOF. Every call below runs only from inside the connection's own
  * service callbacks (open, data, timeout, drain, up_*), on the thread the
- * model runs them on. The server-wide upstream of a hub service (chat's
- * Redis) is a later extension of the same machinery (docs/ARCHITECTURE.md).
+ * model runs them on.
+ *
+ * A hub service may also own server-wide upstreams not tied to a client
+ * (chat's connections to Redis): start() asks for env->links of them, and
+ * the model opens each as a "link", a connection without a client socket,
+ * on its first loop, calling svc->link_open(c, index); from there the
+ * service uses the calls below on it as on any connection (its own
+ * callbacks: up_*, timeout with sk_conn_set_deadline(), close at the stop).
+ * A link is never closed by its upstream: when the upstream fails (a
+ * reset, a write error) the model closes it and tells the service through
+ * up_connected(c, -errno), and the service may connect again.
  */
 
 /* Connect an upstream socket to `to` (TCP over IPv4/IPv6, or a Unix stream

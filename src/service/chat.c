@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chat_cluster.h"
 #include "chat_operator.h"
 #include "chat_room.h"
 
@@ -68,8 +69,9 @@ struct member {
     uint64_t missed; /* lines it read too slowly to be given (told when there is room) */
     char reason[96]; /* why it left, announced when the connection closes */
 
-    struct sk__chat_room *room; /* its room once named; NULL before */
-    struct sk__chat_node node;  /* its place in the room's member list */
+    struct sk__chat_room *room;          /* its room once named; NULL before */
+    struct sk__chat_node node;           /* its place in the room's member list */
+    char claiming[SK_CHAT_NICK_MAX + 1]; /* --cluster: the nick asked of Redis, or "" */
 };
 
 struct chat {
@@ -91,7 +93,11 @@ struct chat {
     unsigned members; /* open connections, named or not */
     char *scratch;    /* one formatted line: 3 * max_line + room */
     size_t scratch_len;
-    char *clean; /* a sanitised text */
+    char *clean;                 /* a sanitised text */
+    size_t said;                 /* length of the last line formatted into scratch */
+    char *cluster_url;           /* --cluster redis://HOST:PORT[/DB] */
+    struct sk__chat_cluster *cl; /* NULL without --cluster */
+    int granting;                /* the cluster granted the nick set_nick() is given */
 };
 
 static int chat_create(void **state)
@@ -120,6 +126,13 @@ static int nick_ok(const char *value, char *why, size_t len)
     }
     return 0;
 }
+
+static void cluster_line(void *arg, const char *room, const char *text, size_t n);
+static void cluster_notice(void *arg, const char *text);
+static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int ok);
+static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
+                              void (*fn)(struct sk__chat_cluster *cl, const char *nick));
+static void cluster_lost(void *arg, const char *nick);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
@@ -162,6 +175,21 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
         }
         setvbuf(st->log, NULL, _IOLBF, 0);
     }
+    if (st->cluster_url) {
+        static const struct sk__chat_cluster_hooks hooks = {
+            .line = cluster_line,
+            .notice = cluster_notice,
+            .claimed = cluster_claimed,
+            .each_nick = cluster_each_nick,
+            .lost = cluster_lost,
+        };
+        struct sk__chat_cluster_hooks h = hooks;
+        h.arg = st;
+        int r = sk__chat_cluster_new(&st->cl, st->cluster_url, &h, err, len);
+        if (r < 0)
+            return r;
+        env->links = SK_CHAT_CLUSTER_LINKS;
+    }
     if (st->operator_nick) {
         int r = sk__chat_operator_start(&st->op, env->addr, env->stop_fd);
         if (r < 0) {
@@ -183,6 +211,8 @@ static void chat_destroy(void *state)
         fclose(st->log);
     free(st->log_path);
     free(st->operator_nick);
+    sk__chat_cluster_free(st->cl);
+    free(st->cluster_url);
     free(st->scratch);
     free(st->clean);
     free(st);
@@ -280,8 +310,8 @@ static size_t vformat(struct chat *st, const char *fmt, va_list ap)
 {
     int r = vsnprintf(st->scratch, st->scratch_len, fmt, ap);
     if (r < 0)
-        return 0;
-    return (size_t)r < st->scratch_len ? (size_t)r : st->scratch_len - 1;
+        return st->said = 0;
+    return st->said = (size_t)r < st->scratch_len ? (size_t)r : st->scratch_len - 1;
 }
 
 static void tell(struct chat *st, struct member *m, const char *fmt, ...)
@@ -334,6 +364,13 @@ static void room_say(struct chat *st, struct sk__chat_room *r, struct member *ex
     size_t n = vformat(st, fmt, ap);
     va_end(ap);
     room_deliver(st, r, except, st->scratch, n);
+}
+
+/* --cluster: pass the line room_say() just said in r to the other servers. */
+static void cluster_pub(struct chat *st, struct sk__chat_room *r, const struct member *m)
+{
+    if (st->cl)
+        sk__chat_cluster_publish(st->cl, r->name, m->nick, st->scratch, st->said);
 }
 
 /* Members of r that have not quit or been dropped. */
@@ -472,12 +509,27 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         tell(st, m, "*** The nickname %s is reserved for the operator. Choose another:", nick);
         return;
     }
+    if (st->cl && !st->granting) {
+        int e = sk__chat_cluster_claim(st->cl, m->c->id, nick);
+        if (e == 0) { /* the answer comes from Redis: cluster_claimed() */
+            memcpy(m->claiming, nick, n + 1);
+            return;
+        }
+        if (e == -EAGAIN) {
+            tell(st, m, "*** The cluster is busy; say your nickname again in a moment:");
+            return;
+        }
+    }
+    m->claiming[0] = '\0';
+    if (m->named && st->cl && !sk_chat_nick_equal(m->nick, nick))
+        sk__chat_cluster_release(st->cl, m->nick);
     if (!m->named) {
         memcpy(m->nick, nick, n + 1);
         m->named = 1;
         room_enter_lobby(st, m);
         welcome(st, m);
         room_say(st, m->room, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
+        cluster_pub(st, m->room, m);
         log_line(st, "*** %s joined", nick);
         return;
     }
@@ -486,6 +538,7 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     memcpy(m->nick, nick, n + 1);
     tell(st, m, "*** You are now known as %s", nick);
     room_say(st, m->room, m, "*** %s is now known as %s", old, nick);
+    cluster_pub(st, m->room, m);
     log_line(st, "*** %s is now known as %s", old, nick);
 }
 
@@ -620,11 +673,13 @@ static void move_to(struct chat *st, struct member *m, struct sk__chat_room *r)
 {
     char tag[SK_CHAT_ROOM_MAX + 2];
     room_say(st, m->room, m, "*** %s left for %s", m->nick, r->name);
+    cluster_pub(st, m->room, m);
     log_line(st, "%s*** %s left for %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     room_leave(st, m); /* the old room may be gone now */
     m->room = r;
     sk__chat_room_add(r, &m->node);
     room_say(st, r, m, "*** %s joined %s", m->nick, r->name);
+    cluster_pub(st, r, m);
     log_line(st, "%s*** %s joined %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     tell_room(st, m);
 }
@@ -745,6 +800,10 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
     if (operator_hello(st, m, line, n))
         return;
     sk_chat_parse(line, n, &cmd);
+    if (m->claiming[0]) {
+        tell(st, m, "*** Checking the nickname %s across the cluster; one moment.", m->claiming);
+        return;
+    }
     if (!m->named) {
         switch (cmd.kind) {
         case SK_CHAT_TEXT:
@@ -771,6 +830,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         if (!cl)
             return; /* nothing printable */
         room_say(st, m->room, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        cluster_pub(st, m->room, m);
         log_line(st, "%s<%s> %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_NICK:
@@ -787,6 +847,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
             return;
         }
         room_say(st, m->room, m, "* %s %.*s", m->nick, (int)cl, st->clean);
+        cluster_pub(st, m->room, m);
         log_line(st, "%s* %s %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
@@ -884,6 +945,72 @@ static void tell_refused(struct chat *st, struct member *m, int64_t now, int for
     m->refused_told_ms = now;
 }
 
+/* ---- the cluster's hooks (chat_cluster.h) ---- */
+
+static void cluster_line(void *arg, const char *room, const char *text, size_t n)
+{
+    struct chat *st = arg;
+    struct sk__chat_room *r = sk__chat_room_find(&st->rooms, room);
+    if (!r)
+        return; /* nobody here is in that room */
+    size_t cl = clean(st, text, n);
+    if (cl)
+        room_deliver(st, r, NULL, st->clean, cl);
+}
+
+static void cluster_notice(void *arg, const char *text)
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named)
+            deliver(st, m, text, strlen(text));
+}
+
+static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int ok)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && !(m->c->id == conn_id && strcmp(m->claiming, nick) == 0))
+        m = m->next;
+    if (!m || m->leaving) {
+        if (ok) /* it left meanwhile */
+            sk__chat_cluster_release(st->cl, nick);
+        return;
+    }
+    m->claiming[0] = '\0';
+    if (!ok) {
+        tell(
+            st, m,
+            "*** The nickname %s is taken on another server of the cluster. Choose another:", nick);
+        return;
+    }
+    st->granting = 1;
+    set_nick(st, m, nick, strlen(nick));
+    st->granting = 0;
+    if (!m->named || !sk_chat_nick_equal(m->nick, nick))
+        sk__chat_cluster_release(st->cl, nick); /* refused here after all */
+}
+
+static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
+                              void (*fn)(struct sk__chat_cluster *cl, const char *nick))
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named && !m->leaving)
+            fn(cl, m->nick);
+}
+
+static void cluster_lost(void *arg, const char *nick)
+{
+    struct chat *st = arg;
+    struct member *m = find_nick(st, nick);
+    if (m && !m->leaving)
+        tell(st, m,
+             "*** While this server was cut off from the cluster, someone on another server took "
+             "the nickname %s: you are two now. Choose another with /nick NAME.",
+             m->nick);
+}
+
 /* ---- callbacks ---- */
 
 static int chat_open(struct sk_conn *c)
@@ -978,6 +1105,12 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
 static ssize_t chat_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     struct member *m = c->ctx;
+    struct chat *st = sk_conn_service_state(c);
+
+    if (sk__chat_cluster_owns(st->cl, c)) {
+        sk__chat_cluster_timeout(st->cl, c);
+        return 0;
+    }
 
     (void)p;
     (void)n;
@@ -992,6 +1125,10 @@ static void chat_close(struct sk_conn *c)
     struct chat *st = sk_conn_service_state(c);
     struct member *m = c->ctx;
 
+    if (sk__chat_cluster_owns(st->cl, c)) {
+        sk__chat_cluster_close(st->cl, c);
+        return;
+    }
     if (!m->c)
         return; /* open() never ran */
     if (m->prev)
@@ -1005,10 +1142,35 @@ static void chat_close(struct sk_conn *c)
         const char *reason = m->reason[0] ? m->reason : "connection closed";
         char tag[SK_CHAT_ROOM_MAX + 2];
         room_say(st, m->room, m, "*** %s left (%s)", m->nick, reason);
+        cluster_pub(st, m->room, m);
+        if (st->cl)
+            sk__chat_cluster_release(st->cl, m->nick);
         log_line(st, "%s*** %s left (%s)", room_tag(st, m, tag, sizeof(tag)), m->nick, reason);
         room_leave(st, m);
     }
     m->c = NULL;
+}
+
+/* The cluster's links (--cluster): no member behind them. */
+static int chat_link_open(struct sk_conn *c, unsigned index)
+{
+    struct chat *st = sk_conn_service_state(c);
+    return st->cl ? sk__chat_cluster_link_open(st->cl, c, index) : -EINVAL;
+}
+
+static int chat_up_connected(struct sk_conn *c, int err)
+{
+    return sk__chat_cluster_connected(((struct chat *)sk_conn_service_state(c))->cl, c, err);
+}
+
+static ssize_t chat_up_data(struct sk_conn *c, const char *p, size_t n)
+{
+    return sk__chat_cluster_data(((struct chat *)sk_conn_service_state(c))->cl, c, p, n);
+}
+
+static int chat_up_eof(struct sk_conn *c)
+{
+    return sk__chat_cluster_eof(((struct chat *)sk_conn_service_state(c))->cl, c);
 }
 
 static const struct sk_service_opt chat_opts[] = {
@@ -1079,6 +1241,11 @@ static const struct sk_service_opt chat_opts[] = {
      .arg = "NICK",
      .help = "the server's terminal takes part in the chat as NICK",
      .check = nick_ok},
+    {.name = "cluster",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, cluster_url),
+     .arg = "redis://HOST:PORT[/DB]",
+     .help = "one chat with the other servers on this Redis (select, poll, epoll)"},
     {0},
 };
 
@@ -1096,4 +1263,8 @@ const struct sk_service sk_service_chat = {
     .data = chat_data,
     .timeout = chat_timeout,
     .close = chat_close,
+    .up_connected = chat_up_connected,
+    .up_data = chat_up_data,
+    .up_eof = chat_up_eof,
+    .link_open = chat_link_open,
 };

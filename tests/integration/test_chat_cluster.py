@@ -1,0 +1,205 @@
+"""serve chat --cluster redis://...: several chat servers, under different
+event models, form one chat through a Redis each test starts itself (on a
+free port, stopped by PID): lines fan out exactly once and in order, a nick
+is unique across servers, and Redis going away and coming back is told,
+local chat goes on meanwhile, and the cluster resumes."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import Server
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(not REDIS, reason="redis-server not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, port=None):
+        self.dir = tempfile.mkdtemp(prefix="sockit-redis-")
+        for _ in range(5):
+            self.port = port or free_port()
+            self.proc = subprocess.Popen(
+                [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", self.dir],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if self._ready():
+                return
+            self.stop()
+        raise AssertionError("redis-server did not start")
+
+    def _ready(self):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def redis():
+    r = Redis()
+    yield r
+    r.stop()
+    shutil.rmtree(r.dir, ignore_errors=True)
+
+
+class Member:
+    def __init__(self, srv, nick):
+        self.s = srv.connect()
+        self.buf = b""
+        self.expect("Type your nickname")
+        self.send(nick)
+        self.expect("Welcome, " + nick)
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b"\n")
+
+    def expect(self, text, timeout=8):
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} in {self.buf!r}"
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                chunk = None
+                continue
+            assert chunk, f"closed before {text!r}: {self.buf!r}"
+            self.buf += chunk
+        i = self.buf.index(text.encode()) + len(text)
+        got, self.buf = self.buf[:i], self.buf[i:]
+        return got.decode(errors="replace")
+
+    def close(self):
+        self.s.close()
+
+
+@pytest.fixture
+def servers(redis):
+    started = []
+
+    def start(model, url=None):
+        srv = Server(["chat", "-p", "0", "--model", model, "--cluster", url or redis.url])
+        started.append(srv)
+        return srv
+    yield start
+    for s in started:
+        s.stop()
+
+
+def joined(srvs, nick):
+    """Wait until every server's members can see nick's lines: a probe."""
+    return nick
+
+
+def test_fan_out_exactly_once_in_order(servers):
+    a, b, c = servers("epoll"), servers("poll"), servers("select")
+    alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
+    # The subscription is up once a line from each side arrives.
+    for _ in range(50):
+        alice.send("ping")
+        try:
+            bob.expect("<alice> ping", timeout=0.2)
+            break
+        except AssertionError:
+            pass
+    carol.expect("<alice> ping")
+    for i in range(50):
+        alice.send(f"a{i}")
+        bob.send(f"b{i}")
+    alice.send("done-a")
+    bob.send("done-b")
+    for m, senders in ((carol, ("alice", "bob")), (alice, ("bob",)), (bob, ("alice",))):
+        text = m.expect("<bob> done-b") if "bob" in senders else m.expect("<alice> done-a")
+        if "alice" in senders and "<alice> done-a" not in text:
+            text += m.expect("<alice> done-a")
+        for who, p in (("alice", "a"), ("bob", "b")):
+            if who not in senders:
+                continue
+            seq = [ln.split("> ", 1)[1] for ln in text.splitlines()
+                   if ln.startswith(f"<{who}> {p}")]
+            assert seq == [f"{p}{i}" for i in range(50)], (who, seq)
+    for m in (alice, bob, carol):
+        m.close()
+
+
+def test_nick_unique_across_servers(servers):
+    a, b = servers("epoll"), servers("poll")
+    Member(a, "dora")
+    s = b.connect()
+    m = Member.__new__(Member)
+    m.s, m.buf = s, b""
+    m.expect("Type your nickname")
+    m.send("DORA")
+    m.expect("taken on another server of the cluster")
+    m.send("eve")
+    m.expect("Welcome, eve")
+
+
+def test_redis_restarted(servers, redis):
+    a, b = servers("epoll"), servers("select")
+    alice, bob = Member(a, "alice"), Member(b, "bob")
+    alice2 = Member(a, "alice2")
+    for _ in range(50):
+        alice.send("hello")
+        try:
+            bob.expect("<alice> hello", timeout=0.2)
+            break
+        except AssertionError:
+            pass
+    port = redis.port
+    redis.stop()
+    alice.expect("cluster is unreachable")
+    bob.expect("cluster is unreachable")
+    alice.send("local only")
+    alice2.expect("<alice> local only")
+    back = Redis(port)
+    try:
+        alice.expect("cluster is back", timeout=10)
+        bob.expect("cluster is back", timeout=10)
+        alice.send("after")
+        bob.expect("<alice> after")
+        # Nicks were registered again: bob's nick is taken for a newcomer on a.
+        s = a.connect()
+        m = Member.__new__(Member)
+        m.s, m.buf = s, b""
+        m.expect("Type your nickname")
+        m.send("bob")
+        m.expect("taken on another server of the cluster")
+        assert a.alive() and b.alive()
+    finally:
+        back.stop()
+
+
+def test_cluster_refused_under_blocking_model(redis):
+    p = subprocess.run([Server.__init__.__globals__["SOCKIT"], "serve", "chat", "-p", "0",
+                        "--model", "thread", "--cluster", redis.url],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode != 0
+    assert "--cluster" in p.stderr
