@@ -209,7 +209,8 @@ int sk_conn_upstream_fds(struct sk_conn *c, int rfd, int wfd);
 /* Queue bytes for the upstream (through the service; also while it is
  * connecting). Returns 0, -ENOTCONN with no upstream, -EPIPE once its write
  * side was shut, or -ENOBUFS when the upstream's queue would pass
- * --max-output (nothing is queued then). */
+ * --max-output (nothing is queued then). A hub service may write to a link
+ * (below) from any of its callbacks: the link's loop is woken to flush. */
 int sk_conn_upstream_write(struct sk_conn *c, const void *p, size_t n);
 
 /* Bytes sk_conn_upstream_write() can still queue (0 without an upstream). */

@@ -50,6 +50,28 @@ class Redis:
                 time.sleep(0.05)
         return False
 
+    def command(self, *args):
+        """One command's raw answer (RESP), for the test's own checks."""
+        req = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(req.encode())
+            return s.recv(65536).decode(errors="replace")
+
+    def wait_linked(self, servers):
+        """Until every server holds its subscription and its commands' link."""
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            try:
+                lines = [ln for ln in self.command("CLIENT", "LIST").split("\n") if " addr=" in ln]
+            except OSError:
+                lines = []
+            subs = sum(" psub=1 " in ln for ln in lines)
+            if subs >= servers and len(lines) >= 2 * servers + 1:
+                time.sleep(0.05)  # the loops see their connects complete
+                return
+            time.sleep(0.05)
+        raise AssertionError("the servers did not link up with Redis")
+
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
@@ -113,13 +135,9 @@ def servers(redis):
         s.stop()
 
 
-def joined(srvs, nick):
-    """Wait until every server's members can see nick's lines: a probe."""
-    return nick
-
-
-def test_fan_out_exactly_once_in_order(servers):
+def test_fan_out_exactly_once_in_order(servers, redis):
     a, b, c = servers("epoll"), servers("poll"), servers("select")
+    redis.wait_linked(3)
     alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
     # The subscription is up once a line from each side arrives.
     for _ in range(50):
@@ -149,9 +167,10 @@ def test_fan_out_exactly_once_in_order(servers):
         m.close()
 
 
-def test_nick_unique_across_servers(servers):
+def test_nick_unique_across_servers(servers, redis):
     a, b = servers("epoll"), servers("poll")
-    Member(a, "dora")
+    redis.wait_linked(2)
+    dora = Member(a, "dora")
     s = b.connect()
     m = Member.__new__(Member)
     m.s, m.buf = s, b""
@@ -160,10 +179,28 @@ def test_nick_unique_across_servers(servers):
     m.expect("taken on another server of the cluster")
     m.send("eve")
     m.expect("Welcome, eve")
+    # Released when its member leaves: the nick is free across the cluster.
+    dora.send("/quit")
+    dora.expect("Bye")
+    dora.close()
+    f = Member.__new__(Member)
+    f.s, f.buf = b.connect(), b""
+    f.expect("Type your nickname")
+    for _ in range(40):
+        f.send("dora")
+        got = f.expect("\n")
+        if "Welcome, dora" in got:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("dora was never released")
+    for x in (m, f):
+        x.close()
 
 
 def test_redis_restarted(servers, redis):
     a, b = servers("epoll"), servers("select")
+    redis.wait_linked(2)
     alice, bob = Member(a, "alice"), Member(b, "bob")
     alice2 = Member(a, "alice2")
     for _ in range(50):
@@ -193,6 +230,8 @@ def test_redis_restarted(servers, redis):
         m.send("bob")
         m.expect("taken on another server of the cluster")
         assert a.alive() and b.alive()
+        for x in (alice, alice2, bob, m):
+            x.close()
     finally:
         back.stop()
 
