@@ -98,6 +98,7 @@ struct chat {
     char *cluster_url;           /* --cluster redis://HOST:PORT[/DB] */
     struct sk__chat_cluster *cl; /* NULL without --cluster */
     int granting;                /* the cluster granted the nick set_nick() is given */
+    unsigned history;            /* --history: lines of each room kept in the cluster */
 };
 
 static int chat_create(void **state)
@@ -113,6 +114,7 @@ static int chat_create(void **state)
     st->flood_bytes = DEFAULT_FLOOD_BYTES;
     st->flood_ms = DEFAULT_FLOOD_MS;
     st->max_rooms = DEFAULT_MAX_ROOMS;
+    st->history = 20;
     *state = st;
     return 0;
 }
@@ -133,6 +135,8 @@ static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int o
 static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
                               void (*fn)(struct sk__chat_cluster *cl, const char *nick));
 static void cluster_lost(void *arg, const char *nick);
+static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
+                            const size_t *lens, size_t n);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
@@ -182,12 +186,14 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
             .claimed = cluster_claimed,
             .each_nick = cluster_each_nick,
             .lost = cluster_lost,
+            .history = cluster_history,
         };
         struct sk__chat_cluster_hooks h = hooks;
         h.arg = st;
         int r = sk__chat_cluster_new(&st->cl, st->cluster_url, &h, err, len);
         if (r < 0)
             return r;
+        sk__chat_cluster_set_history(st->cl, st->history);
         env->links = SK_CHAT_CLUSTER_LINKS;
     }
     if (st->operator_nick) {
@@ -373,6 +379,21 @@ static void cluster_pub(struct chat *st, struct sk__chat_room *r, const struct m
         sk__chat_cluster_publish(st->cl, r->name, m->nick, st->scratch, st->said);
 }
 
+/* --cluster: the same, and kept in r's history (what members say). */
+static void cluster_said(struct chat *st, struct sk__chat_room *r, const struct member *m)
+{
+    cluster_pub(st, r, m);
+    if (st->cl)
+        sk__chat_cluster_remember(st->cl, r->name, st->scratch, st->said);
+}
+
+/* --cluster: m entered its room; the room's history comes from Redis. */
+static void cluster_entered(struct chat *st, const struct member *m)
+{
+    if (st->cl)
+        sk__chat_cluster_history(st->cl, m->c->id, m->room->name);
+}
+
 /* Members of r that have not quit or been dropped. */
 static unsigned room_present(struct sk__chat_room *r)
 {
@@ -530,6 +551,7 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         welcome(st, m);
         room_say(st, m->room, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
         cluster_pub(st, m->room, m);
+        cluster_entered(st, m);
         log_line(st, "*** %s joined", nick);
         return;
     }
@@ -682,6 +704,7 @@ static void move_to(struct chat *st, struct member *m, struct sk__chat_room *r)
     cluster_pub(st, r, m);
     log_line(st, "%s*** %s joined %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     tell_room(st, m);
+    cluster_entered(st, m);
 }
 
 /* /join ROOM: to ROOM, created by the first one to join it. */
@@ -830,7 +853,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         if (!cl)
             return; /* nothing printable */
         room_say(st, m->room, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
-        cluster_pub(st, m->room, m);
+        cluster_said(st, m->room, m);
         log_line(st, "%s<%s> %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_NICK:
@@ -847,7 +870,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
             return;
         }
         room_say(st, m->room, m, "* %s %.*s", m->nick, (int)cl, st->clean);
-        cluster_pub(st, m->room, m);
+        cluster_said(st, m->room, m);
         log_line(st, "%s* %s %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
@@ -989,6 +1012,28 @@ static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int o
     st->granting = 0;
     if (!m->named || !sk_chat_nick_equal(m->nick, nick))
         sk__chat_cluster_release(st->cl, nick); /* refused here after all */
+}
+
+static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
+                            const size_t *lens, size_t n)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && m->c->id != conn_id)
+        m = m->next;
+    if (!m || m->leaving || !m->room || !n)
+        return;
+    char folded[SK_CHAT_ROOM_MAX + 1];
+    sk_chat_room_fold(m->room->name, strlen(m->room->name), folded);
+    if (strcmp(folded, room) != 0)
+        return; /* it moved on meanwhile */
+    tell(st, m, "*** The last %zu line%s of %s:", n, n == 1 ? "" : "s", m->room->name);
+    for (size_t i = 0; i < n; i++) {
+        size_t cl = clean(st, lines[i], lens[i]);
+        if (cl)
+            deliver(st, m, st->clean, cl);
+    }
+    tell(st, m, "*** (end of the history of %s)", m->room->name);
 }
 
 static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
@@ -1246,6 +1291,13 @@ static const struct sk_service_opt chat_opts[] = {
      .offset = offsetof(struct chat, cluster_url),
      .arg = "redis://HOST:PORT[/DB]",
      .help = "one chat with the other servers on this Redis (select, poll, epoll)"},
+    {.name = "history",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, history),
+     .min = 0,
+     .max = 1000,
+     .arg = "N",
+     .help = "--cluster: the last N lines of each room kept and shown on joining (20)"},
     {0},
 };
 

@@ -41,12 +41,14 @@
 #define BACKLOG_MAX (256 * 1024) /* formatted commands waiting for Redis */
 #define WAIT_MAX 1024            /* answers awaited on the commands' link */
 
-enum { WAIT_IGNORE, WAIT_CLAIM, WAIT_REREG };
+#define HISTORY_MAX 1000 /* --history at most */
+
+enum { WAIT_IGNORE, WAIT_CLAIM, WAIT_REREG, WAIT_HISTORY };
 
 struct wait {
     int kind;
     uint64_t conn_id;
-    char nick[SK_CHAT_NICK_MAX + 1];
+    char nick[SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 2]; /* or the room's folded name */
 };
 
 struct link {
@@ -65,9 +67,11 @@ struct sk__chat_cluster {
     int told_down; /* members were told the cluster is unreachable */
     char *backlog;
     size_t backlog_len;
-    uint64_t overflow; /* lines not passed on: the queue was full */
+    unsigned backlog_cmds; /* commands in it: as many answers to await */
+    uint64_t overflow;     /* lines not passed on: the queue was full */
     struct wait waits[WAIT_MAX];
     unsigned whead, wlen;
+    unsigned history; /* lines kept per room */
 };
 
 /* ---- the payload ---- */
@@ -205,6 +209,11 @@ int sk__chat_cluster_new(struct sk__chat_cluster **out, const char *url,
     return 0;
 }
 
+void sk__chat_cluster_set_history(struct sk__chat_cluster *cl, unsigned n)
+{
+    cl->history = n > HISTORY_MAX ? HISTORY_MAX : n;
+}
+
 void sk__chat_cluster_free(struct sk__chat_cluster *cl)
 {
     if (!cl)
@@ -244,6 +253,34 @@ static int send_cmd(struct link *l, char *cmd, int len)
     int r = sk_conn_upstream_write(l->c, cmd, (size_t)len);
     redisFreeCommand(cmd);
     return r;
+}
+
+static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick);
+
+/* Send a command while Redis is up, else queue it (bounded: what overflows
+ * is counted); its answer is ignored. */
+static void send_or_queue(struct sk__chat_cluster *cl, char *cmd, int len, int a_line)
+{
+    if (len < 0)
+        return;
+    if (cl->link[0].up && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
+        if (send_cmd(&cl->link[0], cmd, len) < 0)
+            cl->wlen--;
+        return;
+    }
+    char *b = cl->backlog_len + (size_t)len > BACKLOG_MAX || cl->backlog_cmds >= WAIT_MAX / 2
+                  ? NULL
+                  : realloc(cl->backlog, cl->backlog_len + (size_t)len);
+    if (!b) {
+        cl->overflow += a_line != 0;
+        redisFreeCommand(cmd);
+        return;
+    }
+    memcpy(b + cl->backlog_len, cmd, (size_t)len);
+    cl->backlog = b;
+    cl->backlog_len += (size_t)len;
+    cl->backlog_cmds++;
+    redisFreeCommand(cmd);
 }
 
 static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick)
@@ -336,29 +373,65 @@ void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, con
         return;
     int len = redisFormatCommand(&cmd, "PUBLISH %s %b", chan, payload, (size_t)pl);
     free(payload);
-    if (len < 0)
+    send_or_queue(cl, cmd, len, 1); /* Redis away: queued, bounded */
+}
+
+void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, const char *text,
+                               size_t n)
+{
+    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], max[12];
+    char *cmd;
+    if (!cl->history)
         return;
-    if (cl->link[0].up && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
-        if (send_cmd(&cl->link[0], cmd, len) < 0)
-            cl->wlen--;
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(key, sizeof(key), "sockit:history:%s", folded);
+    snprintf(max, sizeof(max), "%u", cl->history);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "XADD %s MAXLEN %s * l %b", key, max, text, n),
+                  0);
+}
+
+int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, const char *room)
+{
+    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], max[12];
+    char *cmd;
+    if (!cl->history)
+        return 0;
+    if (!cl->link[0].up)
+        return -ENOTCONN;
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(key, sizeof(key), "sockit:history:%s", folded);
+    snprintf(max, sizeof(max), "%u", cl->history);
+    int r = await(cl, WAIT_HISTORY, conn_id, folded);
+    if (r < 0)
+        return r;
+    r = send_cmd(&cl->link[0], cmd,
+                 redisFormatCommand(&cmd, "XREVRANGE %s + - COUNT %s", key, max));
+    if (r < 0)
+        cl->wlen--;
+    return r;
+}
+
+/* XREVRANGE's answer, newest first: [[id, ["l", line]], ...]; anything else
+ * in it is skipped. Handed on oldest first. */
+static void history_answer(struct sk__chat_cluster *cl, const struct wait *w, const redisReply *rep)
+{
+    const char *lines[HISTORY_MAX];
+    size_t lens[HISTORY_MAX], n = 0;
+    if (rep->type != REDIS_REPLY_ARRAY)
         return;
+    for (size_t i = rep->elements; i-- > 0 && n < HISTORY_MAX;) {
+        const redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[1]->type != REDIS_REPLY_ARRAY || e->element[1]->elements != 2)
+            continue;
+        const redisReply *f = e->element[1]->element[0], *v = e->element[1]->element[1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            strcmp(f->str, "l") != 0)
+            continue;
+        lines[n] = v->str;
+        lens[n++] = v->len;
     }
-    /* Redis is away: queue, bounded. */
-    if (cl->backlog_len + (size_t)len > BACKLOG_MAX) {
-        cl->overflow++;
-        redisFreeCommand(cmd);
-        return;
-    }
-    char *b = realloc(cl->backlog, cl->backlog_len + (size_t)len);
-    if (!b) {
-        cl->overflow++;
-        redisFreeCommand(cmd);
-        return;
-    }
-    memcpy(b + cl->backlog_len, cmd, (size_t)len);
-    cl->backlog = b;
-    cl->backlog_len += (size_t)len;
-    redisFreeCommand(cmd);
+    cl->h.history(cl->h.arg, w->conn_id, w->nick, lines, lens, n);
 }
 
 /* ---- the links ---- */
@@ -430,17 +503,19 @@ int sk__chat_cluster_connected(struct sk__chat_cluster *cl, struct sk_conn *c, i
      * waited, then the refresh timer. */
     cl->h.each_nick(cl->h.arg, cl, rereg_one);
     if (cl->backlog_len) {
-        if (sk_conn_upstream_write(c, cl->backlog, cl->backlog_len) == 0) {
-            /* Their answers: one per PUBLISH; counted by the '*' that
-             * starts each command. */
-            for (size_t i = 0; i < cl->backlog_len; i++)
-                if (cl->backlog[i] == '*' && (i == 0 || cl->backlog[i - 1] == '\n'))
-                    if (await(cl, WAIT_IGNORE, 0, NULL) < 0)
-                        break;
+        /* Their answers are awaited in order (ignored); the rest of the
+         * queue of answers is bounded like the backlog. */
+        if (cl->wlen + cl->backlog_cmds <= WAIT_MAX &&
+            sk_conn_upstream_write(c, cl->backlog, cl->backlog_len) == 0) {
+            for (unsigned i = 0; i < cl->backlog_cmds; i++)
+                await(cl, WAIT_IGNORE, 0, NULL);
+        } else {
+            cl->overflow += cl->backlog_cmds; /* cannot happen: bounded at WAIT_MAX / 2 */
         }
         free(cl->backlog);
         cl->backlog = NULL;
         cl->backlog_len = 0;
+        cl->backlog_cmds = 0;
     }
     if (cl->told_down) {
         cl->told_down = 0;
@@ -468,6 +543,8 @@ static void answer(struct sk__chat_cluster *cl, const redisReply *rep)
     int ok = rep->type == REDIS_REPLY_STATUS && rep->str && strcmp(rep->str, "OK") == 0;
     if (w.kind == WAIT_CLAIM)
         cl->h.claimed(cl->h.arg, w.conn_id, w.nick, ok);
+    else if (w.kind == WAIT_HISTORY)
+        history_answer(cl, &w, rep);
     else if (w.kind == WAIT_REREG && !ok && rep->type == REDIS_REPLY_NIL)
         cl->h.lost(cl->h.arg, w.nick);
 }

@@ -30,6 +30,10 @@ struct sk__chat_cluster_hooks {
                       void (*fn)(struct sk__chat_cluster *cl, const char *nick));
     /* A local nick another server took while Redis was away. */
     void (*lost)(void *arg, const char *nick);
+    /* The answer to sk__chat_cluster_history(): lines[0..n) oldest first
+     * (untrusted: sanitise), for connection conn_id in room. */
+    void (*history)(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
+                    const size_t *lens, size_t n);
 };
 
 /* A line between servers: "SK1 ORIGIN SEQ ROOM SENDER TEXT", ORIGIN 16
@@ -49,6 +53,8 @@ int sk__chat_cluster_parse(const char *p, size_t n, struct sk__chat_cluster_msg 
  * failure), nicks held for ttl_ms. 0 or -errno. */
 int sk__chat_cluster_new(struct sk__chat_cluster **out, const char *url,
                          const struct sk__chat_cluster_hooks *hooks, char *err, size_t errlen);
+/* Keep the last n lines of each room (--history; 0: none). */
+void sk__chat_cluster_set_history(struct sk__chat_cluster *cl, unsigned n);
 void sk__chat_cluster_free(struct sk__chat_cluster *cl);
 
 /* Is c one of cl's links? (cl may be NULL.) */
@@ -61,6 +67,12 @@ int sk__chat_cluster_up(const struct sk__chat_cluster *cl);
  * is counted and told when Redis is back). */
 void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, const char *sender,
                               const char *text, size_t n);
+/* Also keep the line in room's history (a capped stream). */
+void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, const char *text,
+                               size_t n);
+/* Ask for room's history for connection conn_id: the answer comes through
+ * hooks->history. 0, -ENOTCONN while Redis is away, or -EAGAIN. */
+int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, const char *room);
 /* Ask for nick across the cluster for connection conn_id: 0 (the answer
  * comes through hooks->claimed), -ENOTCONN while Redis is away (the chat
  * decides alone; the nick is registered on reconnect), -EAGAIN when too
