@@ -121,8 +121,9 @@ int sk__chat_cluster_parse(const char *p, size_t n, struct sk__chat_cluster_msg 
     if (field(p, n, &at, &out->room, &out->room_len) < 0 || out->room_len > SK_CHAT_ROOM_MAX)
         return -EINVAL;
     char room[SK_CHAT_ROOM_MAX + 1], folded[SK_CHAT_ROOM_MAX + 1];
-    if (sk_chat_room_name(out->room, out->room_len, room, &why) < 0)
-        return -EINVAL;
+    if (sk_chat_room_name(out->room, out->room_len, room, &why) < 0 ||
+        strlen(room) != out->room_len || memcmp(room, out->room, out->room_len) != 0)
+        return -EINVAL; /* the room's own spelling ("#dev", not "dev") */
     sk_chat_room_fold(out->room, out->room_len, folded);
     if (memcmp(folded, out->room, out->room_len) != 0)
         return -EINVAL; /* the folded spelling only */
