@@ -37,7 +37,7 @@ static void parse_table(void **state)
         {"SK1 " ID " 12345678901234567890 #l a hi", 0, 0, NULL, NULL, NULL}, /* 20 digits */
         {"SK1 " ID " 1 #Lobby alice hi", 0, 0, NULL, NULL, NULL},            /* not folded */
         {"SK1 " ID " 1 lobby alice hi", 0, 0, NULL, NULL, NULL},             /* no # */
-        {"SK1 " ID " 1 #lobby 9lives hi", 0, 0, NULL, NULL, NULL},           /* bad nick */
+        {"SK1 " ID " 1 #lobby <alice> hi", 0, 0, NULL, NULL, NULL},          /* bad nick */
         {"SK1 " ID " 1 #lobby alice ", 0, 0, NULL, NULL, NULL},              /* empty text */
         {"SK1 " ID " 1 #lobby alice", 0, 0, NULL, NULL, NULL},               /* no text */
         {"SK1 " ID " 1 #lobby alice a\nb", 0, 0, NULL, NULL, NULL},          /* two lines */
