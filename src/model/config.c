@@ -181,7 +181,7 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen)
     if (r == 0 && env.links && !(srv->model->caps & SK_MODEL_LINKS)) {
         snprintf(err, errlen,
                  "model %s cannot drive the service's server-wide connections (--cluster): "
-                 "use select, poll or epoll",
+                 "use select, poll, epoll or uring",
                  srv->model->name);
         return -EINVAL;
     }

@@ -136,7 +136,7 @@ def servers(redis):
 
 
 def test_fan_out_exactly_once_in_order(servers, redis):
-    a, b, c = servers("epoll"), servers("poll"), servers("select")
+    a, b, c = servers("epoll"), servers("uring"), servers("select")
     redis.wait_linked(3)
     alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
     # The subscription is up once a line from each side arrives.
@@ -199,7 +199,7 @@ def test_nick_unique_across_servers(servers, redis):
 
 
 def test_redis_restarted(servers, redis):
-    a, b = servers("epoll"), servers("select")
+    a, b = servers("uring"), servers("select")
     redis.wait_linked(2)
     alice, bob = Member(a, "alice"), Member(b, "bob")
     alice2 = Member(a, "alice2")
