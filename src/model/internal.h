@@ -209,7 +209,9 @@ int sk__up_may_close(const struct sk_conn *c, int stopping);
 int64_t sk__up_due(const struct sk_conn *c);
 int sk__up_expire(struct sk_conn *c, int64_t now);
 
-/* Close the upstream (sk__conn_close()). */
+/* Close the upstream (sk__conn_close()): its descriptors first (before the
+ * service's close()), the rest after the close log line. */
+void sk__up_close_fds(struct sk_conn *c);
 void sk__up_free(struct sk_conn *c);
 
 /* Output queued on c: the service's, and ciphertext not yet sent. */

@@ -592,27 +592,33 @@ static void log_open(const struct sk_conn *c)
 
 static void log_close(const struct sk_conn *c, int err)
 {
-    char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN], why[160];
+    char a[SK_ADDR_STRLEN], e[2 * SK_ADDR_STRLEN], why[160], up[96] = "";
     int64_t ms = sk_now_ms() - c->open_ms;
     int failed = err < 0 && err != -ECONNRESET && err != -EPIPE;
+    int json = (sk_log_flags & SK_LOGF_JSON) != 0;
 
     sk_addr_format(&c->peer, a, sizeof(a));
-    if (sk_log_flags & SK_LOGF_JSON) {
+    if (c->up) /* the upstream's own counts, after the client's */
+        snprintf(up, sizeof(up),
+                 json ? ", \"upstream_bytes_out\": %llu, \"upstream_bytes_in\": %llu"
+                      : "; upstream %llu bytes out, %llu in",
+                 (unsigned long long)c->up->sent, (unsigned long long)c->up->received);
+    if (json) {
         snprintf(why, sizeof(why), ", \"error\": \"%s\"", failed ? sk_strerror(err) : "");
         sk_log_event(SK_LOG_INFO, "close",
                      ", \"id\": %llu, \"peer\": \"%s\", \"duration_ms\": %lld, "
-                     "\"bytes_in\": %llu, \"bytes_out\": %llu%s",
+                     "\"bytes_in\": %llu, \"bytes_out\": %llu%s%s",
                      (unsigned long long)c->id, sk_json_escape(a, e, sizeof(e)), (long long)ms,
-                     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+                     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out, up,
                      failed ? why : "");
         return;
     }
     snprintf(why, sizeof(why), ": %s", failed ? sk_strerror(err) : "");
     sk_log(SK_LOG_DEBUG,
-           "connection %llu from %s closed after %lld.%03lld s, %llu %s in, %llu %s out%s",
+           "connection %llu from %s closed after %lld.%03lld s, %llu %s in, %llu %s out%s%s",
            (unsigned long long)c->id, a, (long long)(ms / 1000), (long long)(ms % 1000),
            (unsigned long long)c->bytes_in, c->bytes_in == 1 ? "byte" : "bytes",
-           (unsigned long long)c->bytes_out, c->bytes_out == 1 ? "byte" : "bytes",
+           (unsigned long long)c->bytes_out, c->bytes_out == 1 ? "byte" : "bytes", up,
            failed ? why : "");
 }
 
@@ -706,7 +712,8 @@ void sk__conn_close(struct sk_conn *c, int err)
     int linger = c->fd >= 0 && err == 0 && (c->flags & SK_CONN_END) &&
                  !(c->flags & SK_CONN_ABORT) && sk__peer_sending(c->fd);
 
-    sk__up_free(c); /* first: a child reading its stdin sees EOF */
+    if (c->up)
+        sk__up_close_fds(c); /* first: a child reading its stdin sees EOF */
     if (c->opened && srv->svc->close) {
         sk__hub_lock(srv);
         srv->svc->close(c);
@@ -716,6 +723,7 @@ void sk__conn_close(struct sk_conn *c, int err)
         atomic_fetch_add(&srv->st->errors, 1);
     if (c->open_ms && conn_events())
         log_close(c, err);
+    sk__up_free(c); /* after the log line, which gives its counts */
     free(c->ctx);
     c->ctx = NULL;
     sk__tls_close(c);

@@ -228,6 +228,11 @@ void sk_conn_upstream_close(struct sk_conn *c)
 
 /* ---- the model's side (internal.h) ---- */
 
+void sk__up_close_fds(struct sk_conn *c)
+{
+    close_fds(c, c->up);
+}
+
 void sk__up_free(struct sk_conn *c)
 {
     sk_conn_upstream_close(c);

@@ -344,6 +344,7 @@ static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
 
     u->recv_armed = 0;
     u->base.inflight--;
+    U->inflight--;
     if (u->base.closed) {
         if (has_buf)
             give_back(U, bid);
@@ -373,6 +374,7 @@ static void on_send(struct uloop *U, struct uconn *u, int res)
 
     u->send_armed = 0;
     u->base.inflight--;
+    U->inflight--;
     if (u->base.closed)
         return;
     sk__ev_hub_enter(L);
