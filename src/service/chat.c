@@ -137,6 +137,11 @@ static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
 static void cluster_lost(void *arg, const char *nick);
 static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
                             const size_t *lens, size_t n);
+static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
+                                void (*fn)(struct sk__chat_cluster *cl, const char *nick,
+                                           const char *room));
+static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
+                           const char *const *rooms, size_t n);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
@@ -187,6 +192,8 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
             .each_nick = cluster_each_nick,
             .lost = cluster_lost,
             .history = cluster_history,
+            .each_member = cluster_each_member,
+            .roster = cluster_roster,
         };
         struct sk__chat_cluster_hooks h = hooks;
         h.arg = st;
@@ -390,8 +397,10 @@ static void cluster_said(struct chat *st, struct sk__chat_room *r, const struct 
 /* --cluster: m entered its room; the room's history comes from Redis. */
 static void cluster_entered(struct chat *st, const struct member *m)
 {
-    if (st->cl)
-        sk__chat_cluster_history(st->cl, m->c->id, m->room->name);
+    if (!st->cl)
+        return;
+    sk__chat_cluster_where(st->cl, m->nick, m->room->name);
+    sk__chat_cluster_history(st->cl, m->c->id, m->room->name);
 }
 
 /* Members of r that have not quit or been dropped. */
@@ -558,6 +567,10 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
     char old[SK_CHAT_NICK_MAX + 1];
     memcpy(old, m->nick, sizeof(old));
     memcpy(m->nick, nick, n + 1);
+    if (st->cl) {
+        sk__chat_cluster_where(st->cl, old, NULL);
+        sk__chat_cluster_where(st->cl, nick, m->room->name);
+    }
     tell(st, m, "*** You are now known as %s", nick);
     room_say(st, m->room, m, "*** %s is now known as %s", old, nick);
     cluster_pub(st, m->room, m);
@@ -862,7 +875,11 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         else
             set_nick(st, m, cmd.arg, cmd.arg_len);
         return;
-    case SK_CHAT_WHO: who(st, m, cmd.room); return;
+    case SK_CHAT_WHO:
+        who(st, m, cmd.room);
+        if (st->cl)
+            sk__chat_cluster_roster(st->cl, m->c->id, cmd.room ? 'n' : 'w');
+        return;
     case SK_CHAT_ME:
         cl = clean(st, cmd.arg, cmd.arg_len);
         if (!cl) {
@@ -878,7 +895,11 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
     case SK_CHAT_QUIT: quit(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_JOIN: join_room(st, m, &cmd); return;
     case SK_CHAT_PART: part_room(st, m); return;
-    case SK_CHAT_LIST: list_rooms(st, m); return;
+    case SK_CHAT_LIST:
+        list_rooms(st, m);
+        if (st->cl)
+            sk__chat_cluster_roster(st->cl, m->c->id, 'l');
+        return;
     case SK_CHAT_TOPIC: topic(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_UNKNOWN:
         cl = clean(st, cmd.target, SK_MIN(cmd.target_len, 64));
@@ -1045,6 +1066,66 @@ static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
             fn(cl, m->nick);
 }
 
+static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
+                                void (*fn)(struct sk__chat_cluster *cl, const char *nick,
+                                           const char *room))
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named && !m->leaving && m->room)
+            fn(cl, m->nick, m->room->name);
+}
+
+/* The cluster's answer to /who ('w'), /names ('n') or /list ('l'): one more
+ * block after this server's own answer. */
+static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
+                           const char *const *rooms, size_t n)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && m->c->id != conn_id)
+        m = m->next;
+    if (!m || m->leaving || !m->room)
+        return;
+    char here[SK_CHAT_ROOM_MAX + 1];
+    sk_chat_room_fold(m->room->name, strlen(m->room->name), here);
+    size_t cap = st->scratch_len, used, k = 0;
+    if (kind == 'l') {
+        /* Rooms with their counts, in the order first seen (n is bounded). */
+        tell(st, m, "*** Across the cluster (%zu %s):", n, n == 1 ? "person" : "people");
+        for (size_t i = 0; i < n; i++) {
+            size_t j = 0, c = 0;
+            while (j < i && strcmp(rooms[j], rooms[i]) != 0)
+                j++;
+            if (j < i)
+                continue; /* counted already */
+            for (size_t q = i; q < n; q++)
+                c += strcmp(rooms[q], rooms[i]) == 0;
+            tell(st, m, "***   %s (%zu %s)", rooms[i], c, c == 1 ? "person" : "people");
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k += kind == 'w' || strcmp(rooms[i], here) == 0;
+    if (kind == 'n')
+        used = (size_t)snprintf(st->scratch, cap, "*** Across the cluster, %zu in %s:", k,
+                                m->room->name);
+    else
+        used = (size_t)snprintf(st->scratch, cap, "*** Across the cluster, %zu:", k);
+    for (size_t i = 0; i < n; i++) {
+        if (kind == 'n' && strcmp(rooms[i], here) != 0)
+            continue;
+        if (used + SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 8 >= cap) {
+            deliver(st, m, st->scratch, used);
+            used = (size_t)snprintf(st->scratch, cap, "***");
+        }
+        used += (size_t)(kind == 'n' ? snprintf(st->scratch + used, cap - used, " %s", nicks[i])
+                                     : snprintf(st->scratch + used, cap - used, " %s (%s)",
+                                                nicks[i], rooms[i]));
+    }
+    deliver(st, m, st->scratch, used);
+}
+
 static void cluster_lost(void *arg, const char *nick)
 {
     struct chat *st = arg;
@@ -1188,8 +1269,10 @@ static void chat_close(struct sk_conn *c)
         char tag[SK_CHAT_ROOM_MAX + 2];
         room_say(st, m->room, m, "*** %s left (%s)", m->nick, reason);
         cluster_pub(st, m->room, m);
-        if (st->cl)
+        if (st->cl) {
             sk__chat_cluster_release(st->cl, m->nick);
+            sk__chat_cluster_where(st->cl, m->nick, NULL);
+        }
         log_line(st, "%s*** %s left (%s)", room_tag(st, m, tag, sizeof(tag)), m->nick, reason);
         room_leave(st, m);
     }

@@ -43,10 +43,24 @@
 
 #define HISTORY_MAX 1000 /* --history at most */
 
-enum { WAIT_IGNORE, WAIT_CLAIM, WAIT_REREG, WAIT_HISTORY };
+enum { WAIT_IGNORE, WAIT_CLAIM, WAIT_REREG, WAIT_HISTORY, WAIT_ROSTER };
+
+/* Every server's roster hash, in one round trip and bounded. */
+static const char roster_lua[] =
+    "local out, cur = {}, '0' "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', 'sockit:members:*', 'COUNT', 100) "
+    "cur = r[1] "
+    "for _, k in ipairs(r[2]) do "
+    "local h = redis.call('HGETALL', k) "
+    "for i = 1, #h, 2 do "
+    "if #out < 2 * tonumber(ARGV[1]) then out[#out + 1] = h[i]; out[#out + 1] = h[i + 1] end "
+    "end end "
+    "until cur == '0' or #out >= 2 * tonumber(ARGV[1]) "
+    "return out";
 
 struct wait {
-    int kind;
+    int kind, asked; /* asked: the chat's kind of a roster */
     uint64_t conn_id;
     char nick[SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 2]; /* or the room's folded name */
 };
@@ -290,6 +304,7 @@ static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const 
         return -EAGAIN;
     struct wait *w = &cl->waits[(cl->whead + cl->wlen++) % WAIT_MAX];
     w->kind = kind;
+    w->asked = 0;
     w->conn_id = conn_id;
     snprintf(w->nick, sizeof(w->nick), "%s", nick ? nick : "");
     return 0;
@@ -344,6 +359,17 @@ void sk__chat_cluster_release(struct sk__chat_cluster *cl, const char *nick)
         cl->wlen--;
 }
 
+static void refresh_one_key(struct sk__chat_cluster *cl, const char *key)
+{
+    char ttl[16];
+    char *cmd;
+    if (await(cl, WAIT_IGNORE, 0, NULL) < 0)
+        return;
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    if (send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
+        cl->wlen--;
+}
+
 static void refresh_one(struct sk__chat_cluster *cl, const char *nick)
 {
     char key[64], ttl[16];
@@ -359,6 +385,73 @@ static void refresh_one(struct sk__chat_cluster *cl, const char *nick)
 static void rereg_one(struct sk__chat_cluster *cl, const char *nick)
 {
     set_nx(cl, WAIT_REREG, 0, nick);
+}
+
+static void members_key(const struct sk__chat_cluster *cl, char *key, size_t len)
+{
+    snprintf(key, len, "sockit:members:%016llx", (unsigned long long)cl->id);
+}
+
+void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const char *room)
+{
+    char key[40], ttl[16], folded[SK_CHAT_ROOM_MAX + 1];
+    char *cmd;
+    if (!cl->link[0].up)
+        return; /* the whole roster is written again on reconnect */
+    members_key(cl, key, sizeof(key));
+    if (!room) {
+        send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HDEL %s %s", key, nick), 0);
+        return;
+    }
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HSET %s %s %s", key, nick, folded), 0);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl), 0);
+}
+
+static void where_one(struct sk__chat_cluster *cl, const char *nick, const char *room)
+{
+    sk__chat_cluster_where(cl, nick, room);
+}
+
+int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int kind)
+{
+    char max[12];
+    char *cmd;
+    if (!cl->link[0].up)
+        return -ENOTCONN;
+    int r = await(cl, WAIT_ROSTER, conn_id, NULL);
+    if (r < 0)
+        return r;
+    cl->waits[(cl->whead + cl->wlen - 1) % WAIT_MAX].asked = kind;
+    snprintf(max, sizeof(max), "%d", SK_CHAT_CLUSTER_ROSTER_MAX);
+    r = send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "EVAL %s 0 %s", roster_lua, max));
+    if (r < 0)
+        cl->wlen--;
+    return r;
+}
+
+/* The roster's answer: [nick, room, ...]; a pair that is not a valid nick
+ * and room (another server's, untrusted) is skipped. */
+static void roster_answer(struct sk__chat_cluster *cl, const struct wait *w, const redisReply *rep)
+{
+    const char *nicks[SK_CHAT_CLUSTER_ROSTER_MAX], *rooms[SK_CHAT_CLUSTER_ROSTER_MAX];
+    size_t n = 0;
+    const char *why;
+    char room[SK_CHAT_ROOM_MAX + 1];
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < rep->elements && n < SK_CHAT_CLUSTER_ROSTER_MAX; i += 2) {
+        const redisReply *k = rep->element[i], *v = rep->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            sk_chat_nick_check(k->str, k->len, &why) < 0 || strlen(k->str) != k->len ||
+            v->len > SK_CHAT_ROOM_MAX || strlen(v->str) != v->len ||
+            sk_chat_room_name(v->str, v->len, room, &why) < 0 || strcmp(room, v->str) != 0)
+            continue;
+        nicks[n] = k->str;
+        rooms[n++] = v->str;
+    }
+    cl->h.roster(cl->h.arg, w->conn_id, w->asked, nicks, rooms, n);
 }
 
 void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, const char *sender,
@@ -503,6 +596,10 @@ int sk__chat_cluster_connected(struct sk__chat_cluster *cl, struct sk_conn *c, i
     /* Commands: the nicks again (a clash is told to its member), then what
      * waited, then the refresh timer. */
     cl->h.each_nick(cl->h.arg, cl, rereg_one);
+    char key[40];
+    members_key(cl, key, sizeof(key));
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "DEL %s", key), 0);
+    cl->h.each_member(cl->h.arg, cl, where_one);
     if (cl->backlog_len) {
         /* Their answers are awaited in order (ignored); the rest of the
          * queue of answers is bounded like the backlog. */
@@ -546,6 +643,8 @@ static void answer(struct sk__chat_cluster *cl, const redisReply *rep)
         cl->h.claimed(cl->h.arg, w.conn_id, w.nick, ok);
     else if (w.kind == WAIT_HISTORY)
         history_answer(cl, &w, rep);
+    else if (w.kind == WAIT_ROSTER)
+        roster_answer(cl, &w, rep);
     else if (w.kind == WAIT_REREG && !ok && rep->type == REDIS_REPLY_NIL)
         cl->h.lost(cl->h.arg, w.nick);
 }
@@ -619,7 +718,10 @@ void sk__chat_cluster_timeout(struct sk__chat_cluster *cl, struct sk_conn *c)
         return;
     }
     if (l == &cl->link[0] && l->up) {
+        char key[40];
+        members_key(cl, key, sizeof(key));
         cl->h.each_nick(cl->h.arg, cl, refresh_one);
+        refresh_one_key(cl, key);
         sk_conn_set_deadline(c, REFRESH_MS);
     }
 }

@@ -28,12 +28,21 @@ struct sk__chat_cluster_hooks {
     /* Every local nick: fn(cl, nick) for each (re-registered on reconnect). */
     void (*each_nick)(void *arg, struct sk__chat_cluster *cl,
                       void (*fn)(struct sk__chat_cluster *cl, const char *nick));
+    /* Every local named member and its room: fn(cl, nick, room) for each. */
+    void (*each_member)(void *arg, struct sk__chat_cluster *cl,
+                        void (*fn)(struct sk__chat_cluster *cl, const char *nick,
+                                   const char *room));
     /* A local nick another server took while Redis was away. */
     void (*lost)(void *arg, const char *nick);
     /* The answer to sk__chat_cluster_history(): lines[0..n) oldest first
      * (untrusted: sanitise), for connection conn_id in room. */
     void (*history)(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
                     const size_t *lens, size_t n);
+    /* The answer to sk__chat_cluster_roster(): every named member of the
+     * cluster (untrusted: checked), nicks[i] in rooms[i] (folded), for
+     * connection conn_id and the command kind it asked with. */
+    void (*roster)(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
+                   const char *const *rooms, size_t n);
 };
 
 /* A line between servers: "SK1 ORIGIN SEQ ROOM SENDER TEXT", ORIGIN 16
@@ -80,6 +89,15 @@ int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, cons
 int sk__chat_cluster_claim(struct sk__chat_cluster *cl, uint64_t conn_id, const char *nick);
 /* nick is no longer used here. */
 void sk__chat_cluster_release(struct sk__chat_cluster *cl, const char *nick);
+
+/* Where this server's members are (the cluster's roster: a hash per
+ * server, expiring with its nicks): nick is in room now (room NULL: gone). */
+void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const char *room);
+/* Ask for the whole cluster's roster (at most SK_CHAT_CLUSTER_ROSTER_MAX
+ * members) for connection conn_id; kind is handed back with the answer.
+ * 0, -ENOTCONN while Redis is away, or -EAGAIN. */
+#define SK_CHAT_CLUSTER_ROSTER_MAX 1000
+int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int kind);
 
 /* The link callbacks (svc->link_open, up_*, timeout, close on a link). */
 int sk__chat_cluster_link_open(struct sk__chat_cluster *cl, struct sk_conn *c, unsigned index);

@@ -275,3 +275,38 @@ def test_history_on_join(servers, redis):
             m.close()
     finally:
         a.stop()
+
+
+def test_who_names_list_across_servers(servers, redis):
+    a, b = servers("epoll"), servers("uring")
+    redis.wait_linked(2)
+    alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(b, "carol")
+    carol.send("/join #dev")
+    carol.expect("You are now in #dev")
+    alice.send("/who")
+    alice.expect("Across the cluster, 3:")
+    text = alice.expect("\n")
+    assert sorted(text.replace("(", " ").replace(")", " ").split()) == sorted(
+        ["alice", "#lobby", "bob", "#lobby", "carol", "#dev"])
+    alice.send("/names")
+    alice.expect("Across the cluster, 2 in #lobby:")
+    names = alice.expect("\n").split()
+    assert sorted(names) == ["alice", "bob"]
+    alice.send("/list")
+    alice.expect("Across the cluster (3 people):")
+    rooms = alice.expect("(1 person)")
+    assert "#lobby (2 people)" in rooms and "#dev" in rooms
+    # Someone leaving is gone from the roster.
+    carol.send("/quit")
+    carol.expect("Bye")
+    deadline = time.monotonic() + 5
+    while True:
+        alice.send("/who")
+        alice.expect("Across the cluster, ")
+        line = alice.expect("\n")
+        if "carol" not in line:
+            break
+        assert time.monotonic() < deadline, line
+        time.sleep(0.05)
+    for m in (alice, bob, carol):
+        m.close()
