@@ -180,8 +180,7 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen)
     srv->stdin_stop = env.terminal && !env.took_terminal;
     if (r == 0 && env.links && !(srv->model->caps & SK_MODEL_LINKS)) {
         snprintf(err, errlen,
-                 "model %s cannot drive the service's server-wide connections (--cluster): "
-                 "use select, poll, epoll or uring",
+                 "model %s cannot drive the service's server-wide connections (--cluster)",
                  srv->model->name);
         return -EINVAL;
     }

@@ -214,6 +214,14 @@ int sk__up_expire(struct sk_conn *c, int64_t now);
 void sk__up_close_fds(struct sk_conn *c);
 void sk__up_free(struct sk_conn *c);
 
+/* The blocking models' server-wide links (link.c): each on a thread of the
+ * model, opened with svc->link_open(). start: 0 or -errno (whatever was
+ * started is stopped by sk__links_stop(), which joins and closes them;
+ * call it once the server stops). */
+struct sk__links;
+int sk__links_start(struct sk_server *srv, struct sk__links **out);
+void sk__links_stop(struct sk__links *lk);
+
 /* Output queued on c: the service's, and ciphertext not yet sent. */
 static inline size_t sk__conn_queued(const struct sk_conn *c)
 {

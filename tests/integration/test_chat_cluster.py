@@ -136,7 +136,7 @@ def servers(redis):
 
 
 def test_fan_out_exactly_once_in_order(servers, redis):
-    a, b, c = servers("epoll"), servers("uring"), servers("select")
+    a, b, c = servers("epoll"), servers("uring"), servers("thread")
     redis.wait_linked(3)
     alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
     # The subscription is up once a line from each side arrives.
@@ -168,7 +168,7 @@ def test_fan_out_exactly_once_in_order(servers, redis):
 
 
 def test_nick_unique_across_servers(servers, redis):
-    a, b = servers("epoll"), servers("poll")
+    a, b = servers("select"), servers("pool")
     redis.wait_linked(2)
     dora = Member(a, "dora")
     s = b.connect()
@@ -199,7 +199,7 @@ def test_nick_unique_across_servers(servers, redis):
 
 
 def test_redis_restarted(servers, redis):
-    a, b = servers("uring"), servers("select")
+    a, b = servers("uring"), servers("thread")
     redis.wait_linked(2)
     alice, bob = Member(a, "alice"), Member(b, "bob")
     alice2 = Member(a, "alice2")
@@ -236,14 +236,6 @@ def test_redis_restarted(servers, redis):
             x.close()
     finally:
         back.stop()
-
-
-def test_cluster_refused_under_blocking_model(redis):
-    p = subprocess.run([Server.__init__.__globals__["SOCKIT"], "serve", "chat", "-p", "0",
-                        "--model", "thread", "--cluster", redis.url],
-                       capture_output=True, text=True, timeout=10)
-    assert p.returncode != 0
-    assert "--cluster" in p.stderr
 
 
 def test_history_on_join(servers, redis):
