@@ -217,6 +217,8 @@ int cmd_ping(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* `sockit bench chat` (cmd_bench_chat.c), argv[0] "chat". */
+int sk_cli_bench_chat(const char *cmd, int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_nc(int argc, char **argv);

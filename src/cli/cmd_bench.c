@@ -1,6 +1,7 @@
 /*
- * cmd_bench.c - `sockit bench echo|http|models`: argument parsing for the
- * load generator and the model comparison; the work is in src/bench/.
+ * cmd_bench.c - `sockit bench echo|http|models|stream`: argument parsing for
+ * the load generator and the model comparison; the work is in src/bench/
+ * (`bench chat` is parsed in cmd_bench_chat.c).
  */
 #include "cli.h"
 
@@ -87,6 +88,7 @@ static void help(void)
            "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
            "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
            "       sockit bench stream HOST PORT [OPTIONS]   bulk throughput (--help for its own)\n"
+           "       sockit bench chat HOST PORT [OPTIONS]     a chat room's deliveries (--help)\n"
            "Load a server and report throughput, latency percentiles and errors. Every\n"
            "echoed byte is checked; HTTP responses are parsed.\n\n"
            "Load:\n"
@@ -1261,7 +1263,7 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return sk_cli_usage("bench", "echo, http, models or stream?");
+            return sk_cli_usage("bench", "echo, http, models, stream or chat?");
         help();
         return SK_EXIT_OK;
     }
@@ -1274,5 +1276,8 @@ int cmd_bench(int argc, char **argv)
         return bench_models("bench models", argc - 1, argv + 1);
     if (strcmp(sub, "stream") == 0)
         return bench_stream("bench stream", argc - 1, argv + 1);
-    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models or stream)", sub);
+    if (strcmp(sub, "chat") == 0)
+        return sk_cli_bench_chat("bench chat", argc - 1, argv + 1);
+    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models, stream or chat)",
+                        sub);
 }
