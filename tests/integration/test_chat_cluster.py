@@ -3,6 +3,7 @@ event models, form one chat through a Redis each test starts itself (on a
 free port, stopped by PID): lines fan out exactly once and in order, a nick
 is unique across servers, and Redis going away and coming back is told,
 local chat goes on meanwhile, and the cluster resumes."""
+import json
 import os
 import shutil
 import socket
@@ -302,3 +303,27 @@ def test_who_names_list_across_servers(servers, redis):
         time.sleep(0.05)
     for m in (alice, bob, carol):
         m.close()
+
+
+def test_bench_chat_across_the_cluster(servers, redis):
+    """sockit bench chat --via: senders on one server, receivers on another;
+    every message reaches every receiver once, in order, through Redis."""
+    flags = ["--flood-lines", "0", "--flood-bytes", "0", "--history", "0"]
+    a = Server(["chat", "-p", "0", "--model", "epoll", "--cluster", redis.url, *flags])
+    b = Server(["chat", "-p", "0", "--model", "thread", "--cluster", redis.url, *flags])
+    try:
+        redis.wait_linked(2)
+        p = subprocess.run([Server.__init__.__globals__["SOCKIT"], "bench", "chat", "127.0.0.1",
+                            str(a.port), "--members", "8", "--senders", "2", "--rate", "100",
+                            "-d", "1s", "--via", f"127.0.0.1:{b.port}", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        res = json.loads(p.stdout)
+        flat = json.dumps(res)
+        assert res["joined"] == 8, flat
+        assert res["missing"] == 0 and res["duplicated"] == 0 and res["reordered"] == 0, flat
+        assert res["foreign"] == 0, flat
+        assert res["delivered"] == res["expected"] > 0, flat
+    finally:
+        a.stop()
+        b.stop()
