@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-NET='sockit/(acl|addr|buf|error|relay|resolve|sock|util)\.h|net/[a-z_]+\.h'
+NET='sockit/(acl|addr|buf|error|relay|resolve|sock|spawn|util)\.h|net/[a-z_]+\.h'
 # The services' own public headers: their pure parsers (http.h, chat.h).
 SERVICE="sockit/(service|conn|http|chat)\.h|$NET|[a-z_]+\.h"
 

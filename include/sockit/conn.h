@@ -20,6 +20,7 @@
 
 #include "sockit/addr.h"
 #include "sockit/buf.h"
+#include "sockit/spawn.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -135,6 +136,22 @@ void *sk_conn_service_state(const struct sk_conn *c);
  * that answers many requests from one data() call stops there and returns
  * what it consumed; it is called again once the output drains. */
 int sk_conn_backpressured(const struct sk_conn *c);
+
+/* The environment of a program run for c (sk_spawn_env(): the peer's and
+ * the local address, or a Unix peer's credentials): free() it. NULL when
+ * out of memory. */
+char **sk_conn_spawn_env(const struct sk_conn *c);
+
+/* Run the program sp describes with c's socket itself as its standard
+ * input and output (and error, when sp->fd[2] is SK_SPAWN_STDOUT), where
+ * the model serves c in a process of its own (the fork model's child,
+ * --inetd): inetd's way, no byte relayed. Returns when the program ended
+ * (its wait status, >= 0); c is then ended, its socket closed (the program
+ * closed the connection by exiting). -EOPNOTSUPP where the model cannot
+ * (several connections per process, or a transport such as TLS between
+ * the socket and the service): the service runs it on pipes instead.
+ * Called from open() only. Any other negative errno: it could not start. */
+int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp);
 
 /* ---- the upstream: a second descriptor the connection owns ----
  *

@@ -72,6 +72,7 @@ struct sk_service_env {
     int stop_fd;   /* readable once the server was asked to stop: poll it, never read it */
     int terminal;  /* stdin is a terminal the service may take */
     int log_level; /* what sk_log() (util.h) prints: SK_LOG_ERROR under -q */
+    int drain_ms;  /* how long connections may finish once a stop was requested (--drain) */
     /* set by start() */
     int took_terminal; /* the service reads the terminal now: a line typed there no
                         * longer stops the server */
@@ -98,6 +99,11 @@ struct sk_service {
      * with a negative errno and a sentence in err (-ERANGE: a server limit
      * the service cannot work with, a usage error). */
     int (*create)(void **state);
+    /* Optional: the operands after `--` on the command line (serve exec's
+     * program and its arguments), argv NULL-terminated, before start().
+     * Returns 0 or a negative errno with a sentence in err (a usage error).
+     * A service without it takes no operands. */
+    int (*args)(void *state, int argc, char **argv, char *err, size_t errlen);
     int (*start)(void *state, struct sk_service_env *env, char *err, size_t errlen);
     void (*destroy)(void *state);
 

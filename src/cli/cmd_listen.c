@@ -9,6 +9,7 @@
 
 #include "sockit/client.h"
 #include "sockit/error.h"
+#include "sockit/model.h"
 #include "sockit/server.h"
 #include "sockit/tls.h"
 #include "sockit/util.h"
@@ -120,11 +121,14 @@ void sk_cli_relay_end(struct sk_cli_relay *r)
 /* ---- listen ---- */
 
 static volatile sig_atomic_t stop_flag;
+static struct sk_server *broker_srv; /* --broker: the server a signal stops */
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+    if (broker_srv)
+        sk_server_stop(broker_srv);
 }
 
 static void listen_help(void)
@@ -143,6 +147,10 @@ static void listen_help(void)
         "  -4, -6             IPv4 or IPv6 only\n"
         "  --unix PATH        listen on a Unix stream socket ('@name': abstract)\n"
         "  -k, --keep-open    after a client leaves, take the next one\n"
+        "  --broker           ncat's broker: any number of clients at once, each one's\n"
+        "                     bytes go to all the others (standard input and output\n"
+        "                     take no part); a client that stops reading while its\n"
+        "                     unsent bytes pass 256 KiB is disconnected after 2 s\n"
         "  -u, --udp          UDP: datagrams from any number of peers go to standard\n"
         "                     output; each line of standard input goes as one datagram\n"
         "                     to the peer heard from last (nothing is sent before a\n"
@@ -159,7 +167,7 @@ static void listen_help(void)
         "handshake without -k), 2 bad arguments, 130 stopped by SIGINT or SIGTERM.\n");
 }
 
-enum { OPT_UNIX = 256 };
+enum { OPT_UNIX = 256, OPT_BROKER };
 
 struct listen_cli {
     const char *cmd;
@@ -231,6 +239,7 @@ static int tls_setup(struct listen_cli *lc, const struct sk_cli_tls *tlo, const 
     return 0;
 }
 
+/* The first line. With --broker (srv->model set) it names the model. */
 static void listening_line(const struct sk_server *srv, const struct listen_cli *lc)
 {
     char a[SK_ADDR_STRLEN], fp[128];
@@ -241,14 +250,39 @@ static void listening_line(const struct sk_server *srv, const struct listen_cli 
         sk_addr_format(&srv->more[i], a, sizeof(a));
         fprintf(stderr, " and %s", a);
     }
-    fprintf(stderr, " (%s)",
+    fprintf(stderr, " (%s",
             lc->socktype == SOCK_DGRAM              ? "udp"
             : sk_addr_family(&srv->addr) == AF_UNIX ? (lc->tctx ? "unix, tls" : "unix")
             : lc->tctx                              ? "tcp, tls"
                                                     : "tcp");
+    if (srv->model)
+        fprintf(stderr, ", broker, model %s", srv->model->name);
+    fprintf(stderr, ")");
     if (lc->tctx && sk_tls_ctx_fingerprint(lc->tctx, fp, sizeof(fp)) > 0)
         fprintf(stderr, ": certificate %s", fp);
     fprintf(stderr, "\n");
+}
+
+/* --broker: the broker service (a hub) under the event core, until a
+ * signal. The listeners are srv's, bound already. */
+static int run_broker(const char *cmd, struct sk_server *srv, const struct listen_cli *lc)
+{
+    char err[256] = "";
+    int r;
+
+    srv->svc = sk_service_find("broker");
+    if (!srv->svc || (r = srv->svc->create(&srv->svc_state)) < 0)
+        return sk_cli_fail(cmd, "--broker: %s", sk_strerror(-ENOMEM));
+    if ((r = sk_server_configure(srv, NULL, err, sizeof(err))) < 0 ||
+        (r = sk_server_start_service(srv, err, sizeof(err))) < 0)
+        return sk_cli_fail(cmd, "--broker: %s", err[0] ? err : sk_strerror(r));
+    listening_line(srv, lc);
+    broker_srv = srv;
+    r = sk_server_run(srv);
+    broker_srv = NULL;
+    if (r < 0)
+        return sk_cli_fail(cmd, "--broker: %s", sk_strerror(r));
+    return stop_flag ? 130 : SK_EXIT_OK;
 }
 
 static const struct option listen_longs[] = {
@@ -256,6 +290,7 @@ static const struct option listen_longs[] = {
     {"bind", required_argument, NULL, 'b'},
     {"unix", required_argument, NULL, OPT_UNIX},
     {"keep-open", no_argument, NULL, 'k'},
+    {"broker", no_argument, NULL, OPT_BROKER},
     {"udp", no_argument, NULL, 'u'},
     {"idle", required_argument, NULL, 'i'},
     {"eof-wait", required_argument, NULL, 't'},
@@ -273,7 +308,7 @@ int cmd_listen(int argc, char **argv)
 {
     struct listen_cli lc = {.cmd = "listen", .eof_wait_ms = 500, .socktype = SOCK_STREAM};
     const char *cmd = lc.cmd, *bind_host = NULL, *port = NULL, *unix_path = NULL;
-    int family = AF_UNSPEC, c, rc = SK_EXIT_USAGE, r;
+    int family = AF_UNSPEC, c, rc = SK_EXIT_USAGE, r, broker = 0;
     int64_t ms;
     struct sk_cli_tls tlo = {0};
     struct sk_cli_relay rl = {.dump_fd = -1};
@@ -290,6 +325,7 @@ int cmd_listen(int argc, char **argv)
         case 'b': bind_host = optarg; break;
         case OPT_UNIX: unix_path = optarg; break;
         case 'k': lc.keep = 1; break;
+        case OPT_BROKER: broker = 1; break;
         case 'u': lc.socktype = SOCK_DGRAM; break;
         case '4': family = AF_INET; break;
         case '6': family = AF_INET6; break;
@@ -332,6 +368,13 @@ int cmd_listen(int argc, char **argv)
         sk_cli_usage(cmd, "--tls-cert and --tls-key go together");
         goto out;
     }
+    if (broker && (tlo.on || lc.socktype == SOCK_DGRAM || rl.hex || rl.out_file || rl.crlf ||
+                   rl.send_only || rl.recv_only || lc.idle_ms)) {
+        sk_cli_usage(cmd, "--broker relays between clients: -u, --tls, -i and the options of "
+                          "standard input and output (--hex, -o, -C, --send-only, --recv-only) "
+                          "do not apply");
+        goto out;
+    }
     struct sk_relay_opts ro = {
         .in_fd = STDIN_FILENO,
         .out_fd = STDOUT_FILENO,
@@ -368,6 +411,10 @@ int cmd_listen(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (broker) {
+        rc = run_broker(cmd, &srv, &lc);
+        goto out;
+    }
     listening_line(&srv, &lc);
 
     if (lc.socktype == SOCK_DGRAM) {

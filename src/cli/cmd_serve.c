@@ -169,6 +169,7 @@ static void help(const struct sk_service *svc)
     sk_model_names(SOCK_DGRAM, udp, sizeof(udp));
     snprintf(text, sizeof(text), "%s (UDP: %s); default: the fastest available", tcp, udp);
     printf("Usage: sockit serve SERVICE [PORT] [OPTIONS]\n"
+           "       sockit serve exec [PORT] [OPTIONS] -- CMD [ARG...]\n"
            "       sockit serve --list [--json]\n"
            "Run SERVICE under a concurrency model until SIGINT/SIGTERM, or q, quit or\n"
            "Ctrl-D typed on the terminal while it runs in the foreground (a second\n"
@@ -559,6 +560,18 @@ int cmd_serve(int argc, char **argv)
         argc--;
         argv++;
     }
+    /* A service that runs a program takes it after `--` (serve exec -- CMD
+     * ARG...): what follows is the program's, never an option of ours. */
+    int nprog = -1;
+    char **prog = NULL;
+    for (int i = 1; svc && svc->args && i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            prog = argv + i + 1;
+            nprog = argc - i - 1;
+            argc = i;
+            break;
+        }
+    }
     sk_server_init(&srv);
     struct option *opts = build_options(svc);
     if (!opts) {
@@ -658,6 +671,11 @@ int cmd_serve(int argc, char **argv)
     if (optind < argc) {
         rc = sk_cli_usage(cmd, "unexpected argument '%s'%s", argv[optind],
                           port && !unix_path ? " (the port is already given)" : "");
+        goto out;
+    }
+    if (svc->args &&
+        (r = svc->args(srv.svc_state, nprog < 0 ? 0 : nprog, prog, err, sizeof(err))) < 0) {
+        rc = sk_cli_usage(cmd, "%s: %s", svc->name, err[0] ? err : sk_strerror(r));
         goto out;
     }
     if ((rc = check_combination(cmd, unix_path, port, bind_host, family, srv.unix_mode)) != 0)

@@ -6,12 +6,18 @@
 #include "sockit/conn.h"
 
 #include "sockit/server.h"
+#include "sockit/sock.h"
 #include "sockit/util.h"
 
 #include "internal.h"
 
 #include <errno.h>
+#include <linux/tcp.h> /* struct tcp_info with the byte counts */
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <linux/sockios.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static void wake(struct sk_conn *c)
@@ -98,4 +104,49 @@ void *sk_conn_service_state(const struct sk_conn *c)
 int sk_conn_backpressured(const struct sk_conn *c)
 {
     return sk__conn_backpressured(c, NULL); /* the one test the models use */
+}
+
+char **sk_conn_spawn_env(const struct sk_conn *c)
+{
+    return sk_spawn_env(&c->peer, NULL, c->fd);
+}
+
+int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp)
+{
+    struct sk_server *srv = c->srv;
+
+    if (!srv->conn_process || c->tls || c->fd < 0 || sk_conn_pending(c) > 0)
+        return -EOPNOTSUPP;
+    sp->fd[0] = sp->fd[1] = c->fd;
+    if (sp->fd[2] == SK_SPAWN_STDOUT)
+        sp->fd[2] = c->fd;
+    int fd = c->fd;
+    c->fd = -1;                  /* the program's now: closed below, never shut down by us */
+    sk_sock_set_nonblock(fd, 0); /* programs expect blocking standard I/O */
+    /* Our copy stays open while the program runs (its exit still closes
+     * the connection: ours is closed right after), so the kernel's counts
+     * of what went each way can be taken for the log and the totals. */
+    int r = sk_spawn_run(sp, c->id, -1, srv->stop_fd, srv->lim.drain_ms);
+    struct tcp_info ti;
+    socklen_t tl = sizeof(ti);
+    memset(&ti, 0, sizeof(ti));
+    if (r >= 0 && sk_addr_family(&c->peer) != AF_UNIX &&
+        getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+        tl >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received)) {
+        /* The peer's FIN counts as a byte received; what is sent but not
+         * yet acknowledged is in the send queue. */
+        enum { TIME_WAIT = 6, CLOSE_WAIT = 8, LAST_ACK = 9, CLOSING = 11 }; /* tcp_states.h */
+        int st = ti.tcpi_state;
+        int fin = st == CLOSE_WAIT || st == LAST_ACK || st == CLOSING || st == TIME_WAIT;
+        int queued = 0;
+        if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+            queued = 0;
+        c->bytes_in = ti.tcpi_bytes_received - (fin && ti.tcpi_bytes_received ? 1 : 0);
+        c->bytes_out = ti.tcpi_bytes_acked + (uint64_t)queued;
+        atomic_fetch_add(&srv->st->bytes_in, c->bytes_in);
+        atomic_fetch_add(&srv->st->bytes_out, c->bytes_out);
+    }
+    close(fd);
+    c->flags |= SK_CONN_END;
+    return r;
 }

@@ -18,6 +18,7 @@
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/sock.h"
+#include "sockit/spawn.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -73,6 +74,7 @@ static void worker_main(struct prefork *pf, unsigned i)
         sk__serve_blocking(srv, fd, &peer);
         atomic_store(&pf->busy[i], 0);
     }
+    sk_spawn_shutdown(srv->lim.drain_ms); /* serve exec's programs end with the worker */
     _exit(0);
 }
 

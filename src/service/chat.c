@@ -36,6 +36,7 @@
 #include "chat_cluster.h"
 #include "chat_operator.h"
 #include "chat_room.h"
+#include "stall.h"
 
 #define DEFAULT_MAX_LINE 4096
 #define DEFAULT_MAX_CLIENTS 1000
@@ -272,16 +273,8 @@ static void drop(struct member *m, const char *reason)
  */
 static int stalled(const struct chat *st, struct member *m, size_t pending)
 {
-    if (pending <= st->max_queue) {
-        m->over_since = 0;
-        return 0;
-    }
-    int64_t now = sk_now_ms();
-    if (m->over_since == 0 || sk_conn_bytes_sent(m->c) != m->seen_out) {
-        m->over_since = now;
-        m->seen_out = sk_conn_bytes_sent(m->c);
-    }
-    return now - m->over_since >= st->stall_ms;
+    return sk__stalled(&m->over_since, &m->seen_out, sk_conn_bytes_sent(m->c), pending,
+                       st->max_queue, st->stall_ms);
 }
 
 /* Queue text (without line end) plus m's line end, unless m has stopped

@@ -71,8 +71,10 @@ def test_list_has_every_model_and_what_each_carries():
             else {"echo", "discard", "daytime", "chargen"}
         if kind == "tcp" and model not in ("iterative", "fork", "prefork"):
             want.add("chat")
+            want.add("broker")  # issue 14: listen --broker's hub service
         if kind == "tcp":
             want.add("relay")  # issue 14: a stream service under every stream model
+            want.add("exec")
         assert set(r["services"]) == want, r
 
 
