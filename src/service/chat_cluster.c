@@ -559,7 +559,15 @@ static int link_down(struct sk__chat_cluster *cl, struct link *l)
     int was = l->up;
     l->up = 0;
     if (l == &cl->link[0]) {
-        cl->wlen = 0; /* no answer comes any more */
+        /* No answer comes any more: a nick still asked for is decided here
+         * (and registered again on reconnect, like every other). */
+        unsigned n = cl->wlen;
+        cl->wlen = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct wait w = cl->waits[(cl->whead + i) % WAIT_MAX];
+            if (w.kind == WAIT_CLAIM)
+                cl->h.claimed(cl->h.arg, w.conn_id, w.nick, SK_CHAT_CLUSTER_ALONE);
+        }
         if (was)
             sk_log(SK_LOG_WARN, "chat cluster: lost Redis; local chat goes on, reconnecting");
     }

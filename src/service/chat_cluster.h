@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define SK_CHAT_CLUSTER_LINKS 2 /* commands, and the subscription */
+#define SK_CHAT_CLUSTER_ALONE 2 /* a claim Redis did not answer (claimed()) */
 
 struct sk__chat_cluster;
 
@@ -23,7 +24,9 @@ struct sk__chat_cluster_hooks {
     void (*line)(void *arg, const char *room, const char *text, size_t n);
     /* A notice for every local member ("the cluster is unreachable"). */
     void (*notice)(void *arg, const char *text);
-    /* The answer to sk__chat_cluster_claim(): ok 1 when the nick is ours. */
+    /* The answer to sk__chat_cluster_claim(): ok 1 when the nick is ours,
+     * SK_CHAT_CLUSTER_ALONE when Redis went away before answering (the chat
+     * decides alone, as while Redis is away), 0 when another server has it. */
     void (*claimed)(void *arg, uint64_t conn_id, const char *nick, int ok);
     /* Every local nick: fn(cl, nick) for each (re-registered on reconnect). */
     void (*each_nick)(void *arg, struct sk__chat_cluster *cl,

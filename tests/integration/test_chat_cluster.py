@@ -327,3 +327,24 @@ def test_bench_chat_across_the_cluster(servers, redis):
     finally:
         a.stop()
         b.stop()
+
+
+def test_nick_asked_when_redis_dies(servers, redis):
+    """A nick asked of Redis that never answers (stopped, then killed) is
+    decided by the server alone once the link is lost: the member is not
+    left waiting."""
+    import signal
+    a = servers("epoll")
+    redis.wait_linked(1)
+    m = Member.__new__(Member)
+    m.s, m.buf = a.connect(), b""
+    m.expect("Type your nickname")
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        m.send("zed")
+        m.send("/who")
+        m.expect("Checking the nickname zed across the cluster")
+    finally:
+        redis.stop()  # SIGKILL works on a stopped process
+    m.expect("Welcome, zed")
+    m.close()
