@@ -1,7 +1,8 @@
 # sockit - plain GNU Makefile with automatic header dependencies.
 #
 #   make            build/sockit and build/libsockit.a (optimised)
-#   make test       deps, then unit + integration tests under ASan/UBSan
+#   make test       deps, then unit + integration tests under ASan/UBSan (make -j2 test:
+#                   parallel builds; integration tests INTEGRATION_JOBS=4 at a time)
 #   make demo       deps, build, then the model comparison tour
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; fails on any finding
@@ -59,7 +60,7 @@ TSAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=thread
 objs = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all test unit integration demo install uninstall clean format format-check fuzz fuzz-replay fuzz-smoke \
-        fuzz-bins \
+        fuzz-bins test-bins \
         deps tsan tsan-unit bench check-ci check-layers
 .DEFAULT_GOAL := all
 
@@ -152,13 +153,35 @@ tsan-unit: $(TSAN_UNIT)
 	@set -e; for t in $(TSAN_UNIT); do echo "== $$t (ThreadSanitizer)"; \
 	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 $$t; done
 
+# The integration tests mostly wait on servers, so INTEGRATION_JOBS of them
+# run at once (pytest-xdist); tests that share a fixed resource (a well-known
+# port) carry one xdist_group and run one after another on one worker; those
+# marked `serial` (timing, or load on the whole machine) run afterwards,
+# alone. INTEGRATION_JOBS=0: everything in one process.
+INTEGRATION_JOBS ?= 4
+PYTEST := SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
+	  SOCKIT_TSAN=$(abspath $(TSAN_DIR)/sockit) $(PYTHON) -m pytest -q -rs -p no:cacheprovider
 integration: $(ASAN_DIR)/sockit $(REL_DIR)/sockit $(TSAN_DIR)/sockit docs/sockit.1
-	SOCKIT=$(abspath $(ASAN_DIR)/sockit) SOCKIT_RELEASE=$(abspath $(REL_DIR)/sockit) \
-	  SOCKIT_TSAN=$(abspath $(TSAN_DIR)/sockit) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+ifeq ($(INTEGRATION_JOBS),0)
+	$(PYTEST) tests/integration $(PYTEST_ARGS)
+else
+	$(PYTEST) -n $(INTEGRATION_JOBS) --dist loadgroup -m 'not serial' tests/integration $(PYTEST_ARGS)
+	$(PYTEST) -m serial tests/integration $(PYTEST_ARGS) || [ $$? -eq 5 ] # 5: none marked
+endif
+
+# Everything the tests run is built first (in parallel under make -j2),
+# then the stages run one after another.
+TEST_BINS := $(UNIT_BINS) $(FUZZ_BINS) $(TSAN_UNIT) $(ASAN_DIR)/sockit $(REL_DIR)/sockit \
+             $(TSAN_DIR)/sockit docs/sockit.1
+test-bins: $(TEST_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory check-layers unit fuzz-replay tsan-unit integration
+	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory check-layers
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory tsan-unit
+	@$(MAKE) --no-print-directory integration
 
 # A service includes no model or server header; the net core nothing above it.
 check-layers:
@@ -177,7 +200,7 @@ fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@scripts/fuzz.sh --selftest 10
+	@FUZZ_JOBS=$${FUZZ_JOBS:-2} scripts/fuzz.sh --selftest 10
 
 MAN_PARTS := $(sort $(wildcard docs/man/*.roff))
 docs/sockit.1: $(MAN_PARTS)

@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config liburing-dev libssl-dev openssl libcmocka-dev python3-pytest
 netcat-openbsd socat ncat curl wrk iperf3 tmux chromium telnet procps iproute2 nginx-light
 clang libclang-rt-14-dev clang-format groff-base man-db systemd openbsd-inetd
-libwslay-dev libhiredis-dev redis-server python3-websockets python3-pytest-xdist ngircd inspircd haproxy"
+libwslay-dev libhiredis-dev redis-server python3-websockets python3-pytest-xdist ngircd inspircd haproxy strace"
 
 missing=""
 for p in $PKGS; do

@@ -1,7 +1,8 @@
 #!/bin/sh
 # fuzz.sh [--selftest] [SECONDS] - build the libFuzzer targets (clang, ASan +
 # UBSan with -fno-sanitize-recover=all, leak checks on) and run each for
-# SECONDS (default 20), one after another, on a copy of its corpus.
+# SECONDS (default 20) on a copy of its corpus, FUZZ_JOBS targets at a time
+# (default 1: one after another).
 #
 # Any sanitizer report, leak, crash, timeout or violated property is a
 # finding: libFuzzer saves the input as build/fuzz/artifacts/TARGET-crash-...
@@ -15,7 +16,8 @@
 #
 # Environment: FUZZ_TARGETS="fuzz_http fuzz_chat" (default: every
 # fuzz/fuzz_*.c; selftest/fuzz_planted names the self-test target), FUZZ_RUNS=N (also stop a target after N executions),
-# FUZZ_NICE=19 (run under nice), FUZZ_OUT (default build/fuzz). Each run's
+# FUZZ_NICE=19 (run under nice), FUZZ_JOBS=2 (targets run at once; make
+# fuzz-smoke runs two), FUZZ_OUT (default build/fuzz). Each run's
 # log is FUZZ_OUT/logs/TARGET.log; its executions are summed up at the end.
 set -u
 cd "$(dirname "$0")/.."
@@ -29,6 +31,7 @@ secs=${1:-20}
 out=${FUZZ_OUT:-build/fuzz}
 runs=${FUZZ_RUNS:-}
 nice=${FUZZ_NICE:-}
+jobs=${FUZZ_JOBS:-1}
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang)"; exit 2; }
 mkdir -p "$out/artifacts" "$out/logs"
 
@@ -99,17 +102,40 @@ echo "fuzz: building$bins"
 # shellcheck disable=SC2086
 make -s --no-print-directory -j2 FUZZ_DIR="$out" $bins || { echo "fuzz: build failed"; exit 2; }
 
-found=""
-for t in $targets; do
-    n=${t##*/}
+# fuzz_one TARGET: run it on its corpus, its verdict into $out/logs/NAME.result;
+# a finding also names it in $out/found.
+fuzz_one() {
+    n=${1##*/}
     c=${n#fuzz_}
     mkdir -p "$out/corpus-$c"
     if [ -d "fuzz/corpus/$c" ]; then
-        run "$n" "$(bin "$t")" "$out/corpus-$c" "fuzz/corpus/$c" || found="$found $n"
+        set -- "$1" "$out/corpus-$c" "fuzz/corpus/$c"
     else
-        run "$n" "$(bin "$t")" "$out/corpus-$c" || found="$found $n"
+        set -- "$1" "$out/corpus-$c"
+    fi
+    b=$(bin "$1")
+    shift
+    run "$n" "$b" "$@" >"$out/logs/$n.result" 2>&1 || echo "$n" >>"$out/found"
+}
+rm -f "$out/found"
+# FUZZ_JOBS at a time (each runs for the same time, so batches lose little);
+# the verdicts are printed in order once a batch is done.
+batch=""
+i=0
+for t in $targets; do
+    fuzz_one "$t" &
+    batch="$batch ${t##*/}"
+    i=$((i + 1))
+    if [ $((i % jobs)) -eq 0 ]; then
+        wait
+        for n in $batch; do cat "$out/logs/$n.result"; done
+        batch=""
     fi
 done
+wait
+for n in $batch; do cat "$out/logs/$n.result"; done
+found=""
+[ -f "$out/found" ] && found=" $(sort "$out/found" | tr '\n' ' ' | sed 's/ $//')"
 if [ -n "$found" ]; then
     echo "fuzz: findings in:$found (inputs in $out/artifacts/; add each to fuzz/corpus/NAME/)"
     exit 1

@@ -92,8 +92,7 @@ void sk_conn_set_deadline(struct sk_conn *c, int64_t ms)
 
 size_t sk_conn_pending(const struct sk_conn *c)
 {
-    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0) +
-           (c->up ? c->up->p2c_len : 0); /* spliced from a piped upstream, not sent yet */
+    return sk__conn_pending(c); /* with what was spliced from a piped upstream */
 }
 
 void *sk_conn_service_state(const struct sk_conn *c)

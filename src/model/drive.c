@@ -54,7 +54,7 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             /* Input full and the service waits for no output to drain. */
             if (c->flags & SK_CONN_HOLD)
                 *held = 1; /* the service waits: offered again once released */
-            else if (n - used >= c->in.max && !sk_conn_pending(c) &&
+            else if (n - used >= c->in.max && !sk__conn_pending(c) &&
                      !(inflight && sk_buf_len(inflight)))
                 err = -EMSGSIZE;
             break;
@@ -69,23 +69,6 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
             err = r == -ENOBUFS ? -EMSGSIZE : r;
     }
     return err;
-}
-
-int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
-{
-    int64_t due = 0;
-    if (c->srv->lim.idle_timeout_ms > 0 && !c->link)
-        due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
-        due = c->deadline_ms;
-    if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
-        due = c->last_ms + SK_EV_SHRINK_MS;
-    if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
-        due = c->tls->hs_due;
-    int64_t up = c->up ? sk__up_due(c) : 0;
-    if (up && (!due || up < due))
-        due = up;
-    return due;
 }
 
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
@@ -146,16 +129,6 @@ void sk__conn_eof(struct sk_conn *c, int64_t now)
 {
     if (c->deadline_ms && c->deadline_ms > now)
         c->deadline_ms = now;
-}
-
-int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping)
-{
-    if (c->up && !sk__up_may_close(c, stopping))
-        return 0; /* connecting, or piped: it ends when both directions are done */
-    if (eof && !pend && !c->deadline_ms && !held)
-        return 1;
-    /* Stopping with nothing in flight: no reason to wait for the bound. */
-    return stopping && !pend && !sk_buf_len(&c->in) && !sk__conn_unread(c->fd);
 }
 
 int sk__conn_unread(int fd)

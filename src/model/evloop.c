@@ -234,16 +234,23 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
     return 0;
 }
 
-static int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+/* The TLS copy out of line, so the plain one inlined in sk__ev_settle()
+ * does not pay for its registers on every request. */
+__attribute__((noinline)) static int step_tls(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    return ec->c.tls ? step_as(L, ec, 1) : step_as(L, ec, 0);
+    return step_as(L, ec, 1);
+}
+
+static inline int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    return ec->c.tls ? step_tls(L, ec) : step_as(L, ec, 0);
 }
 
 /* Outside the hub lock: close, or apply what ec wants and re-arm its timer;
  * a connection whose interest or timer cannot be set is closed. */
 static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
 {
-    if (r == 0 && (r = L->be->apply(L, ec)) < 0)
+    if (r == 0 && (ec->want != ec->armed || ec->c.up) && (r = L->be->apply(L, ec)) < 0)
         r = conn_lost(ec, "cannot change what it is watched for", r);
     if (r == 0)
         r = arm_timer(L, ec);

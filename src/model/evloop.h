@@ -62,6 +62,9 @@ struct sk__ev_conn {
     unsigned inflight;       /* backend: operations the kernel still holds;
                               * a closed connection is freed only at 0 */
     unsigned char want;      /* SK_EV_WANT_*: set by the core's step */
+    unsigned char armed;     /* backend: the SK_EV_WANT_* it acts on now (its poller
+                              * interest; io_uring: a receive, a send in flight);
+                              * apply() is called only when want differs */
     unsigned char up_want;   /* SK_UP_* for the upstream's descriptors: set by the step */
     char eof;                /* the peer finished sending */
     char held;               /* input left unfed because of backpressure: while
@@ -118,8 +121,9 @@ struct sk__ev_backend {
     int (*send)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     /* Act on ec->want (watch for input and/or writability), and on
      * ec->up_want for the upstream's descriptors (ec->c.up: rfd readable,
-     * wfd writable; readiness reported through sk__ev_up_ready()). 0, or
-     * -errno when it cannot (the core then closes ec with a log line). */
+     * wfd writable; readiness reported through sk__ev_up_ready()); called
+     * when want differs from ec->armed or the connection has an upstream.
+     * 0, or -errno when it cannot (the core then closes ec with a log line). */
     int (*apply)(struct sk__ev_loop *L, struct sk__ev_conn *ec);
     /* The core is about to close fd, one of ec's upstream descriptors:
      * stop watching it. */
@@ -221,7 +225,7 @@ static inline int sk__ev_recv(struct sk__ev_loop *L, struct sk__ev_conn *ec, cha
  * the transport's ciphertext. */
 static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls)
 {
-    return sk_conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
+    return sk__conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
            (tls ? sk__tls_queued(&ec->c) : 0);
 }
 

@@ -222,10 +222,17 @@ struct sk__links;
 int sk__links_start(struct sk_server *srv, struct sk__links **out);
 void sk__links_stop(struct sk__links *lk);
 
+/* sk_conn_pending(), inline for the models' per-request path: out, the
+ * file, and what was spliced from a piped upstream, not sent yet. */
+static inline size_t sk__conn_pending(const struct sk_conn *c)
+{
+    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0) + (c->up ? c->up->p2c_len : 0);
+}
+
 /* Output queued on c: the service's, and ciphertext not yet sent. */
 static inline size_t sk__conn_queued(const struct sk_conn *c)
 {
-    return sk_conn_pending(c) + (c->tls ? sk__tls_queued(c) : 0);
+    return sk__conn_pending(c) + (c->tls ? sk__tls_queued(c) : 0);
 }
 
 /* With pend queued: whether the socket's writability matters (under TLS
@@ -308,7 +315,22 @@ static inline int sk__conn_holding(const struct sk_conn *c, char held)
 /* The earliest moment something may be due on c (idle timeout, service
  * deadline unless held, and with fat the event loops' buffer release), 0
  * when nothing is. */
-int64_t sk__conn_due(const struct sk_conn *c, int fat, int held);
+static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
+{
+    int64_t due = 0;
+    if (c->srv->lim.idle_timeout_ms > 0 && !c->link) /* a link has none */
+        due = c->last_ms + c->srv->lim.idle_timeout_ms;
+    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
+        due = c->deadline_ms;
+    if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
+        due = c->last_ms + SK_EV_SHRINK_MS;
+    if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
+        due = c->tls->hs_due;
+    int64_t up = c->up ? sk__up_due(c) : 0;
+    if (up && (!due || up < due))
+        due = up;
+    return due;
+}
 
 /* Is c's idle timeout or service deadline (unless held) due at now? */
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held);
@@ -330,15 +352,25 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held);
  * usual deadline path then runs the service's timeout(). */
 void sk__conn_eof(struct sk_conn *c, int64_t now);
 
-/* With pend bytes still to send: 1 when c may close now (the peer finished
- * and nothing is pending, held or awaited, or the server is stopping and
- * nothing is in flight, unread by us included, even with a service
- * deadline armed: http's header clock runs from accept), else 0. */
-int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held, int stopping);
-
 /* Bytes the kernel holds for fd that were not read yet (closing with unread
  * input would reset the connection and lose what was sent). */
 int sk__conn_unread(int fd);
+
+/* With pend bytes still to send: 1 when c may close now (the peer finished
+ * and nothing is pending, held or awaited, or the server is stopping and
+ * nothing is in flight, unread by us included, even with a service
+ * deadline armed: http's header clock runs from accept), else 0. Inline:
+ * asked after every step of every connection. */
+static inline int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held,
+                                     int stopping)
+{
+    if (c->up && !sk__up_may_close(c, stopping))
+        return 0; /* connecting, or piped: it ends when both directions are done */
+    if (eof && !pend && !c->deadline_ms && !held)
+        return 1;
+    /* Stopping with nothing in flight: no reason to wait for the bound. */
+    return stopping && !pend && !sk_buf_len(&c->in) && !sk__conn_unread(c->fd);
+}
 
 /* (struct sk__ratelimit is in server.h: the shared counters hold one.) */
 /* 1 when a line may be logged now (claimed atomically), with *skipped (may
@@ -367,6 +399,15 @@ int sk__fault(const char *name);
  * input is read and discarded after the write side is shut down. */
 #define SK_LINGER_MS 2000
 #define SK_LINGER_BYTES (4u << 20)
+
+/* Can io_uring carry a model here (uring_probe.c, for both io_uring
+ * models)? 0 when SOCKIT_URING_REFUSE (a test hook) is not set and the
+ * kernel sets up a ring that supports the nops opcodes ops[] and, with
+ * buf_ring, provided buffer rings; else -errno and the reason in why
+ * ("this kernel's io_uring lacks " the text lacks). Built with liburing
+ * only. */
+int sk__uring_probe(const int *ops, size_t nops, int buf_ring, const char *lacks, char *why,
+                    size_t len);
 
 /* May the peer of fd still send (input unread, or its end not seen yet)? */
 int sk__peer_sending(int fd);

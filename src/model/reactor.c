@@ -40,8 +40,7 @@ _Static_assert((int)SK_EV_WANT_READ == (int)SK_EV_IN && (int)SK_EV_WANT_WRITE ==
                "a connection's wants are the poller's interest bits");
 
 struct rconn {
-    struct sk__ev_conn base;
-    unsigned interest; /* SK_EV_* registered with the poller */
+    struct sk__ev_conn base; /* base.armed: the SK_EV_* registered with the poller */
     /* The upstream's descriptors registered with the poller (-1: none):
      * [0] rfd (and wfd when it is the same), [1] a separate wfd. */
     int ufd[2];
@@ -97,7 +96,7 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     int r = R->ops->add(R->poller, ec->c.fd, SK_EV_IN);
     if (r < 0)
         return r;
-    rc->interest = SK_EV_IN;
+    ec->armed = SK_EV_IN;
     R->fds[ec->c.fd] = rc;
     return 0;
 }
@@ -105,10 +104,9 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
-    struct rconn *rc = (struct rconn *)ec;
     if (ec->c.fd < 0)
-        return;
-    R->ops->del(R->poller, ec->c.fd, rc->interest);
+        return; /* a link */
+    R->ops->del(R->poller, ec->c.fd, ec->armed);
     R->fds[ec->c.fd] = NULL;
 }
 
@@ -178,13 +176,13 @@ static int r_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
     struct rconn *rc = (struct rconn *)ec;
-    if (ec->want != rc->interest) {
+    if (ec->want != ec->armed) {
         int r = sk__fault(SK_FAULT_INTEREST)
                     ? -ENOMEM
-                    : R->ops->mod(R->poller, ec->c.fd, rc->interest, ec->want);
+                    : R->ops->mod(R->poller, ec->c.fd, ec->armed, ec->want);
         if (r < 0)
             return r;
-        rc->interest = ec->want;
+        ec->armed = ec->want;
     }
     if (ec->c.up || rc->ufd[0] >= 0 || rc->ufd[1] >= 0)
         return apply_up(R, rc);
@@ -284,9 +282,9 @@ static void handle(struct rloop *R, struct rconn *rc, unsigned ev)
     int r = 0;
 
     sk__ev_hub_enter(&R->base);
-    if ((ev & (SK_EV_IN | SK_EV_ERR)) && (rc->interest & SK_EV_IN))
+    if ((ev & (SK_EV_IN | SK_EV_ERR)) && (rc->base.armed & SK_EV_IN))
         r = rc->base.c.tls ? tls_read(R, rc) : do_read(R, rc);
-    else if ((ev & SK_EV_ERR) && !(rc->interest & SK_EV_OUT))
+    else if ((ev & SK_EV_ERR) && !(rc->base.armed & SK_EV_OUT))
         r = -ECONNRESET; /* a hang-up while we wait for nothing from it */
     sk__ev_settle(&R->base, &rc->base, r);
 }
@@ -302,7 +300,14 @@ static int r_poll(struct sk__ev_loop *L, int ms)
         return n;
     for (int i = 0; i < n; i++) {
         int fd = ev[i].fd;
-        if (R->watch_lfd && fd == L->lfd)
+        /* Connections (and their upstreams) first: the listener and the
+         * loop's own descriptors are never in fds. */
+        if ((size_t)fd < R->nfds && R->fds[fd]) {
+            if (fd == R->fds[fd]->base.c.fd)
+                handle(R, R->fds[fd], ev[i].ev);
+            else
+                handle_up(R, R->fds[fd], fd, ev[i].ev);
+        } else if (R->watch_lfd && fd == L->lfd)
             sk__ev_accept(L);
         else if (R->watch_stop && fd == L->srv->stop_fd)
             sk__ev_begin_stop(L);
@@ -310,10 +315,6 @@ static int r_poll(struct sk__ev_loop *L, int ms)
             sk__ev_stdin(L);
         else if (L->wake_fd >= 0 && fd == L->wake_fd)
             sk__ev_take_remote(L);
-        else if ((size_t)fd < R->nfds && R->fds[fd] && fd == R->fds[fd]->base.c.fd)
-            handle(R, R->fds[fd], ev[i].ev);
-        else if ((size_t)fd < R->nfds && R->fds[fd])
-            handle_up(R, R->fds[fd], fd, ev[i].ev);
     }
     return 0;
 }

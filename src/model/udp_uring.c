@@ -177,33 +177,9 @@ static int uring_run(struct sk_server *srv)
 
 static int uring_available(char *why, size_t len)
 {
-    /* The same test hook as the stream model: both io_uring models or none. */
-    const char *hook = getenv("SOCKIT_URING_REFUSE");
-    if (hook && *hook && strcmp(hook, "0") != 0) {
-        snprintf(why, len, "io_uring refused (SOCKIT_URING_REFUSE is set)");
-        return -EPERM;
-    }
-    struct io_uring ring;
-    int r = io_uring_queue_init(4, &ring, 0);
-    if (r < 0) {
-        snprintf(why, len,
-                 "io_uring_setup: %s (kernel without io_uring, kernel.io_uring_disabled set, "
-                 "or a seccomp filter)",
-                 strerror(-r));
-        return r;
-    }
-    struct io_uring_probe *p = io_uring_get_probe_ring(&ring);
-    int ok = p && io_uring_opcode_supported(p, IORING_OP_RECVMSG) &&
-             io_uring_opcode_supported(p, IORING_OP_SENDMSG) &&
-             io_uring_opcode_supported(p, IORING_OP_POLL_ADD);
-    if (p)
-        io_uring_free_probe(p);
-    io_uring_queue_exit(&ring);
-    if (!ok) {
-        snprintf(why, len, "this kernel's io_uring lacks recvmsg/sendmsg/poll operations");
-        return -ENOSYS;
-    }
-    return 0;
+    static const int ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_POLL_ADD};
+    return sk__uring_probe(ops, sizeof(ops) / sizeof(ops[0]), 0, "recvmsg/sendmsg/poll operations",
+                           why, len);
 }
 #else
 static int uring_available(char *why, size_t len)

@@ -68,8 +68,7 @@ _Static_assert(_Alignof(struct upoll) >= SK_UD_OP_MASK + 1, "user_data keeps the
 struct uconn {
     struct sk__ev_conn base;
     struct upoll up[2];
-    struct sk_buf wbuf; /* bytes of the send in flight (base.sending points here) */
-    char recv_armed, send_armed;
+    struct sk_buf wbuf;  /* bytes of the send in flight (base.sending points here) */
     char fixed;          /* c.fd is also registered in the ring's file table, at index c.fd */
     unsigned char nrecv; /* receives with data, counted up to FIXED_AFTER */
 };
@@ -163,9 +162,9 @@ static void u_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     if (u->fixed)
         io_uring_register_files_update(&U->ring, (unsigned)ec->c.fd, &none, 1);
     u->fixed = 0;
-    if (u->recv_armed)
+    if (ec->armed & SK_EV_WANT_READ)
         cancel(U, u, SK_UD_RECV);
-    if (u->send_armed)
+    if (ec->armed & SK_EV_WANT_WRITE)
         cancel(U, u, SK_UD_SEND);
 }
 
@@ -187,7 +186,7 @@ static void arm_recv(struct uloop *U, struct uconn *u)
     sqe->flags |= IOSQE_BUFFER_SELECT | (u->fixed ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_RECV));
-    u->recv_armed = 1;
+    u->base.armed |= SK_EV_WANT_READ; /* a receive in flight */
     u->base.inflight++;
     U->inflight++;
 }
@@ -211,7 +210,7 @@ static int u_apply(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct uconn *u = (struct uconn *)ec;
     const struct sk__upstream *up = ec->c.up;
-    if ((ec->want & SK_EV_WANT_READ) && !u->recv_armed)
+    if ((ec->want & SK_EV_WANT_READ) && !(ec->armed & SK_EV_WANT_READ))
         arm_recv((struct uloop *)L, u);
     if (up) {
         /* A poll armed for what is no longer wanted completes and is then
@@ -268,7 +267,7 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
     struct uconn *u = (struct uconn *)ec;
     struct sk_conn *c = &ec->c;
 
-    if (u->send_armed)
+    if (ec->armed & SK_EV_WANT_WRITE)
         return 0;
     if (sk_buf_len(&u->wbuf) == 0) {
         /* TLS: the ciphertext goes, made from out and the file (read
@@ -309,7 +308,7 @@ static int u_send(struct sk__ev_loop *L, struct sk__ev_conn *ec)
         if (u->fixed)
             sqe->flags |= IOSQE_FIXED_FILE;
         io_uring_sqe_set_data64(sqe, sk__ud_encode(u, SK_UD_SEND));
-        u->send_armed = 1;
+        ec->armed |= SK_EV_WANT_WRITE; /* a send in flight */
         ec->inflight++;
         U->inflight++;
     }
@@ -342,7 +341,7 @@ static void on_recv(struct uloop *U, struct uconn *u, int res, unsigned flags)
     unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
     int r = 0;
 
-    u->recv_armed = 0;
+    u->base.armed &= (unsigned char)~SK_EV_WANT_READ;
     u->base.inflight--;
     U->inflight--;
     if (u->base.closed) {
@@ -372,7 +371,7 @@ static void on_send(struct uloop *U, struct uconn *u, int res)
     struct sk__ev_loop *L = &U->base;
     int r = 0;
 
-    u->send_armed = 0;
+    u->base.armed &= (unsigned char)~SK_EV_WANT_WRITE;
     u->base.inflight--;
     U->inflight--;
     if (u->base.closed)
@@ -590,51 +589,10 @@ static int uring_run(struct sk_server *srv)
 
 static int uring_available(char *why, size_t len)
 {
-    const char *hook = getenv("SOCKIT_URING_REFUSE");
-    if (hook && *hook && strcmp(hook, "0") != 0) {
-        snprintf(why, len, "io_uring refused (SOCKIT_URING_REFUSE is set)");
-        return -EPERM;
-    }
-    struct io_uring ring;
-    int r = io_uring_queue_init(2, &ring, 0);
-    if (r < 0) {
-        int disabled = 0;
-        FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
-        if (f) {
-            if (fscanf(f, "%d", &disabled) != 1)
-                disabled = 0;
-            fclose(f);
-        }
-        snprintf(why, len, "the kernel refuses io_uring: %s%s", sk_strerror(r),
-                 disabled ? " (sysctl kernel.io_uring_disabled is set)" : "");
-        return r;
-    }
-    struct io_uring_probe *probe = io_uring_get_probe_ring(&ring);
-    int ok = probe && io_uring_opcode_supported(probe, IORING_OP_RECV) &&
-             io_uring_opcode_supported(probe, IORING_OP_SEND) &&
-             io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL);
-    if (probe)
-        io_uring_free_probe(probe);
-    /* Provided buffer rings arrived in Linux 5.19. */
-    if (ok) {
-        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) {
-            ok = 0;
-        } else {
-            struct io_uring_buf_reg reg = {
-                .ring_addr = (uint64_t)(uintptr_t)m, .ring_entries = 1, .bgid = BGID};
-            ok = io_uring_register_buf_ring(&ring, &reg, 0) == 0;
-            munmap(m, 4096);
-        }
-    }
-    io_uring_queue_exit(&ring);
-    if (!ok) {
-        snprintf(why, len,
-                 "this kernel's io_uring lacks send/recv or provided buffer rings "
-                 "(Linux 5.19 or later needed)");
-        return -ENOSYS;
-    }
-    return 0;
+    static const int ops[] = {IORING_OP_RECV, IORING_OP_SEND, IORING_OP_ASYNC_CANCEL};
+    return sk__uring_probe(ops, sizeof(ops) / sizeof(ops[0]), 1,
+                           "send/recv or provided buffer rings (Linux 5.19 or later needed)", why,
+                           len);
 }
 
 #else /* !SK_HAVE_URING */

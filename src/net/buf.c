@@ -64,9 +64,13 @@ int sk_buf_append(struct sk_buf *b, const void *p, size_t n)
 {
     if (n == 0)
         return 0;
-    int r = sk_buf_reserve(b, n);
-    if (r < 0)
-        return r;
+    /* Room at the tail within the maximum (every message of a busy
+     * connection): sk_buf_reserve() would change nothing. */
+    if (n > b->max || b->len - b->off > b->max - n || b->cap - b->len < n) {
+        int r = sk_buf_reserve(b, n);
+        if (r < 0)
+            return r;
+    }
     memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;

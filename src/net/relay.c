@@ -17,21 +17,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DGRAM_MAX 65507 /* the largest UDP payload over IPv4 */
 #define DGRAM_BUF 65536
-
-/* How much to write to out_fd at once. A pipe, socket or terminal reported
- * writable can take at least a page without blocking; a file takes all. */
-static size_t out_chunk(int fd)
-{
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-        return SIZE_MAX;
-    return 4096;
-}
 
 /* -C: each '\n' of the n bytes at p becomes "\r\n", in place (p has room
  * for 2n bytes). Returns the new length. */
@@ -76,7 +65,6 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
     short rx_ev = POLLIN, tx_ev = POLLOUT, shut_ev = 0;
     const struct sk_relay_io *io = dgram ? NULL : o->io; /* NULL: plain bytes */
     void *t = o->io_arg;
-    size_t chunk = out_chunk(o->out_fd);
     int64_t last = sk_now_ms(), quiet_since = 0, eof_progress = 0, quit_at = 0, next_tx = 0;
     const char *eof_send = NULL; /* o->eof_send while it waits for room */
 
@@ -297,8 +285,10 @@ int sk_relay(int fd, const struct sk_relay_opts *o, struct sk_relay_stats *st)
             }
         }
         if (p[2].revents) {
-            size_t len = SK_MIN(sk_buf_len(&down), chunk);
-            ssize_t w = write(o->out_fd, sk_buf_data(&down), len);
+            /* All that is buffered, as netcat does: out_fd is as the user
+             * gave it (blocking, usually), so a slow reader holds us here
+             * until it took it, which is the backpressure. */
+            ssize_t w = write(o->out_fd, sk_buf_data(&down), sk_buf_len(&down));
             if (w < 0 && errno != EAGAIN && errno != EINTR) {
                 r = -errno;
                 break;

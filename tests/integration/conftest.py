@@ -5,6 +5,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -22,6 +23,13 @@ SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:
 
 LISTEN_RE = re.compile(r"listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[0-9.]+)|unix:(?P<path>\S+))"
                        r":?(?P<port>\d+)?")
+
+
+def pytest_configure(config):
+    # `make test` runs the suite INTEGRATION_JOBS tests at a time (pytest-xdist),
+    # then the tests marked serial alone: those that load the whole machine or
+    # judge timing that other tests running beside them would disturb.
+    config.addinivalue_line("markers", "serial: run alone, after the parallel part")
 
 
 def run(*args, input=None, timeout=20, env=None):
@@ -234,3 +242,163 @@ def proc_cpu_seconds(pid):
         stat = f.read()
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A TCP port free a moment ago (for a program that must be given one)."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def closed_port():
+    """A port nothing listens on (bound, never listening: refused); keep the
+    returned socket open while the port is used."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
+
+
+class PyServer:
+    """A Python server in a child process that prints 'listening on HOST:PORT'
+    first; stopped by PID (its process group). code is its source, run as
+    python3 -c code ARGS..., or with script=False the whole command line."""
+
+    def __init__(self, code, *args, script=True):
+        argv = [sys.executable, "-c", code, *args] if script else list(code)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+        line = self.proc.stdout.readline()
+        assert "listening on" in line, line + self.proc.stderr.read()
+        self.port = int(line.strip().rsplit(":", 1)[1])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def pyserver():
+    """Factory: pyserver(code, *args, script=True) starts a PyServer; all are
+    stopped at the end of the test, pass or fail."""
+    started = []
+
+    def start(code, *args, script=True):
+        s = PyServer(code, *args, script=script)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+# An echo server (a thread per client) that stalls 0.3 s once, after 100
+# 64-byte messages: latency outliers for the bench's tests.
+STALLING_ECHO = r"""
+import socket, threading, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(64)
+print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+stalled = False
+def client(c):
+    global stalled
+    n = 0
+    while True:
+        d = c.recv(65536)
+        if not d:
+            return
+        n += len(d)
+        if not stalled and n >= 100 * 64:
+            stalled = True
+            time.sleep(0.3)
+        c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=client, args=(c,), daemon=True).start()
+"""
+
+
+class ChatPeer:
+    """A chat client over a Python socket, reading whole lines (the chat
+    tests, and chat over TLS with its socket wrapped)."""
+
+    def __init__(self, srv, crlf=False, rcvbuf=None):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(10)
+        self.s.connect(srv.addr)
+        self.crlf = crlf
+        self.buf = b""
+        self.lines = []      # every complete line received (bytes, without end)
+        self.ends = []       # the line end each line came with
+        self.closed = False
+        self.pos = 0         # expect() looks at lines from here on
+
+    # The interface the 200-client test drives (Peer and NcPeer alike).
+    def fileobj(self):
+        return self.s
+
+    def raw_send(self, data):
+        self.s.sendall(data)
+
+    def raw_recv(self):
+        return self.s.recv(65536)
+
+    def send(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.s.sendall(line + (b"\r\n" if self.crlf else b"\n"))
+
+    def feed(self, data):
+        if not data:
+            self.closed = True
+            return
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.ends.append(b"\r\n" if line.endswith(b"\r") else b"\n")
+            self.lines.append(line[:-1] if line.endswith(b"\r") else line)
+
+    def pump(self, timeout):
+        self.s.settimeout(timeout)
+        try:
+            self.feed(self.s.recv(65536))
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            self.closed = True
+
+    def expect(self, want, timeout=10):
+        """Read until a line containing `want` (bytes or str) arrives after
+        the one the previous expect() matched."""
+        if isinstance(want, str):
+            want = want.encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            for i in range(self.pos, len(self.lines)):
+                if want in self.lines[i]:
+                    self.pos = i + 1
+                    return self.lines[i]
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                raise AssertionError(f"no line with {want!r}; got {self.lines[-20:]!r}")
+            self.pump(min(left, 0.5))
+
+    def wait_closed(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not self.closed and time.monotonic() < deadline:
+            self.pump(0.5)
+        return self.closed
+
+    def join(self, nick):
+        self.expect("Type your nickname")
+        self.send(nick)
+        self.expect(f"*** Welcome, {nick}!")
+
+    def close(self):
+        self.s.close()

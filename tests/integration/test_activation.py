@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import (SANITIZER_RE, SOCKIT, available_models, recv_exactly, recv_until_close,
+from conftest import (SANITIZER_RE, SOCKIT, available_models, free_port, recv_exactly, recv_until_close,
                       run)
 
 MODELS = available_models("tcp")
@@ -24,12 +24,6 @@ INETD = shutil.which("inetd") or (os.path.exists("/usr/sbin/inetd") and "/usr/sb
 
 need_ssa = pytest.mark.skipif(not SSA, reason="systemd-socket-activate not installed (systemd)")
 need_inetd = pytest.mark.skipif(not INETD, reason="inetd not installed (openbsd-inetd)")
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class Proc:

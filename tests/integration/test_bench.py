@@ -16,47 +16,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import SOCKIT, run
+from conftest import SOCKIT, STALLING_ECHO, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYECHO = os.path.join(HERE, "..", "..", "bench", "pyecho.py")
-
-
-class PyServer:
-    """A Python server in a child process that prints 'listening on HOST:PORT'
-    first; stopped by PID."""
-
-    def __init__(self, code_or_args, script=True):
-        if script:
-            args = [sys.executable, "-c", code_or_args]
-        else:
-            args = code_or_args
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
-        line = self.proc.stdout.readline()
-        assert "listening on" in line, line + self.proc.stderr.read()
-        self.port = int(line.strip().rsplit(":", 1)[1])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-
-@pytest.fixture
-def pyserver():
-    started = []
-
-    def start(code_or_args, script=True):
-        s = PyServer(code_or_args, script)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 # A thread-per-client echo server that flips one bit of every 1000th byte.
@@ -83,28 +46,7 @@ while True:
 """
 
 # An echo server that stalls once for 300 ms when the 100th message arrives.
-STALLING_ECHO = r"""
-import socket, threading, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(64)
-print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
-stalled = False
-def client(c):
-    global stalled
-    n = 0
-    while True:
-        d = c.recv(65536)
-        if not d:
-            return
-        n += len(d)
-        if not stalled and n >= 100 * 64:
-            stalled = True
-            time.sleep(0.3)
-        c.sendall(d)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=client, args=(c,), daemon=True).start()
-"""
+
 
 # Python's http.server on port 0 (HTTP/1.0: a connection per request).
 HTTP_SERVER = r"""

@@ -5,47 +5,8 @@ it; the latency outputs (corrected beside uncorrected under --rate, the
 search (--find-max --slo) against a server whose capacity is known because
 it sleeps a fixed time per request."""
 import json
-import os
-import signal
-import subprocess
-import sys
 
-import pytest
-
-from conftest import SOCKIT, run
-
-
-class PyServer:
-    """A Python server in a child process that prints 'listening on HOST:PORT'
-    first; stopped by PID (its process group)."""
-
-    def __init__(self, code, *args):
-        self.proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
-        line = self.proc.stdout.readline()
-        assert "listening on" in line, line + self.proc.stderr.read()
-        self.port = int(line.strip().rsplit(":", 1)[1])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-
-@pytest.fixture
-def pyserver():
-    started = []
-
-    def start(code, *args):
-        s = PyServer(code, *args)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
+from conftest import SOCKIT, STALLING_ECHO, run
 
 
 # HTTP/1.1 keep-alive; appends one JSON line per request (method, path,
@@ -113,28 +74,7 @@ while True:
 """
 
 # An echo server that stalls once for 300 ms when the 100th message arrives.
-STALLING_ECHO = r"""
-import socket, threading, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0)); s.listen(64)
-print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
-stalled = False
-def client(c):
-    global stalled
-    n = 0
-    while True:
-        d = c.recv(65536)
-        if not d:
-            return
-        n += len(d)
-        if not stalled and n >= 100 * 64:
-            stalled = True
-            time.sleep(0.3)
-        c.sendall(d)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=client, args=(c,), daemon=True).start()
-"""
+
 
 
 def records(path):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SOCKIT, SOCKIT_TSAN, SANITIZER_RE, run
+from conftest import SOCKIT, SOCKIT_TSAN, SANITIZER_RE, ChatPeer, run
 
 
 def chat_models():
@@ -33,88 +33,10 @@ MODEL_PARAMS = MODELS or [pytest.param(None, marks=pytest.mark.skip(
 ONE_MODEL = MODELS[:1] or MODEL_PARAMS
 
 
-class Peer:
-    """A chat client over a Python socket, reading whole lines."""
-
-    def __init__(self, srv, crlf=False, rcvbuf=None):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.s.settimeout(10)
-        self.s.connect(srv.addr)
-        self.crlf = crlf
-        self.buf = b""
-        self.lines = []      # every complete line received (bytes, without end)
-        self.ends = []       # the line end each line came with
-        self.closed = False
-        self.pos = 0         # expect() looks at lines from here on
-
-    # The interface the 200-client test drives (Peer and NcPeer alike).
-    def fileobj(self):
-        return self.s
-
-    def raw_send(self, data):
-        self.s.sendall(data)
-
-    def raw_recv(self):
-        return self.s.recv(65536)
-
-    def send(self, line):
-        if isinstance(line, str):
-            line = line.encode()
-        self.s.sendall(line + (b"\r\n" if self.crlf else b"\n"))
-
-    def feed(self, data):
-        if not data:
-            self.closed = True
-            return
-        self.buf += data
-        while b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            self.ends.append(b"\r\n" if line.endswith(b"\r") else b"\n")
-            self.lines.append(line[:-1] if line.endswith(b"\r") else line)
-
-    def pump(self, timeout):
-        self.s.settimeout(timeout)
-        try:
-            self.feed(self.s.recv(65536))
-        except socket.timeout:
-            pass
-        except ConnectionResetError:
-            self.closed = True
-
-    def expect(self, want, timeout=10):
-        """Read until a line containing `want` (bytes or str) arrives after
-        the one the previous expect() matched."""
-        if isinstance(want, str):
-            want = want.encode()
-        deadline = time.monotonic() + timeout
-        while True:
-            for i in range(self.pos, len(self.lines)):
-                if want in self.lines[i]:
-                    self.pos = i + 1
-                    return self.lines[i]
-            left = deadline - time.monotonic()
-            if left <= 0 or self.closed:
-                raise AssertionError(f"no line with {want!r}; got {self.lines[-20:]!r}")
-            self.pump(min(left, 0.5))
-
-    def wait_closed(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while not self.closed and time.monotonic() < deadline:
-            self.pump(0.5)
-        return self.closed
-
-    def join(self, nick):
-        self.expect("Type your nickname")
-        self.send(nick)
-        self.expect(f"*** Welcome, {nick}!")
-
-    def close(self):
-        self.s.close()
+Peer = ChatPeer  # (conftest) the name other test files imported from here
 
 
-class NcPeer(Peer):
+class NcPeer(ChatPeer):
     """A chat client that is an nc process, read without blocking."""
 
     def __init__(self, srv):
@@ -153,7 +75,7 @@ def messages_from(lines, nick):
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_three_clients_python_and_nc(server, model):
     srv = server("chat", "--model", model, "-p", "0")
-    a, b = Peer(srv), Peer(srv, crlf=True)
+    a, b = ChatPeer(srv), ChatPeer(srv, crlf=True)
     nc = subprocess.Popen(["nc", "-N", srv.host, str(srv.port)], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -209,7 +131,7 @@ def test_three_clients_python_and_nc(server, model):
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_socat_speaking_crlf_like_telnet(server, model):
     srv = server("chat", "--model", model, "-p", "0")
-    a = Peer(srv)
+    a = ChatPeer(srv)
     # crlf: socat sends CR LF for each LF typed, and turns CR LF back into LF.
     so = subprocess.Popen(["socat", "-t", "2", "STDIO", f"TCP:{srv.host}:{srv.port},crlf"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -241,8 +163,8 @@ def test_200_clients_every_message_once_in_order(server, model):
     peers = []
     try:
         for i in range(n):
-            p = NcPeer(srv) if i % 20 == 7 else Peer(srv)   # 10 of them are nc
-            if isinstance(p, Peer) and not isinstance(p, NcPeer):
+            p = NcPeer(srv) if i % 20 == 7 else ChatPeer(srv)   # 10 of them are nc
+            if isinstance(p, ChatPeer) and not isinstance(p, NcPeer):
                 p.s.setblocking(False)
             peers.append(p)
             sel.register(p.fileobj(), selectors.EVENT_READ, p)
@@ -295,7 +217,7 @@ EVENT_MODELS = [m for m in MODELS if m in ("select", "poll", "epoll", "uring")] 
 def test_one_room_across_event_loops(server, model):
     """--workers 3: three event loops, one room (the hub spans them)."""
     srv = server("chat", "--model", model, "-p", "0", "--workers", "3")
-    peers = [Peer(srv) for _ in range(12)]
+    peers = [ChatPeer(srv) for _ in range(12)]
     try:
         for i, p in enumerate(peers):
             p.join(f"w{i}")
@@ -323,7 +245,7 @@ def test_one_room_across_event_loops_under_threadsanitizer(server, model):
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
     srv = server("chat", "--model", model, "-p", "0", "--workers", "3", binary=SOCKIT_TSAN,
                  env=env)
-    peers = [Peer(srv) for _ in range(9)]
+    peers = [ChatPeer(srv) for _ in range(9)]
     try:
         for i, p in enumerate(peers):
             p.join(f"t{i}")
@@ -349,8 +271,8 @@ def test_one_room_across_event_loops_under_threadsanitizer(server, model):
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_stalled_reader_is_dropped_and_nobody_waits(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-queue", "16k")
-    a, b = Peer(srv), Peer(srv)
-    slow = Peer(srv, rcvbuf=4096)
+    a, b = ChatPeer(srv), ChatPeer(srv)
+    slow = ChatPeer(srv, rcvbuf=4096)
     try:
         a.join("alice")
         b.join("bob")
@@ -385,7 +307,7 @@ def test_stalled_reader_is_dropped_and_nobody_waits(server, model):
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_long_lines_garbage_and_escapes(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-line", "400")
-    a, b = Peer(srv), Peer(srv)
+    a, b = ChatPeer(srv), ChatPeer(srv)
     try:
         a.join("alice")
         b.join("bob")
@@ -415,7 +337,7 @@ def test_long_lines_garbage_and_escapes(server, model):
 def test_nickname_races_exactly_one_wins(server, model):
     srv = server("chat", "--model", model, "-p", "0")
     for round_ in range(10):
-        x, y = Peer(srv), Peer(srv)
+        x, y = ChatPeer(srv), ChatPeer(srv)
         try:
             x.expect("Type your nickname")
             y.expect("Type your nickname")
@@ -447,13 +369,13 @@ def test_nickname_races_exactly_one_wins(server, model):
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_limits_max_clients_and_invalid_nicks(server, model):
     srv = server("chat", "--model", model, "-p", "0", "--max-clients", "2")
-    a = Peer(srv)
+    a = ChatPeer(srv)
     b = c = None
     try:
         a.join("alice")
-        b = Peer(srv)
+        b = ChatPeer(srv)
         b.expect("Type your nickname")
-        c = Peer(srv)
+        c = ChatPeer(srv)
         c.expect("the room is full (2 people)")
         assert c.wait_closed()
         b.send("bad nick!")
@@ -480,7 +402,7 @@ def test_operator_and_transcript(server, model):
         log = os.path.join(d, "chat.log")
         srv = server("chat", "--model", model, "-p", "0", "--operator", "op", "--log", log,
                      stdin=subprocess.PIPE)
-        a = Peer(srv)
+        a = ChatPeer(srv)
         try:
             a.join("alice")
             # The operator joins on its own connection, soon after the start.
@@ -554,7 +476,7 @@ def test_chat_client_connection_refused():
 @pytest.mark.parametrize("model", MODEL_PARAMS)
 def test_chat_client_in_a_pipe(server, model):
     srv = server("chat", "--model", model, "-p", "0")
-    a = Peer(srv)
+    a = ChatPeer(srv)
     try:
         a.join("alice")
         p = subprocess.Popen([SOCKIT, "chat", srv.host, str(srv.port), "--nick", "bob"],
@@ -578,7 +500,7 @@ def test_chat_client_in_a_pipe(server, model):
 @pytest.mark.parametrize("model", ONE_MODEL)
 def test_chat_client_reports_a_dropped_server(server, model):
     srv = server("chat", "--model", model, "-p", "0")
-    a = Peer(srv)
+    a = ChatPeer(srv)
     a.join("alice")
     p = subprocess.Popen([SOCKIT, "chat", srv.host, str(srv.port), "--nick", "bob"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -601,7 +523,7 @@ def test_idle_timeout_only_when_asked_for(server, model):
     explicit --idle-timeout is honoured: a connection with no traffic either
     way for that long is closed."""
     srv = server("chat", "--model", model, "-p", "0", "--idle-timeout", "1.5")
-    quiet = Peer(srv)
+    quiet = ChatPeer(srv)
     try:
         quiet.join("quiet")
         started = time.monotonic()

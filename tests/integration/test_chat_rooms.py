@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_RE, SEEDS, SOCKIT, SOCKIT_TSAN
-from test_chat import MODEL_PARAMS, MODELS, NcPeer, Peer
+from conftest import SANITIZER_RE, SEEDS, SOCKIT, SOCKIT_TSAN, ChatPeer
+from test_chat import MODEL_PARAMS, MODELS, NcPeer
 from test_chat_tty import last, needs_chat, tmux  # noqa: F401 (tmux is a fixture)
 
 
 class Nc(NcPeer):
-    """An nc process in the room, read line by line like Peer."""
+    """An nc process in the room, read line by line like ChatPeer."""
 
     def pump(self, timeout):
         if select.select([self.proc.stdout], [], [], timeout)[0]:
@@ -32,7 +32,7 @@ class Nc(NcPeer):
 def peers(srv, *nicks):
     out = []
     for n in nicks:
-        p = Peer(srv)
+        p = ChatPeer(srv)
         p.join(n)
         out.append(p)
     return out
@@ -153,7 +153,7 @@ def test_list_topics_room_names_and_the_limit(server, model):
         c.send("/join")
         c.expect("*** Usage: /join #ROOM (you are in #third)")
         # Rooms are asked for once named.
-        n = Peer(srv)
+        n = ChatPeer(srv)
         ps.append(n)
         n.expect("Type your nickname")
         n.send("/join #x")
@@ -226,7 +226,7 @@ def test_rooms_across_threads_under_threadsanitizer(server, model):
     env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:exitcode=66")
     srv = server("chat", "--model", model, "-p", "0", "--workers", "3", binary=SOCKIT_TSAN,
                  env=env)
-    ps = [Peer(srv) for _ in range(9)]
+    ps = [ChatPeer(srv) for _ in range(9)]
     try:
         for i, p in enumerate(ps):
             p.join(f"t{i}")

@@ -5,6 +5,7 @@ interactive echo client driven through tmux as a person would."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -13,22 +14,9 @@ import time
 
 import pytest
 
-from conftest import SEEDS, SOCKIT, SANITIZER_RE, run
+from conftest import SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, closed_port, free_port, run
 
 RELEASE = os.environ.get("SOCKIT_RELEASE") or SOCKIT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def closed_port():
-    """A port on which nothing listens (bound, never listening)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
 
 
 class PyServer:
@@ -309,6 +297,18 @@ def test_connect_unix_socket(tmp_path):
     assert got["data"] == data and p.stdout == data[::-1]
 
 
+def read_to_end(proc, timeout=20):
+    """Read proc's stdout (bytes) to its end, wait for proc; the byte count."""
+    got = 0
+    while True:
+        b = proc.stdout.read(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    proc.wait(timeout)
+    return got
+
+
 def test_connect_backpressure_keeps_memory_bounded():
     """A server sending 64 MiB to a client whose stdout is not read: sockit
     must stop reading the socket, not buffer it all (release build, RSS)."""
@@ -331,13 +331,7 @@ def test_connect_backpressure_keeps_memory_bounded():
         time.sleep(1.0)  # nobody reads stdout meanwhile
         with open(f"/proc/{proc.pid}/status") as f:
             rss_kb = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        got = 0
-        while True:
-            b = proc.stdout.read(1 << 20)
-            if not b:
-                break
-            got += len(b)
-        proc.wait(20)
+        got = read_to_end(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -346,6 +340,36 @@ def test_connect_backpressure_keeps_memory_bounded():
     assert got == total
     assert proc.returncode == 0
     assert rss_kb < 16 * 1024, f"RSS {rss_kb} KiB while stdout was blocked"
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed")
+def test_connect_writes_stdout_in_what_it_received_not_in_pages(tmp_path):
+    """Bulk data from the peer goes to stdout in writes as large as what
+    arrived, as netcat writes it: sockit used to write 4 KiB at a time, twice
+    netcat's system calls for a bulk `connect`/`listen` (release build under
+    strace, its writes to descriptor 1 counted)."""
+    total = 4 * 1024 * 1024
+
+    def handler(conn, res):
+        conn.sendall(os.urandom(total))
+
+    srv = PyServer(handler)
+    trace = tmp_path / "trace"
+    proc = subprocess.Popen(["strace", "-qq", "-e", "trace=write", "-o", str(trace), SOCKIT_RELEASE,
+                             "connect", "127.0.0.1", str(srv.port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        got = read_to_end(proc)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    srv.join()
+    assert got == total and proc.returncode == 0, proc.stderr.read()
+    writes = [t for t in trace.read_text().splitlines() if t.startswith("write(1,")]
+    # At 4 KiB a write this was 1024; what arrives at once is mostly 64 KiB.
+    assert len(writes) <= total // 16384, f"{len(writes)} writes for {total} bytes"
 
 
 def test_connect_udp_lines_are_datagrams():

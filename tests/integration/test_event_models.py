@@ -257,6 +257,7 @@ def test_uring_refusal_is_one_line_and_no_fallback():
     assert "default: uring" not in lst
 
 
+@pytest.mark.serial  # 1 GiB within 20 s: the machine's whole CPU, not a share of it
 @pytest.mark.parametrize("fast_model", ["epoll", "uring"])
 def test_one_gib_echo_stream_in_bounded_memory(server, fast_model):
     need(fast_model)

@@ -416,6 +416,7 @@ def test_emfile_neither_spins_nor_crashes(server, model):
 GIB_MODELS = [m for m in MODELS if m in ("thread", "epoll", "uring")]
 
 
+@pytest.mark.xdist_group("one-gib")  # one 1 GiB stream at a time (each within 60 s)
 @pytest.mark.parametrize("model", GIB_MODELS)
 def test_one_gib_stream_through_echo_bounded_memory(server, model):
     """SLOW-ish (a few seconds per model): 1 GiB echoed, checked by CRC,

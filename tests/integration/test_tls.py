@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_RE, SOCKIT, run
+from conftest import SANITIZER_RE, SOCKIT, free_port, run
 
 FP_RE = re.compile(r"^sha256:(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$")
 
@@ -550,12 +550,6 @@ def test_verbose_tells_an_end_without_close_notify(pki):
 
 
 # ---- other TLS peers: socat and ncat ----
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_listening(port, proc, timeout=10):
     """Until something listens on 127.0.0.1:port (read from /proc, so no

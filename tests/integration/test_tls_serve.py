@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import SANITIZER_RE, SOCKIT, SOCKIT_RELEASE, SOCKIT_TSAN, available_models, proc_status_kb, recv_exactly, run
-from test_chat import Peer
+from conftest import ChatPeer
 
 MODELS = available_models("tcp")
 HUB_MODELS = available_models("tcp", "chat")
@@ -234,7 +234,7 @@ def test_chat_over_tls(server, model):
     s = tls_server(server, "chat", model)
     peers = []
     for _ in range(2):
-        p = Peer(s)
+        p = ChatPeer(s)
         p.s = client_ctx().wrap_socket(p.s)
         peers.append(p)
     a, b = peers
@@ -262,7 +262,7 @@ def test_chat_over_tls_under_threadsanitizer(server, model, workers):
     peers = []
     try:
         for i in range(6):
-            p = Peer(s)
+            p = ChatPeer(s)
             p.s = client_ctx().wrap_socket(p.s)
             peers.append(p)
             p.join(f"t{i}")

@@ -53,6 +53,7 @@ def free_port(host, port):
 
 
 @needs_root
+@pytest.mark.xdist_group("udp-well-known-ports")  # 7 and 19: one test at a time
 @pytest.mark.parametrize("model", MODELS)
 def test_forged_echo_chargen_loop_cannot_start(server, model):
     # The loop: one datagram "from" chargen (port 19) to echo (port 7).
@@ -69,6 +70,7 @@ def test_forged_echo_chargen_loop_cannot_start(server, model):
 
 
 @needs_root
+@pytest.mark.xdist_group("udp-well-known-ports")  # a client on 127.0.0.3:13
 @pytest.mark.parametrize("model", MODELS)
 def test_no_reply_to_itself_or_to_services_that_answer_back(server, model):
     s = udp_serve(server, "echo", model)
