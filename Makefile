@@ -132,9 +132,9 @@ fuzz-bins: $(patsubst %,$(FUZZ_DIR)/bin/%,$(FUZZ_TARGETS))
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(ASAN_DIR)/fuzz/%,$(FUZZ_SRC))
-# Unit tests that drive the thread models (and the spawn reaper thread) also run
-# under ThreadSanitizer.
-TSAN_UNIT := $(TSAN_DIR)/tests/test_hub $(TSAN_DIR)/tests/test_spawn
+# Unit tests that drive the thread models (the spawn reaper thread, the lookup
+# threads) also run under ThreadSanitizer.
+TSAN_UNIT := $(TSAN_DIR)/tests/test_hub $(TSAN_DIR)/tests/test_spawn $(TSAN_DIR)/tests/test_resolve_async
 
 export ASAN_OPTIONS := abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=87

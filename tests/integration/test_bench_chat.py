@@ -144,8 +144,9 @@ def test_faults_of_a_bad_server_are_counted_exactly(fake_chat):
 
 def test_a_full_room_fails_the_join_in_one_line(server):
     s = server("chat", "-p", "0", "-b", "127.0.0.1", "--max-clients", "3")
+    # One joining at a time, so exactly three are in when the fourth is turned away.
     p = run("bench", "chat", "127.0.0.1", str(s.port), "--members", "5", "--senders", "1",
-            "--rate", "10", "-d", "300ms", "--join-timeout", "5s")
+            "--rate", "10", "-d", "300ms", "--join-timeout", "5s", "--joining", "1")
     assert p.returncode == 1, p.stdout + p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sockit: bench chat: 3 of 5 members joined")
