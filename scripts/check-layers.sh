@@ -33,7 +33,7 @@ out=$(check src/service "$SERVICE" "a service includes only service.h, conn.h, n
 [ -n "$out" ] && bad=1
 out=$(check src/net "$NET" "the net core includes nothing of sockit above it")
 [ -n "$out" ] && bad=1
-out=$(check src/bench "sockit/(bench|hist|tls)\.h|$NET" "bench includes only its own headers, TLS and the net core's")
+out=$(check src/bench "sockit/(bench|chatbench|hist|tls)\.h|$NET" "bench includes only its own headers, TLS and the net core's")
 [ -n "$out" ] && bad=1
 if [ -d src/tls ]; then
     out=$(check src/tls "sockit/tls\.h|$NET" "TLS includes only the net core's headers and its own")
