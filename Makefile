@@ -38,7 +38,7 @@ SSL_LIBS   := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcryp
 
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(URING_CFLAGS) $(SSL_CFLAGS) \
                -MMD -MP -pthread
-LIBS        := $(URING_LIBS) $(SSL_LIBS) -pthread -lm
+LIBS        := $(URING_LIBS) $(SSL_LIBS) -lhiredis -pthread -lm
 
 LIB_SRC := $(sort $(wildcard src/net/*.c src/service/*.c src/model/*.c src/client/*.c \
                              src/tool/*.c src/bench/*.c src/tls/*.c))

@@ -97,6 +97,9 @@ struct sk_chatb_cfg {
     int irc;                 /* speak IRC */
     const char *channel;     /* IRC channel (default "#bench") */
     const char *nick_prefix; /* nicknames are PREFIX + member index (default "b") */
+    struct sk_addr via;      /* with has_via: members that do not send join here (another
+                              * server of a chat cluster: every delivery crosses it) */
+    int has_via;
 };
 
 /* Defaults: 10 members, 2 senders, 100 msg/s, 5 s, IRC off. */

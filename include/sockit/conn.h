@@ -90,6 +90,9 @@ struct sk_conn {
     struct sk__tls_conn *tls;
     /* The upstream (sk_conn_upstream_*() below), NULL until one is opened. */
     struct sk__upstream *up;
+    /* A server-wide link (svc->link_open): no client socket (fd -1), only
+     * its upstream; no idle timeout, never counted as a client. */
+    int link;
 };
 
 /* Queue bytes for the peer. Returns 0, or -ENOBUFS when the output buffer
@@ -187,8 +190,17 @@ int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp);
  * While an upstream is connecting the connection stays open even after the
  * client's EOF. Every call below runs only from inside the connection's own
  * service callbacks (open, data, timeout, drain, up_*), on the thread the
- * model runs them on. The server-wide upstream of a hub service (chat's
- * Redis) is a later extension of the same machinery (docs/ARCHITECTURE.md).
+ * model runs them on.
+ *
+ * A hub service may also own server-wide upstreams not tied to a client
+ * (chat's connections to Redis): start() asks for env->links of them, and
+ * the model opens each as a "link", a connection without a client socket,
+ * on its first loop, calling svc->link_open(c, index); from there the
+ * service uses the calls below on it as on any connection (its own
+ * callbacks: up_*, timeout with sk_conn_set_deadline(), close at the stop).
+ * A link is never closed by its upstream: when the upstream fails (a
+ * reset, a write error) the model closes it and tells the service through
+ * up_connected(c, -errno), and the service may connect again.
  */
 
 /* Connect an upstream socket to `to` (TCP over IPv4/IPv6, or a Unix stream
@@ -214,7 +226,8 @@ int sk_conn_upstream_fds(struct sk_conn *c, int rfd, int wfd);
 /* Queue bytes for the upstream (through the service; also while it is
  * connecting). Returns 0, -ENOTCONN with no upstream, -EPIPE once its write
  * side was shut, or -ENOBUFS when the upstream's queue would pass
- * --max-output (nothing is queued then). */
+ * --max-output (nothing is queued then). A hub service may write to a link
+ * (below) from any of its callbacks: the link's loop is woken to flush. */
 int sk_conn_upstream_write(struct sk_conn *c, const void *p, size_t n);
 
 /* Bytes sk_conn_upstream_write() can still queue (0 without an upstream). */

@@ -18,6 +18,7 @@ enum {
     SK_MODEL_DGRAM = 1u << 1,   /* serves datagram services */
     SK_MODEL_HUB = 1u << 2,     /* can carry hub (shared state) services */
     SK_MODEL_WORKERS = 1u << 3, /* --workers N means something */
+    SK_MODEL_LINKS = 1u << 4,   /* drives a hub service's server-wide links (conn.h) */
 };
 
 struct sk_model {

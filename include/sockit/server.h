@@ -103,6 +103,7 @@ struct sk_server {
      * this server context, its handshake bounded by handshake_ms. NULL: plain. */
     struct sk_tls_ctx *tls;
     int handshake_ms;
+    unsigned links; /* server-wide links the service asked for (sk_service_env) */
 };
 
 /* Defaults: no service yet, limits as documented in sockit(1). */
@@ -217,6 +218,11 @@ int sk__server_accept_turn(struct sk_server *srv, size_t mine);
  * sk__server_accept() counted the connection as active; sk__conn_close()
  * uncounts it (a fork model's parent uncounts a child's connection itself). */
 int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct sk_addr *peer);
+
+/* Set up a server-wide link (conn.h): no socket, never counted as a
+ * client, and call the service's link_open(c, index). 0 or a negative errno
+ * (then already released). c->ops and c->model_data are kept, as above. */
+int sk__link_open(struct sk_server *srv, struct sk_conn *c, unsigned index);
 
 /* Call the service's close(), release buffers and ctx, close fd, count.
  * Logs the close (peer, duration, bytes each way) at -v / --json-log. */

@@ -76,6 +76,7 @@ struct sk_service_env {
     /* set by start() */
     int took_terminal; /* the service reads the terminal now: a line typed there no
                         * longer stops the server */
+    unsigned links;    /* server-wide upstreams the model opens (svc->link_open; conn.h) */
 };
 
 /* What a datagram callback returns to send no reply (not an error). */
@@ -136,6 +137,10 @@ struct sk_service {
     int (*up_connected)(struct sk_conn *c, int err);
     ssize_t (*up_data)(struct sk_conn *c, const char *p, size_t n);
     int (*up_eof)(struct sk_conn *c);
+    /* A server-wide link the service asked for in start() (env->links) was
+     * opened by the model: index 0 .. links-1. It may connect its upstream
+     * from here. 0, or a negative errno (the link is closed, logged). */
+    int (*link_open)(struct sk_conn *c, unsigned index);
 
     /* Datagram callback: the reply to one datagram written to out (at most
      * outmax bytes). Returns the reply length (0: an empty datagram, as the

@@ -334,12 +334,14 @@ static void on_connected(struct run *r, unsigned i)
 static int open_member(struct run *r, unsigned i)
 {
     struct member *mb = &r->m[i];
-    mb->fd = socket(sk_addr_family(&r->cfg->addr), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sk_addr *to =
+        r->cfg->has_via && i >= r->cfg->senders ? &r->cfg->via : &r->cfg->addr;
+    mb->fd = socket(sk_addr_family(to), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (mb->fd < 0)
         return -errno;
     mb->state = M_CONNECTING;
     r->joining++;
-    if (connect(mb->fd, &r->cfg->addr.u.sa, r->cfg->addr.len) < 0 && errno != EINPROGRESS) {
+    if (connect(mb->fd, &to->u.sa, to->len) < 0 && errno != EINPROGRESS) {
         char why[96];
         snprintf(why, sizeof(why), "connect: %s", strerror(errno));
         kill_member(r, i, why);

@@ -30,6 +30,7 @@ enum {
     OPT_DRAIN,
     OPT_PAD,
     OPT_NICK_PREFIX,
+    OPT_VIA,
     OPT_JSON,
 };
 
@@ -45,6 +46,7 @@ static const struct option chat_longs[] = {
     {"drain", required_argument, NULL, OPT_DRAIN},
     {"pad", required_argument, NULL, OPT_PAD},
     {"nick-prefix", required_argument, NULL, OPT_NICK_PREFIX},
+    {"via", required_argument, NULL, OPT_VIA},
     {"json", no_argument, NULL, OPT_JSON},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -73,6 +75,9 @@ static void chat_help(void)
            "  --pad N              padding bytes per message (default 0)\n"
            "  --nick-prefix P      nicknames are P0, P1, ... (default b; a letter, then\n"
            "                       letters and digits, at most 16)\n"
+           "  --via ADDR:PORT      members that do not send join this other server of a\n"
+           "                       chat cluster (serve chat --cluster): every delivery\n"
+           "                       crosses the cluster\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
            "  --json               one JSON object\n"
            "  -q, --quiet          the summary line only\n\n"
@@ -234,6 +239,13 @@ int sk_cli_bench_chat(const char *cmd, int argc, char **argv)
                 return SK_EXIT_USAGE;
             cfg.pad = (size_t)v;
             break;
+        case OPT_VIA: {
+            const char *bad;
+            if (sk_addr_parse(optarg, 0, &cfg.via, &bad) < 0 || sk_addr_port(&cfg.via) == 0)
+                return sk_cli_usage(cmd, "--via: '%s' is not an address with a port", optarg);
+            cfg.has_via = 1;
+            break;
+        }
         case OPT_NICK_PREFIX: {
             size_t k = strlen(optarg), ok = k >= 1 && k <= 16 && isalpha((unsigned char)optarg[0]);
             for (size_t i = 1; ok && i < k; i++)

@@ -179,5 +179,12 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen)
     };
     int r = srv->svc->start ? srv->svc->start(srv->svc_state, &env, err, errlen) : 0;
     srv->stdin_stop = env.terminal && !env.took_terminal;
+    if (r == 0 && env.links && !(srv->model->caps & SK_MODEL_LINKS)) {
+        snprintf(err, errlen,
+                 "model %s cannot drive the service's server-wide connections (--cluster)",
+                 srv->model->name);
+        return -EINVAL;
+    }
+    srv->links = env.links;
     return r;
 }

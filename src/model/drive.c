@@ -73,7 +73,7 @@ int sk__conn_feed(struct sk_conn *c, const char *p, size_t n, const struct sk_bu
 
 int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
 {
-    int idle = c->srv->lim.idle_timeout_ms;
+    int idle = c->link ? 0 : c->srv->lim.idle_timeout_ms;
     if (c->tls && c->tls->hs_due && c->tls->hs_due <= now)
         return 1;
     if (c->up && sk__up_due(c) && sk__up_due(c) <= now)
@@ -120,7 +120,7 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
         c->last_ms = now;
         return used < 0 ? (int)used : 0;
     }
-    if (srv->lim.idle_timeout_ms > 0 && now - c->last_ms >= srv->lim.idle_timeout_ms)
+    if (srv->lim.idle_timeout_ms > 0 && !c->link && now - c->last_ms >= srv->lim.idle_timeout_ms)
         return -ETIMEDOUT;
     return 0;
 }

@@ -15,7 +15,7 @@ static int epoll_run(struct sk_server *srv)
 const struct sk_model sk_model_epoll = {
     .name = "epoll",
     .summary = "one epoll loop per worker (level-triggered)",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS | SK_MODEL_LINKS,
     .rank = 60,
     .run = epoll_run,
 };

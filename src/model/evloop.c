@@ -149,7 +149,8 @@ static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
     if (ec->closed)
         return;
     mark_closed(L, ec); /* from here on wake() leaves ec alone */
-    L->nconns--;
+    if (!ec->is_link)
+        L->nconns--;
     sk__list_remove(&ec->link);
     sk__timer_del(&L->timers, &ec->timer);
     L->be->detach(L, ec);
@@ -220,7 +221,7 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
         if ((c->flags & SK_CONN_ABORT) || ((c->flags & SK_CONN_END) && !pend))
             return 1;
     }
-    if (sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
+    if (ec->is_link ? L->stopping : sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
         return 1;
     /* Under TLS plaintext waits for the handshake: only what can go counts. */
     int wr = tls ? sk__tls_wants_write(c) || (ec->sending && sk_buf_len(ec->sending)) : pend != 0;
@@ -257,10 +258,24 @@ static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
         close_conn(L, ec, r > 0 ? 0 : r);
 }
 
+/* A link's upstream failed (r < 0): the link stays, its upstream is closed
+ * and the service told, which may connect again. Hub lock held. */
+static int link_lost(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+{
+    const struct sk_service *svc = L->srv->svc;
+    sk_conn_upstream_close(&ec->c);
+    return svc->up_connected ? svc->up_connected(&ec->c, r) : 0;
+}
+
 void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
 {
+    for (int i = 0; i < 4 && r < 0 && ec->is_link && !L->stopping; i++)
+        r = link_lost(L, ec, r);
     if (r == 0)
         r = step(L, ec);
+    for (int i = 0; i < 4 && r < 0 && ec->is_link && !L->stopping; i++)
+        if ((r = link_lost(L, ec, r)) == 0)
+            r = step(L, ec);
     /* Large buffers are kept while the connection is busy (no malloc/free
      * per message) and released by the timer once it has been quiet. Looked
      * at under the hub lock: another loop's callback may be growing out. */
@@ -363,6 +378,41 @@ static void new_conn(struct sk__ev_loop *L, int fd, const struct sk_addr *peer)
     sk__list_push(&L->conns, &ec->link);
     L->nconns++;
     process(L, ec); /* a banner goes out now */
+}
+
+/* Loop 0 opens the service's server-wide links (conn.h) before serving. */
+static void open_links(struct sk__ev_loop *L)
+{
+    for (unsigned i = 0; L->index == 0 && i < L->srv->links; i++) {
+        struct sk__ev_conn *ec = calloc(1, L->be->conn_size);
+        int r = ec ? 0 : -ENOMEM;
+        if (ec) {
+            ec->loop = L;
+            sk__list_init(&ec->link);
+            sk__list_init(&ec->pending);
+            sk__list_init(&ec->remote);
+            ec->c.ops = L->lock_hub ? &hub_ops : &plain_ops;
+            ec->c.model_data = ec;
+            ec->is_link = 1;
+            ec->eof = 1; /* no client to read */
+            r = sk__link_open(L->srv, &ec->c, i);
+            if (r == 0 && (r = L->be->attach(L, ec)) < 0) {
+                mark_closed(L, ec);
+                sk__conn_close(&ec->c, r);
+            }
+        }
+        if (r < 0) {
+            sk_log(SK_LOG_ERROR, "%s: cannot open the service's link %u: %s", L->name, i,
+                   sk_strerror(r));
+            if (ec) {
+                ec->closed = 1;
+                forget(L, ec);
+            }
+            continue;
+        }
+        sk__list_push(&L->conns, &ec->link);
+        process(L, ec);
+    }
 }
 
 void sk__ev_accept(struct sk__ev_loop *L)
@@ -502,6 +552,7 @@ static int loop_run(struct sk__ev_loop *L)
             return L->err = r;
         }
     }
+    open_links(L);
     for (;;) {
         if (!L->stopping && srv->stop)
             sk__ev_begin_stop(L);

@@ -70,7 +70,8 @@ struct sk__ev_conn {
     char held;               /* input left unfed because of backpressure: while
                               * in holds some, the service deadline waits */
     char closed;
-    char fat; /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
+    char fat;     /* holds a buffer over SK_EV_KEEP_BUF: release it once quiet */
+    char is_link; /* a server-wide link (conn.h): no client socket, not in nconns */
 };
 
 /* The base every backend's loop embeds as its first member. */

@@ -214,6 +214,14 @@ int sk__up_expire(struct sk_conn *c, int64_t now);
 void sk__up_close_fds(struct sk_conn *c);
 void sk__up_free(struct sk_conn *c);
 
+/* The blocking models' server-wide links (link.c): each on a thread of the
+ * model, opened with svc->link_open(). start: 0 or -errno (whatever was
+ * started is stopped by sk__links_stop(), which joins and closes them;
+ * call it once the server stops). */
+struct sk__links;
+int sk__links_start(struct sk_server *srv, struct sk__links **out);
+void sk__links_stop(struct sk__links *lk);
+
 /* sk_conn_pending(), inline for the models' per-request path: out, the
  * file, and what was spliced from a piped upstream, not sent yet. */
 static inline size_t sk__conn_pending(const struct sk_conn *c)
@@ -318,7 +326,7 @@ static inline int sk__conn_service_armed(const struct sk_conn *c, int held)
 static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
 {
     int64_t due = 0;
-    if (c->srv->lim.idle_timeout_ms > 0)
+    if (c->srv->lim.idle_timeout_ms > 0 && !c->link) /* a link has none */
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
     if (sk__conn_service_armed(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;

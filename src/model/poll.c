@@ -15,7 +15,7 @@ static int poll_run(struct sk_server *srv)
 const struct sk_model sk_model_poll = {
     .name = "poll",
     .summary = "one poll() loop per worker",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS | SK_MODEL_LINKS,
     .rank = 40,
     .run = poll_run,
 };

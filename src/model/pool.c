@@ -71,11 +71,17 @@ static int pool_run(struct sk_server *srv)
     if (err)
         sk_log(SK_LOG_WARN, "pool: started %u of %u threads: %s", started, n, sk_strerror(err));
     sk_log(SK_LOG_DEBUG, "pool: %u thread%s", started, started == 1 ? "" : "s");
+    struct sk__links *links;
+    if ((err = sk__links_start(srv, &links)) < 0) {
+        sk_log(SK_LOG_ERROR, "cannot start the service's links: %s", sk_strerror(err));
+        sk_server_stop(srv);
+    }
     /* The calling thread waits for the stop (signal, eventfd or terminal). */
     while (sk__wait_listener_ex(srv, -1, SK_WAIT_STDIN, NULL) > 0)
         ;
     for (unsigned i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    sk__links_stop(links);
     free(tids);
     return 0;
 }
@@ -83,7 +89,7 @@ static int pool_run(struct sk_server *srv)
 const struct sk_model sk_model_pool = {
     .name = "pool",
     .summary = "N threads (--workers, default 2 x CPUs) accepting on one listener",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS | SK_MODEL_LINKS,
     .rank = 50,
     .run = pool_run,
 };

@@ -90,11 +90,13 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
     struct rconn *rc = (struct rconn *)ec;
+    rc->ufd[0] = rc->ufd[1] = -1;
+    if (ec->c.fd < 0)
+        return 0; /* a link: only its upstream is watched */
     int r = R->ops->add(R->poller, ec->c.fd, SK_EV_IN);
     if (r < 0)
         return r;
     ec->armed = SK_EV_IN;
-    rc->ufd[0] = rc->ufd[1] = -1;
     R->fds[ec->c.fd] = rc;
     return 0;
 }
@@ -102,6 +104,8 @@ static int r_attach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 static void r_detach(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
     struct rloop *R = (struct rloop *)L;
+    if (ec->c.fd < 0)
+        return; /* a link */
     R->ops->del(R->poller, ec->c.fd, ec->armed);
     R->fds[ec->c.fd] = NULL;
 }

@@ -15,7 +15,7 @@ static int select_run(struct sk_server *srv)
 const struct sk_model sk_model_select = {
     .name = "select",
     .summary = "one select() loop per worker; descriptors >= FD_SETSIZE are refused",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS | SK_MODEL_LINKS,
     .rank = 30,
     .run = select_run,
 };

@@ -671,6 +671,39 @@ int sk__conn_open(struct sk_server *srv, struct sk_conn *c, int fd, const struct
     return 0;
 }
 
+int sk__link_open(struct sk_server *srv, struct sk_conn *c, unsigned index)
+{
+    const struct sk_service *svc = srv->svc;
+    const struct sk_conn_ops *ops = c->ops;
+    void *md = c->model_data;
+
+    memset(c, 0, sizeof(*c));
+    c->ops = ops;
+    c->model_data = md;
+    c->fd = -1;
+    c->srv = srv;
+    c->link = 1;
+    c->id = atomic_fetch_add(&srv->st->ids, 1) + 1;
+    sk_buf_init(&c->in, srv->lim.in_max);
+    sk_buf_init(&c->out, srv->lim.out_max);
+    c->file.fd = -1;
+    c->last_ms = sk_now_ms(); /* open_ms stays 0: no open/close log line */
+    if (svc->conn_size && !(c->ctx = calloc(1, svc->conn_size)))
+        return -ENOMEM;
+    int r = 0;
+    if (svc->link_open) {
+        sk__hub_lock(srv);
+        r = svc->link_open(c, index);
+        sk__hub_unlock(srv);
+    }
+    c->opened = 1;
+    if (r < 0) {
+        sk__conn_close(c, r);
+        return r;
+    }
+    return 0;
+}
+
 void sk__conn_close(struct sk_conn *c, int err)
 {
     struct sk_server *srv = c->srv;
@@ -687,7 +720,7 @@ void sk__conn_close(struct sk_conn *c, int err)
         srv->svc->close(c);
         sk__hub_unlock(srv);
     }
-    if (err < 0 && err != -ECONNRESET && err != -EPIPE)
+    if (err < 0 && err != -ECONNRESET && err != -EPIPE && !c->link)
         atomic_fetch_add(&srv->st->errors, 1);
     if (c->open_ms && conn_events())
         log_close(c, err);
@@ -708,6 +741,8 @@ void sk__conn_close(struct sk_conn *c, int err)
     }
     c->fd = -1;
     c->opened = 0;
+    if (c->link)
+        return; /* never counted as a client */
     if (srv->perip)
         sk__perip_release(srv, &c->peer);
     if (!srv->active_by_parent)

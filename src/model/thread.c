@@ -125,12 +125,16 @@ static int thread_run(struct sk_server *srv)
     pthread_attr_init(&crew.attr);
     pthread_attr_setstacksize(&crew.attr, THREAD_STACK);
     sk_sock_set_nonblock(srv->lfd, 1);
-    while (sk__wait_listener(srv, srv->lfd)) {
+    struct sk__links *links;
+    if ((err = sk__links_start(srv, &links)) < 0)
+        sk_log(SK_LOG_ERROR, "cannot start the service's links: %s", sk_strerror(err));
+    while (err == 0 && sk__wait_listener(srv, srv->lfd)) {
         reap(&crew, 0);
         if ((err = sk__accept_burst(srv, ACCEPT_BURST, take, &crew)) < 0)
             break; /* the listener is broken: the server was stopped */
     }
     reap(&crew, 1);
+    sk__links_stop(links);
     pthread_attr_destroy(&crew.attr);
     pthread_mutex_destroy(&crew.lock);
     return err;
@@ -139,7 +143,7 @@ static int thread_run(struct sk_server *srv)
 const struct sk_model sk_model_thread = {
     .name = "thread",
     .summary = "a thread per connection; the main thread accepts",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_LINKS,
     .rank = 40,
     .run = thread_run,
 };

@@ -168,7 +168,12 @@ int sk_conn_upstream_write(struct sk_conn *c, const void *p, size_t n)
         return -ENOTCONN;
     if (up->wr_shut || up->shut_req || up->wr_dead)
         return -EPIPE;
-    return sk_buf_append(&up->out, p, n);
+    int r = sk_buf_append(&up->out, p, n);
+    /* A link is written from other connections' hub callbacks: its loop
+     * must flush it (a connection's own callbacks are followed by its step). */
+    if (r == 0 && c->link && c->ops && c->ops->wake)
+        c->ops->wake(c);
+    return r;
 }
 
 size_t sk_conn_upstream_room(const struct sk_conn *c)

@@ -614,7 +614,7 @@ static int uring_run(struct sk_server *srv)
 const struct sk_model sk_model_uring = {
     .name = "uring",
     .summary = "one io_uring loop per worker, driven by completions",
-    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS,
+    .caps = SK_MODEL_STREAM | SK_MODEL_HUB | SK_MODEL_WORKERS | SK_MODEL_LINKS,
     .rank = 70,
     .available = uring_available,
     .run = uring_run,

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "chat_cluster.h"
 #include "chat_operator.h"
 #include "chat_room.h"
 #include "chat_ws.h"
@@ -74,8 +75,9 @@ struct member {
     uint64_t missed; /* lines it read too slowly to be given (told when there is room) */
     char reason[96]; /* why it left, announced when the connection closes */
 
-    struct sk__chat_room *room; /* its room once named; NULL before */
-    struct sk__chat_node node;  /* its place in the room's member list */
+    struct sk__chat_room *room;          /* its room once named; NULL before */
+    struct sk__chat_node node;           /* its place in the room's member list */
+    char claiming[SK_CHAT_NICK_MAX + 1]; /* --cluster: the nick asked of Redis, or "" */
 
     int greeted;           /* the banner was sent (or it turned out to speak HTTP) */
     struct sk__chat_ws ws; /* a browser's WebSocket (chat_ws.c) */
@@ -100,7 +102,12 @@ struct chat {
     unsigned members; /* open connections, named or not */
     char *scratch;    /* one formatted line: 3 * max_line + room */
     size_t scratch_len;
-    char *clean; /* a sanitised text */
+    char *clean;                 /* a sanitised text */
+    size_t said;                 /* length of the last line formatted into scratch */
+    char *cluster_url;           /* --cluster redis://HOST:PORT[/DB] */
+    struct sk__chat_cluster *cl; /* NULL without --cluster */
+    int granting;                /* the cluster granted the nick set_nick() is given */
+    unsigned history;            /* --history: lines of each room kept in the cluster */
 };
 
 static int chat_create(void **state)
@@ -116,6 +123,7 @@ static int chat_create(void **state)
     st->flood_bytes = DEFAULT_FLOOD_BYTES;
     st->flood_ms = DEFAULT_FLOOD_MS;
     st->max_rooms = DEFAULT_MAX_ROOMS;
+    st->history = 20;
     *state = st;
     return 0;
 }
@@ -129,6 +137,20 @@ static int nick_ok(const char *value, char *why, size_t len)
     }
     return 0;
 }
+
+static void cluster_line(void *arg, const char *room, const char *text, size_t n);
+static void cluster_notice(void *arg, const char *text);
+static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int ok);
+static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
+                              void (*fn)(struct sk__chat_cluster *cl, const char *nick));
+static void cluster_lost(void *arg, const char *nick);
+static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
+                            const size_t *lens, size_t n);
+static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
+                                void (*fn)(struct sk__chat_cluster *cl, const char *nick,
+                                           const char *room));
+static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
+                           const char *const *rooms, size_t n);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
@@ -171,6 +193,25 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
         }
         setvbuf(st->log, NULL, _IOLBF, 0);
     }
+    if (st->cluster_url) {
+        static const struct sk__chat_cluster_hooks hooks = {
+            .line = cluster_line,
+            .notice = cluster_notice,
+            .claimed = cluster_claimed,
+            .each_nick = cluster_each_nick,
+            .lost = cluster_lost,
+            .history = cluster_history,
+            .each_member = cluster_each_member,
+            .roster = cluster_roster,
+        };
+        struct sk__chat_cluster_hooks h = hooks;
+        h.arg = st;
+        int r = sk__chat_cluster_new(&st->cl, st->cluster_url, &h, err, len);
+        if (r < 0)
+            return r;
+        sk__chat_cluster_set_history(st->cl, st->history);
+        env->links = SK_CHAT_CLUSTER_LINKS;
+    }
     if (st->operator_nick) {
         int r = sk__chat_operator_start(&st->op, env->addr, env->stop_fd);
         if (r < 0) {
@@ -192,6 +233,8 @@ static void chat_destroy(void *state)
         fclose(st->log);
     free(st->log_path);
     free(st->operator_nick);
+    sk__chat_cluster_free(st->cl);
+    free(st->cluster_url);
     free(st->scratch);
     free(st->clean);
     free(st);
@@ -303,8 +346,8 @@ static size_t vformat(struct chat *st, const char *fmt, va_list ap)
 {
     int r = vsnprintf(st->scratch, st->scratch_len, fmt, ap);
     if (r < 0)
-        return 0;
-    return (size_t)r < st->scratch_len ? (size_t)r : st->scratch_len - 1;
+        return st->said = 0;
+    return st->said = (size_t)r < st->scratch_len ? (size_t)r : st->scratch_len - 1;
 }
 
 static void tell(struct chat *st, struct member *m, const char *fmt, ...)
@@ -357,6 +400,30 @@ static void room_say(struct chat *st, struct sk__chat_room *r, struct member *ex
     size_t n = vformat(st, fmt, ap);
     va_end(ap);
     room_deliver(st, r, except, st->scratch, n);
+}
+
+/* --cluster: pass the line room_say() just said in r to the other servers. */
+static void cluster_pub(struct chat *st, struct sk__chat_room *r, const struct member *m)
+{
+    if (st->cl)
+        sk__chat_cluster_publish(st->cl, r->name, m->nick, st->scratch, st->said);
+}
+
+/* --cluster: the same, and kept in r's history (what members say). */
+static void cluster_said(struct chat *st, struct sk__chat_room *r, const struct member *m)
+{
+    cluster_pub(st, r, m);
+    if (st->cl)
+        sk__chat_cluster_remember(st->cl, r->name, st->scratch, st->said);
+}
+
+/* --cluster: m entered its room; the room's history comes from Redis. */
+static void cluster_entered(struct chat *st, const struct member *m)
+{
+    if (!st->cl)
+        return;
+    sk__chat_cluster_where(st->cl, m->nick, m->room->name);
+    sk__chat_cluster_history(st->cl, m->c->id, m->room->name);
 }
 
 /* Members of r that have not quit or been dropped. */
@@ -495,20 +562,41 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         tell(st, m, "*** The nickname %s is reserved for the operator. Choose another:", nick);
         return;
     }
+    if (st->cl && !st->granting) {
+        int e = sk__chat_cluster_claim(st->cl, m->c->id, nick);
+        if (e == 0) { /* the answer comes from Redis: cluster_claimed() */
+            memcpy(m->claiming, nick, n + 1);
+            return;
+        }
+        if (e == -EAGAIN) {
+            tell(st, m, "*** The cluster is busy; say your nickname again in a moment:");
+            return;
+        }
+    }
+    m->claiming[0] = '\0';
+    if (m->named && st->cl && !sk_chat_nick_equal(m->nick, nick))
+        sk__chat_cluster_release(st->cl, m->nick);
     if (!m->named) {
         memcpy(m->nick, nick, n + 1);
         m->named = 1;
         room_enter_lobby(st, m);
         welcome(st, m);
         room_say(st, m->room, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
+        cluster_pub(st, m->room, m);
+        cluster_entered(st, m);
         log_line(st, "*** %s joined", nick);
         return;
     }
     char old[SK_CHAT_NICK_MAX + 1];
     memcpy(old, m->nick, sizeof(old));
     memcpy(m->nick, nick, n + 1);
+    if (st->cl) {
+        sk__chat_cluster_where(st->cl, old, NULL);
+        sk__chat_cluster_where(st->cl, nick, m->room->name);
+    }
     tell(st, m, "*** You are now known as %s", nick);
     room_say(st, m->room, m, "*** %s is now known as %s", old, nick);
+    cluster_pub(st, m->room, m);
     log_line(st, "*** %s is now known as %s", old, nick);
 }
 
@@ -642,13 +730,16 @@ static void move_to(struct chat *st, struct member *m, struct sk__chat_room *r)
 {
     char tag[SK_CHAT_ROOM_MAX + 2];
     room_say(st, m->room, m, "*** %s left for %s", m->nick, r->name);
+    cluster_pub(st, m->room, m);
     log_line(st, "%s*** %s left for %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     room_leave(st, m); /* the old room may be gone now */
     m->room = r;
     sk__chat_room_add(r, &m->node);
     room_say(st, r, m, "*** %s joined %s", m->nick, r->name);
+    cluster_pub(st, r, m);
     log_line(st, "%s*** %s joined %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     tell_room(st, m);
+    cluster_entered(st, m);
 }
 
 /* /join ROOM: to ROOM, created by the first one to join it. */
@@ -767,6 +858,10 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
     if (operator_hello(st, m, line, n))
         return;
     sk_chat_parse(line, n, &cmd);
+    if (m->claiming[0]) {
+        tell(st, m, "*** Checking the nickname %s across the cluster; one moment.", m->claiming);
+        return;
+    }
     if (!m->named) {
         switch (cmd.kind) {
         case SK_CHAT_TEXT:
@@ -793,6 +888,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         if (!cl)
             return; /* nothing printable */
         room_say(st, m->room, m, "<%s> %.*s", m->nick, (int)cl, st->clean);
+        cluster_said(st, m->room, m);
         log_line(st, "%s<%s> %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_NICK:
@@ -801,7 +897,11 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
         else
             set_nick(st, m, cmd.arg, cmd.arg_len);
         return;
-    case SK_CHAT_WHO: who(st, m, cmd.room); return;
+    case SK_CHAT_WHO:
+        who(st, m, cmd.room);
+        if (st->cl)
+            sk__chat_cluster_roster(st->cl, m->c->id, cmd.room ? 'n' : 'w');
+        return;
     case SK_CHAT_ME:
         cl = clean(st, cmd.arg, cmd.arg_len);
         if (!cl) {
@@ -809,6 +909,7 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
             return;
         }
         room_say(st, m->room, m, "* %s %.*s", m->nick, (int)cl, st->clean);
+        cluster_said(st, m->room, m);
         log_line(st, "%s* %s %.*s", room_tag(st, m, tag, sizeof(tag)), m->nick, (int)cl, st->clean);
         return;
     case SK_CHAT_MSG: private_msg(st, m, &cmd); return;
@@ -816,7 +917,11 @@ static void handle_line(struct chat *st, struct member *m, const char *line, siz
     case SK_CHAT_QUIT: quit(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_JOIN: join_room(st, m, &cmd); return;
     case SK_CHAT_PART: part_room(st, m); return;
-    case SK_CHAT_LIST: list_rooms(st, m); return;
+    case SK_CHAT_LIST:
+        list_rooms(st, m);
+        if (st->cl)
+            sk__chat_cluster_roster(st->cl, m->c->id, 'l');
+        return;
     case SK_CHAT_TOPIC: topic(st, m, cmd.arg, cmd.arg_len); return;
     case SK_CHAT_UNKNOWN:
         cl = clean(st, cmd.target, SK_MIN(cmd.target_len, 64));
@@ -904,6 +1009,154 @@ static void tell_refused(struct chat *st, struct member *m, int64_t now, int for
          st->flood_bytes);
     m->refused = 0;
     m->refused_told_ms = now;
+}
+
+/* ---- the cluster's hooks (chat_cluster.h) ---- */
+
+static void cluster_line(void *arg, const char *room, const char *text, size_t n)
+{
+    struct chat *st = arg;
+    struct sk__chat_room *r = sk__chat_room_find(&st->rooms, room);
+    if (!r)
+        return; /* nobody here is in that room */
+    size_t cl = clean(st, text, n);
+    if (cl)
+        room_deliver(st, r, NULL, st->clean, cl);
+}
+
+static void cluster_notice(void *arg, const char *text)
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named)
+            deliver(st, m, text, strlen(text));
+}
+
+static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int ok)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && !(m->c->id == conn_id && strcmp(m->claiming, nick) == 0))
+        m = m->next;
+    if (!m || m->leaving) {
+        if (ok) /* it left meanwhile */
+            sk__chat_cluster_release(st->cl, nick);
+        return;
+    }
+    m->claiming[0] = '\0';
+    if (!ok) {
+        tell(
+            st, m,
+            "*** The nickname %s is taken on another server of the cluster. Choose another:", nick);
+        return;
+    }
+    st->granting = 1;
+    set_nick(st, m, nick, strlen(nick));
+    st->granting = 0;
+    if (!m->named || !sk_chat_nick_equal(m->nick, nick))
+        sk__chat_cluster_release(st->cl, nick); /* refused here after all */
+}
+
+static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
+                            const size_t *lens, size_t n)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && m->c->id != conn_id)
+        m = m->next;
+    if (!m || m->leaving || !m->room || !n)
+        return;
+    char folded[SK_CHAT_ROOM_MAX + 1];
+    sk_chat_room_fold(m->room->name, strlen(m->room->name), folded);
+    if (strcmp(folded, room) != 0)
+        return; /* it moved on meanwhile */
+    tell(st, m, "*** The last %zu line%s of %s:", n, n == 1 ? "" : "s", m->room->name);
+    for (size_t i = 0; i < n; i++) {
+        size_t cl = clean(st, lines[i], lens[i]);
+        if (cl)
+            deliver(st, m, st->clean, cl);
+    }
+    tell(st, m, "*** (end of the history of %s)", m->room->name);
+}
+
+static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
+                              void (*fn)(struct sk__chat_cluster *cl, const char *nick))
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named && !m->leaving)
+            fn(cl, m->nick);
+}
+
+static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
+                                void (*fn)(struct sk__chat_cluster *cl, const char *nick,
+                                           const char *room))
+{
+    struct chat *st = arg;
+    for (struct member *m = st->head; m; m = m->next)
+        if (m->named && !m->leaving && m->room)
+            fn(cl, m->nick, m->room->name);
+}
+
+/* The cluster's answer to /who ('w'), /names ('n') or /list ('l'): one more
+ * block after this server's own answer. */
+static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
+                           const char *const *rooms, size_t n)
+{
+    struct chat *st = arg;
+    struct member *m = st->head;
+    while (m && m->c->id != conn_id)
+        m = m->next;
+    if (!m || m->leaving || !m->room)
+        return;
+    char here[SK_CHAT_ROOM_MAX + 1];
+    sk_chat_room_fold(m->room->name, strlen(m->room->name), here);
+    size_t cap = st->scratch_len, used, k = 0;
+    if (kind == 'l') {
+        /* Rooms with their counts, in the order first seen (n is bounded). */
+        tell(st, m, "*** Across the cluster (%zu %s):", n, n == 1 ? "person" : "people");
+        for (size_t i = 0; i < n; i++) {
+            size_t j = 0, c = 0;
+            while (j < i && strcmp(rooms[j], rooms[i]) != 0)
+                j++;
+            if (j < i)
+                continue; /* counted already */
+            for (size_t q = i; q < n; q++)
+                c += strcmp(rooms[q], rooms[i]) == 0;
+            tell(st, m, "***   %s (%zu %s)", rooms[i], c, c == 1 ? "person" : "people");
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k += kind == 'w' || strcmp(rooms[i], here) == 0;
+    if (kind == 'n')
+        used = (size_t)snprintf(st->scratch, cap, "*** Across the cluster, %zu in %s:", k,
+                                m->room->name);
+    else
+        used = (size_t)snprintf(st->scratch, cap, "*** Across the cluster, %zu:", k);
+    for (size_t i = 0; i < n; i++) {
+        if (kind == 'n' && strcmp(rooms[i], here) != 0)
+            continue;
+        if (used + SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 8 >= cap) {
+            deliver(st, m, st->scratch, used);
+            used = (size_t)snprintf(st->scratch, cap, "***");
+        }
+        used += (size_t)(kind == 'n' ? snprintf(st->scratch + used, cap - used, " %s", nicks[i])
+                                     : snprintf(st->scratch + used, cap - used, " %s (%s)",
+                                                nicks[i], rooms[i]));
+    }
+    deliver(st, m, st->scratch, used);
+}
+
+static void cluster_lost(void *arg, const char *nick)
+{
+    struct chat *st = arg;
+    struct member *m = find_nick(st, nick);
+    if (m && !m->leaving)
+        tell(st, m,
+             "*** While this server was cut off from the cluster, someone on another server took "
+             "the nickname %s: you are two now. Choose another with /nick NAME.",
+             m->nick);
 }
 
 /* ---- callbacks ---- */
@@ -1050,6 +1303,12 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
 static ssize_t chat_timeout(struct sk_conn *c, const char *p, size_t n)
 {
     struct member *m = c->ctx;
+    struct chat *st = sk_conn_service_state(c);
+
+    if (sk__chat_cluster_owns(st->cl, c)) {
+        sk__chat_cluster_timeout(st->cl, c);
+        return 0;
+    }
 
     (void)p;
     (void)n;
@@ -1068,6 +1327,10 @@ static void chat_close(struct sk_conn *c)
     struct chat *st = sk_conn_service_state(c);
     struct member *m = c->ctx;
 
+    if (sk__chat_cluster_owns(st->cl, c)) {
+        sk__chat_cluster_close(st->cl, c);
+        return;
+    }
     if (!m->c)
         return; /* open() never ran */
     if (m->prev)
@@ -1081,11 +1344,38 @@ static void chat_close(struct sk_conn *c)
         const char *reason = m->reason[0] ? m->reason : "connection closed";
         char tag[SK_CHAT_ROOM_MAX + 2];
         room_say(st, m->room, m, "*** %s left (%s)", m->nick, reason);
+        cluster_pub(st, m->room, m);
+        if (st->cl) {
+            sk__chat_cluster_release(st->cl, m->nick);
+            sk__chat_cluster_where(st->cl, m->nick, NULL);
+        }
         log_line(st, "%s*** %s left (%s)", room_tag(st, m, tag, sizeof(tag)), m->nick, reason);
         room_leave(st, m);
     }
     sk__chat_ws_free(&m->ws);
     m->c = NULL;
+}
+
+/* The cluster's links (--cluster): no member behind them. */
+static int chat_link_open(struct sk_conn *c, unsigned index)
+{
+    struct chat *st = sk_conn_service_state(c);
+    return st->cl ? sk__chat_cluster_link_open(st->cl, c, index) : -EINVAL;
+}
+
+static int chat_up_connected(struct sk_conn *c, int err)
+{
+    return sk__chat_cluster_connected(((struct chat *)sk_conn_service_state(c))->cl, c, err);
+}
+
+static ssize_t chat_up_data(struct sk_conn *c, const char *p, size_t n)
+{
+    return sk__chat_cluster_data(((struct chat *)sk_conn_service_state(c))->cl, c, p, n);
+}
+
+static int chat_up_eof(struct sk_conn *c)
+{
+    return sk__chat_cluster_eof(((struct chat *)sk_conn_service_state(c))->cl, c);
 }
 
 static const struct sk_service_opt chat_opts[] = {
@@ -1156,6 +1446,18 @@ static const struct sk_service_opt chat_opts[] = {
      .arg = "NICK",
      .help = "the server's terminal takes part in the chat as NICK",
      .check = nick_ok},
+    {.name = "cluster",
+     .type = SK_OPT_STRING,
+     .offset = offsetof(struct chat, cluster_url),
+     .arg = "redis://HOST:PORT[/DB]",
+     .help = "one chat with the other chat servers on this Redis"},
+    {.name = "history",
+     .type = SK_OPT_UINT,
+     .offset = offsetof(struct chat, history),
+     .min = 0,
+     .max = 1000,
+     .arg = "N",
+     .help = "--cluster: the last N lines of each room kept and shown on joining (20)"},
     {0},
 };
 
@@ -1174,4 +1476,8 @@ const struct sk_service sk_service_chat = {
     .data = chat_data,
     .timeout = chat_timeout,
     .close = chat_close,
+    .up_connected = chat_up_connected,
+    .up_data = chat_up_data,
+    .up_eof = chat_up_eof,
+    .link_open = chat_link_open,
 };

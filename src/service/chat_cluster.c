@@ -1,0 +1,744 @@
+/*
+ * chat_cluster.c - chat's cluster through Redis (serve chat --cluster).
+ *
+ * Sans-I/O like the rest of the service: the model owns two server-wide
+ * links (conn.h) and drives their upstream sockets in its loop; this file
+ * only formats commands with hiredis's redisFormatCommand() into
+ * sk_conn_upstream_write() and parses what arrives with hiredis's
+ * redisReader in up_data(). hiredis's async context would want to own the
+ * socket and its events (the adapter hooks); the reader and the formatter
+ * are pure, so the model keeps the descriptor and backpressure, and the
+ * cluster runs under every model that drives links, with no thread of its
+ * own. Link 0 sends commands (SET NX PX for nicks, PUBLISH), link 1 holds
+ * the subscription (a subscriber may issue no other command).
+ *
+ * Lines pass as "SK1 ORIGIN SEQ ROOM SENDER TEXT" on channel
+ * sockit:room:ROOM; a server drops its own echo by ORIGIN and parses the
+ * others' strictly (they are untrusted). While Redis is away local members
+ * go on, are told once, the links reconnect with backoff, lines to publish
+ * wait in a bounded queue (what overflows is counted and told), and on
+ * return every local nick is registered again (a clash is told to the
+ * local member, never merged).
+ */
+#include "chat_cluster.h"
+
+#include "sockit/resolve.h"
+#include "sockit/util.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NICK_TTL_MS 15000
+#define REFRESH_MS 5000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+#define CONNECT_MS 2000
+#define BACKLOG_MAX (256 * 1024) /* formatted commands waiting for Redis */
+#define WAIT_MAX 1024            /* answers awaited on the commands' link */
+
+#define HISTORY_MAX 1000 /* --history at most */
+
+enum { WAIT_IGNORE, WAIT_CLAIM, WAIT_REREG, WAIT_HISTORY, WAIT_ROSTER };
+
+/* Every server's roster hash, in one round trip and bounded. */
+static const char roster_lua[] =
+    "local out, cur = {}, '0' "
+    "repeat "
+    "local r = redis.call('SCAN', cur, 'MATCH', 'sockit:members:*', 'COUNT', 100) "
+    "cur = r[1] "
+    "for _, k in ipairs(r[2]) do "
+    "local h = redis.call('HGETALL', k) "
+    "for i = 1, #h, 2 do "
+    "if #out < 2 * tonumber(ARGV[1]) then out[#out + 1] = h[i]; out[#out + 1] = h[i + 1] end "
+    "end end "
+    "until cur == '0' or #out >= 2 * tonumber(ARGV[1]) "
+    "return out";
+
+struct wait {
+    int kind, asked; /* asked: the chat's kind of a roster */
+    uint64_t conn_id;
+    char nick[SK_CHAT_NICK_MAX + SK_CHAT_ROOM_MAX + 2]; /* or the room's folded name */
+};
+
+struct link {
+    struct sk_conn *c;
+    redisReader *rd;
+    int up; /* connected (and set up) */
+    int backoff_ms;
+};
+
+struct sk__chat_cluster {
+    struct sk__chat_cluster_hooks h;
+    struct sk_addr addr;
+    unsigned db;
+    uint64_t id, seq;
+    struct link link[SK_CHAT_CLUSTER_LINKS];
+    int told_down; /* members were told the cluster is unreachable */
+    char *backlog;
+    size_t backlog_len;
+    unsigned backlog_cmds; /* commands in it: as many answers to await */
+    uint64_t overflow;     /* lines not passed on: the queue was full */
+    struct wait waits[WAIT_MAX];
+    unsigned whead, wlen;
+    unsigned history; /* lines kept per room */
+};
+
+/* ---- the payload ---- */
+
+static int is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+}
+
+/* The next space-separated field of p[*at..n): sets f and len, 0 or -EINVAL. */
+static int field(const char *p, size_t n, size_t *at, const char **f, size_t *len)
+{
+    size_t i = *at;
+    while (i < n && p[i] != ' ')
+        i++;
+    if (i == *at || i >= n)
+        return -EINVAL;
+    *f = p + *at;
+    *len = i - *at;
+    *at = i + 1;
+    return 0;
+}
+
+int sk__chat_cluster_parse(const char *p, size_t n, struct sk__chat_cluster_msg *out)
+{
+    const char *f;
+    size_t len, at = 0;
+    const char *why;
+
+    memset(out, 0, sizeof(*out));
+    if (field(p, n, &at, &f, &len) < 0 || len != 3 || memcmp(f, "SK1", 3) != 0)
+        return -EINVAL;
+    if (field(p, n, &at, &f, &len) < 0 || len != 16)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_hex(f[i]))
+            return -EINVAL;
+        out->origin = out->origin << 4 | (uint64_t)(f[i] <= '9' ? f[i] - '0' : f[i] - 'a' + 10);
+    }
+    if (field(p, n, &at, &f, &len) < 0 || len > 19 || (f[0] == '0' && len > 1))
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        if (f[i] < '0' || f[i] > '9')
+            return -EINVAL;
+        out->seq = out->seq * 10 + (uint64_t)(f[i] - '0');
+    }
+    if (field(p, n, &at, &out->room, &out->room_len) < 0 || out->room_len > SK_CHAT_ROOM_MAX)
+        return -EINVAL;
+    char room[SK_CHAT_ROOM_MAX + 1], folded[SK_CHAT_ROOM_MAX + 1];
+    if (sk_chat_room_name(out->room, out->room_len, room, &why) < 0 ||
+        strlen(room) != out->room_len || memcmp(room, out->room, out->room_len) != 0)
+        return -EINVAL; /* the room's own spelling ("#dev", not "dev") */
+    sk_chat_room_fold(out->room, out->room_len, folded);
+    if (memcmp(folded, out->room, out->room_len) != 0)
+        return -EINVAL; /* the folded spelling only */
+    if (field(p, n, &at, &out->sender, &out->sender_len) < 0 ||
+        sk_chat_nick_check(out->sender, out->sender_len, &why) < 0)
+        return -EINVAL;
+    out->text = p + at;
+    out->text_len = n - at;
+    if (out->text_len == 0 || memchr(out->text, '\n', out->text_len) ||
+        memchr(out->text, '\r', out->text_len) || memchr(out->text, '\0', out->text_len))
+        return -EINVAL;
+    return 0;
+}
+
+/* ---- set up ---- */
+
+static uint64_t random_id(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48);
+    x ^= (uint64_t)(uintptr_t)&ts;
+    x ^= x >> 33; /* splitmix's finaliser */
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x ? x : 1;
+}
+
+int sk__chat_cluster_new(struct sk__chat_cluster **out, const char *url,
+                         const struct sk__chat_cluster_hooks *hooks, char *err, size_t errlen)
+{
+    const char *p = url;
+    char host[256], port[8] = "6379";
+    unsigned db = 0;
+
+    if (strncmp(p, "redis://", 8) != 0) {
+        snprintf(err, errlen, "--cluster: '%s' is not redis://HOST:PORT[/DB]", url);
+        return -EINVAL;
+    }
+    p += 8;
+    size_t hl = strcspn(p, ":/");
+    if (hl == 0 || hl >= sizeof(host)) {
+        snprintf(err, errlen, "--cluster: '%s' has no host", url);
+        return -EINVAL;
+    }
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    p += hl;
+    if (*p == ':') {
+        size_t pl = strcspn(++p, "/");
+        if (pl == 0 || pl >= sizeof(port) || strspn(p, "0123456789") != pl) {
+            snprintf(err, errlen, "--cluster: '%s' has no valid port", url);
+            return -EINVAL;
+        }
+        memcpy(port, p, pl);
+        port[pl] = '\0';
+        p += pl;
+    }
+    if (*p == '/') {
+        char *end;
+        unsigned long v = strtoul(++p, &end, 10);
+        if (end == p || *end || v > 1000) {
+            snprintf(err, errlen, "--cluster: '%s' has no valid database number", url);
+            return -EINVAL;
+        }
+        db = (unsigned)v;
+    } else if (*p) {
+        snprintf(err, errlen, "--cluster: '%s' is not redis://HOST:PORT[/DB]", url);
+        return -EINVAL;
+    }
+    struct sk__chat_cluster *cl = calloc(1, sizeof(*cl));
+    if (!cl)
+        return -ENOMEM;
+    int r = sk_resolve_one(host, port, AF_UNSPEC, SOCK_STREAM, 0, &cl->addr);
+    if (r < 0) {
+        snprintf(err, errlen, "--cluster: %s: cannot resolve", host);
+        free(cl);
+        return r;
+    }
+    cl->h = *hooks;
+    cl->db = db;
+    cl->id = random_id();
+    *out = cl;
+    return 0;
+}
+
+void sk__chat_cluster_set_history(struct sk__chat_cluster *cl, unsigned n)
+{
+    cl->history = n > HISTORY_MAX ? HISTORY_MAX : n;
+}
+
+void sk__chat_cluster_free(struct sk__chat_cluster *cl)
+{
+    if (!cl)
+        return;
+    for (int i = 0; i < SK_CHAT_CLUSTER_LINKS; i++)
+        if (cl->link[i].rd)
+            redisReaderFree(cl->link[i].rd);
+    free(cl->backlog);
+    free(cl);
+}
+
+static struct link *link_of(const struct sk__chat_cluster *cl, const struct sk_conn *c)
+{
+    for (int i = 0; cl && i < SK_CHAT_CLUSTER_LINKS; i++)
+        if (cl->link[i].c == c)
+            return (struct link *)&cl->link[i];
+    return NULL;
+}
+
+int sk__chat_cluster_owns(const struct sk__chat_cluster *cl, const struct sk_conn *c)
+{
+    return link_of(cl, c) != NULL;
+}
+
+int sk__chat_cluster_up(const struct sk__chat_cluster *cl)
+{
+    return cl && cl->link[0].up;
+}
+
+/* ---- commands ---- */
+
+/* Send one formatted command on link l (0 or -errno). */
+static int send_cmd(struct link *l, char *cmd, int len)
+{
+    if (len < 0)
+        return -ENOMEM;
+    int r = sk_conn_upstream_write(l->c, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
+}
+
+static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick);
+
+/* Send a command while Redis is up, else queue it (bounded: what overflows
+ * is counted); its answer is ignored. */
+static void send_or_queue(struct sk__chat_cluster *cl, char *cmd, int len, int a_line)
+{
+    if (len < 0)
+        return;
+    if (cl->link[0].up && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
+        if (send_cmd(&cl->link[0], cmd, len) < 0)
+            cl->wlen--;
+        return;
+    }
+    char *b = cl->backlog_len + (size_t)len > BACKLOG_MAX || cl->backlog_cmds >= WAIT_MAX / 2
+                  ? NULL
+                  : realloc(cl->backlog, cl->backlog_len + (size_t)len);
+    if (!b) {
+        cl->overflow += a_line != 0;
+        redisFreeCommand(cmd);
+        return;
+    }
+    memcpy(b + cl->backlog_len, cmd, (size_t)len);
+    cl->backlog = b;
+    cl->backlog_len += (size_t)len;
+    cl->backlog_cmds++;
+    redisFreeCommand(cmd);
+}
+
+static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick)
+{
+    if (cl->wlen == WAIT_MAX)
+        return -EAGAIN;
+    struct wait *w = &cl->waits[(cl->whead + cl->wlen++) % WAIT_MAX];
+    w->kind = kind;
+    w->asked = 0;
+    w->conn_id = conn_id;
+    snprintf(w->nick, sizeof(w->nick), "%s", nick ? nick : "");
+    return 0;
+}
+
+static void nick_key(const char *nick, char *key, size_t len)
+{
+    size_t at = (size_t)snprintf(key, len, "sockit:nick:");
+    for (; *nick && at + 1 < len; nick++)
+        key[at++] = (*nick >= 'A' && *nick <= 'Z') ? (char)(*nick + 32) : *nick;
+    key[at] = '\0';
+}
+
+/* SET key id NX PX ttl on the commands' link, its answer awaited as kind. */
+static int set_nx(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick)
+{
+    char key[64], val[20], ttl[16];
+    char *cmd;
+    nick_key(nick, key, sizeof(key));
+    snprintf(val, sizeof(val), "%016llx", (unsigned long long)cl->id);
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    int r = await(cl, kind, conn_id, nick);
+    if (r < 0)
+        return r;
+    r = send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "SET %s %s NX PX %s", key, val, ttl));
+    if (r < 0)
+        cl->wlen--;
+    return r;
+}
+
+int sk__chat_cluster_claim(struct sk__chat_cluster *cl, uint64_t conn_id, const char *nick)
+{
+    if (!cl->link[0].up)
+        return -ENOTCONN;
+    return set_nx(cl, WAIT_CLAIM, conn_id, nick);
+}
+
+/* Delete the nick's key if it is still ours (a script: get and del at once). */
+void sk__chat_cluster_release(struct sk__chat_cluster *cl, const char *nick)
+{
+    char key[64], val[20];
+    char *cmd;
+    if (!cl->link[0].up || await(cl, WAIT_IGNORE, 0, NULL) < 0)
+        return;
+    nick_key(nick, key, sizeof(key));
+    snprintf(val, sizeof(val), "%016llx", (unsigned long long)cl->id);
+    if (send_cmd(&cl->link[0], cmd,
+                 redisFormatCommand(&cmd, "EVAL %s 1 %s %s",
+                                    "if redis.call('get',KEYS[1])==ARGV[1] then "
+                                    "return redis.call('del',KEYS[1]) end return 0",
+                                    key, val)) < 0)
+        cl->wlen--;
+}
+
+static void refresh_one_key(struct sk__chat_cluster *cl, const char *key)
+{
+    char ttl[16];
+    char *cmd;
+    if (await(cl, WAIT_IGNORE, 0, NULL) < 0)
+        return;
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    if (send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
+        cl->wlen--;
+}
+
+static void refresh_one(struct sk__chat_cluster *cl, const char *nick)
+{
+    char key[64], ttl[16];
+    char *cmd;
+    if (await(cl, WAIT_IGNORE, 0, NULL) < 0)
+        return;
+    nick_key(nick, key, sizeof(key));
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    if (send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
+        cl->wlen--;
+}
+
+static void rereg_one(struct sk__chat_cluster *cl, const char *nick)
+{
+    set_nx(cl, WAIT_REREG, 0, nick);
+}
+
+static void members_key(const struct sk__chat_cluster *cl, char *key, size_t len)
+{
+    snprintf(key, len, "sockit:members:%016llx", (unsigned long long)cl->id);
+}
+
+void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const char *room)
+{
+    char key[40], ttl[16], folded[SK_CHAT_ROOM_MAX + 1];
+    char *cmd;
+    if (!cl->link[0].up)
+        return; /* the whole roster is written again on reconnect */
+    members_key(cl, key, sizeof(key));
+    if (!room) {
+        send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HDEL %s %s", key, nick), 0);
+        return;
+    }
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HSET %s %s %s", key, nick, folded), 0);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl), 0);
+}
+
+static void where_one(struct sk__chat_cluster *cl, const char *nick, const char *room)
+{
+    sk__chat_cluster_where(cl, nick, room);
+}
+
+int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int kind)
+{
+    char max[12];
+    char *cmd;
+    if (!cl->link[0].up)
+        return -ENOTCONN;
+    int r = await(cl, WAIT_ROSTER, conn_id, NULL);
+    if (r < 0)
+        return r;
+    cl->waits[(cl->whead + cl->wlen - 1) % WAIT_MAX].asked = kind;
+    snprintf(max, sizeof(max), "%d", SK_CHAT_CLUSTER_ROSTER_MAX);
+    r = send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "EVAL %s 0 %s", roster_lua, max));
+    if (r < 0)
+        cl->wlen--;
+    return r;
+}
+
+/* The roster's answer: [nick, room, ...]; a pair that is not a valid nick
+ * and room (another server's, untrusted) is skipped. */
+static void roster_answer(struct sk__chat_cluster *cl, const struct wait *w, const redisReply *rep)
+{
+    const char *nicks[SK_CHAT_CLUSTER_ROSTER_MAX], *rooms[SK_CHAT_CLUSTER_ROSTER_MAX];
+    size_t n = 0;
+    const char *why;
+    char room[SK_CHAT_ROOM_MAX + 1];
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < rep->elements && n < SK_CHAT_CLUSTER_ROSTER_MAX; i += 2) {
+        const redisReply *k = rep->element[i], *v = rep->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            sk_chat_nick_check(k->str, k->len, &why) < 0 || strlen(k->str) != k->len ||
+            v->len > SK_CHAT_ROOM_MAX || strlen(v->str) != v->len ||
+            sk_chat_room_name(v->str, v->len, room, &why) < 0 || strcmp(room, v->str) != 0)
+            continue;
+        nicks[n] = k->str;
+        rooms[n++] = v->str;
+    }
+    cl->h.roster(cl->h.arg, w->conn_id, w->asked, nicks, rooms, n);
+}
+
+void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, const char *sender,
+                              const char *text, size_t n)
+{
+    char chan[SK_CHAT_ROOM_MAX + 16], folded[SK_CHAT_ROOM_MAX + 1];
+    char *payload = NULL, *cmd;
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(chan, sizeof(chan), "sockit:room:%s", folded);
+    int pl = asprintf(&payload, "SK1 %016llx %llu %s %s %.*s", (unsigned long long)cl->id,
+                      (unsigned long long)++cl->seq, folded, sender, (int)n, text);
+    if (pl < 0)
+        return;
+    int len = redisFormatCommand(&cmd, "PUBLISH %s %b", chan, payload, (size_t)pl);
+    free(payload);
+    send_or_queue(cl, cmd, len, 1); /* Redis away: queued, bounded */
+}
+
+void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, const char *text,
+                               size_t n)
+{
+    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], max[12];
+    char *cmd;
+    if (!cl->history)
+        return;
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(key, sizeof(key), "sockit:history:%s", folded);
+    snprintf(max, sizeof(max), "%u", cl->history);
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "XADD %s MAXLEN %s * l %b", key, max, text, n),
+                  0);
+}
+
+int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, const char *room)
+{
+    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], max[12];
+    char *cmd;
+    if (!cl->history)
+        return 0;
+    if (!cl->link[0].up)
+        return -ENOTCONN;
+    sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(key, sizeof(key), "sockit:history:%s", folded);
+    snprintf(max, sizeof(max), "%u", cl->history);
+    int r = await(cl, WAIT_HISTORY, conn_id, folded);
+    if (r < 0)
+        return r;
+    r = send_cmd(&cl->link[0], cmd,
+                 redisFormatCommand(&cmd, "XREVRANGE %s + - COUNT %s", key, max));
+    if (r < 0)
+        cl->wlen--;
+    return r;
+}
+
+/* XREVRANGE's answer, newest first: [[id, ["l", line]], ...]; anything else
+ * in it is skipped. Handed on oldest first. */
+static void history_answer(struct sk__chat_cluster *cl, const struct wait *w, const redisReply *rep)
+{
+    const char *lines[HISTORY_MAX];
+    size_t lens[HISTORY_MAX], n = 0;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = rep->elements; i-- > 0 && n < HISTORY_MAX;) {
+        const redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[1]->type != REDIS_REPLY_ARRAY || e->element[1]->elements != 2)
+            continue;
+        const redisReply *f = e->element[1]->element[0], *v = e->element[1]->element[1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            strcmp(f->str, "l") != 0)
+            continue;
+        lines[n] = v->str;
+        lens[n++] = v->len;
+    }
+    cl->h.history(cl->h.arg, w->conn_id, w->nick, lines, lens, n);
+}
+
+/* ---- the links ---- */
+
+static void link_connect(struct sk__chat_cluster *cl, struct link *l)
+{
+    (void)cl;
+    if (l->rd)
+        redisReaderFree(l->rd);
+    l->rd = redisReaderCreate();
+    int r = l->rd ? sk_conn_upstream_connect(l->c, &cl->addr, CONNECT_MS) : -ENOMEM;
+    if (r < 0) /* try again later */
+        sk_conn_set_deadline(l->c, l->backoff_ms);
+}
+
+int sk__chat_cluster_link_open(struct sk__chat_cluster *cl, struct sk_conn *c, unsigned index)
+{
+    if (index >= SK_CHAT_CLUSTER_LINKS)
+        return -EINVAL;
+    struct link *l = &cl->link[index];
+    l->c = c;
+    l->backoff_ms = BACKOFF_MIN_MS;
+    link_connect(cl, l);
+    return 0;
+}
+
+/* The link is down (refused, reset, closed by Redis): tell the members once,
+ * try again after the backoff. */
+static int link_down(struct sk__chat_cluster *cl, struct link *l)
+{
+    int was = l->up;
+    l->up = 0;
+    if (l == &cl->link[0]) {
+        /* No answer comes any more: a nick still asked for is decided here
+         * (and registered again on reconnect, like every other). */
+        unsigned n = cl->wlen;
+        cl->wlen = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct wait w = cl->waits[(cl->whead + i) % WAIT_MAX];
+            if (w.kind == WAIT_CLAIM)
+                cl->h.claimed(cl->h.arg, w.conn_id, w.nick, SK_CHAT_CLUSTER_ALONE);
+        }
+        if (was)
+            sk_log(SK_LOG_WARN, "chat cluster: lost Redis; local chat goes on, reconnecting");
+    }
+    if (!cl->told_down) {
+        cl->told_down = 1;
+        cl->h.notice(cl->h.arg, "*** The cluster is unreachable: this server goes on alone "
+                                "and reconnects.");
+    }
+    sk_conn_set_deadline(l->c, l->backoff_ms);
+    l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
+    return 0;
+}
+
+int sk__chat_cluster_connected(struct sk__chat_cluster *cl, struct sk_conn *c, int err)
+{
+    struct link *l = link_of(cl, c);
+    char *cmd;
+    char db[12];
+
+    if (!l)
+        return 0;
+    if (err < 0) {
+        sk_conn_upstream_close(c);
+        return link_down(cl, l);
+    }
+    l->up = 1;
+    l->backoff_ms = BACKOFF_MIN_MS;
+    snprintf(db, sizeof(db), "%u", cl->db);
+    /* The subscriber ignores every answer but a message. */
+    if (cl->db && (l == &cl->link[1] || await(cl, WAIT_IGNORE, 0, NULL) == 0))
+        send_cmd(l, cmd, redisFormatCommand(&cmd, "SELECT %s", db));
+    if (l == &cl->link[1])
+        return send_cmd(l, cmd, redisFormatCommand(&cmd, "PSUBSCRIBE sockit:room:*"));
+    /* Commands: the nicks again (a clash is told to its member), then what
+     * waited, then the refresh timer. */
+    cl->h.each_nick(cl->h.arg, cl, rereg_one);
+    char key[40];
+    members_key(cl, key, sizeof(key));
+    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "DEL %s", key), 0);
+    cl->h.each_member(cl->h.arg, cl, where_one);
+    if (cl->backlog_len) {
+        /* Their answers are awaited in order (ignored); the rest of the
+         * queue of answers is bounded like the backlog. */
+        if (cl->wlen + cl->backlog_cmds <= WAIT_MAX &&
+            sk_conn_upstream_write(c, cl->backlog, cl->backlog_len) == 0) {
+            for (unsigned i = 0; i < cl->backlog_cmds; i++)
+                await(cl, WAIT_IGNORE, 0, NULL);
+        } else {
+            cl->overflow += cl->backlog_cmds; /* cannot happen: bounded at WAIT_MAX / 2 */
+        }
+        free(cl->backlog);
+        cl->backlog = NULL;
+        cl->backlog_len = 0;
+        cl->backlog_cmds = 0;
+    }
+    if (cl->told_down) {
+        cl->told_down = 0;
+        char note[160];
+        if (cl->overflow)
+            snprintf(note, sizeof(note),
+                     "*** The cluster is back (%llu line%s said here meanwhile did not reach it).",
+                     (unsigned long long)cl->overflow, cl->overflow == 1 ? "" : "s");
+        else
+            snprintf(note, sizeof(note), "*** The cluster is back.");
+        cl->overflow = 0;
+        cl->h.notice(cl->h.arg, note);
+    }
+    sk_conn_set_deadline(c, REFRESH_MS);
+    return 0;
+}
+
+static void answer(struct sk__chat_cluster *cl, const redisReply *rep)
+{
+    if (!cl->wlen)
+        return; /* a stray answer (after a SELECT on the subscriber) */
+    struct wait w = cl->waits[cl->whead];
+    cl->whead = (cl->whead + 1) % WAIT_MAX;
+    cl->wlen--;
+    int ok = rep->type == REDIS_REPLY_STATUS && rep->str && strcmp(rep->str, "OK") == 0;
+    if (w.kind == WAIT_CLAIM)
+        cl->h.claimed(cl->h.arg, w.conn_id, w.nick, ok);
+    else if (w.kind == WAIT_HISTORY)
+        history_answer(cl, &w, rep);
+    else if (w.kind == WAIT_ROSTER)
+        roster_answer(cl, &w, rep);
+    else if (w.kind == WAIT_REREG && !ok && rep->type == REDIS_REPLY_NIL)
+        cl->h.lost(cl->h.arg, w.nick);
+}
+
+static void message(struct sk__chat_cluster *cl, const redisReply *rep)
+{
+    struct sk__chat_cluster_msg m;
+    char room[SK_CHAT_ROOM_MAX + 1];
+
+    /* ["pmessage", pattern, channel, payload] */
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 ||
+        rep->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(rep->element[0]->str, "pmessage") != 0 ||
+        rep->element[3]->type != REDIS_REPLY_STRING)
+        return;
+    const redisReply *p = rep->element[3];
+    if (sk__chat_cluster_parse(p->str, p->len, &m) < 0) {
+        sk_log(SK_LOG_DEBUG, "chat cluster: dropped a malformed message");
+        return;
+    }
+    if (m.origin == cl->id)
+        return; /* our own echo */
+    memcpy(room, m.room, m.room_len);
+    room[m.room_len] = '\0';
+    cl->h.line(cl->h.arg, room, m.text, m.text_len);
+}
+
+ssize_t sk__chat_cluster_data(struct sk__chat_cluster *cl, struct sk_conn *c, const char *p,
+                              size_t n)
+{
+    struct link *l = link_of(cl, c);
+    void *rep;
+
+    if (!l || !l->rd)
+        return (ssize_t)n;
+    if (redisReaderFeed(l->rd, p, n) != REDIS_OK)
+        return -EPROTO;
+    for (;;) {
+        if (redisReaderGetReply(l->rd, &rep) != REDIS_OK) {
+            sk_conn_upstream_close(c);
+            link_down(cl, l);
+            return (ssize_t)n;
+        }
+        if (!rep)
+            break;
+        if (l == &cl->link[0])
+            answer(cl, rep);
+        else
+            message(cl, rep);
+        freeReplyObject(rep);
+    }
+    return (ssize_t)n;
+}
+
+int sk__chat_cluster_eof(struct sk__chat_cluster *cl, struct sk_conn *c)
+{
+    struct link *l = link_of(cl, c);
+    if (!l)
+        return 0;
+    sk_conn_upstream_close(c);
+    return link_down(cl, l);
+}
+
+void sk__chat_cluster_timeout(struct sk__chat_cluster *cl, struct sk_conn *c)
+{
+    struct link *l = link_of(cl, c);
+    if (!l)
+        return;
+    if (!sk_conn_has_upstream(c)) {
+        link_connect(cl, l);
+        return;
+    }
+    if (l == &cl->link[0] && l->up) {
+        char key[40];
+        members_key(cl, key, sizeof(key));
+        cl->h.each_nick(cl->h.arg, cl, refresh_one);
+        refresh_one_key(cl, key);
+        sk_conn_set_deadline(c, REFRESH_MS);
+    }
+}
+
+void sk__chat_cluster_close(struct sk__chat_cluster *cl, struct sk_conn *c)
+{
+    struct link *l = link_of(cl, c);
+    if (!l)
+        return;
+    l->c = NULL;
+    l->up = 0;
+}

@@ -1,0 +1,350 @@
+"""serve chat --cluster redis://...: several chat servers, under different
+event models, form one chat through a Redis each test starts itself (on a
+free port, stopped by PID): lines fan out exactly once and in order, a nick
+is unique across servers, and Redis going away and coming back is told,
+local chat goes on meanwhile, and the cluster resumes."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import Server
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(not REDIS, reason="redis-server not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, port=None):
+        self.dir = tempfile.mkdtemp(prefix="sockit-redis-")
+        for _ in range(5):
+            self.port = port or free_port()
+            self.proc = subprocess.Popen(
+                [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", self.dir],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if self._ready():
+                return
+            self.stop()
+        raise AssertionError("redis-server did not start")
+
+    def _ready(self):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def command(self, *args):
+        """One command's raw answer (RESP), for the test's own checks."""
+        req = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(req.encode())
+            return s.recv(65536).decode(errors="replace")
+
+    def wait_linked(self, servers):
+        """Until every server holds its subscription and its commands' link."""
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            try:
+                lines = [ln for ln in self.command("CLIENT", "LIST").split("\n") if " addr=" in ln]
+            except OSError:
+                lines = []
+            subs = sum(" psub=1 " in ln for ln in lines)
+            if subs >= servers and len(lines) >= 2 * servers + 1:
+                time.sleep(0.05)  # the loops see their connects complete
+                return
+            time.sleep(0.05)
+        raise AssertionError("the servers did not link up with Redis")
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def redis():
+    r = Redis()
+    yield r
+    r.stop()
+    shutil.rmtree(r.dir, ignore_errors=True)
+
+
+class Member:
+    def __init__(self, srv, nick):
+        self.s = srv.connect()
+        self.buf = b""
+        self.expect("Type your nickname")
+        self.send(nick)
+        self.expect("Welcome, " + nick)
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b"\n")
+
+    def expect(self, text, timeout=8):
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} in {self.buf!r}"
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                chunk = None
+                continue
+            assert chunk, f"closed before {text!r}: {self.buf!r}"
+            self.buf += chunk
+        i = self.buf.index(text.encode()) + len(text)
+        got, self.buf = self.buf[:i], self.buf[i:]
+        return got.decode(errors="replace")
+
+    def close(self):
+        self.s.close()
+
+
+@pytest.fixture
+def servers(redis):
+    started = []
+
+    def start(model, url=None):
+        srv = Server(["chat", "-p", "0", "--model", model, "--cluster", url or redis.url])
+        started.append(srv)
+        return srv
+    yield start
+    for s in started:
+        s.stop()
+
+
+def test_fan_out_exactly_once_in_order(servers, redis):
+    a, b, c = servers("epoll"), servers("uring"), servers("thread")
+    redis.wait_linked(3)
+    alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
+    # The subscription is up once a line from each side arrives.
+    for _ in range(50):
+        alice.send("ping")
+        try:
+            bob.expect("<alice> ping", timeout=0.2)
+            break
+        except AssertionError:
+            pass
+    carol.expect("<alice> ping")
+    for i in range(50):
+        alice.send(f"a{i}")
+        bob.send(f"b{i}")
+    alice.send("done-a")
+    bob.send("done-b")
+    for m, senders in ((carol, ("alice", "bob")), (alice, ("bob",)), (bob, ("alice",))):
+        text = m.expect("<bob> done-b") if "bob" in senders else m.expect("<alice> done-a")
+        if "alice" in senders and "<alice> done-a" not in text:
+            text += m.expect("<alice> done-a")
+        for who, p in (("alice", "a"), ("bob", "b")):
+            if who not in senders:
+                continue
+            seq = [ln.split("> ", 1)[1] for ln in text.splitlines()
+                   if ln.startswith(f"<{who}> {p}")]
+            assert seq == [f"{p}{i}" for i in range(50)], (who, seq)
+    for m in (alice, bob, carol):
+        m.close()
+
+
+def test_nick_unique_across_servers(servers, redis):
+    a, b = servers("select"), servers("pool")
+    redis.wait_linked(2)
+    dora = Member(a, "dora")
+    s = b.connect()
+    m = Member.__new__(Member)
+    m.s, m.buf = s, b""
+    m.expect("Type your nickname")
+    m.send("DORA")
+    m.expect("taken on another server of the cluster")
+    m.send("eve")
+    m.expect("Welcome, eve")
+    # Released when its member leaves: the nick is free across the cluster.
+    dora.send("/quit")
+    dora.expect("Bye")
+    dora.close()
+    f = Member.__new__(Member)
+    f.s, f.buf = b.connect(), b""
+    f.expect("Type your nickname")
+    for _ in range(40):
+        f.send("dora")
+        got = f.expect("\n")
+        if "Welcome, dora" in got:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("dora was never released")
+    for x in (m, f):
+        x.close()
+
+
+def test_redis_restarted(servers, redis):
+    a, b = servers("uring"), servers("thread")
+    redis.wait_linked(2)
+    alice, bob = Member(a, "alice"), Member(b, "bob")
+    alice2 = Member(a, "alice2")
+    for _ in range(50):
+        alice.send("hello")
+        try:
+            bob.expect("<alice> hello", timeout=0.2)
+            break
+        except AssertionError:
+            pass
+    port = redis.port
+    redis.stop()
+    alice.expect("cluster is unreachable")
+    bob.expect("cluster is unreachable")
+    alice.send("local only")
+    alice2.expect("<alice> local only")
+    back = Redis(port)
+    try:
+        alice.expect("cluster is back", timeout=10)
+        bob.expect("cluster is back", timeout=10)
+        alice.send("after")
+        bob.expect("<alice> after")
+        # Nicks were registered again: bob's nick is taken for a newcomer on a.
+        s = a.connect()
+        m = Member.__new__(Member)
+        m.s, m.buf = s, b""
+        m.expect("Type your nickname")
+        m.send("bob")
+        # Answered by Redis itself, not paired with another command's answer
+        # (which would leave it waiting for the nick refresh, 5 s later).
+        m.expect("taken on another server of the cluster", timeout=3)
+        assert a.alive() and b.alive()
+        for x in (alice, alice2, bob, m):
+            x.close()
+    finally:
+        back.stop()
+
+
+def test_history_on_join(servers, redis):
+    a = Server(["chat", "-p", "0", "--model", "epoll", "--cluster", redis.url, "--history", "3"])
+    try:
+        b = servers("poll")
+        redis.wait_linked(2)
+        alice = Member(a, "alice")
+        alice.send("/join #Dev")
+        alice.expect("You are now in #Dev")
+        for i in range(5):
+            alice.send(f"line {i}")
+        alice.send("/me waves")
+        # Once Redis holds the last of them, a member joining on b sees them.
+        deadline = time.monotonic() + 5
+        while "alice waves" not in redis.command("XREVRANGE", "sockit:history:#dev", "+", "-",
+                                                 "COUNT", "1"):
+            assert time.monotonic() < deadline, "the lines never reached Redis"
+            time.sleep(0.02)
+        bob = Member(b, "bob")
+        bob.send("/join #dev")
+        text = bob.expect("(end of the history of #dev)")
+        assert "The last 3 lines of #dev:" in text
+        shown = [ln for ln in text.splitlines() if ln.startswith(("<alice>", "* alice"))]
+        assert shown == ["<alice> line 3", "<alice> line 4", "* alice waves"]
+        alice.send("live")
+        bob.expect("<alice> live")
+        for m in (alice, bob):
+            m.close()
+    finally:
+        a.stop()
+
+
+def test_who_names_list_across_servers(servers, redis):
+    a, b = servers("epoll"), servers("uring")
+    redis.wait_linked(2)
+    alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(b, "carol")
+    carol.send("/join #dev")
+    carol.expect("You are now in #dev")
+    alice.send("/who")
+    alice.expect("Across the cluster, 3:")
+    text = alice.expect("\n")
+    assert sorted(text.replace("(", " ").replace(")", " ").split()) == sorted(
+        ["alice", "#lobby", "bob", "#lobby", "carol", "#dev"])
+    alice.send("/names")
+    alice.expect("Across the cluster, 2 in #lobby:")
+    names = alice.expect("\n").split()
+    assert sorted(names) == ["alice", "bob"]
+    alice.send("/list")
+    alice.expect("Across the cluster (3 people):")
+    rooms = alice.expect("(1 person)")
+    assert "#lobby (2 people)" in rooms and "#dev" in rooms
+    # Someone leaving is gone from the roster.
+    carol.send("/quit")
+    carol.expect("Bye")
+    deadline = time.monotonic() + 5
+    while True:
+        alice.send("/who")
+        alice.expect("Across the cluster, ")
+        line = alice.expect("\n")
+        if "carol" not in line:
+            break
+        assert time.monotonic() < deadline, line
+        time.sleep(0.05)
+    for m in (alice, bob, carol):
+        m.close()
+
+
+def test_bench_chat_across_the_cluster(servers, redis):
+    """sockit bench chat --via: senders on one server, receivers on another;
+    every message reaches every receiver once, in order, through Redis."""
+    flags = ["--flood-lines", "0", "--flood-bytes", "0", "--history", "0"]
+    a = Server(["chat", "-p", "0", "--model", "epoll", "--cluster", redis.url, *flags])
+    b = Server(["chat", "-p", "0", "--model", "thread", "--cluster", redis.url, *flags])
+    try:
+        redis.wait_linked(2)
+        p = subprocess.run([Server.__init__.__globals__["SOCKIT"], "bench", "chat", "127.0.0.1",
+                            str(a.port), "--members", "8", "--senders", "2", "--rate", "100",
+                            "-d", "1s", "--via", f"127.0.0.1:{b.port}", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        res = json.loads(p.stdout)
+        flat = json.dumps(res)
+        assert res["joined"] == 8, flat
+        assert res["missing"] == 0 and res["duplicated"] == 0 and res["reordered"] == 0, flat
+        assert res["foreign"] == 0, flat
+        assert res["delivered"] == res["expected"] > 0, flat
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_nick_asked_when_redis_dies(servers, redis):
+    """A nick asked of Redis that never answers (stopped, then killed) is
+    decided by the server alone once the link is lost: the member is not
+    left waiting."""
+    import signal
+    a = servers("epoll")
+    redis.wait_linked(1)
+    m = Member.__new__(Member)
+    m.s, m.buf = a.connect(), b""
+    m.expect("Type your nickname")
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        m.send("zed")
+        m.send("/who")
+        m.expect("Checking the nickname zed across the cluster")
+    finally:
+        redis.stop()  # SIGKILL works on a stopped process
+    m.expect("Welcome, zed")
+    m.close()
