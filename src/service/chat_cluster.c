@@ -261,10 +261,14 @@ int sk__chat_cluster_up(const struct sk__chat_cluster *cl)
 /* ---- commands ---- */
 
 /* Send one formatted command on link l (0 or -errno). */
-static int send_cmd(struct link *l, char *cmd, int len)
+/* cmdp, not the command: a call such as send_cmd(l, &cmd,
+ * redisFormatCommand(&cmd, ...)) must not read cmd before the formatter
+ * has set it (the order arguments are evaluated in is unspecified). */
+static int send_cmd(struct link *l, char **cmdp, int len)
 {
     if (len < 0)
         return -ENOMEM;
+    char *cmd = *cmdp;
     int r = sk_conn_upstream_write(l->c, cmd, (size_t)len);
     redisFreeCommand(cmd);
     return r;
@@ -274,12 +278,13 @@ static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const 
 
 /* Send a command while Redis is up, else queue it (bounded: what overflows
  * is counted); its answer is ignored. */
-static void send_or_queue(struct sk__chat_cluster *cl, char *cmd, int len, int a_line)
+static void send_or_queue(struct sk__chat_cluster *cl, char **cmdp, int len, int a_line)
 {
     if (len < 0)
         return;
+    char *cmd = *cmdp;
     if (cl->link[0].up && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
-        if (send_cmd(&cl->link[0], cmd, len) < 0)
+        if (send_cmd(&cl->link[0], cmdp, len) < 0)
             cl->wlen--;
         return;
     }
@@ -329,7 +334,7 @@ static int set_nx(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const
     int r = await(cl, kind, conn_id, nick);
     if (r < 0)
         return r;
-    r = send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "SET %s %s NX PX %s", key, val, ttl));
+    r = send_cmd(&cl->link[0], &cmd, redisFormatCommand(&cmd, "SET %s %s NX PX %s", key, val, ttl));
     if (r < 0)
         cl->wlen--;
     return r;
@@ -351,7 +356,7 @@ void sk__chat_cluster_release(struct sk__chat_cluster *cl, const char *nick)
         return;
     nick_key(nick, key, sizeof(key));
     snprintf(val, sizeof(val), "%016llx", (unsigned long long)cl->id);
-    if (send_cmd(&cl->link[0], cmd,
+    if (send_cmd(&cl->link[0], &cmd,
                  redisFormatCommand(&cmd, "EVAL %s 1 %s %s",
                                     "if redis.call('get',KEYS[1])==ARGV[1] then "
                                     "return redis.call('del',KEYS[1]) end return 0",
@@ -366,7 +371,7 @@ static void refresh_one_key(struct sk__chat_cluster *cl, const char *key)
     if (await(cl, WAIT_IGNORE, 0, NULL) < 0)
         return;
     snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
-    if (send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
+    if (send_cmd(&cl->link[0], &cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
         cl->wlen--;
 }
 
@@ -378,7 +383,7 @@ static void refresh_one(struct sk__chat_cluster *cl, const char *nick)
         return;
     nick_key(nick, key, sizeof(key));
     snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
-    if (send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
+    if (send_cmd(&cl->link[0], &cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl)) < 0)
         cl->wlen--;
 }
 
@@ -400,13 +405,13 @@ void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const
         return; /* the whole roster is written again on reconnect */
     members_key(cl, key, sizeof(key));
     if (!room) {
-        send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HDEL %s %s", key, nick), 0);
+        send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "HDEL %s %s", key, nick), 0);
         return;
     }
     sk_chat_room_fold(room, strlen(room), folded);
     snprintf(ttl, sizeof(ttl), "%d", NICK_TTL_MS);
-    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "HSET %s %s %s", key, nick, folded), 0);
-    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl), 0);
+    send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "HSET %s %s %s", key, nick, folded), 0);
+    send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl), 0);
 }
 
 static void where_one(struct sk__chat_cluster *cl, const char *nick, const char *room)
@@ -425,7 +430,7 @@ int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int k
         return r;
     cl->waits[(cl->whead + cl->wlen - 1) % WAIT_MAX].asked = kind;
     snprintf(max, sizeof(max), "%d", SK_CHAT_CLUSTER_ROSTER_MAX);
-    r = send_cmd(&cl->link[0], cmd, redisFormatCommand(&cmd, "EVAL %s 0 %s", roster_lua, max));
+    r = send_cmd(&cl->link[0], &cmd, redisFormatCommand(&cmd, "EVAL %s 0 %s", roster_lua, max));
     if (r < 0)
         cl->wlen--;
     return r;
@@ -467,7 +472,7 @@ void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, con
         return;
     int len = redisFormatCommand(&cmd, "PUBLISH %s %b", chan, payload, (size_t)pl);
     free(payload);
-    send_or_queue(cl, cmd, len, 1); /* Redis away: queued, bounded */
+    send_or_queue(cl, &cmd, len, 1); /* Redis away: queued, bounded */
 }
 
 void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, const char *text,
@@ -480,7 +485,7 @@ void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, co
     sk_chat_room_fold(room, strlen(room), folded);
     snprintf(key, sizeof(key), "sockit:history:%s", folded);
     snprintf(max, sizeof(max), "%u", cl->history);
-    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "XADD %s MAXLEN %s * l %b", key, max, text, n),
+    send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "XADD %s MAXLEN %s * l %b", key, max, text, n),
                   0);
 }
 
@@ -498,7 +503,7 @@ int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, cons
     int r = await(cl, WAIT_HISTORY, conn_id, folded);
     if (r < 0)
         return r;
-    r = send_cmd(&cl->link[0], cmd,
+    r = send_cmd(&cl->link[0], &cmd,
                  redisFormatCommand(&cmd, "XREVRANGE %s + - COUNT %s", key, max));
     if (r < 0)
         cl->wlen--;
@@ -598,15 +603,15 @@ int sk__chat_cluster_connected(struct sk__chat_cluster *cl, struct sk_conn *c, i
     snprintf(db, sizeof(db), "%u", cl->db);
     /* The subscriber ignores every answer but a message. */
     if (cl->db && (l == &cl->link[1] || await(cl, WAIT_IGNORE, 0, NULL) == 0))
-        send_cmd(l, cmd, redisFormatCommand(&cmd, "SELECT %s", db));
+        send_cmd(l, &cmd, redisFormatCommand(&cmd, "SELECT %s", db));
     if (l == &cl->link[1])
-        return send_cmd(l, cmd, redisFormatCommand(&cmd, "PSUBSCRIBE sockit:room:*"));
+        return send_cmd(l, &cmd, redisFormatCommand(&cmd, "PSUBSCRIBE sockit:room:*"));
     /* Commands: the nicks again (a clash is told to its member), then what
      * waited, then the refresh timer. */
     cl->h.each_nick(cl->h.arg, cl, rereg_one);
     char key[40];
     members_key(cl, key, sizeof(key));
-    send_or_queue(cl, cmd, redisFormatCommand(&cmd, "DEL %s", key), 0);
+    send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "DEL %s", key), 0);
     cl->h.each_member(cl->h.arg, cl, where_one);
     if (cl->backlog_len) {
         /* Their answers are awaited in order (ignored); the rest of the
