@@ -335,9 +335,11 @@ static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
         due = c->last_ms + SK_EV_SHRINK_MS;
     if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
         due = c->tls->hs_due;
-    int64_t up = c->up ? sk__up_due(c) : 0;
-    if (up && (!due || up < due))
-        due = up;
+    if (c->up) { /* one test for a connection without an upstream */
+        int64_t up = sk__up_due(c);
+        if (up && (!due || up < due))
+            due = up;
+    }
     return due;
 }
 
