@@ -246,10 +246,9 @@ static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
  * bytes are accounted (sk__conn_sent). 0 or -errno. A plain connection's
  * (sk__conn_flush() below chooses between it and the transport). up is a
  * constant: 0 where c is known to have no upstream (the event loops' plain
- * step). Always inline: with two plain copies of that step calling it, the
- * compiler would otherwise make it a call on every request. */
-static inline __attribute__((always_inline)) int
-sk__conn_flush_plain_as(struct sk_conn *c, int64_t now, uint64_t *total, const int up)
+ * step). */
+static inline int sk__conn_flush_plain_as(struct sk_conn *c, int64_t now, uint64_t *total,
+                                          const int up)
 {
     if (up && c->up && c->up->p2c_len) {
         int r = sk__up_flush_pipe(c, now, total);
