@@ -76,6 +76,10 @@ $(REL_DIR)/libsockit.a: $(call objs,$(REL_DIR),$(LIB_SRC))
 $(REL_DIR)/sockit: $(call objs,$(REL_DIR),$(CLI_SRC)) $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The chat's web page is embedded by the assembler (.incbin, chat_page.c).
+$(foreach d,$(REL_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR),$(d)/obj/service/chat_page.o): \
+	src/service/chat_page.html
+
 # The head parsers fed a 32 KiB head one byte at a time (docs/BENCHMARKS.md).
 $(REL_DIR)/parse_trickle: bench/parse_trickle.c $(REL_DIR)/libsockit.a
 	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_DIR)/libsockit.a $(LIBS)
@@ -132,9 +136,9 @@ fuzz-bins: $(patsubst %,$(FUZZ_DIR)/bin/%,$(FUZZ_TARGETS))
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(ASAN_DIR)/fuzz/%,$(FUZZ_SRC))
-# Unit tests that drive the thread models (and the spawn reaper thread) also run
-# under ThreadSanitizer.
-TSAN_UNIT := $(TSAN_DIR)/tests/test_hub $(TSAN_DIR)/tests/test_spawn
+# Unit tests that drive the thread models (the spawn reaper thread, the lookup
+# threads) also run under ThreadSanitizer.
+TSAN_UNIT := $(TSAN_DIR)/tests/test_hub $(TSAN_DIR)/tests/test_spawn $(TSAN_DIR)/tests/test_resolve_async
 
 export ASAN_OPTIONS := abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1:exitcode=87

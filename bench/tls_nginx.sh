@@ -7,9 +7,14 @@
 #   handshakes:  wrk -t1 -c50 'Connection: close' (a new TLS connection per
 #                request: connections/s, server CPU us per connection)
 #
-#   bench/tls_nginx.sh [SOCKIT] [SECS] [ROUNDS]
+# or by `sockit bench http https://...` with the same connections
+# (-c100; -c50 --no-keepalive: a full handshake per request, no session
+# resumed), or both loaders in turn:
 #
-# SOCKIT defaults to build/sockit (a release build), SECS to 3, ROUNDS to 2.
+#   bench/tls_nginx.sh [SOCKIT] [SECS] [ROUNDS] [wrk|sockit|both]
+#
+# SOCKIT defaults to build/sockit (a release build), SECS to 3, ROUNDS to 2,
+# the load to wrk.
 # Server CPU is utime+stime from /proc over the run. Ratios are sockit /
 # nginx within one run. Only 127.0.0.1; every process started here is
 # stopped by PID.
@@ -18,6 +23,8 @@ cd "$(dirname "$0")/.."
 BIN=${1:-build/sockit}
 SECS=${2:-3}
 ROUNDS=${3:-2}
+LOADS=${4:-wrk}
+[ "$LOADS" = both ] && LOADS="wrk sockit"
 TMP=$(mktemp -d)
 SPID=
 NPID=
@@ -75,41 +82,60 @@ SPORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/sockit.out")
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 tick=$(getconf CLK_TCK)
 
-# one NAME PID PORT MODE: one wrk run, prints "NAME MODE rate cpu_us_per_request"
+# one NAME PID PORT MODE LOAD: one run, prints "NAME MODE-LOAD rate cpu_us_per_request"
 one() {
     c0=$(cpu "$2")
-    if [ "$4" = keepalive ]; then
-        wrk -t1 -c100 -d"${SECS}s" "https://127.0.0.1:$3/" >"$TMP/wrk" 2>&1
+    if [ "$5" = sockit ]; then
+        if [ "$4" = keepalive ]; then
+            "$BIN" bench http "https://127.0.0.1:$3/" --insecure -c100 -d"${SECS}s" --json \
+                >"$TMP/load" 2>/dev/null || true
+        else
+            "$BIN" bench http "https://127.0.0.1:$3/" --insecure -c50 -d"${SECS}s" --json \
+                --no-keepalive >"$TMP/load" 2>/dev/null || true
+        fi
+        c1=$(cpu "$2")
+        reqs=$(sed -n 's/.*"requests": \([0-9]*\),.*/\1/p' "$TMP/load")
     else
-        wrk -t1 -c50 -d"${SECS}s" -H 'Connection: close' "https://127.0.0.1:$3/" >"$TMP/wrk" 2>&1
+        if [ "$4" = keepalive ]; then
+            wrk -t1 -c100 -d"${SECS}s" "https://127.0.0.1:$3/" >"$TMP/load" 2>&1
+        else
+            wrk -t1 -c50 -d"${SECS}s" -H 'Connection: close' "https://127.0.0.1:$3/" >"$TMP/load" 2>&1
+        fi
+        c1=$(cpu "$2")
+        reqs=$(awk '/requests in/ { print $1 }' "$TMP/load")
     fi
-    c1=$(cpu "$2")
-    reqs=$(awk '/requests in/ { print $1 }' "$TMP/wrk")
-    awk -v n="$1" -v m="$4" -v r="$reqs" -v s="$SECS" -v c="$((c1 - c0))" -v t="$tick" 'BEGIN {
+    reqs=${reqs:-0}
+    awk -v n="$1" -v m="$4-$5" -v r="$reqs" -v s="$SECS" -v c="$((c1 - c0))" -v t="$tick" 'BEGIN {
         printf "%s %s %.0f %.1f\n", n, m, r / s, r ? c / t * 1e6 / r : 0 }'
 }
 
 : >"$TMP/res"
-for mode in keepalive handshake; do
-    r=0
-    while [ $r -lt "$ROUNDS" ]; do
-        one nginx "$NPID" "$NPORT" "$mode" >>"$TMP/res"
-        one sockit "$SPID" "$SPORT" "$mode" >>"$TMP/res"
-        r=$((r + 1))
+for load in $LOADS; do
+    for mode in keepalive handshake; do
+        r=0
+        while [ $r -lt "$ROUNDS" ]; do
+            one nginx "$NPID" "$NPORT" "$mode" "$load" >>"$TMP/res"
+            one sockit "$SPID" "$SPORT" "$mode" "$load" >>"$TMP/res"
+            r=$((r + 1))
+        done
     done
 done
 echo "| server | load | req/s (each round) | server CPU us/request | mean req/s | sockit/nginx |"
 echo "|---|---|---|---|---|---|"
-awk '{ k = $1 " " $2; rate[k] = rate[k] (rate[k] ? ", " : "") $3; cpu[k] = cpu[k] (cpu[k] ? ", " : "") $4;
+awk -v loads="$LOADS" '{ k = $1 " " $2; rate[k] = rate[k] (rate[k] ? ", " : "") $3; cpu[k] = cpu[k] (cpu[k] ? ", " : "") $4;
        sum[k] += $3; n[k]++ }
      END {
-       split("keepalive handshake", modes, " ")
-       for (i = 1; i <= 2; i++) {
+       nl = split(loads, ls, " ")
+       nm = 0
+       for (l = 1; l <= nl; l++) { modes[++nm] = "keepalive-" ls[l]; modes[++nm] = "handshake-" ls[l] }
+       for (i = 1; i <= nm; i++) {
            m = modes[i]
+           if (n["nginx " m] == 0) continue
+           ld = m; sub(/^[a-z]*-/, "", ld)
            for (j = 1; j <= 2; j++) {
                s = j == 1 ? "nginx" : "sockit"; k = s " " m
                ratio = s == "sockit" ? sprintf("%.2f", (sum[k] / n[k]) / (sum["nginx " m] / n["nginx " m])) : ""
-               printf "| %s | %s | %s | %s | %.0f | %s |\n", s, m == "keepalive" ? "keep-alive, 100 conns" : "new TLS connection per request, 50 conns", rate[k], cpu[k], sum[k] / n[k], ratio
+               printf "| %s | %s: %s | %s | %s | %.0f | %s |\n", s, ld, m ~ /^keepalive/ ? "keep-alive, 100 conns" : "new TLS connection per request, 50 conns", rate[k], cpu[k], sum[k] / n[k], ratio
            }
        }
      }' "$TMP/res"

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct sk_tls_ctx; /* tls.h */
+
 /* ---- HTTP/1.x response head parsing (pure: no I/O, no allocation) ---- */
 
 struct sk_http_resp {
@@ -81,6 +83,7 @@ enum sk_bench_err {
     SK_BERR_TIMEOUT,  /* no reply within --timeout */
     SK_BERR_STATUS,   /* HTTP status outside 2xx/3xx */
     SK_BERR_MISMATCH, /* echoed bytes differ from those sent (or malformed HTTP) */
+    SK_BERR_TLS,      /* the TLS handshake failed (verification, protocol, its timeout) */
     SK_BERR_N,
 };
 
@@ -133,6 +136,21 @@ struct sk_bench_cfg {
     unsigned nsources;
     int64_t ramp_ms; /* open the connections evenly over this long, then run duration_ms;
                       * replies during the ramp are not counted (a warm-up) */
+    /* TLS over the stream (tls.h): each connection, once connected, runs a
+     * nonblocking handshake with this client context before its first
+     * request; tls_name is the name verified and sent as SNI (tls_sni, when
+     * set, replaces it). No session is offered again: every connection (with
+     * http_close, every request) is a full handshake. NULL: plain. */
+    struct sk_tls_ctx *tls;
+    const char *tls_name, *tls_sni;
+    /* Optional (stream connections only): run on each new connection to
+     * addr, connected and still blocking, before its first request (bench
+     * --proxy: the proxy's handshake, so addr is the proxy's). It returns 0,
+     * or a negative errno: the connection is closed and counted as a connect
+     * error. It blocks the connection's thread while it runs: keep it
+     * bounded. Called from the load threads, at once from several. */
+    int (*handshake)(int fd, void *arg);
+    void *handshake_arg;
 };
 
 #define SK_BENCH_PORTS_PER_SOURCE 25000u /* of the 28k of the default ephemeral range */
@@ -165,6 +183,8 @@ struct sk_bench_result {
     unsigned nsources;        /* local addresses the connections came from (0: the default) */
     struct sk_hist hist;      /* latency (open loop: from each request's intended send time) */
     struct sk_hist hist_sent; /* latency from when each request was actually written */
+    uint64_t handshakes;      /* TLS handshakes completed */
+    char tls_why[256];        /* the first failed handshake's reason ("" when none) */
 };
 
 /* Run the load; fills res. Returns 0, or a negative errno when the load
@@ -310,7 +330,8 @@ struct sk_bench_point {
 };
 
 struct sk_bench_models_cfg {
-    const char *exe;           /* the sockit binary to start as the server */
+    const char *exe; /* the sockit binary to start as the server */
+    int tls; /* serve --tls (an ephemeral certificate), loaded with its fingerprint pinned */
     const char *service;       /* "echo" or "http" */
     const char *const *models; /* NULL-terminated */
     const unsigned *conns;     /* connection counts to sweep */

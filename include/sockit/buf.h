@@ -29,7 +29,9 @@ void sk_buf_free(struct sk_buf *b);
 /* Pointer to, and count of, the unread bytes. */
 static inline char *sk_buf_data(const struct sk_buf *b)
 {
-    return b->data + b->off;
+    /* A buffer nothing was written to has no memory yet (a chat member
+     * whose banner waits): no offset is applied to a null pointer. */
+    return b->data ? b->data + b->off : NULL;
 }
 static inline size_t sk_buf_len(const struct sk_buf *b)
 {

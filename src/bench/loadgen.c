@@ -20,13 +20,26 @@
  * first `inflight` entries of the queue have been written. The clock is
  * read once per epoll_wait batch, and that time stamps every reply of the
  * batch and every request it issues.
+ *
+ * TLS (https://, --tls): OpenSSL over the nonblocking socket itself
+ * (tls.h's descriptor kind). A connection that connected runs its
+ * handshake in steps as epoll says the socket is ready for what TLS waits
+ * for (CS_HANDSHAKE), bounded by --timeout; then it is open as a plain one
+ * is, and its bytes go through sk_tls_write()/sk_tls_read() (the response
+ * parser and the echo check see the plaintext, unchanged). A failed
+ * handshake is an error of its own kind (SK_BERR_TLS), its first reason
+ * kept for the report. No session is resumed: each connection is a full
+ * handshake.
  */
 #include "sockit/bench.h"
 
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,8 +63,8 @@
 #define MAX_EVENTS 256
 #define READS_PER_EVENT 16 /* of at most CHUNK bytes each */
 
-const char *const sk_bench_err_names[SK_BERR_N] = {"connect", "read", "timeout", "status",
-                                                   "mismatch"};
+const char *const sk_bench_err_names[SK_BERR_N] = {"connect", "read",     "timeout",
+                                                   "status",  "mismatch", "tls"};
 
 static atomic_int interrupted;
 
@@ -65,7 +78,7 @@ int sk_bench_interrupted(void)
     return atomic_load(&interrupted);
 }
 
-enum { CS_IDLE, CS_CONNECTING, CS_OPEN };
+enum { CS_IDLE, CS_CONNECTING, CS_HANDSHAKE, CS_OPEN };
 
 /* A request: when it was due (closed loop: issued) and when it was written. */
 struct qent {
@@ -76,6 +89,7 @@ enum { B_HEAD, B_LEN, B_CHUNKED, B_EOF };
 struct conn {
     int fd;
     int state;
+    struct sk_tls *tls; /* TLS over fd; NULL: plain */
     unsigned out_armed; /* EPOLLOUT is registered */
     uint32_t idx, gen;  /* in the worker's array; bumped at each connect, so
                          * a stale event for an older socket is ignored */
@@ -137,7 +151,8 @@ struct worker {
     int64_t next_due;
     unsigned rr;
     /* results */
-    uint64_t requests, bytes_in, bytes_out, connects, errors[SK_BERR_N];
+    uint64_t requests, bytes_in, bytes_out, connects, handshakes, errors[SK_BERR_N];
+    char tls_why[256];                             /* the first failed handshake's reason */
     atomic_uint_fast64_t pub_requests, pub_errors; /* for the progress line */
     atomic_int done;
     int64_t last_progress;
@@ -199,6 +214,8 @@ static void set_out(struct worker *w, struct conn *c, int on)
 
 static void conn_close(struct worker *w, struct conn *c, int64_t now)
 {
+    sk_tls_free(c->tls);
+    c->tls = NULL;
     if (c->fd >= 0) {
         epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -237,6 +254,25 @@ static uint64_t get_seq(const char *d)
     for (int i = 0; i < SEQ_LEN; i++)
         v |= (uint64_t)(unsigned char)d[i] << (8 * i);
     return v;
+}
+
+/* A send and a read on the stream, through TLS when it has it: bytes, 0 at
+ * the end (read), or a negative errno (-EAGAIN: would block; under TLS
+ * sk_tls_want() says for what). */
+static ssize_t conn_send(struct conn *c, const void *p, size_t n)
+{
+    if (c->tls)
+        return sk_tls_write(c->tls, p, n);
+    ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+    return r < 0 ? -errno : r;
+}
+
+static ssize_t conn_recv(struct conn *c, void *p, size_t n)
+{
+    if (c->tls)
+        return sk_tls_read(c->tls, p, n);
+    ssize_t r = read(c->fd, p, n);
+    return r < 0 ? -errno : r;
 }
 
 /* Write what is due; arm EPOLLOUT when the socket is full. */
@@ -285,12 +321,13 @@ static void flush(struct worker *w, struct conn *c, int64_t now)
     while (c->tx_total < c->tx_want) {
         uint64_t left = c->tx_want - c->tx_total;
         size_t n = left > CHUNK ? CHUNK : (size_t)left;
-        ssize_t r = send(c->fd, w->out + (c->off + c->tx_total) % w->period, n, MSG_NOSIGNAL);
+        ssize_t r = conn_send(c, w->out + (c->off + c->tx_total) % w->period, n);
         if (r < 0) {
-            if (errno == EINTR)
+            if (r == -EINTR)
                 continue;
-            if (errno == EAGAIN) {
-                set_out(w, c, 1);
+            if (r == -EAGAIN) {
+                /* TLS waiting to read (a key update) is woken by EPOLLIN. */
+                set_out(w, c, !c->tls || sk_tls_want(c->tls) == POLLOUT);
                 return;
             }
             fail(w, c, SK_BERR_READ, now);
@@ -344,6 +381,7 @@ static void send_more(struct worker *w, struct conn *c, int64_t now)
 /* ---- connecting ---- */
 
 static void conn_start(struct worker *w, struct conn *c, int64_t now);
+static void connected(struct worker *w, struct conn *c, int64_t now);
 
 /* Is there anything left for this connection to send? */
 static int wants_conn(const struct worker *w, const struct conn *c)
@@ -358,6 +396,40 @@ static void reconnect(struct worker *w, struct conn *c, int64_t now)
     conn_close(w, c, now);
     if (wants_conn(w, c))
         conn_start(w, c, now);
+}
+
+/* With a handshake (bench --proxy): connect and run it blocking, then go
+ * on as a connection that connected (TLS, if asked, through the tunnel). */
+static void handshake_start(struct worker *w, struct conn *c, int64_t now)
+{
+    const struct sk_addr *a = &w->cfg->addr;
+    int fd = c->fd;
+    int fl = fcntl(fd, F_GETFL);
+    int ms = w->cfg->timeout_ms > 0 ? w->cfg->timeout_ms : 5000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}, zero = {0};
+    int r = fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (r == 0) /* bounds the blocking connect() */
+        r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (r == 0) {
+        do
+            r = connect(fd, &a->u.sa, a->len);
+        while (r < 0 && errno == EINTR);
+    }
+    if (r == 0)
+        r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof(zero));
+    if (r == 0)
+        r = w->cfg->handshake(fd, w->cfg->handshake_arg);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)c->gen << 32 | c->idx};
+    if (r < 0 || fcntl(fd, F_SETFL, fl) < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        w->errors[SK_BERR_CONNECT]++;
+        close(fd);
+        c->fd = -1;
+        c->state = CS_IDLE;
+        c->retry_at = now + RETRY_NS;
+        return;
+    }
+    c->out_armed = 0;
+    connected(w, c, now); /* TLS, if asked, runs inside the tunnel */
 }
 
 static void conn_start(struct worker *w, struct conn *c, int64_t now)
@@ -390,6 +462,10 @@ static void conn_start(struct worker *w, struct conn *c, int64_t now)
     c->fd = fd;
     c->gen++;
     c->last_io = now;
+    if (w->cfg->handshake && !is_udp(w)) {
+        handshake_start(w, c, now);
+        return;
+    }
     int r = connect(fd, &a->u.sa, a->len);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)c->gen << 32 | c->idx};
     if (r < 0 && errno == EINPROGRESS) {
@@ -414,12 +490,63 @@ static void conn_start(struct worker *w, struct conn *c, int64_t now)
         c->retry_at = now + RETRY_NS;
         return;
     }
-    if (c->state == CS_OPEN) {
-        w->connects++;
-        if (!w->interval_ns)
-            issue_closed(w, c, now);
-        send_more(w, c, now);
+    if (c->state == CS_OPEN)
+        connected(w, c, now);
+}
+
+/* The connection is open (and its TLS handshake done): requests go. */
+static void conn_open(struct worker *w, struct conn *c, int64_t now)
+{
+    c->state = CS_OPEN;
+    w->connects++;
+    set_out(w, c, 0);
+    if (!w->interval_ns && issue_closed(w, c, now) < 0)
+        w->err = -ENOMEM;
+    send_more(w, c, now);
+}
+
+/* A handshake failed (or took longer than --timeout): an error of its own
+ * kind, the first reason kept; connect again after a pause, not in a tight
+ * loop against a server that refuses us. */
+static void tls_fail(struct worker *w, struct conn *c, const char *why, int64_t now)
+{
+    if (!w->tls_why[0])
+        snprintf(w->tls_why, sizeof(w->tls_why), "%s", why);
+    w->errors[SK_BERR_TLS]++;
+    conn_close(w, c, now);
+    c->retry_at = now + RETRY_NS;
+}
+
+/* One step of the TLS handshake, as the socket allows. */
+static void tls_step(struct worker *w, struct conn *c, int64_t now)
+{
+    int r = sk_tls_handshake_step(c->tls);
+    if (r == -EAGAIN) {
+        set_out(w, c, sk_tls_want(c->tls) == POLLOUT);
+        return;
     }
+    if (r < 0) {
+        tls_fail(w, c, sk_tls_why(c->tls), now);
+        return;
+    }
+    w->handshakes++;
+    conn_open(w, c, now);
+}
+
+static void connected(struct worker *w, struct conn *c, int64_t now)
+{
+    if (!w->cfg->tls) {
+        conn_open(w, c, now);
+        return;
+    }
+    int r = sk_tls_client(w->cfg->tls, c->fd, w->cfg->tls_name, w->cfg->tls_sni, &c->tls);
+    if (r < 0) {
+        tls_fail(w, c, sk_strerror(r), now);
+        return;
+    }
+    c->state = CS_HANDSHAKE;
+    c->last_io = now; /* the handshake has --timeout from here */
+    tls_step(w, c, now);
 }
 
 static void conn_established(struct worker *w, struct conn *c, int64_t now)
@@ -432,12 +559,7 @@ static void conn_established(struct worker *w, struct conn *c, int64_t now)
         fail(w, c, SK_BERR_CONNECT, now);
         return;
     }
-    c->state = CS_OPEN;
-    w->connects++;
-    set_out(w, c, 0);
-    if (!w->interval_ns && issue_closed(w, c, now) < 0)
-        w->err = -ENOMEM;
-    send_more(w, c, now);
+    connected(w, c, now);
 }
 
 /* ---- receiving ---- */
@@ -675,12 +797,14 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
             have = c->hlen;
             cap = c->hcap;
         }
-        ssize_t r = read(c->fd, buf + have, cap - have);
+        ssize_t r = conn_recv(c, buf + have, cap - have);
         if (r < 0) {
-            if (errno == EINTR)
+            if (r == -EINTR)
                 continue;
-            if (errno != EAGAIN)
+            if (r != -EAGAIN)
                 fail(w, c, SK_BERR_READ, now);
+            else if (c->tls && sk_tls_want(c->tls) == POLLOUT)
+                set_out(w, c, 1); /* TLS must write first; flush() retries */
             break;
         }
         if (r == 0) {
@@ -706,8 +830,10 @@ static void on_readable(struct worker *w, struct conn *c, int64_t now)
             }
             return;
         }
-        if ((size_t)r < cap - have)
-            break; /* drained: nothing more is waiting */
+        /* Drained: nothing more is waiting (TLS hands out a record at a
+         * time: read on until it would block). */
+        if (!c->tls && (size_t)r < cap - have)
+            break;
     }
     mark_dirty(w, c);
 }
@@ -744,6 +870,9 @@ static void tick(struct worker *w, int64_t now)
         } else if (c->state == CS_CONNECTING) {
             if (to > 0 && now - c->last_io > to)
                 fail(w, c, SK_BERR_CONNECT, now);
+        } else if (c->state == CS_HANDSHAKE) {
+            if (to > 0 && now - c->last_io > to)
+                tls_fail(w, c, "the TLS handshake timed out", now);
         } else if (to > 0 && (c->inflight > 0 || c->hlen) && now - c->last_io > to) {
             if (is_udp(w))
                 udp_give_up(w, c, now);
@@ -844,6 +973,10 @@ static void *worker_main(void *arg)
                 continue;
             if (c->state == CS_CONNECTING) {
                 conn_established(w, c, now);
+                continue;
+            }
+            if (c->state == CS_HANDSHAKE) {
+                tls_step(w, c, now);
                 continue;
             }
             if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -1278,6 +1411,9 @@ int sk_bench_run(const struct sk_bench_cfg *cfg, struct sk_bench_result *res)
         res->bytes_in += x->bytes_in;
         res->bytes_out += x->bytes_out;
         res->connects += x->connects;
+        res->handshakes += x->handshakes;
+        if (!res->tls_why[0] && x->tls_why[0])
+            snprintf(res->tls_why, sizeof(res->tls_why), "%s", x->tls_why);
         for (int k = 0; k < SK_BERR_N; k++)
             res->errors[k] += x->errors[k];
         sk_hist_merge(&res->hist, &x->hist);
@@ -1308,6 +1444,7 @@ out:
         }
     if (conns)
         for (unsigned i = 0; i < cfg->conns; i++) {
+            sk_tls_free(conns[i].tls);
             if (conns[i].fd >= 0)
                 close(conns[i].fd);
             free(conns[i].q);

@@ -9,9 +9,14 @@
  * be counted (through /proc, for those its parent never reaped) and cleaned
  * up. The server's stdout is a pipe we read the first line from; its stderr
  * goes to an unlinked temporary file, read back for the note when it fails.
+ *
+ * With --tls each server is started with `--tls` (an ephemeral
+ * certificate) and loaded over TLS with the fingerprint its listening line
+ * shows pinned.
  */
 #include "sockit/bench.h"
 
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <ctype.h>
@@ -124,7 +129,8 @@ static void read_note(int fd, char *note, size_t len)
 }
 
 static int start_server(const struct sk_bench_models_cfg *cfg, const char *model, unsigned conns,
-                        struct child *ch, struct sk_addr *addr, char *note, size_t nlen)
+                        struct child *ch, struct sk_addr *addr, char fp[SK_TLS_FP_STRLEN],
+                        char *note, size_t nlen)
 {
     int udp = cfg->load.kind == SK_BENCH_UDP_ECHO;
     char maxc[32];
@@ -147,6 +153,8 @@ static int start_server(const struct sk_bench_models_cfg *cfg, const char *model
         argv[ac++] = "--max-conns";
         argv[ac++] = maxc;
     }
+    if (cfg->tls)
+        argv[ac++] = "--tls";
     for (unsigned i = 0; i < cfg->nserver_args && ac < 62; i++)
         argv[ac++] = cfg->server_args[i];
     argv[ac] = NULL;
@@ -233,6 +241,16 @@ static int start_server(const struct sk_bench_models_cfg *cfg, const char *model
         snprintf(note, nlen, "cannot parse the address '%.64s'", a);
         return -EPROTO;
     }
+    fp[0] = '\0';
+    if (cfg->tls) {
+        const char *f = strstr(at, ") sha256:");
+        size_t fl = f ? strcspn(f + 2, " \n:") : 0;
+        if (!f || fl != 6 || strlen(f + 2) < SK_TLS_FP_STRLEN - 1) {
+            snprintf(note, nlen, "no certificate fingerprint on the listening line");
+            return -EPROTO;
+        }
+        snprintf(fp, SK_TLS_FP_STRLEN, "%s", f + 2);
+    }
     return 0;
 }
 
@@ -286,12 +304,30 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
         snprintf(pt->note, sizeof(pt->note), "out of memory");
         return;
     }
-    if (start_server(cfg, model, conns, &ch, &load.addr, pt->note, sizeof(pt->note)) < 0) {
+    char fp[SK_TLS_FP_STRLEN];
+    if (start_server(cfg, model, conns, &ch, &load.addr, fp, pt->note, sizeof(pt->note)) < 0) {
         if (!pt->note[0])
             snprintf(pt->note, sizeof(pt->note), "the server did not start");
         child_release(&ch);
         free(res);
         return;
+    }
+    struct sk_tls_ctx *tls = NULL;
+    if (cfg->tls) {
+        struct sk_tls_client_opts to = {.pin = fp,
+                                        .alpn = load.kind == SK_BENCH_HTTP ? "http/1.1" : NULL};
+        char why[256];
+        if (sk_tls_client_ctx(&to, &tls, why, sizeof(why)) < 0) {
+            snprintf(pt->note, sizeof(pt->note), "%.120s", why);
+            struct rusage ru0;
+            int st0;
+            stop_server(&ch, &ru0, &st0);
+            child_release(&ch);
+            free(res);
+            return;
+        }
+        load.tls = tls;
+        load.tls_name = "127.0.0.1";
     }
     /* The resident set before any connection: what each one adds is
      * (peak - base) / conns. */
@@ -304,6 +340,7 @@ static void measure(const struct sk_bench_models_cfg *cfg, const char *model, un
     load.progress = NULL;
     load.label = model;
     int r = sk_bench_run(&load, res);
+    sk_tls_ctx_free(tls);
     double proc_cpu = group_cpu_s(ch.pid);
     long hwm = vm_hwm_kb(ch.pid);
     struct rusage ru;

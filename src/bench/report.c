@@ -97,6 +97,10 @@ void sk_bench_report_text(FILE *f, const struct sk_bench_cfg *cfg,
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, " %s %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
                 k + 1 < SK_BERR_N ? "," : "\n");
+    if (cfg->tls)
+        fprintf(f, "  tls        %" PRIu64 " full handshake%s%s%s\n", res->handshakes,
+                res->handshakes == 1 ? "" : "s", res->tls_why[0] ? "; first failure: " : "",
+                res->tls_why);
 }
 
 static void json_lat(FILE *f, const char *key, const struct sk_hist *h)
@@ -138,7 +142,16 @@ void sk_bench_report_json(FILE *f, const struct sk_bench_cfg *cfg,
     for (int k = 0; k < SK_BERR_N; k++)
         fprintf(f, "\"%s\": %" PRIu64 "%s", sk_bench_err_names[k], res->errors[k],
                 k + 1 < SK_BERR_N ? ", " : "");
-    fprintf(f, "}, \"errors_total\": %" PRIu64 "}\n", sk_bench_errors_total(res));
+    fprintf(f, "}, \"errors_total\": %" PRIu64, sk_bench_errors_total(res));
+    if (cfg->tls) {
+        fprintf(f, ", \"tls\": {\"handshakes\": %" PRIu64 ", \"first_failure\": ", res->handshakes);
+        if (res->tls_why[0])
+            sk_json_str(f, res->tls_why);
+        else
+            fprintf(f, "null");
+        fprintf(f, "}");
+    }
+    fprintf(f, "}\n");
 }
 
 /* ---- the model comparison ---- */
@@ -190,8 +203,8 @@ void sk_bench_models_table(FILE *f, const struct sk_bench_models_cfg *cfg,
     const struct sk_bench_cfg *l = &cfg->load;
     char a[32], b[32], c[32];
 
-    fprintf(f, "sockit bench models %s%s: ", l->kind == SK_BENCH_UDP_ECHO ? "-u " : "",
-            cfg->service);
+    fprintf(f, "sockit bench models %s%s%s: ", l->kind == SK_BENCH_UDP_ECHO ? "-u " : "",
+            cfg->service, cfg->tls ? " --tls (full handshake per connection)" : "");
     if (l->kind != SK_BENCH_HTTP)
         fprintf(f, "%zu-byte messages, ", l->msg_size);
     fprintf(f, "%u load thread%s, pipeline %u, %.1f s per point", l->threads,
@@ -247,10 +260,10 @@ void sk_bench_models_json(FILE *f, const struct sk_bench_models_cfg *cfg,
     fprintf(f, "{\"service\": ");
     sk_json_str(f, cfg->service);
     fprintf(f,
-            ", \"udp\": %s, \"message_size\": %zu, \"threads\": %u, \"pipeline\": %u, "
-            "\"duration_s\": %.3f, \"points\": [",
-            l->kind == SK_BENCH_UDP_ECHO ? "true" : "false", l->msg_size, l->threads, l->pipeline,
-            (double)l->duration_ms / 1000);
+            ", \"udp\": %s, \"tls\": %s, \"message_size\": %zu, \"threads\": %u, "
+            "\"pipeline\": %u, \"duration_s\": %.3f, \"points\": [",
+            l->kind == SK_BENCH_UDP_ECHO ? "true" : "false", cfg->tls ? "true" : "false",
+            l->msg_size, l->threads, l->pipeline, (double)l->duration_ms / 1000);
     int first = 1;
     for (size_t mi = 0; mi < nmodels; mi++)
         for (size_t ci = 0; ci < cfg->nconns; ci++) {

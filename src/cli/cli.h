@@ -116,6 +116,12 @@ int sk_cli_tls_opt(struct sk_cli_tls *t, int c, const char *arg);
 /* The options together make sense (a usage line and SK_EXIT_USAGE if not). */
 int sk_cli_tls_check(const char *cmd, const struct sk_cli_tls *t);
 
+/* Make the client context (offering alpn unless NULL) and say so when
+ * --insecure; on failure one line "sockit: CMD: REASON" and SK_EXIT_FAIL
+ * (else 0). The caller frees *ctx. */
+int sk_cli_tls_ctx(const char *cmd, const struct sk_cli_tls *t, const char *alpn,
+                   struct sk_tls_ctx **ctx);
+
 /* Make the context, say so when --insecure, and run the handshake over fd
  * within timeout_ms (< 0: no limit) for host; on failure one line
  * "sockit: CMD: TARGET: REASON" and SK_EXIT_FAIL. With verbose, the version
@@ -217,6 +223,8 @@ int cmd_ping(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_p2p(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* `sockit bench chat` (cmd_bench_chat.c), argv[0] "chat". */
+int sk_cli_bench_chat(const char *cmd, int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_nc(int argc, char **argv);

@@ -1,15 +1,18 @@
 /*
- * cmd_bench.c - `sockit bench echo|http|models`: argument parsing for the
- * load generator and the model comparison; the work is in src/bench/.
+ * cmd_bench.c - `sockit bench echo|http|models|stream`: argument parsing for
+ * the load generator and the model comparison; the work is in src/bench/
+ * (`bench chat` is parsed in cmd_bench_chat.c).
  */
 #include "cli.h"
 
 #include "sockit/addr.h"
 #include "sockit/bench.h"
+#include "sockit/client.h"
 #include "sockit/error.h"
 #include "sockit/model.h"
 #include "sockit/resolve.h"
 #include "sockit/service.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -43,6 +46,7 @@ enum {
     OPT_SOURCE,
     OPT_RAMP,
     OPT_RATES,
+    OPT_PROXY,
 };
 
 static const struct option bench_longs[] = {
@@ -75,7 +79,9 @@ static const struct option bench_longs[] = {
     {"source", required_argument, NULL, OPT_SOURCE},
     {"ramp", required_argument, NULL, OPT_RAMP},
     {"rates", required_argument, NULL, OPT_RATES},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     {"help", no_argument, NULL, 'h'},
+    SK_CLI_TLS_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 const struct sk_cli_opts sk_cli_opts_bench = {":c:t:s:d:n:P:m:H:u46qh", bench_longs, 0};
@@ -84,9 +90,11 @@ static void help(void)
 {
     printf("Usage: sockit bench echo HOST PORT [OPTIONS]     TCP echo (-u: UDP echo)\n"
            "       sockit bench echo --unix PATH [OPTIONS]   echo over a Unix socket\n"
-           "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive\n"
+           "       sockit bench http URL [OPTIONS]           HTTP/1.1 GET, keep-alive (https://:\n"
+           "                                                 TLS)\n"
            "       sockit bench models SERVICE [OPTIONS]     every model, one after another\n"
            "       sockit bench stream HOST PORT [OPTIONS]   bulk throughput (--help for its own)\n"
+           "       sockit bench chat HOST PORT [OPTIONS]     a chat room's deliveries (--help)\n"
            "Load a server and report throughput, latency percentiles and errors. Every\n"
            "echoed byte is checked; HTTP responses are parsed.\n\n"
            "Load:\n"
@@ -108,8 +116,9 @@ static void help(void)
            "  --body FILE|@-       send FILE's bytes (@-: standard input) with Content-Length\n"
            "  --urls FILE          request these URLs in turn (one a line, same host and port;\n"
            "                       with --urls the URL operand may be left out)\n"
-           "  --no-keepalive       a new connection for every request (Connection: close)\n"
-           "Capacity:\n"
+           "  --no-keepalive       a new connection for every request (Connection: close;\n"
+           "                       over TLS a full handshake each: no session is resumed)\n"
+           "TLS (https:// URLs; echo and models: --tls):\n" SK_CLI_TLS_HELP "Capacity:\n"
            "  --find-max           search --rate for the highest rate meeting --slo (each\n"
            "                       step runs -d, default 2s; at most 11 steps)\n"
            "  --slo GOAL           e.g. p99=5ms or p99=5ms,p50=1ms,errors=0 (errors: 0)\n"
@@ -118,6 +127,9 @@ static void help(void)
            "                       25000 connections to 127.x, 127.0.0.1, .2, ... as needed)\n"
            "  --ramp DUR           open the connections evenly over DUR, then run -d\n"
            "  -4, -6               IPv4 or IPv6 only when resolving HOST\n"
+           "  --proxy URL          through a proxy: socks5://HOST:PORT or http://HOST:PORT\n"
+           "                       (CONNECT); each connection's handshake runs before its\n"
+           "                       first request, a failed one counts as a connect error\n"
            "Output:\n"
            "  --json               one JSON object (models: the table as JSON)\n"
            "  -q, --quiet          one summary line, no progress line\n"
@@ -131,7 +143,8 @@ static void help(void)
            "                       latency against load (SERVICE-rates.svg)\n"
            "  --out DIR            where the SVG (and PNG) chart goes (default bench-out)\n"
            "  --path PATH          HTTP path to request (default /)\n"
-           "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n\n"
+           "  --server-arg ARG     pass ARG to every `sockit serve` (repeatable)\n"
+           "  --tls                every server with --tls (an ephemeral certificate, pinned)\n\n"
            "Exit status: 0 replies came back and every echo matched; 1 no reply at all,\n"
            "echoed data differed, or the load could not run; 2 bad arguments.\n");
 }
@@ -144,12 +157,13 @@ struct args {
     struct sk_bench_cfg cfg;
     int json, quiet, family, dur_set, timeout_set, size_set, json_stream, find_max;
     const char *unix_path, *models, *conns, *out, *path, *rates;
-    const char *method, *body_file, *urls_file, *hgrm, *slo_text;
+    const char *method, *body_file, *urls_file, *hgrm, *slo_text, *proxy_url;
     const char *headers[MAX_HEADERS];
     unsigned nheaders;
     struct sk_bench_slo slo;
     const char *server_args[32];
     unsigned nserver_args;
+    struct sk_cli_tls tlo;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -179,6 +193,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_bench.shorts, sk_cli_opts_bench.longs, NULL)) !=
            -1) {
+        if (sk_cli_tls_opt(&a->tlo, c, optarg))
+            continue;
         switch (c) {
         case 'c':
             if (parse_u(cmd, "-c", optarg, 1, 1000000, &v))
@@ -233,6 +249,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
         case OPT_MODELS: a->models = optarg; break;
         case OPT_CONNS: a->conns = optarg; break;
         case OPT_RATES: a->rates = optarg; break;
+        case OPT_PROXY: a->proxy_url = optarg; break;
         case OPT_OUT: a->out = optarg; break;
         case OPT_PATH:
             if (optarg[0] != '/' || strpbrk(optarg, " \r\n"))
@@ -292,16 +309,18 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct args *a)
     return 0;
 }
 
-/* http://host[:port][/path] into host, port and path (plain HTTP only). */
+/* http[s]://host[:port][/path] into host, port and path; *https says which
+ * scheme (the default port 80 or 443). */
 static int parse_url(const char *url, char *host, size_t hl, char *port, size_t pl, char *path,
-                     size_t ptl, const char **why)
+                     size_t ptl, int *https, const char **why)
 {
-    if (strncmp(url, "https://", 8) == 0)
-        return *why = "https is not supported (plain HTTP only)", -EINVAL;
-    if (strncmp(url, "http://", 7) == 0)
+    *https = strncmp(url, "https://", 8) == 0;
+    if (*https)
+        url += 8;
+    else if (strncmp(url, "http://", 7) == 0)
         url += 7;
     else if (strstr(url, "://"))
-        return *why = "only http:// URLs", -EINVAL;
+        return *why = "only http:// and https:// URLs", -EINVAL;
     const char *slash = strchr(url, '/');
     size_t auth = slash ? (size_t)(slash - url) : strlen(url);
     const char *pstart = NULL;
@@ -337,7 +356,7 @@ static int parse_url(const char *url, char *host, size_t hl, char *port, size_t 
         memcpy(port, pstart, n);
         port[n] = '\0';
     } else {
-        snprintf(port, pl, "80");
+        snprintf(port, pl, "%s", *https ? "443" : "80");
     }
     snprintf(path, ptl, "%s", slash ? slash : "/");
     if (strpbrk(path, " \r\n"))
@@ -373,6 +392,8 @@ static int finish(const char *cmd, struct args *a, const struct sk_bench_result 
                 off += (size_t)snprintf(why + off, sizeof(why) - off, "%s%s %llu",
                                         off ? ", " : "; errors: ", sk_bench_err_names[k],
                                         (unsigned long long)res->errors[k]);
+        if (res->errors[SK_BERR_TLS] && res->tls_why[0])
+            return sk_cli_fail(cmd, "no reply came back%s (first: %s)", why, res->tls_why);
         return sk_cli_fail(cmd, "no reply came back%s", why);
     }
     if (res->errors[SK_BERR_MISMATCH])
@@ -445,7 +466,7 @@ static int read_all(const char *path, size_t max, char **out, size_t *len)
  * host and port are the target when there is no URL operand. */
 static int read_urls(const char *cmd, const char *file, char **text, const char ***paths,
                      unsigned *npaths, char *host, size_t hl, char *port, size_t pl,
-                     int have_target)
+                     int have_target, int *https)
 {
     size_t len;
     int r = read_all(file, 64u << 20, text, &len);
@@ -488,17 +509,22 @@ static int read_urls(const char *cmd, const char *file, char **text, const char 
         }
         char h[256], pt[16], path[2048];
         const char *why;
-        if (parse_url(line, h, sizeof(h), pt, sizeof(pt), path, sizeof(path), &why) < 0)
+        int tls;
+        if (parse_url(line, h, sizeof(h), pt, sizeof(pt), path, sizeof(path), &tls, &why) < 0)
             return sk_cli_usage(cmd, "--urls %s:%u: %s", file, lineno, why);
         if (!have_target && n == 0) {
             snprintf(host, hl, "%s", h);
             snprintf(port, pl, "%s", pt);
+            *https = tls;
             have_target = 1;
         } else if (strcmp(h, host) != 0 || strcmp(pt, port) != 0) {
             return sk_cli_usage(cmd,
                                 "--urls %s:%u: %s:%s is not the target %s:%s (one host "
                                 "and port per run)",
                                 file, lineno, h, pt, host, port);
+        } else if (tls != *https) {
+            return sk_cli_usage(cmd, "--urls %s:%u: %s, not %s as the target (one scheme per run)",
+                                file, lineno, tls ? "https" : "http", *https ? "https" : "http");
         }
         /* The path starts where the authority ends, in the line itself. */
         const char *rest = strstr(line, "://");
@@ -607,6 +633,21 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* bench --proxy: each connection's tunnel to the target. */
+struct bench_proxy {
+    struct sk_proxy px;
+    char host[256];
+    uint16_t port;
+    int timeout_ms;
+};
+
+static int proxy_handshake(int fd, void *arg)
+{
+    const struct bench_proxy *bp = arg;
+    char why[300];
+    return sk_proxy_connect(fd, &bp->px, bp->host, bp->port, bp->timeout_ms, why, sizeof(why));
+}
+
 static int bench_load(const char *cmd, int argc, char **argv, int http)
 {
     struct args a = {0};
@@ -650,7 +691,7 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
 
     char host[256] = "localhost", port[16] = "", path[2048] = "/", label[600];
     const char *why = "";
-    int nargs = argc - optind;
+    int nargs = argc - optind, https = 0;
     char *urls_text = NULL, *body = NULL;
     const char **paths = NULL;
     if (http) {
@@ -658,24 +699,26 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
             return sk_cli_usage(cmd,
                                 nargs ? "one URL, please" : "which URL? (http://HOST:PORT/PATH)");
         if (nargs == 1 && parse_url(argv[optind], host, sizeof(host), port, sizeof(port), path,
-                                    sizeof(path), &why) < 0)
+                                    sizeof(path), &https, &why) < 0)
             return sk_cli_usage(cmd, "%s: %s", argv[optind], why);
         if (a.urls_file &&
             (r = read_urls(cmd, a.urls_file, &urls_text, &paths, &a.cfg.http_npaths, host,
-                           sizeof(host), port, sizeof(port), nargs == 1)) != 0) {
+                           sizeof(host), port, sizeof(port), nargs == 1, &https)) != 0) {
             free(urls_text);
             free(paths);
             return r;
         }
         a.cfg.http_paths = paths;
+        if (https)
+            a.tlo.on = 1; /* https:// implies TLS */
         if (a.path)
             snprintf(path, sizeof(path), "%s", a.path);
         if (nargs == 1)
             snprintf(label, sizeof(label), "%s", argv[optind]);
         else
-            snprintf(label, sizeof(label), "http://%s%s%s:%s (%u URLs from %s)",
-                     strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
-                     a.cfg.http_npaths, a.urls_file);
+            snprintf(label, sizeof(label), "%s://%s%s%s:%s (%u URLs from %s)",
+                     https ? "https" : "http", strchr(host, ':') ? "[" : "", host,
+                     strchr(host, ':') ? "]" : "", port, a.cfg.http_npaths, a.urls_file);
         if (a.body_file && (r = read_all(a.body_file, MAX_BODY, &body, &a.cfg.http_body_len)) < 0) {
             free(urls_text);
             free(paths);
@@ -698,7 +741,34 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
         if (sk_port_parse(port, &pn, &why) < 0 || pn == 0)
             return sk_cli_usage(cmd, "port '%s': %s", port, pn == 0 ? "port 0" : why);
     }
-    if (a.unix_path) {
+    struct bench_proxy bp;
+    int rc = SK_EXIT_OK;
+    if (a.proxy_url) {
+        if (a.unix_path || a.cfg.kind == SK_BENCH_UDP_ECHO) {
+            rc = sk_cli_usage(cmd, "--proxy is for TCP: not with --unix or -u");
+            goto done;
+        }
+        if (sk_proxy_url_parse(a.proxy_url, &bp.px, &why) < 0) {
+            rc = sk_cli_usage(cmd, "--proxy %s: %s", a.proxy_url, why);
+            goto done;
+        }
+        snprintf(bp.host, sizeof(bp.host), "%s", host);
+        if (sk_port_parse(port, &bp.port, &why) < 0 || bp.port == 0) {
+            rc = sk_cli_usage(cmd, "port '%s': not a port to tunnel to", port);
+            goto done;
+        }
+        bp.timeout_ms = a.cfg.timeout_ms;
+        r = sk_resolve_one(bp.px.host, bp.px.port, a.family, SOCK_STREAM, 0, &a.cfg.addr);
+        if (r < 0) {
+            rc = sk_cli_fail(cmd, "proxy %s port %s: %s", bp.px.host, bp.px.port, sk_strerror(r));
+            goto done;
+        }
+        a.cfg.handshake = proxy_handshake;
+        a.cfg.handshake_arg = &bp;
+        if (!http)
+            snprintf(label, sizeof(label), "%s%s%s:%s via %s", strchr(host, ':') ? "[" : "", host,
+                     strchr(host, ':') ? "]" : "", port, a.proxy_url);
+    } else if (a.unix_path) {
         if (sk_addr_unix(a.unix_path, &a.cfg.addr, &why) < 0)
             return sk_cli_usage(cmd, "--unix %s: %s", a.unix_path, why);
         if (!http)
@@ -713,15 +783,15 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
             snprintf(label, sizeof(label), "%s", s);
         }
     }
-    /* Host: as in the URL (a port only when it is not 80). */
+    /* Host: as in the URL (a port only when it is not the scheme's). */
     char hosthdr[300];
+    const char *defport = https ? "443" : "80";
     snprintf(hosthdr, sizeof(hosthdr), "%s%s%s%s%s", strchr(host, ':') ? "[" : "", host,
-             strchr(host, ':') ? "]" : "", strcmp(port, "80") ? ":" : "",
-             strcmp(port, "80") ? port : "");
+             strchr(host, ':') ? "]" : "", strcmp(port, defport) ? ":" : "",
+             strcmp(port, defport) ? port : "");
     a.cfg.http_host = hosthdr;
     a.cfg.http_path = path;
     a.cfg.label = label;
-    int rc = SK_EXIT_OK;
     if (http) {
         char probe[16384];
         long h = sk_bench_http_head(&a.cfg, path, probe, sizeof(probe));
@@ -757,6 +827,17 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
                          a.cfg.conns);
         goto done;
     }
+    if (a.tlo.on) {
+        if (a.unix_path || a.cfg.kind == SK_BENCH_UDP_ECHO) {
+            rc = sk_cli_usage(cmd, "TLS is for TCP here (drop -u / --unix)");
+            goto done;
+        }
+        if ((rc = sk_cli_tls_check(cmd, &a.tlo)) != 0 ||
+            (rc = sk_cli_tls_ctx(cmd, &a.tlo, http ? "http/1.1" : NULL, &a.cfg.tls)) != 0)
+            goto done;
+        a.cfg.tls_name = host;
+        a.cfg.tls_sni = a.tlo.sni;
+    }
     install_signals();
     if (a.find_max) {
         rc = find_max(cmd, &a);
@@ -785,6 +866,7 @@ static int bench_load(const char *cmd, int argc, char **argv, int http)
     rc = finish(cmd, &a, res, r);
     free(res);
 done:
+    sk_tls_ctx_free(a.cfg.tls);
     free(urls_text);
     free(paths);
     free(body);
@@ -866,6 +948,9 @@ static int bench_models(const char *cmd, int argc, char **argv)
     }
     if (a.unix_path)
         return sk_cli_usage(cmd, "--unix is not for 'bench models'");
+    if (a.tlo.on && (udp || a.tlo.ca || a.tlo.pin || a.tlo.insecure || a.tlo.sni || a.tlo.cert))
+        return sk_cli_usage(cmd, "bench models --tls starts each server with an ephemeral "
+                                 "certificate and pins it: only --tls (and not with -u)");
     if (a.cfg.kind == SK_BENCH_HTTP && a.size_set)
         return sk_cli_usage(cmd, "-s is the echo message size (an HTTP request is a GET)");
     if (a.cfg.kind != SK_BENCH_HTTP && a.path)
@@ -990,6 +1075,7 @@ static int bench_models(const char *cmd, int argc, char **argv)
     mc.load = a.cfg;
     mc.server_args = a.server_args;
     mc.nserver_args = a.nserver_args;
+    mc.tls = a.tlo.on;
     mc.progress = !a.quiet && !a.json && isatty(STDERR_FILENO);
     struct sk_bench_point *pts = calloc((size_t)nm * nc, sizeof(*pts));
     if (!pts) {
@@ -1261,7 +1347,7 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return sk_cli_usage("bench", "echo, http, models or stream?");
+            return sk_cli_usage("bench", "echo, http, models, stream or chat?");
         help();
         return SK_EXIT_OK;
     }
@@ -1274,5 +1360,8 @@ int cmd_bench(int argc, char **argv)
         return bench_models("bench models", argc - 1, argv + 1);
     if (strcmp(sub, "stream") == 0)
         return bench_stream("bench stream", argc - 1, argv + 1);
-    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models or stream)", sub);
+    if (strcmp(sub, "chat") == 0)
+        return sk_cli_bench_chat("bench chat", argc - 1, argv + 1);
+    return sk_cli_usage("bench", "unknown benchmark '%s' (echo, http, models, stream or chat)",
+                        sub);
 }

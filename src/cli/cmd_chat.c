@@ -8,6 +8,7 @@
 #include "sockit/addr.h"
 #include "sockit/chat.h"
 #include "sockit/error.h"
+#include "sockit/tls.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,7 +20,7 @@ enum { EXIT_SIGNAL = 130 };
 
 static void chat_help(void)
 {
-    printf("Usage: sockit chat HOST PORT [--nick NAME] [--timestamps]\n"
+    printf("Usage: sockit chat HOST PORT [--nick NAME] [--timestamps] [--tls ...]\n"
            "A chat room client for people (for `sockit serve chat` or any line-based chat).\n"
            "Incoming text is printed above your prompt line; the server's notices (***)\n"
            "are set apart; control and escape sequences others send are removed.\n\n"
@@ -27,18 +28,19 @@ static void chat_help(void)
            "  -n, --nick NAME     your nickname (else the server asks for one)\n"
            "  -T, --timestamps    prefix each line with the time [HH:MM:SS] (-t: old spelling)\n"
            "  -4, -6              IPv4 or IPv6 only\n"
-           "  -h, --help          this text\n\n"
+           "  -h, --help          this text\n" SK_CLI_TLS_HELP "\n"
            "Type /help for the room's commands; /quit or Ctrl-D leaves (exit 0).\n"
            "The prompt names your room outside #lobby (nick #room> ); Tab after /join\n"
            "completes the rooms heard of (from /list and join notices).\n"
-           "Exit status: 0 left, 1 could not connect or the server closed the\n"
-           "connection, 2 bad arguments, 130 interrupted.\n");
+           "Exit status: 0 left, 1 could not connect (or TLS verification failed: nothing\n"
+           "was sent) or the server closed the connection, 2 bad arguments, 130 interrupted.\n");
 }
 
 static void p2p_help(void)
 {
-    printf("Usage: sockit p2p --listen PORT [-b ADDR] [--timestamps]\n"
-           "       sockit p2p HOST PORT [--timestamps]\n"
+    printf("Usage: sockit p2p --listen PORT [-b ADDR] [--timestamps] [--tls [--tls-cert F\n"
+           "                                                           --tls-key F]]\n"
+           "       sockit p2p HOST PORT [--timestamps] [--tls ...]\n"
            "Two-party chat: one side waits for a peer, the other connects; both may\n"
            "type at any time. The first side prints where it listens (PORT 0: any free\n"
            "port). /quit or Ctrl-D ends the session on both sides.\n\n"
@@ -47,7 +49,12 @@ static void p2p_help(void)
            "  -b, --bind ADDR     with --listen: the address to listen on (default localhost)\n"
            "  -T, --timestamps    prefix each line with the time [HH:MM:SS] (-t: old spelling)\n"
            "  -4, -6              IPv4 or IPv6 only\n"
-           "  -h, --help          this text\n\n"
+           "  -h, --help          this text\n"
+           "TLS, listening side:\n"
+           "  --tls               the peer connects with TLS; without --tls-cert an ephemeral\n"
+           "                      certificate is made, its fingerprint shown for the peer's --pin\n"
+           "  --tls-cert FILE, --tls-key FILE  the certificate (PEM, may hold a chain) and key\n"
+           "TLS, connecting side (as `sockit connect --tls`):\n" SK_CLI_TLS_HELP "\n"
            "Exit status: 0 the session ended (either side left), 1 an error (could not\n"
            "listen or connect, the connection was lost), 2 bad arguments, 130 interrupted.\n");
 }
@@ -65,6 +72,7 @@ static const struct option chat_longs[] = {
     {"nick", required_argument, NULL, 'n'},
     {"timestamps", no_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
+    SK_CLI_TLS_OPTIONS,
     {0},
 };
 const struct sk_cli_opts sk_cli_opts_chat = {":n:Tt46h", chat_longs, 0};
@@ -72,12 +80,16 @@ const struct sk_cli_opts sk_cli_opts_chat = {":n:Tt46h", chat_longs, 0};
 int cmd_chat(int argc, char **argv)
 {
     struct sk_chat_client_opts o = {.family = AF_UNSPEC};
+    struct sk_cli_tls tlo = {0};
     const char *cmd = "chat", *why;
+    char tls_why[512] = "";
     int c;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_chat.shorts, sk_cli_opts_chat.longs, NULL)) !=
            -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'n':
             if (sk_chat_nick_check(optarg, strlen(optarg), &why) < 0)
@@ -98,8 +110,18 @@ int cmd_chat(int argc, char **argv)
             argv[optind + 2 < argc ? optind + 2 : 0]);
     o.host = argv[optind];
     o.port = argv[optind + 1]; /* a number or a service name */
+    if (sk_cli_tls_check(cmd, &tlo))
+        return SK_EXIT_USAGE;
+    if (tlo.on && sk_cli_tls_ctx(cmd, &tlo, NULL, &o.tls.ctx))
+        return SK_EXIT_FAIL;
+    o.tls.sni = tlo.sni;
+    o.tls.why = tls_why;
+    o.tls.whylen = sizeof(tls_why);
     int r = sk_chat_client_run(&o);
+    sk_tls_ctx_free(o.tls.ctx);
     fflush(stdout);
+    if (tls_why[0] && r < 0 && r != -EINTR)
+        return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, tls_why);
     if (r == 0)
         return SK_EXIT_OK;
     if (r == -EINTR)
@@ -117,14 +139,19 @@ int cmd_chat(int argc, char **argv)
     return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
 }
 
-static void print_listening(const struct sk_addr *a, unsigned n)
+static int listened; /* the listening line was printed */
+
+static void print_listening(const struct sk_addr *a, unsigned n, const char *fp)
 {
     char s[SK_ADDR_STRLEN];
+    listened = 1;
     printf("sockit: p2p listening on");
     for (unsigned i = 0; i < n; i++) {
         sk_addr_format(&a[i], s, sizeof(s));
         printf("%s %s", i ? " and" : "", s);
     }
+    if (fp)
+        printf(" (tls) %s", fp);
     printf(", waiting for a peer\n");
     fflush(stdout);
 }
@@ -134,6 +161,7 @@ static const struct option p2p_longs[] = {
     {"bind", required_argument, NULL, 'b'},
     {"timestamps", no_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
+    SK_CLI_TLS_OPTIONS,
     {0},
 };
 const struct sk_cli_opts sk_cli_opts_p2p = {":l:b:Tt46h", p2p_longs, 0};
@@ -141,12 +169,17 @@ const struct sk_cli_opts sk_cli_opts_p2p = {":l:b:Tt46h", p2p_longs, 0};
 int cmd_p2p(int argc, char **argv)
 {
     struct sk_p2p_opts o = {.family = AF_UNSPEC, .listening = print_listening};
+    struct sk_cli_tls tlo = {0};
+    struct sk_tls_server_opts so = {0};
     const char *cmd = "p2p", *bind_host = NULL;
+    char tls_why[512] = "";
     int c;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, sk_cli_opts_p2p.shorts, sk_cli_opts_p2p.longs, NULL)) !=
            -1) {
+        if (sk_cli_tls_opt(&tlo, c, optarg))
+            continue;
         switch (c) {
         case 'l':
             o.listen = 1;
@@ -177,14 +210,33 @@ int cmd_p2p(int argc, char **argv)
     }
     if (o.listen && check_port(cmd, o.port))
         return SK_EXIT_USAGE;
+    if (o.listen && (tlo.ca || tlo.pin || tlo.insecure || tlo.sni))
+        return sk_cli_usage(cmd, "--ca, --pin, --insecure and --sni are for the connecting side "
+                                 "(the listening side takes --tls, --tls-cert, --tls-key)");
+    if (sk_cli_tls_check(cmd, &tlo))
+        return SK_EXIT_USAGE;
+    if (tlo.on && o.listen) {
+        so.cert_file = tlo.cert;
+        so.key_file = tlo.key;
+        o.tls_server = &so;
+    } else if (tlo.on && sk_cli_tls_ctx(cmd, &tlo, NULL, &o.tls.ctx)) {
+        return SK_EXIT_FAIL;
+    }
+    o.tls.sni = tlo.sni;
+    o.tls.why = tls_why;
+    o.tls.whylen = sizeof(tls_why);
     int r = sk_p2p_run(&o);
+    sk_tls_ctx_free(o.tls.ctx);
     fflush(stdout);
     if (r == 0)
         return SK_EXIT_OK;
     if (r == -EINTR)
         return EXIT_SIGNAL;
+    const char *reason = tls_why[0] ? tls_why : sk_strerror(r);
+    if (o.listen && tls_why[0])
+        return sk_cli_fail(cmd, listened ? "the peer's TLS handshake: %s" : "--tls: %s", reason);
     if (o.listen)
         return sk_cli_fail(cmd, "listening on %s port %s: %s", o.host ? o.host : "localhost",
-                           o.port, sk_strerror(r));
-    return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, sk_strerror(r));
+                           o.port, reason);
+    return sk_cli_fail(cmd, "%s port %s: %s", o.host, o.port, reason);
 }

@@ -51,9 +51,8 @@ int sk_cli_tls_check(const char *cmd, const struct sk_cli_tls *t)
     return 0;
 }
 
-int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tls *t, int fd,
-                     const char *host, int timeout_ms, int verbose, struct sk_tls_ctx **ctx,
-                     struct sk_tls **conn)
+int sk_cli_tls_ctx(const char *cmd, const struct sk_cli_tls *t, const char *alpn,
+                   struct sk_tls_ctx **ctx)
 {
     char why[512];
     struct sk_tls_client_opts co = {
@@ -62,13 +61,23 @@ int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tl
         .insecure = t->insecure,
         .cert_file = t->cert,
         .key_file = t->key,
+        .alpn = alpn,
     };
     *ctx = NULL;
-    *conn = NULL;
     if (sk_tls_client_ctx(&co, ctx, why, sizeof(why)) < 0)
         return sk_cli_fail(cmd, "%s", why);
     if (t->insecure)
         fprintf(stderr, "sockit: %s: --insecure: the server's certificate is not verified\n", cmd);
+    return 0;
+}
+
+int sk_cli_tls_start(const char *cmd, const char *target, const struct sk_cli_tls *t, int fd,
+                     const char *host, int timeout_ms, int verbose, struct sk_tls_ctx **ctx,
+                     struct sk_tls **conn)
+{
+    *conn = NULL;
+    if (sk_cli_tls_ctx(cmd, t, NULL, ctx))
+        return SK_EXIT_FAIL;
     int r = sk_tls_client(*ctx, fd, host, t->sni, conn);
     if (r < 0)
         return sk_cli_fail(cmd, "%s: %s", target, sk_strerror(r));

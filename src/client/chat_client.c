@@ -30,16 +30,19 @@
 #include "client/tty_line.h"
 #include "sockit/chat.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define QUIT_WAIT_MS 3000 /* after /quit, how long the other side may take to close */
+#define QUIT_WAIT_MS 3000  /* after /quit, how long the other side may take to close */
+#define SEND_WAIT_MS 10000 /* TLS: how long a send may wait for the socket */
 
 /* ---- the session loop (shared with p2p.c) ---- */
 
@@ -65,11 +68,74 @@ void sk__session_show(struct sk_session *s, const char *color, const char *p, si
     sk_tty_line_print(&s->tty, line, used);
 }
 
+int sk__session_tls(struct sk_session *s, struct sk_tls *t, int timeout_ms, char *why,
+                    size_t whylen)
+{
+    int r = sk_tls_handshake(t, timeout_ms);
+    if (r == 0) {
+        int fl = fcntl(s->fd, F_GETFL);
+        if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+            r = -errno;
+    }
+    if (r < 0) {
+        snprintf(why, whylen, "%s",
+                 sk_is_tls_error(r) || r == -ETIMEDOUT ? sk_tls_why(t) : sk_strerror(r));
+        sk_tls_free(t);
+        return r;
+    }
+    s->tls = t;
+    s->rwant = POLLIN;
+    return 0;
+}
+
+int sk__session_write(struct sk_session *s, const char *p, size_t n)
+{
+    if (!s->tls)
+        return sk_write_all(s->fd, p, n);
+    int64_t deadline = sk_now_ms() + SEND_WAIT_MS;
+    while (n > 0) {
+        ssize_t w = sk_tls_write(s->tls, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w != -EAGAIN)
+            return (int)w;
+        int64_t left = deadline - sk_now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pf = {.fd = s->fd, .events = sk_tls_want(s->tls)};
+        if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}
+
+void sk__session_shutdown(struct sk_session *s)
+{
+    if (s->tls)
+        sk_tls_shutdown(s->tls); /* best effort: the half-close follows */
+    shutdown(s->fd, SHUT_WR);
+}
+
+void sk__session_close(struct sk_session *s)
+{
+    if (s->tls) {
+        sk_tls_shutdown(s->tls);
+        sk_tls_free(s->tls);
+        s->tls = NULL;
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
 int sk__session_send(struct sk_session *s, const char *p, size_t n)
 {
-    int r = sk_write_all(s->fd, p, n);
+    int r = sk__session_write(s, p, n);
     if (r == 0)
-        r = sk_write_all(s->fd, "\n", 1);
+        r = sk__session_write(s, "\n", 1);
     if (r < 0 && !s->err)
         s->err = r;
     return r;
@@ -134,19 +200,24 @@ int sk__session_run(struct sk_session *s)
             if (!held)
                 s->hold_until = 0;
         }
+        /* TLS may hold decrypted bytes the socket will not signal again. */
+        int buffered = s->tls && sk_tls_pending(s->tls) > 0;
         struct pollfd p[2] = {
-            {.fd = s->fd, .events = POLLIN},
+            {.fd = s->fd, .events = s->tls ? s->rwant : POLLIN},
             {.fd = s->quitting || s->tty.eof || held ? -1 : s->tty.in_fd, .events = POLLIN},
         };
-        int n = poll(p, 2, timeout);
+        int n = poll(p, 2, buffered ? 0 : timeout);
         sk_tty_line_refresh(&s->tty);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        if (p[0].revents) {
-            ssize_t r = sk_read(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen);
+        if (p[0].revents || buffered) {
+            ssize_t r = s->tls ? sk_tls_read(s->tls, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen)
+                               : sk_read(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen);
+            if (s->tls)
+                s->rwant = r == -EAGAIN ? sk_tls_want(s->tls) : POLLIN;
             if (r < 0 && r != -EAGAIN)
                 return s->quitting ? SK_SESSION_WE_LEFT : (int)r;
             if (r == 0) {
@@ -460,13 +531,25 @@ int sk_chat_client_run(const struct sk_chat_client_opts *o)
     if (fd < 0)
         return fd;
     c.s.fd = fd;
+    if (o->tls.ctx) {
+        struct sk_tls *t;
+        int r = sk_tls_client(o->tls.ctx, fd, o->host, o->tls.sni, &t);
+        if (r == 0)
+            r = sk__session_tls(&c.s, t, 10000, o->tls.why, o->tls.whylen);
+        else
+            snprintf(o->tls.why, o->tls.whylen, "%s", sk_strerror(r));
+        if (r < 0) {
+            close(fd);
+            return r;
+        }
+    }
     c.s.timestamps = o->timestamps;
     c.s.remote = chat_remote;
     c.s.local = chat_local;
     c.s.local_eof = chat_local_eof;
     int r = sk_tty_line_open(&c.s.tty, STDIN_FILENO, STDOUT_FILENO, "> ");
     if (r < 0) {
-        close(fd);
+        sk__session_close(&c.s);
         return r;
     }
     c.s.tty.complete = complete_room;
@@ -481,10 +564,10 @@ int sk_chat_client_run(const struct sk_chat_client_opts *o)
     r = sk__session_run(&c.s);
     if (r == -EINTR) { /* Ctrl-C: still say goodbye */
         static const char quit[] = "/quit\n";
-        sk_write_all(fd, quit, sizeof(quit) - 1);
+        sk__session_write(&c.s, quit, sizeof(quit) - 1);
     }
     sk_tty_line_close(&c.s.tty);
-    close(fd);
+    sk__session_close(&c.s);
     if (r == SK_SESSION_WE_LEFT)
         return 0;
     if (r == SK_SESSION_THEY_LEFT)

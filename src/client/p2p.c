@@ -6,6 +6,11 @@
  * The wire is plain lines, so the other side may also be nc or telnet.
  * /quit or end of input half-closes the connection (shutdown SHUT_WR): the
  * other side sees the end, says so, and ends too.
+ *
+ * With TLS the listening side is the TLS server (its certificate given, or
+ * an ephemeral one whose fingerprint the listening line shows, for the
+ * other side's --pin) and the connecting side verifies it as `connect
+ * --tls` does; the half-close is a close_notify first.
  */
 #include "client/chat_client.h"
 
@@ -13,6 +18,7 @@
 #include "sockit/chat.h"
 #include "sockit/resolve.h"
 #include "sockit/sock.h"
+#include "sockit/tls.h"
 #include "sockit/util.h"
 
 #include <errno.h>
@@ -33,7 +39,7 @@ static void p2p_remote(struct sk_session *s, const char *p, size_t n)
 
 static void leave(struct sk_session *s)
 {
-    shutdown(s->fd, SHUT_WR);
+    sk__session_shutdown(s);
     sk__session_show(s, s->tty.color ? "\x1b[36m" : NULL, "*** you left", 12);
     sk__session_leave(s);
 }
@@ -127,20 +133,58 @@ static int listen_all(const struct sk_p2p_opts *o, int *lfd, struct sk_addr *a)
     }
 }
 
+/* The TLS server context of the listening side: the given certificate, or
+ * an ephemeral one naming the n bound addresses, this host and localhost. */
+static int server_ctx(const struct sk_p2p_opts *o, const struct sk_addr *a, unsigned n,
+                      struct sk_tls_ctx **ctx, char fp[SK_TLS_FP_STRLEN])
+{
+    char addrs[2][SK_ADDR_STRLEN], host[256];
+    const char *names[4];
+    size_t nn = 0;
+    for (unsigned i = 0; i < n && i < 2; i++)
+        if (sk_addr_format_host(&a[i], addrs[nn], sizeof(addrs[nn])) >= 0 &&
+            sk_tls_name_check(addrs[nn]) == 0) {
+            names[nn] = addrs[nn];
+            nn++;
+        }
+    if (gethostname(host, sizeof(host)) == 0) {
+        host[sizeof(host) - 1] = '\0';
+        if (sk_tls_name_check(host) == 0)
+            names[nn++] = host;
+    }
+    names[nn++] = "localhost";
+    struct sk_tls_server_opts so = *o->tls_server;
+    so.names = names;
+    so.nnames = nn;
+    int r = sk_tls_server_ctx(&so, ctx, o->tls.why, o->tls.whylen);
+    if (r == 0 && sk_tls_ctx_fingerprint(*ctx, fp, SK_TLS_FP_STRLEN) < 0)
+        fp[0] = '\0';
+    return r;
+}
+
 int sk_p2p_run(const struct sk_p2p_opts *o)
 {
     static struct sk_session s; /* large buffers: not on the stack */
     struct sk_addr peer;
+    struct sk_tls_ctx *sctx = NULL;
+    struct sk_tls *t = NULL;
     int fd, r;
 
     memset(&s, 0, sizeof(s));
+    s.fd = -1;
     if (o->listen) {
         struct sk_addr a[2];
+        char fp[SK_TLS_FP_STRLEN] = "";
         int lfd[2], n = listen_all(o, lfd, a);
         if (n < 0)
             return n;
+        if (o->tls_server && (r = server_ctx(o, a, (unsigned)n, &sctx, fp)) < 0) {
+            while (n > 0)
+                close(lfd[--n]);
+            return r;
+        }
         if (o->listening)
-            o->listening(a, (unsigned)n);
+            o->listening(a, (unsigned)n, sctx ? fp : NULL);
         /* The terminal (and Ctrl-C handling) from here on. */
         if ((r = sk_tty_line_open(&s.tty, STDIN_FILENO, STDOUT_FILENO, "p2p> ")) < 0)
             fd = r;
@@ -159,10 +203,21 @@ int sk_p2p_run(const struct sk_p2p_opts *o)
         r = fd;
         goto out;
     }
+    s.fd = fd;
+    if (sctx || o->tls.ctx) {
+        r = sctx ? sk_tls_server(sctx, fd, &t)
+                 : sk_tls_client(o->tls.ctx, fd, o->host, o->tls.sni, &t);
+        if (r == 0)
+            r = sk__session_tls(&s, t, 10000, o->tls.why, o->tls.whylen);
+        else
+            snprintf(o->tls.why, o->tls.whylen, "%s", sk_strerror(r));
+        if (r < 0)
+            goto out;
+    }
     char a[SK_ADDR_STRLEN], msg[SK_ADDR_STRLEN + 80];
     sk_addr_format(&peer, a, sizeof(a));
-    int ml = snprintf(msg, sizeof(msg), "*** connected with %s; /quit or Ctrl-D leaves", a);
-    s.fd = fd;
+    int ml = snprintf(msg, sizeof(msg), "*** connected with %s%s; /quit or Ctrl-D leaves", a,
+                      s.tls ? " (tls)" : "");
     s.timestamps = o->timestamps;
     s.remote = p2p_remote;
     s.local = p2p_local;
@@ -175,8 +230,9 @@ int sk_p2p_run(const struct sk_p2p_opts *o)
     } else if (r == -ECONNRESET || r == -EPIPE) {
         sk__session_show(&s, NULL, "*** the connection was lost", 27);
     }
-    close(fd);
 out:
+    sk__session_close(&s);
+    sk_tls_ctx_free(sctx);
     sk_tty_line_close(&s.tty);
     return r;
 }

@@ -3,11 +3,12 @@
  * SOCKS5 (RFC 1928) greeting, CONNECT request and their replies, and the
  * HTTP CONNECT request and response head. No I/O, no allocation; each
  * decoder says complete (how many bytes it used), incomplete (-EAGAIN) or
- * malformed (-EPROTO).
+ * malformed (-EPROTO). The SOCKS5 messages themselves are the net core's
+ * (src/net/proxy.c), shared with `serve socks`.
  */
 #include "sockit/client.h"
+#include "sockit/proxy.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,58 +94,24 @@ int sk_socks5_method_reply(const uint8_t *p, size_t n)
 
 ssize_t sk_socks5_request(const char *host, uint16_t port, uint8_t *out, size_t n)
 {
-    struct in_addr a4;
-    struct in6_addr a6;
-    size_t k = 4, hl = strlen(host);
+    struct sk_socks5_msg m = {.code = SK_SOCKS5_CONNECT};
 
-    if (n < 4 + 1 + 255 + 2)
+    if (n < SK_SOCKS5_MSG_MAX)
         return -ENOSPC;
-    out[0] = 5; /* version */
-    out[1] = 1; /* CONNECT */
-    out[2] = 0;
-    if (inet_pton(AF_INET, host, &a4) == 1) {
-        out[3] = 1;
-        memcpy(out + k, &a4, 4);
-        k += 4;
-    } else if (inet_pton(AF_INET6, host, &a6) == 1) {
-        out[3] = 4;
-        memcpy(out + k, &a6, 16);
-        k += 16;
-    } else {
-        if (hl == 0 || hl > 255)
-            return -EINVAL;
-        out[3] = 3; /* a name the proxy resolves */
-        out[k++] = (uint8_t)hl;
-        memcpy(out + k, host, hl);
-        k += hl;
-    }
-    out[k++] = (uint8_t)(port >> 8);
-    out[k++] = (uint8_t)port;
-    return (ssize_t)k;
+    if (sk_socks5_msg_set_host(&m, host, port) < 0)
+        return -EINVAL;
+    return sk_socks5_msg_encode(&m, out, n);
 }
 
 int sk_socks5_reply(const uint8_t *p, size_t n, int *rep)
 {
-    size_t need = 4;
-    if (n < 4)
-        return -EAGAIN;
-    if (p[0] != 5 || p[2] != 0)
+    struct sk_socks5_msg m;
+    int r = sk_socks5_msg_parse(p, n, &m);
+    if (r == -EAFNOSUPPORT)
         return -EPROTO;
-    switch (p[3]) {
-    case 1: need += 4; break;
-    case 4: need += 16; break;
-    case 3:
-        if (n < 5)
-            return -EAGAIN;
-        need += 1 + (size_t)p[4];
-        break;
-    default: return -EPROTO;
-    }
-    need += 2;
-    if (n < need)
-        return -EAGAIN;
-    *rep = p[1];
-    return (int)need;
+    if (r > 0)
+        *rep = m.code;
+    return r;
 }
 
 int sk_socks5_error(int rep)

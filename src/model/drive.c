@@ -78,7 +78,7 @@ int sk__conn_expired(const struct sk_conn *c, int64_t now, int held)
         return 1;
     if (c->up && sk__up_due(c) && sk__up_due(c) <= now)
         return 1;
-    return (c->deadline_ms && !sk__conn_holding(c, held) && c->deadline_ms <= now) ||
+    return (sk__conn_service_armed(c, held) && c->deadline_ms <= now) ||
            (idle > 0 && now - c->last_ms >= idle);
 }
 
@@ -106,7 +106,7 @@ int sk__conn_expire(struct sk_conn *c, int64_t now, int64_t stop_at, int held)
         if (r < 0 || !sk__conn_expired(c, now, held))
             return r;
     }
-    if (c->deadline_ms && !sk__conn_holding(c, held) && now >= c->deadline_ms) {
+    if (sk__conn_service_armed(c, held) && now >= c->deadline_ms) {
         c->deadline_ms = 0;
         if (!srv->svc->timeout)
             return -ETIMEDOUT;

@@ -323,12 +323,20 @@ static inline int sk__conn_holding(const struct sk_conn *c, char held)
 /* The earliest moment something may be due on c (idle timeout, service
  * deadline unless held, and with fat the event loops' buffer release), 0
  * when nothing is. */
+/* Is the service's deadline armed? Not while input is held back, nor during
+ * a TLS handshake (the peer cannot hear the service yet; the transport moves
+ * the deadline when the handshake ends). */
+static inline int sk__conn_service_armed(const struct sk_conn *c, int held)
+{
+    return c->deadline_ms && !sk__conn_holding(c, held) && !(c->tls && c->tls->hs_due);
+}
+
 static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
 {
     int64_t due = 0;
     if (c->srv->lim.idle_timeout_ms > 0)
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
-    if (c->deadline_ms && !sk__conn_holding(c, held) && (!due || c->deadline_ms < due))
+    if (sk__conn_service_armed(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
     if (fat && (!due || c->last_ms + SK_EV_SHRINK_MS < due))
         due = c->last_ms + SK_EV_SHRINK_MS;

@@ -80,6 +80,10 @@ int sk__tls_recv(struct sk_conn *c, char *buf, size_t n, size_t cap, int *eof,
             return r;
         }
         tc->hs_due = 0;
+        /* The service's clock starts when its peer can hear it: a deadline
+         * set in open() (chat's banner delay) counts from here. */
+        if (c->deadline_ms)
+            c->deadline_ms += sk_now_ms() - c->open_ms;
         if (sk_log_level >= SK_LOG_DEBUG) {
             char a[SK_ADDR_STRLEN];
             sk_addr_format(&c->peer, a, sizeof(a));

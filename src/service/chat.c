@@ -24,6 +24,7 @@
 #include "sockit/chat.h"
 #include "sockit/service.h"
 #include "sockit/util.h"
+#include "sockit/ws.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +36,7 @@
 
 #include "chat_operator.h"
 #include "chat_room.h"
+#include "chat_ws.h"
 #include "stall.h"
 
 #define DEFAULT_MAX_LINE 4096
@@ -47,6 +49,9 @@
 #define DEFAULT_FLOOD_MS 4000 /* out of budget this long: refused; twice: Excess Flood */
 #define LIST_NAMES_MAX 30     /* the welcome names at most this many */
 #define DEFAULT_MAX_ROOMS 256 /* rooms besides #lobby */
+/* The banner waits this long for a browser's "GET " (chat_ws.c): a server
+ * that speaks first cannot take it back. */
+#define SNIFF_MS 200
 
 struct member {
     struct sk_conn *c;
@@ -71,6 +76,9 @@ struct member {
 
     struct sk__chat_room *room; /* its room once named; NULL before */
     struct sk__chat_node node;  /* its place in the room's member list */
+
+    int greeted;           /* the banner was sent (or it turned out to speak HTTP) */
+    struct sk__chat_ws ws; /* a browser's WebSocket (chat_ws.c) */
 };
 
 struct chat {
@@ -236,12 +244,34 @@ static int stalled(const struct chat *st, struct member *m, size_t pending)
 
 /* Queue text (without line end) plus m's line end, unless m has stopped
  * reading or its queue is full: then m is dropped. */
+/* One line to m, with its line end or as one WebSocket text frame. */
+static int put_line(struct member *m, const char *text, size_t n)
+{
+    if (m->ws.state == SK__WS_OPEN)
+        return sk__chat_ws_send(m->c, text, n);
+    if (m->ws.state != SK__WS_NONE)
+        return 0; /* an HTTP request being answered: no chat */
+    if (sk_conn_write(m->c, text, n) < 0 ||
+        sk_conn_write(m->c, m->crlf ? "\r\n" : "\n", m->crlf ? 2 : 1) < 0)
+        return -ENOBUFS;
+    return 0;
+}
+
+/* End m's connection after what is queued (a close frame for a browser). */
+static void end_member(struct member *m, int ws_code)
+{
+    m->leaving = 1;
+    if (m->ws.state != SK__WS_NONE)
+        sk__chat_ws_close(&m->ws, m->c, ws_code, NULL);
+    else
+        sk_conn_end(m->c);
+}
+
 static void deliver(struct chat *st, struct member *m, const char *text, size_t n)
 {
     if (m->leaving)
         return;
-    const char *eol = m->crlf ? "\r\n" : "\n";
-    size_t el = m->crlf ? 2 : 1;
+    size_t el = m->ws.state == SK__WS_OPEN ? sk__chat_ws_overhead(n) : m->crlf ? 2 : 1;
     if (stalled(st, m, sk_conn_pending(m->c) + n + el)) {
         drop(m, "dropped: not reading (output queue full)");
         return;
@@ -251,9 +281,9 @@ static void deliver(struct chat *st, struct member *m, const char *text, size_t 
         char note[128];
         int k = snprintf(note, sizeof(note),
                          "*** %llu line%s not given to you: you read slower than the room "
-                         "talks.%s",
-                         (unsigned long long)m->missed, m->missed == 1 ? "" : "s", eol);
-        if (sk_conn_write(m->c, note, (size_t)k) == 0)
+                         "talks.",
+                         (unsigned long long)m->missed, m->missed == 1 ? "" : "s");
+        if (put_line(m, note, (size_t)k) == 0)
             m->missed = 0;
         room = m->c->out.max - sk_buf_len(&m->c->out);
     }
@@ -264,7 +294,7 @@ static void deliver(struct chat *st, struct member *m, const char *text, size_t 
         m->missed++;
         return;
     }
-    if (sk_conn_write(m->c, text, n) < 0 || sk_conn_write(m->c, eol, el) < 0)
+    if (put_line(m, text, n) < 0)
         drop(m, "dropped: not reading (output queue full)");
 }
 
@@ -566,8 +596,7 @@ static void quit(struct chat *st, struct member *m, const char *reason, size_t n
             snprintf(m->reason, sizeof(m->reason), "quit");
     }
     tell(st, m, "*** Bye.");
-    m->leaving = 1;
-    sk_conn_end(m->c);
+    end_member(m, SK_WS_NORMAL);
 }
 
 static void private_msg(struct chat *st, struct member *m, const struct sk_chat_cmd *cmd)
@@ -896,11 +925,58 @@ static int chat_open(struct sk_conn *c)
         sk_conn_end(c);
         return 0;
     }
-    unsigned n = named_count(st);
-    tell(st, m, "*** Welcome to sockit chat (%u %s here). Type your nickname (or /nick NAME):", n,
-         n == 1 ? "person" : "people");
+    /* The banner waits a moment: a browser's first bytes ("GET ") must be
+     * answered in HTTP, not after a chat banner (chat_ws.c). */
+    sk_conn_set_deadline(c, SNIFF_MS);
     return 0;
 }
+
+/* One line from m (a raw line or a browser's text message) through flood
+ * control: SK__WS_TAKEN, SK__WS_WAIT (held: offer it again at the deadline)
+ * or SK__WS_STOP (m is leaving). */
+static int take_line(void *arg, const char *line, size_t len)
+{
+    struct member *m = arg;
+    struct chat *st = sk_conn_service_state(m->c);
+    int64_t now = sk_now_ms();
+
+    switch (flood_check(st, m, len, now)) {
+    case FLOOD_WAIT:
+        sk_conn_hold(m->c, 1);
+        sk_conn_set_deadline(m->c, m->resume_ms - now);
+        return SK__WS_WAIT;
+    case FLOOD_REFUSE:
+        m->refused++;
+        tell_refused(st, m, now, 0);
+        return SK__WS_TAKEN;
+    case FLOOD_KILL:
+        tell_refused(st, m, now, 1);
+        tell(st, m, "*** Excess Flood: disconnected.");
+        snprintf(m->reason, sizeof(m->reason), "Excess Flood");
+        end_member(m, SK_WS_POLICY);
+        return SK__WS_STOP;
+    default: break;
+    }
+    handle_line(st, m, line, len);
+    return m->leaving ? SK__WS_STOP : SK__WS_TAKEN;
+}
+
+/* The banner, once: at the first line, or when SNIFF_MS passed in silence. */
+static void greet(struct member *m)
+{
+    struct chat *st = sk_conn_service_state(m->c);
+    unsigned n = named_count(st);
+    m->greeted = 1;
+    tell(st, m, "*** Welcome to sockit chat (%u %s here). Type your nickname (or /nick NAME):", n,
+         n == 1 ? "person" : "people");
+}
+
+static void ws_opened(void *arg)
+{
+    greet(arg);
+}
+
+static const struct sk__chat_ws_ops ws_ops = {.open = ws_opened, .line = take_line};
 
 static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
 {
@@ -908,6 +984,23 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
     struct member *m = c->ctx;
     size_t used = 0;
 
+    if (!m->greeted && !m->leaving) {
+        int http = sk__chat_ws_sniff(p, n);
+        if (http < 0)
+            return 0; /* "GE": wait for a byte more (or the banner's deadline) */
+        sk_conn_set_deadline(c, 0);
+        if (http) {
+            m->greeted = 1;
+            m->ws.state = SK__WS_HTTP;
+        } else {
+            greet(m);
+        }
+    }
+    if (m->ws.state != SK__WS_NONE) {
+        if (m->leaving)
+            return (ssize_t)n;
+        return sk__chat_ws_data(&m->ws, c, p, n, st->max_line, &ws_ops, m);
+    }
     while (used < n) {
         if (m->leaving)
             return (ssize_t)n; /* said /quit or was dropped: ignore the rest */
@@ -937,28 +1030,14 @@ static ssize_t chat_data(struct sk_conn *c, const char *p, size_t n)
             tell(st, m, "*** Line too long (more than %zu bytes): not sent.", st->max_line);
             continue;
         }
-        int64_t now = sk_now_ms();
-        switch (flood_check(st, m, len, now)) {
-        case FLOOD_WAIT:
+        int r = take_line(m, start, len);
+        if (r == SK__WS_WAIT) {
             /* Delayed: this line and what follows wait for the budget. */
             used -= len + 1 + m->crlf;
-            sk_conn_hold(c, 1);
-            sk_conn_set_deadline(c, m->resume_ms - now);
             return (ssize_t)used;
-        case FLOOD_REFUSE:
-            m->refused++;
-            tell_refused(st, m, now, 0);
-            continue;
-        case FLOOD_KILL:
-            tell_refused(st, m, now, 1);
-            tell(st, m, "*** Excess Flood: disconnected.");
-            snprintf(m->reason, sizeof(m->reason), "Excess Flood");
-            m->leaving = 1;
-            sk_conn_end(c);
-            return (ssize_t)n;
-        default: break;
         }
-        handle_line(st, m, start, len);
+        if (r == SK__WS_STOP)
+            return (ssize_t)n;
     }
     return (ssize_t)used;
 }
@@ -974,6 +1053,10 @@ static ssize_t chat_timeout(struct sk_conn *c, const char *p, size_t n)
 
     (void)p;
     (void)n;
+    if (!m->greeted) {
+        greet(m); /* silent so far: a terminal user waiting for the banner */
+        return 0;
+    }
     if (sk_now_ms() < m->resume_ms)
         m->woke_early = 1;
     sk_conn_hold(c, 0);
@@ -1001,6 +1084,7 @@ static void chat_close(struct sk_conn *c)
         log_line(st, "%s*** %s left (%s)", room_tag(st, m, tag, sizeof(tag)), m->nick, reason);
         room_leave(st, m);
     }
+    sk__chat_ws_free(&m->ws);
     m->c = NULL;
 }
 
@@ -1077,7 +1161,8 @@ static const struct sk_service_opt chat_opts[] = {
 
 const struct sk_service sk_service_chat = {
     .name = "chat",
-    .summary = "a multi-client chat with rooms (nicknames, /join, /who, /me, /msg; works with nc)",
+    .summary = "a multi-client chat with rooms (nicknames, /join, /who, /me, /msg; works with nc "
+               "and browsers: a web page and WebSocket on the same port)",
     .flags = SK_SVC_STREAM | SK_SVC_HUB,
     .opts = chat_opts,
     .conn_size = sizeof(struct member),

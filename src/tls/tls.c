@@ -376,9 +376,14 @@ int sk_tls_server_ctx(const struct sk_tls_server_opts *o, struct sk_tls_ctx **ou
         return -ENOMEM;
     }
     SSL_CTX *s = c->ssl_ctx;
-    /* Sessions resume by ticket (OpenSSL's default; two per TLS 1.3
-     * handshake); a context id lets them resume also under mutual TLS. */
+    /* Sessions resume by ticket; a context id lets them resume also under
+     * mutual TLS. One ticket per TLS 1.3 handshake, not OpenSSL's two: each
+     * costs the server about 6% of a full handshake (callgrind: 2.83M
+     * instructions with two, 2.65M with one; docs/BENCHMARKS.md), and a
+     * client resuming gets a fresh one each time, so one is enough but for
+     * connections opened in parallel from one full handshake. */
     SSL_CTX_set_session_id_context(s, (const unsigned char *)"sockit", 6);
+    SSL_CTX_set_num_tickets(s, 1);
     SSL_CTX_set_tlsext_servername_callback(s, sni_accept);
     if (o->cert_file) {
         if ((r = load_pair(s, o->cert_file, o->key_file, why, whylen)) < 0)

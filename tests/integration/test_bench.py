@@ -284,7 +284,7 @@ def test_unix_socket(server):
 def test_usage_errors():
     for args in (["bench"], ["bench", "nope"], ["bench", "echo", "127.0.0.1"],
                  ["bench", "echo", "127.0.0.1", "7", "-c", "0"],
-                 ["bench", "http", "https://example.com/"],
+                 ["bench", "http", "ftp://example.com/"],  # https:// is TLS now (issue 13)
                  ["bench", "echo", "127.0.0.1", "7", "--rate", "-5"],
                  ["bench", "echo", "-u", "127.0.0.1", "7", "-s", "4"],
                  ["bench", "models", "chat"]):

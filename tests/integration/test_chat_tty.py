@@ -187,7 +187,12 @@ def test_p2p_both_sides_type_at_any_time(tmux, how):
     tmux.start("c", [SOCKIT, "p2p", "127.0.0.1", port])
     tmux.wait_text("c", "*** connected with 127.0.0.1:" + port)
     tmux.wait_text("l", "*** connected with 127.0.0.1:")
+    p2p_talk_and_leave(tmux, how)
 
+
+def p2p_talk_and_leave(tmux, how):
+    """Panes l (listening) and c (connected) talk, then c leaves by how
+    ("/quit" or "C-d"); both end with their notice and status 0."""
     # The listener is halfway through a line when the other side speaks.
     tmux.type("l", "half a li")
     tmux.wait("l", lambda ls: last(ls) == "p2p> half a li")

@@ -74,6 +74,7 @@ def test_list_has_every_model_and_what_each_carries():
             want.add("broker")  # issue 14: listen --broker's hub service
         if kind == "tcp":
             want.add("relay")  # issue 14: a stream service under every stream model
+            want |= {"socks", "http-proxy"}  # issue 14: the proxies, likewise
             want.add("exec")
         assert set(r["services"]) == want, r
 

@@ -1,4 +1,5 @@
-/* test_services.c - greet, discard, daytime and chargen driven sans-I/O:
+/* test_services.c - greet, discard, daytime, chargen and what the proxies
+ * (socks, http-proxy) answer before any upstream, driven sans-I/O:
  * hand-made connections, input fed to the callbacks, output read from the
  * connection's buffer, table-driven where the cases are alike. */
 #include <setjmp.h>
@@ -409,6 +410,159 @@ static void chargen_datagrams(void **state)
     rig_stop(&r);
 }
 
+/* ---- socks and http-proxy: the answers that need no upstream ---- */
+
+/* What one connection got for input fed in two parts split at k (k == n:
+ * whole): its output, and whether it ended or was aborted. */
+static void proxy_run(const char *svc, const char *const *opts, const char *in, size_t n, size_t k,
+                      char *out, size_t *outlen, unsigned *flags)
+{
+    struct rig r;
+    struct sk_service_env env = {.in_max = 1024, .out_max = 64 * 1024};
+    char err[200];
+    rig_start(&r, svc, opts);
+    assert_int_equal(r.srv.svc->start(r.srv.svc_state, &env, err, sizeof(err)), 0);
+    feed(&r, in, k);
+    if (!(r.c.flags & (SK_CONN_END | SK_CONN_ABORT)))
+        feed(&r, in + k, n - k);
+    *outlen = sk_buf_len(&r.c.out);
+    assert_true(*outlen < 512);
+    if (*outlen)
+        memcpy(out, sk_buf_data(&r.c.out), *outlen);
+    *flags = r.c.flags & (SK_CONN_END | SK_CONN_ABORT);
+    rig_stop(&r);
+}
+
+static void proxy_answers_split_anywhere(void **state)
+{
+    (void)state;
+#define GREET "\x05\x01\x00"
+#define REPLY(code) "\x05" code "\x00\x01\0\0\0\0\0\0"
+    static const struct {
+        const char *svc, *opts[5];
+        const char *in;
+        size_t n;        /* 0: strlen(in) */
+        const char *out; /* the output, or its start for HTTP */
+        size_t outlen;
+        unsigned flags;
+    } t[] = {
+        {"socks", {NULL}, GREET, 3, "\x05\x00", 2, 0},
+        {"socks", {NULL}, "\x05\x01\x02", 3, "\x05\xff", 2, SK_CONN_END},
+        {"socks", {"auth", "user:pass", NULL}, "\x05\x01\x00", 3, "\x05\xff", 2, SK_CONN_END},
+        {"socks",
+         {"auth", "user:pass", NULL},
+         "\x05\x02\x00\x02\x01\x04user\x04pass",
+         15,
+         "\x05\x02\x01\x00",
+         4,
+         0},
+        {"socks",
+         {"auth", "user:pass", NULL},
+         "\x05\x01\x02\x01\x04user\x04pasS",
+         14,
+         "\x05\x02\x01\x01",
+         4,
+         SK_CONN_END},
+        {"socks",
+         {NULL},
+         GREET "\x05\x02\x00\x01\x7f\0\0\x01\0\x50",
+         13,
+         "\x05\x00" REPLY("\x07"),
+         12,
+         SK_CONN_END}, /* BIND */
+        {"socks",
+         {NULL},
+         GREET "\x05\x03\x00\x01\x7f\0\0\x01\0\x50",
+         13,
+         "\x05\x00" REPLY("\x07"),
+         12,
+         SK_CONN_END}, /* UDP ASSOCIATE */
+        {"socks",
+         {NULL},
+         GREET "\x05\x01\x00\x09\x7f\0\0\x01\0\x50",
+         13,
+         "\x05\x00" REPLY("\x08"),
+         12,
+         SK_CONN_END}, /* no such address type */
+        {"socks",
+         {"allow-dest", "10.0.0.0/8", NULL},
+         GREET "\x05\x01\x00\x01\x7f\0\0\x01\0\x50",
+         13,
+         "\x05\x00" REPLY("\x02"),
+         12,
+         SK_CONN_END}, /* not allowed by ruleset */
+        {"socks",
+         {"allow-dest", "10.0.0.0/8", NULL},
+         GREET "\x05\x01\x00\x04\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0\x50",
+         25,
+         "\x05\x00" REPLY("\x02"),
+         12,
+         SK_CONN_END},
+        {"socks", {NULL}, "GET / HTTP/1.1\r\n", 0, "", 0, SK_CONN_ABORT},
+        {"socks", {NULL}, "\x04\x01\x00\x50\x7f\0\0\x01\0", 9, "", 0, SK_CONN_ABORT},
+        {"http-proxy",
+         {NULL},
+         "GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+         0,
+         "HTTP/1.1 405 Method Not Allowed\r\nAllow: CONNECT\r\n",
+         0,
+         SK_CONN_END},
+        {"http-proxy",
+         {NULL},
+         "CONNECT x HTTP/1.1\r\nHost: x\r\n\r\n",
+         0,
+         "HTTP/1.1 400 ",
+         0,
+         SK_CONN_END},
+        {"http-proxy",
+         {NULL},
+         "CONNECT x:1 HTTP/1.1\r\n\r\n",
+         0,
+         "HTTP/1.1 400 ",
+         0,
+         SK_CONN_END}, /* HTTP/1.1 without Host */
+        {"http-proxy",
+         {"allow-dest", "10.0.0.0/8", NULL},
+         "CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: x\r\n\r\n",
+         0,
+         "HTTP/1.1 403 Forbidden\r\n",
+         0,
+         SK_CONN_END},
+        {"http-proxy",
+         {"allow-dest", "10.0.0.0/8", NULL},
+         "CONNECT [::1]:80 HTTP/1.0\r\n\r\n",
+         0,
+         "HTTP/1.1 403 Forbidden\r\n",
+         0,
+         SK_CONN_END},
+    };
+#undef GREET
+#undef REPLY
+    for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) {
+        char whole[512], part[512];
+        size_t wl, pl;
+        unsigned wf, pf;
+        size_t n = t[i].n ? t[i].n : strlen(t[i].in);
+        print_message("case %zu\n", i);
+        proxy_run(t[i].svc, t[i].opts, t[i].in, n, n, whole, &wl, &wf);
+        assert_int_equal(wf, t[i].flags);
+        if (t[i].outlen || !t[i].out[0]) {
+            assert_int_equal(wl, t[i].outlen);
+            assert_memory_equal(whole, t[i].out, wl);
+        } else {
+            assert_true(wl >= strlen(t[i].out));
+            assert_memory_equal(whole, t[i].out, strlen(t[i].out));
+        }
+        /* Split anywhere: the same answer. */
+        for (size_t k = 0; k < n; k++) {
+            proxy_run(t[i].svc, t[i].opts, t[i].in, n, k, part, &pl, &pf);
+            assert_int_equal(pf, wf);
+            assert_int_equal(pl, wl);
+            assert_memory_equal(part, whole, wl);
+        }
+    }
+}
+
 /* Every service in the registry with a stream side has data(); those with a
  * datagram flag have datagram(); every one can be created. */
 static void registry_is_consistent(void **state)
@@ -441,6 +595,7 @@ int main(void)
         cmocka_unit_test(daytime_one_line_then_close),
         cmocka_unit_test(chargen_lines_and_drain),
         cmocka_unit_test(chargen_datagrams),
+        cmocka_unit_test(proxy_answers_split_anywhere),
         cmocka_unit_test(registry_is_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
