@@ -158,13 +158,26 @@ static void close_conn(struct sk__ev_loop *L, struct sk__ev_conn *ec, int err)
     forget(L, ec);
 }
 
+static int step_slow(struct sk__ev_loop *L, struct sk__ev_conn *ec);
+
+/* The reactor's write-through, out of line: inlined in the step it saves
+ * the reactor (epoll) about 13 instructions a request but costs io_uring,
+ * which never calls it, about as many (the step's registers); out of line
+ * both stay within issue 10's bar. */
+__attribute__((noinline)) static int flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    return sk__conn_flush_plain_as(c, now, total, 0);
+}
+
 /* Move ec forward as far as it goes without blocking: flush, close when
  * ended, feed held input once output drained, let a source queue more.
  * Hub lock held (hub services). Returns 0 with ec->want set, 1 to close
- * normally, or -errno to close on an error. Specialised for plain and TLS
- * connections (tls is a constant), so the plain step is what it was. */
-static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
-                                                         struct sk__ev_conn *ec, const int tls)
+ * normally, or -errno to close on an error. Specialised (tls and up are
+ * constants): the plain step of a connection without an upstream, the one
+ * every echo or HTTP request takes, looks at neither; a service that opens
+ * an upstream during the step (feed, drain) hands it to step_slow(). */
+static inline __attribute__((always_inline)) int
+step_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, const int tls, const int up)
 {
     struct sk_conn *c = &ec->c;
     const struct sk_service *svc = L->srv->svc;
@@ -172,78 +185,85 @@ static inline __attribute__((always_inline)) int step_as(struct sk__ev_loop *L,
     for (int round = 0; round < 16; round++) {
         if (c->flags & SK_CONN_ABORT)
             return 1;
-        if (c->up) {
-            int r = sk__up_settle(c, ec->eof, sk__ev_pending_as(ec, tls), L->now);
+        if (up && c->up) {
+            int r = sk__up_settle(c, ec->eof, sk__ev_pending_as(ec, tls, up), L->now);
             if (r < 0)
                 return r;
             if (c->flags & SK_CONN_ABORT)
                 return 1;
         }
-        if (sk__ev_pending_as(ec, tls)) {
+        if (sk__ev_pending_as(ec, tls, up)) {
             int r = L->be->send ? L->be->send(L, ec)
                     : tls       ? sk__tls_flush(c, L->now, &L->bytes_out)
-                          : sk__conn_flush_plain(c, L->now, &L->bytes_out); /* write through */
+                    : up        ? sk__conn_flush_plain(c, L->now, &L->bytes_out)
+                                : flush_plain(c, L->now, &L->bytes_out); /* write through */
             if (r < 0)
                 return r;
-            if (sk__ev_pending_as(ec, tls))
+            if (sk__ev_pending_as(ec, tls, up))
                 break; /* writability or a completion brings us back */
         }
         if (c->flags & SK_CONN_END)
             return 1;
         /* Input held back, or left unconsumed by the service when it
          * switched to piped (a SOCKS client's first tunnel bytes): on. */
-        if ((ec->held || (c->up && c->up->piped)) && sk_buf_len(&c->in) &&
-            !sk__up_blocks_client(c)) {
+        if ((ec->held || (up && c->up && c->up->piped)) && sk_buf_len(&c->in) &&
+            !(up && sk__up_blocks_client(c))) {
             ec->held = 0;
             int r = sk__conn_feed(c, NULL, 0, ec->sending, &ec->held);
             if (r < 0)
                 return r;
-            if (sk__ev_pending_as(ec, tls) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+            if (!up && c->up)
+                return step_slow(L, ec);
+            if (sk__ev_pending_as(ec, tls, up) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
                 continue;
         }
         if (svc->drain && !ec->eof) {
             int r = svc->drain(c);
             if (r < 0)
                 return r;
-            if (sk__ev_pending_as(ec, tls) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+            if (!up && c->up)
+                return step_slow(L, ec);
+            if (sk__ev_pending_as(ec, tls, up) || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
                 continue;
         }
         break;
     }
-    size_t pend = sk__ev_pending_as(ec, tls);
-    if (c->up) {
+    size_t pend = sk__ev_pending_as(ec, tls, up);
+    if (up && c->up) {
         /* Once the client's output went: the upstream's EOF passes on, and
          * a piped connection whose directions are both done ends. */
         int r = sk__up_settle(c, ec->eof, pend, L->now);
         if (r < 0)
             return r;
-        pend = sk__ev_pending_as(ec, tls);
+        pend = sk__ev_pending_as(ec, tls, up);
         if ((c->flags & SK_CONN_ABORT) || ((c->flags & SK_CONN_END) && !pend))
             return 1;
     }
-    if (ec->is_link ? L->stopping : sk__conn_can_close(c, pend, ec->eof, ec->held, L->stopping))
+    if (ec->is_link ? L->stopping
+                    : sk__conn_can_close_as(c, pend, ec->eof, ec->held, L->stopping, up))
         return 1;
     /* Under TLS plaintext waits for the handshake: only what can go counts. */
     int wr = tls ? sk__tls_wants_write(c) || (ec->sending && sk_buf_len(ec->sending)) : pend != 0;
     unsigned want = wr ? SK_EV_WANT_WRITE : 0;
     if (!ec->eof && !sk__conn_backpressured(c, ec->sending) && !(c->flags & SK_CONN_HOLD) &&
-        sk_buf_len(&c->in) < c->in.max && !sk__up_blocks_client(c))
+        sk_buf_len(&c->in) < c->in.max && !(up && sk__up_blocks_client(c)))
         want |= SK_EV_WANT_READ;
     ec->want = (unsigned char)want;
-    ec->up_want = c->up ? (unsigned char)sk__up_want(c, pend) : 0;
+    ec->up_want = up && c->up ? (unsigned char)sk__up_want(c, pend) : 0;
     return 0;
 }
 
-/* The TLS copy out of line, so the plain one inlined in sk__ev_settle()
- * does not pay for its registers on every request. */
-__attribute__((noinline)) static int step_tls(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+/* The TLS step and the step of a connection with an upstream, out of line,
+ * so the plain one inlined in sk__ev_settle() does not pay for their
+ * registers on every request. */
+__attribute__((noinline)) static int step_slow(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    return step_as(L, ec, 1);
+    return ec->c.tls ? step_as(L, ec, 1, 1) : step_as(L, ec, 0, 1);
 }
 
 static inline int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 {
-    return ec->c.tls ? step_tls(L, ec) : step_as(L, ec, 0);
+    return ec->c.tls || ec->c.up ? step_slow(L, ec) : step_as(L, ec, 0, 0);
 }
 
 /* Outside the hub lock: close, or apply what ec wants and re-arm its timer;

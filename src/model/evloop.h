@@ -222,16 +222,17 @@ static inline int sk__ev_recv(struct sk__ev_loop *L, struct sk__ev_conn *ec, cha
 
 /* Output queued on ec, including what the kernel is sending; with tls (a
  * constant where it is called, so a plain connection pays nothing) also
- * the transport's ciphertext. */
-static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls)
+ * the transport's ciphertext, with up (likewise) the upstream's spliced
+ * bytes. */
+static inline size_t sk__ev_pending_as(const struct sk__ev_conn *ec, const int tls, const int up)
 {
-    return sk__conn_pending(&ec->c) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
+    return sk__conn_pending_as(&ec->c, up) + (ec->sending ? sk_buf_len(ec->sending) : 0) +
            (tls ? sk__tls_queued(&ec->c) : 0);
 }
 
 static inline size_t sk__ev_pending(const struct sk__ev_conn *ec)
 {
-    return sk__ev_pending_as(ec, ec->c.tls != NULL);
+    return sk__ev_pending_as(ec, ec->c.tls != NULL, 1);
 }
 
 #endif

@@ -223,10 +223,18 @@ int sk__links_start(struct sk_server *srv, struct sk__links **out);
 void sk__links_stop(struct sk__links *lk);
 
 /* sk_conn_pending(), inline for the models' per-request path: out, the
- * file, and what was spliced from a piped upstream, not sent yet. */
+ * file, and what was spliced from a piped upstream, not sent yet. up is a
+ * constant where it is called: 0 when c is known to have no upstream (the
+ * event loops' plain step), so that step does not look. */
+static inline size_t sk__conn_pending_as(const struct sk_conn *c, const int up)
+{
+    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0) +
+           (up && c->up ? c->up->p2c_len : 0);
+}
+
 static inline size_t sk__conn_pending(const struct sk_conn *c)
 {
-    return sk_buf_len(&c->out) + (c->file.fd >= 0 ? c->file.len : 0) + (c->up ? c->up->p2c_len : 0);
+    return sk__conn_pending_as(c, 1);
 }
 
 /* Output queued on c: the service's, and ciphertext not yet sent. */
@@ -244,10 +252,13 @@ static inline int sk__conn_wants_write(const struct sk_conn *c, size_t pend)
 
 /* Send c->out, then c->file, until done or the socket would block; sent
  * bytes are accounted (sk__conn_sent). 0 or -errno. A plain connection's
- * (sk__conn_flush() below chooses between it and the transport). */
-static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
+ * (sk__conn_flush() below chooses between it and the transport). up is a
+ * constant: 0 where c is known to have no upstream (the event loops' plain
+ * step). */
+static inline int sk__conn_flush_plain_as(struct sk_conn *c, int64_t now, uint64_t *total,
+                                          const int up)
 {
-    if (c->up && c->up->p2c_len) {
+    if (up && c->up && c->up->p2c_len) {
         int r = sk__up_flush_pipe(c, now, total);
         if (r < 0 || c->up->p2c_len)
             return r;
@@ -284,6 +295,11 @@ static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t 
         }
     }
     return 0;
+}
+
+static inline int sk__conn_flush_plain(struct sk_conn *c, int64_t now, uint64_t *total)
+{
+    return sk__conn_flush_plain_as(c, now, total, 1);
 }
 
 /* The same for any connection: through the TLS transport when it has one. */
@@ -334,9 +350,11 @@ static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
         due = c->last_ms + SK_EV_SHRINK_MS;
     if (c->tls && c->tls->hs_due && (!due || c->tls->hs_due < due))
         due = c->tls->hs_due;
-    int64_t up = c->up ? sk__up_due(c) : 0;
-    if (up && (!due || up < due))
-        due = up;
+    if (c->up) { /* one test for a connection without an upstream */
+        int64_t up = sk__up_due(c);
+        if (up && (!due || up < due))
+            due = up;
+    }
     return due;
 }
 
@@ -369,15 +387,21 @@ int sk__conn_unread(int fd);
  * nothing is in flight, unread by us included, even with a service
  * deadline armed: http's header clock runs from accept), else 0. Inline:
  * asked after every step of every connection. */
-static inline int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held,
-                                     int stopping)
+static inline int sk__conn_can_close_as(const struct sk_conn *c, size_t pend, int eof, int held,
+                                        int stopping, const int up)
 {
-    if (c->up && !sk__up_may_close(c, stopping))
+    if (up && c->up && !sk__up_may_close(c, stopping))
         return 0; /* connecting, or piped: it ends when both directions are done */
     if (eof && !pend && !c->deadline_ms && !held)
         return 1;
     /* Stopping with nothing in flight: no reason to wait for the bound. */
     return stopping && !pend && !sk_buf_len(&c->in) && !sk__conn_unread(c->fd);
+}
+
+static inline int sk__conn_can_close(const struct sk_conn *c, size_t pend, int eof, int held,
+                                     int stopping)
+{
+    return sk__conn_can_close_as(c, pend, eof, held, stopping, 1);
 }
 
 /* (struct sk__ratelimit is in server.h: the shared counters hold one.) */
