@@ -24,29 +24,7 @@ workers=${WORKERS:-1}
 command -v ncat >/dev/null || { echo "proxies: ncat is not installed"; exit 1; }
 make --no-print-directory all >/dev/null
 SOCKIT=./build/sockit
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-sockit_port() { # LOGFILE
-    for _ in $(seq 50); do
-        p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-        [ -n "$p" ] && { echo "$p"; return; }
-        sleep 0.1
-    done
-    echo "proxies: a server did not start: $(cat "$1")" >&2
-    exit 1
-}
-
+. bench/lib.sh
 $SOCKIT serve echo --model epoll -p 0 -b 127.0.0.1 -q >"$tmp/echo.out" 2>&1 &
 epid=$!
 pids="$pids $epid"

@@ -25,30 +25,7 @@ for t in haproxy socat; do
 done
 make --no-print-directory all >/dev/null
 SOCKIT=./build/sockit
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Start a sockit server; its port from the "listening on" line.
-sockit_port() { # LOGFILE
-    for _ in $(seq 50); do
-        p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-        [ -n "$p" ] && { echo "$p"; return; }
-        sleep 0.1
-    done
-    echo "relay_haproxy: a server did not start: $(cat "$1")" >&2
-    exit 1
-}
-
+. bench/lib.sh
 $SOCKIT serve echo --model epoll -p 0 -b 127.0.0.1 -q >"$tmp/echo.out" 2>&1 &
 pids="$pids $!"
 eport=$(sockit_port "$tmp/echo.out")
