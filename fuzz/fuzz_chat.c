@@ -11,6 +11,8 @@
 #include "sockit/server.h"
 #include "sockit/service.h"
 
+#include "../tests/unit/svc_conn.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,27 +41,14 @@ extern const struct sk_service sk_service_chat;
 
 static void conn_open(struct sk_server *srv, struct sk_conn *c, uint64_t id)
 {
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    c->id = id;
-    c->srv = srv;
-    c->file.fd = -1;
-    sk_buf_init(&c->in, srv->lim.in_max);
-    sk_buf_init(&c->out, 8192); /* small: queue limits are reached */
-    c->ctx = calloc(1, sk_service_chat.conn_size);
-    if (!c->ctx)
+    /* small output: queue limits are reached */
+    if (svc_conn_open(&sk_service_chat, srv, c, id, 8192) == -ENOMEM)
         abort();
-    sk_service_chat.open(c);
-    c->opened = 1;
 }
 
 static void conn_close(struct sk_conn *c)
 {
-    sk_service_chat.close(c);
-    free(c->ctx);
-    sk_buf_free(&c->in);
-    sk_buf_free(&c->out);
-    c->opened = 0;
+    svc_conn_close(&sk_service_chat, c);
 }
 
 /* What the room sent must be clean apart from line ends. A connection that

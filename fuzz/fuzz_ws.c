@@ -10,6 +10,8 @@
 #include "sockit/service.h"
 #include "sockit/ws.h"
 
+#include "../tests/unit/svc_conn.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,26 +45,13 @@ static void check_parser(const uint8_t *data, size_t size)
 
 static void conn_open(struct sk_server *srv, struct sk_conn *c, uint64_t id)
 {
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    c->id = id;
-    c->srv = srv;
-    c->file.fd = -1;
-    sk_buf_init(&c->in, srv->lim.in_max);
-    sk_buf_init(&c->out, 16384);
-    c->ctx = calloc(1, sk_service_chat.conn_size);
-    if (!c->ctx)
+    if (svc_conn_open(&sk_service_chat, srv, c, id, 16384) == -ENOMEM)
         abort();
-    sk_service_chat.open(c);
-    c->opened = 1;
 }
 
 static void conn_close(struct sk_conn *c)
 {
-    sk_service_chat.close(c);
-    free(c->ctx);
-    sk_buf_free(&c->in);
-    sk_buf_free(&c->out);
+    svc_conn_close(&sk_service_chat, c);
 }
 
 static void feed(struct sk_conn *c, const void *p, size_t n)

@@ -10,6 +10,7 @@
 
 #include "sockit/server.h"
 #include "sockit/service.h"
+#include "svc_conn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,17 +46,8 @@ static struct room *room_new(const char *const *opts)
 static struct sk_conn *join(struct room *r, int i)
 {
     struct sk_conn *c = &r->c[i];
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    c->id = (uint64_t)i + 1;
-    c->srv = &r->srv;
-    sk_buf_init(&c->in, r->srv.lim.in_max);
-    sk_buf_init(&c->out, r->srv.lim.out_max);
-    c->file.fd = -1;
-    c->ctx = calloc(1, sk_service_chat.conn_size);
-    assert_non_null(c->ctx);
-    assert_int_equal(sk_service_chat.open(c), 0);
-    c->opened = 1;
+    assert_int_equal(
+        svc_conn_open(&sk_service_chat, &r->srv, c, (uint64_t)i + 1, r->srv.lim.out_max), 0);
     /* The member says nothing for the banner's delay (the chat waits for a
      * browser's "GET "): the deadline fires as a model's timer would. */
     if (c->deadline_ms) {
@@ -111,13 +103,7 @@ static void forget(struct room *r, int i)
 
 static void leave(struct room *r, int i)
 {
-    struct sk_conn *c = &r->c[i];
-    sk_service_chat.close(c);
-    free(c->ctx);
-    c->ctx = NULL;
-    sk_buf_free(&c->in);
-    sk_buf_free(&c->out);
-    c->opened = 0;
+    svc_conn_close(&sk_service_chat, &r->c[i]);
 }
 
 static void room_free(struct room *r)

@@ -12,6 +12,7 @@
 
 #include "sockit/server.h"
 #include "sockit/service.h"
+#include "svc_conn.h"
 #include "sockit/ws.h"
 
 #include <errno.h>
@@ -160,18 +161,8 @@ struct room {
 
 static void conn_init(struct room *r, int i)
 {
-    struct sk_conn *c = &r->c[i];
-    memset(c, 0, sizeof(*c));
-    c->fd = -1;
-    c->id = (uint64_t)i + 1;
-    c->srv = &r->srv;
-    sk_buf_init(&c->in, r->srv.lim.in_max);
-    sk_buf_init(&c->out, r->srv.lim.out_max);
-    c->file.fd = -1;
-    c->ctx = calloc(1, sk_service_chat.conn_size);
-    assert_non_null(c->ctx);
-    assert_int_equal(sk_service_chat.open(c), 0);
-    c->opened = 1;
+    assert_int_equal(
+        svc_conn_open(&sk_service_chat, &r->srv, &r->c[i], (uint64_t)i + 1, r->srv.lim.out_max), 0);
 }
 
 /* Append p[0..n) to c's input in pieces of `step` bytes, calling data() as
@@ -232,12 +223,8 @@ static char *browser_says(size_t step, char **ws_out)
     char *ws = strndup(sk_buf_data(&r->c[0].out), sk_buf_len(&r->c[0].out));
     char *raw = strndup(sk_buf_data(&r->c[1].out), sk_buf_len(&r->c[1].out));
     *ws_out = ws;
-    for (int i = 0; i < 2; i++) {
-        sk_service_chat.close(&r->c[i]);
-        free(r->c[i].ctx);
-        sk_buf_free(&r->c[i].in);
-        sk_buf_free(&r->c[i].out);
-    }
+    for (int i = 0; i < 2; i++)
+        svc_conn_close(&sk_service_chat, &r->c[i]);
     sk_server_close(&r->srv);
     free(r);
     return raw;
@@ -293,12 +280,8 @@ static void banner_waits_for_first_bytes(void **state)
     assert_true(sk_buf_len(&r->c[1].out) > 0);
     assert_non_null(
         memmem(sk_buf_data(&r->c[1].out), sk_buf_len(&r->c[1].out), "Type your nickname", 18));
-    for (int i = 0; i < 2; i++) {
-        sk_service_chat.close(&r->c[i]);
-        free(r->c[i].ctx);
-        sk_buf_free(&r->c[i].in);
-        sk_buf_free(&r->c[i].out);
-    }
+    for (int i = 0; i < 2; i++)
+        svc_conn_close(&sk_service_chat, &r->c[i]);
     sk_server_close(&r->srv);
     free(r);
 }
