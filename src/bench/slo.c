@@ -37,7 +37,8 @@ static int parse_num(const char *s, const char **end, double *out)
     return 0;
 }
 
-/* A duration with its unit: "5ms", "250us", "1.5s", up to 60 s. */
+/* A duration with its unit: "5ms", "250us", "1.5s", from 1 us (the
+ * histogram's resolution) up to 60 s. */
 static int parse_dur(const char *s, size_t len, int64_t *ns)
 {
     const char *end;
@@ -55,7 +56,7 @@ static int parse_dur(const char *s, size_t len, int64_t *ns)
     else
         return -1;
     v *= mul;
-    if (!(v > 0) || v > 60e9)
+    if (!(v >= 1e3) || v > 60e9)
         return -1;
     *ns = (int64_t)v;
     return 0;
@@ -98,7 +99,7 @@ int sk_bench_slo_parse(const char *s, struct sk_bench_slo *out, const char **why
             if (out->n == SK_BENCH_SLO_MAX)
                 return *why = "at most 4 percentiles", -EINVAL;
             if (parse_dur(val, vlen, &out->max_ns[out->n]) < 0)
-                return *why = "a bound is a duration with its unit (us, ms or s) up to 60s",
+                return *why = "a bound is a duration with its unit (us, ms or s) from 1us to 60s",
                        -EINVAL;
             out->pct[out->n++] = pct;
         } else {

@@ -32,10 +32,13 @@ static const struct slo_case slos[] = {
     {"p50=1.5ms,p99=10ms", 1, 2, 50, 1500000, 0},
     {"errors=0,p90=2s", 1, 1, 90, 2000000000, 0},
     {"", 0, 0, 0, 0, 0},
-    {"errors=0", 0, 0, 0, 0, 0}, /* no latency goal */
-    {"p99=5", 0, 0, 0, 0, 0},    /* no unit */
-    {"p99=5min", 0, 0, 0, 0, 0}, /* unknown unit */
-    {"p99=0ms", 0, 0, 0, 0, 0},  /* zero */
+    {"errors=0", 0, 0, 0, 0, 0},     /* no latency goal */
+    {"p99=5", 0, 0, 0, 0, 0},        /* no unit */
+    {"p99=5min", 0, 0, 0, 0, 0},     /* unknown unit */
+    {"p99=0ms", 0, 0, 0, 0, 0},      /* zero */
+    {"p5=.000066us", 0, 0, 0, 0, 0}, /* under the histogram's 1 us (was 0 ns: fuzz_bench_slo) */
+    {"p99=0.5us", 0, 0, 0, 0, 0},
+    {"p99=1us", 1, 1, 99, 1000, 0},
     {"p99=61s", 0, 0, 0, 0, 0},  /* above 60 s */
     {"p100=5ms", 0, 0, 0, 0, 0}, /* not below 100 */
     {"p0=5ms", 0, 0, 0, 0, 0},
