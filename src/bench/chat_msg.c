@@ -59,7 +59,7 @@ int sk_chatb_decode(const char *p, size_t n, struct sk_chatb_msg *m)
         return -EINVAL;
     if (number(p, n, &i, &seq) < 0 || i++ >= n)
         return -EINVAL;
-    if (number(p, n, &i, &t) < 0)
+    if (number(p, n, &i, &t) < 0 || t > (uint64_t)INT64_MAX) /* 19 digits may pass it */
         return -EINVAL;
     m->sender = (uint32_t)sender;
     m->seq = seq;

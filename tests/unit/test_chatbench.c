@@ -53,8 +53,9 @@ static void payload_refused(void **state)
         "skb -1 2 3",
         "skb +1 2 3",
         "skb 1 2 3x",
-        "skb 4294967296 2 3",           /* sender past 32 bits */
-        "skb 1 2 12345678901234567890", /* 20 digits */
+        "skb 4294967296 2 3",            /* sender past 32 bits */
+        "skb 1 2 12345678901234567890",  /* 20 digits */
+        "skb 3 177 9505854089543952546", /* 19 digits past INT64_MAX (fuzz_chatbench) */
         "SKB 1 2 3",
         "xskb 1 2 3",
         "skb a 2 3",
@@ -65,6 +66,8 @@ static void payload_refused(void **state)
             fail_msg("'%s' should be refused", bad[i]);
     assert_int_equal(sk_chatb_decode("skb 4294967295 0 1 pad", 22, &m), 0);
     assert_int_equal(m.sender, UINT32_MAX);
+    assert_int_equal(sk_chatb_decode("skb 1 2 9223372036854775807", 27, &m), 0);
+    assert_true(m.t_ns == INT64_MAX);
 }
 
 struct line_case {
