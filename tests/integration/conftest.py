@@ -1,5 +1,6 @@
 """Shared fixtures: the sockit binary, servers started on port 0 and always
 stopped by PID, and a check that no sanitizer report appeared."""
+import contextlib
 import os
 import re
 import signal
@@ -257,6 +258,30 @@ def closed_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     return s, s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def unanswered_port():
+    """A loopback port whose listener never accepts and whose backlog is
+    full, so a new connection's SYN goes unanswered (a connect times out);
+    everything is closed on leaving."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    port = ls.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        time.sleep(0.2)
+        yield port
+    finally:
+        for c in fillers:
+            c.close()
+        ls.close()
 
 
 class PyServer:

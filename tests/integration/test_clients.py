@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, closed_port, free_port, run
+from conftest import (SEEDS, SOCKIT, SOCKIT_RELEASE, SANITIZER_RE, closed_port, free_port, run,
+                      unanswered_port)
 
 RELEASE = os.environ.get("SOCKIT_RELEASE") or SOCKIT
 
@@ -225,25 +226,10 @@ def test_connect_bad_arguments_exit_2():
 def test_connect_connect_timeout_on_a_full_backlog():
     """-w bounds the connect: a listener that never accepts, its backlog
     filled, leaves SYNs unanswered."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(0)
-    port = ls.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            c = socket.socket()
-            c.setblocking(False)
-            c.connect_ex(("127.0.0.1", port))
-            fillers.append(c)
-        time.sleep(0.2)
+    with unanswered_port() as port:
         t0 = time.monotonic()
         p = run("connect", "-w", "0.5", "127.0.0.1", str(port), timeout=10)
         elapsed = time.monotonic() - t0
-    finally:
-        for c in fillers:
-            c.close()
-        ls.close()
     if p.returncode == 0:
         pytest.skip("the kernel completed the handshake despite the full backlog")
     assert p.returncode == 1

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_RE, SOCKIT, closed_port, run
+from conftest import SANITIZER_RE, SOCKIT, closed_port, run, unanswered_port
 
 
 # ---- -z ----
@@ -84,25 +84,10 @@ def test_scan_agrees_with_nc_z_on_a_range():
 def test_scan_timeout_is_bounded_by_w():
     """A listener whose backlog is full leaves SYNs unanswered: each port
     ends after -w and is reported as timed out with -v."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(0)
-    port = ls.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            c = socket.socket()
-            c.setblocking(False)
-            c.connect_ex(("127.0.0.1", port))
-            fillers.append(c)
-        time.sleep(0.2)
+    with unanswered_port() as port:
         t0 = time.monotonic()
         p = run("connect", "-z", "-v", "-w", "0.5", "127.0.0.1", str(port), timeout=10)
         elapsed = time.monotonic() - t0
-    finally:
-        for c in fillers:
-            c.close()
-        ls.close()
     if p.returncode == 0:
         pytest.skip("the kernel completed the handshake despite the full backlog")
     assert p.returncode == 1

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import available_models, proc_status_kb, recv_until_close
+from conftest import available_models, proc_status_kb, recv_until_close, unanswered_port
 
 MODELS = available_models("tcp", "relay")
 
@@ -255,23 +255,10 @@ def test_upstream_reset_mid_stream_closes_the_client_only(server, peers, model):
 def test_never_answers_times_out_then_fails_over(server):
     """An upstream whose accept queue is full never completes the handshake:
     the connect times out (--connect-timeout) and the next address serves."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(0)
-    fillers = []
-    for _ in range(4):
-        f = socket.socket()
-        f.setblocking(False)
-        try:
-            f.connect(ls.getsockname())
-        except BlockingIOError:
-            pass
-        fillers.append(f)
-    time.sleep(0.1)
-    try:
+    with unanswered_port() as port:
         echo = server("echo", "--model", "epoll")
         relay = server("relay", "--model", "epoll", "--connect-timeout", "300ms", "--to",
-                       f"127.0.0.1:{ls.getsockname()[1]}")
+                       f"127.0.0.1:{port}")
         t0 = time.monotonic()
         s = relay.connect()
         s.sendall(b"hello?")
@@ -282,13 +269,9 @@ def test_never_answers_times_out_then_fails_over(server):
         s.close()
         assert time.monotonic() - t0 < 8
         relay2 = server("relay", "--model", "thread", "--connect-timeout", "300ms",
-                        "--to", f"127.0.0.1:{ls.getsockname()[1]}",
+                        "--to", f"127.0.0.1:{port}",
                         "--to", f"127.0.0.1:{echo.port}")
         assert exchange(relay2.addr, b"via the second") == b"via the second"
-    finally:
-        for f in fillers:
-            f.close()
-        ls.close()
 
 
 @pytest.mark.parametrize("model", ["thread", "epoll", "uring"])
