@@ -414,6 +414,17 @@ class ChatPeer:
                 raise AssertionError(f"no line with {want!r}; got {self.lines[-20:]!r}")
             self.pump(min(left, 0.5))
 
+    def expect_each(self, wants, timeout=10):
+        """Lines from different senders: each of `wants` arrives after the
+        line the previous expect() matched, in any order; later expects
+        look past the last of them."""
+        start, end = self.pos, self.pos
+        for want in wants:
+            self.pos = start
+            self.expect(want, timeout)
+            end = max(end, self.pos)
+        self.pos = end
+
     def wait_closed(self, timeout=10):
         deadline = time.monotonic() + timeout
         while not self.closed and time.monotonic() < deadline:
