@@ -2,7 +2,7 @@
 # fuzz.sh [--selftest] [SECONDS] - build the libFuzzer targets (clang, ASan +
 # UBSan with -fno-sanitize-recover=all, leak checks on) and run each for
 # SECONDS (default 20) on a copy of its corpus, FUZZ_JOBS targets at a time
-# (default 1: one after another).
+# (default 1: one after another; the next starts as soon as one is done).
 #
 # Any sanitizer report, leak, crash, timeout or violated property is a
 # finding: libFuzzer saves the input as build/fuzz/artifacts/TARGET-crash-...
@@ -19,6 +19,10 @@
 # FUZZ_NICE=19 (run under nice), FUZZ_JOBS=2 (targets run at once; make
 # fuzz-smoke runs two), FUZZ_OUT (default build/fuzz). Each run's
 # log is FUZZ_OUT/logs/TARGET.log; its executions are summed up at the end.
+# A campaign resumes: the corpus a target grows is FUZZ_OUT/corpus-NAME (the
+# seeds in fuzz/corpus/NAME are only read), kept from one run to the next, and
+# every run appends a line (UTC start, target, executions, seconds, runs/s,
+# cov, ft, corpus, verdict) to FUZZ_OUT/campaign.tsv.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -51,6 +55,16 @@ run() {
     took=$(($(date +%s) - t0))
     after=$(ls "$out/artifacts" | grep -c "^$name-" || true)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    # The last status line: "#N  DONE  cov: C ft: F corp: K/..."
+    st=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
+    cov=$(echo "$st" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    ft=$(echo "$st" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+    corp=$(echo "$st" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+    verdict=clean
+    [ "$rc" -ne 0 ] || [ "$after" -ne "$before" ] && verdict="finding(exit $rc)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u -d "@$t0" +%FT%TZ)" "$name" \
+        "${execs:-?}" "$took" "$((${execs:-0} / (took > 0 ? took : 1)))" "${cov:-?}" "${ft:-?}" \
+        "${corp:-?}" "$verdict" >>"$out/campaign.tsv"
     if [ "$rc" -ne 0 ] || [ "$after" -ne "$before" ]; then
         echo "fuzz: $name: FINDING (exit $rc, ${execs:-?} runs in ${took}s); log $log:"
         grep -E "ERROR|runtime error|SUMMARY|Test unit written" "$log" | head -n 8 | sed 's/^/    /'
@@ -118,22 +132,25 @@ fuzz_one() {
     run "$n" "$b" "$@" >"$out/logs/$n.result" 2>&1 || echo "$n" >>"$out/found"
 }
 rm -f "$out/found"
-# FUZZ_JOBS at a time (each runs for the same time, so batches lose little);
-# the verdicts are printed in order once a batch is done.
-batch=""
-i=0
-for t in $targets; do
-    fuzz_one "$t" &
-    batch="$batch ${t##*/}"
-    i=$((i + 1))
-    if [ $((i % jobs)) -eq 0 ]; then
-        wait
-        for n in $batch; do cat "$out/logs/$n.result"; done
-        batch=""
-    fi
+rm -rf "$out/claims"
+mkdir -p "$out/claims"
+# FUZZ_JOBS workers; each takes the next target nobody has claimed (mkdir is
+# atomic), so a fast target's worker moves on without waiting for a slow one;
+# each verdict is printed when its target is done.
+worker() {
+    for t in $targets; do
+        mkdir "$out/claims/${t##*/}" 2>/dev/null || continue
+        fuzz_one "$t"
+        cat "$out/logs/${t##*/}.result"
+    done
+}
+w=0
+while [ "$w" -lt "$jobs" ]; do
+    worker &
+    w=$((w + 1))
 done
 wait
-for n in $batch; do cat "$out/logs/$n.result"; done
+rm -rf "$out/claims"
 found=""
 [ -f "$out/found" ] && found=" $(sort "$out/found" | tr '\n' ' ' | sed 's/ $//')"
 if [ -n "$found" ]; then
