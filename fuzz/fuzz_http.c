@@ -43,12 +43,12 @@ static void same(ssize_t ra, const struct sk_http_req *a, const char *pa, ssize_
 }
 
 /* Feed p[0..n) (and its copy q) to the resumable parser: prefixes ending at
- * split points drawn from seed, or every length when step is 1. */
+ * split points drawn from seed, or every length when bytewise; it must
+ * answer want and whole, what one sk_http_parse() of p[0..n) gave. */
 static void resumed(const char *p, const char *q, size_t n, const struct sk_http_limits *lim,
-                    uint32_t seed, int bytewise)
+                    ssize_t want, const struct sk_http_req *whole, uint32_t seed, int bytewise)
 {
-    struct sk_http_req whole, r;
-    ssize_t want = sk_http_parse(p, n, lim, &whole);
+    struct sk_http_req r;
     struct sk_http_parse_state st = {0};
     ssize_t got = 0;
     size_t k = 0;
@@ -65,7 +65,7 @@ static void resumed(const char *p, const char *q, size_t n, const struct sk_http
         flip = !flip;
         got = sk_http_parse_resume(base, k, lim, &r, &st);
     }
-    same(want, &whole, p, got, &r, base);
+    same(want, whole, p, got, &r, base);
     if (got != 0) {
         static const struct sk_http_parse_state zero;
         if (memcmp(&st, &zero, sizeof(st)) != 0)
@@ -149,20 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t seed = 2166136261u;
     for (size_t i = 0; i < size; i++)
         seed = (seed ^ data[i]) * 16777619u;
+    /* Parse pipelined requests one after another, as the service does;
+     * each head (and what follows an incomplete or refused one) is also
+     * resumed, from the same whole parse. */
     for (int i = 0; i < 64 && off <= size; i++) {
-        resumed(p + off, copy + off, size - off, &lim, seed + (uint32_t)i, 0);
-        resumed(p + off, copy + off, size - off, &lim, 0, 1);
         ssize_t n = sk_http_parse(p + off, size - off, &lim, &r);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    free(copy);
-    off = 0;
-
-    /* Parse pipelined requests one after another, as the service does. */
-    for (int i = 0; i < 64 && off < size; i++) {
-        ssize_t n = sk_http_parse(p + off, size - off, &lim, &r);
+        resumed(p + off, copy + off, size - off, &lim, n, &r, seed + (uint32_t)i, 0);
+        resumed(p + off, copy + off, size - off, &lim, n, &r, 0, 1);
+        if (off == size)
+            break; /* the empty rest: resumed only, as before */
         if (n > 0 && (size_t)n > size - off)
             abort();
         if (n == 0 && size - off >= lim.max_head)
@@ -193,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sk_http_mime(r.target.p, r.target.n);
         off += (size_t)n;
     }
+    free(copy);
     drive_service(data, size);
     /* The helpers alone, on the raw bytes. */
     int64_t t;
