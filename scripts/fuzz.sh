@@ -129,17 +129,17 @@ fuzz_one() {
     fi
     b=$(bin "$1")
     shift
-    run "$n" "$b" "$@" >"$out/logs/$n.result" 2>&1 || echo "$n" >>"$out/found"
+    run "$n" "$b" "$@" >"$out/logs/$n.result" 2>&1 || echo "$n" >>"$claims/found"
 }
-rm -f "$out/found"
-rm -rf "$out/claims"
-mkdir -p "$out/claims"
+# This run's claims and findings (another run may share FUZZ_OUT with other
+# targets).
+claims=$(mktemp -d "$out/claims.XXXXXX")
 # FUZZ_JOBS workers; each takes the next target nobody has claimed (mkdir is
 # atomic), so a fast target's worker moves on without waiting for a slow one;
 # each verdict is printed when its target is done.
 worker() {
     for t in $targets; do
-        mkdir "$out/claims/${t##*/}" 2>/dev/null || continue
+        mkdir "$claims/${t##*/}" 2>/dev/null || continue
         fuzz_one "$t"
         cat "$out/logs/${t##*/}.result"
     done
@@ -150,9 +150,9 @@ while [ "$w" -lt "$jobs" ]; do
     w=$((w + 1))
 done
 wait
-rm -rf "$out/claims"
 found=""
-[ -f "$out/found" ] && found=" $(sort "$out/found" | tr '\n' ' ' | sed 's/ $//')"
+[ -f "$claims/found" ] && found=" $(sort "$claims/found" | tr '\n' ' ' | sed 's/ $//')"
+rm -rf "$claims"
 if [ -n "$found" ]; then
     echo "fuzz: findings in:$found (inputs in $out/artifacts/; add each to fuzz/corpus/NAME/)"
     exit 1
