@@ -1,8 +1,11 @@
 /* fuzz_addr.c - the address parsers must accept or reject anything, never
  * read past the input, and what they accept must survive a round trip:
  * parse -> format -> parse gives the same address (and the formatted string
- * is a fixed point), for host:port addresses, IPv4, IPv6 and ports. */
+ * is a fixed point), for host:port addresses, IPv4, IPv6, ports, and the
+ * port ranges of `sockit connect -z` (LO-HI written out parses back to the
+ * same range). */
 #include "sockit/addr.h"
+#include "sockit/client.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -66,6 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(txt, sizeof(txt), "%u", port);
         if (sk_port_parse(txt, &port_b, &why) != 0 || port != port_b)
             abort();
+    }
+    uint16_t lo, hi, lo_b, hi_b;
+    why = NULL;
+    if (sk_port_range_parse(s, &lo, &hi, &why) == 0) {
+        snprintf(txt, sizeof(txt), "%u-%u", lo, hi);
+        if (lo == 0 || hi < lo || sk_port_range_parse(txt, &lo_b, &hi_b, &why) != 0 || lo != lo_b ||
+            hi != hi_b)
+            abort();
+    } else if (!why) {
+        abort(); /* a refusal says why */
     }
     free(s);
     return 0;
