@@ -12,14 +12,19 @@
 #     messages/s;
 #   - one bulk stream both ways: `sockit bench stream -c 1 --both`, Mbit/s
 #     (at loopback speeds a run of a few seconds moves several GiB through).
-# The relay runs under MODEL (default epoll; also try MODEL=uring). Prints
+# The relay runs under MODEL (default epoll; also try MODEL=uring), with
+# WORKERS event loops (default 1, as haproxy's nbthread 1). Prints
 # the figures and the ratios relay/haproxy and relay/socat. Every process
 # started here is stopped by its PID, also on failure.
 #
 # The ceiling: each round also loads the echo server directly, no relay in
 # between ("direct"). No relay can pass more than that in this setup, so
 # direct/socat is the most any relay could reach over socat's raw rate
-# here, printed beside the measured ratios.
+# here, printed beside the measured ratios. Its per-CPU row is the echo
+# server's figure halved: a relay makes the same socket calls as an echo
+# server twice per message (a receive and a send on each side), so half the
+# echo server's messages per CPU-second is about the most a relay without
+# batching can reach (io_uring's batched calls can pass it a little).
 #
 # PIN=1: the relays (and socat's per-connection processes) on CPU 0, the
 # load generator and the echo server on CPU 1 (taskset), so each relay has
@@ -43,10 +48,11 @@ make --no-print-directory all >/dev/null
 SOCKIT=./build/sockit
 . bench/lib.sh
 $pin_load $SOCKIT serve echo --model epoll -p 0 -b 127.0.0.1 -q >"$tmp/echo.out" 2>&1 &
-pids="$pids $!"
+epid=$!
+pids="$pids $epid"
 eport=$(sockit_port "$tmp/echo.out")
 
-$pin_relay $SOCKIT serve relay --model "$model" -p 0 -b 127.0.0.1 -q --to "127.0.0.1:$eport" \
+$pin_relay $SOCKIT serve relay --model "$model" --workers "${WORKERS:-1}" -p 0 -b 127.0.0.1 -q --to "127.0.0.1:$eport" \
     >"$tmp/relay.out" 2>&1 &
 rpid=$!
 pids="$pids $rpid"
@@ -98,6 +104,8 @@ hz=$(getconf CLK_TCK)
 run() {
     t0=$(ticks "$3")
     v=$($1 "$2")
+    # socat's per-connection processes count once reaped: wait (bounded).
+    for _ in $(seq 50); do pgrep -P "$3" >/dev/null || break; sleep 0.1; done
     t1=$(ticks "$3")
     echo "$v $(/usr/bin/python3 -c "print('%.0f' % ($v * $secs * $hz / max($t1 - $t0, 1)))")"
 }
@@ -106,33 +114,29 @@ ratio() { /usr/bin/python3 -c "print('%.2f' % ($1 / max($2, 1)))"; }
 # The best of reps runs of FUNCTION against each relay and the echo server
 # directly (the ceiling), alternating.
 best() { # FUNCTION
-    b1=0 b2=0 b3=0 b4=0 e1=0 e2=0 e3=0
+    b1=0 b2=0 b3=0 b4=0 e1=0 e2=0 e3=0 e4=0
     for _ in $(seq "$reps"); do
         set -- $(run "$1" "$rport" "$rpid") "$1"; [ "$1" -gt "$b1" ] && b1=$1; [ "$2" -gt "$e1" ] && e1=$2; f=$3
         set -- $(run "$f" "$hport" "$hpid") "$f"; [ "$1" -gt "$b2" ] && b2=$1; [ "$2" -gt "$e2" ] && e2=$2
         set -- $(run "$f" "$sport" "$spid") "$f"; [ "$1" -gt "$b3" ] && b3=$1; [ "$2" -gt "$e3" ] && e3=$2
-        v=$($f "$eport"); [ "$v" -gt "$b4" ] && b4=$v
+        set -- $(run "$f" "$eport" "$epid") "$f"; [ "$1" -gt "$b4" ] && b4=$1; [ "$2" -gt "$e4" ] && e4=$2
         set -- "$f"
     done
-    echo "$b1 $b2 $b3 $b4 $e1 $e2 $e3"
+    echo "$b1 $b2 $b3 $b4 $e1 $e2 $e3 $((e4 / 2))"
 }
 
-row() { # LABEL RELAY HAPROXY SOCAT [DIRECT]
-    if [ -n "${5:-}" ]; then
-        printf '%-30s %11s %11s %11s %11s %10s %8s %13s\n' "$1" "$2" "$3" "$4" "$5" \
-            "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$(ratio "$5" "$4")"
-    else
-        printf '%-30s %11s %11s %11s %11s %10s %8s %13s\n' "$1" "$2" "$3" "$4" - \
-            "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" -
-    fi
+row() { # LABEL RELAY HAPROXY SOCAT DIRECT
+    printf '%-30s %11s %11s %11s %11s %10s %8s %13s\n' "$1" "$2" "$3" "$4" "$5" \
+        "$(ratio "$2" "$3")" "$(ratio "$2" "$4")" "$(ratio "$5" "$4")"
 }
 
-echo "relay (model $model), haproxy (mode tcp, nbthread 1), socat (fork) in front of serve echo; best of $reps${pin_relay:+; relays on CPU 0, load and echo on CPU 1}"
+echo "relay (model $model, ${WORKERS:-1} loop(s)), haproxy (mode tcp, nbthread 1), socat (fork) in front of serve echo; best of $reps${pin_relay:+; relays on CPU 0, load and echo on CPU 1}"
 echo "direct: the load straight to the echo server, the ceiling of any relay here; ceil/socat = direct/socat"
+echo "(per CPU-second, direct is half the echo server's figure: about the most a relay can reach)"
 printf '%-30s %11s %11s %11s %11s %10s %8s %13s\n' load relay haproxy socat direct "r/haproxy" "r/socat" "ceil/socat"
 set -- $(best msgs)
 row "64 B x 50 conns, msg/s" "$1" "$2" "$3" "$4"
-row "  msg per relay CPU-second" "$5" "$6" "$7"
+row "  msg per relay CPU-second" "$5" "$6" "$7" "$8"
 set -- $(best stream)
 row "1 stream both ways, Mbit/s" "$1" "$2" "$3" "$4"
-row "  Mbit per relay CPU-second" "$5" "$6" "$7"
+row "  Mbit per relay CPU-second" "$5" "$6" "$7" "$8"
