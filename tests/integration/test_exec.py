@@ -27,6 +27,10 @@ MODELS = available_models("tcp", "exec")
 PATHS = [m for m in ("fork", "thread", "epoll", "uring") if m in MODELS]
 # The models under which the program has the socket itself.
 SOCKET_MODELS = {"fork", "thread", "pool", "prefork", "iterative"}
+# Each of those (each waits for the program its own way: a process, a
+# thread, a worker thread, a worker process, the one loop) and one model of
+# each piped path (select and poll share epoll's reactor).
+WAITERS = [m for m in MODELS if m in SOCKET_MODELS or m in PATHS]
 
 
 def marker():
@@ -177,7 +181,7 @@ def test_half_close_reaches_stdin_output_still_flows(exec_server, model):
     assert got.split() == [b"1000", b"after-eof"]
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_environment(exec_server, model):
     srv, _ = exec_server(
         model, "sh", "-c",
@@ -229,7 +233,7 @@ def test_program_that_never_reads_memory_bounded(exec_server, model):
     assert srv.alive()
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_stderr_modes(exec_server, model):
     script = "echo oops-on-stderr >&2; echo out"
     srv, _ = exec_server(model, "sh", "-c", script, "@M@")  # default: log
@@ -288,7 +292,7 @@ def test_200_concurrent_clients_no_zombie_none_left_after_sigterm(exec_server, m
             s.close()
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_sigterm_reaches_the_program_group(exec_server, model):
     # A program's own children are in its process group: they go too.
     srv, word = exec_server(model, "sh", "-c",
