@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import available_models
+from conftest import SOCKIT_TSAN, available_models
 
 MODELS = available_models("udp", "relay")
 
@@ -84,11 +84,11 @@ def peers():
         p.close()
 
 
-def relay(server, model, *to, extra=()):
+def relay(server, model, *to, extra=(), binary=None):
     args = ["relay", "-u", "--model", model, "-b", "127.0.0.1"]
     for t in to:
         args += ["--to", t]
-    return server(*args, *extra)
+    return server(*args, *extra, binary=binary)
 
 
 def client(timeout=5):
@@ -143,6 +143,44 @@ def test_two_clients_get_only_their_own_replies(server, peers, model):
         a.close()
         b.close()
     assert len(up.sources) == 2  # a socket per client
+
+
+def many_clients(r, n=8, rounds=10):
+    """n clients at once, each sending rounds datagrams; each must get its
+    own back, all of them and nothing else."""
+    cs = [client() for _ in range(n)]
+    try:
+        for k in range(rounds):
+            for i, c in enumerate(cs):
+                c.sendto(b"%d:%d" % (i, k), r.addr)
+        for i, c in enumerate(cs):
+            got = sorted(c.recvfrom(100)[0] for _ in range(rounds))
+            assert got == sorted(b"%d:%d" % (i, k) for k in range(rounds)), i
+    finally:
+        for c in cs:
+            c.close()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_workers_share_one_flow_per_client(server, peers, model):
+    """Two workers read the one listening socket: a client's datagrams may
+    reach either, and still go out on its one flow."""
+    up = peers()
+    r = relay(server, model, f"127.0.0.1:{up.port}", extra=("--workers", "2"))
+    many_clients(r)
+    assert len(up.sources) == 8
+
+
+@pytest.mark.skipif(not os.path.exists(SOCKIT_TSAN), reason="build/tsan/sockit not built")
+@pytest.mark.parametrize("model", MODELS)
+def test_workers_under_tsan(server, peers, model):
+    up = peers()
+    r = relay(server, model, f"127.0.0.1:{up.port}", binary=SOCKIT_TSAN,
+              extra=("--workers", "2", "--idle-timeout", "0.2"))
+    many_clients(r)
+    time.sleep(0.4)  # every flow expires, on whichever thread looks first
+    many_clients(r, n=2, rounds=3)
+    assert r.alive()
 
 
 def test_round_robin_over_two_upstreams(server, peers):
