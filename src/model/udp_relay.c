@@ -34,14 +34,16 @@
 #include <unistd.h>
 
 #define EVENTS 64 /* ready upstream sockets taken at once */
-#define ROUNDS 16 /* datagrams read from one upstream socket at once */
+#define ROUNDS 16 /* datagrams read from one upstream socket at once (recvmmsg) */
 
 struct sk__udp_flows {
     pthread_mutex_t lock;
     struct sk__flowtab tab;
     int ep;
     int idle_ms; /* 0: flows never expire (the bound still holds) */
-    char buf[SK_UDP_MAX];
+    char *buf;   /* ROUNDS datagrams of SK_UDP_MAX bytes (pages touched as used) */
+    struct iovec riov[ROUNDS], siov[ROUNDS];
+    struct mmsghdr rmsg[ROUNDS], smsg[ROUNDS];
 };
 
 static struct sk__ratelimit full_rl, refused_rl, fail_rl;
@@ -50,11 +52,14 @@ int sk__udp_flows_new(struct sk_server *srv, struct sk__udp_flows **out)
 {
     struct sk__udp_flows *F = calloc(1, sizeof(*F));
     int r;
-    if (!F)
+    if (!F || !(F->buf = malloc((size_t)ROUNDS * SK_UDP_MAX))) {
+        free(F);
         return -ENOMEM;
+    }
     uint32_t cap = srv->lim.max_conns && srv->lim.max_conns < SK_UDP_FLOWS_MAX ? srv->lim.max_conns
                                                                                : SK_UDP_FLOWS_MAX;
     if ((r = sk__flows_init(&F->tab, cap)) < 0) {
+        free(F->buf);
         free(F);
         return r;
     }
@@ -62,6 +67,7 @@ int sk__udp_flows_new(struct sk_server *srv, struct sk__udp_flows **out)
     if (F->ep < 0) {
         r = -errno;
         sk__flows_fini(&F->tab);
+        free(F->buf);
         free(F);
         return r;
     }
@@ -98,6 +104,7 @@ void sk__udp_flows_free(struct sk_server *srv, struct sk__udp_flows *F)
     close(F->ep);
     sk__flows_fini(&F->tab);
     pthread_mutex_destroy(&F->lock);
+    free(F->buf);
     free(F);
 }
 
@@ -254,30 +261,45 @@ void sk__udp_flows_forward(struct sk_server *srv, int lfd, const struct sk_addr 
 }
 
 /* Read what flow i's upstream sent and pass it to the client: at most
- * ROUNDS datagrams. */
+ * ROUNDS datagrams, taken with one recvmmsg() and sent with sendmmsg(). */
 static void pump(struct sk_server *srv, struct sk__udp_flows *F, int32_t i, int64_t now)
 {
-    for (int round = 0; round < ROUNDS; round++) {
-        struct sk__flow *f = &F->tab.f[i];
-        ssize_t got = recv(f->fd, F->buf, sizeof(F->buf), MSG_DONTWAIT | MSG_TRUNC);
-        if (got < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
+    struct sk__flow *f = &F->tab.f[i];
+    for (unsigned k = 0; k < ROUNDS; k++) {
+        F->riov[k] =
+            (struct iovec){.iov_base = F->buf + (size_t)k * SK_UDP_MAX, .iov_len = SK_UDP_MAX};
+        memset(&F->rmsg[k], 0, sizeof(F->rmsg[k]));
+        F->rmsg[k].msg_hdr.msg_iov = &F->riov[k];
+        F->rmsg[k].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(f->fd, F->rmsg, ROUNDS, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
             flow_failed(srv, F, i, -errno);
-            return;
+        return;
+    }
+    f->dgrams_out += (unsigned)n;
+    sk__flows_touch(&F->tab, i, now);
+    for (int k = 0; k < n; k++) {
+        F->siov[k] = (struct iovec){.iov_base = F->riov[k].iov_base, .iov_len = F->rmsg[k].msg_len};
+        memset(&F->smsg[k], 0, sizeof(F->smsg[k]));
+        F->smsg[k].msg_hdr.msg_name = &f->peer.u.sa;
+        F->smsg[k].msg_hdr.msg_namelen = f->peer.len;
+        F->smsg[k].msg_hdr.msg_iov = &F->siov[k];
+        F->smsg[k].msg_hdr.msg_iovlen = 1;
+    }
+    for (int done = 0; done < n;) {
+        int w = sendmmsg(f->lfd, F->smsg + done, (unsigned)(n - done), MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            sk__udp_send_failed(srv, &f->peer, -errno); /* this one is lost; on with the rest */
+            done++;
+            continue;
         }
-        f->dgrams_out++;
-        sk__flows_touch(&F->tab, i, now);
-        if ((size_t)got > sizeof(F->buf))
-            continue; /* cannot happen with UDP's 65535-byte bound */
-        ssize_t w;
-        do {
-            w = sendto(f->lfd, F->buf, (size_t)got, MSG_DONTWAIT, &f->peer.u.sa, f->peer.len);
-        } while (w < 0 && errno == EINTR);
-        if (w < 0)
-            sk__udp_send_failed(srv, &f->peer, -errno);
-        else
-            sk__udp_sent(srv, (size_t)w);
+        for (int k = 0; k < w; k++)
+            sk__udp_sent(srv, F->smsg[done + k].msg_len);
+        done += w;
     }
 }
 
