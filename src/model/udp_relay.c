@@ -73,6 +73,8 @@ int sk__udp_flows_new(struct sk_server *srv, struct sk__udp_flows **out)
     }
     F->idle_ms = srv->idle_set ? srv->lim.idle_timeout_ms : SK_UDP_FLOW_IDLE_MS;
     pthread_mutex_init(&F->lock, NULL);
+    sk_log(SK_LOG_DEBUG, "relay: at most %u flows, idle timeout %d ms%s", cap, F->idle_ms,
+           srv->idle_set ? "" : " (the UDP relay's default)");
     *out = F;
     return 0;
 }

@@ -311,3 +311,20 @@ def test_unix_upstream_is_refused_for_udp(tmp_path):
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert len(p.stderr.strip().splitlines()) <= 2
     assert "a UDP relay forwards to HOST:PORT" in p.stderr
+
+
+def test_flow_defaults_are_documented_ones(server, peers):
+    """Flows default to a 60 s idle timeout (not the 300 s of connections)
+    and --max-conns 10000; --max-conns 0 still bounds them (65536)."""
+    up = peers()
+    r = relay(server, "batch", f"127.0.0.1:{up.port}", extra=("-v",))
+    r2 = relay(server, "plain", f"127.0.0.1:{up.port}", extra=("-v", "--max-conns", "0",
+                                                               "--idle-timeout", "5"))
+    for s in (r, r2):
+        with client() as c:
+            c.sendto(b"x", s.addr)
+            assert c.recvfrom(10)[0] == b"x"
+    r.stop()
+    r2.stop()
+    assert "at most 10000 flows, idle timeout 60000 ms (the UDP relay's default)" in r.stderr
+    assert "at most 65536 flows, idle timeout 5000 ms\n" in r2.stderr, r2.stderr
