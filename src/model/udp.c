@@ -129,10 +129,29 @@ size_t sk__udp_bufsize(const struct sk_server *srv)
     return srv->lim.in_max ? srv->lim.in_max : SK_UDP_MAX;
 }
 
+/* Is one more datagram for from's address over --udp-rate? Counted and
+ * logged (what: "replies to") at most once a second when it is. */
+static int over_rate(struct sk_server *srv, const struct sk_addr *from, const char *what)
+{
+    static struct sk__ratelimit rate_rl;
+    uint64_t skipped;
+    char a[SK_ADDR_STRLEN];
+
+    if (!srv->udp_guard || sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms()))
+        return 0;
+    atomic_fetch_add(&srv->st->rejected, 1);
+    if (sk__rate_ok(&rate_rl, &skipped)) {
+        sk_addr_format_host(from, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "%s %s over --udp-rate %u/s: dropped%s", what, a, srv->lim.udp_rate,
+               skipped ? " (more since the last line)" : "");
+    }
+    return 1;
+}
+
 ssize_t sk__udp_handle(struct sk_server *srv, int fd, const struct sk_addr *from, const char *in,
                        size_t n, size_t len, int truncated, char *out, size_t outmax)
 {
-    static struct sk__ratelimit trunc_rl, err_rl, bad_rl, rate_rl;
+    static struct sk__ratelimit trunc_rl, err_rl, bad_rl;
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
@@ -164,30 +183,16 @@ ssize_t sk__udp_handle(struct sk_server *srv, int fd, const struct sk_addr *from
     }
     if (srv->udp_flows) {
         /* A relay: --udp-rate bounds what one source has forwarded. */
-        if (srv->udp_guard && !sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms())) {
-            atomic_fetch_add(&srv->st->rejected, 1);
-            if (sk__rate_ok(&rate_rl, &skipped)) {
-                sk_addr_format_host(from, a, sizeof(a));
-                sk_log(SK_LOG_WARN, "datagrams from %s over --udp-rate %u/s: dropped%s", a,
-                       srv->lim.udp_rate, skipped ? " (more since the last line)" : "");
-            }
+        if (over_rate(srv, from, "datagrams from"))
             return -1;
-        }
         sk__udp_flows_forward(srv, fd, from, in, n);
         return -1;
     }
     ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
     if (r == SK_NO_REPLY)
         return -1;
-    if (r >= 0 && srv->udp_guard && !sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms())) {
-        atomic_fetch_add(&srv->st->rejected, 1);
-        if (sk__rate_ok(&rate_rl, &skipped)) {
-            sk_addr_format_host(from, a, sizeof(a));
-            sk_log(SK_LOG_WARN, "replies to %s over --udp-rate %u/s: dropped%s", a,
-                   srv->lim.udp_rate, skipped ? " (more since the last line)" : "");
-        }
+    if (r >= 0 && over_rate(srv, from, "replies to"))
         return -1;
-    }
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
         if (sk__rate_ok(&err_rl, &skipped)) {

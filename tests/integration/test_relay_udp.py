@@ -328,3 +328,22 @@ def test_flow_defaults_are_documented_ones(server, peers):
     r2.stop()
     assert "at most 10000 flows, idle timeout 60000 ms (the UDP relay's default)" in r.stderr
     assert "at most 65536 flows, idle timeout 5000 ms\n" in r2.stderr, r2.stderr
+
+
+def test_udp_rate_bounds_what_one_source_forwards(server, peers):
+    up = peers()
+    r = relay(server, "batch", f"127.0.0.1:{up.port}", extra=("--udp-rate", "3"))
+    with client(timeout=0.3) as c:
+        for i in range(20):
+            c.sendto(b"%d" % i, r.addr)
+        got = 0
+        try:
+            while True:
+                c.recvfrom(100)
+                got += 1
+        except socket.timeout:
+            pass
+    assert 1 <= got <= 4, got  # a burst of 3 (and a token or so refilled)
+    assert up.count == got
+    r.stop()
+    assert "datagrams from 127.0.0.1 over --udp-rate 3/s: dropped" in r.stderr, r.stderr
