@@ -110,13 +110,19 @@ __attribute__((noinline)) static int set_timer(struct sk__ev_loop *L, struct sk_
 }
 
 /* Lazy: only ever moved earlier here; a timer that fires early re-arms.
- * 0, or -errno (set_timer). */
-static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+ * 0, or -errno (set_timer). may_link is a constant: 0 where ec is known
+ * not to be a link (sk__conn_due_as()). */
+static inline int arm_timer_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, const int may_link)
 {
-    int64_t due = sk__conn_due(&ec->c, ec->fat, ec->held);
+    int64_t due = sk__conn_due_as(&ec->c, ec->fat, ec->held, may_link);
     if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at))
         return set_timer(L, ec, due);
     return 0;
+}
+
+static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    return arm_timer_as(L, ec, 1);
 }
 
 /* Mark ec closed. Another loop's hub callback reads the mark in wake()
@@ -270,12 +276,13 @@ static inline int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 
 /* Outside the hub lock: close, or apply what ec wants and re-arm its timer;
  * a connection whose interest or timer cannot be set is closed. */
-static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+static inline __attribute__((always_inline)) void
+finish_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r, const int may_link)
 {
     if (r == 0 && (ec->want != ec->armed || ec->c.up) && (r = L->be->apply(L, ec)) < 0)
         r = conn_lost(ec, "cannot change what it is watched for", r);
     if (r == 0)
-        r = arm_timer(L, ec);
+        r = arm_timer_as(L, ec, may_link);
     if (r != 0)
         close_conn(L, ec, r > 0 ? 0 : r);
 }
@@ -307,9 +314,12 @@ __attribute__((noinline)) static int step_link(struct sk__ev_loop *L, struct sk_
     return r;
 }
 
-void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+/* Specialised: link is a constant, so a client connection's settle (every
+ * request's) looks at no link rule, neither in the step nor in the timer. */
+static inline __attribute__((always_inline)) void
+settle_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r, const int link)
 {
-    if (ec->is_link)
+    if (link)
         r = step_link(L, ec, r);
     else if (r == 0)
         r = step(L, ec);
@@ -320,7 +330,21 @@ void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
                    (ec->sending && ec->sending->cap > SK_EV_KEEP_BUF)))
         ec->fat = 1;
     sk__ev_hub_leave(L);
-    finish(L, ec, r);
+    finish_as(L, ec, r, link);
+}
+
+__attribute__((noinline)) static void settle_link(struct sk__ev_loop *L, struct sk__ev_conn *ec,
+                                                  int r)
+{
+    settle_as(L, ec, r, 1);
+}
+
+void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+{
+    if (ec->is_link)
+        settle_link(L, ec, r);
+    else
+        settle_as(L, ec, r, 0);
 }
 
 static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)
