@@ -17,11 +17,18 @@
 
 struct sk__chat_cluster;
 
+/* A line's id in its room's history stream ("MS-SEQ", Redis's order). */
+struct sk__chat_stream_id {
+    uint64_t ms, seq;
+};
+
 /* What the chat is told; every call runs under the hub lock. */
 struct sk__chat_cluster_hooks {
     void *arg;
-    /* A line another server's member said in room (folded name). */
-    void (*line)(void *arg, const char *room, const char *text, size_t n);
+    /* A line another server's member said in room (folded name); id is its
+     * place in the room's history (NULL: a notice, not kept). */
+    void (*line)(void *arg, const char *room, const char *text, size_t n,
+                 const struct sk__chat_stream_id *id);
     /* A notice for every local member ("the cluster is unreachable"). */
     void (*notice)(void *arg, const char *text);
     /* The answer to sk__chat_cluster_claim(): ok 1 when the nick is ours,
@@ -38,22 +45,44 @@ struct sk__chat_cluster_hooks {
     /* A local nick another server took while Redis was away. */
     void (*lost)(void *arg, const char *nick);
     /* The answer to sk__chat_cluster_history(): lines[0..n) oldest first
-     * (untrusted: sanitise), for connection conn_id in room. */
+     * (untrusted: sanitise), for connection conn_id in room; last is the
+     * newest line's id in the stream ({0, 0}: none), NULL when Redis went
+     * away before answering (then n is 0). */
     void (*history)(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
-                    const size_t *lens, size_t n);
+                    const size_t *lens, size_t n, const struct sk__chat_stream_id *last);
     /* The answer to sk__chat_cluster_roster(): every named member of the
-     * cluster (untrusted: checked), nicks[i] in rooms[i] (folded), for
-     * connection conn_id and the command kind it asked with. */
+     * cluster (untrusted: checked), nicks[i] in rooms[i] (folded) whose
+     * topic is topics[i] (untrusted: sanitise; NULL: none), for connection
+     * conn_id and the command kind it asked with. */
     void (*roster)(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
-                   const char *const *rooms, size_t n);
+                   const char *const *rooms, const char *const *topics, size_t n);
+    /* room's topic (folded name; text[0..n) untrusted: sanitise; n 0: none)
+     * was set by sender (NULL: read from Redis, not a change); own is 1 for
+     * this server's own set coming back, seq then what
+     * sk__chat_cluster_topic() gave it. */
+    void (*topic)(void *arg, const char *room, const char *sender, const char *text, size_t n,
+                  int own, uint64_t seq);
+    /* The chat's rooms and topics are wanted: up 1 when the commands' link
+     * has just come up (sk__chat_cluster_topic() what was set meanwhile,
+     * sk__chat_cluster_topic_sync() the rest), 0 at each refresh
+     * (sk__chat_cluster_topic_keep() each room). */
+    void (*rooms)(void *arg, int up);
 };
 
-/* A line between servers: "SK1 ORIGIN SEQ ROOM SENDER TEXT", ORIGIN 16
- * lowercase hex digits, SEQ decimal (no leading zero), ROOM a folded room
- * name, SENDER a nickname, TEXT the rest (one line, sanitised again by the
- * receiver). Pointers into the parsed bytes. */
+/* A message between servers, on channel sockit:room:ROOM, one of
+ *   "SK1 ORIGIN SEQ ROOM SENDER TEXT"     a line not kept (a notice),
+ *   "SKH ORIGIN SEQ ROOM SENDER ID TEXT"  a line kept in ROOM's history,
+ *                                         ID its stream id "MS-SEQ",
+ *   "SKT ORIGIN SEQ ROOM SENDER TOPIC"    ROOM's topic set (TOPIC empty:
+ *                                         cleared; at most SK_CHAT_TOPIC_MAX),
+ * ORIGIN 16 lowercase hex digits, SEQ decimal (no leading zero), ROOM a
+ * folded room name, SENDER a nickname, TEXT the rest (one line, not empty,
+ * sanitised again by the receiver). Pointers into the parsed bytes. */
+enum { SK__CHAT_CLUSTER_LINE = 1, SK__CHAT_CLUSTER_KEPT, SK__CHAT_CLUSTER_TOPIC };
 struct sk__chat_cluster_msg {
+    int kind; /* SK__CHAT_CLUSTER_* */
     uint64_t origin, seq;
+    struct sk__chat_stream_id id; /* SK__CHAT_CLUSTER_KEPT */
     const char *room, *sender, *text;
     size_t room_len, sender_len, text_len;
 };
@@ -79,11 +108,15 @@ int sk__chat_cluster_up(const struct sk__chat_cluster *cl);
  * is counted and told when Redis is back). */
 void sk__chat_cluster_publish(struct sk__chat_cluster *cl, const char *room, const char *sender,
                               const char *text, size_t n);
-/* Also keep the line in room's history (a capped stream). */
-void sk__chat_cluster_remember(struct sk__chat_cluster *cl, const char *room, const char *text,
-                               size_t n);
+/* The same for what a member said: also kept in room's history (a capped
+ * stream; with --history 0 just published). The line is added to the
+ * stream and published at once (one script), carrying its stream id, so a
+ * member waiting for the history can tell which live lines it holds. */
+void sk__chat_cluster_say(struct sk__chat_cluster *cl, const char *room, const char *sender,
+                          const char *text, size_t n);
 /* Ask for room's history for connection conn_id: the answer comes through
- * hooks->history. 0, -ENOTCONN while Redis is away, or -EAGAIN. */
+ * hooks->history. 1 (asked), 0 (no history is kept: no answer comes),
+ * -ENOTCONN while Redis is away, or -EAGAIN. */
 int sk__chat_cluster_history(struct sk__chat_cluster *cl, uint64_t conn_id, const char *room);
 /* Ask for nick across the cluster for connection conn_id: 0 (the answer
  * comes through hooks->claimed), -ENOTCONN while Redis is away (the chat
@@ -101,6 +134,22 @@ void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const
  * 0, -ENOTCONN while Redis is away, or -EAGAIN. */
 #define SK_CHAT_CLUSTER_ROSTER_MAX 1000
 int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int kind);
+
+/* Topics: a key per room (sockit:topic:ROOM, expiring TOPIC_TTL after the
+ * last refresh by a server with someone in the room), set together with
+ * its announcement on the room's channel (one script), so every server
+ * hears the sets in Redis's order and the last one heard is the one kept:
+ * the last writer wins, in Redis's order.
+ * Set room's topic (NUL-terminated, sanitised; "" clears it) as sender:
+ * 0 with *seq the set's own number (handed back with its echo), or
+ * -ENOTCONN while Redis is away (call again when hooks->rooms(arg, 1)). */
+int sk__chat_cluster_topic(struct sk__chat_cluster *cl, const char *room, const char *sender,
+                           const char *topic, uint64_t *seq);
+/* Read room's topic (the answer through hooks->topic, sender NULL); with a
+ * local topic, first put it back if Redis has none (Redis restarted). */
+void sk__chat_cluster_topic_sync(struct sk__chat_cluster *cl, const char *room, const char *topic);
+/* Keep room's topic key alive (someone here is in room). */
+void sk__chat_cluster_topic_keep(struct sk__chat_cluster *cl, const char *room);
 
 /* The link callbacks (svc->link_open, up_*, timeout, close on a link). */
 int sk__chat_cluster_link_open(struct sk__chat_cluster *cl, struct sk_conn *c, unsigned index);

@@ -348,3 +348,59 @@ def test_nick_asked_when_redis_dies(servers, redis):
         redis.stop()  # SIGKILL works on a stopped process
     m.expect("Welcome, zed")
     m.close()
+
+
+def _numbers(text, who):
+    return [int(ln.split(f"<{who}> s", 1)[1]) for ln in text.splitlines()
+            if ln.startswith(f"<{who}> s")]
+
+
+@pytest.mark.parametrize("model", ["epoll", "thread"])
+def test_history_then_live_on_join(servers, redis, model):
+    """A member joining a room while lines keep arriving (one sender on
+    another server, one on its own) sees the room's history first, then the
+    live lines: each sender's lines strictly increasing with no gap (none
+    lost, none twice), however the history's answer and the live lines race."""
+    import threading
+    a, b = servers("epoll"), servers(model)
+    redis.wait_linked(2)
+    far, near, joiner = Member(a, "far"), Member(b, "near"), Member(b, "joiner")
+    for m in (far, near):
+        m.send("/join #dev")
+        m.expect("You are now in #dev")
+    stop = threading.Event()
+
+    def send(m):
+        i = 0
+        while not stop.is_set() and i < 3000:
+            m.send(f"s{i}")
+            i += 1
+            time.sleep(0.003)
+    threads = [threading.Thread(target=send, args=(m,)) for m in (far, near)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(20):
+            joiner.send("/join #dev")
+            text = joiner.expect("(end of the history of #dev)")
+            # The last lines of each sender after the history: live ones.
+            text += joiner.expect("<far> s") + joiner.expect("\n")
+            text += joiner.expect("<far> s") + joiner.expect("\n")
+            text += joiner.expect("<near> s") + joiner.expect("\n")
+            text = text[text.index("You are now in #dev"):]
+            hist = text.index("(end of the history of #dev)")
+            assert "<far> s" not in text[:text.index("The last ")], text
+            for who in ("far", "near"):
+                seq = _numbers(text, who)
+                assert seq == list(range(seq[0], seq[0] + len(seq))), (who, seq, text)
+                assert _numbers(text[hist:], who), (who, text)
+            joiner.send("/part")
+            joiner.expect("You are now in #lobby")
+            # What the room said meanwhile is not the joiner's.
+            joiner.buf = b""
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    for m in (far, near, joiner):
+        m.close()
