@@ -172,7 +172,7 @@ static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
 static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
                            const char *const *rooms, const char *const *topics, size_t n);
 static void cluster_topic_heard(void *arg, const char *room, const char *sender, const char *text,
-                                size_t n, int own, uint64_t seq);
+                                size_t n, uint64_t ver, int own, uint64_t seq);
 static void cluster_rooms(void *arg, int up);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
@@ -512,7 +512,7 @@ static void cluster_entered(struct chat *st, struct member *m, int fresh)
         return;
     sk__chat_cluster_where(st->cl, m->nick, m->room->name);
     if (fresh)
-        sk__chat_cluster_topic_sync(st->cl, m->room->name, m->room->topic);
+        sk__chat_cluster_topic_sync(st->cl, m->room->name, m->room->topic, m->room->topic_ver);
     free(m->held);
     m->held = NULL;
     m->held_len = 0;
@@ -901,8 +901,8 @@ static void list_rooms(struct chat *st, struct member *m)
 static void cluster_topic(struct chat *st, struct sk__chat_room *r, const struct member *m)
 {
     if (st->cl)
-        r->topic_dirty =
-            sk__chat_cluster_topic(st->cl, r->name, m->nick, r->topic, &r->topic_seq) < 0;
+        r->topic_dirty = sk__chat_cluster_topic(st->cl, r->name, m->nick, r->topic, r->topic_ver,
+                                                &r->topic_seq) < 0;
 }
 
 /* /topic: show it; /topic TEXT: set it (for everyone in the room); "/topic -"
@@ -1133,18 +1133,23 @@ static void cluster_line(void *arg, const char *room, const char *text, size_t n
 }
 
 /* A topic from the cluster: another server's set (announced), our own set
- * coming back (its place in Redis's order: taken back if another came
- * after it), or what Redis keeps (sender NULL: shown, not announced). */
+ * coming back (a set here is shown at once, and its echo tells where it
+ * fell in Redis's order), or what Redis keeps (sender NULL: shown, not
+ * announced). Only a version newer than the room's counts: one heard late
+ * (the subscription is another connection than the commands') is old. */
 static void cluster_topic_heard(void *arg, const char *room, const char *sender, const char *text,
-                                size_t n, int own, uint64_t seq)
+                                size_t n, uint64_t ver, int own, uint64_t seq)
 {
     struct chat *st = arg;
     struct sk__chat_room *r = sk__chat_room_find(&st->rooms, room);
-    if (!r || r->topic_dirty || (own && seq != r->topic_seq))
-        return; /* nobody here; or a set of ours not yet in Redis, or a newer one follows */
+    if (!r || r->topic_dirty || ver <= r->topic_ver)
+        return; /* nobody here, a set of ours waiting for Redis, or old */
     size_t cl = n ? clean(st, text, n) : 0;
     if (cl > SK_CHAT_TOPIC_MAX || (n && !cl))
         return;
+    r->topic_ver = ver;
+    if (own && seq != r->topic_seq)
+        return; /* a newer set of ours follows */
     if (strlen(r->topic) == cl && memcmp(r->topic, st->clean, cl) == 0 && (own || !sender))
         return; /* no change */
     memcpy(r->topic, st->clean, cl);
@@ -1173,9 +1178,9 @@ static void cluster_rooms(void *arg, int up)
         } else if (r->topic_dirty) {
             struct member *m = room_first(r);
             r->topic_dirty = sk__chat_cluster_topic(st->cl, r->name, m ? m->nick : "sockit",
-                                                    r->topic, &r->topic_seq) < 0;
+                                                    r->topic, r->topic_ver, &r->topic_seq) < 0;
         } else {
-            sk__chat_cluster_topic_sync(st->cl, r->name, r->topic);
+            sk__chat_cluster_topic_sync(st->cl, r->name, r->topic, r->topic_ver);
         }
     }
 }

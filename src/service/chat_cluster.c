@@ -60,13 +60,32 @@ static const char say_lua[] = "local id = redis.call('XADD', KEYS[1], 'MAXLEN', 
                               "ARGV[3]) "
                               "return id";
 
-/* A topic: kept (or cleared) and announced at once, so the order servers
- * hear the sets in is the order Redis kept them in (KEYS: topic, channel;
- * ARGV: the topic or "", "SKT ORIGIN SEQ ROOM SENDER", its TTL in ms). */
-static const char topic_lua[] = "if ARGV[1] == '' then redis.call('DEL', KEYS[1]) "
-                                "else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) end "
-                                "redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. ARGV[1]) "
-                                "return 1";
+/* A topic: kept (or cleared: "") and announced at once with the room's next
+ * topic version, so the order servers hear the sets in is the order Redis
+ * kept them in, and a topic read later is told from an older one heard
+ * late. The version never goes back: past what the setter knows of
+ * (Redis restarted empty). KEYS: the topic's hash {v, t}, the channel;
+ * ARGV: the topic, "SKT ORIGIN SEQ ROOM SENDER", its TTL in ms, the
+ * version the setter knows. */
+static const char topic_lua[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') "
+                                "local k = tonumber(ARGV[4]) "
+                                "if v < k then v = k end "
+                                "v = v + 1 "
+                                "redis.call('HSET', KEYS[1], 'v', v, 't', ARGV[1]) "
+                                "redis.call('PEXPIRE', KEYS[1], ARGV[3]) "
+                                "redis.call('PUBLISH', KEYS[2], ARGV[2] .. ' ' .. v .. ' ' .. "
+                                "ARGV[1]) "
+                                "return v";
+
+/* A room's topic read as {version, topic}; one this server knows newer
+ * (Redis restarted empty) is put back first. KEYS: the topic's hash;
+ * ARGV: the version known here, the topic here, the TTL in ms. */
+static const char topic_sync_lua[] = "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') "
+                                     "if v < tonumber(ARGV[1]) then "
+                                     "redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2]) "
+                                     "redis.call('PEXPIRE', KEYS[1], ARGV[3]) "
+                                     "return {ARGV[1], ARGV[2]} end "
+                                     "return {tostring(v), redis.call('HGET', KEYS[1], 't') or ''}";
 
 /* Every server's roster hash, in one round trip and bounded. */
 static const char roster_lua[] =
@@ -83,8 +102,8 @@ static const char roster_lua[] =
     "local seen, tops = {}, {} "
     "for i = 2, #out, 2 do "
     "if not seen[out[i]] then seen[out[i]] = 1 "
-    "local t = redis.call('GET', 'sockit:topic:' .. out[i]) "
-    "if t then tops[#tops + 1] = out[i]; tops[#tops + 1] = t end "
+    "local t = redis.call('HGET', 'sockit:topic:' .. out[i], 't') "
+    "if t and t ~= '' then tops[#tops + 1] = out[i]; tops[#tops + 1] = t end "
     "end end "
     "return {out, tops}";
 
@@ -200,6 +219,9 @@ int sk__chat_cluster_parse(const char *p, size_t n, struct sk__chat_cluster_msg 
         return -EINVAL;
     if (out->kind == SK__CHAT_CLUSTER_KEPT &&
         (field(p, n, &at, &f, &len) < 0 || stream_id(f, len, &out->id) < 0))
+        return -EINVAL;
+    if (out->kind == SK__CHAT_CLUSTER_TOPIC &&
+        (field(p, n, &at, &f, &len) < 0 || decimal(f, len, &out->version) < 0 || !out->version))
         return -EINVAL;
     out->text = p + at;
     out->text_len = n - at;
@@ -631,10 +653,10 @@ static void history_answer(struct sk__chat_cluster *cl, const struct wait *w, co
 }
 
 int sk__chat_cluster_topic(struct sk__chat_cluster *cl, const char *room, const char *sender,
-                           const char *topic, uint64_t *seq)
+                           const char *topic, uint64_t known, uint64_t *seq)
 {
     char key[SK_CHAT_ROOM_MAX + 20], chan[SK_CHAT_ROOM_MAX + 16], folded[SK_CHAT_ROOM_MAX + 1];
-    char head[SK_CHAT_ROOM_MAX + SK_CHAT_NICK_MAX + 48], ttl[16];
+    char head[SK_CHAT_ROOM_MAX + SK_CHAT_NICK_MAX + 48], ttl[16], ver[24];
     char *cmd;
     if (!cl->link[0].up)
         return -ENOTCONN;
@@ -642,30 +664,33 @@ int sk__chat_cluster_topic(struct sk__chat_cluster *cl, const char *room, const 
     snprintf(key, sizeof(key), "sockit:topic:%s", folded);
     snprintf(chan, sizeof(chan), "sockit:room:%s", folded);
     snprintf(ttl, sizeof(ttl), "%d", TOPIC_TTL_MS);
+    snprintf(ver, sizeof(ver), "%llu", (unsigned long long)known);
     *seq = ++cl->seq;
     snprintf(head, sizeof(head), "SKT %016llx %llu %s %s", (unsigned long long)cl->id,
              (unsigned long long)*seq, folded, sender);
     send_or_queue(cl, &cmd,
-                  redisFormatCommand(&cmd, "EVAL %s 2 %s %s %s %s %s", topic_lua, key, chan, topic,
-                                     head, ttl),
+                  redisFormatCommand(&cmd, "EVAL %s 2 %s %s %s %s %s %s", topic_lua, key, chan,
+                                     topic, head, ttl, ver),
                   0);
     return 0;
 }
 
-void sk__chat_cluster_topic_sync(struct sk__chat_cluster *cl, const char *room, const char *topic)
+void sk__chat_cluster_topic_sync(struct sk__chat_cluster *cl, const char *room, const char *topic,
+                                 uint64_t known)
 {
-    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], ttl[16];
+    char key[SK_CHAT_ROOM_MAX + 20], folded[SK_CHAT_ROOM_MAX + 1], ttl[16], ver[24];
     char *cmd;
-    if (!cl->link[0].up)
+    if (!cl->link[0].up || await(cl, WAIT_TOPIC, 0, NULL) < 0)
         return;
     sk_chat_room_fold(room, strlen(room), folded);
+    snprintf(cl->waits[(cl->whead + cl->wlen - 1) % WAIT_MAX].nick, sizeof(cl->waits[0].nick), "%s",
+             folded);
     snprintf(key, sizeof(key), "sockit:topic:%s", folded);
     snprintf(ttl, sizeof(ttl), "%d", TOPIC_TTL_MS);
-    if (topic[0])
-        send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "SET %s %s NX PX %s", key, topic, ttl), 0);
-    if (await(cl, WAIT_TOPIC, 0, folded) < 0)
-        return;
-    if (send_cmd(&cl->link[0], &cmd, redisFormatCommand(&cmd, "GET %s", key)) < 0)
+    snprintf(ver, sizeof(ver), "%llu", (unsigned long long)known);
+    if (send_cmd(&cl->link[0], &cmd,
+                 redisFormatCommand(&cmd, "EVAL %s 1 %s %s %s %s", topic_sync_lua, key, ver, topic,
+                                    ttl)) < 0)
         cl->wlen--;
 }
 
@@ -681,13 +706,17 @@ void sk__chat_cluster_topic_keep(struct sk__chat_cluster *cl, const char *room)
     send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "PEXPIRE %s %s", key, ttl), 0);
 }
 
-/* GET's answer: the topic Redis keeps for the room (nil: none). */
+/* The sync's answer: [version, topic] ("0" and "": none yet). */
 static void topic_answer(struct sk__chat_cluster *cl, const struct wait *w, const redisReply *rep)
 {
-    if (rep->type == REDIS_REPLY_NIL)
-        cl->h.topic(cl->h.arg, w->nick, NULL, "", 0, 0, 0);
-    else if (rep->type == REDIS_REPLY_STRING && rep->len <= SK_CHAT_TOPIC_MAX)
-        cl->h.topic(cl->h.arg, w->nick, NULL, rep->str, rep->len, 0, 0);
+    uint64_t ver;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING ||
+        rep->element[1]->type != REDIS_REPLY_STRING ||
+        decimal(rep->element[0]->str, rep->element[0]->len, &ver) < 0 ||
+        rep->element[1]->len > SK_CHAT_TOPIC_MAX)
+        return;
+    cl->h.topic(cl->h.arg, w->nick, NULL, rep->element[1]->str, rep->element[1]->len, ver, 0, 0);
 }
 
 /* ---- the links ---- */
@@ -829,6 +858,14 @@ static void message(struct sk__chat_cluster *cl, const redisReply *rep)
     struct sk__chat_cluster_msg m;
     char room[SK_CHAT_ROOM_MAX + 1];
 
+    /* The subscription is up: every topic is read again from here on (a
+     * set published while it was down was not heard). */
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(rep->element[0]->str, "psubscribe") == 0) {
+        cl->h.rooms(cl->h.arg, 1);
+        return;
+    }
     /* ["pmessage", pattern, channel, payload] */
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 ||
         rep->element[0]->type != REDIS_REPLY_STRING ||
@@ -846,7 +883,8 @@ static void message(struct sk__chat_cluster *cl, const redisReply *rep)
         char sender[SK_CHAT_NICK_MAX + 1];
         memcpy(sender, m.sender, m.sender_len);
         sender[m.sender_len] = '\0';
-        cl->h.topic(cl->h.arg, room, sender, m.text, m.text_len, m.origin == cl->id, m.seq);
+        cl->h.topic(cl->h.arg, room, sender, m.text, m.text_len, m.version, m.origin == cl->id,
+                    m.seq);
         return;
     }
     if (m.origin == cl->id)

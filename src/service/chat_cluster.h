@@ -57,14 +57,16 @@ struct sk__chat_cluster_hooks {
     void (*roster)(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
                    const char *const *rooms, const char *const *topics, size_t n);
     /* room's topic (folded name; text[0..n) untrusted: sanitise; n 0: none)
-     * was set by sender (NULL: read from Redis, not a change); own is 1 for
-     * this server's own set coming back, seq then what
+     * is version ver (each set one more: an older one heard late is not
+     * the topic), set by sender (NULL: read from Redis, not a change); own
+     * is 1 for this server's own set coming back, seq then what
      * sk__chat_cluster_topic() gave it. */
     void (*topic)(void *arg, const char *room, const char *sender, const char *text, size_t n,
-                  int own, uint64_t seq);
-    /* The chat's rooms and topics are wanted: up 1 when the commands' link
-     * has just come up (sk__chat_cluster_topic() what was set meanwhile,
-     * sk__chat_cluster_topic_sync() the rest), 0 at each refresh
+                  uint64_t ver, int own, uint64_t seq);
+    /* The chat's rooms and topics are wanted: up 1 when a link has just
+     * come up (the commands': sk__chat_cluster_topic() what was set
+     * meanwhile, sk__chat_cluster_topic_sync() the rest; the subscription:
+     * the same, what it missed while down), 0 at each refresh
      * (sk__chat_cluster_topic_keep() each room). */
     void (*rooms)(void *arg, int up);
 };
@@ -73,8 +75,9 @@ struct sk__chat_cluster_hooks {
  *   "SK1 ORIGIN SEQ ROOM SENDER TEXT"     a line not kept (a notice),
  *   "SKH ORIGIN SEQ ROOM SENDER ID TEXT"  a line kept in ROOM's history,
  *                                         ID its stream id "MS-SEQ",
- *   "SKT ORIGIN SEQ ROOM SENDER TOPIC"    ROOM's topic set (TOPIC empty:
- *                                         cleared; at most SK_CHAT_TOPIC_MAX),
+ *   "SKT ORIGIN SEQ ROOM SENDER VER TOPIC"  ROOM's topic set, its version VER
+ *                                         (decimal, not 0), TOPIC empty:
+ *                                         cleared; at most SK_CHAT_TOPIC_MAX,
  * ORIGIN 16 lowercase hex digits, SEQ decimal (no leading zero), ROOM a
  * folded room name, SENDER a nickname, TEXT the rest (one line, not empty,
  * sanitised again by the receiver). Pointers into the parsed bytes. */
@@ -83,6 +86,7 @@ struct sk__chat_cluster_msg {
     int kind; /* SK__CHAT_CLUSTER_* */
     uint64_t origin, seq;
     struct sk__chat_stream_id id; /* SK__CHAT_CLUSTER_KEPT */
+    uint64_t version;             /* SK__CHAT_CLUSTER_TOPIC */
     const char *room, *sender, *text;
     size_t room_len, sender_len, text_len;
 };
@@ -135,19 +139,22 @@ void sk__chat_cluster_where(struct sk__chat_cluster *cl, const char *nick, const
 #define SK_CHAT_CLUSTER_ROSTER_MAX 1000
 int sk__chat_cluster_roster(struct sk__chat_cluster *cl, uint64_t conn_id, int kind);
 
-/* Topics: a key per room (sockit:topic:ROOM, expiring TOPIC_TTL after the
- * last refresh by a server with someone in the room), set together with
- * its announcement on the room's channel (one script), so every server
- * hears the sets in Redis's order and the last one heard is the one kept:
- * the last writer wins, in Redis's order.
- * Set room's topic (NUL-terminated, sanitised; "" clears it) as sender:
- * 0 with *seq the set's own number (handed back with its echo), or
- * -ENOTCONN while Redis is away (call again when hooks->rooms(arg, 1)). */
+/* Topics: a hash per room (sockit:topic:ROOM: v the version, t the topic;
+ * expiring 10 minutes after the last refresh by a server with someone in
+ * the room), set together with its announcement on the room's channel
+ * (one script) under the room's next version: every server hears the sets
+ * in Redis's order, and keeps the topic of the highest version it heard or
+ * read: the last writer wins, in Redis's order.
+ * Set room's topic (NUL-terminated, sanitised; "" clears it) as sender,
+ * known the highest version heard here: 0 with *seq the set's own number
+ * (handed back with its echo), or -ENOTCONN while Redis is away (call
+ * again when hooks->rooms(arg, 1)). */
 int sk__chat_cluster_topic(struct sk__chat_cluster *cl, const char *room, const char *sender,
-                           const char *topic, uint64_t *seq);
-/* Read room's topic (the answer through hooks->topic, sender NULL); with a
- * local topic, first put it back if Redis has none (Redis restarted). */
-void sk__chat_cluster_topic_sync(struct sk__chat_cluster *cl, const char *room, const char *topic);
+                           const char *topic, uint64_t known, uint64_t *seq);
+/* Read room's topic (the answer through hooks->topic, sender NULL); one
+ * known here newer than Redis's (Redis restarted) is put back first. */
+void sk__chat_cluster_topic_sync(struct sk__chat_cluster *cl, const char *room, const char *topic,
+                                 uint64_t known);
 /* Keep room's topic key alive (someone here is in room). */
 void sk__chat_cluster_topic_keep(struct sk__chat_cluster *cl, const char *room);
 

@@ -368,6 +368,15 @@ def test_history_then_live_on_join(servers, redis, model):
     for m in (far, near):
         m.send("/join #dev")
         m.expect("You are now in #dev")
+    # Both servers' links are up once a line passes each way.
+    for src, dst, nick in ((far, near, "far"), (near, far, "near")):
+        for i in range(50):
+            src.send(f"ping{i}")
+            try:
+                dst.expect(f"<{nick}> ping{i}", timeout=0.2)
+                break
+            except AssertionError:
+                pass
     stop = threading.Event()
 
     def send(m):
@@ -404,3 +413,144 @@ def test_history_then_live_on_join(servers, redis, model):
             t.join()
     for m in (far, near, joiner):
         m.close()
+
+
+def _until(fn, what, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not fn():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_topic_across_servers(servers, redis):
+    """/topic on one server is shown to the room's members on every server,
+    in every server's /list, to one who opens the room later anywhere, and
+    outlives the server it was set on; a cleared topic is cleared everywhere."""
+    a, b, c = servers("epoll"), servers("uring"), servers("thread")
+    redis.wait_linked(3)
+    alice, bob, carol = Member(a, "alice"), Member(b, "bob"), Member(c, "carol")
+    for m in (alice, bob):
+        m.send("/join #Dev")
+        m.expect("You are now in #Dev")
+    alice.send("/topic release on friday")
+    alice.expect("*** alice set the topic of #Dev: release on friday")
+    # Announced; or read from Redis when b's reading of #dev's topic (on
+    # opening the room) came after the set.
+    assert "of #Dev: release on friday" in bob.expect("release on friday")
+    bob.send("/topic")
+    bob.expect("*** Topic of #Dev: release on friday")
+    # carol's server has nobody in #dev: its /list has the cluster's answer.
+    carol.send("/list")
+    carol.expect("Across the cluster (3 people):")
+    carol.expect("#dev (2 people): release on friday")
+    # Opened on c later: its topic comes from Redis.
+    carol.send("/join #dev")
+    carol.expect("You are now in #dev")
+    carol.expect("*** Topic of #dev: release on friday")
+    # The server it was set on goes; the topic stays (in Redis and on b, c).
+    alice.close()
+    a.stop()
+    bob.send("/part")
+    bob.expect("You are now in #lobby")
+    carol.send("/part")
+    carol.expect("You are now in #lobby")
+    _until(lambda: "release on friday" in redis.command("HGET", "sockit:topic:#dev", "t"),
+           "the topic is not in Redis")
+    d = servers("poll")
+    redis.wait_linked(3)
+    dave = Member(d, "dave")
+    dave.send("/join #dev")
+    dave.expect("*** Topic of #dev: release on friday")
+    # Cleared on d: gone for b's member who joins again, and in Redis.
+    dave.send("/topic -")
+    dave.expect("*** dave cleared the topic of #dev")
+    _until(lambda: redis.command("HGET", "sockit:topic:#dev", "t") == "$0\r\n\r\n",
+           "the topic was not cleared in Redis")
+    bob.send("/join #dev")
+    bob.expect("You are now in #dev")
+    bob.send("/topic")
+    bob.expect("*** #dev has no topic")
+    for m in (bob, carol, dave):
+        m.close()
+
+
+def test_topic_last_writer_wins(servers, redis):
+    """Two servers setting a room's topic at once end up agreeing, with the
+    topic Redis kept (the last set in Redis's order)."""
+    a, b = servers("epoll"), servers("thread")
+    redis.wait_linked(2)
+    alice, bob = Member(a, "alice"), Member(b, "bob")
+    for m in (alice, bob):
+        m.send("/join #dev")
+        m.expect("You are now in #dev")
+    for i in range(20):
+        alice.send(f"/topic a{i}")
+        bob.send(f"/topic b{i}")
+    alice.send("/topic")
+    bob.send("/topic")
+    # All 40 sets are in Redis: the version counts them.
+    _until(lambda: redis.command("HGET", "sockit:topic:#dev", "v") == "$2\r\n40\r\n",
+           "the sets never all reached Redis")
+    kept = redis.command("HGET", "sockit:topic:#dev", "t").split("\r\n")[1]
+
+    def agrees(m):
+        m.send("/topic")
+        try:
+            m.expect(f"*** Topic of #dev: {kept}\n", timeout=0.3)
+            return True
+        except AssertionError:
+            return False
+    _until(lambda: agrees(alice) and agrees(bob), f"the servers do not agree on {kept}")
+    for m in (alice, bob):
+        m.close()
+
+
+def test_topic_set_while_redis_away(servers, redis):
+    """Redis away: /topic works for the server's own members and is shared
+    when Redis is back."""
+    a, b = servers("uring"), servers("pool")
+    redis.wait_linked(2)
+    alice, alice2, bob = Member(a, "alice"), Member(a, "alice2"), Member(b, "bob")
+    for m in (alice, alice2, bob):
+        m.send("/join #dev")
+        m.expect("You are now in #dev")
+    port = redis.port
+    redis.stop()
+    alice.expect("cluster is unreachable")
+    bob.expect("cluster is unreachable")
+    alice.send("/topic set alone")
+    alice2.expect("*** alice set the topic of #dev: set alone")
+    back = Redis(port)
+    try:
+        bob.expect("cluster is back", timeout=10)
+        # Announced to b when a's set reaches Redis, or read by b from Redis.
+        bob.expect("set alone", timeout=10)
+        bob.send("/topic")
+        bob.expect("*** Topic of #dev: set alone")
+        assert "set alone" in back.command("HGET", "sockit:topic:#dev", "t")
+    finally:
+        back.stop()
+    for m in (alice, alice2, bob):
+        m.close()
+
+
+def test_topic_from_another_server_is_sanitised(servers, redis):
+    """A topic published by a hostile server: escapes removed, a too long
+    or malformed one ignored."""
+    a = servers("epoll")
+    redis.wait_linked(1)
+    alice = Member(a, "alice")
+    alice.send("/join #dev")
+    alice.expect("You are now in #dev")
+    chan = "sockit:room:#dev"
+    origin = "00000000000000aa"
+    redis.command("PUBLISH", chan, f"SKT {origin} 1 #dev mallory 5 " + "x" * 201)
+    redis.command("PUBLISH", chan, f"SKT {origin} 2 #Dev mallory 6 wrong room spelling")
+    redis.command("PUBLISH", chan, f"SKT {origin} 3 #dev mallory 7 \x1b[2J\x1b]0;pwned\x07red")
+    got = alice.expect("*** mallory set the topic of #dev: ")
+    got += alice.expect("\n")
+    assert "\x1b" not in got and "pwned" not in got and "x" * 50 not in got, got
+    assert got.endswith("set the topic of #dev: red\n"), got
+    alice.send("/topic")
+    alice.expect("*** Topic of #dev: red\n")
+    alice.close()

@@ -58,8 +58,11 @@ static void parse_table(void **state)
         {"SKH " ID " 1 #lobby alice 1-x hi", 0, 0, NULL, NULL, NULL},   /* not a number */
         {"SKH " ID " 1 #lobby alice 12345678901234567890-0 hi", 0, 0, NULL, NULL, NULL},
         /* a topic: may be empty (cleared), at most SK_CHAT_TOPIC_MAX, one line */
-        {"SKT " ID " 1 #lobby alice", 0, 0, NULL, NULL, NULL},      /* no space after sender */
-        {"SKT " ID " 1 #lobby alice a\nb", 0, 0, NULL, NULL, NULL}, /* two lines */
+        {"SKT " ID " 1 #lobby alice 3", 0, 0, NULL, NULL, NULL},      /* no space after version */
+        {"SKT " ID " 1 #lobby alice hi", 0, 0, NULL, NULL, NULL},     /* no version */
+        {"SKT " ID " 1 #lobby alice 0 hi", 0, 0, NULL, NULL, NULL},   /* version 0 */
+        {"SKT " ID " 1 #lobby alice 03 hi", 0, 0, NULL, NULL, NULL},  /* leading zero */
+        {"SKT " ID " 1 #lobby alice 3 a\nb", 0, 0, NULL, NULL, NULL}, /* two lines */
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct sk__chat_cluster_msg m;
@@ -89,18 +92,18 @@ static void parse_kinds(void **state)
     static const struct {
         const char *in;
         int kind;
-        unsigned long long ms, seq;
+        unsigned long long ms, seq, version;
         const char *text;
     } t[] = {
-        {"SK1 " ID " 1 #dev bob <bob> hi", SK__CHAT_CLUSTER_LINE, 0, 0, "<bob> hi"},
+        {"SK1 " ID " 1 #dev bob <bob> hi", SK__CHAT_CLUSTER_LINE, 0, 0, 0, "<bob> hi"},
         {"SKH " ID " 1 #dev bob 1700000000000-0 <bob> hi", SK__CHAT_CLUSTER_KEPT, 1700000000000ULL,
-         0, "<bob> hi"},
-        {"SKH " ID " 1 #dev bob 0-1 x", SK__CHAT_CLUSTER_KEPT, 0, 1, "x"},
+         0, 0, "<bob> hi"},
+        {"SKH " ID " 1 #dev bob 0-1 x", SK__CHAT_CLUSTER_KEPT, 0, 1, 0, "x"},
         {"SKH " ID " 1 #dev bob 9999999999999999999-9999999999999999999 x", SK__CHAT_CLUSTER_KEPT,
-         9999999999999999999ULL, 9999999999999999999ULL, "x"},
-        {"SKT " ID " 1 #dev bob release on friday", SK__CHAT_CLUSTER_TOPIC, 0, 0,
+         9999999999999999999ULL, 9999999999999999999ULL, 0, "x"},
+        {"SKT " ID " 1 #dev bob 7 release on friday", SK__CHAT_CLUSTER_TOPIC, 0, 0, 7,
          "release on friday"},
-        {"SKT " ID " 1 #dev bob ", SK__CHAT_CLUSTER_TOPIC, 0, 0, ""}, /* cleared */
+        {"SKT " ID " 1 #dev bob 12 ", SK__CHAT_CLUSTER_TOPIC, 0, 0, 12, ""}, /* cleared */
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct sk__chat_cluster_msg m;
@@ -108,6 +111,7 @@ static void parse_kinds(void **state)
             fail_msg("row %zu: %s", i, t[i].in);
         assert_int_equal(m.kind, t[i].kind);
         assert_true(m.id.ms == t[i].ms && m.id.seq == t[i].seq);
+        assert_true(m.version == t[i].version);
         assert_int_equal(m.sender_len, 3);
         assert_memory_equal(m.sender, "bob", 3);
         assert_int_equal(m.text_len, strlen(t[i].text));
@@ -121,7 +125,7 @@ static void parse_topic_bound(void **state)
     (void)state;
     char in[SK_CHAT_TOPIC_MAX + 64];
     struct sk__chat_cluster_msg m;
-    int k = snprintf(in, sizeof(in), "SKT " ID " 1 #dev bob ");
+    int k = snprintf(in, sizeof(in), "SKT " ID " 1 #dev bob 1 ");
     memset(in + k, 'x', SK_CHAT_TOPIC_MAX);
     assert_int_equal(sk__chat_cluster_parse(in, (size_t)k + SK_CHAT_TOPIC_MAX, &m), 0);
     assert_int_equal(m.text_len, SK_CHAT_TOPIC_MAX);
