@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Server
+from conftest import SOCKIT_RELEASE, Server, available_models, proc_status_kb
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(not REDIS, reason="redis-server not installed")
@@ -554,3 +554,128 @@ def test_topic_from_another_server_is_sanitised(servers, redis):
     alice.send("/topic")
     alice.expect("*** Topic of #dev: red\n")
     alice.close()
+
+
+CHAT_MODELS = available_models("tcp", "chat")
+
+
+def _linked(pairs):
+    """Until a line passes from each (sender, receiver, nick) of pairs."""
+    for src, dst, nick in pairs:
+        for i in range(50):
+            src.send(f"ping{i}")
+            try:
+                dst.expect(f"<{nick}> ping{i}", timeout=0.2)
+                break
+            except AssertionError:
+                pass
+        else:
+            raise AssertionError(f"no line from {nick} passed")
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_cluster_under_every_model(servers, redis, model):
+    """Every model that carries chat carries its cluster: lines both ways,
+    /who, /names and /list across the servers, a topic, and the history of
+    a room for one who joins it."""
+    a, b = servers(model), servers("epoll" if model != "epoll" else "poll")
+    redis.wait_linked(2)
+    xena, yann = Member(a, "xena"), Member(b, "yann")
+    for m in (xena, yann):
+        m.send("/join #dev")
+        m.expect("You are now in #dev")
+    _linked(((xena, yann, "xena"), (yann, xena, "yann")))
+    yann.send("hello from b")
+    xena.expect("<yann> hello from b")
+    xena.send("/who")
+    xena.expect("Across the cluster, 2:")
+    assert sorted(xena.expect("\n").replace("(", " ").replace(")", " ").split()) == [
+        "#dev", "#dev", "xena", "yann"]
+    xena.send("/names")
+    xena.expect("Across the cluster, 2 in #dev:")
+    assert sorted(xena.expect("\n").split()) == ["xena", "yann"]
+    yann.send("/topic shipping")
+    xena.expect("*** yann set the topic of #dev: shipping")
+    xena.send("/list")
+    xena.expect("Across the cluster (2 people):")
+    xena.expect("#dev (2 people): shipping")
+    zack = Member(a, "zack")
+    zack.send("/join #dev")
+    text = zack.expect("(end of the history of #dev)")
+    assert "Topic of #dev: shipping" in text and "<yann> hello from b" in text, text
+    for m in (xena, yann, zack):
+        m.close()
+
+
+def test_nick_clash_after_redis_restart(servers, redis):
+    """Two people who took the same nick on two servers while Redis was
+    away: on return one server keeps it and the other's member is told
+    (never merged silently), and can choose another."""
+    a, b = servers("epoll"), servers("thread")
+    redis.wait_linked(2)
+    alice, bob = Member(a, "alice"), Member(b, "bob")
+    port = redis.port
+    redis.stop()
+    alice.expect("cluster is unreachable")
+    bob.expect("cluster is unreachable")
+    zed_a, zed_b = Member(a, "zed"), Member(b, "zed")
+    back = Redis(port)
+    try:
+        for m in (alice, bob):
+            m.expect("cluster is back", timeout=10)
+        note = "someone on another server took the nickname zed"
+        deadline = time.monotonic() + 5
+        told = []
+        while not told and time.monotonic() < deadline:
+            for m in (zed_a, zed_b):
+                try:
+                    m.expect(note, timeout=0.1)
+                    told.append(m)
+                except AssertionError:
+                    pass
+        assert len(told) == 1, "neither zed was told"
+        other = zed_b if told[0] is zed_a else zed_a
+        time.sleep(0.3)
+        with pytest.raises(AssertionError):
+            other.expect(note, timeout=0.2)
+        told[0].send("/nick zed2")
+        told[0].expect("You are now known as zed2")
+        assert a.alive() and b.alive()
+    finally:
+        back.stop()
+    for m in (alice, bob, zed_a, zed_b):
+        m.close()
+
+
+@pytest.mark.parametrize("model", CHAT_MODELS)
+def test_memory_bounded_while_redis_away(redis, model):
+    """A member flooding while Redis is away: what waits for Redis is
+    bounded (the server's RSS grows by far less than what was said), the
+    lines that did not fit are counted and told when Redis is back."""
+    srv = Server(["chat", "-p", "0", "--model", model, "--cluster", redis.url, "--flood-lines",
+                  "0", "--flood-bytes", "0"], binary=SOCKIT_RELEASE)
+    try:
+        redis.wait_linked(1)
+        flood = Member(srv, "flood")
+        port = redis.port
+        redis.stop()
+        flood.expect("cluster is unreachable")
+        flood.send("/who")
+        flood.expect("here: flood")
+        rss0 = proc_status_kb(srv.pid)
+        line = b"x" * 999 + b"\n"
+        for _ in range(20):  # 20 MB
+            flood.s.sendall(line * 1000)
+        flood.send("/who")
+        flood.expect("here: flood", timeout=20)
+        grown = proc_status_kb(srv.pid) - rss0
+        assert grown < 8 * 1024, f"RSS grew {grown} kB for 20 MB said while Redis was away"
+        back = Redis(port)
+        try:
+            note = flood.expect("did not reach it).", timeout=10)
+            assert "*** The cluster is back (" in note, note
+        finally:
+            back.stop()
+        flood.close()
+    finally:
+        srv.stop()
