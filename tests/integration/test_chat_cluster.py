@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import SOCKIT_RELEASE, Server, available_models, proc_status_kb
+from conftest import SANITIZER_RE, SOCKIT_RELEASE, Server, available_models, proc_status_kb
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(not REDIS, reason="redis-server not installed")
@@ -132,8 +132,12 @@ def servers(redis):
         started.append(srv)
         return srv
     yield start
+    reports = []
     for s in started:
         s.stop()
+        if SANITIZER_RE.search(s.stderr) or s.proc.returncode in (66, 86, 87):
+            reports.append(f"exit {s.proc.returncode}: {s.stderr}")
+    assert not reports, "\n".join(reports)
 
 
 def test_fan_out_exactly_once_in_order(servers, redis):
