@@ -53,6 +53,8 @@
 /* The banner waits this long for a browser's "GET " (chat_ws.c): a server
  * that speaks first cannot take it back. */
 #define SNIFF_MS 200
+/* A member's line waits this long while Redis is behind (--cluster). */
+#define CLUSTER_BUSY_MS 5
 
 struct member {
     struct sk_conn *c;
@@ -1369,6 +1371,14 @@ static int take_line(void *arg, const char *line, size_t len)
     struct chat *st = sk_conn_service_state(m->c);
     int64_t now = sk_now_ms();
 
+    if (m->named && sk__chat_cluster_busy(st->cl)) {
+        /* Redis is behind on what this server sent it: the line waits (as
+         * a delayed one does) rather than be dropped. */
+        m->resume_ms = now + CLUSTER_BUSY_MS;
+        sk_conn_hold(m->c, 1);
+        sk_conn_set_deadline(m->c, CLUSTER_BUSY_MS);
+        return SK__WS_WAIT;
+    }
     switch (flood_check(st, m, len, now)) {
     case FLOOD_WAIT:
         sk_conn_hold(m->c, 1);

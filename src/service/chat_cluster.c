@@ -43,6 +43,10 @@
 #define CONNECT_MS 2000
 #define BACKLOG_MAX (256 * 1024) /* formatted commands waiting for Redis */
 #define WAIT_MAX 1024            /* answers awaited on the commands' link */
+/* Busy (sk__chat_cluster_busy()): fewer free answers than this, or less
+ * room than this in the link's output. */
+#define BUSY_WAITS 64
+#define BUSY_ROOM (64 * 1024)
 
 #define HISTORY_MAX 1000 /* --history at most */
 /* A room's topic outlives the last member anywhere by this long (a server
@@ -358,14 +362,14 @@ static int send_cmd(struct link *l, char **cmdp, int len)
 
 static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick);
 
-/* Send a command while Redis is up, else queue it (bounded: what overflows
- * is counted); its answer is ignored. */
+/* Send a command while Redis is up (and nothing waits before it), else
+ * queue it (bounded: what overflows is counted); its answer is ignored. */
 static void send_or_queue(struct sk__chat_cluster *cl, char **cmdp, int len, int a_line)
 {
     if (len < 0)
         return;
     char *cmd = *cmdp;
-    if (cl->link[0].up && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
+    if (cl->link[0].up && !cl->backlog_len && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
         if (send_cmd(&cl->link[0], cmdp, len) < 0)
             cl->wlen--;
         return;
@@ -383,6 +387,34 @@ static void send_or_queue(struct sk__chat_cluster *cl, char **cmdp, int len, int
     cl->backlog_len += (size_t)len;
     cl->backlog_cmds++;
     redisFreeCommand(cmd);
+}
+
+/* Write what waits in the backlog once Redis is up and the answers awaited
+ * leave room for its (awaited in order, ignored): on reconnect, and as
+ * answers come in (the queue of answers was full). */
+static void flush_backlog(struct sk__chat_cluster *cl)
+{
+    struct link *l = &cl->link[0];
+    if (!cl->backlog_len || !l->up || cl->wlen + cl->backlog_cmds > WAIT_MAX)
+        return;
+    if (sk_conn_upstream_write(l->c, cl->backlog, cl->backlog_len) == 0) {
+        for (unsigned i = cl->backlog_cmds; i > 0; i--)
+            await(cl, WAIT_IGNORE, 0, NULL);
+    } else {
+        cl->overflow += cl->backlog_cmds; /* the link's output is full */
+    }
+    free(cl->backlog);
+    cl->backlog = NULL;
+    cl->backlog_len = 0;
+    cl->backlog_cmds = 0;
+}
+
+int sk__chat_cluster_busy(const struct sk__chat_cluster *cl)
+{
+    const struct link *l = cl ? &cl->link[0] : NULL;
+    return l && l->up &&
+           (cl->backlog_len || cl->wlen + BUSY_WAITS > WAIT_MAX ||
+            sk_conn_upstream_room(l->c) < BUSY_ROOM);
 }
 
 static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick)
@@ -794,28 +826,14 @@ int sk__chat_cluster_connected(struct sk__chat_cluster *cl, struct sk_conn *c, i
         send_cmd(l, &cmd, redisFormatCommand(&cmd, "SELECT %s", db));
     if (l == &cl->link[1])
         return send_cmd(l, &cmd, redisFormatCommand(&cmd, "PSUBSCRIBE sockit:room:*"));
-    /* Commands: the nicks again (a clash is told to its member), then what
-     * waited, then the refresh timer. */
+    /* Commands: the nicks again (a clash is told to its member), what
+     * waited, this server's roster, the topics, then the refresh timer. */
     cl->h.each_nick(cl->h.arg, cl, rereg_one);
+    flush_backlog(cl);
     char key[40];
     members_key(cl, key, sizeof(key));
     send_or_queue(cl, &cmd, redisFormatCommand(&cmd, "DEL %s", key), 0);
     cl->h.each_member(cl->h.arg, cl, where_one);
-    if (cl->backlog_len) {
-        /* Their answers are awaited in order (ignored); the rest of the
-         * queue of answers is bounded like the backlog. */
-        if (cl->wlen + cl->backlog_cmds <= WAIT_MAX &&
-            sk_conn_upstream_write(c, cl->backlog, cl->backlog_len) == 0) {
-            for (unsigned i = 0; i < cl->backlog_cmds; i++)
-                await(cl, WAIT_IGNORE, 0, NULL);
-        } else {
-            cl->overflow += cl->backlog_cmds; /* cannot happen: bounded at WAIT_MAX / 2 */
-        }
-        free(cl->backlog);
-        cl->backlog = NULL;
-        cl->backlog_len = 0;
-        cl->backlog_cmds = 0;
-    }
     cl->h.rooms(cl->h.arg, 1); /* topics set here meanwhile, then every room's */
     if (cl->told_down) {
         cl->told_down = 0;
@@ -916,6 +934,8 @@ ssize_t sk__chat_cluster_data(struct sk__chat_cluster *cl, struct sk_conn *c, co
             message(cl, rep);
         freeReplyObject(rep);
     }
+    if (l == &cl->link[0])
+        flush_backlog(cl);
     return (ssize_t)n;
 }
 

@@ -106,6 +106,10 @@ void sk__chat_cluster_free(struct sk__chat_cluster *cl);
 int sk__chat_cluster_owns(const struct sk__chat_cluster *cl, const struct sk_conn *c);
 /* Are the commands' link up (a claim answered by Redis)? */
 int sk__chat_cluster_up(const struct sk__chat_cluster *cl);
+/* Is Redis up but behind on what this server sent it (the answers awaited
+ * or the link's output near their bounds)? Then a member's next line waits
+ * (its input held) rather than be dropped. cl may be NULL (0). */
+int sk__chat_cluster_busy(const struct sk__chat_cluster *cl);
 
 /* Pass a line said in room (its NUL-terminated name) by sender to the other
  * servers; while Redis is away it waits in a bounded queue (what overflows

@@ -683,3 +683,29 @@ def test_memory_bounded_while_redis_away(redis, model):
         flood.close()
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("model", ["epoll", "thread"])
+def test_burst_reaches_the_other_server(redis, model):
+    """A burst of lines faster than Redis answers (more than the answers a
+    server awaits at once) reaches the other server whole and in order: a
+    sender's input waits while Redis is behind, no line is dropped."""
+    flags = ["--flood-lines", "0", "--flood-bytes", "0"]
+    a = Server(["chat", "-p", "0", "--model", model, "--cluster", redis.url, *flags])
+    b = Server(["chat", "-p", "0", "--model", "epoll", "--cluster", redis.url])
+    try:
+        redis.wait_linked(2)
+        sender, rcv = Member(a, "sender"), Member(b, "rcv")
+        _linked(((sender, rcv, "sender"),))
+        n = 3000
+        sender.s.sendall(b"".join(b"burst %d\n" % i for i in range(n)))
+        text = rcv.expect(f"<sender> burst {n - 1}\n", timeout=30)
+        got = [int(ln.split()[-1]) for ln in text.splitlines() if ln.startswith("<sender> burst")]
+        assert got == list(range(n)), (len(got), got[:5])
+        for m in (sender, rcv):
+            m.close()
+    finally:
+        a.stop()
+        b.stop()
+    for s in (a, b):
+        assert not SANITIZER_RE.search(s.stderr), s.stderr
