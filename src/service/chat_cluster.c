@@ -47,6 +47,9 @@
  * room than this in the link's output. */
 #define BUSY_WAITS 64
 #define BUSY_ROOM (64 * 1024)
+/* No answer for this long while some are awaited: Redis is stuck (stopped,
+ * not gone), not busy; lines go on locally as while it is away. */
+#define BUSY_STALL_MS 1000
 
 #define HISTORY_MAX 1000 /* --history at most */
 /* A room's topic outlives the last member anywhere by this long (a server
@@ -137,7 +140,8 @@ struct sk__chat_cluster {
     uint64_t overflow;     /* lines not passed on: the queue was full */
     struct wait waits[WAIT_MAX];
     unsigned whead, wlen;
-    unsigned history; /* lines kept per room */
+    int64_t progress_ms; /* the last answer, or the first awaited after none */
+    unsigned history;    /* lines kept per room */
 };
 
 /* ---- the payload ---- */
@@ -370,8 +374,10 @@ static void send_or_queue(struct sk__chat_cluster *cl, char **cmdp, int len, int
         return;
     char *cmd = *cmdp;
     if (cl->link[0].up && !cl->backlog_len && await(cl, WAIT_IGNORE, 0, NULL) == 0) {
-        if (send_cmd(&cl->link[0], cmdp, len) < 0)
+        if (send_cmd(&cl->link[0], cmdp, len) < 0) {
             cl->wlen--;
+            cl->overflow += a_line != 0; /* the link's output is full */
+        }
         return;
     }
     char *b = cl->backlog_len + (size_t)len > BACKLOG_MAX || cl->backlog_cmds >= WAIT_MAX / 2
@@ -414,13 +420,16 @@ int sk__chat_cluster_busy(const struct sk__chat_cluster *cl)
     const struct link *l = cl ? &cl->link[0] : NULL;
     return l && l->up &&
            (cl->backlog_len || cl->wlen + BUSY_WAITS > WAIT_MAX ||
-            sk_conn_upstream_room(l->c) < BUSY_ROOM);
+            sk_conn_upstream_room(l->c) < BUSY_ROOM) &&
+           sk_now_ms() - cl->progress_ms < BUSY_STALL_MS;
 }
 
 static int await(struct sk__chat_cluster *cl, int kind, uint64_t conn_id, const char *nick)
 {
     if (cl->wlen == WAIT_MAX)
         return -EAGAIN;
+    if (!cl->wlen)
+        cl->progress_ms = sk_now_ms();
     struct wait *w = &cl->waits[(cl->whead + cl->wlen++) % WAIT_MAX];
     w->kind = kind;
     w->asked = 0;
@@ -858,6 +867,7 @@ static void answer(struct sk__chat_cluster *cl, const redisReply *rep)
     struct wait w = cl->waits[cl->whead];
     cl->whead = (cl->whead + 1) % WAIT_MAX;
     cl->wlen--;
+    cl->progress_ms = sk_now_ms();
     int ok = rep->type == REDIS_REPLY_STATUS && rep->str && strcmp(rep->str, "OK") == 0;
     if (w.kind == WAIT_CLAIM)
         cl->h.claimed(cl->h.arg, w.conn_id, w.nick, ok);

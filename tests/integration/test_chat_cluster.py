@@ -709,3 +709,30 @@ def test_burst_reaches_the_other_server(redis, model):
         b.stop()
     for s in (a, b):
         assert not SANITIZER_RE.search(s.stderr), s.stderr
+
+
+def test_local_chat_goes_on_while_redis_is_stuck(servers, redis):
+    """Redis stopped (its connections open, nothing answered): after a
+    moment the server stops waiting for it, and a burst still reaches the
+    members on the same server whole and in order."""
+    import signal
+    a = Server(["chat", "-p", "0", "--model", "epoll", "--cluster", redis.url, "--flood-lines",
+                "0", "--flood-bytes", "0"])
+    try:
+        redis.wait_linked(1)
+        sender, local = Member(a, "sender"), Member(a, "local")
+        redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            n = 3000
+            sender.s.sendall(b"".join(b"stuck %d\n" % i for i in range(n)))
+            text = local.expect(f"<sender> stuck {n - 1}\n", timeout=20)
+            got = [int(ln.split()[-1]) for ln in text.splitlines()
+                   if ln.startswith("<sender> stuck")]
+            assert got == list(range(n)), (len(got), got[:5])
+        finally:
+            redis.proc.send_signal(signal.SIGCONT)
+        for m in (sender, local):
+            m.close()
+    finally:
+        a.stop()
+    assert not SANITIZER_RE.search(a.stderr), a.stderr
