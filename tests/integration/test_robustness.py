@@ -19,6 +19,30 @@ def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_table(pid):
+    """What each descriptor is (for the failure message): fd -> link target,
+    sockets with their TCP state from /proc/net/tcp{,6}."""
+    states = {}
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{f.rsplit('/', 1)[1]}") as t:
+                for line in t.readlines()[1:]:
+                    p = line.split()
+                    states[p[9]] = f"{p[1]}->{p[2]} st={p[3]}"
+        except OSError:
+            pass
+    out = {}
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            link += " " + states.get(link[8:-1], "")
+        out[int(fd)] = link
+    return out
+
+
 def fds_settle(pid, want, limit=30.0):
     # fork under a loaded machine (ASan makes each fork slow) may still be
     # working through the backlog of the connect/close burst, holding one
@@ -67,7 +91,7 @@ def test_bad_clients_do_not_hurt_the_server(server, model, svc):
     rnd = random.Random(f"{model}-{svc[0]}")
     s = server(*svc, "--model", model, "-q", "--max-input", "4k")
     time.sleep(0.2)  # fork/prefork: children and listeners settle first
-    before = fds(s.pid)
+    before, before_table = fds(s.pid), fd_table(s.pid)
     concurrent = model != "iterative"
     good = Good(s, svc[0] == "http", concurrent)
     good.check()
@@ -97,5 +121,5 @@ def test_bad_clients_do_not_hurt_the_server(server, model, svc):
     good.close()
 
     assert s.alive()
-    assert fds_settle(s.pid, before) == before, os.listdir(f"/proc/{s.pid}/fd")
+    assert fds_settle(s.pid, before) == before, (before_table, fd_table(s.pid))
     assert s.stop() == 0, s.stderr
