@@ -55,6 +55,9 @@
 #define SNIFF_MS 200
 /* A member's line waits this long while Redis is behind (--cluster). */
 #define CLUSTER_BUSY_MS 5
+/* A room's lines wait at most this long for its history (Redis stuck):
+ * then they are shown, and the history when it comes is not. */
+#define HISTORY_WAIT_MS 1000
 
 struct member {
     struct sk_conn *c;
@@ -91,6 +94,8 @@ struct member {
      * there) is not shown again, held or arriving later: the subscription
      * is another connection to Redis, which may lag behind the answer. */
     unsigned hist_wait;
+    unsigned hist_skip; /* answers given up on (HISTORY_WAIT_MS): not shown */
+    int64_t hist_since; /* when the last history was asked */
     char *held;
     size_t held_len;
     struct sk__chat_stream_id seen;
@@ -465,6 +470,11 @@ static void room_deliver_id(struct chat *st, struct sk__chat_room *r, struct mem
     for (struct member *m = room_first(r); m; m = room_next(r, m)) {
         if (m == except || m->leaving || shown(m, id))
             continue;
+        if (m->hist_wait && sk_now_ms() - m->hist_since > HISTORY_WAIT_MS) {
+            m->hist_skip += m->hist_wait; /* Redis is stuck: the room goes on */
+            m->hist_wait = 0;
+            let_go(st, m);
+        }
         if (m->hist_wait)
             hold(st, m, text, n, id);
         else
@@ -519,8 +529,10 @@ static void cluster_entered(struct chat *st, struct member *m, int fresh)
     m->held = NULL;
     m->held_len = 0;
     m->seen = (struct sk__chat_stream_id){0, 0};
-    if (sk__chat_cluster_history(st->cl, m->c->id, m->room->name) == 1)
+    if (sk__chat_cluster_history(st->cl, m->c->id, m->room->name) == 1) {
         m->hist_wait++;
+        m->hist_since = sk_now_ms();
+    }
 }
 
 /* Members of r that have not quit or been dropped. */
@@ -1230,6 +1242,10 @@ static void cluster_history(void *arg, uint64_t conn_id, const char *room, const
     struct member *m = st->head;
     while (m && m->c->id != conn_id)
         m = m->next;
+    if (m && m->hist_skip) {
+        m->hist_skip--; /* too late: the room's lines were shown without it */
+        return;
+    }
     if (!m || !m->hist_wait || --m->hist_wait)
         return;
     char folded[SK_CHAT_ROOM_MAX + 1] = "";
