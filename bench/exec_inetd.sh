@@ -1,15 +1,21 @@
 #!/bin/sh
 # exec_inetd.sh - connections per second of a program per connection:
-# `sockit serve exec -- /bin/cat` (fork: the socket is cat's stdio; epoll,
-# uring: cat's pipes relayed by the loop) beside `ncat -l -k --exec /bin/cat`
-# and openbsd-inetd running /bin/cat (a config in a temp dir, its own port).
+# `sockit serve exec -- /bin/cat` (fork, thread: the socket is cat's stdio;
+# epoll, uring: cat's pipes relayed by the loop) beside `ncat -l -k --exec
+# /bin/cat`, openbsd-inetd running /bin/cat (a config in a temp dir, its own
+# port) and the floor: bench/exec_floor.c, a server that only accepts and
+# posix_spawn()s cat on the socket (no environment, log, limit or stop), so
+# no server can cost less per connection.
 # Each client (bench/conn_rate.c, THREADS threads) connects, sends 64 bytes,
 # reads them back, shuts its side, waits for the close. The servers take turns
 # for ROUNDS rounds of SECS seconds, so a busy machine slows them alike; the
 # medians and their ratios are printed. Every server is stopped by PID.
 # With perf, each server then runs once more under `perf stat -e task-clock`
 # (inherited by every process it starts, the programs included): CPU time
-# per connection, which a busy machine does not change much.
+# per connection, which a busy machine does not change much; the client's
+# too. Client, server and programs share the CPUs, so the best rate any
+# server could reach over inetd is about (client + inetd) / (client +
+# floor): the ceiling printed last.
 #
 #   bench/exec_inetd.sh [SECS] [ROUNDS] [THREADS]     (default 3 3 4)
 set -eu
@@ -31,6 +37,7 @@ trap cleanup EXIT INT TERM
 
 [ -x "$SOCKIT" ] || { echo "exec_inetd: build $SOCKIT first (make)" >&2; exit 2; }
 cc -O2 -pthread -o "$tmp/conn_rate" bench/conn_rate.c
+cc -O2 -o "$tmp/exec_floor" bench/exec_floor.c
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -49,7 +56,7 @@ start_sockit() {
 }
 
 names="" ports=""
-for m in fork epoll uring; do
+for m in fork thread epoll uring; do
     if "$SOCKIT" serve --list | grep -q "^$m  *tcp  *ok"; then
         names="$names sockit-$m"
         ports="$ports $(start_sockit $m)"
@@ -71,6 +78,11 @@ if [ -x "$INETD" ]; then
     names="$names inetd"
     ports="$ports $p"
 fi
+p=$(free_port)
+"$tmp/exec_floor" "$p" /bin/cat 2>"$tmp/floor.err" &
+pids="$pids $!"
+names="$names floor"
+ports="$ports $p"
 sleep 0.5
 
 echo "exec_inetd: $SECS s x $ROUNDS rounds, $THREADS client threads, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
@@ -93,12 +105,13 @@ awk -v names="$names" '
             for (x = 1; x <= k; x++) for (y = x + 1; y <= k; y++) if (a[y] < a[x]) { t = a[x]; a[x] = a[y]; a[y] = t }
             med[order[i]] = a[int((k + 1) / 2)]
         }
-        printf "%-14s %10s %9s %9s\n", "server", "conn/s", "/ ncat", "/ inetd"
+        printf "%-14s %10s %9s %9s %9s\n", "server", "conn/s", "/ ncat", "/ inetd", "/ floor"
         for (i = 1; i <= n; i++) {
             m = order[i]
             printf "%-14s %10d", m, med[m]
             printf " %8.2fx", ("ncat" in med && med["ncat"]) ? med[m] / med["ncat"] : 0
-            printf " %8.2fx\n", ("inetd" in med && med["inetd"]) ? med[m] / med["inetd"] : 0
+            printf " %8.2fx", ("inetd" in med && med["inetd"]) ? med[m] / med["inetd"] : 0
+            printf " %8.2fx\n", ("floor" in med && med["floor"]) ? med[m] / med["floor"] : 0
         }
     }' "$tmp/results"
 
@@ -114,13 +127,19 @@ cpu_run() { # NAME PORT COMMAND...
     ppid=$!
     pids="$pids $ppid"
     sleep 0.7
-    c=$("$tmp/conn_rate" 127.0.0.1 "$port" "$SECS" "$THREADS" | awk '{print $2 * '"$SECS"'}')
+    c=$(perf stat -e task-clock -x, -o "$tmp/perfc.$n" "$tmp/conn_rate" 127.0.0.1 "$port" "$SECS" "$THREADS" |
+        awk '{print $2 * '"$SECS"'}')
     kill $(pgrep -P "$ppid") 2>/dev/null || true
     wait "$ppid" 2>/dev/null || true
     ms=$(awk -F, '/task-clock/ {print $1}' "$tmp/perf.$n")
-    awk -v n="$n" -v ms="$ms" -v c="$c" 'BEGIN { printf "  %-14s %8.0f conns %9.3f ms CPU each\n", n, c, ms / c }'
+    cms=$(awk -F, '/task-clock/ {print $1}' "$tmp/perfc.$n")
+    echo "$n $ms $cms $c" >>"$tmp/cpu"
+    awk -v n="$n" -v ms="$ms" -v cms="$cms" -v c="$c" 'BEGIN {
+        printf "  %-14s %8.0f conns %9.3f ms CPU each (client %.3f ms)\n", n, c, ms / c, cms / c }'
 }
-for m in fork epoll uring; do
+p=$(free_port)
+cpu_run floor "$p" "$tmp/exec_floor" "$p" /bin/cat
+for m in fork thread epoll uring; do
     case " $names " in *" sockit-$m "*) ;; *) continue ;; esac
     p=$(free_port)
     cpu_run "sockit-$m" "$p" "$SOCKIT" serve exec --model "$m" -b 127.0.0.1 -p "$p" -q -- /bin/cat
@@ -134,3 +153,14 @@ case " $names " in *" inetd "*)
     echo "127.0.0.1:$p stream tcp nowait.100000 root /bin/cat cat" >"$tmp/inetd2.conf"
     cpu_run inetd "$p" "$INETD" -d "$tmp/inetd2.conf" ;;
 esac
+# The ceiling: no server can cost less than the floor's, so none can beat
+# a server X by more than (client + X) / (client + floor) in connections
+# per second on this machine (all of them CPU-bound on the same cores).
+echo
+echo "Ceiling: the best rate any server could reach over each, (client + it) / (client + floor):"
+awk '{ per[$1] = ($2 + $3) / $4 }
+    END {
+        if (!("floor" in per)) exit
+        for (n in per) if (n != "floor")
+            printf "  over %-14s %5.2fx\n", n, per[n] / per["floor"]
+    }' "$tmp/cpu" | sort

@@ -55,6 +55,11 @@ struct sk_conn_ops {
      * lets sk__up_splice_in() read the client: a piped upstream may move
      * bulk data with splice() (readiness models and the blocking driver). */
     int splice;
+    /* The connection has a thread of control of its own until it ends (the
+     * blocking driver: a thread, a worker, a process per connection, the
+     * iterative loop), which may wait for a program that has the socket
+     * itself (sk_conn_exec()). */
+    int own_thread;
 };
 
 /*
@@ -144,12 +149,14 @@ char **sk_conn_spawn_env(const struct sk_conn *c);
 
 /* Run the program sp describes with c's socket itself as its standard
  * input and output (and error, when sp->fd[2] is SK_SPAWN_STDOUT), where
- * the model serves c in a process of its own (the fork model's child,
- * --inetd): inetd's way, no byte relayed. Returns when the program ended
- * (its wait status, >= 0); c is then ended, its socket closed (the program
- * closed the connection by exiting). -EOPNOTSUPP where the model cannot
- * (several connections per process, or a transport such as TLS between
- * the socket and the service): the service runs it on pipes instead.
+ * the model gives c a thread of control of its own that may wait for it
+ * (ops->own_thread: the blocking driver under fork, --inetd, thread, pool,
+ * prefork and iterative): inetd's way, no byte relayed. Returns when the
+ * program ended (its wait status, >= 0); c is then ended, its socket closed
+ * (the program closed the connection by exiting). -EOPNOTSUPP where the
+ * model cannot (an event loop serving many connections, or a transport
+ * such as TLS between the socket and the service): the service runs it on
+ * pipes instead.
  * Called from open() only. Any other negative errno: it could not start. */
 int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp);
 

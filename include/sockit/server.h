@@ -94,11 +94,11 @@ struct sk_server {
     /* Set in a fork model's per-connection child: the parent uncounts
      * st->active when it reaps the child, so sk__conn_close() does not. */
     int active_by_parent;
-    /* This process serves one connection and nothing else (a fork model's
-     * child, --inetd): sk_conn_exec() may hand it the socket. */
-    int conn_process;
     /* UDP: which datagrams may be answered (src/model/udp_guard.c). */
     struct sk__udp_guard *udp_guard;
+    /* UDP relay services (svc->dgram_route): each client's flow to its
+     * upstream (src/model/udp_relay.c); NULL for the others. */
+    struct sk__udp_flows *udp_flows;
     /* The TLS transport (serve --tls): every stream connection runs TLS over
      * this server context, its handshake bounded by handshake_ms. NULL: plain. */
     struct sk_tls_ctx *tls;

@@ -72,6 +72,7 @@ struct sk_service_env {
     int stop_fd;   /* readable once the server was asked to stop: poll it, never read it */
     int terminal;  /* stdin is a terminal the service may take */
     int log_level; /* what sk_log() (util.h) prints: SK_LOG_ERROR under -q */
+    int socktype;  /* SOCK_STREAM or SOCK_DGRAM: what the server listens for */
     int drain_ms;  /* how long connections may finish once a stop was requested (--drain) */
     /* set by start() */
     int took_terminal; /* the service reads the terminal now: a line typed there no
@@ -148,6 +149,15 @@ struct sk_service {
      * (logged, no reply). */
     ssize_t (*datagram)(void *state, const struct sk_addr *from, const char *in, size_t n,
                         char *out, size_t outmax);
+    /* Datagram relay, instead of datagram() (optional): where the flow of
+     * a source the model has none for goes. Fill *to and return 0: the
+     * model opens a socket connected to *to for this source and, without
+     * the service, sends the source's datagrams on it and what comes back
+     * on it to the source, until the flow was idle for the idle timeout or
+     * the upstream refused (ICMP port unreachable; the next datagram asks
+     * again). A negative errno drops the datagram. Called from any worker
+     * thread. */
+    int (*dgram_route)(void *state, const struct sk_addr *from, struct sk_addr *to);
 };
 
 /* The registry of services, NULL-terminated. */

@@ -6,7 +6,9 @@
  * When a TCP reply is complete: what came back ends with the message sent
  * (a plain echo, or an echo behind a prefix such as the seeds' "You Send:"),
  * or, for a server that answers something else, nothing more arrived for
- * pause_ms after the first byte, or the server closed the connection. The
+ * pause_ms after the first byte (a reply that is so far the start of the
+ * message is an echo still coming: the pause does not end it), or the server
+ * closed the connection. The
  * whole reply gets timeout_ms at most: an endless one (chargen, a trickle)
  * is cut off there.
  *
@@ -157,6 +159,16 @@ static void print_reply(struct session *s, const char *p, size_t n)
 
 /* ---- TCP ---- */
 
+/* Is what came back so far the start of the message, an echo that paused
+ * (a loaded server, a slow relay)? Then --pause does not end it. Nothing is
+ * dropped from s->reply before it holds more than the message. */
+static int echo_so_far(const struct session *s)
+{
+    size_t n = sk_buf_len(&s->reply);
+    return n > 0 && n < s->msglen && n == s->reply_total &&
+           memcmp(sk_buf_data(&s->reply), s->msg, n) == 0;
+}
+
 /* Send s->msg and collect its reply into s->reply (see the top comment).
  * The socket is non-blocking: sending and receiving interleave, so a
  * message larger than the socket buffers cannot deadlock against its echo.
@@ -184,8 +196,11 @@ static int tcp_exchange(struct session *s, double *rtt)
             *rtt = ms_since(t0);
             return last_rx ? R_CUT : R_TIMEOUT;
         }
-        if (sent == s->msglen && now >= deadline)
-            return last_rx ? R_OTHER : R_TIMEOUT;
+        if (sent == s->msglen && now >= deadline) {
+            if (!echo_so_far(s))
+                return last_rx ? R_OTHER : R_TIMEOUT;
+            deadline = cap; /* an echo still coming: only the timeout ends it */
+        }
         int wait = (int)((deadline - now + 999999) / 1000000);
         if (sent < s->msglen)
             wait = SK_MIN(wait, 1000);

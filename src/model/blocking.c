@@ -134,8 +134,9 @@ static void blocking_wake(struct sk_conn *c)
     (void)r; /* a full counter is still readable: the wake-up is not lost */
 }
 
-static const struct sk_conn_ops blocking_ops = {.wake = blocking_wake, .splice = 1};
-static const struct sk_conn_ops plain_ops = {.splice = 1};
+static const struct sk_conn_ops blocking_ops = {
+    .wake = blocking_wake, .splice = 1, .own_thread = 1};
+static const struct sk_conn_ops plain_ops = {.splice = 1, .own_thread = 1};
 
 /* What the next poll should wait for (*events), whether input is held back
  * (*held: left unconsumed while output is queued; it is fed again once

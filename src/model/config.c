@@ -175,6 +175,7 @@ int sk_server_start_service(struct sk_server *srv, char *err, size_t errlen)
         .stop_fd = srv->stop_fd,
         .terminal = isatty(STDIN_FILENO),
         .log_level = sk_log_level,
+        .socktype = srv->socktype,
         .drain_ms = srv->lim.drain_ms,
     };
     int r = srv->svc->start ? srv->svc->start(srv->svc_state, &env, err, errlen) : 0;

@@ -114,7 +114,7 @@ int sk_conn_exec(struct sk_conn *c, struct sk_spawn *sp)
 {
     struct sk_server *srv = c->srv;
 
-    if (!srv->conn_process || c->tls || c->fd < 0 || sk_conn_pending(c) > 0)
+    if (!c->ops || !c->ops->own_thread || c->tls || c->fd < 0 || sk_conn_pending(c) > 0)
         return -EOPNOTSUPP;
     sp->fd[0] = sp->fd[1] = c->fd;
     if (sp->fd[2] == SK_SPAWN_STDOUT)

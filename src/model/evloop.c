@@ -110,13 +110,19 @@ __attribute__((noinline)) static int set_timer(struct sk__ev_loop *L, struct sk_
 }
 
 /* Lazy: only ever moved earlier here; a timer that fires early re-arms.
- * 0, or -errno (set_timer). */
-static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+ * 0, or -errno (set_timer). may_link is a constant: 0 where ec is known
+ * not to be a link (sk__conn_due_as()). */
+static inline int arm_timer_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, const int may_link)
 {
-    int64_t due = sk__conn_due(&ec->c, ec->fat, ec->held);
+    int64_t due = sk__conn_due_as(&ec->c, ec->fat, ec->held, may_link);
     if (due && (!sk__timer_armed(&ec->timer) || due < ec->timer.at))
         return set_timer(L, ec, due);
     return 0;
+}
+
+static inline int arm_timer(struct sk__ev_loop *L, struct sk__ev_conn *ec)
+{
+    return arm_timer_as(L, ec, 1);
 }
 
 /* Mark ec closed. Another loop's hub callback reads the mark in wake()
@@ -239,8 +245,10 @@ step_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, const int tls, const int 
         if ((c->flags & SK_CONN_ABORT) || ((c->flags & SK_CONN_END) && !pend))
             return 1;
     }
-    if (ec->is_link ? L->stopping
-                    : sk__conn_can_close_as(c, pend, ec->eof, ec->held, L->stopping, up))
+    /* A link (stepped only here, up a constant 1: step_link()) ends with
+     * the stop, not by its client's rule. */
+    if (up && ec->is_link ? L->stopping
+                          : sk__conn_can_close_as(c, pend, ec->eof, ec->held, L->stopping, up))
         return 1;
     /* Under TLS plaintext waits for the handshake: only what can go counts. */
     int wr = tls ? sk__tls_wants_write(c) || (ec->sending && sk_buf_len(ec->sending)) : pend != 0;
@@ -268,12 +276,13 @@ static inline int step(struct sk__ev_loop *L, struct sk__ev_conn *ec)
 
 /* Outside the hub lock: close, or apply what ec wants and re-arm its timer;
  * a connection whose interest or timer cannot be set is closed. */
-static void finish(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+static inline __attribute__((always_inline)) void
+finish_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r, const int may_link)
 {
     if (r == 0 && (ec->want != ec->armed || ec->c.up) && (r = L->be->apply(L, ec)) < 0)
         r = conn_lost(ec, "cannot change what it is watched for", r);
     if (r == 0)
-        r = arm_timer(L, ec);
+        r = arm_timer_as(L, ec, may_link);
     if (r != 0)
         close_conn(L, ec, r > 0 ? 0 : r);
 }
@@ -287,15 +296,33 @@ static int link_lost(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
     return svc->up_connected ? svc->up_connected(&ec->c, r) : 0;
 }
 
-void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+/* A link's step: an upstream failure (r < 0, from its I/O or the step) is
+ * not its end (link_lost()). Out of line and through step_slow() (a link
+ * is never TLS; without its upstream that step is the plain one), so
+ * sk__ev_settle() calls step() at one place and the compiler inlines it
+ * there: with a second call site it moved the plain step out of line, a
+ * call and its register saves on every request (uring +65 instructions). */
+__attribute__((noinline)) static int step_link(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
 {
-    for (int i = 0; i < 4 && r < 0 && ec->is_link && !L->stopping; i++)
+    for (int i = 0; i < 4 && r < 0 && !L->stopping; i++)
         r = link_lost(L, ec, r);
     if (r == 0)
-        r = step(L, ec);
-    for (int i = 0; i < 4 && r < 0 && ec->is_link && !L->stopping; i++)
+        r = step_slow(L, ec);
+    for (int i = 0; i < 4 && r < 0 && !L->stopping; i++)
         if ((r = link_lost(L, ec, r)) == 0)
-            r = step(L, ec);
+            r = step_slow(L, ec);
+    return r;
+}
+
+/* Specialised: link is a constant, so a client connection's settle (every
+ * request's) looks at no link rule, neither in the step nor in the timer. */
+static inline __attribute__((always_inline)) void
+settle_as(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r, const int link)
+{
+    if (link)
+        r = step_link(L, ec, r);
+    else if (r == 0)
+        r = step(L, ec);
     /* Large buffers are kept while the connection is busy (no malloc/free
      * per message) and released by the timer once it has been quiet. Looked
      * at under the hub lock: another loop's callback may be growing out. */
@@ -303,7 +330,21 @@ void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
                    (ec->sending && ec->sending->cap > SK_EV_KEEP_BUF)))
         ec->fat = 1;
     sk__ev_hub_leave(L);
-    finish(L, ec, r);
+    finish_as(L, ec, r, link);
+}
+
+__attribute__((noinline)) static void settle_link(struct sk__ev_loop *L, struct sk__ev_conn *ec,
+                                                  int r)
+{
+    settle_as(L, ec, r, 1);
+}
+
+void sk__ev_settle(struct sk__ev_loop *L, struct sk__ev_conn *ec, int r)
+{
+    if (ec->is_link)
+        settle_link(L, ec, r);
+    else
+        settle_as(L, ec, r, 0);
 }
 
 static void process(struct sk__ev_loop *L, struct sk__ev_conn *ec)

@@ -105,7 +105,6 @@ static void serve_child(struct sk_server *srv, int fd, const struct sk_addr *pee
     sk__server_drop_listeners(srv);
     srv->stdin_stop = 0;       /* the terminal is the parent's */
     srv->active_by_parent = 1; /* the parent uncounts when it reaps us */
-    srv->conn_process = 1;     /* serve exec may hand the program our socket */
     sk__serve_blocking(srv, fd, peer);
     sk_spawn_shutdown(srv->lim.drain_ms); /* a program run on pipes (serve exec --tls) */
     _exit(0);

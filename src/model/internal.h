@@ -339,10 +339,13 @@ static inline int sk__conn_service_armed(const struct sk_conn *c, int held)
     return c->deadline_ms && !sk__conn_holding(c, held) && !(c->tls && c->tls->hs_due);
 }
 
-static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
+/* may_link is a constant: 0 where c is known not to be a link (the event
+ * loops' settle of a client connection), which then does not look. */
+static inline int64_t sk__conn_due_as(const struct sk_conn *c, int fat, int held,
+                                      const int may_link)
 {
     int64_t due = 0;
-    if (c->srv->lim.idle_timeout_ms > 0 && !c->link) /* a link has none */
+    if (c->srv->lim.idle_timeout_ms > 0 && !(may_link && c->link)) /* a link has none */
         due = c->last_ms + c->srv->lim.idle_timeout_ms;
     if (sk__conn_service_armed(c, held) && (!due || c->deadline_ms < due))
         due = c->deadline_ms;
@@ -356,6 +359,11 @@ static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
             due = up;
     }
     return due;
+}
+
+static inline int64_t sk__conn_due(const struct sk_conn *c, int fat, int held)
+{
+    return sk__conn_due_as(c, fat, held, 1);
 }
 
 /* Is c's idle timeout or service deadline (unless held) due at now? */

@@ -288,7 +288,6 @@ int sk_server_serve_conn(struct sk_server *srv, int fd, const struct sk_addr *pe
     }
     atomic_fetch_add(&srv->st->active, 1);
     atomic_fetch_add(&srv->st->accepted, 1);
-    srv->conn_process = 1; /* serve exec hands the program the socket, as inetd does */
     return sk__serve_blocking(srv, fd, peer);
 }
 

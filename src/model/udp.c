@@ -3,7 +3,8 @@
  * socket (more workers on duplicates of it), waiting for input or a stop,
  * and one datagram -> the service's datagram callback -> its reply, with
  * truncated datagrams detected, logged and dropped, and replies only where
- * udp_guard.c allows them.
+ * udp_guard.c allows them; for a relay service, the datagram to its
+ * source's flow instead (udp_relay.c).
  */
 #include "udp.h"
 
@@ -68,6 +69,12 @@ int sk__udp_run(struct sk_server *srv, sk__udp_loop_fn loop)
         free(w);
         return r;
     }
+    if (srv->svc->dgram_route && (r = sk__udp_flows_new(srv, &srv->udp_flows)) < 0) {
+        sk__udp_guard_free(srv->udp_guard);
+        srv->udp_guard = NULL;
+        free(w);
+        return r;
+    }
     for (unsigned i = 0; i < n; i++) {
         w[i].srv = srv;
         w[i].loop = loop;
@@ -103,6 +110,8 @@ out:
     for (unsigned i = nl; i < n; i++)
         close(w[i].fd);
     free(w);
+    sk__udp_flows_free(srv, srv->udp_flows);
+    srv->udp_flows = NULL;
     sk__udp_guard_free(srv->udp_guard);
     srv->udp_guard = NULL;
     return r;
@@ -110,6 +119,8 @@ out:
 
 int sk__udp_wait(struct sk_server *srv, int fd, int first)
 {
+    if (srv->udp_flows)
+        return sk__udp_wait_flows(srv, fd, first);
     return sk__wait_listener_ex(srv, fd, first ? SK_WAIT_STDIN : 0, NULL);
 }
 
@@ -118,10 +129,29 @@ size_t sk__udp_bufsize(const struct sk_server *srv)
     return srv->lim.in_max ? srv->lim.in_max : SK_UDP_MAX;
 }
 
-ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const char *in, size_t n,
-                       size_t len, int truncated, char *out, size_t outmax)
+/* Is one more datagram for from's address over --udp-rate? Counted and
+ * logged (what: "replies to") at most once a second when it is. */
+static int over_rate(struct sk_server *srv, const struct sk_addr *from, const char *what)
 {
-    static struct sk__ratelimit trunc_rl, err_rl, bad_rl, rate_rl;
+    static struct sk__ratelimit rate_rl;
+    uint64_t skipped;
+    char a[SK_ADDR_STRLEN];
+
+    if (!srv->udp_guard || sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms()))
+        return 0;
+    atomic_fetch_add(&srv->st->rejected, 1);
+    if (sk__rate_ok(&rate_rl, &skipped)) {
+        sk_addr_format_host(from, a, sizeof(a));
+        sk_log(SK_LOG_WARN, "%s %s over --udp-rate %u/s: dropped%s", what, a, srv->lim.udp_rate,
+               skipped ? " (more since the last line)" : "");
+    }
+    return 1;
+}
+
+ssize_t sk__udp_handle(struct sk_server *srv, int fd, const struct sk_addr *from, const char *in,
+                       size_t n, size_t len, int truncated, char *out, size_t outmax)
+{
+    static struct sk__ratelimit trunc_rl, err_rl, bad_rl;
     uint64_t skipped;
     char a[SK_ADDR_STRLEN];
 
@@ -151,18 +181,18 @@ ssize_t sk__udp_handle(struct sk_server *srv, const struct sk_addr *from, const 
         }
         return -1;
     }
+    if (srv->udp_flows) {
+        /* A relay: --udp-rate bounds what one source has forwarded. */
+        if (over_rate(srv, from, "datagrams from"))
+            return -1;
+        sk__udp_flows_forward(srv, fd, from, in, n);
+        return -1;
+    }
     ssize_t r = srv->svc->datagram(srv->svc_state, from, in, n, out, outmax);
     if (r == SK_NO_REPLY)
         return -1;
-    if (r >= 0 && srv->udp_guard && !sk__udp_guard_allow(srv->udp_guard, from, sk_now_ms())) {
-        atomic_fetch_add(&srv->st->rejected, 1);
-        if (sk__rate_ok(&rate_rl, &skipped)) {
-            sk_addr_format_host(from, a, sizeof(a));
-            sk_log(SK_LOG_WARN, "replies to %s over --udp-rate %u/s: dropped%s", a,
-                   srv->lim.udp_rate, skipped ? " (more since the last line)" : "");
-        }
+    if (r >= 0 && over_rate(srv, from, "replies to"))
         return -1;
-    }
     if (r < 0) {
         atomic_fetch_add(&srv->st->errors, 1);
         if (sk__rate_ok(&err_rl, &skipped)) {

@@ -83,7 +83,7 @@ static int batch_loop(struct sk_server *srv, int fd, int first)
                 size_t len = b->rmsg[i].msg_len;
                 b->from[i].len = mh->msg_namelen;
                 char *o = b->out + (size_t)k * SK_UDP_MAX;
-                ssize_t rn = sk__udp_handle(srv, &b->from[i], b->in + i * bufsize,
+                ssize_t rn = sk__udp_handle(srv, fd, &b->from[i], b->in + i * bufsize,
                                             len < bufsize ? len : bufsize, len,
                                             (mh->msg_flags & MSG_TRUNC) != 0, o, SK_UDP_MAX);
                 if (rn < 0)

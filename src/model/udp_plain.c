@@ -46,7 +46,7 @@ static int plain_loop(struct sk_server *srv, int fd, int first)
             }
             from.len = mh.msg_namelen;
             size_t n = (size_t)got < bufsize ? (size_t)got : bufsize;
-            ssize_t rn = sk__udp_handle(srv, &from, in, n, (size_t)got,
+            ssize_t rn = sk__udp_handle(srv, fd, &from, in, n, (size_t)got,
                                         (mh.msg_flags & MSG_TRUNC) != 0, out, SK_UDP_MAX);
             if (rn < 0)
                 continue;

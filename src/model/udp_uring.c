@@ -25,6 +25,7 @@
 #define SLOTS 32
 #define TAG_STOP ((uint64_t)1 << 40)
 #define TAG_STDIN ((uint64_t)2 << 40)
+#define TAG_FLOWS ((uint64_t)3 << 40) /* the relay's upstream sockets (udp_relay.c) are ready */
 #define TAG_SEND ((uint64_t)1 << 32)
 
 struct slot {
@@ -69,6 +70,10 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
 {
     if (tag == TAG_STOP)
         return 1;
+    if (tag == TAG_FLOWS) {
+        sk__udp_flows_run(srv);
+        return arm_poll(ring, sk__udp_flows_fd(srv->udp_flows), TAG_FLOWS);
+    }
     if (tag == TAG_STDIN) {
         /* As in uring.c: a failed poll (EINVAL around a job-control switch)
          * is armed again, unless it keeps failing. One loop watches. */
@@ -95,7 +100,7 @@ static int completion(struct sk_server *srv, struct io_uring *ring, int fd, stru
     }
     s->from.len = s->rmsg.msg_namelen;
     size_t len = (size_t)res;
-    ssize_t rn = sk__udp_handle(srv, &s->from, s->in, len < bufsize ? len : bufsize, len,
+    ssize_t rn = sk__udp_handle(srv, fd, &s->from, s->in, len < bufsize ? len : bufsize, len,
                                 (s->rmsg.msg_flags & MSG_TRUNC) != 0, s->out, SK_UDP_MAX);
     if (rn < 0)
         return arm_recv(ring, fd, s, bufsize, i);
@@ -126,7 +131,7 @@ static int uring_loop(struct sk_server *srv, int fd, int first)
         free(mem);
         return -ENOMEM;
     }
-    /* Room for every slot's one operation plus the two polls. */
+    /* Room for every slot's one operation plus the three polls. */
     if ((r = io_uring_queue_init(SLOTS * 2 + 4, &ring, 0)) < 0) {
         free(slots);
         free(mem);
@@ -142,9 +147,25 @@ static int uring_loop(struct sk_server *srv, int fd, int first)
         goto out;
     if (first && srv->stdin_stop && (r = arm_poll(&ring, STDIN_FILENO, TAG_STDIN)) < 0)
         goto out;
+    if (srv->udp_flows && (r = arm_poll(&ring, sk__udp_flows_fd(srv->udp_flows), TAG_FLOWS)) < 0)
+        goto out;
     r = 0;
     while (r == 0) { /* a stop arrives as the TAG_STOP completion */
-        int w = io_uring_submit_and_wait(&ring, 1);
+        int due = srv->udp_flows ? sk__udp_flows_due_ms(srv->udp_flows) : -1;
+        int w;
+        if (due >= 0) {
+            /* A relay's flow may expire: wait no longer than that. */
+            struct __kernel_timespec ts = {.tv_sec = due / 1000,
+                                           .tv_nsec = (long long)(due % 1000) * 1000000};
+            struct io_uring_cqe *first_cqe;
+            w = io_uring_submit_and_wait_timeout(&ring, &first_cqe, 1, &ts, NULL);
+            if (w == -ETIME) {
+                sk__udp_flows_run(srv);
+                continue;
+            }
+        } else {
+            w = io_uring_submit_and_wait(&ring, 1);
+        }
         if (w == -EINTR)
             continue;
         if (w < 0) {

@@ -53,6 +53,11 @@
 /* The banner waits this long for a browser's "GET " (chat_ws.c): a server
  * that speaks first cannot take it back. */
 #define SNIFF_MS 200
+/* A member's line waits this long while Redis is behind (--cluster). */
+#define CLUSTER_BUSY_MS 5
+/* A room's lines wait at most this long for its history (Redis stuck):
+ * then they are shown, and the history when it comes is not. */
+#define HISTORY_WAIT_MS 1000
 
 struct member {
     struct sk_conn *c;
@@ -81,6 +86,27 @@ struct member {
 
     int greeted;           /* the banner was sent (or it turned out to speak HTTP) */
     struct sk__chat_ws ws; /* a browser's WebSocket (chat_ws.c) */
+
+    /* --cluster: its room's history asked of Redis and not answered yet
+     * (how many times); meanwhile the room's lines wait in held (struct
+     * held_line each, bounded by --max-queue), shown after the history.
+     * A line the history showed (its id at or before seen, the newest
+     * there) is not shown again, held or arriving later: the subscription
+     * is another connection to Redis, which may lag behind the answer. */
+    unsigned hist_wait;
+    unsigned hist_skip; /* answers given up on (HISTORY_WAIT_MS): not shown */
+    int64_t hist_since; /* when the last history was asked */
+    char *held;
+    size_t held_len;
+    struct sk__chat_stream_id seen;
+};
+
+/* A line held for a member waiting for its room's history. */
+struct held_line {
+    struct sk__chat_stream_id id; /* its place in the history; kept is 0: none */
+    uint32_t len;
+    int kept;
+    /* then len bytes */
 };
 
 struct chat {
@@ -138,19 +164,23 @@ static int nick_ok(const char *value, char *why, size_t len)
     return 0;
 }
 
-static void cluster_line(void *arg, const char *room, const char *text, size_t n);
+static void cluster_line(void *arg, const char *room, const char *text, size_t n,
+                         const struct sk__chat_stream_id *id);
 static void cluster_notice(void *arg, const char *text);
 static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int ok);
 static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
                               void (*fn)(struct sk__chat_cluster *cl, const char *nick));
 static void cluster_lost(void *arg, const char *nick);
 static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
-                            const size_t *lens, size_t n);
+                            const size_t *lens, size_t n, const struct sk__chat_stream_id *last);
 static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
                                 void (*fn)(struct sk__chat_cluster *cl, const char *nick,
                                            const char *room));
 static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
-                           const char *const *rooms, size_t n);
+                           const char *const *rooms, const char *const *topics, size_t n);
+static void cluster_topic_heard(void *arg, const char *room, const char *sender, const char *text,
+                                size_t n, uint64_t ver, int own, uint64_t seq);
+static void cluster_rooms(void *arg, int up);
 
 static int chat_start(void *state, struct sk_service_env *env, char *err, size_t len)
 {
@@ -203,6 +233,8 @@ static int chat_start(void *state, struct sk_service_env *env, char *err, size_t
             .history = cluster_history,
             .each_member = cluster_each_member,
             .roster = cluster_roster,
+            .topic = cluster_topic_heard,
+            .rooms = cluster_rooms,
         };
         struct sk__chat_cluster_hooks h = hooks;
         h.arg = st;
@@ -379,14 +411,81 @@ static struct member *room_next(struct sk__chat_room *r, struct member *m)
     return m->node.next == &r->members ? NULL : node_member(m->node.next);
 }
 
+/* Keep a line for m until its room's history is shown (bounded like its
+ * queue: past it the line is missed, and told). */
+static void hold(struct chat *st, struct member *m, const char *text, size_t n,
+                 const struct sk__chat_stream_id *id)
+{
+    struct held_line h = {.len = (uint32_t)n, .kept = id != NULL};
+    size_t add = sizeof(h) + n;
+    char *p = m->held_len + add > st->max_queue ? NULL : realloc(m->held, m->held_len + add);
+    if (!p) {
+        m->missed++;
+        return;
+    }
+    if (id)
+        h.id = *id;
+    memcpy(p + m->held_len, &h, sizeof(h));
+    memcpy(p + m->held_len + sizeof(h), text, n);
+    m->held = p;
+    m->held_len += add;
+}
+
+static int id_after(const struct sk__chat_stream_id *a, const struct sk__chat_stream_id *b)
+{
+    return a->ms > b->ms || (a->ms == b->ms && a->seq > b->seq);
+}
+
+/* Was this line of m's room shown to m in its history already? */
+static int shown(const struct member *m, const struct sk__chat_stream_id *id)
+{
+    return id && !id_after(id, &m->seen);
+}
+
+/* Deliver what was held for m, but the lines its history showed. */
+static void let_go(struct chat *st, struct member *m)
+{
+    char *p = m->held;
+    size_t len = m->held_len;
+    m->held = NULL;
+    m->held_len = 0;
+    for (size_t at = 0; at + sizeof(struct held_line) <= len;) {
+        struct held_line h;
+        memcpy(&h, p + at, sizeof(h));
+        at += sizeof(h);
+        if (!shown(m, h.kept ? &h.id : NULL))
+            deliver(st, m, p + at, h.len);
+        at += h.len;
+    }
+    free(p);
+}
+
 /* Queue text[0..n) (no line end) to every member of room r except `except`
- * (NULL: to all of them). The one way a line reaches a room. */
+ * (NULL: to all of them), held for one waiting for the room's history; id
+ * is the line's place in that history (NULL: not kept there). The one way a
+ * line reaches a room. */
+static void room_deliver_id(struct chat *st, struct sk__chat_room *r, struct member *except,
+                            const char *text, size_t n, const struct sk__chat_stream_id *id)
+{
+    for (struct member *m = room_first(r); m; m = room_next(r, m)) {
+        if (m == except || m->leaving || shown(m, id))
+            continue;
+        if (m->hist_wait && sk_now_ms() - m->hist_since > HISTORY_WAIT_MS) {
+            m->hist_skip += m->hist_wait; /* Redis is stuck: the room goes on */
+            m->hist_wait = 0;
+            let_go(st, m);
+        }
+        if (m->hist_wait)
+            hold(st, m, text, n, id);
+        else
+            deliver(st, m, text, n);
+    }
+}
+
 static void room_deliver(struct chat *st, struct sk__chat_room *r, struct member *except,
                          const char *text, size_t n)
 {
-    for (struct member *m = room_first(r); m; m = room_next(r, m))
-        if (m != except)
-            deliver(st, m, text, n);
+    room_deliver_id(st, r, except, text, n, NULL);
 }
 
 /* Format, then room_deliver(). */
@@ -412,18 +511,28 @@ static void cluster_pub(struct chat *st, struct sk__chat_room *r, const struct m
 /* --cluster: the same, and kept in r's history (what members say). */
 static void cluster_said(struct chat *st, struct sk__chat_room *r, const struct member *m)
 {
-    cluster_pub(st, r, m);
     if (st->cl)
-        sk__chat_cluster_remember(st->cl, r->name, st->scratch, st->said);
+        sk__chat_cluster_say(st->cl, r->name, m->nick, st->scratch, st->said);
 }
 
-/* --cluster: m entered its room; the room's history comes from Redis. */
-static void cluster_entered(struct chat *st, const struct member *m)
+/* --cluster: m entered its room (fresh: opened here by it, so its topic
+ * comes from Redis); the room's history comes from Redis, and the room's
+ * lines wait for it (what was held for the room it left is dropped). */
+static void cluster_entered(struct chat *st, struct member *m, int fresh)
 {
     if (!st->cl)
         return;
     sk__chat_cluster_where(st->cl, m->nick, m->room->name);
-    sk__chat_cluster_history(st->cl, m->c->id, m->room->name);
+    if (fresh)
+        sk__chat_cluster_topic_sync(st->cl, m->room->name, m->room->topic, m->room->topic_ver);
+    free(m->held);
+    m->held = NULL;
+    m->held_len = 0;
+    m->seen = (struct sk__chat_stream_id){0, 0};
+    if (sk__chat_cluster_history(st->cl, m->c->id, m->room->name) == 1) {
+        m->hist_wait++;
+        m->hist_since = sk_now_ms();
+    }
 }
 
 /* Members of r that have not quit or been dropped. */
@@ -583,7 +692,7 @@ static void set_nick(struct chat *st, struct member *m, const char *name, size_t
         welcome(st, m);
         room_say(st, m->room, m, "*** %s joined%s", nick, m->is_operator ? " (operator)" : "");
         cluster_pub(st, m->room, m);
-        cluster_entered(st, m);
+        cluster_entered(st, m, 0);
         log_line(st, "*** %s joined", nick);
         return;
     }
@@ -734,12 +843,13 @@ static void move_to(struct chat *st, struct member *m, struct sk__chat_room *r)
     log_line(st, "%s*** %s left for %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     room_leave(st, m); /* the old room may be gone now */
     m->room = r;
+    int fresh = r->count == 0;
     sk__chat_room_add(r, &m->node);
     room_say(st, r, m, "*** %s joined %s", m->nick, r->name);
     cluster_pub(st, r, m);
     log_line(st, "%s*** %s joined %s", room_tag(st, m, tag, sizeof(tag)), m->nick, r->name);
     tell_room(st, m);
-    cluster_entered(st, m);
+    cluster_entered(st, m, fresh);
 }
 
 /* /join ROOM: to ROOM, created by the first one to join it. */
@@ -800,6 +910,15 @@ static void list_rooms(struct chat *st, struct member *m)
     }
 }
 
+/* --cluster: r's topic (just set here by m) to every server; while Redis
+ * is away it waits (dirty) and is set when Redis is back. */
+static void cluster_topic(struct chat *st, struct sk__chat_room *r, const struct member *m)
+{
+    if (st->cl)
+        r->topic_dirty = sk__chat_cluster_topic(st->cl, r->name, m->nick, r->topic, r->topic_ver,
+                                                &r->topic_seq) < 0;
+}
+
 /* /topic: show it; /topic TEXT: set it (for everyone in the room); "/topic -"
  * clears it. */
 static void topic(struct chat *st, struct member *m, const char *text, size_t n)
@@ -816,6 +935,7 @@ static void topic(struct chat *st, struct member *m, const char *text, size_t n)
     }
     if (n == 1 && text[0] == '-') {
         r->topic[0] = '\0';
+        cluster_topic(st, r, m);
         room_say(st, r, NULL, "*** %s cleared the topic of %s", m->nick, r->name);
         log_line(st, "%s*** %s cleared the topic", room_tag(st, m, tag, sizeof(tag)), m->nick);
         return;
@@ -829,6 +949,7 @@ static void topic(struct chat *st, struct member *m, const char *text, size_t n)
     }
     memcpy(r->topic, st->clean, cl);
     r->topic[cl] = '\0';
+    cluster_topic(st, r, m);
     room_say(st, r, NULL, "*** %s set the topic of %s: %s", m->nick, r->name, r->topic);
     log_line(st, "%s*** %s set the topic: %s", room_tag(st, m, tag, sizeof(tag)), m->nick,
              r->topic);
@@ -1013,7 +1134,8 @@ static void tell_refused(struct chat *st, struct member *m, int64_t now, int for
 
 /* ---- the cluster's hooks (chat_cluster.h) ---- */
 
-static void cluster_line(void *arg, const char *room, const char *text, size_t n)
+static void cluster_line(void *arg, const char *room, const char *text, size_t n,
+                         const struct sk__chat_stream_id *id)
 {
     struct chat *st = arg;
     struct sk__chat_room *r = sk__chat_room_find(&st->rooms, room);
@@ -1021,7 +1143,60 @@ static void cluster_line(void *arg, const char *room, const char *text, size_t n
         return; /* nobody here is in that room */
     size_t cl = clean(st, text, n);
     if (cl)
-        room_deliver(st, r, NULL, st->clean, cl);
+        room_deliver_id(st, r, NULL, st->clean, cl, id);
+}
+
+/* A topic from the cluster: another server's set (announced), our own set
+ * coming back (a set here is shown at once, and its echo tells where it
+ * fell in Redis's order), or what Redis keeps (sender NULL: shown, not
+ * announced). Only a version newer than the room's counts: one heard late
+ * (the subscription is another connection than the commands') is old. */
+static void cluster_topic_heard(void *arg, const char *room, const char *sender, const char *text,
+                                size_t n, uint64_t ver, int own, uint64_t seq)
+{
+    struct chat *st = arg;
+    struct sk__chat_room *r = sk__chat_room_find(&st->rooms, room);
+    if (!r || r->topic_dirty || ver <= r->topic_ver)
+        return; /* nobody here, a set of ours waiting for Redis, or old */
+    size_t cl = n ? clean(st, text, n) : 0;
+    if (cl > SK_CHAT_TOPIC_MAX || (n && !cl))
+        return;
+    r->topic_ver = ver;
+    if (own && seq != r->topic_seq)
+        return; /* a newer set of ours follows */
+    if (strlen(r->topic) == cl && memcmp(r->topic, st->clean, cl) == 0 && (own || !sender))
+        return; /* no change */
+    memcpy(r->topic, st->clean, cl);
+    r->topic[cl] = '\0';
+    if (!sender) {
+        if (!cl)
+            return;
+        for (struct member *m = room_first(r); m; m = room_next(r, m))
+            tell(st, m, "*** Topic of %s: %s", r->name, r->topic);
+    } else if (cl) {
+        room_say(st, r, NULL, "*** %s set the topic of %s: %s", sender, r->name, r->topic);
+    } else {
+        room_say(st, r, NULL, "*** %s cleared the topic of %s", sender, r->name);
+    }
+}
+
+/* Redis is back (up): the topics set here meanwhile go out, every other
+ * room's is read (and put back if Redis lost it); or the refresh: every
+ * room here keeps its topic alive. */
+static void cluster_rooms(void *arg, int up)
+{
+    struct chat *st = arg;
+    for (struct sk__chat_room *r = &st->rooms.lobby; r; r = r->next) {
+        if (!up) {
+            sk__chat_cluster_topic_keep(st->cl, r->name);
+        } else if (r->topic_dirty) {
+            struct member *m = room_first(r);
+            r->topic_dirty = sk__chat_cluster_topic(st->cl, r->name, m ? m->nick : "sockit",
+                                                    r->topic, r->topic_ver, &r->topic_seq) < 0;
+        } else {
+            sk__chat_cluster_topic_sync(st->cl, r->name, r->topic, r->topic_ver);
+        }
+    }
 }
 
 static void cluster_notice(void *arg, const char *text)
@@ -1057,26 +1232,41 @@ static void cluster_claimed(void *arg, uint64_t conn_id, const char *nick, int o
         sk__chat_cluster_release(st->cl, nick); /* refused here after all */
 }
 
+/* The history of the room m entered (last NULL: Redis went away first),
+ * then the room's lines held meanwhile but those the history shows. An
+ * answer to an earlier /join (m asked again since) only counts down. */
 static void cluster_history(void *arg, uint64_t conn_id, const char *room, const char *const *lines,
-                            const size_t *lens, size_t n)
+                            const size_t *lens, size_t n, const struct sk__chat_stream_id *last)
 {
     struct chat *st = arg;
     struct member *m = st->head;
     while (m && m->c->id != conn_id)
         m = m->next;
-    if (!m || m->leaving || !m->room || !n)
+    if (m && m->hist_skip) {
+        m->hist_skip--; /* too late: the room's lines were shown without it */
         return;
-    char folded[SK_CHAT_ROOM_MAX + 1];
-    sk_chat_room_fold(m->room->name, strlen(m->room->name), folded);
-    if (strcmp(folded, room) != 0)
-        return; /* it moved on meanwhile */
-    tell(st, m, "*** The last %zu line%s of %s:", n, n == 1 ? "" : "s", m->room->name);
-    for (size_t i = 0; i < n; i++) {
-        size_t cl = clean(st, lines[i], lens[i]);
-        if (cl)
-            deliver(st, m, st->clean, cl);
     }
-    tell(st, m, "*** (end of the history of %s)", m->room->name);
+    if (!m || !m->hist_wait || --m->hist_wait)
+        return;
+    char folded[SK_CHAT_ROOM_MAX + 1] = "";
+    if (m->room)
+        sk_chat_room_fold(m->room->name, strlen(m->room->name), folded);
+    if (m->leaving || strcmp(folded, room) != 0) { /* it moved on meanwhile */
+        let_go(st, m);
+        return;
+    }
+    if (n) {
+        tell(st, m, "*** The last %zu line%s of %s:", n, n == 1 ? "" : "s", m->room->name);
+        for (size_t i = 0; i < n; i++) {
+            size_t cl = clean(st, lines[i], lens[i]);
+            if (cl)
+                deliver(st, m, st->clean, cl);
+        }
+        tell(st, m, "*** (end of the history of %s)", m->room->name);
+    }
+    if (n && last)
+        m->seen = *last;
+    let_go(st, m);
 }
 
 static void cluster_each_nick(void *arg, struct sk__chat_cluster *cl,
@@ -1101,7 +1291,7 @@ static void cluster_each_member(void *arg, struct sk__chat_cluster *cl,
 /* The cluster's answer to /who ('w'), /names ('n') or /list ('l'): one more
  * block after this server's own answer. */
 static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *const *nicks,
-                           const char *const *rooms, size_t n)
+                           const char *const *rooms, const char *const *topics, size_t n)
 {
     struct chat *st = arg;
     struct member *m = st->head;
@@ -1123,7 +1313,11 @@ static void cluster_roster(void *arg, uint64_t conn_id, int kind, const char *co
                 continue; /* counted already */
             for (size_t q = i; q < n; q++)
                 c += strcmp(rooms[q], rooms[i]) == 0;
-            tell(st, m, "***   %s (%zu %s)", rooms[i], c, c == 1 ? "person" : "people");
+            size_t tl = topics[i] ? clean(st, topics[i], strlen(topics[i])) : 0;
+            if (tl > SK_CHAT_TOPIC_MAX)
+                tl = 0;
+            tell(st, m, "***   %s (%zu %s)%s%.*s", rooms[i], c, c == 1 ? "person" : "people",
+                 tl ? ": " : "", (int)tl, st->clean);
         }
         return;
     }
@@ -1193,6 +1387,14 @@ static int take_line(void *arg, const char *line, size_t len)
     struct chat *st = sk_conn_service_state(m->c);
     int64_t now = sk_now_ms();
 
+    if (m->named && sk__chat_cluster_busy(st->cl)) {
+        /* Redis is behind on what this server sent it: the line waits (as
+         * a delayed one does) rather than be dropped. */
+        m->resume_ms = now + CLUSTER_BUSY_MS;
+        sk_conn_hold(m->c, 1);
+        sk_conn_set_deadline(m->c, CLUSTER_BUSY_MS);
+        return SK__WS_WAIT;
+    }
     switch (flood_check(st, m, len, now)) {
     case FLOOD_WAIT:
         sk_conn_hold(m->c, 1);
@@ -1353,6 +1555,8 @@ static void chat_close(struct sk_conn *c)
         room_leave(st, m);
     }
     sk__chat_ws_free(&m->ws);
+    free(m->held);
+    m->held = NULL;
     m->c = NULL;
 }
 

@@ -11,6 +11,7 @@
 #include "sockit/chat.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A member's place in its room's list (circular, the room holds the head). */
 struct sk__chat_node {
@@ -20,9 +21,14 @@ struct sk__chat_node {
 struct sk__chat_room {
     char name[SK_CHAT_ROOM_MAX + 1];   /* as first written */
     char topic[SK_CHAT_TOPIC_MAX + 1]; /* sanitised; "" for none */
-    unsigned count;                    /* members in it */
-    struct sk__chat_node members;      /* the head: newest member first */
-    struct sk__chat_room *next;        /* the table's list */
+    /* --cluster: the topic's version (the highest heard), the number the
+     * last set here was sent with (its echo is the one that counts), and
+     * whether a set waits for Redis (dirty) */
+    uint64_t topic_ver, topic_seq;
+    int topic_dirty;
+    unsigned count;               /* members in it */
+    struct sk__chat_node members; /* the head: newest member first */
+    struct sk__chat_room *next;   /* the table's list */
 };
 
 struct sk__chat_rooms {

@@ -5,9 +5,10 @@
  * (sk_conn_spawn_env(): TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP,
  * TCPLOCALPORT; PROTO=UNIX and UNIXREMOTEPID/UID/GID over a Unix socket).
  *
- * Where the model serves the connection in a process of its own (fork,
- * --inetd) the program gets the socket itself (sk_conn_exec()): no byte is
- * relayed, and its exit closes the connection. Elsewhere it runs on two
+ * Where the model gives the connection a thread of control of its own
+ * (fork, --inetd, thread, pool, prefork, iterative) the program gets the
+ * socket itself (sk_conn_exec()): no byte is relayed, and its exit closes
+ * the connection. Under the event models (and under TLS) it runs on two
  * pipes that the model drives as the connection's upstream in its own
  * loop, with backpressure both ways: the client's half-close closes the
  * program's standard input while its output still flows back, and the end

@@ -8,6 +8,11 @@
  * when every one refused, the client is closed and a line is logged (at most
  * one a second). What the client sends meanwhile waits, bounded, and goes to
  * whichever upstream accepts.
+ *
+ * With --udp the model relays (udp_relay.c): each client address gets a
+ * flow with its own socket connected to the next --to (dgram_route(),
+ * round-robin; no unix:), closed when idle (--idle-timeout, default 60 s)
+ * or refused, so the client's next datagram goes to the next address.
  */
 #include "sockit/error.h"
 #include "sockit/resolve.h"
@@ -73,10 +78,14 @@ static void to_add(void *state)
 
 /* ADDR as --to takes it: unix:PATH, /PATH, IPv4:PORT, [IPv6]:PORT, or
  * NAME:PORT (resolved once, at start). 0 or -errno with the reason. */
-static int to_parse(const char *s, struct sk_addr *out, char *why, size_t len)
+static int to_parse(const char *s, int socktype, struct sk_addr *out, char *why, size_t len)
 {
     const char *w = NULL;
     if (strncmp(s, "unix:", 5) == 0 || s[0] == '/') {
+        if (socktype == SOCK_DGRAM) {
+            snprintf(why, len, "'%s': a UDP relay forwards to HOST:PORT or [IPv6]:PORT", s);
+            return -EPROTOTYPE;
+        }
         if (sk_addr_parse(s, 0, out, &w) < 0) {
             snprintf(why, len, "'%s': %s", s, w ? w : "not a Unix socket path");
             return -EINVAL;
@@ -103,7 +112,7 @@ static int to_parse(const char *s, struct sk_addr *out, char *why, size_t len)
     }
     memcpy(host, s, hl);
     host[hl] = '\0';
-    int r = sk_resolve_one(host, colon + 1, 0, SOCK_STREAM, 0, out);
+    int r = sk_resolve_one(host, colon + 1, 0, socktype, 0, out);
     if (r < 0) {
         snprintf(why, len, "'%s': %s", s, sk_strerror(r));
         return r;
@@ -118,7 +127,6 @@ static int to_parse(const char *s, struct sk_addr *out, char *why, size_t len)
 static int relay_start(void *state, struct sk_service_env *env, char *err, size_t errlen)
 {
     struct relay *r = state;
-    (void)env;
     if (r->too_many) {
         snprintf(err, errlen, "--to: at most %d addresses", RELAY_MAX_TO);
         return -EINVAL;
@@ -129,12 +137,25 @@ static int relay_start(void *state, struct sk_service_env *env, char *err, size_
     }
     for (unsigned i = 0; i < r->nto; i++) {
         char why[300];
-        int e = to_parse(r->to_text[i], &r->to[i], why, sizeof(why));
+        int e = to_parse(r->to_text[i], env->socktype, &r->to[i], why, sizeof(why));
         if (e < 0) {
             snprintf(err, errlen, "--to %s", why);
-            return -EINVAL;
+            return e == -EPROTOTYPE ? -ERANGE : -EINVAL; /* a usage error: exit 2 */
+        }
+        if (env->socktype == SOCK_DGRAM && sk_addr_equal(&r->to[i], env->addr)) {
+            snprintf(err, errlen, "--to %s: that is this relay itself (a loop)", r->to_text[i]);
+            return -ERANGE;
         }
     }
+    return 0;
+}
+
+/* --udp: the upstream of a new flow, round-robin. */
+static int relay_route(void *state, const struct sk_addr *from, struct sk_addr *to)
+{
+    struct relay *r = state;
+    (void)from;
+    *to = r->to[atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed) % r->nto];
     return 0;
 }
 
@@ -206,7 +227,9 @@ static const struct sk_service_opt relay_opts[] = {
      .offset = offsetof(struct relay, to_arg),
      .arg = "ADDR",
      .help = "forward to ADDR: HOST:PORT, [IPv6]:PORT or unix:PATH (repeatable: round-robin, "
-             "next on refusal)",
+             "next on refusal). With --udp: a flow per client, its own socket to the next ADDR, "
+             "closed after --idle-timeout (default 60 s here) or a refusal; at most --max-conns "
+             "flows (the least recently active is evicted)",
      .post = to_add},
     {.name = "connect-timeout",
      .type = SK_OPT_DURATION,
@@ -220,8 +243,9 @@ static const struct sk_service_opt relay_opts[] = {
 
 const struct sk_service sk_service_relay = {
     .name = "relay",
-    .summary = "forward each connection to --to ADDR (round-robin, failover, half-close)",
-    .flags = SK_SVC_STREAM,
+    .summary = "forward each connection (or UDP flow) to --to ADDR (round-robin, failover, "
+               "half-close)",
+    .flags = SK_SVC_STREAM | SK_SVC_DGRAM,
     .opts = relay_opts,
     .conn_size = sizeof(struct relay_conn),
     .create = relay_create,
@@ -230,4 +254,5 @@ const struct sk_service sk_service_relay = {
     .open = relay_open,
     .data = relay_data,
     .up_connected = relay_connected,
+    .dgram_route = relay_route,
 };

@@ -281,7 +281,14 @@ def test_stalled_reader_is_dropped_and_nobody_waits(server, model):
         line = "x" * 400
         sent = 0
         dropped = False
-        for batch in range(200):            # bounded: at most 200 * 50 lines of 400 bytes
+        # The rule is in time (nothing taken for --stall, 1 s), the loop in
+        # count and time: on a fast machine 200 batches can pass before the
+        # kernel's buffers for slow fill and a second goes by, so keep
+        # sending (at most 2000 batches, 20 s) until slow is dropped.
+        deadline = time.monotonic() + 20
+        for batch in range(2000):           # bounded: at most 2000 * 50 lines of 400 bytes
+            if batch >= 200 and time.monotonic() > deadline:
+                break
             for _ in range(50):
                 a.send(f"{sent} {line}")
                 sent += 1

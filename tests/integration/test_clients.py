@@ -441,6 +441,34 @@ def test_echo_client_notices_a_server_that_does_not_echo():
     assert ": something else" in p.stdout
 
 
+def test_echo_client_waits_out_a_pause_inside_an_echo():
+    """An echo that stops halfway for longer than --pause (a loaded server,
+    a slow relay) is still an echo: the quiet pause ends only a reply that
+    is not one. It was cut there and counted as mismatched (seen as "1
+    mismatched" on 2 MiB TLS echoes under load)."""
+    def handler(conn, res):
+        half = b""
+        while len(half) < 50000:
+            half += conn.recv(65536)
+        conn.sendall(half)
+        time.sleep(0.6)             # six times --pause, well inside --timeout
+        left = 100000 - len(half)
+        while left > 0:
+            d = conn.recv(min(left, 65536))
+            conn.sendall(d)
+            left -= len(d)
+        read_all(conn)
+
+    srv = PyServer(handler)
+    p = run("echo-client", "--pause", "0.1", "--timeout", "10", "--count", "1", "--size", "100000",
+            "127.0.0.1", str(srv.port), timeout=30)
+    srv.join()
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert stats(p.stdout) == (1, 1, 0)
+    assert "0 mismatched" in p.stdout, p.stdout
+    assert "100000 bytes from" in p.stdout, p.stdout
+
+
 def test_echo_client_tcp_no_reply_counts_lost():
     def handler(conn, res):
         read_all(conn)  # never answers

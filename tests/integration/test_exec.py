@@ -1,7 +1,9 @@
 """serve exec -- CMD: a program per connection, under every stream model.
 
-Under fork (and --inetd) the program gets the socket itself; under the other
-models its pipes are the connection's upstream, driven by the model. Every
+Where the model gives a connection a thread of control of its own (fork,
+--inetd, thread, pool, prefork, iterative) the program gets the socket
+itself; under the event models (and under TLS) its pipes are the
+connection's upstream, driven by the model. Every
 program a test starts carries a marker word in its argv, so a test can find
 any that outlived its connection or server (and kill it by PID)."""
 import os
@@ -19,9 +21,16 @@ from conftest import (SOCKIT, available_models, child_pids, proc_state, proc_sta
                       recv_until_close)
 
 MODELS = available_models("tcp", "exec")
-# One model of each path: the socket itself (fork), pipes driven by the
-# blocking driver (thread), the reactor (epoll) and io_uring.
+# One model of each path: the socket itself from a process (fork) or a
+# thread (thread) of the connection's own, pipes driven by the reactor
+# (epoll) and by io_uring. (Pipes under the blocking driver: TLS below.)
 PATHS = [m for m in ("fork", "thread", "epoll", "uring") if m in MODELS]
+# The models under which the program has the socket itself.
+SOCKET_MODELS = {"fork", "thread", "pool", "prefork", "iterative"}
+# Each of those (each waits for the program its own way: a process, a
+# thread, a worker thread, a worker process, the one loop) and one model of
+# each piped path (select and poll share epoll's reactor).
+WAITERS = [m for m in MODELS if m in SOCKET_MODELS or m in PATHS]
 
 
 def marker():
@@ -145,6 +154,22 @@ def test_cat_byte_exact_both_ways(exec_server, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_program_gets_the_socket_where_the_model_allows(exec_server, model):
+    # Where the connection has a thread of control of its own, the program's
+    # standard input and output are the socket itself (it may getpeername(),
+    # set options, and nothing is relayed); under the event models they are
+    # pipes. Its standard error (the default, log) is a pipe either way.
+    srv, _ = exec_server(model, "sh", "-c",
+                         "for f in 0 1 2; do if [ -S /proc/self/fd/$f ]; then echo socket;"
+                         " elif [ -p /proc/self/fd/$f ]; then echo pipe; else echo other; fi;"
+                         " done", "@M@")
+    with srv.connect() as s:
+        got = recv_until_close(s).decode().split()
+    io = "socket" if model in SOCKET_MODELS else "pipe"
+    assert got == [io, io, "pipe"], (model, got)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_half_close_reaches_stdin_output_still_flows(exec_server, model):
     # The client's EOF is the program's EOF on stdin; what it writes after
     # that still reaches the client.
@@ -156,7 +181,7 @@ def test_half_close_reaches_stdin_output_still_flows(exec_server, model):
     assert got.split() == [b"1000", b"after-eof"]
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_environment(exec_server, model):
     srv, _ = exec_server(
         model, "sh", "-c",
@@ -208,7 +233,7 @@ def test_program_that_never_reads_memory_bounded(exec_server, model):
     assert srv.alive()
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_stderr_modes(exec_server, model):
     script = "echo oops-on-stderr >&2; echo out"
     srv, _ = exec_server(model, "sh", "-c", script, "@M@")  # default: log
@@ -227,7 +252,7 @@ def test_stderr_modes(exec_server, model):
     assert "oops-on-stderr" not in srv3.stderr
 
 
-@pytest.mark.parametrize("model", ["fork", "epoll"])
+@pytest.mark.parametrize("model", ["fork", "thread", "epoll"])
 def test_200_concurrent_clients_no_zombie_none_left_after_sigterm(exec_server, model):
     if model not in MODELS:
         pytest.skip(f"{model} not available")
@@ -267,7 +292,7 @@ def test_200_concurrent_clients_no_zombie_none_left_after_sigterm(exec_server, m
             s.close()
 
 
-@pytest.mark.parametrize("model", PATHS)
+@pytest.mark.parametrize("model", WAITERS)
 def test_sigterm_reaches_the_program_group(exec_server, model):
     # A program's own children are in its process group: they go too.
     srv, word = exec_server(model, "sh", "-c",
@@ -360,10 +385,11 @@ def test_usage_errors():
     assert p.returncode == 2 and "log, socket or null" in p.stderr
 
 
-@pytest.mark.parametrize("model", [m for m in ("fork", "epoll") if m in MODELS])
+@pytest.mark.parametrize("model", [m for m in ("fork", "thread", "epoll") if m in MODELS])
 def test_tls_runs_the_program_on_pipes(exec_server, model):
     # Under TLS the program cannot have the socket (it would see ciphertext):
-    # even under fork it runs on pipes, through the transport.
+    # even under fork and thread it runs on pipes, through the transport
+    # (the blocking driver's piped upstream).
     srv, _ = exec_server(model, "sh", "-c", 'echo "hi $PROTO"; cat; :', "@M@", opts=["--tls"])
     p = subprocess.run([SOCKIT, "connect", "--tls", "--insecure", srv.host, str(srv.port)],
                        input=b"secret\n", capture_output=True, timeout=20)

@@ -72,8 +72,8 @@ def test_list_has_every_model_and_what_each_carries():
         if kind == "tcp" and model not in ("iterative", "fork", "prefork"):
             want.add("chat")
             want.add("broker")  # issue 14: listen --broker's hub service
+        want.add("relay")  # issue 14: under every stream model, and with --udp every UDP one
         if kind == "tcp":
-            want.add("relay")  # issue 14: a stream service under every stream model
             want |= {"socks", "http-proxy"}  # issue 14: the proxies, likewise
             want.add("exec")
         assert set(r["services"]) == want, r

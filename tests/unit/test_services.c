@@ -565,6 +565,46 @@ static void proxy_answers_split_anywhere(void **state)
 
 /* Every service in the registry with a stream side has data(); those with a
  * datagram flag have datagram(); every one can be created. */
+/* serve relay -u: each new flow's upstream is the next --to, round-robin;
+ * a Unix address and the relay itself are refused as usage errors. */
+static void relay_routes_flows_round_robin(void **state)
+{
+    (void)state;
+    const struct sk_service *svc = sk_service_find("relay");
+    assert_non_null(svc);
+    assert_non_null(svc->dgram_route);
+    static const struct {
+        const char *to[2];
+        int rc; /* start() */
+        const char *routes[3];
+    } t[] = {
+        {{"127.0.0.1:5001", "[::1]:5002"}, 0, {"127.0.0.1:5001", "[::1]:5002", "127.0.0.1:5001"}},
+        {{"127.0.0.1:5001", NULL}, 0, {"127.0.0.1:5001", "127.0.0.1:5001", "127.0.0.1:5001"}},
+        {{"127.0.0.1:5001", "unix:/tmp/x"}, -ERANGE, {NULL}},
+        {{"127.0.0.1:7000", NULL}, -ERANGE, {NULL}}, /* itself */
+    };
+    struct sk_addr self, from;
+    const char *why = NULL;
+    assert_int_equal(sk_addr_parse("127.0.0.1:7000", 0, &self, &why), 0);
+    assert_int_equal(sk_addr_parse("127.0.0.1:40000", 0, &from, &why), 0);
+    for (size_t k = 0; k < SK_ARRAY_LEN(t); k++) {
+        void *st = NULL;
+        char err[256] = "";
+        assert_int_equal(svc->create(&st), 0);
+        for (size_t j = 0; j < 2 && t[k].to[j]; j++)
+            assert_int_equal(sk_service_option(svc, st, "to", t[k].to[j], err, sizeof(err)), 0);
+        struct sk_service_env env = {.addr = &self, .socktype = SOCK_DGRAM};
+        assert_int_equal(svc->start(st, &env, err, sizeof(err)), t[k].rc);
+        for (size_t j = 0; t[k].rc == 0 && j < 3; j++) {
+            struct sk_addr to, want;
+            assert_int_equal(sk_addr_parse(t[k].routes[j], 0, &want, &why), 0);
+            assert_int_equal(svc->dgram_route(st, &from, &to), 0);
+            assert_true(sk_addr_equal(&to, &want));
+        }
+        svc->destroy(st);
+    }
+}
+
 static void registry_is_consistent(void **state)
 {
     (void)state;
@@ -574,8 +614,8 @@ static void registry_is_consistent(void **state)
         assert_non_null((*s)->create);
         if ((*s)->flags & SK_SVC_STREAM)
             assert_non_null((*s)->data);
-        if ((*s)->flags & SK_SVC_DGRAM)
-            assert_non_null((*s)->datagram);
+        if ((*s)->flags & SK_SVC_DGRAM) /* answers datagrams, or relays them (service.h) */
+            assert_true((*s)->datagram || (*s)->dgram_route);
     }
     static const char *const ours[] = {"greet", "discard", "daytime", "chargen"};
     for (size_t i = 0; i < SK_ARRAY_LEN(ours); i++)
@@ -596,6 +636,7 @@ int main(void)
         cmocka_unit_test(chargen_lines_and_drain),
         cmocka_unit_test(chargen_datagrams),
         cmocka_unit_test(proxy_answers_split_anywhere),
+        cmocka_unit_test(relay_routes_flows_round_robin),
         cmocka_unit_test(registry_is_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
