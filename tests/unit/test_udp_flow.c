@@ -9,19 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "addr_of.h"
 #include "model/udp.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static struct sk_addr addr(const char *s)
-{
-    struct sk_addr a;
-    const char *why = NULL;
-    if (sk_addr_parse(s, 0, &a, &why) < 0)
-        fail_msg("bad address %s: %s", s, why);
-    return a;
-}
 
 /* Each pair: are they the same client? */
 static void keys_table(void **state)
