@@ -5,6 +5,7 @@ answers, a client that stops reading, a denied source, and descriptors that
 do not grow. Peers: `sockit serve echo`/`chargen`, Python sockets, socat."""
 import os
 import random
+import select
 import shutil
 import socket
 import subprocess
@@ -358,20 +359,29 @@ def test_tls_in_front(server):
     ctx.verify_mode = ssl.CERT_NONE
     s = ctx.wrap_socket(socket.create_connection(relay.addr, timeout=10))
     data = random.randbytes(300_000)
-    got = bytearray()
-
-    def reader():
-        while len(got) < len(data):
-            b = s.recv(65536)
-            if not b:
-                return
-            got.extend(b)
-
-    t = threading.Thread(target=reader)
-    t.start()
-    s.sendall(data)
-    t.join(20)
+    # One thread pumps both ways over a non-blocking socket: an SSL object
+    # must not be read and written from two threads at once (the threaded
+    # version failed once in CI with nothing received).
+    s.setblocking(False)
+    got, sent, eof = bytearray(), 0, False
+    deadline = time.monotonic() + 30
+    while len(got) < len(data) and not eof and time.monotonic() < deadline:
+        want_w = sent < len(data)
+        select.select([s], [s] if want_w else [], [], 0.5)
+        if want_w:
+            try:
+                sent += s.send(data[sent:sent + 16384])
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+        try:
+            while not eof:
+                b = s.recv(65536)
+                eof = not b
+                got.extend(b)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
     s.close()
+    assert sent == len(data) and len(got) == len(data), (sent, len(got))
     assert bytes(got) == data
 
 
