@@ -109,23 +109,8 @@ static void fuzz_service(const uint8_t *data, size_t size)
             conn_close(x); /* a hang-up, or the service asked to close */
             conn_open(&srv, x, ++ids);
         }
-        if (sk_buf_append(&x->in, data + i, len) < 0)
-            sk_buf_clear(&x->in);
+        svc_conn_feed(&sk_service_chat, x, data + i, len);
         i += len;
-        for (;;) {
-            size_t have = sk_buf_len(&x->in);
-            if (!have || (x->flags & (SK_CONN_END | SK_CONN_ABORT)))
-                break;
-            ssize_t r = sk_service_chat.data(x, sk_buf_data(&x->in), have);
-            if (r < 0 || (size_t)r > have)
-                abort();
-            if (r == 0) {
-                if (have >= x->in.max)
-                    sk_buf_clear(&x->in); /* the model would close it */
-                break;
-            }
-            sk_buf_consume(&x->in, (size_t)r);
-        }
         if (ctl & 0x80) /* this client reads its output */
             drain(x);
     }

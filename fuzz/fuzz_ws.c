@@ -56,22 +56,7 @@ static void conn_close(struct sk_conn *c)
 
 static void feed(struct sk_conn *c, const void *p, size_t n)
 {
-    if (sk_buf_append(&c->in, p, n) < 0)
-        sk_buf_clear(&c->in);
-    for (;;) {
-        size_t have = sk_buf_len(&c->in);
-        if (!have || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
-            return;
-        ssize_t r = sk_service_chat.data(c, sk_buf_data(&c->in), have);
-        if (r < 0 || (size_t)r > have)
-            abort();
-        if (r == 0) {
-            if (have >= c->in.max)
-                sk_buf_clear(&c->in); /* the model would close it */
-            return;
-        }
-        sk_buf_consume(&c->in, (size_t)r);
-    }
+    svc_conn_feed(&sk_service_chat, c, p, n);
 }
 
 /* The browser's output after its 101 head: whole server frames only. */

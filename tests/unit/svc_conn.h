@@ -45,4 +45,29 @@ static inline void svc_conn_close(const struct sk_service *svc, struct sk_conn *
     c->opened = 0;
 }
 
+/* Append p[0..n) to c's input and let svc consume it as a model would:
+ * until it takes nothing more, the input is empty, or it asked to close. A
+ * service answering more than it was given aborts (a fuzz finding); a full
+ * input it does not take is dropped (the model would close it). */
+static inline void svc_conn_feed(const struct sk_service *svc, struct sk_conn *c, const void *p,
+                                 size_t n)
+{
+    if (sk_buf_append(&c->in, p, n) < 0)
+        sk_buf_clear(&c->in);
+    for (;;) {
+        size_t have = sk_buf_len(&c->in);
+        if (!have || (c->flags & (SK_CONN_END | SK_CONN_ABORT)))
+            return;
+        ssize_t r = svc->data(c, sk_buf_data(&c->in), have);
+        if (r < 0 || (size_t)r > have)
+            abort();
+        if (r == 0) {
+            if (have >= c->in.max)
+                sk_buf_clear(&c->in);
+            return;
+        }
+        sk_buf_consume(&c->in, (size_t)r);
+    }
+}
+
 #endif
